@@ -1,0 +1,136 @@
+/**
+ * Client options, defaults and validation.
+ * @module
+ */
+import { InvalidOptionError } from '../errors.js';
+import type { CodecName } from '../protocol/codec.js';
+import { isCodecName } from '../protocol/codecs.js';
+import { isName } from '../protocol/validate.js';
+
+/** Options of `new Client(options)`. */
+export interface ClientOptions {
+  /** Client id, sent to the server in HELLO. Default: generated. */
+  id?: string;
+  /** Server url, or several: tried round-robin when one fails. */
+  url: string | string[];
+  /** User data (stays local). */
+  data?: unknown;
+  /** Reconnect after the connection drops. Default true. */
+  reconnect?: boolean;
+  /** ms between reconnect attempts. Default 2000. */
+  reconnectTimeout?: number;
+  /** Default reply timeout of `sendMes` in ms. Default 10000. */
+  awaitResTimeout?: number;
+  /** Failed connection attempts in a row before giving up; 0 = never give up. Default 0. */
+  attempts?: number;
+  /** When false, log events to the console. Default true. */
+  silent?: boolean;
+  /** Codec to ask the server for. Default `json`. */
+  codec?: CodecName;
+  /** Largest accepted incoming frame. Default 1 MiB. */
+  maxPayload?: number;
+  /** ms of silence before a PING; a server silent for two ticks is dropped. Default 10000. */
+  heartbeatInterval?: number;
+  /** ms allowed for connecting (WebSocket + wsmesh handshake). Default 10000. */
+  handshakeTimeout?: number;
+  /** Messages kept while disconnected, sent on reconnect. Default 1000. */
+  maxQueue?: number;
+  /** Outbound bytes allowed to wait in the socket. Default 16 MiB. */
+  maxBufferedBytes?: number;
+}
+
+/** Options after defaults. */
+export interface ResolvedClientOptions {
+  id: string;
+  urls: string[];
+  data: unknown;
+  reconnect: boolean;
+  reconnectTimeout: number;
+  awaitResTimeout: number;
+  attempts: number;
+  silent: boolean;
+  codec: CodecName;
+  maxPayload: number;
+  heartbeatInterval: number;
+  handshakeTimeout: number;
+  maxQueue: number;
+  maxBufferedBytes: number;
+}
+
+/** Defaults of the client options. */
+export const CLIENT_DEFAULTS = {
+  reconnect: true,
+  reconnectTimeout: 2000,
+  awaitResTimeout: 10_000,
+  attempts: 0,
+  silent: true,
+  codec: 'json',
+  maxPayload: 1024 * 1024,
+  heartbeatInterval: 10_000,
+  handshakeTimeout: 10_000,
+  maxQueue: 1000,
+  maxBufferedBytes: 16 * 1024 * 1024,
+} as const;
+
+/** Checks one server url; throws {@link InvalidOptionError}. */
+export function checkUrl(url: unknown): string {
+  if (typeof url !== 'string') throw new InvalidOptionError('url must be a string');
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new InvalidOptionError(`url is not a valid URL: ${url}`);
+  }
+  if (!['ws:', 'wss:', 'http:', 'https:'].includes(parsed.protocol)) {
+    throw new InvalidOptionError(`url must use ws://, wss://, http:// or https://: ${url}`);
+  }
+  return url;
+}
+
+function numberOption(name: string, value: unknown, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
+    throw new InvalidOptionError(`${name} must be a number >= ${min}`);
+  }
+  return value;
+}
+
+function randomId(): string {
+  return `client-${globalThis.crypto.randomUUID()}`;
+}
+
+/** Validates client options and applies defaults. */
+export function resolveClientOptions(options: ClientOptions): ResolvedClientOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionError('Client options must be an object with a url');
+  }
+  const urls = (Array.isArray(options.url) ? options.url : [options.url]).map(checkUrl);
+  if (urls.length === 0) throw new InvalidOptionError('url must name at least one server');
+  const id = options.id ?? randomId();
+  if (!isName(id)) throw new InvalidOptionError('id must be a non-empty string of at most 256 characters');
+  const codec = options.codec ?? CLIENT_DEFAULTS.codec;
+  if (!isCodecName(codec)) throw new InvalidOptionError('codec must be "json" or "msgpack"');
+  for (const flag of ['reconnect', 'silent'] as const) {
+    if (options[flag] !== undefined && typeof options[flag] !== 'boolean') {
+      throw new InvalidOptionError(`${flag} must be a boolean`);
+    }
+  }
+  const attempts = numberOption('attempts', options.attempts, CLIENT_DEFAULTS.attempts, 0);
+  if (!Number.isInteger(attempts)) throw new InvalidOptionError('attempts must be an integer');
+  return {
+    id,
+    urls: [...new Set(urls)],
+    data: options.data,
+    reconnect: options.reconnect ?? CLIENT_DEFAULTS.reconnect,
+    reconnectTimeout: numberOption('reconnectTimeout', options.reconnectTimeout, CLIENT_DEFAULTS.reconnectTimeout, 0),
+    awaitResTimeout: numberOption('awaitResTimeout', options.awaitResTimeout, CLIENT_DEFAULTS.awaitResTimeout, 1),
+    attempts,
+    silent: options.silent ?? CLIENT_DEFAULTS.silent,
+    codec,
+    maxPayload: numberOption('maxPayload', options.maxPayload, CLIENT_DEFAULTS.maxPayload, 1),
+    heartbeatInterval: numberOption('heartbeatInterval', options.heartbeatInterval, CLIENT_DEFAULTS.heartbeatInterval, 0),
+    handshakeTimeout: numberOption('handshakeTimeout', options.handshakeTimeout, CLIENT_DEFAULTS.handshakeTimeout, 1),
+    maxQueue: numberOption('maxQueue', options.maxQueue, CLIENT_DEFAULTS.maxQueue, 0),
+    maxBufferedBytes: numberOption('maxBufferedBytes', options.maxBufferedBytes, CLIENT_DEFAULTS.maxBufferedBytes, 1),
+  };
+}

@@ -1,0 +1,74 @@
+/**
+ * Frames written while the client is not connected wait here, in order, and are sent on
+ * reconnect. Requests keep their deadline while they wait; the queue is bounded.
+ * @module
+ */
+import { QueueFullError, TimeoutError, type WsMeshError } from '../errors.js';
+import { DeadlineEntry, deadlines } from '../transport/deadline-queue.js';
+
+/** One waiting frame. */
+export class QueuedFrame extends DeadlineEntry {
+  constructor(
+    private readonly outbox: Outbox,
+    /** Frame to send (request id slot at index 1). */
+    readonly frame: unknown[],
+    /** True when the sender awaits a reply. */
+    readonly isRequest: boolean,
+    /** Reply timeout in ms, counted from the call. */
+    readonly timeout: number,
+    /** Abort signal of the call. */
+    readonly signal: AbortSignal | undefined,
+    /** Settles the caller's promise: with the reply, or undefined once written. */
+    readonly resolve: (value: unknown) => void,
+    /** Rejects the caller's promise. */
+    readonly reject: (error: WsMeshError) => void,
+    /** When the call was made (epoch ms). */
+    readonly createdAt: number,
+  ) {
+    super();
+  }
+
+  override expire(): void {
+    this.outbox.remove(this);
+    this.reject(new TimeoutError(`No reply within ${this.timeout} ms (still offline)`));
+  }
+}
+
+/** Bounded FIFO of frames waiting for a connection. */
+export class Outbox {
+  private readonly frames = new Set<QueuedFrame>();
+
+  constructor(private readonly limit: number) {}
+
+  /** Number of waiting frames. */
+  get size(): number {
+    return this.frames.size;
+  }
+
+  /** Queues a frame; throws {@link QueueFullError} when full. */
+  push(entry: QueuedFrame): void {
+    if (this.frames.size >= this.limit) {
+      throw new QueueFullError(`The offline queue holds at most ${this.limit} messages`);
+    }
+    this.frames.add(entry);
+    if (entry.isRequest) deadlines.add(entry, entry.timeout);
+  }
+
+  /** Removes one entry. */
+  remove(entry: QueuedFrame): void {
+    this.frames.delete(entry);
+    deadlines.remove(entry);
+  }
+
+  /** Takes every waiting entry, oldest first. */
+  drain(): QueuedFrame[] {
+    const entries = [...this.frames];
+    for (const entry of entries) this.remove(entry);
+    return entries;
+  }
+
+  /** Rejects every waiting entry with `error`. */
+  rejectAll(error: WsMeshError): void {
+    for (const entry of this.drain()) entry.reject(error);
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * `server.groups`: the groups of one server and the fan-out of group messages.
+ * @module
+ */
+import { InvalidArgumentError } from '../errors.js';
+import type { GroupTarget } from '../protocol/frames.js';
+import { isName } from '../protocol/validate.js';
+import { FanoutMessage } from './fanout-message.js';
+import { deliverToMembers, Group, type GroupOwner, type GroupSendOptions } from './group.js';
+import type { Subscriber } from './subscriber.js';
+
+/** Options of `groups.sendMes`: a target plus the message. */
+export interface GroupsSendOptions extends GroupSendOptions {
+  /** One group id, several, or none for every group. */
+  id?: string | string[];
+}
+
+/** Observer of group changes, used by the cluster layer to relay across clones. @internal */
+export interface GroupsObserver {
+  /** A group got its first member on this server. */
+  interestAdded?(groupId: string): void;
+  /** A group lost its last member on this server. */
+  interestRemoved?(groupId: string): void;
+  /** A message was published on this server (not one relayed from a clone). */
+  published?(message: FanoutMessage, withoutId: string | undefined): void;
+  /** A group was deleted on this server by user code. */
+  deleted?(groupId: string): void;
+}
+
+function checkId(id: unknown, method: string): string {
+  if (!isName(id)) throw new InvalidArgumentError(`groups.${method}: id must be a non-empty string`);
+  return id;
+}
+
+function checkOptionalName(value: unknown, what: string): string | null {
+  if (value === undefined || value === null) return null;
+  if (!isName(value)) throw new InvalidArgumentError(`${what} must be a non-empty string`);
+  return value;
+}
+
+/** The groups of a server. */
+export class GroupManager<Member extends Subscriber = Subscriber> implements GroupOwner {
+  private readonly groups = new Map<string, Group<Member>>();
+  /** @internal */
+  observer: GroupsObserver | undefined;
+
+  /** Number of groups. */
+  get size(): number {
+    return this.groups.size;
+  }
+
+  /** Creates a group (kept until deleted), or updates its data; `ws` joins it when given. */
+  add(options: { id: string; ws?: Member; data?: unknown }): Group<Member> {
+    const id = checkId(options?.id, 'add');
+    let group = this.groups.get(id);
+    if (group === undefined) {
+      group = new Group<Member>(id, options.data, this as GroupOwner, true);
+      this.groups.set(id, group);
+    } else {
+      group.persistent = true;
+      if (options.data !== undefined) group.data = options.data;
+    }
+    if (options.ws !== undefined) group.addSubscriber(options.ws);
+    return group;
+  }
+
+  /** Deletes a group (on every clone, once clones are linked). Returns false if unknown. */
+  delete(options: { id: string }): boolean {
+    const id = checkId(options?.id, 'delete');
+    const existed = this.remove(id);
+    this.observer?.deleted?.(id);
+    return existed;
+  }
+
+  /** @internal Deletes a group locally without telling observers. */
+  remove(id: string): boolean {
+    const group = this.groups.get(id);
+    if (group === undefined) return false;
+    const hadMembers = group.subscribers.size > 0;
+    this.groups.delete(id);
+    for (const subscriber of group.subscribers.values()) subscriber.groups.delete(id);
+    group.subscribers.clear();
+    if (hadMembers) this.observer?.interestRemoved?.(id);
+    return true;
+  }
+
+  /** The group with `id`, or undefined; without `id`, a Map of all groups. */
+  get(options: { id: string }): Group<Member> | undefined;
+  get(options?: { id?: undefined }): Map<string, Group<Member>>;
+  get(options?: { id?: string }): Group<Member> | undefined | Map<string, Group<Member>> {
+    if (options?.id === undefined) return new Map(this.groups);
+    return this.groups.get(options.id);
+  }
+
+  /** Adds `ws` to group `id`, creating the group if needed. */
+  addSubscriber(options: { id: string; ws: Member }): Group<Member> {
+    const id = checkId(options?.id, 'addSubscriber');
+    let group = this.groups.get(id);
+    if (group === undefined) {
+      group = new Group<Member>(id, undefined, this as GroupOwner, false);
+      this.groups.set(id, group);
+    }
+    group.addSubscriber(options.ws);
+    return group;
+  }
+
+  /** Removes `ws` from group `id`, or from every group when `id` is omitted. */
+  deleteSubscriber(options: { id?: string; ws: Pick<Member, 'id' | 'groups'> }): boolean {
+    const { id, ws } = options;
+    if (id === undefined) {
+      let removed = false;
+      for (const groupId of [...ws.groups]) {
+        if (this.groups.get(groupId)?.deleteSubscriber(ws) === true) removed = true;
+      }
+      ws.groups.clear();
+      return removed;
+    }
+    return this.groups.get(checkId(id, 'deleteSubscriber'))?.deleteSubscriber(ws) ?? false;
+  }
+
+  /**
+   * Sends a message to the subscribers of one group, several, or all (no `id`). A subscriber
+   * of several target groups gets it once. Returns the number of local deliveries.
+   */
+  sendMes(options: GroupsSendOptions = {}): number {
+    const { id } = options;
+    if (id !== undefined && !isName(id) && !(Array.isArray(id) && id.every(isName))) {
+      throw new InvalidArgumentError('groups.sendMes: id must be a group id or an array of ids');
+    }
+    return this.publish(id ?? null, options);
+  }
+
+  /** @internal */
+  publish(target: GroupTarget, options: GroupSendOptions): number {
+    const route = checkOptionalName(options.route, 'route');
+    const act = checkOptionalName(options.act, 'act');
+    const message = new FanoutMessage(target, route, act, options.data === undefined ? null : options.data);
+    const delivered = this.deliverLocal(message, options.withoutId);
+    this.observer?.published?.(message, options.withoutId);
+    return delivered;
+  }
+
+  /** Delivers to local subscribers of the message's target. @internal */
+  deliverLocal(message: FanoutMessage, withoutId: string | undefined): number {
+    const { target } = message;
+    if (typeof target === 'string') {
+      const group = this.groups.get(target);
+      return group === undefined ? 0 : deliverToMembers([group], true, message, withoutId);
+    }
+    if (target === null) return deliverToMembers(this.groups.values(), false, message, withoutId);
+    const groups: Group<Member>[] = [];
+    for (const id of new Set(target)) {
+      const group = this.groups.get(id);
+      if (group !== undefined) groups.push(group);
+    }
+    return deliverToMembers(groups, groups.length <= 1, message, withoutId);
+  }
+
+  /** @internal */
+  memberAdded(group: Group, _subscriber: Subscriber): void {
+    if (group.subscribers.size === 1) this.observer?.interestAdded?.(group.id);
+  }
+
+  /** @internal */
+  memberRemoved(group: Group, _subscriber: Subscriber): void {
+    if (group.subscribers.size > 0) return;
+    if (!group.persistent) this.groups.delete(group.id);
+    this.observer?.interestRemoved?.(group.id);
+  }
+}

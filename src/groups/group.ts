@@ -1,0 +1,107 @@
+/**
+ * A group: an id, user data and a map of subscribers.
+ * @module
+ */
+import type { GroupTarget } from '../protocol/frames.js';
+import { FanoutMessage } from './fanout-message.js';
+import type { Subscriber } from './subscriber.js';
+
+/** Options of `group.sendMes` and `server.groups.sendMes`. */
+export interface GroupSendOptions {
+  /** Route name. */
+  route?: string;
+  /** Action within the route. */
+  act?: string;
+  /** Payload. */
+  data?: unknown;
+  /** Id of a subscriber (connection id) that must not get the message. */
+  withoutId?: string;
+}
+
+/** Hooks a group calls on its manager. @internal */
+export interface GroupOwner {
+  memberAdded(group: Group, subscriber: Subscriber): void;
+  memberRemoved(group: Group, subscriber: Subscriber): void;
+  publish(target: GroupTarget, options: GroupSendOptions): number;
+}
+
+/** A group of subscribers. */
+export class Group<Member extends Subscriber = Subscriber> {
+  /** Subscribers by id. */
+  readonly subscribers = new Map<string, Member>();
+  /**
+   * Groups made with `groups.add` stay until `groups.delete`; groups that exist only because
+   * someone subscribed disappear with their last subscriber.
+   */
+  persistent: boolean;
+
+  /** @internal */
+  constructor(
+    /** Group id. */
+    readonly id: string,
+    /** User data of the group. */
+    public data: unknown,
+    private readonly owner: GroupOwner,
+    persistent: boolean,
+  ) {
+    this.persistent = persistent;
+  }
+
+  /** Adds a subscriber. Returns false if it was already a member. */
+  addSubscriber(subscriber: Member): boolean {
+    if (this.subscribers.has(subscriber.id)) return false;
+    this.subscribers.set(subscriber.id, subscriber);
+    subscriber.groups.add(this.id);
+    this.owner.memberAdded(this, subscriber);
+    return true;
+  }
+
+  /** The subscribers as an array. */
+  getSubscribers(): Member[] {
+    return [...this.subscribers.values()];
+  }
+
+  /** Removes a subscriber. Returns false if it was not a member. */
+  deleteSubscriber(subscriber: Pick<Member, 'id' | 'groups'>): boolean {
+    const member = this.subscribers.get(subscriber.id);
+    if (member === undefined) return false;
+    this.subscribers.delete(subscriber.id);
+    member.groups.delete(this.id);
+    this.owner.memberRemoved(this, member);
+    return true;
+  }
+
+  /** Sends a message to every subscriber of this group (on every clone). Returns local deliveries. */
+  sendMes(options: GroupSendOptions = {}): number {
+    return this.owner.publish(this.id, options);
+  }
+}
+
+/** Delivers `message` to each member once. Returns the number of deliveries. @internal */
+export function deliverToMembers(
+  groups: Iterable<Group>,
+  single: boolean,
+  message: FanoutMessage,
+  withoutId: string | undefined,
+): number {
+  let delivered = 0;
+  if (single) {
+    for (const group of groups) {
+      for (const subscriber of group.subscribers.values()) {
+        if (subscriber.id !== withoutId && subscriber.deliver(message)) delivered++;
+      }
+    }
+    return delivered;
+  }
+  // A subscriber of several target groups gets the message once.
+  const seen = new Set<string>();
+  if (withoutId !== undefined) seen.add(withoutId);
+  for (const group of groups) {
+    for (const subscriber of group.subscribers.values()) {
+      if (seen.has(subscriber.id)) continue;
+      seen.add(subscriber.id);
+      if (subscriber.deliver(message)) delivered++;
+    }
+  }
+  return delivered;
+}

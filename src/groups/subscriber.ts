@@ -1,0 +1,16 @@
+/**
+ * What a group member is: anything that can take a fan-out message. Local connections are
+ * subscribers; a remote clone can be one too.
+ * @module
+ */
+import type { FanoutMessage } from './fanout-message.js';
+
+/** A member of groups. */
+export interface Subscriber {
+  /** Unique id among subscribers of this server. */
+  readonly id: string;
+  /** Ids of the groups this subscriber is in (kept in step by the group manager). */
+  readonly groups: Set<string>;
+  /** Delivers a message; returns false when the subscriber could not take it. */
+  deliver(message: FanoutMessage): boolean;
+}

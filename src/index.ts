@@ -1,0 +1,36 @@
+/**
+ * wsmesh: realtime messaging and RPC over WebSockets that scales horizontally.
+ *
+ * Node entry point: `import { Server, Client } from 'wsmesh'`.
+ * @module
+ */
+export { Server } from './server/server.js';
+export type { ServerEvents, StartOptions, ServerMiddleware, ServerRoute } from './server/server.js';
+export type { ServerOptions, AuthFnIn, AuthFnOut } from './server/options.js';
+export { SERVER_DEFAULTS } from './server/options.js';
+export { ServerConnection } from './server/server-connection.js';
+export { ServerMessageContext } from './server/context.js';
+export { Client } from './client/client.js';
+export { BaseClient } from './client/base-client.js';
+export type {
+  ClientEvents,
+  ClientInfo,
+  ClientState,
+  GroupMessageOptions,
+  ClientMiddleware,
+  ClientRoute,
+} from './client/base-client.js';
+export type { ClientOptions } from './client/options.js';
+export { CLIENT_DEFAULTS } from './client/options.js';
+export { ClientMessageContext } from './client/context.js';
+export { Group } from './groups/group.js';
+export type { GroupSendOptions } from './groups/group.js';
+export { GroupManager } from './groups/group-manager.js';
+export type { GroupsSendOptions } from './groups/group-manager.js';
+export type { IncomingMessage, MessageKind } from './routing/message.js';
+export { MessageContext } from './routing/message.js';
+export type { SendMessageOptions, AwaitedSendMessageOptions, ResponseResult } from './routing/send-message.js';
+export { PROTOCOL_VERSION, FrameType, CloseCode } from './protocol/frames.js';
+export { Subprotocol } from './protocol/codec.js';
+export type { CodecName } from './protocol/codec.js';
+export * from './errors.js';

@@ -1,0 +1,55 @@
+/**
+ * Codecs turn frames into WebSocket payloads and back. A codec is chosen per connection by
+ * WebSocket subprotocol; JSON text frames are the default.
+ * @module
+ */
+import { SerializationError } from '../errors.js';
+
+/** Names of the available codecs. */
+export type CodecName = 'json' | 'msgpack';
+
+/** Payload of one WebSocket message as handed to a codec. */
+export type WirePayload = string | Uint8Array;
+
+/** Encodes and decodes whole frames. */
+export interface Codec {
+  /** Codec name. */
+  readonly name: CodecName;
+  /** WebSocket subprotocol that selects this codec. */
+  readonly subprotocol: string;
+  /** True when frames travel as binary WebSocket messages. */
+  readonly binary: boolean;
+  /** Encodes a frame. Throws {@link SerializationError} for values the codec cannot carry. */
+  encode(frame: readonly unknown[]): WirePayload;
+  /** Decodes a payload. Throws on bytes that are not valid for this codec. */
+  decode(payload: WirePayload): unknown;
+}
+
+/** Subprotocol names, `wsmesh.v<version>.<codec>`. */
+export const Subprotocol = {
+  json: 'wsmesh.v1.json',
+  msgpack: 'wsmesh.v1.msgpack',
+} as const satisfies Record<CodecName, string>;
+
+const textDecoder = new TextDecoder('utf-8', { fatal: true });
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** JSON text frames. Numbers, strings, booleans, null, arrays and plain objects. */
+export const jsonCodec: Codec = {
+  name: 'json',
+  subprotocol: Subprotocol.json,
+  binary: false,
+  encode(frame) {
+    try {
+      return JSON.stringify(frame);
+    } catch (error) {
+      throw new SerializationError(`JSON cannot encode this value: ${describe(error)}`);
+    }
+  },
+  decode(payload) {
+    return JSON.parse(typeof payload === 'string' ? payload : textDecoder.decode(payload));
+  },
+};

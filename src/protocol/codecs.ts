@@ -1,0 +1,34 @@
+/**
+ * Codec registry: resolves a codec by name or subprotocol, loading optional codecs lazily.
+ * @module
+ */
+import { InvalidOptionError } from '../errors.js';
+import { jsonCodec, Subprotocol, type Codec, type CodecName } from './codec.js';
+
+let msgpackLoading: Promise<Codec> | undefined;
+let msgpackLoaded: Codec | undefined;
+
+/** True when `name` is a codec this build knows. */
+export function isCodecName(name: unknown): name is CodecName {
+  return name === 'json' || name === 'msgpack';
+}
+
+/** Loads a codec by name (MessagePack is imported on first use). */
+export async function loadCodec(name: CodecName): Promise<Codec> {
+  if (name === 'json') return jsonCodec;
+  if (name === 'msgpack') {
+    msgpackLoading ??= import('./msgpack.js').then((module) => {
+      msgpackLoaded = module.msgpackCodec;
+      return module.msgpackCodec;
+    });
+    return msgpackLoading;
+  }
+  throw new InvalidOptionError(`Unknown codec "${String(name)}": use "json" or "msgpack"`);
+}
+
+/** Returns an already loaded codec for a subprotocol, or undefined. */
+export function codecForSubprotocol(subprotocol: string): Codec | undefined {
+  if (subprotocol === Subprotocol.json) return jsonCodec;
+  if (subprotocol === Subprotocol.msgpack) return msgpackLoaded;
+  return undefined;
+}

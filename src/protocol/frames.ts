@@ -1,0 +1,143 @@
+/**
+ * Frame types of the wsmesh wire protocol, version 1. Every frame is an array whose first
+ * element is the frame type; see PROTOCOL.md for the meaning of each field.
+ * @module
+ */
+
+/** Version of the wire protocol spoken by this build. */
+export const PROTOCOL_VERSION = 1;
+
+/** Numeric frame types. The numbers are part of the protocol and never change meaning. */
+export const FrameType = {
+  HELLO: 0,
+  WELCOME: 1,
+  MESSAGE: 2,
+  REPLY: 3,
+  ERROR: 4,
+  SUBSCRIBE: 5,
+  UNSUBSCRIBE: 6,
+  PUBLISH: 7,
+  GROUP_MESSAGE: 8,
+  PING: 9,
+  PONG: 10,
+} as const;
+
+/** Union of the numbers in {@link FrameType}. */
+export type FrameTypeValue = (typeof FrameType)[keyof typeof FrameType];
+
+/** Kinds of peer announced in HELLO. */
+export type PeerKind = 'client' | 'clone' | 'link' | 'rpc';
+
+/** Body of a HELLO frame (first frame a dialing peer sends). */
+export interface HelloBody {
+  /** Protocol version the dialing peer speaks. */
+  v: number;
+  /** The dialing peer's own id (client id, clone id...). */
+  id: string;
+  /** What kind of peer dials. Default `client`. */
+  kind?: PeerKind;
+  /** Largest frame the dialing peer accepts, in bytes. */
+  maxPayload?: number;
+  /** Credentials, when the accepting side requires them. */
+  auth?: unknown;
+}
+
+/** Body of a WELCOME frame (the accepting side's answer to HELLO). */
+export interface WelcomeBody {
+  /** Protocol version the accepting side speaks. */
+  v: number;
+  /** Id of the accepting server. */
+  serverId: string;
+  /** Id the server gave this connection (key of `server.clients`). */
+  connectionId: string;
+  /** Largest frame the server accepts, in bytes. */
+  maxPayload: number;
+}
+
+/** Error object carried by ERROR frames. */
+export interface WireError {
+  /** Stable code, e.g. `ERR_NO_ROUTE` or `ERR_REMOTE`. */
+  code: string;
+  /** Human-readable message. */
+  message: string;
+  /** For `ERR_REMOTE`: the `name` of the remote error. */
+  name?: string;
+  /** For `ERR_REMOTE`: the remote error's own `code`, when it had one. */
+  remoteCode?: string;
+  /** Id of the node where the error was raised. */
+  origin?: string;
+  /** Optional structured details. */
+  data?: unknown;
+}
+
+/** Target of a publish: one group id, several, or `null` for every group. */
+export type GroupTarget = string | string[] | null;
+
+export type HelloFrame = [typeof FrameType.HELLO, HelloBody];
+export type WelcomeFrame = [typeof FrameType.WELCOME, WelcomeBody];
+/** `[2, id, route, act, data]`; id 0 = no reply wanted. */
+export type MessageFrame = [typeof FrameType.MESSAGE, number, string | null, string | null, unknown];
+/** `[3, id, data]` */
+export type ReplyFrame = [typeof FrameType.REPLY, number, unknown];
+/** `[4, id, error]`; id 0 = not tied to a request. */
+export type ErrorFrame = [typeof FrameType.ERROR, number, WireError];
+/** `[5, id, groupId]` */
+export type SubscribeFrame = [typeof FrameType.SUBSCRIBE, number, string];
+/** `[6, id, groupId]` */
+export type UnsubscribeFrame = [typeof FrameType.UNSUBSCRIBE, number, string];
+/** `[7, id, target, route, act, data, notSendMe]` */
+export type PublishFrame = [
+  typeof FrameType.PUBLISH,
+  number,
+  GroupTarget,
+  string | null,
+  string | null,
+  unknown,
+  boolean,
+];
+/** `[8, target, route, act, data]` */
+export type GroupMessageFrame = [
+  typeof FrameType.GROUP_MESSAGE,
+  GroupTarget,
+  string | null,
+  string | null,
+  unknown,
+];
+export type PingFrame = [typeof FrameType.PING];
+export type PongFrame = [typeof FrameType.PONG];
+
+/** Any valid frame of protocol version 1. */
+export type Frame =
+  | HelloFrame
+  | WelcomeFrame
+  | MessageFrame
+  | ReplyFrame
+  | ErrorFrame
+  | SubscribeFrame
+  | UnsubscribeFrame
+  | PublishFrame
+  | GroupMessageFrame
+  | PingFrame
+  | PongFrame;
+
+/** WebSocket close codes used by wsmesh. */
+export const CloseCode = {
+  NORMAL: 1000,
+  GOING_AWAY: 1001,
+  PROTOCOL_ERROR: 1002,
+  UNSUPPORTED_DATA: 1003,
+  INVALID_PAYLOAD: 1007,
+  POLICY_VIOLATION: 1008,
+  MESSAGE_TOO_BIG: 1009,
+  INTERNAL_ERROR: 1011,
+  /** The peer missed its heartbeats (used locally when the socket is torn down). */
+  HEARTBEAT_TIMEOUT: 4000,
+  /** The first frame was not a valid HELLO, or it came too late. */
+  HANDSHAKE_FAILED: 4001,
+  /** Authentication was refused. */
+  AUTH_FAILED: 4003,
+  /** The outbound buffer overflowed (slow consumer). */
+  SLOW_CONSUMER: 4008,
+  /** Another node with the same id is already connected. */
+  DUPLICATE_ID: 4009,
+} as const;

@@ -1,0 +1,147 @@
+/**
+ * Validation of decoded frames. Nothing a peer sends is used before it passes through
+ * {@link validateFrame}; a failure throws a {@link ProtocolError} whose `data.id` names the
+ * request to answer, when one can be read from the frame.
+ * @module
+ */
+import { ErrorCode, ProtocolError } from '../errors.js';
+import { FrameType, type Frame, type HelloBody, type WelcomeBody, type WireError } from './frames.js';
+
+/** Longest accepted route, act, group id or peer id, in UTF-16 code units. */
+export const MAX_NAME_LENGTH = 256;
+
+/** Most group ids accepted in one HELLO or one publish target. */
+export const MAX_TARGET_GROUPS = 10_000;
+
+const PEER_KINDS = new Set(['client', 'clone', 'link', 'rpc']);
+
+function bad(message: string, id?: number): ProtocolError {
+  return new ProtocolError(ErrorCode.BAD_FRAME, message, id === undefined ? undefined : { id });
+}
+
+function isRequestId(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+/** True for a non-empty string of at most {@link MAX_NAME_LENGTH} code units. */
+export function isName(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= MAX_NAME_LENGTH;
+}
+
+function isOptionalName(value: unknown): value is string | null {
+  return value === null || isName(value);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isNameList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.length <= MAX_TARGET_GROUPS && value.every(isName);
+}
+
+function checkHello(body: unknown): HelloBody {
+  if (!isPlainObject(body)) throw bad('HELLO body must be an object');
+  const { v, id, kind, maxPayload } = body;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw bad('HELLO.v must be a version');
+  if (!isName(id)) throw bad('HELLO.id must be a non-empty string');
+  if (kind !== undefined && !(typeof kind === 'string' && PEER_KINDS.has(kind))) {
+    throw bad('HELLO.kind must be client, clone, link or rpc');
+  }
+  if (maxPayload !== undefined && !(typeof maxPayload === 'number' && maxPayload > 0)) {
+    throw bad('HELLO.maxPayload must be a positive number');
+  }
+  return body as unknown as HelloBody;
+}
+
+function checkWelcome(body: unknown): WelcomeBody {
+  if (!isPlainObject(body)) throw bad('WELCOME body must be an object');
+  const { v, serverId, connectionId, maxPayload } = body;
+  if (typeof v !== 'number') throw bad('WELCOME.v must be a version');
+  if (!isName(serverId) || !isName(connectionId)) throw bad('WELCOME ids must be strings');
+  if (typeof maxPayload !== 'number' || maxPayload <= 0) throw bad('WELCOME.maxPayload invalid');
+  return body as unknown as WelcomeBody;
+}
+
+function checkWireError(value: unknown, id: number): WireError {
+  if (!isPlainObject(value)) throw bad('ERROR body must be an object', id);
+  if (typeof value.code !== 'string' || typeof value.message !== 'string') {
+    throw bad('ERROR body needs string code and message', id);
+  }
+  return value as unknown as WireError;
+}
+
+function isTarget(value: unknown): boolean {
+  return value === null || isName(value) || isNameList(value);
+}
+
+/**
+ * Checks that a decoded value is a valid frame and returns it typed. Trailing array
+ * elements beyond the known fields are ignored (room for later protocol versions).
+ */
+export function validateFrame(value: unknown): Frame {
+  if (!Array.isArray(value) || value.length === 0) throw bad('A frame must be a non-empty array');
+  const type: unknown = value[0];
+  switch (type) {
+    case FrameType.MESSAGE: {
+      const id: unknown = value[1];
+      if (!isRequestId(id)) throw bad('MESSAGE id must be a non-negative integer');
+      if (!isOptionalName(value[2]) || !isOptionalName(value[3])) {
+        throw bad('MESSAGE route and act must be strings or null', id);
+      }
+      if (value.length < 5) value[4] = null;
+      return value as Frame;
+    }
+    case FrameType.REPLY: {
+      if (!isRequestId(value[1]) || value[1] === 0) throw bad('REPLY id must be a positive integer');
+      if (value.length < 3) value[2] = null;
+      return value as Frame;
+    }
+    case FrameType.ERROR: {
+      const id: unknown = value[1];
+      if (!isRequestId(id)) throw bad('ERROR id must be a non-negative integer');
+      checkWireError(value[2], id);
+      return value as Frame;
+    }
+    case FrameType.SUBSCRIBE:
+    case FrameType.UNSUBSCRIBE: {
+      const id: unknown = value[1];
+      if (!isRequestId(id)) throw bad('SUBSCRIBE/UNSUBSCRIBE id must be a non-negative integer');
+      if (!isName(value[2])) throw bad('group id must be a non-empty string', id);
+      return value as Frame;
+    }
+    case FrameType.PUBLISH: {
+      const id: unknown = value[1];
+      if (!isRequestId(id)) throw bad('PUBLISH id must be a non-negative integer');
+      if (!isTarget(value[2])) throw bad('PUBLISH target must be a group id, ids or null', id);
+      if (!isOptionalName(value[3]) || !isOptionalName(value[4])) {
+        throw bad('PUBLISH route and act must be strings or null', id);
+      }
+      if (value.length < 6) value[5] = null;
+      if (value[6] !== undefined && typeof value[6] !== 'boolean') {
+        throw bad('PUBLISH notSendMe must be a boolean', id);
+      }
+      value[6] = value[6] === true;
+      return value as Frame;
+    }
+    case FrameType.GROUP_MESSAGE: {
+      if (!isTarget(value[1])) throw bad('GROUP_MESSAGE target must be a group id, ids or null');
+      if (!isOptionalName(value[2]) || !isOptionalName(value[3])) {
+        throw bad('GROUP_MESSAGE route and act must be strings or null');
+      }
+      if (value.length < 5) value[4] = null;
+      return value as Frame;
+    }
+    case FrameType.HELLO:
+      checkHello(value[1]);
+      return value as Frame;
+    case FrameType.WELCOME:
+      checkWelcome(value[1]);
+      return value as Frame;
+    case FrameType.PING:
+    case FrameType.PONG:
+      return value as Frame;
+    default:
+      throw new ProtocolError(ErrorCode.UNKNOWN_FRAME, `Unknown frame type ${JSON.stringify(type)}`);
+  }
+}

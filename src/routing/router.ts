@@ -1,0 +1,146 @@
+/**
+ * Middlewares and routes, shared by server and client. Middlewares run first, in order; then
+ * the routes that match, in the order they were added, until one returns a value other than
+ * `undefined` or calls `stop()`. That value is the reply.
+ *
+ * Matching: a route without `route` matches every message; `route` alone matches that route
+ * with any act; `route` and `act` match exactly; `act` alone matches that act on any route.
+ * @module
+ */
+import { InvalidArgumentError, NoRouteError } from '../errors.js';
+import { isName } from '../protocol/validate.js';
+import type { MessageContext } from './message.js';
+
+/** A middleware: runs before routes; `stop()` makes its return value the reply. */
+export type Middleware<C extends MessageContext> = (context: C) => unknown;
+
+/** A route handler: its return value (or resolved value) is the reply. */
+export type RouteHandler<C extends MessageContext> = (context: C) => unknown;
+
+/** Arguments of `addRoute`. */
+export interface RouteDefinition<C extends MessageContext> {
+  /** Route name; omit to match every message. */
+  route?: string;
+  /** Action within the route; omit to match any act. */
+  act?: string;
+  /** Handler; its return value is the reply. */
+  handler: RouteHandler<C>;
+}
+
+interface RouteEntry<C extends MessageContext> {
+  route: string | undefined;
+  act: string | undefined;
+  handler: RouteHandler<C>;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+/** Marker returned when nothing handled a message. */
+export const NOT_ROUTED: unique symbol = Symbol('wsmesh.notRouted');
+
+/** Ordered middlewares and routes with a per-route match cache. */
+export class Router<C extends MessageContext> {
+  private readonly middlewares: Middleware<C>[] = [];
+  private readonly routes: RouteEntry<C>[] = [];
+  private readonly byRoute = new Map<string | null, RouteEntry<C>[]>();
+
+  /** Adds a middleware. */
+  use(middleware: Middleware<C>): void {
+    if (typeof middleware !== 'function') {
+      throw new InvalidArgumentError('use() takes a function');
+    }
+    this.middlewares.push(middleware);
+  }
+
+  /** Adds a route. */
+  addRoute(definition: RouteDefinition<C>): void {
+    if (typeof definition !== 'object' || definition === null) {
+      throw new InvalidArgumentError('addRoute() takes {route?, act?, handler}');
+    }
+    const { route, act, handler } = definition;
+    if (typeof handler !== 'function') throw new InvalidArgumentError('addRoute: handler must be a function');
+    if (route !== undefined && !isName(route)) {
+      throw new InvalidArgumentError('addRoute: route must be a non-empty string of at most 256 characters');
+    }
+    if (act !== undefined && !isName(act)) {
+      throw new InvalidArgumentError('addRoute: act must be a non-empty string of at most 256 characters');
+    }
+    this.routes.push({ route, act, handler });
+    this.byRoute.clear();
+  }
+
+  /**
+   * Runs a message through middlewares and routes. Returns the reply, a promise of it, or
+   * {@link NOT_ROUTED} when no middleware stopped and no route matched. Throws (or rejects)
+   * with what a middleware or handler threw.
+   */
+  dispatch(context: C): unknown {
+    return this.runMiddlewares(context, 0);
+  }
+
+  /**
+   * Runs only the middlewares (for subscriptions and publishes, which have no routes).
+   * Returns the stopping middleware's value, or undefined when none stopped.
+   */
+  dispatchMiddlewares(context: C): unknown {
+    return this.runMiddlewares(context, 0, true);
+  }
+
+  private candidates(route: string | null): RouteEntry<C>[] {
+    let list = this.byRoute.get(route);
+    if (list === undefined) {
+      list = this.routes.filter((entry) => entry.route === undefined || entry.route === route);
+      this.byRoute.set(route, list);
+    }
+    return list;
+  }
+
+  private runMiddlewares(context: C, from: number, only = false): unknown {
+    const { middlewares } = this;
+    for (let index = from; index < middlewares.length; index++) {
+      const middleware = middlewares[index] as Middleware<C>;
+      const result = middleware(context);
+      if (isThenable(result)) {
+        return Promise.resolve(result).then((value) =>
+          context.stopped ? value : this.runMiddlewares(context, index + 1, only),
+        );
+      }
+      if (context.stopped) return result;
+    }
+    if (only) return undefined;
+    return this.runRoutes(context, this.candidates(context.mes.route), 0, false);
+  }
+
+  private runRoutes(context: C, list: RouteEntry<C>[], from: number, matched: boolean): unknown {
+    const act = context.mes.act;
+    for (let index = from; index < list.length; index++) {
+      const entry = list[index] as RouteEntry<C>;
+      if (entry.act !== undefined && entry.act !== act) continue;
+      const result = entry.handler(context);
+      if (isThenable(result)) {
+        return Promise.resolve(result).then((value) =>
+          context.stopped || value !== undefined
+            ? value
+            : this.runRoutes(context, list, index + 1, true),
+        );
+      }
+      if (context.stopped || result !== undefined) return result;
+      matched = true;
+    }
+    return matched ? undefined : NOT_ROUTED;
+  }
+}
+
+/** Error for a message that no route matched. */
+export function noRouteError(route: string | null, act: string | null): NoRouteError {
+  return new NoRouteError(`No route for route=${JSON.stringify(route)} act=${JSON.stringify(act)}`, {
+    route,
+    act,
+  });
+}

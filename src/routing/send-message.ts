@@ -1,0 +1,119 @@
+/**
+ * `sendMes` and its three modes, shared by the client and the server-side connection:
+ * fire-and-forget (resolves once written), `cbAfterRes` (callback with `{error, res}`), and
+ * `awaitRes` (resolves with the reply or rejects).
+ * @module
+ */
+import { InvalidArgumentError, WsMeshError } from '../errors.js';
+import { FrameType } from '../protocol/frames.js';
+import { isName } from '../protocol/validate.js';
+import type { Connection } from '../transport/connection.js';
+
+/** Result handed to `cbAfterRes`. */
+export interface ResponseResult {
+  /** Set when the request failed (timeout, remote error, closed connection...). */
+  error?: WsMeshError;
+  /** The reply, when the request succeeded. */
+  res?: unknown;
+}
+
+/** Options of `sendMes`. */
+export interface SendMessageOptions {
+  /** Route name. */
+  route?: string;
+  /** Action within the route. */
+  act?: string;
+  /** Payload; anything the connection's codec can carry. */
+  data?: unknown;
+  /** Resolve with the reply instead of as soon as the message is written. */
+  awaitRes?: boolean;
+  /** Called with `{error, res}` when the reply (or an error) comes. */
+  cbAfterRes?: (result: ResponseResult) => void;
+  /** Reply timeout in ms (default: the owner's `awaitResTimeout`). */
+  timeout?: number;
+  /** Stops waiting for the reply when aborted. */
+  signal?: AbortSignal;
+}
+
+/** Options of `sendMes` that await the reply. */
+export type AwaitedSendMessageOptions = SendMessageOptions & { awaitRes: true };
+
+function toWsMeshError(error: unknown): WsMeshError {
+  return error instanceof WsMeshError
+    ? error
+    : new WsMeshError('ERR_UNKNOWN', error instanceof Error ? error.message : String(error));
+}
+
+/** Checks `sendMes` options; throws {@link InvalidArgumentError}. */
+export function checkSendOptions(options: SendMessageOptions): void {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidArgumentError('sendMes() takes an options object');
+  }
+  const { route, act, cbAfterRes, timeout } = options;
+  if (route !== undefined && route !== null && !isName(route)) {
+    throw new InvalidArgumentError('sendMes: route must be a non-empty string of at most 256 characters');
+  }
+  if (act !== undefined && act !== null && !isName(act)) {
+    throw new InvalidArgumentError('sendMes: act must be a non-empty string of at most 256 characters');
+  }
+  if (cbAfterRes !== undefined && typeof cbAfterRes !== 'function') {
+    throw new InvalidArgumentError('sendMes: cbAfterRes must be a function');
+  }
+  if (timeout !== undefined && !(typeof timeout === 'number' && timeout > 0 && Number.isFinite(timeout))) {
+    throw new InvalidArgumentError('sendMes: timeout must be a positive number of ms');
+  }
+}
+
+/** Builds the MESSAGE frame for `options` (request id slot left at 0). */
+export function messageFrame(options: SendMessageOptions): unknown[] {
+  return [
+    FrameType.MESSAGE,
+    0,
+    options.route ?? null,
+    options.act ?? null,
+    options.data === undefined ? null : options.data,
+  ];
+}
+
+/** Sends on a live connection. `options` must have passed {@link checkSendOptions}. */
+export function sendOnConnection(
+  connection: Connection,
+  options: SendMessageOptions,
+  defaultTimeout: number,
+): Promise<unknown> {
+  const frame = messageFrame(options);
+  const { awaitRes, cbAfterRes } = options;
+  if (awaitRes !== true && cbAfterRes === undefined) {
+    try {
+      connection.send(frame);
+      return Promise.resolve(undefined);
+    } catch (error) {
+      return Promise.reject(toWsMeshError(error));
+    }
+  }
+  const reply = connection.request(frame, {
+    timeout: options.timeout ?? defaultTimeout,
+    signal: options.signal,
+  });
+  return settleModes(reply, options);
+}
+
+/** Applies the `cbAfterRes` / `awaitRes` modes to a reply promise. */
+export function settleModes(reply: Promise<unknown>, options: SendMessageOptions): Promise<unknown> {
+  const { awaitRes, cbAfterRes } = options;
+  if (cbAfterRes !== undefined) {
+    const callback = (result: ResponseResult): void => {
+      try {
+        cbAfterRes(result);
+      } catch {
+        // A throwing callback is the caller's bug; it must not become an unhandled rejection.
+      }
+    };
+    reply.then(
+      (res) => callback({ res }),
+      (error: unknown) => callback({ error: toWsMeshError(error) }),
+    );
+    if (awaitRes !== true) return Promise.resolve(undefined);
+  }
+  return reply;
+}

@@ -1,0 +1,186 @@
+/**
+ * Server options, their defaults and up-front validation.
+ * @module
+ */
+import type { Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import { InvalidOptionError } from '../errors.js';
+import type { CodecName } from '../protocol/codec.js';
+import { isCodecName } from '../protocol/codecs.js';
+import { isName } from '../protocol/validate.js';
+
+/** Checks a remote clone or server link dialing in. */
+export type AuthFnIn = (authValue: unknown) => boolean | Promise<boolean>;
+/** Returns the authValue this server presents when dialing a clone. */
+export type AuthFnOut = (clone: unknown) => unknown;
+
+/** Options of `new Server(options)`. Every option is optional. */
+export interface ServerOptions {
+  /** Unique id; clones must have distinct ids. Default: generated. */
+  id?: string;
+  /** Port to listen on when no `server` is given. Default 3000; 0 picks a free port. */
+  port?: number;
+  /** Interface to listen on. Default: all interfaces (Node's default). */
+  host?: string;
+  /** An existing `http`/`https` server to attach to (https = wss). */
+  server?: HttpServer | HttpsServer;
+  /** URL path of this endpoint. Default `/`. */
+  path?: string;
+  /** This server's public address, announced to clones so they can dial back. */
+  url?: string;
+  /** Any user data. */
+  data?: unknown;
+  /** Checks a remote clone or server link dialing in. */
+  authFnIn?: AuthFnIn;
+  /** The authValue presented when dialing out to clones. */
+  authFnOut?: AuthFnOut;
+  /** Shared secret for RPC proxies and server links; never sent on the wire. */
+  serverSecret?: string;
+  /** ms between clone-list exchanges. Default 2000. */
+  cloneInterval?: number;
+  /** ms between full RPC table re-syncs. Default 15000. */
+  proxyInterval?: number;
+  /** Largest accepted frame in bytes. Default 1 MiB. */
+  maxPayload?: number;
+  /** Preferred codec when a peer offers both. Default `json`. */
+  codec?: CodecName;
+  /** ms of silence before a PING; a peer silent for two ticks is dropped. Default 10000. */
+  heartbeatInterval?: number;
+  /** ms a new connection has to send HELLO. Default 10000. */
+  handshakeTimeout?: number;
+  /** Default reply timeout for `ws.sendMes` in ms. Default 10000. */
+  awaitResTimeout?: number;
+  /**
+   * Outbound bytes allowed to wait for one connection before it counts as a slow consumer
+   * and is closed with code 4008. Default 4 MiB.
+   */
+  maxBufferedBytes?: number;
+  /** When false, log events to the console. Default true. */
+  silent?: boolean;
+}
+
+/** Options after defaults were applied. */
+export interface ResolvedServerOptions {
+  id: string;
+  port: number;
+  host: string | undefined;
+  server: HttpServer | HttpsServer | undefined;
+  path: string;
+  url: string | undefined;
+  data: unknown;
+  authFnIn: AuthFnIn | undefined;
+  authFnOut: AuthFnOut | undefined;
+  serverSecret: string | undefined;
+  cloneInterval: number;
+  proxyInterval: number;
+  maxPayload: number;
+  codec: CodecName;
+  heartbeatInterval: number;
+  handshakeTimeout: number;
+  awaitResTimeout: number;
+  maxBufferedBytes: number;
+  silent: boolean;
+}
+
+/** Default values of the server options. */
+export const SERVER_DEFAULTS = {
+  port: 3000,
+  path: '/',
+  cloneInterval: 2000,
+  proxyInterval: 15000,
+  maxPayload: 1024 * 1024,
+  codec: 'json',
+  heartbeatInterval: 10_000,
+  handshakeTimeout: 10_000,
+  awaitResTimeout: 10_000,
+  maxBufferedBytes: 4 * 1024 * 1024,
+  silent: true,
+} as const;
+
+/** Random id, unique enough for node and connection ids. */
+export function generateId(prefix: string): string {
+  return `${prefix}-${globalThis.crypto.randomUUID()}`;
+}
+
+function positiveNumber(name: string, value: unknown, fallback: number, allowZero = false): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
+    throw new InvalidOptionError(`${name} must be a ${allowZero ? 'non-negative' : 'positive'} number`);
+  }
+  return value;
+}
+
+function optionalFunction<T>(name: string, value: unknown): T | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'function') throw new InvalidOptionError(`${name} must be a function`);
+  return value as T;
+}
+
+/** Validates options and applies defaults. Throws {@link InvalidOptionError}. */
+export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionError('Server options must be an object');
+  }
+  const id = options.id ?? generateId('server');
+  if (!isName(id)) throw new InvalidOptionError('id must be a non-empty string of at most 256 characters');
+  const port = options.port ?? SERVER_DEFAULTS.port;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new InvalidOptionError('port must be an integer from 0 to 65535');
+  }
+  if (options.host !== undefined && typeof options.host !== 'string') {
+    throw new InvalidOptionError('host must be a string');
+  }
+  const server = options.server;
+  if (server !== undefined && (typeof server !== 'object' || typeof server.on !== 'function')) {
+    throw new InvalidOptionError('server must be an http or https server');
+  }
+  const path = options.path ?? SERVER_DEFAULTS.path;
+  if (typeof path !== 'string' || !path.startsWith('/')) {
+    throw new InvalidOptionError('path must be a string starting with "/"');
+  }
+  if (options.url !== undefined) {
+    let parsed: URL;
+    try {
+      parsed = new URL(options.url);
+    } catch {
+      throw new InvalidOptionError(`url is not a valid URL: ${String(options.url)}`);
+    }
+    if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') {
+      throw new InvalidOptionError('url must start with ws:// or wss://');
+    }
+  }
+  const codec = options.codec ?? SERVER_DEFAULTS.codec;
+  if (!isCodecName(codec)) throw new InvalidOptionError('codec must be "json" or "msgpack"');
+  if (options.serverSecret !== undefined && (typeof options.serverSecret !== 'string' || options.serverSecret === '')) {
+    throw new InvalidOptionError('serverSecret must be a non-empty string');
+  }
+  if (options.silent !== undefined && typeof options.silent !== 'boolean') {
+    throw new InvalidOptionError('silent must be a boolean');
+  }
+  return {
+    id,
+    port,
+    host: options.host,
+    server,
+    path,
+    url: options.url,
+    data: options.data,
+    authFnIn: optionalFunction<AuthFnIn>('authFnIn', options.authFnIn),
+    authFnOut: optionalFunction<AuthFnOut>('authFnOut', options.authFnOut),
+    serverSecret: options.serverSecret,
+    cloneInterval: positiveNumber('cloneInterval', options.cloneInterval, SERVER_DEFAULTS.cloneInterval),
+    proxyInterval: positiveNumber('proxyInterval', options.proxyInterval, SERVER_DEFAULTS.proxyInterval),
+    maxPayload: positiveNumber('maxPayload', options.maxPayload, SERVER_DEFAULTS.maxPayload),
+    codec,
+    heartbeatInterval: positiveNumber(
+      'heartbeatInterval',
+      options.heartbeatInterval,
+      SERVER_DEFAULTS.heartbeatInterval,
+      true,
+    ),
+    handshakeTimeout: positiveNumber('handshakeTimeout', options.handshakeTimeout, SERVER_DEFAULTS.handshakeTimeout),
+    awaitResTimeout: positiveNumber('awaitResTimeout', options.awaitResTimeout, SERVER_DEFAULTS.awaitResTimeout),
+    maxBufferedBytes: positiveNumber('maxBufferedBytes', options.maxBufferedBytes, SERVER_DEFAULTS.maxBufferedBytes),
+    silent: options.silent ?? SERVER_DEFAULTS.silent,
+  };
+}

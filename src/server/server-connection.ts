@@ -1,0 +1,122 @@
+/**
+ * The server-side view of one peer connection: the `ws` object handed to events, middlewares
+ * and handlers.
+ * @module
+ */
+import type { IncomingMessage } from 'node:http';
+import { InvalidArgumentError } from '../errors.js';
+import type { FanoutMessage } from '../groups/fanout-message.js';
+import type { Subscriber } from '../groups/subscriber.js';
+import type { Codec, WirePayload } from '../protocol/codec.js';
+import { CloseCode, type Frame, type PeerKind } from '../protocol/frames.js';
+import {
+  checkSendOptions,
+  sendOnConnection,
+  type AwaitedSendMessageOptions,
+  type SendMessageOptions,
+} from '../routing/send-message.js';
+import { Connection, type ConnectionHandler } from '../transport/connection.js';
+import type { NodeWireSocket } from '../transport/node-socket.js';
+
+/** Connection states on the server. */
+export type ServerConnectionState = 'handshaking' | 'open' | 'closed';
+
+/** Callbacks from a connection to the server that owns it. */
+export interface ServerConnectionOwner {
+  readonly id: string;
+  handleFrame(ws: ServerConnection, frame: Frame, raw: WirePayload): void;
+  readonly awaitResTimeout: number;
+  connectionClosed(ws: ServerConnection, code: number, reason: string): void;
+  connectionError(ws: ServerConnection, error: Error): void;
+}
+
+/** A peer connected to the server. */
+export class ServerConnection implements Subscriber {
+  /** Key of this connection in `server.clients`. */
+  readonly id: string;
+  /** Per-connection user data; put anything here (user id, roles...). */
+  data: Record<string, unknown> = {};
+  /** The id the peer announced in HELLO (its `Client` id). */
+  clientId: string | undefined;
+  /** What kind of peer this is, from HELLO. */
+  kind: PeerKind = 'client';
+  /** Group ids this connection is subscribed to. */
+  readonly groups = new Set<string>();
+  /** Remote IP address, when known. */
+  readonly remoteAddress: string | undefined;
+  /** The HTTP upgrade request (headers, url with query string). */
+  readonly request: IncomingMessage;
+  /** Handshake progress. */
+  state: ServerConnectionState = 'handshaking';
+  /** @internal transport connection */
+  readonly connection: Connection;
+
+  /** @internal */
+  constructor(
+    private readonly owner: ServerConnectionOwner,
+    /** @internal */ readonly socket: NodeWireSocket,
+    codec: Codec,
+    request: IncomingMessage,
+    id: string,
+    limits: { maxBufferedBytes: number; requestTimeout: number },
+  ) {
+    this.id = id;
+    this.request = request;
+    this.remoteAddress = request.socket.remoteAddress;
+    const handler: ConnectionHandler = {
+      onFrame: (frame, raw) => owner.handleFrame(this, frame, raw),
+      onClose: (code, reason) => owner.connectionClosed(this, code, reason),
+      onError: (error) => owner.connectionError(this, error),
+    };
+    this.connection = new Connection(socket, handler, {
+      codec,
+      maxBufferedBytes: limits.maxBufferedBytes,
+      requestTimeout: limits.requestTimeout,
+      localId: owner.id,
+    });
+  }
+
+  /** Codec negotiated for this connection (`json` or `msgpack`). */
+  get codec(): Codec['name'] {
+    return this.connection.codec.name;
+  }
+
+  /** Bytes queued for this peer and not yet written to the network. */
+  get bufferedAmount(): number {
+    return this.connection.bufferedAmount;
+  }
+
+  /** True until the connection closes. */
+  get open(): boolean {
+    return !this.connection.closed;
+  }
+
+  /**
+   * Sends a message to this peer: fire-and-forget, with `cbAfterRes`, or with `awaitRes`
+   * (resolves with the peer's reply, so a server can ask a client and await the answer).
+   */
+  sendMes<T = unknown>(options: AwaitedSendMessageOptions): Promise<T>;
+  sendMes(options: SendMessageOptions): Promise<unknown>;
+  sendMes(options: SendMessageOptions): Promise<unknown> {
+    try {
+      checkSendOptions(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return sendOnConnection(this.connection, options, this.owner.awaitResTimeout);
+  }
+
+  /** @internal Fan-out delivery (see `Subscriber`). Throws `SerializationError`. */
+  deliver(message: FanoutMessage): boolean {
+    if (this.state !== 'open') return false;
+    return this.connection.writeShared(message.frameFor(this.connection.codec));
+  }
+
+  /** Closes the connection (default code 1000). */
+  close(code: number = CloseCode.NORMAL, reason = ''): void {
+    if (!(code === 1000 || (code >= 3000 && code <= 4999))) {
+      throw new InvalidArgumentError('close code must be 1000 or 3000-4999');
+    }
+    this.connection.close(code, reason);
+  }
+}

@@ -1,0 +1,522 @@
+/**
+ * The wsmesh server: accepts WebSocket connections, runs middlewares and routes, keeps
+ * groups. Clones and RPC attach to it in their own modules.
+ * @module
+ */
+import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { ErrorCode, InvalidOptionError, ProtocolError } from '../errors.js';
+import { GroupManager } from '../groups/group-manager.js';
+import type { FanoutMessage } from '../groups/fanout-message.js';
+import type { Codec, WirePayload } from '../protocol/codec.js';
+import { Subprotocol } from '../protocol/codec.js';
+import { codecForSubprotocol, loadCodec } from '../protocol/codecs.js';
+import {
+  CloseCode,
+  FrameType,
+  PROTOCOL_VERSION,
+  type Frame,
+  type HelloBody,
+  type MessageFrame,
+  type PublishFrame,
+} from '../protocol/frames.js';
+import type { IncomingMessage as WsMeshMessage } from '../routing/message.js';
+import { NOT_ROUTED, Router, noRouteError, type Middleware, type RouteDefinition } from '../routing/router.js';
+import { DeadlineEntry, deadlines } from '../transport/deadline-queue.js';
+import { HeartbeatMonitor } from '../transport/heartbeat.js';
+import { NodeWireSocket } from '../transport/node-socket.js';
+import { Emitter } from '../util/emitter.js';
+import { ServerMessageContext } from './context.js';
+import { generateId, resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.js';
+import { ServerConnection, type ServerConnectionOwner } from './server-connection.js';
+import { attachEndpoint, rejectUpgrade } from './upgrade-router.js';
+
+/** Payloads of server events. */
+export interface ServerEvents {
+  [event: string]: unknown;
+  start: { server: Server };
+  stop: { server: Server };
+  connection: { server: Server; ws: ServerConnection };
+  closeClient: { server: Server; ws: ServerConnection; code: number; reason: string };
+  error: { server: Server; error: Error; ws?: ServerConnection };
+  noRouting: {
+    server: Server;
+    ws: ServerConnection;
+    groups: GroupManager<ServerConnection>;
+    data: unknown;
+    mes: WsMeshMessage;
+    raw: WirePayload;
+  };
+  auth: { server: Server; clone: unknown };
+  authError: { server: Server; clone: unknown; error?: Error };
+}
+
+/** Options passed through to the `ws` WebSocketServer by `start()`. */
+export interface StartOptions {
+  /** Skip UTF-8 validation of text frames (trusted peers only). */
+  skipUTF8Validation?: boolean;
+  /** `listen` backlog when the server opens its own port. */
+  backlog?: number;
+}
+
+/** Middleware signature of the server. */
+export type ServerMiddleware = Middleware<ServerMessageContext>;
+/** Route definition of the server. */
+export type ServerRoute = RouteDefinition<ServerMessageContext>;
+
+class HandshakeDeadline extends DeadlineEntry {
+  constructor(private readonly ws: ServerConnection) {
+    super();
+  }
+  override expire(): void {
+    if (this.ws.state === 'handshaking') {
+      this.ws.connection.close(CloseCode.HANDSHAKE_FAILED, 'no HELLO in time');
+    }
+  }
+}
+
+/** A wsmesh server. */
+export class Server extends Emitter<ServerEvents> implements ServerConnectionOwner {
+  /** Connected peers that completed the handshake, by connection id. */
+  readonly clients = new Map<string, ServerConnection>();
+  /** Groups of this server. */
+  readonly groups = new GroupManager<ServerConnection>();
+  /** User data. */
+  data: unknown;
+  /** True between a successful `start()` and `stop()`. */
+  active = false;
+
+  /** @internal */
+  readonly options: ResolvedServerOptions;
+  private readonly router = new Router<ServerMessageContext>();
+  private readonly sockets = new Set<ServerConnection>();
+  private readonly heartbeat: HeartbeatMonitor;
+  private readonly handshakes = new Map<ServerConnection, HandshakeDeadline>();
+  private wss: WebSocketServer | undefined;
+  private httpServer: HttpServer | HttpsServer | undefined;
+  private ownHttpServer = false;
+  private detach: (() => void) | undefined;
+  private starting: Promise<void> | undefined;
+  private boundPort: number | undefined;
+
+  constructor(options: ServerOptions = {}) {
+    super();
+    this.options = resolveServerOptions(options);
+    this.data = this.options.data;
+    this.heartbeat = new HeartbeatMonitor(this.options.heartbeatInterval);
+  }
+
+  /** This server's id. */
+  get id(): string {
+    return this.options.id;
+  }
+
+  /** This server's public address (the `url` option), announced to clones. */
+  get url(): string | undefined {
+    return this.options.url;
+  }
+
+  /** Port actually listened on (useful with `port: 0`), once started. */
+  get port(): number | undefined {
+    return this.boundPort;
+  }
+
+  /** URL path of this endpoint. */
+  get path(): string {
+    return this.options.path;
+  }
+
+  /** Default reply timeout of `ws.sendMes`. @internal */
+  get awaitResTimeout(): number {
+    return this.options.awaitResTimeout;
+  }
+
+  /** Adds a middleware; it runs before routes for every message, subscription and publish. */
+  use(middleware: ServerMiddleware): this {
+    this.router.use(middleware);
+    return this;
+  }
+
+  /** Adds a route: `{route?, act?, handler}`. */
+  addRoute(definition: ServerRoute): this {
+    this.router.addRoute(definition);
+    return this;
+  }
+
+  /** Starts listening (own port) or attaches to the given http/https server. */
+  start(startOptions: StartOptions = {}): Promise<void> {
+    if (this.active) return Promise.resolve();
+    this.starting ??= this.doStart(startOptions).finally(() => {
+      this.starting = undefined;
+    });
+    return this.starting;
+  }
+
+  private async doStart(startOptions: StartOptions): Promise<void> {
+    if (typeof startOptions !== 'object' || startOptions === null) {
+      throw new InvalidOptionError('start() options must be an object');
+    }
+    if ('perMessageDeflate' in startOptions) {
+      throw new InvalidOptionError(
+        'perMessageDeflate is not supported: fan-out writes pre-framed bytes to every socket',
+      );
+    }
+    // Both codecs are always accepted; loading them here keeps the upgrade path synchronous.
+    await Promise.all([loadCodec('json'), loadCodec('msgpack')]);
+    const chosen = new WeakMap<IncomingMessage, Codec>();
+    const wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: this.options.maxPayload,
+      perMessageDeflate: false,
+      clientTracking: false,
+      skipUTF8Validation: startOptions.skipUTF8Validation === true,
+      handleProtocols: (_protocols, request) => chosen.get(request)?.subprotocol ?? false,
+    });
+    const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+      if (!this.active) {
+        rejectUpgrade(socket, 503, 'Service Unavailable');
+        return;
+      }
+      const codec = this.pickCodec(request.headers['sec-websocket-protocol']);
+      if (codec === undefined) {
+        rejectUpgrade(socket, 400, `Unsupported subprotocol; use ${Subprotocol.json} or ${Subprotocol.msgpack}`);
+        return;
+      }
+      chosen.set(request, codec);
+      socket.on('error', () => socket.destroy());
+      wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, socket, request, codec));
+    };
+    let httpServer = this.options.server;
+    if (httpServer === undefined) {
+      httpServer = createServer((_request, response) => {
+        response.writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket' });
+        response.end('This is a wsmesh WebSocket endpoint\n');
+      });
+      this.ownHttpServer = true;
+    }
+    const detach = attachEndpoint(httpServer, this.options.path, onUpgrade);
+    if (this.ownHttpServer) {
+      try {
+        await listen(httpServer, this.options.port, this.options.host, startOptions.backlog);
+      } catch (error) {
+        detach();
+        this.ownHttpServer = false;
+        throw error;
+      }
+    }
+    const address = httpServer.address();
+    this.boundPort = typeof address === 'object' && address !== null ? address.port : undefined;
+    this.wss = wss;
+    this.httpServer = httpServer;
+    this.detach = detach;
+    this.active = true;
+    this.log(`started ${this.id} on port ${String(this.boundPort)} path ${this.options.path}`);
+    this.emit('start', { server: this });
+  }
+
+  /** Closes every connection (code 1001), stops listening and clears timers. */
+  async stop(): Promise<void> {
+    if (this.starting !== undefined) await this.starting.catch(() => undefined);
+    if (!this.active) return;
+    this.active = false;
+    this.detach?.();
+    this.detach = undefined;
+    const sockets = [...this.sockets];
+    for (const ws of sockets) ws.connection.close(CloseCode.GOING_AWAY, 'server stopping');
+    await waitForSocketsClosed(sockets, 1000);
+    this.heartbeat.stop();
+    for (const entry of this.handshakes.values()) deadlines.remove(entry);
+    this.handshakes.clear();
+    this.wss?.close();
+    this.wss = undefined;
+    const httpServer = this.httpServer;
+    this.httpServer = undefined;
+    if (httpServer !== undefined && this.ownHttpServer) {
+      this.ownHttpServer = false;
+      await new Promise<void>((resolve) => {
+        httpServer.close(() => resolve());
+        (httpServer as HttpServer).closeAllConnections?.();
+      });
+    }
+    this.log(`stopped ${this.id}`);
+    this.emit('stop', { server: this });
+  }
+
+  private pickCodec(header: string | undefined): Codec | undefined {
+    if (header === undefined) return codecForSubprotocol(Subprotocol.json);
+    const offered = header.split(',').map((name) => name.trim());
+    const preferred = Subprotocol[this.options.codec];
+    if (offered.includes(preferred)) return codecForSubprotocol(preferred);
+    for (const name of offered) {
+      const codec = codecForSubprotocol(name);
+      if (codec !== undefined) return codec;
+    }
+    return undefined;
+  }
+
+  private accept(ws: WebSocket, socket: Duplex, request: IncomingMessage, codec: Codec): void {
+    const wire = new NodeWireSocket(ws, socket, true);
+    const client = new ServerConnection(this, wire, codec, request, generateId('conn'), {
+      maxBufferedBytes: this.options.maxBufferedBytes,
+      requestTimeout: this.options.awaitResTimeout,
+    });
+    wire.attach(client.connection, (error) => this.connectionError(client, error));
+    if (!this.active) {
+      client.connection.close(CloseCode.GOING_AWAY, 'server stopping');
+      return;
+    }
+    this.sockets.add(client);
+    const deadline = new HandshakeDeadline(client);
+    this.handshakes.set(client, deadline);
+    deadlines.add(deadline, this.options.handshakeTimeout);
+    this.heartbeat.add(client.connection);
+  }
+
+  /** @internal */
+  handleFrame(ws: ServerConnection, frame: Frame, raw: WirePayload): void {
+    if (ws.state === 'handshaking') {
+      this.handleHello(ws, frame);
+      return;
+    }
+    switch (frame[0]) {
+      case FrameType.MESSAGE:
+        this.handleMessage(ws, frame, raw);
+        return;
+      case FrameType.SUBSCRIBE:
+      case FrameType.UNSUBSCRIBE:
+        this.handleMembership(ws, frame[0], frame[1], frame[2], raw);
+        return;
+      case FrameType.PUBLISH:
+        this.handlePublish(ws, frame, raw);
+        return;
+      case FrameType.ERROR:
+        this.connectionError(ws, new ProtocolError(ErrorCode.PROTOCOL, `Peer reported ${frame[2].code}: ${frame[2].message}`));
+        return;
+      default:
+        ws.connection.replyError(
+          0,
+          new ProtocolError(ErrorCode.PROTOCOL, `Frame type ${frame[0]} is not accepted by a server`),
+        );
+    }
+  }
+
+  private handleHello(ws: ServerConnection, frame: Frame): void {
+    const deadline = this.handshakes.get(ws);
+    if (deadline !== undefined) deadlines.remove(deadline);
+    this.handshakes.delete(ws);
+    if (frame[0] !== FrameType.HELLO) {
+      ws.connection.replyError(0, new ProtocolError(ErrorCode.PROTOCOL, 'The first frame must be HELLO'));
+      ws.connection.close(CloseCode.HANDSHAKE_FAILED, 'first frame must be HELLO');
+      return;
+    }
+    const hello: HelloBody = frame[1];
+    if (hello.v !== PROTOCOL_VERSION) {
+      ws.connection.replyError(
+        0,
+        new ProtocolError(ErrorCode.PROTOCOL, `Unsupported protocol version ${hello.v}; this server speaks ${PROTOCOL_VERSION}`),
+      );
+      ws.connection.close(CloseCode.HANDSHAKE_FAILED, 'unsupported protocol version');
+      return;
+    }
+    ws.clientId = hello.id;
+    ws.kind = hello.kind ?? 'client';
+    if (hello.maxPayload !== undefined) ws.connection.peerMaxPayload = hello.maxPayload;
+    ws.state = 'open';
+    this.clients.set(ws.id, ws);
+    try {
+      ws.connection.send([
+        FrameType.WELCOME,
+        { v: PROTOCOL_VERSION, serverId: this.id, connectionId: ws.id, maxPayload: this.options.maxPayload },
+      ]);
+    } catch {
+      return;
+    }
+    this.log(`connection ${ws.id} (client ${hello.id})`);
+    this.emit('connection', { server: this, ws });
+  }
+
+  private handleMessage(ws: ServerConnection, frame: MessageFrame, raw: WirePayload): void {
+    const id = frame[1];
+    const mes: WsMeshMessage = { kind: 'message', route: frame[2], act: frame[3], data: frame[4], awaitRes: id !== 0 };
+    const context = new ServerMessageContext(mes, raw, ws, this);
+    this.run(context, id, (result) => {
+      if (result === NOT_ROUTED) {
+        this.emit('noRouting', { server: this, ws, groups: this.groups, data: mes.data, mes, raw });
+        if (id !== 0) ws.connection.replyError(id, noRouteError(mes.route, mes.act));
+        return;
+      }
+      if (id !== 0) ws.connection.reply(id, result);
+    });
+  }
+
+  private handleMembership(
+    ws: ServerConnection,
+    type: typeof FrameType.SUBSCRIBE | typeof FrameType.UNSUBSCRIBE,
+    id: number,
+    groupId: string,
+    raw: WirePayload,
+  ): void {
+    const subscribe = type === FrameType.SUBSCRIBE;
+    const mes: WsMeshMessage = {
+      kind: subscribe ? 'subscribe' : 'unsubscribe',
+      route: null,
+      act: null,
+      data: { id: groupId },
+      group: groupId,
+      awaitRes: id !== 0,
+    };
+    this.runMiddlewaresOnly(ws, mes, raw, id, () => {
+      if (!ws.open) return false;
+      if (subscribe) this.groups.addSubscriber({ id: groupId, ws });
+      else this.groups.deleteSubscriber({ id: groupId, ws });
+      return true;
+    });
+  }
+
+  private handlePublish(ws: ServerConnection, frame: PublishFrame, raw: WirePayload): void {
+    const [, id, target, route, act, data, notSendMe] = frame;
+    const mes: WsMeshMessage = { kind: 'publish', route, act, data, group: target, notSendMe, awaitRes: id !== 0 };
+    this.runMiddlewaresOnly(ws, mes, raw, id, () =>
+      this.groups.publish(target, {
+        route: route ?? undefined,
+        act: act ?? undefined,
+        data,
+        withoutId: notSendMe ? ws.id : undefined,
+      }),
+    );
+  }
+
+  /** Runs middlewares for a subscription or publish, then `apply` unless one stopped. */
+  private runMiddlewaresOnly(
+    ws: ServerConnection,
+    mes: WsMeshMessage,
+    raw: WirePayload,
+    id: number,
+    apply: () => unknown,
+  ): void {
+    const context = new ServerMessageContext(mes, raw, ws, this);
+    this.run(
+      context,
+      id,
+      (result) => {
+        let value: unknown = result;
+        if (!context.stopped) {
+          try {
+            value = apply();
+          } catch (error) {
+            if (id !== 0) ws.connection.replyError(id, error);
+            else this.reportError(error, ws);
+            return;
+          }
+        }
+        if (id !== 0) ws.connection.reply(id, value);
+      },
+      true,
+    );
+  }
+
+  /** Runs the router and hands the (possibly async) result to `done`; errors become replies. */
+  private run(
+    context: ServerMessageContext,
+    id: number,
+    done: (result: unknown) => void,
+    middlewaresOnly = false,
+  ): void {
+    let result: unknown;
+    try {
+      result = middlewaresOnly ? this.router.dispatchMiddlewares(context) : this.router.dispatch(context);
+    } catch (error) {
+      this.failed(context.ws, id, error);
+      return;
+    }
+    if (result instanceof Promise) {
+      result.then(done, (error: unknown) => this.failed(context.ws, id, error));
+      return;
+    }
+    done(result);
+  }
+
+  private failed(ws: ServerConnection, id: number, error: unknown): void {
+    if (id !== 0) ws.connection.replyError(id, error);
+    else this.reportError(error, ws);
+  }
+
+  /** @internal */
+  connectionClosed(ws: ServerConnection, code: number, reason: string): void {
+    const deadline = this.handshakes.get(ws);
+    if (deadline !== undefined) {
+      deadlines.remove(deadline);
+      this.handshakes.delete(ws);
+    }
+    this.heartbeat.delete(ws.connection);
+    this.groups.deleteSubscriber({ ws });
+    const wasOpen = this.clients.delete(ws.id);
+    ws.state = 'closed';
+    // The socket entry goes when the socket itself is closed, so stop() can wait for it.
+    if (ws.socket.ws.readyState === 3) this.sockets.delete(ws);
+    else ws.socket.ws.once('close', () => this.sockets.delete(ws));
+    if (wasOpen) {
+      this.log(`closeClient ${ws.id} (${code}${reason === '' ? '' : ` ${reason}`})`);
+      this.emit('closeClient', { server: this, ws, code, reason });
+    }
+  }
+
+  /** @internal */
+  connectionError(ws: ServerConnection, error: Error): void {
+    this.reportError(error, ws);
+  }
+
+  private reportError(error: unknown, ws?: ServerConnection): void {
+    const err = error instanceof Error ? error : new Error(String(error));
+    if (!this.options.silent) console.error(`[wsmesh ${this.id}] error:`, err.message);
+    this.emit('error', ws === undefined ? { server: this, error: err } : { server: this, error: err, ws });
+  }
+
+  protected override reportListenerError(error: unknown): void {
+    this.reportError(error);
+  }
+
+  private log(message: string): void {
+    if (!this.options.silent) console.log(`[wsmesh ${this.id}] ${message}`);
+  }
+
+  /** @internal Delivers a relayed group message to local subscribers only. */
+  deliverRelayed(message: FanoutMessage): number {
+    return this.groups.deliverLocal(message, undefined);
+  }
+}
+
+function listen(server: HttpServer | HttpsServer, port: number, host: string | undefined, backlog?: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => reject(error);
+    server.once('error', onError);
+    server.listen({ port, host, backlog }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+function waitForSocketsClosed(sockets: ServerConnection[], timeoutMs: number): Promise<void> {
+  const open = sockets.filter((ws) => ws.socket.ws.readyState !== 3);
+  if (open.length === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    let remaining = open.length;
+    const timer = setTimeout(() => {
+      for (const ws of open) ws.socket.terminate();
+      resolve();
+    }, timeoutMs);
+    for (const ws of open) {
+      ws.socket.ws.once('close', () => {
+        remaining--;
+        if (remaining === 0) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    }
+  });
+}
+

@@ -1,0 +1,310 @@
+/**
+ * One wsmesh connection, the same on both sides: encodes and sends frames, correlates
+ * requests with replies, answers heartbeats, enforces the outbound buffer cap and turns every
+ * bad input into an error frame or a close code instead of an exception.
+ * @module
+ */
+import {
+  AbortError,
+  ConnectionClosedError,
+  ErrorCode,
+  PayloadTooLargeError,
+  ProtocolError,
+  SlowConsumerError,
+  type WsMeshError,
+} from '../errors.js';
+import type { Codec, WirePayload } from '../protocol/codec.js';
+import { CloseCode, FrameType, type Frame, type WireError } from '../protocol/frames.js';
+import { validateFrame } from '../protocol/validate.js';
+import { fromWireError, toWireError } from '../protocol/wire-error.js';
+import { PendingRequest } from './pending-request.js';
+import type { SharedFrame, WireSocket } from './wire-socket.js';
+
+/** What the owner of a connection (server or client) handles. */
+export interface ConnectionHandler {
+  /** Every valid frame the transport does not consume itself (not REPLY, PING, PONG). */
+  onFrame(frame: Frame, raw: WirePayload): void;
+  /** The connection closed; pending requests were already rejected. */
+  onClose(code: number, reason: string): void;
+  /** A recoverable problem worth reporting (bad frame from the peer, handler crash...). */
+  onError(error: Error): void;
+}
+
+/** Options fixed when a connection is created. */
+export interface ConnectionOptions {
+  /** Codec negotiated for this connection. */
+  codec: Codec;
+  /** Outbound bytes allowed to wait in the socket before the peer counts as a slow consumer. */
+  maxBufferedBytes: number;
+  /** Default request timeout in ms. */
+  requestTimeout: number;
+  /** Id of the local node, put in error replies as `origin`. */
+  localId?: string;
+}
+
+/** Per-request options. */
+export interface RequestOptions {
+  /** Timeout in ms; defaults to the connection's `requestTimeout`. */
+  timeout?: number | undefined;
+  /** Cancels the wait (the request may still run remotely). */
+  signal?: AbortSignal | undefined;
+}
+
+const MAX_REQUEST_ID = 2 ** 31 - 1;
+
+/** How long a slow consumer's socket may linger after its close frame was queued. */
+export const SLOW_CONSUMER_GRACE_MS = 1000;
+
+function byteLengthAtMost(payload: WirePayload, limit: number): boolean {
+  if (typeof payload !== 'string') return payload.byteLength <= limit;
+  // A UTF-16 code unit takes at most 3 UTF-8 bytes; measure only when that bound is too big.
+  if (payload.length * 3 <= limit) return true;
+  return new TextEncoder().encode(payload).byteLength <= limit;
+}
+
+/** A live wsmesh connection over a {@link WireSocket}. */
+export class Connection {
+  /** Codec of this connection. */
+  readonly codec: Codec;
+  /** Requests sent by this side that await a reply, by id. */
+  readonly pending = new Map<number, PendingRequest>();
+  /** Largest frame the peer accepts (learned in the handshake). */
+  peerMaxPayload = Infinity;
+  /** True once closed; nothing is sent after that. */
+  closed = false;
+  /** Set on every incoming message; the heartbeat monitor clears it. */
+  receivedSinceTick = false;
+  /** Heartbeat ticks in a row with nothing received. */
+  missedTicks = 0;
+
+  private nextId = 1;
+  private readonly maxBufferedBytes: number;
+  private readonly requestTimeout: number;
+  private readonly localId: string | undefined;
+
+  constructor(
+    readonly socket: WireSocket,
+    private readonly handler: ConnectionHandler,
+    options: ConnectionOptions,
+  ) {
+    this.codec = options.codec;
+    this.maxBufferedBytes = options.maxBufferedBytes;
+    this.requestTimeout = options.requestTimeout;
+    this.localId = options.localId;
+  }
+
+  /** Bytes waiting to be written to the peer. */
+  get bufferedAmount(): number {
+    return this.socket.bufferedAmount;
+  }
+
+  /**
+   * Encodes and sends a frame. Throws {@link ConnectionClosedError}, a `SerializationError`,
+   * {@link PayloadTooLargeError} or {@link SlowConsumerError}; nothing is sent then.
+   */
+  send(frame: readonly unknown[]): void {
+    if (this.closed) throw new ConnectionClosedError('The connection is closed');
+    const payload = this.codec.encode(frame);
+    if (!byteLengthAtMost(payload, this.peerMaxPayload)) {
+      throw new PayloadTooLargeError(`Frame exceeds the peer's maxPayload of ${this.peerMaxPayload} bytes`);
+    }
+    this.write(payload);
+  }
+
+  /**
+   * Sends an already encoded payload (used by fan-out, which encodes once for many
+   * connections). Returns false when the connection is closed or was closed as a slow consumer.
+   */
+  write(payload: WirePayload): boolean {
+    if (this.closed) return false;
+    if (this.socket.bufferedAmount > this.maxBufferedBytes) {
+      this.failSlowConsumer();
+      return false;
+    }
+    this.socket.send(payload);
+    return true;
+  }
+
+  /**
+   * Writes a frame shared with other connections (fan-out). Returns false when the connection
+   * is closed or was closed as a slow consumer.
+   */
+  writeShared(frame: SharedFrame): boolean {
+    if (this.closed) return false;
+    if (this.socket.bufferedAmount > this.maxBufferedBytes) {
+      this.failSlowConsumer();
+      return false;
+    }
+    this.socket.sendShared(frame);
+    return true;
+  }
+
+  /**
+   * Sends a request frame and resolves with the reply. `frame[1]` is the request id slot and
+   * is filled here.
+   */
+  request(frame: unknown[], options?: RequestOptions): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      if (this.closed) {
+        reject(new ConnectionClosedError('The connection is closed'));
+        return;
+      }
+      const signal = options?.signal;
+      if (signal?.aborted === true) {
+        reject(new AbortError());
+        return;
+      }
+      const id = this.nextId;
+      this.nextId = id === MAX_REQUEST_ID ? 1 : id + 1;
+      frame[1] = id;
+      const timeout = options?.timeout ?? this.requestTimeout;
+      const pending = new PendingRequest(id, this.pending, resolve, reject, timeout);
+      this.pending.set(id, pending);
+      if (signal !== undefined) pending.watch(signal);
+      try {
+        this.send(frame);
+      } catch (error) {
+        pending.fail(error as WsMeshError);
+      }
+    });
+  }
+
+  /** Answers request `id` with `data`. Serialization failures become an error reply. */
+  reply(id: number, data: unknown): void {
+    if (this.closed) return;
+    try {
+      this.send([FrameType.REPLY, id, data === undefined ? null : data]);
+    } catch (error) {
+      if (error instanceof ConnectionClosedError || error instanceof SlowConsumerError) return;
+      this.replyError(id, error);
+    }
+  }
+
+  /** Answers request `id` (0 = none) with an error. */
+  replyError(id: number, error: unknown): void {
+    if (this.closed) return;
+    const wire: WireError = toWireError(error, this.localId);
+    try {
+      this.send([FrameType.ERROR, id, wire]);
+    } catch {
+      // The error itself could not be sent (closed, or its data is not serializable):
+      // retry once with the bare code and message.
+      try {
+        this.send([FrameType.ERROR, id, { code: wire.code, message: wire.message }]);
+      } catch {
+        // Closed: nothing more to do.
+      }
+    }
+  }
+
+  /** Feeds one incoming WebSocket message. Never throws. */
+  receive(payload: WirePayload): void {
+    if (this.closed) return;
+    this.receivedSinceTick = true;
+    if ((typeof payload === 'string') === this.codec.binary) {
+      this.handler.onError(
+        new ProtocolError(
+          ErrorCode.BAD_FRAME,
+          `A ${this.codec.name} connection got a ${typeof payload === 'string' ? 'text' : 'binary'} message`,
+        ),
+      );
+      this.close(CloseCode.UNSUPPORTED_DATA, `${this.codec.name} connections take ${this.codec.binary ? 'binary' : 'text'} messages`);
+      return;
+    }
+    let decoded: unknown;
+    try {
+      decoded = this.codec.decode(payload);
+    } catch {
+      this.handler.onError(
+        new ProtocolError(ErrorCode.BAD_FRAME, `Undecodable ${this.codec.name} payload`),
+      );
+      this.close(CloseCode.INVALID_PAYLOAD, `invalid ${this.codec.name} payload`);
+      return;
+    }
+    let frame: Frame;
+    try {
+      frame = validateFrame(decoded);
+    } catch (error) {
+      const protocolError = error as ProtocolError;
+      const data = protocolError.data as { id?: number } | undefined;
+      this.handler.onError(protocolError);
+      this.replyError(data?.id ?? 0, protocolError);
+      return;
+    }
+    switch (frame[0]) {
+      case FrameType.REPLY:
+        this.pending.get(frame[1])?.succeed(frame[2]);
+        return;
+      case FrameType.ERROR:
+        if (frame[1] !== 0) {
+          this.pending.get(frame[1])?.fail(fromWireError(frame[2]));
+          return;
+        }
+        break;
+      case FrameType.PING:
+        try {
+          this.send([FrameType.PONG]);
+        } catch {
+          // Closed or slow: the heartbeat of the other side will notice.
+        }
+        return;
+      case FrameType.PONG:
+        return;
+    }
+    try {
+      this.handler.onFrame(frame, payload);
+    } catch (error) {
+      this.handler.onError(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  /** Starts a closing handshake. Pending requests are rejected at once. */
+  close(code: number = CloseCode.NORMAL, reason = ''): void {
+    if (this.closed) return;
+    try {
+      this.socket.close(code, reason);
+    } catch {
+      this.socket.terminate();
+    }
+    this.handleClosed(code, reason);
+  }
+
+  /** Drops the connection without a closing handshake (dead peer). */
+  terminate(code: number, reason: string): void {
+    if (this.closed) return;
+    this.socket.terminate();
+    this.handleClosed(code, reason);
+  }
+
+  /** Called by the socket adapter when the socket closed. Idempotent. */
+  handleClosed(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.pending.size > 0) {
+      const error = new ConnectionClosedError(
+        `The connection closed (${code}${reason === '' ? '' : ` ${reason}`}) before a reply came`,
+      );
+      for (const request of [...this.pending.values()]) request.fail(error);
+    }
+    this.handler.onClose(code, reason);
+  }
+
+  private failSlowConsumer(): void {
+    this.handler.onError(
+      new SlowConsumerError(
+        `Outbound buffer over ${this.maxBufferedBytes} bytes: closing the slow consumer`,
+      ),
+    );
+    // Queue the close frame so a peer that resumes reading learns why, but do not wait for
+    // it behind the backlog: the socket is torn down after a short grace period.
+    const { socket } = this;
+    try {
+      socket.close(CloseCode.SLOW_CONSUMER, 'slow consumer');
+    } catch {
+      socket.terminate();
+    }
+    const timer = setTimeout(() => socket.terminate(), SLOW_CONSUMER_GRACE_MS);
+    if (typeof timer === 'object' && typeof timer.unref === 'function') timer.unref();
+    this.handleClosed(CloseCode.SLOW_CONSUMER, 'slow consumer');
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Heartbeats with one interval timer for any number of connections. A connection that
+ * received nothing for a whole tick is sent a PING; one that stays silent for the next tick
+ * too is considered dead and torn down. Receiving any frame counts as a sign of life, so busy
+ * connections never exchange PINGs. Works the same in browsers, where WebSocket control
+ * frames are invisible to scripts.
+ * @module
+ */
+import { CloseCode, FrameType } from '../protocol/frames.js';
+import type { Connection } from './connection.js';
+
+/** Watches a set of connections for silence. */
+export class HeartbeatMonitor {
+  private readonly connections = new Set<Connection>();
+  private timer: ReturnType<typeof setInterval> | undefined;
+
+  /** @param intervalMs tick length; a dead peer is detected after 2 to 3 ticks of silence. */
+  constructor(readonly intervalMs: number) {}
+
+  /** Starts watching `connection`. */
+  add(connection: Connection): void {
+    connection.receivedSinceTick = true;
+    connection.missedTicks = 0;
+    this.connections.add(connection);
+    if (this.timer === undefined && this.intervalMs > 0) {
+      this.timer = setInterval(() => this.tick(), this.intervalMs);
+      if (typeof this.timer === 'object' && typeof this.timer.unref === 'function') {
+        this.timer.unref();
+      }
+    }
+  }
+
+  /** Stops watching `connection`. */
+  delete(connection: Connection): void {
+    this.connections.delete(connection);
+    if (this.connections.size === 0) this.stop();
+  }
+
+  /** Stops the timer (connections are forgotten). */
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+    this.connections.clear();
+  }
+
+  private tick(): void {
+    for (const connection of this.connections) {
+      if (connection.closed) {
+        this.connections.delete(connection);
+        continue;
+      }
+      if (connection.receivedSinceTick) {
+        connection.receivedSinceTick = false;
+        connection.missedTicks = 0;
+        continue;
+      }
+      connection.missedTicks++;
+      if (connection.missedTicks >= 2) {
+        this.connections.delete(connection);
+        connection.terminate(CloseCode.HEARTBEAT_TIMEOUT, 'heartbeat timeout');
+        continue;
+      }
+      try {
+        connection.send([FrameType.PING]);
+      } catch {
+        // Closed or slow consumer: handled by the connection itself.
+      }
+    }
+    if (this.connections.size === 0) this.stop();
+  }
+}

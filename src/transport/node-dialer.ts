@@ -1,0 +1,30 @@
+/**
+ * Node dialer: a `ws` client socket with per-tick write batching.
+ * @module
+ */
+import type { Duplex } from 'node:stream';
+import WebSocket from 'ws';
+import type { Dialer } from './dialer.js';
+import { NodeWireSocket } from './node-socket.js';
+
+/** Dials with `ws`. Compression is off: wsmesh frames are small and often pre-framed. */
+export const nodeDialer: Dialer = (url, protocols, options, events) => {
+  const ws = new WebSocket(url, protocols, {
+    maxPayload: options.maxPayload,
+    handshakeTimeout: options.handshakeTimeout,
+    perMessageDeflate: false,
+  });
+  let raw: Duplex | undefined;
+  const wire = new NodeWireSocket(ws, undefined, false, () => raw);
+  // The upgrade response carries the TCP/TLS socket `ws` writes to; keep it to cork writes.
+  ws.once('upgrade', (response) => {
+    raw = response.socket;
+  });
+  ws.on('open', () => events.open(ws.protocol));
+  ws.on('message', (data: Buffer, isBinary: boolean) => {
+    events.message(isBinary ? data : data.toString('utf8'));
+  });
+  ws.on('close', (code: number, reason: Buffer) => events.close(code, reason.toString('utf8')));
+  ws.on('error', (error: Error) => events.error(error));
+  return wire;
+};

@@ -1,0 +1,30 @@
+/**
+ * The minimal socket a {@link Connection} writes to. Node (`ws`) and browsers (platform
+ * `WebSocket`) each have an adapter; the connection logic above it is the same.
+ * @module
+ */
+import type { WirePayload } from '../protocol/codec.js';
+
+/**
+ * One payload written to many connections (group fan-out). `framed` holds the complete
+ * WebSocket frame bytes when they could be built once for every receiver; adapters that
+ * cannot use them send `payload` instead.
+ */
+export interface SharedFrame {
+  readonly payload: WirePayload;
+  readonly framed: readonly Uint8Array[] | undefined;
+}
+
+/** Outbound side of a WebSocket as seen by a connection. */
+export interface WireSocket {
+  /** Writes one WebSocket message. Adapters may batch writes until the end of the tick. */
+  send(payload: WirePayload): void;
+  /** Writes a frame shared by many connections. */
+  sendShared(frame: SharedFrame): void;
+  /** Bytes accepted by `send` but not yet handed to the operating system. */
+  readonly bufferedAmount: number;
+  /** Starts the closing handshake. */
+  close(code: number, reason: string): void;
+  /** Drops the connection at once, without a closing handshake. */
+  terminate(): void;
+}
