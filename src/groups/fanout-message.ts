@@ -1,39 +1,76 @@
 /**
  * A group message encoded at most once per codec and framed once, whatever the number of
- * receivers: the fan-out writes the same bytes to every subscriber's socket.
+ * receivers: the fan-out writes the same bytes to every subscriber's socket. A message relayed
+ * from another clone arrives already encoded; it is decoded only if a local subscriber needs
+ * another codec.
  * @module
  */
-import type { Codec } from '../protocol/codec.js';
+import { ErrorCode, ProtocolError } from '../errors.js';
+import type { Codec, WirePayload } from '../protocol/codec.js';
 import { FrameType, type GroupTarget } from '../protocol/frames.js';
+import { validateFrame } from '../protocol/validate.js';
 import { PreparedFrame } from '../transport/node-socket.js';
 
 /** One published group message on its way to subscribers. */
 export class FanoutMessage {
+  private frameArray: unknown[] | undefined;
+  private source: { codec: Codec; payload: WirePayload } | undefined;
+  private jsonPayload: WirePayload | undefined;
+  private msgpackPayload: WirePayload | undefined;
   private jsonFrame: PreparedFrame | undefined;
   private msgpackFrame: PreparedFrame | undefined;
-  private frameArray: unknown[] | undefined;
 
-  constructor(
+  private constructor(
     /** Target as published: one id, ids, or null for every group. */
     readonly target: GroupTarget,
-    readonly route: string | null,
-    readonly act: string | null,
-    readonly data: unknown,
   ) {}
 
-  /** The GROUP_MESSAGE frame as an array. */
+  /** A message built from its fields (published on this server). */
+  static fromFields(target: GroupTarget, route: string | null, act: string | null, data: unknown): FanoutMessage {
+    const message = new FanoutMessage(target);
+    message.frameArray = [FrameType.GROUP_MESSAGE, target, route, act, data];
+    return message;
+  }
+
+  /** A message that arrived encoded (relayed by a clone); `payload` is a GROUP_MESSAGE frame. */
+  static fromEncoded(target: GroupTarget, codec: Codec, payload: WirePayload): FanoutMessage {
+    const message = new FanoutMessage(target);
+    message.source = { codec, payload };
+    if (codec.binary) message.msgpackPayload = payload;
+    else message.jsonPayload = payload;
+    return message;
+  }
+
+  /** The GROUP_MESSAGE frame as an array. Throws `ProtocolError` for a bad relayed payload. */
   get frame(): unknown[] {
-    this.frameArray ??= [FrameType.GROUP_MESSAGE, this.target, this.route, this.act, this.data];
+    if (this.frameArray === undefined) {
+      const source = this.source as { codec: Codec; payload: WirePayload };
+      const frame = validateFrame(source.codec.decode(source.payload));
+      if (frame[0] !== FrameType.GROUP_MESSAGE) {
+        throw new ProtocolError(ErrorCode.BAD_FRAME, 'A relayed payload must be a GROUP_MESSAGE');
+      }
+      this.frameArray = frame;
+    }
     return this.frameArray;
   }
 
-  /** The framed bytes for `codec`, built on first use. Throws `SerializationError`. */
+  /** The frame encoded with `codec`, encoded on first use. Throws `SerializationError`. */
+  encode(codec: Codec): WirePayload {
+    if (codec.binary) {
+      this.msgpackPayload ??= codec.encode(this.frame);
+      return this.msgpackPayload;
+    }
+    this.jsonPayload ??= codec.encode(this.frame);
+    return this.jsonPayload;
+  }
+
+  /** The framed bytes for `codec`, built on first use. */
   frameFor(codec: Codec): PreparedFrame {
     if (codec.binary) {
-      this.msgpackFrame ??= new PreparedFrame(codec.encode(this.frame));
+      this.msgpackFrame ??= new PreparedFrame(this.encode(codec));
       return this.msgpackFrame;
     }
-    this.jsonFrame ??= new PreparedFrame(codec.encode(this.frame));
+    this.jsonFrame ??= new PreparedFrame(this.encode(codec));
     return this.jsonFrame;
   }
 }

@@ -134,7 +134,7 @@ export class GroupManager<Member extends Subscriber = Subscriber> implements Gro
   publish(target: GroupTarget, options: GroupSendOptions): number {
     const route = checkOptionalName(options.route, 'route');
     const act = checkOptionalName(options.act, 'act');
-    const message = new FanoutMessage(target, route, act, options.data === undefined ? null : options.data);
+    const message = FanoutMessage.fromFields(target, route, act, options.data === undefined ? null : options.data);
     const delivered = this.deliverLocal(message, options.withoutId);
     this.observer?.published?.(message, options.withoutId);
     return delivered;

@@ -3,7 +3,7 @@
  * @module
  */
 import type { GroupTarget } from '../protocol/frames.js';
-import { FanoutMessage } from './fanout-message.js';
+import type { FanoutMessage } from './fanout-message.js';
 import type { Subscriber } from './subscriber.js';
 
 /** Options of `group.sendMes` and `server.groups.sendMes`. */

@@ -20,6 +20,18 @@ export const FrameType = {
   GROUP_MESSAGE: 8,
   PING: 9,
   PONG: 10,
+  /** Clone links only: full clone records the sender knows. */
+  CLONE_SYNC: 20,
+  /** Clone links only: one clone record changed. */
+  CLONE_UPDATE: 21,
+  /** Clone links only: ask for the full record of a clone. */
+  CLONE_REQUEST: 22,
+  /** Clone links only: versions of every record the sender knows (anti-entropy). */
+  CLONE_DIGEST: 23,
+  /** Clone links only: a group message on its way to other clones. */
+  CLONE_RELAY: 24,
+  /** Clone links only: a group was deleted. */
+  CLONE_GROUP_DELETE: 25,
 } as const;
 
 /** Union of the numbers in {@link FrameType}. */
@@ -40,6 +52,8 @@ export interface HelloBody {
   maxPayload?: number;
   /** Credentials, when the accepting side requires them. */
   auth?: unknown;
+  /** Clones only: random id of the dialing process, to tell duplicate ids apart. */
+  instance?: string;
 }
 
 /** Body of a WELCOME frame (the accepting side's answer to HELLO). */
@@ -103,6 +117,54 @@ export type GroupMessageFrame = [
   string | null,
   unknown,
 ];
+/**
+ * What a clone tells the mesh about itself. Versioned: a higher `v` replaces a lower one.
+ * `groups` is the full list of groups with local subscribers; an update may instead carry
+ * `add`/`del` relative to version `base`.
+ */
+export interface CloneRecord {
+  /** Clone id. */
+  id: string;
+  /** Random id of the running process; changes on restart, tells duplicate ids apart. */
+  instance: string;
+  /** Public url, or null when the clone cannot be dialed. */
+  url: string | null;
+  /** Record version. */
+  v: number;
+  /** Ids of the clones this clone has a live link to. */
+  links: string[];
+  /** Full interest list (groups with subscribers on this clone). */
+  groups?: string[];
+  /** Interest delta: groups that gained subscribers since `base`. */
+  add?: string[];
+  /** Interest delta: groups that lost their last subscriber since `base`. */
+  del?: string[];
+  /** Version the delta applies to. */
+  base?: number;
+  /** True when the clone was stopped on purpose (the record is a tombstone). */
+  gone?: boolean;
+}
+
+/** `[20, records, known]`: full records plus other known clones `[id, url]` without records. */
+export type CloneSyncFrame = [typeof FrameType.CLONE_SYNC, CloneRecord[], [string, string | null][]];
+/** `[21, record]` */
+export type CloneUpdateFrame = [typeof FrameType.CLONE_UPDATE, CloneRecord];
+/** `[22, cloneId]` */
+export type CloneRequestFrame = [typeof FrameType.CLONE_REQUEST, string];
+/** `[23, [[cloneId, version], ...]]` */
+export type CloneDigestFrame = [typeof FrameType.CLONE_DIGEST, [string, number][]];
+/** `[24, origin, seq, dests, target, groupMessage]`; `groupMessage` is an encoded GROUP_MESSAGE. */
+export type CloneRelayFrame = [
+  typeof FrameType.CLONE_RELAY,
+  string,
+  number,
+  string[] | null,
+  GroupTarget,
+  Uint8Array,
+];
+/** `[25, origin, seq, groupId]` */
+export type CloneGroupDeleteFrame = [typeof FrameType.CLONE_GROUP_DELETE, string, number, string];
+
 export type PingFrame = [typeof FrameType.PING];
 export type PongFrame = [typeof FrameType.PONG];
 
@@ -118,7 +180,13 @@ export type Frame =
   | PublishFrame
   | GroupMessageFrame
   | PingFrame
-  | PongFrame;
+  | PongFrame
+  | CloneSyncFrame
+  | CloneUpdateFrame
+  | CloneRequestFrame
+  | CloneDigestFrame
+  | CloneRelayFrame
+  | CloneGroupDeleteFrame;
 
 /** WebSocket close codes used by wsmesh. */
 export const CloseCode = {

@@ -5,7 +5,14 @@
  * @module
  */
 import { ErrorCode, ProtocolError } from '../errors.js';
-import { FrameType, type Frame, type HelloBody, type WelcomeBody, type WireError } from './frames.js';
+import {
+  FrameType,
+  type CloneRecord,
+  type Frame,
+  type HelloBody,
+  type WelcomeBody,
+  type WireError,
+} from './frames.js';
 
 /** Longest accepted route, act, group id or peer id, in UTF-16 code units. */
 export const MAX_NAME_LENGTH = 256;
@@ -42,7 +49,8 @@ function isNameList(value: unknown): value is string[] {
 
 function checkHello(body: unknown): HelloBody {
   if (!isPlainObject(body)) throw bad('HELLO body must be an object');
-  const { v, id, kind, maxPayload } = body;
+  const { v, id, kind, maxPayload, instance } = body;
+  if (instance !== undefined && !isName(instance)) throw bad('HELLO.instance must be a string');
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw bad('HELLO.v must be a version');
   if (!isName(id)) throw bad('HELLO.id must be a non-empty string');
   if (kind !== undefined && !(typeof kind === 'string' && PEER_KINDS.has(kind))) {
@@ -69,6 +77,40 @@ function checkWireError(value: unknown, id: number): WireError {
     throw bad('ERROR body needs string code and message', id);
   }
   return value as unknown as WireError;
+}
+
+function isVersion(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+function isUnboundedNameList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every(isName);
+}
+
+/** Checks a clone record (see `CloneRecord`). */
+export function isCloneRecord(value: unknown): value is CloneRecord {
+  if (!isPlainObject(value)) return false;
+  const { id, instance, url, v, links, groups, add, del, base, gone } = value;
+  return (
+    isName(id) &&
+    isName(instance) &&
+    (url === null || (typeof url === 'string' && url.length <= 2048)) &&
+    isVersion(v) &&
+    isNameList(links) &&
+    (groups === undefined || isUnboundedNameList(groups)) &&
+    (add === undefined || isUnboundedNameList(add)) &&
+    (del === undefined || isUnboundedNameList(del)) &&
+    (base === undefined || isVersion(base)) &&
+    (gone === undefined || typeof gone === 'boolean')
+  );
+}
+
+function isKnownClone(value: unknown): boolean {
+  return (
+    Array.isArray(value) &&
+    isName(value[0]) &&
+    (value[1] === null || (typeof value[1] === 'string' && value[1].length <= 2048))
+  );
 }
 
 function isTarget(value: unknown): boolean {
@@ -141,7 +183,41 @@ export function validateFrame(value: unknown): Frame {
     case FrameType.PING:
     case FrameType.PONG:
       return value as Frame;
+    case FrameType.CLONE_SYNC:
+      if (!Array.isArray(value[1]) || !value[1].every(isCloneRecord)) throw bad('CLONE_SYNC records invalid');
+      if (!Array.isArray(value[2]) || !value[2].every(isKnownClone)) throw bad('CLONE_SYNC known clones invalid');
+      return value as Frame;
+    case FrameType.CLONE_UPDATE:
+      if (!isCloneRecord(value[1])) throw bad('CLONE_UPDATE record invalid');
+      return value as Frame;
+    case FrameType.CLONE_REQUEST:
+      if (!isName(value[1])) throw bad('CLONE_REQUEST needs a clone id');
+      return value as Frame;
+    case FrameType.CLONE_DIGEST:
+      if (
+        !Array.isArray(value[1]) ||
+        !value[1].every((entry: unknown) => Array.isArray(entry) && isName(entry[0]) && isVersion(entry[1]))
+      ) {
+        throw bad('CLONE_DIGEST entries must be [id, version]');
+      }
+      return value as Frame;
+    case FrameType.CLONE_RELAY:
+      if (!isName(value[1]) || !isVersion(value[2])) throw bad('CLONE_RELAY origin/seq invalid');
+      if (!(value[3] === null || isNameList(value[3]))) throw bad('CLONE_RELAY dests invalid');
+      if (!isTarget(value[4])) throw bad('CLONE_RELAY target invalid');
+      if (!(value[5] instanceof Uint8Array)) throw bad('CLONE_RELAY payload must be bytes');
+      return value as Frame;
+    case FrameType.CLONE_GROUP_DELETE:
+      if (!isName(value[1]) || !isVersion(value[2]) || !isName(value[3])) {
+        throw bad('CLONE_GROUP_DELETE needs origin, seq and group id');
+      }
+      return value as Frame;
     default:
-      throw new ProtocolError(ErrorCode.UNKNOWN_FRAME, `Unknown frame type ${JSON.stringify(type)}`);
+      // Only numbers are echoed: a peer's arbitrary value (huge string, deeply nested array)
+      // must neither blow the stack in JSON.stringify nor be copied into the error reply.
+      throw new ProtocolError(
+        ErrorCode.UNKNOWN_FRAME,
+        `Unknown frame type ${typeof type === 'number' ? String(type) : `(${type === null ? 'null' : typeof type})`}`,
+      );
   }
 }

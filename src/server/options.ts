@@ -9,10 +9,9 @@ import type { CodecName } from '../protocol/codec.js';
 import { isCodecName } from '../protocol/codecs.js';
 import { isName } from '../protocol/validate.js';
 
-/** Checks a remote clone or server link dialing in. */
-export type AuthFnIn = (authValue: unknown) => boolean | Promise<boolean>;
-/** Returns the authValue this server presents when dialing a clone. */
-export type AuthFnOut = (clone: unknown) => unknown;
+import type { AuthFnIn, AuthFnOut } from '../cluster/auth.js';
+
+export type { AuthFnIn, AuthFnOut };
 
 /** Options of `new Server(options)`. Every option is optional. */
 export interface ServerOptions {

@@ -19,7 +19,7 @@ import { Connection, type ConnectionHandler } from '../transport/connection.js';
 import type { NodeWireSocket } from '../transport/node-socket.js';
 
 /** Connection states on the server. */
-export type ServerConnectionState = 'handshaking' | 'open' | 'closed';
+export type ServerConnectionState = 'handshaking' | 'authenticating' | 'open' | 'closed';
 
 /** Callbacks from a connection to the server that owns it. */
 export interface ServerConnectionOwner {
@@ -48,6 +48,8 @@ export class ServerConnection implements Subscriber {
   readonly request: IncomingMessage;
   /** Handshake progress. */
   state: ServerConnectionState = 'handshaking';
+  /** @internal Frames received while authentication runs. */
+  readonly backlog: [Frame, WirePayload][] = [];
   /** @internal transport connection */
   readonly connection: Connection;
 

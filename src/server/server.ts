@@ -7,7 +7,10 @@ import { createServer, type IncomingMessage, type Server as HttpServer } from 'n
 import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { ErrorCode, InvalidOptionError, ProtocolError } from '../errors.js';
+import { AuthError, ErrorCode, InvalidOptionError, ProtocolError } from '../errors.js';
+import { checkAuthIn, type AuthFnOut } from '../cluster/auth.js';
+import { CloneManager, type CloneHost } from '../cluster/clone-manager.js';
+import type { RemoteClone } from '../cluster/remote-clone.js';
 import { GroupManager } from '../groups/group-manager.js';
 import type { FanoutMessage } from '../groups/fanout-message.js';
 import type { Codec, WirePayload } from '../protocol/codec.js';
@@ -49,8 +52,8 @@ export interface ServerEvents {
     mes: WsMeshMessage;
     raw: WirePayload;
   };
-  auth: { server: Server; clone: unknown };
-  authError: { server: Server; clone: unknown; error?: Error };
+  auth: { server: Server; clone: { id: string; url: string | null } };
+  authError: { server: Server; clone: { id: string; url: string | null }; error?: Error };
 }
 
 /** Options passed through to the `ws` WebSocketServer by `start()`. */
@@ -78,11 +81,13 @@ class HandshakeDeadline extends DeadlineEntry {
 }
 
 /** A wsmesh server. */
-export class Server extends Emitter<ServerEvents> implements ServerConnectionOwner {
-  /** Connected peers that completed the handshake, by connection id. */
+export class Server extends Emitter<ServerEvents> implements ServerConnectionOwner, CloneHost {
+  /** Connected clients that completed the handshake, by connection id (clone links are not clients). */
   readonly clients = new Map<string, ServerConnection>();
   /** Groups of this server. */
   readonly groups = new GroupManager<ServerConnection>();
+  /** The clone mesh as this server sees it; `clones.clones` maps remote clone ids to clones. */
+  readonly clones: CloneManager;
   /** User data. */
   data: unknown;
   /** True between a successful `start()` and `stop()`. */
@@ -106,6 +111,31 @@ export class Server extends Emitter<ServerEvents> implements ServerConnectionOwn
     this.options = resolveServerOptions(options);
     this.data = this.options.data;
     this.heartbeat = new HeartbeatMonitor(this.options.heartbeatInterval);
+    this.clones = new CloneManager(this);
+    this.groups.observer = this.clones;
+  }
+
+  /** @internal Options the clone layer reads. */
+  get cloneOptions(): CloneHost['cloneOptions'] {
+    return this.options;
+  }
+
+  /**
+   * Adds a clone: dials it when the server runs and tells it every clone this server knows
+   * (and this server itself when `url` is set), so one `addClone` joins a whole mesh.
+   */
+  addClone(options: { id: string; url: string; authFnOut?: AuthFnOut }): RemoteClone {
+    return this.clones.addClone(options);
+  }
+
+  /** Forgets a clone (closes its link, stops dialing it, ignores gossip about it). */
+  deleteClone(options: { id: string }): boolean {
+    return this.clones.deleteClone(options);
+  }
+
+  /** Swaps `authFnOut`: stops every outbound clone link and reconnects with the new function. */
+  updateAuthFnOut(authFnOut: AuthFnOut): void {
+    this.clones.updateAuthFnOut(authFnOut);
   }
 
   /** This server's id. */
@@ -212,6 +242,7 @@ export class Server extends Emitter<ServerEvents> implements ServerConnectionOwn
     this.httpServer = httpServer;
     this.detach = detach;
     this.active = true;
+    this.clones.start(await loadCodec('msgpack'));
     this.log(`started ${this.id} on port ${String(this.boundPort)} path ${this.options.path}`);
     this.emit('start', { server: this });
   }
@@ -221,6 +252,7 @@ export class Server extends Emitter<ServerEvents> implements ServerConnectionOwn
     if (this.starting !== undefined) await this.starting.catch(() => undefined);
     if (!this.active) return;
     this.active = false;
+    this.clones.stop();
     this.detach?.();
     this.detach = undefined;
     const sockets = [...this.sockets];
@@ -276,8 +308,14 @@ export class Server extends Emitter<ServerEvents> implements ServerConnectionOwn
 
   /** @internal */
   handleFrame(ws: ServerConnection, frame: Frame, raw: WirePayload): void {
-    if (ws.state === 'handshaking') {
-      this.handleHello(ws, frame);
+    if (ws.state !== 'open') {
+      if (ws.state === 'handshaking') this.handleHello(ws, frame);
+      else if (ws.state === 'authenticating') this.hold(ws, frame, raw);
+      return;
+    }
+    if (ws.kind === 'clone') {
+      if (frame[0] >= FrameType.CLONE_SYNC) this.clones.inboundFrame(ws.connection, frame);
+      else ws.connection.replyError(0, new ProtocolError(ErrorCode.PROTOCOL, `Frame type ${frame[0]} is not accepted on a clone link`));
       return;
     }
     switch (frame[0]) {
@@ -323,18 +361,59 @@ export class Server extends Emitter<ServerEvents> implements ServerConnectionOwn
     ws.clientId = hello.id;
     ws.kind = hello.kind ?? 'client';
     if (hello.maxPayload !== undefined) ws.connection.peerMaxPayload = hello.maxPayload;
+    if (ws.kind === 'clone') {
+      ws.state = 'authenticating';
+      void this.authenticateClone(ws, hello);
+      return;
+    }
     ws.state = 'open';
     this.clients.set(ws.id, ws);
+    this.welcome(ws);
+    this.log(`connection ${ws.id} (client ${hello.id})`);
+    this.emit('connection', { server: this, ws });
+  }
+
+  /** Frames that arrive while authentication runs wait, in order, up to a bound. */
+  private hold(ws: ServerConnection, frame: Frame, raw: WirePayload): void {
+    if (ws.backlog.length >= 10_000) {
+      ws.connection.close(CloseCode.POLICY_VIOLATION, 'too many frames before authentication');
+      return;
+    }
+    ws.backlog.push([frame, raw]);
+  }
+
+  private async authenticateClone(ws: ServerConnection, hello: HelloBody): Promise<void> {
+    const clone = { id: hello.id, url: null };
+    const accepted = await checkAuthIn(this.options.authFnIn, hello.auth);
+    if (ws.state !== 'authenticating') return;
+    if (!accepted) {
+      const error = new AuthError(`Clone "${hello.id}" failed authentication`);
+      this.log(`authError clone ${hello.id}`);
+      this.emit('authError', { server: this, clone, error });
+      ws.connection.replyError(0, error);
+      ws.connection.close(CloseCode.AUTH_FAILED, 'authentication failed');
+      return;
+    }
+    this.emit('auth', { server: this, clone });
+    ws.state = 'open';
+    this.welcome(ws);
+    if (!this.clones.acceptInbound(ws.connection, hello.id, hello.instance)) {
+      ws.connection.close(CloseCode.DUPLICATE_ID, 'duplicate clone id');
+      return;
+    }
+    const backlog = ws.backlog.splice(0, ws.backlog.length);
+    for (const [frame, raw] of backlog) this.handleFrame(ws, frame, raw);
+  }
+
+  private welcome(ws: ServerConnection): void {
     try {
       ws.connection.send([
         FrameType.WELCOME,
         { v: PROTOCOL_VERSION, serverId: this.id, connectionId: ws.id, maxPayload: this.options.maxPayload },
       ]);
     } catch {
-      return;
+      // Closed meanwhile: the close handler cleans up.
     }
-    this.log(`connection ${ws.id} (client ${hello.id})`);
-    this.emit('connection', { server: this, ws });
   }
 
   private handleMessage(ws: ServerConnection, frame: MessageFrame, raw: WirePayload): void {
@@ -452,6 +531,8 @@ export class Server extends Emitter<ServerEvents> implements ServerConnectionOwn
     }
     this.heartbeat.delete(ws.connection);
     this.groups.deleteSubscriber({ ws });
+    if (ws.kind === 'clone') this.clones.inboundClosed(ws.connection);
+    ws.backlog.length = 0;
     const wasOpen = this.clients.delete(ws.id);
     ws.state = 'closed';
     // The socket entry goes when the socket itself is closed, so stop() can wait for it.
@@ -468,7 +549,14 @@ export class Server extends Emitter<ServerEvents> implements ServerConnectionOwn
     this.reportError(error, ws);
   }
 
-  private reportError(error: unknown, ws?: ServerConnection): void {
+  /** @internal */
+  emitAuthError(clone: { id: string; url: string | null }, error: Error): void {
+    this.log(`authError dialing clone ${clone.id}: ${error.message}`);
+    this.emit('authError', { server: this, clone, error });
+  }
+
+  /** @internal Reports an error through the `error` event. */
+  reportError(error: unknown, ws?: ServerConnection): void {
     const err = error instanceof Error ? error : new Error(String(error));
     if (!this.options.silent) console.error(`[wsmesh ${this.id}] error:`, err.message);
     this.emit('error', ws === undefined ? { server: this, error: err } : { server: this, error: err, ws });

@@ -108,7 +108,8 @@ export class Connection {
     if (!byteLengthAtMost(payload, this.peerMaxPayload)) {
       throw new PayloadTooLargeError(`Frame exceeds the peer's maxPayload of ${this.peerMaxPayload} bytes`);
     }
-    this.write(payload);
+    // Not open was checked above, so false means the peer was just closed as a slow consumer.
+    if (!this.write(payload)) throw new SlowConsumerError('The peer was closed as a slow consumer');
   }
 
   /**

@@ -1,0 +1,51 @@
+/**
+ * A live, authenticated link to another clone: one WebSocket per pair of clones, used in
+ * both directions, always MessagePack.
+ * @module
+ */
+import type { Frame } from '../protocol/frames.js';
+import type { Connection } from '../transport/connection.js';
+
+/** Which side opened the link. */
+export type LinkDirection = 'in' | 'out';
+
+/** A link to a remote clone. */
+export class CloneLink {
+  /** Instance id the peer announced in its first CLONE_SYNC. */
+  peerInstance: string | undefined;
+  /** Set once the link is replaced or closed. */
+  closed = false;
+
+  constructor(
+    /** Id of the remote clone. */
+    readonly peerId: string,
+    /** Who dialed. */
+    readonly direction: LinkDirection,
+    /** Transport connection. */
+    readonly connection: Connection,
+    /** Id of the clone that dialed (decides which of two duplicate links survives). */
+    readonly dialerId: string,
+  ) {}
+
+  /** Sends a frame; a closed or overloaded link drops it (the link's close handles the rest). */
+  send(frame: readonly unknown[]): boolean {
+    if (this.closed || this.connection.closed) return false;
+    try {
+      this.connection.send(frame);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Closes the link. */
+  close(code: number, reason: string): void {
+    this.closed = true;
+    this.connection.close(code, reason);
+  }
+}
+
+/** What a clone link reports to its owner. */
+export interface LinkEvents {
+  linkFrame(link: CloneLink, frame: Frame): void;
+}

@@ -1,0 +1,135 @@
+/**
+ * Group traffic between clones. A published message goes only to clones that have
+ * subscribers for its target (interest from their records), along the shortest path, one
+ * frame per next hop listing the clones it is for. Every clone drops a message it has already
+ * seen (per-origin sequence window), so a message is delivered once even while routes change.
+ * The group message travels as MessagePack bytes and is forwarded without re-encoding.
+ * @module
+ */
+import { FanoutMessage } from '../groups/fanout-message.js';
+import type { GroupManager } from '../groups/group-manager.js';
+import type { Subscriber } from '../groups/subscriber.js';
+import type { Codec } from '../protocol/codec.js';
+import {
+  FrameType,
+  type CloneGroupDeleteFrame,
+  type CloneRelayFrame,
+  type GroupTarget,
+} from '../protocol/frames.js';
+import type { CloneLink } from './clone-link.js';
+import type { StoredRecord } from './clone-records.js';
+import type { RouteTable } from './routes.js';
+import { SeenWindow } from './seen-window.js';
+
+/** What the relay needs from the clone manager. */
+export interface RelayContext {
+  readonly selfId: string;
+  readonly instance: string;
+  readonly codec: Codec;
+  readonly groups: GroupManager<Subscriber>;
+  readonly links: ReadonlyMap<string, CloneLink>;
+  readonly routes: RouteTable;
+  records(): Iterable<StoredRecord>;
+  reportError(error: unknown): void;
+}
+
+function interested(groups: Set<string>, target: GroupTarget): boolean {
+  if (groups.size === 0) return false;
+  if (typeof target === 'string') return groups.has(target);
+  if (target === null) return true;
+  for (const id of target) if (groups.has(id)) return true;
+  return false;
+}
+
+/** Relays group messages and group deletions across the mesh. */
+export class CloneRelay {
+  private seq = 0;
+  private readonly seen = new SeenWindow();
+  /** Messages relayed out and in, for stats. */
+  relayedOut = 0;
+  relayedIn = 0;
+
+  constructor(private readonly context: RelayContext) {}
+
+  /** Sends a message published on this server to every interested clone. */
+  publish(message: FanoutMessage): void {
+    const { context } = this;
+    if (context.links.size === 0) return;
+    const byHop = new Map<string, string[]>();
+    for (const record of context.records()) {
+      if (record.gone || !interested(record.groups, message.target)) continue;
+      const hop = context.routes.hop(record.id);
+      if (hop === undefined) continue;
+      const list = byHop.get(hop);
+      if (list === undefined) byHop.set(hop, [record.id]);
+      else list.push(record.id);
+    }
+    if (byHop.size === 0) return;
+    const bytes = message.encode(context.codec) as Uint8Array;
+    const seq = ++this.seq;
+    this.send(byHop, context.instance, seq, message.target, bytes);
+    this.relayedOut++;
+  }
+
+  /** Handles a CLONE_RELAY frame. */
+  receive(from: CloneLink, frame: CloneRelayFrame): void {
+    const [, origin, seq, dests, target, bytes] = frame;
+    const { context } = this;
+    if (this.seen.check(origin, seq, Date.now())) return;
+    this.relayedIn++;
+    if (dests === null || dests.includes(context.selfId)) {
+      try {
+        context.groups.deliverLocal(FanoutMessage.fromEncoded(target, context.codec, bytes), undefined);
+      } catch (error) {
+        context.reportError(error);
+      }
+    }
+    if (dests === null) return;
+    const byHop = new Map<string, string[]>();
+    for (const id of dests) {
+      if (id === context.selfId) continue;
+      const hop = context.routes.hop(id);
+      if (hop === undefined || hop === from.peerId) continue;
+      const list = byHop.get(hop);
+      if (list === undefined) byHop.set(hop, [id]);
+      else list.push(id);
+    }
+    this.send(byHop, origin, seq, target, bytes);
+  }
+
+  /** Tells every clone that a group was deleted here. */
+  deleteGroup(groupId: string): void {
+    const frame: CloneGroupDeleteFrame = [FrameType.CLONE_GROUP_DELETE, this.context.instance, ++this.seq, groupId];
+    for (const link of this.context.links.values()) link.send(frame);
+  }
+
+  /** Handles a CLONE_GROUP_DELETE frame: delete locally, pass it on. */
+  receiveGroupDelete(from: CloneLink, frame: CloneGroupDeleteFrame): void {
+    const [, origin, seq, groupId] = frame;
+    if (this.seen.check(origin, seq, Date.now())) return;
+    this.context.groups.remove(groupId);
+    for (const link of this.context.links.values()) if (link !== from) link.send(frame);
+  }
+
+  /** Forgets sequence windows of origins silent since `before`. */
+  sweep(before: number): void {
+    this.seen.sweep(before);
+  }
+
+  private send(
+    byHop: Map<string, string[]>,
+    origin: string,
+    seq: number,
+    target: GroupTarget,
+    bytes: Uint8Array,
+  ): void {
+    for (const [hop, ids] of byHop) {
+      const link = this.context.links.get(hop);
+      if (link === undefined) continue;
+      // A clone that is its own next hop is the only destination: no list needed.
+      const dests = ids.length === 1 && ids[0] === hop ? null : ids;
+      const frame: CloneRelayFrame = [FrameType.CLONE_RELAY, origin, seq, dests, target, bytes];
+      link.send(frame);
+    }
+  }
+}
