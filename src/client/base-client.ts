@@ -422,7 +422,11 @@ export class BaseClient extends Emitter<ClientEvents> {
       socket = this.dialer(
         url,
         [codec.subprotocol],
-        { maxPayload: this.options.maxPayload, handshakeTimeout: this.options.handshakeTimeout },
+        {
+          maxPayload: this.options.maxPayload,
+          handshakeTimeout: this.options.handshakeTimeout,
+          tls: this.options.tls,
+        },
         {
           open: (protocol) => {
             if (this.socket !== socket || socket === undefined) return;

@@ -6,6 +6,7 @@ import { InvalidOptionError } from '../errors.js';
 import type { CodecName } from '../protocol/codec.js';
 import { isCodecName } from '../protocol/codecs.js';
 import { isName } from '../protocol/validate.js';
+import { checkTls, type TlsOptions } from '../transport/dialer.js';
 
 /** Options of `new Client(options)`. */
 export interface ClientOptions {
@@ -37,6 +38,8 @@ export interface ClientOptions {
   maxQueue?: number;
   /** Outbound bytes allowed to wait in the socket. Default 16 MiB. */
   maxBufferedBytes?: number;
+  /** TLS settings for `wss://` urls (Node only), e.g. `{ ca }` for a self-signed certificate. */
+  tls?: TlsOptions;
 }
 
 /** Options after defaults. */
@@ -55,6 +58,7 @@ export interface ResolvedClientOptions {
   handshakeTimeout: number;
   maxQueue: number;
   maxBufferedBytes: number;
+  tls: TlsOptions | undefined;
 }
 
 /** Defaults of the client options. */
@@ -132,5 +136,6 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
     handshakeTimeout: numberOption('handshakeTimeout', options.handshakeTimeout, CLIENT_DEFAULTS.handshakeTimeout, 1),
     maxQueue: numberOption('maxQueue', options.maxQueue, CLIENT_DEFAULTS.maxQueue, 0),
     maxBufferedBytes: numberOption('maxBufferedBytes', options.maxBufferedBytes, CLIENT_DEFAULTS.maxBufferedBytes, 1),
+    tls: checkTls(options.tls),
   };
 }

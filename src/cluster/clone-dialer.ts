@@ -9,6 +9,7 @@ import { AuthError, ErrorCode, ProtocolError, WsMeshError } from '../errors.js';
 import type { Codec } from '../protocol/codec.js';
 import { CloseCode, FrameType, PROTOCOL_VERSION, type Frame } from '../protocol/frames.js';
 import { Connection } from '../transport/connection.js';
+import type { TlsOptions } from '../transport/dialer.js';
 import { nodeDialer } from '../transport/node-dialer.js';
 import type { WireSocket } from '../transport/wire-socket.js';
 import { CloneLink } from './clone-link.js';
@@ -22,6 +23,7 @@ export interface DialerOwner {
   readonly cloneInterval: number;
   readonly maxPayload: number;
   readonly maxBufferedBytes: number;
+  readonly tls: TlsOptions | undefined;
   authValueFor(clone: RemoteClone): Promise<unknown>;
   linkOpened(link: CloneLink): void;
   linkFrame(link: CloneLink, frame: Frame): void;
@@ -91,7 +93,7 @@ export class CloneDialer {
     const socket = nodeDialer(
       url,
       [owner.codec.subprotocol],
-      { maxPayload: owner.maxPayload, handshakeTimeout: Math.max(owner.cloneInterval, 5000) },
+      { maxPayload: owner.maxPayload, handshakeTimeout: Math.max(owner.cloneInterval, 5000), tls: owner.tls },
       {
         open: () => {
           connection = new Connection(

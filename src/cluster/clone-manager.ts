@@ -19,6 +19,7 @@ import type { Codec } from '../protocol/codec.js';
 import { CloseCode, FrameType, type CloneRecord, type Frame } from '../protocol/frames.js';
 import { isName } from '../protocol/validate.js';
 import type { Connection } from '../transport/connection.js';
+import type { TlsOptions } from '../transport/dialer.js';
 import type { AuthFnOut } from './auth.js';
 import { CloneDialer, type DialerOwner } from './clone-dialer.js';
 import { CloneLink } from './clone-link.js';
@@ -37,6 +38,7 @@ export interface CloneHost {
     maxPayload: number;
     maxBufferedBytes: number;
     authFnOut: AuthFnOut | undefined;
+    tls: TlsOptions | undefined;
   };
   emitAuthError(clone: { id: string; url: string | null }, error: Error): void;
   reportError(error: unknown): void;
@@ -117,6 +119,10 @@ export class CloneManager implements DialerOwner, GroupsObserver {
   /** @internal */
   get maxBufferedBytes(): number {
     return this.host.cloneOptions.maxBufferedBytes;
+  }
+  /** @internal */
+  get tls(): TlsOptions | undefined {
+    return this.host.cloneOptions.tls;
   }
 
   /** Ids of the clones with a live direct link. */

@@ -8,6 +8,7 @@ import { InvalidOptionError } from '../errors.js';
 import type { CodecName } from '../protocol/codec.js';
 import { isCodecName } from '../protocol/codecs.js';
 import { isName } from '../protocol/validate.js';
+import { checkTls, type TlsOptions } from '../transport/dialer.js';
 
 import type { AuthFnIn, AuthFnOut } from '../cluster/auth.js';
 
@@ -56,6 +57,8 @@ export interface ServerOptions {
   maxBufferedBytes?: number;
   /** When false, log events to the console. Default true. */
   silent?: boolean;
+  /** TLS settings for dialing clones and linked servers over `wss://` (e.g. `{ ca }`). */
+  tls?: TlsOptions;
 }
 
 /** Options after defaults were applied. */
@@ -79,6 +82,7 @@ export interface ResolvedServerOptions {
   awaitResTimeout: number;
   maxBufferedBytes: number;
   silent: boolean;
+  tls: TlsOptions | undefined;
 }
 
 /** Default values of the server options. */
@@ -181,5 +185,6 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     awaitResTimeout: positiveNumber('awaitResTimeout', options.awaitResTimeout, SERVER_DEFAULTS.awaitResTimeout),
     maxBufferedBytes: positiveNumber('maxBufferedBytes', options.maxBufferedBytes, SERVER_DEFAULTS.maxBufferedBytes),
     silent: options.silent ?? SERVER_DEFAULTS.silent,
+    tls: checkTls(options.tls),
   };
 }

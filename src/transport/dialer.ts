@@ -3,6 +3,7 @@
  * and in browsers (platform `WebSocket`).
  * @module
  */
+import { InvalidOptionError } from '../errors.js';
 import type { WirePayload } from '../protocol/codec.js';
 import type { WireSocket } from './wire-socket.js';
 
@@ -24,6 +25,22 @@ export interface DialOptions {
   maxPayload: number;
   /** ms allowed for the WebSocket opening handshake. */
   handshakeTimeout: number;
+  /** TLS settings for `wss://` on Node (ignored by browsers, which use the platform's). */
+  tls?: TlsOptions | undefined;
+}
+
+/** TLS settings for dialing `wss://` urls from Node. */
+export interface TlsOptions {
+  /** Certificate authorities to trust (PEM), e.g. for a self-signed certificate. */
+  ca?: string | Buffer | (string | Buffer)[];
+  /** Client certificate (PEM), for servers that require one. */
+  cert?: string | Buffer;
+  /** Client key (PEM). */
+  key?: string | Buffer;
+  /** Set false to accept any certificate (tests only). Default true. */
+  rejectUnauthorized?: boolean;
+  /** Server name for SNI and certificate checks, when it differs from the url's host. */
+  servername?: string;
 }
 
 /** Opens a WebSocket to `url` offering `protocols`. */
@@ -33,3 +50,10 @@ export type Dialer = (
   options: DialOptions,
   events: DialEvents,
 ) => WireSocket;
+
+/** Checks a `tls` option; throws {@link InvalidOptionError}. */
+export function checkTls(tls: unknown): TlsOptions | undefined {
+  if (tls === undefined) return undefined;
+  if (typeof tls !== 'object' || tls === null) throw new InvalidOptionError('tls must be an object');
+  return tls as TlsOptions;
+}

@@ -13,6 +13,7 @@ export const nodeDialer: Dialer = (url, protocols, options, events) => {
     maxPayload: options.maxPayload,
     handshakeTimeout: options.handshakeTimeout,
     perMessageDeflate: false,
+    ...options.tls,
   });
   let raw: Duplex | undefined;
   const wire = new NodeWireSocket(ws, undefined, false, () => raw);
