@@ -23,6 +23,8 @@ export const ErrorCode = {
   INVALID_OPTION: 'ERR_INVALID_OPTION',
   INVALID_ARGUMENT: 'ERR_INVALID_ARGUMENT',
   STOPPED: 'ERR_STOPPED',
+  VALIDATION: 'ERR_VALIDATION',
+  DUPLICATE_NAME: 'ERR_DUPLICATE_NAME',
 } as const;
 
 /** Union of the codes in {@link ErrorCode}. */
@@ -177,5 +179,19 @@ export class InvalidArgumentError extends WsMeshError {
 export class StoppedError extends WsMeshError {
   constructor(message = 'Stopped', data?: unknown) {
     super(ErrorCode.STOPPED, message, data);
+  }
+}
+
+/** Arguments failed a function's `params` schema (issues in `data.issues`). Code `ERR_VALIDATION`. */
+export class ValidationError extends WsMeshError {
+  constructor(message = 'Invalid arguments', data?: unknown) {
+    super(ErrorCode.VALIDATION, message, data);
+  }
+}
+
+/** A function with this name already exists in the namespace. Code `ERR_DUPLICATE_NAME`. */
+export class DuplicateNameError extends WsMeshError {
+  constructor(message: string, data?: unknown) {
+    super(ErrorCode.DUPLICATE_NAME, message, data);
   }
 }

@@ -23,6 +23,16 @@ export type {
 export type { ClientOptions } from './client/options.js';
 export { CLIENT_DEFAULTS } from './client/options.js';
 export { ClientMessageContext } from './client/context.js';
+export { RpcProxy } from './client/node-rpc-proxy.js';
+export type { RpcProxyOptions } from './client/rpc-proxy.js';
+export type { RpcProxyMembers, RemoteFunction, RemoteResult, UntypedApi } from './rpc/proxy.js';
+export type { CallOptions } from './rpc/rpc-caller.js';
+export type { OriginOptions } from './rpc/registry.js';
+export { DEFAULT_NAMESPACE } from './rpc/registry.js';
+export type { StandardSchemaV1 } from './rpc/standard-schema.js';
+export type { FunctionInfo } from './protocol/frames.js';
+export type { SharedLogger } from './server/server.js';
+export type { TlsOptions } from './transport/dialer.js';
 export { Group } from './groups/group.js';
 export type { GroupSendOptions } from './groups/group.js';
 export { GroupManager } from './groups/group-manager.js';

@@ -6,6 +6,7 @@
  */
 import {
   AbortError,
+  AuthError,
   InvalidArgumentError,
   NotConnectedError,
   ProtocolError,
@@ -31,6 +32,11 @@ import { DeadlineEntry, deadlines } from '../transport/deadline-queue.js';
 import type { Dialer } from '../transport/dialer.js';
 import { HeartbeatMonitor } from '../transport/heartbeat.js';
 import type { WireSocket } from '../transport/wire-socket.js';
+import { RpcCaller } from '../rpc/rpc-caller.js';
+import { createProxy, type RpcProxy, type UntypedApi } from '../rpc/proxy.js';
+import { DEFAULT_NAMESPACE } from '../rpc/registry.js';
+import { createProof, verifyServerProof } from '../rpc/secret.js';
+import type { PeerKind, SecretProof } from '../protocol/frames.js';
 import { Emitter } from '../util/emitter.js';
 import { ClientMessageContext } from './context.js';
 import { checkUrl, resolveClientOptions, type ClientOptions, type ResolvedClientOptions } from './options.js';
@@ -133,10 +139,13 @@ export class BaseClient extends Emitter<ClientEvents> {
   private lastError: Error | undefined;
   private startWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
   private closeWaiters: (() => void)[] = [];
+  private readonly rpcCaller: RpcCaller;
 
   constructor(
     options: ClientOptions,
     private readonly dialer: Dialer,
+    /** @internal What this client announces itself as (`rpc` for RpcProxy). */
+    private readonly kind: PeerKind = 'client',
   ) {
     super();
     this.options = resolveClientOptions(options);
@@ -145,6 +154,32 @@ export class BaseClient extends Emitter<ClientEvents> {
     this.urls = [...this.options.urls];
     this.heartbeat = new HeartbeatMonitor(this.options.heartbeatInterval);
     this.outbox = new Outbox(this.options.maxQueue);
+    this.rpcCaller = new RpcCaller({
+      request: (frame, callOptions) => this.transmit(frame, true, callOptions.timeout, callOptions.signal),
+      send: (frame) => {
+        const connection = this.liveConnection();
+        if (connection === undefined) throw new NotConnectedError('Not connected');
+        connection.send(frame);
+      },
+    });
+  }
+
+  /**
+   * An RPC proxy to `namespace` over this client's connection; resolves once the namespace's
+   * functions are known. Closing it does not close the client.
+   */
+  rpc<Api = UntypedApi>(namespace: string = DEFAULT_NAMESPACE): Promise<RpcProxy<Api>> {
+    const caller = this.rpcCaller;
+    return createProxy<Api>(
+      {
+        call: (ns, name, args, callOptions) => caller.call(ns, name, args, callOptions),
+        stream: (ns, name, args, callOptions) => caller.stream(ns, name, args, callOptions),
+        list: (ns) => caller.list(ns),
+        watch: (ns, listener) => caller.watch(ns, listener),
+      },
+      namespace,
+      async () => undefined,
+    );
   }
 
   /** True while a connection is established. */
@@ -409,6 +444,9 @@ export class BaseClient extends Emitter<ClientEvents> {
       this.giveUp(error instanceof Error ? error : new Error(String(error)));
       return;
     }
+    let proof: SecretProof | undefined;
+    const secret = this.options.serverSecret;
+    if (secret !== undefined) proof = await createProof(secret, this.kind, this.id);
     if (this.state !== 'connecting') return;
     this.log(`connecting to ${url}`);
     let socket: WireSocket | undefined;
@@ -443,8 +481,19 @@ export class BaseClient extends Emitter<ClientEvents> {
                   if (frame[0] === FrameType.WELCOME) {
                     if (!welcomed) {
                       welcomed = true;
-                      this.welcomed(url, frame[1].serverId, frame[1].connectionId, frame[1].maxPayload);
+                      const body = frame[1];
+                      if (secret !== undefined && proof !== undefined) {
+                        void this.checkServer(secret, proof.nonce, body.serverId, body.auth?.proof, socket).then((ok) => {
+                          if (ok) this.welcomed(url, body.serverId, body.connectionId, body.maxPayload);
+                        });
+                        return;
+                      }
+                      this.welcomed(url, body.serverId, body.connectionId, body.maxPayload);
                     }
+                    return;
+                  }
+                  if (!welcomed && frame[0] === FrameType.ERROR && frame[2].code === ErrorCode.AUTH) {
+                    this.authRefused = new AuthError(frame[2].message);
                     return;
                   }
                   this.handleFrame(frame, raw);
@@ -462,7 +511,9 @@ export class BaseClient extends Emitter<ClientEvents> {
             try {
               this.connection.send([
                 FrameType.HELLO,
-                { v: PROTOCOL_VERSION, id: this.id, kind: 'client', maxPayload: this.options.maxPayload },
+                proof === undefined
+                  ? { v: PROTOCOL_VERSION, id: this.id, kind: this.kind, maxPayload: this.options.maxPayload }
+                  : { v: PROTOCOL_VERSION, id: this.id, kind: this.kind, maxPayload: this.options.maxPayload, auth: proof },
               ]);
             } catch (error) {
               this.reportError(error);
@@ -486,6 +537,24 @@ export class BaseClient extends Emitter<ClientEvents> {
     // Covers the wsmesh handshake after the WebSocket one (the dialer covers that part).
     this.welcomeDeadline = new WelcomeDeadline(socket);
     deadlines.add(this.welcomeDeadline, this.options.handshakeTimeout);
+  }
+
+  private authRefused: AuthError | undefined;
+
+  /** Checks that the server proved the secret too (so it is not an impostor collecting calls). */
+  private async checkServer(
+    secret: string,
+    nonce: string,
+    serverId: string,
+    proof: string | undefined,
+    socket: WireSocket | undefined,
+  ): Promise<boolean> {
+    const ok = proof !== undefined && (await verifyServerProof(secret, serverId, nonce, proof));
+    if (!ok) {
+      this.authRefused = new AuthError(`Server "${serverId}" did not prove the server secret`);
+      socket?.close(CloseCode.AUTH_FAILED, 'server failed authentication');
+    }
+    return ok;
   }
 
   private welcomed(url: string, serverId: string, connectionId: string, maxPayload: number): void {
@@ -562,6 +631,7 @@ export class BaseClient extends Emitter<ClientEvents> {
         this.reportError(new WsMeshError(frame[2].code, `Server error: ${frame[2].message}`, frame[2].data));
         return;
       default:
+        if (this.rpcCaller.handleFrame(frame)) return;
         this.connection?.replyError(
           0,
           new ProtocolError(ErrorCode.PROTOCOL, `Frame type ${frame[0]} is not accepted by a client`),
@@ -602,6 +672,7 @@ export class BaseClient extends Emitter<ClientEvents> {
     this.socket = undefined;
     this.connection = undefined;
     this.serverId = undefined;
+    this.rpcCaller.connectionClosed();
     this.connectionId = undefined;
     const waiters = this.closeWaiters;
     this.closeWaiters = [];
@@ -615,6 +686,13 @@ export class BaseClient extends Emitter<ClientEvents> {
     this.switching = false;
     if (switching) {
       void this.dial();
+      return;
+    }
+    const authRefused = this.authRefused ?? (code === CloseCode.AUTH_FAILED ? new AuthError('Authentication refused') : undefined);
+    this.authRefused = undefined;
+    if (authRefused !== undefined) {
+      // A wrong secret will not fix itself: stop at once instead of hanging or retrying.
+      this.giveUp(authRefused);
       return;
     }
     if (!wasOpen) {

@@ -40,6 +40,8 @@ export interface ClientOptions {
   maxBufferedBytes?: number;
   /** TLS settings for `wss://` urls (Node only), e.g. `{ ca }` for a self-signed certificate. */
   tls?: TlsOptions;
+  /** Shared secret for RPC; proved in the handshake, never sent. */
+  serverSecret?: string;
 }
 
 /** Options after defaults. */
@@ -59,6 +61,7 @@ export interface ResolvedClientOptions {
   maxQueue: number;
   maxBufferedBytes: number;
   tls: TlsOptions | undefined;
+  serverSecret: string | undefined;
 }
 
 /** Defaults of the client options. */
@@ -99,6 +102,12 @@ function numberOption(name: string, value: unknown, fallback: number, min: numbe
   return value;
 }
 
+function checkSecret(secret: unknown): string | undefined {
+  if (secret === undefined) return undefined;
+  if (typeof secret !== 'string' || secret === '') throw new InvalidOptionError('serverSecret must be a non-empty string');
+  return secret;
+}
+
 function randomId(): string {
   return `client-${globalThis.crypto.randomUUID()}`;
 }
@@ -137,5 +146,6 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
     maxQueue: numberOption('maxQueue', options.maxQueue, CLIENT_DEFAULTS.maxQueue, 0),
     maxBufferedBytes: numberOption('maxBufferedBytes', options.maxBufferedBytes, CLIENT_DEFAULTS.maxBufferedBytes, 1),
     tls: checkTls(options.tls),
+    serverSecret: checkSecret(options.serverSecret),
   };
 }

@@ -32,6 +32,26 @@ export const FrameType = {
   CLONE_RELAY: 24,
   /** Clone links only: a group was deleted. */
   CLONE_GROUP_DELETE: 25,
+  /** RPC: call a function; answered by REPLY or ERROR. */
+  RPC_CALL: 30,
+  /** RPC: the caller gives up on a call it started. */
+  RPC_CANCEL: 31,
+  /** RPC: call a generator function; answered by RPC_ITEMS... then RPC_END or RPC_STREAM_ERROR. */
+  RPC_STREAM: 32,
+  /** RPC: items of a stream. */
+  RPC_ITEMS: 33,
+  /** RPC: a stream ended (with the generator's return value). */
+  RPC_END: 34,
+  /** RPC: a stream failed. */
+  RPC_STREAM_ERROR: 35,
+  /** RPC: the consumer of a stream can take `n` more items. */
+  RPC_CREDIT: 36,
+  /** RPC: the consumer stops a stream (the generator is returned). */
+  RPC_STREAM_CANCEL: 37,
+  /** RPC: list the functions of a namespace (and watch it); answered by REPLY. */
+  RPC_LIST: 38,
+  /** RPC: the functions of a watched namespace changed. */
+  RPC_FUNCTIONS: 39,
 } as const;
 
 /** Union of the numbers in {@link FrameType}. */
@@ -56,6 +76,18 @@ export interface HelloBody {
   instance?: string;
 }
 
+/** Proof of a shared secret, sent in HELLO.auth by RPC proxies and server links. */
+export interface SecretProof {
+  /** Always `hmac-sha256`. */
+  alg: 'hmac-sha256';
+  /** Sender's clock, epoch ms; must be within a minute of the receiver's. */
+  ts: number;
+  /** Random string used once (16-128 chars). */
+  nonce: string;
+  /** base64url HMAC-SHA256 of `wsmesh-v1|<kind>|<id>|<ts>|<nonce>` keyed with the secret. */
+  proof: string;
+}
+
 /** Body of a WELCOME frame (the accepting side's answer to HELLO). */
 export interface WelcomeBody {
   /** Protocol version the accepting side speaks. */
@@ -66,6 +98,8 @@ export interface WelcomeBody {
   connectionId: string;
   /** Largest frame the server accepts, in bytes. */
   maxPayload: number;
+  /** When the peer proved a secret: the server's own proof, `HMAC(secret, wsmesh-v1|server|<serverId>|<nonce>)`. */
+  auth?: { proof: string };
 }
 
 /** Error object carried by ERROR frames. */
@@ -165,6 +199,41 @@ export type CloneRelayFrame = [
 /** `[25, origin, seq, groupId]` */
 export type CloneGroupDeleteFrame = [typeof FrameType.CLONE_GROUP_DELETE, string, number, string];
 
+/** Description of a function shared over RPC. */
+export interface FunctionInfo {
+  /** Function name. */
+  name: string;
+  /** Parameter names, as written in the source. */
+  params: string[];
+  /** Arguments required (parameters before the first default or rest parameter). */
+  arity: number;
+  /** Most arguments accepted, or null when a rest parameter takes any number. */
+  maxArgs: number | null;
+  /** `function` (returns a value) or `generator` (streams values). */
+  kind: 'function' | 'generator';
+}
+
+/** `[30, id, namespace, name, args]` */
+export type RpcCallFrame = [typeof FrameType.RPC_CALL, number, string, string, unknown[]];
+/** `[31, id]`: cancel call `id` */
+export type RpcCancelFrame = [typeof FrameType.RPC_CANCEL, number];
+/** `[32, streamId, namespace, name, args, credit]` */
+export type RpcStreamFrame = [typeof FrameType.RPC_STREAM, number, string, string, unknown[], number];
+/** `[33, streamId, items]` */
+export type RpcItemsFrame = [typeof FrameType.RPC_ITEMS, number, unknown[]];
+/** `[34, streamId, returnValue]` */
+export type RpcEndFrame = [typeof FrameType.RPC_END, number, unknown];
+/** `[35, streamId, error]` */
+export type RpcStreamErrorFrame = [typeof FrameType.RPC_STREAM_ERROR, number, WireError];
+/** `[36, streamId, n]` */
+export type RpcCreditFrame = [typeof FrameType.RPC_CREDIT, number, number];
+/** `[37, streamId]` */
+export type RpcStreamCancelFrame = [typeof FrameType.RPC_STREAM_CANCEL, number];
+/** `[38, id, namespace]` */
+export type RpcListFrame = [typeof FrameType.RPC_LIST, number, string];
+/** `[39, namespace, functions]` */
+export type RpcFunctionsFrame = [typeof FrameType.RPC_FUNCTIONS, string, FunctionInfo[]];
+
 export type PingFrame = [typeof FrameType.PING];
 export type PongFrame = [typeof FrameType.PONG];
 
@@ -186,7 +255,17 @@ export type Frame =
   | CloneRequestFrame
   | CloneDigestFrame
   | CloneRelayFrame
-  | CloneGroupDeleteFrame;
+  | CloneGroupDeleteFrame
+  | RpcCallFrame
+  | RpcCancelFrame
+  | RpcStreamFrame
+  | RpcItemsFrame
+  | RpcEndFrame
+  | RpcStreamErrorFrame
+  | RpcCreditFrame
+  | RpcStreamCancelFrame
+  | RpcListFrame
+  | RpcFunctionsFrame;
 
 /** WebSocket close codes used by wsmesh. */
 export const CloseCode = {

@@ -64,7 +64,10 @@ function checkHello(body: unknown): HelloBody {
 
 function checkWelcome(body: unknown): WelcomeBody {
   if (!isPlainObject(body)) throw bad('WELCOME body must be an object');
-  const { v, serverId, connectionId, maxPayload } = body;
+  const { v, serverId, connectionId, maxPayload, auth } = body;
+  if (auth !== undefined && !(isPlainObject(auth) && typeof auth.proof === 'string')) {
+    throw bad('WELCOME.auth must carry a proof');
+  }
   if (typeof v !== 'number') throw bad('WELCOME.v must be a version');
   if (!isName(serverId) || !isName(connectionId)) throw bad('WELCOME ids must be strings');
   if (typeof maxPayload !== 'number' || maxPayload <= 0) throw bad('WELCOME.maxPayload invalid');
@@ -110,6 +113,24 @@ function isKnownClone(value: unknown): boolean {
     Array.isArray(value) &&
     isName(value[0]) &&
     (value[1] === null || (typeof value[1] === 'string' && value[1].length <= 2048))
+  );
+}
+
+function isPositiveId(value: unknown): value is number {
+  return isRequestId(value) && value > 0;
+}
+
+/** Checks a function description. */
+export function isFunctionInfo(value: unknown): boolean {
+  if (!isPlainObject(value)) return false;
+  const { name, params, arity, maxArgs, kind } = value;
+  return (
+    isName(name) &&
+    Array.isArray(params) &&
+    params.every((param) => typeof param === 'string' && param.length <= MAX_NAME_LENGTH) &&
+    isVersion(arity) &&
+    (maxArgs === null || isVersion(maxArgs)) &&
+    (kind === 'function' || kind === 'generator')
   );
 }
 
@@ -212,12 +233,51 @@ export function validateFrame(value: unknown): Frame {
         throw bad('CLONE_GROUP_DELETE needs origin, seq and group id');
       }
       return value as Frame;
-    default:
+    case FrameType.RPC_CALL:
+    case FrameType.RPC_STREAM: {
+      const id: unknown = value[1];
+      if (!isPositiveId(id)) throw bad('RPC call id must be a positive integer');
+      if (!isName(value[2]) || !isName(value[3])) throw bad('RPC namespace and name must be strings', id);
+      if (!Array.isArray(value[4])) throw bad('RPC args must be an array', id);
+      if (type === FrameType.RPC_STREAM && !(isPositiveId(value[5]) && value[5] <= 1_000_000)) {
+        throw bad('RPC_STREAM credit must be a positive integer', id);
+      }
+      return value as Frame;
+    }
+    case FrameType.RPC_CANCEL:
+    case FrameType.RPC_STREAM_CANCEL:
+      if (!isPositiveId(value[1])) throw bad('RPC_CANCEL/RPC_STREAM_CANCEL id must be a positive integer');
+      return value as Frame;
+    case FrameType.RPC_ITEMS:
+      if (!isPositiveId(value[1]) || !Array.isArray(value[2])) throw bad('RPC_ITEMS needs a stream id and items');
+      return value as Frame;
+    case FrameType.RPC_END:
+      if (!isPositiveId(value[1])) throw bad('RPC_END needs a stream id');
+      if (value.length < 3) value[2] = null;
+      return value as Frame;
+    case FrameType.RPC_STREAM_ERROR:
+      if (!isPositiveId(value[1])) throw bad('RPC_STREAM_ERROR needs a stream id');
+      checkWireError(value[2], 0);
+      return value as Frame;
+    case FrameType.RPC_CREDIT:
+      if (!isPositiveId(value[1]) || !(isPositiveId(value[2]) && value[2] <= 1_000_000)) {
+        throw bad('RPC_CREDIT needs a stream id and a positive count');
+      }
+      return value as Frame;
+    case FrameType.RPC_LIST:
+      if (!isPositiveId(value[1])) throw bad('RPC_LIST id must be a positive integer');
+      if (!isName(value[2])) throw bad('RPC_LIST namespace must be a string', value[1]);
+      return value as Frame;
+    case FrameType.RPC_FUNCTIONS:
+      if (!isName(value[1]) || !Array.isArray(value[2]) || !value[2].every(isFunctionInfo)) {
+        throw bad('RPC_FUNCTIONS needs a namespace and function descriptions');
+      }
+      return value as Frame;
+    default: {
       // Only numbers are echoed: a peer's arbitrary value (huge string, deeply nested array)
       // must neither blow the stack in JSON.stringify nor be copied into the error reply.
-      throw new ProtocolError(
-        ErrorCode.UNKNOWN_FRAME,
-        `Unknown frame type ${typeof type === 'number' ? String(type) : `(${type === null ? 'null' : typeof type})`}`,
-      );
+      const shown = typeof type === 'number' ? String(type) : `(${type === null ? 'null' : typeof type})`;
+      throw new ProtocolError(ErrorCode.UNKNOWN_FRAME, `Unknown frame type ${shown}`);
+    }
   }
 }

@@ -13,6 +13,7 @@ import {
   RemoteError,
   SerializationError,
   TimeoutError,
+  ValidationError,
   WsMeshError,
 } from '../errors.js';
 import type { WireError } from './frames.js';
@@ -79,6 +80,8 @@ export function fromWireError(wire: WireError): WsMeshError {
       return new PayloadTooLargeError(wire.message, wire.data);
     case ErrorCode.SERIALIZE:
       return new SerializationError(wire.message, wire.data);
+    case ErrorCode.VALIDATION:
+      return new ValidationError(wire.message, wire.data);
     case ErrorCode.CONNECTION_CLOSED:
       return new ConnectionClosedError(wire.message, wire.data);
     case ErrorCode.BAD_FRAME:

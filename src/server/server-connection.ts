@@ -48,6 +48,8 @@ export class ServerConnection implements Subscriber {
   readonly request: IncomingMessage;
   /** Handshake progress. */
   state: ServerConnectionState = 'handshaking';
+  /** True when this connection may make RPC calls (no server secret, or it proved the secret). */
+  rpcAuthorized = false;
   /** @internal Frames received while authentication runs. */
   readonly backlog: [Frame, WirePayload][] = [];
   /** @internal transport connection */

@@ -24,9 +24,17 @@ import {
   type HelloBody,
   type MessageFrame,
   type PublishFrame,
+  type WelcomeBody,
 } from '../protocol/frames.js';
 import type { IncomingMessage as WsMeshMessage } from '../routing/message.js';
 import { NOT_ROUTED, Router, noRouteError, type Middleware, type RouteDefinition } from '../routing/router.js';
+import type { AnyFunction } from '../rpc/function-info.js';
+import { LocalBackend } from '../rpc/local-backend.js';
+import { createProxy, type RpcProxy, type UntypedApi } from '../rpc/proxy.js';
+import { DEFAULT_NAMESPACE, FunctionRegistry, type OriginOptions } from '../rpc/registry.js';
+import { RpcResponder, type FunctionResolver } from '../rpc/rpc-responder.js';
+import { NonceCache, serverProof, verifyProof } from '../rpc/secret.js';
+import type { FunctionInfo } from '../protocol/frames.js';
 import { DeadlineEntry, deadlines } from '../transport/deadline-queue.js';
 import { HeartbeatMonitor } from '../transport/heartbeat.js';
 import { NodeWireSocket } from '../transport/node-socket.js';
@@ -64,6 +72,16 @@ export interface StartOptions {
   backlog?: number;
 }
 
+/** A logger whose methods `registerLogger` shares (pino, console and most loggers fit). */
+export interface SharedLogger {
+  info?(...args: unknown[]): unknown;
+  warning?(...args: unknown[]): unknown;
+  warn?(...args: unknown[]): unknown;
+  error?(...args: unknown[]): unknown;
+  debug?(...args: unknown[]): unknown;
+  exception?(...args: unknown[]): unknown;
+}
+
 /** Middleware signature of the server. */
 export type ServerMiddleware = Middleware<ServerMessageContext>;
 /** Route definition of the server. */
@@ -99,6 +117,10 @@ export class Server extends Emitter<ServerEvents> implements ServerConnectionOwn
   private readonly sockets = new Set<ServerConnection>();
   private readonly heartbeat: HeartbeatMonitor;
   private readonly handshakes = new Map<ServerConnection, HandshakeDeadline>();
+  private readonly registry = new FunctionRegistry();
+  private readonly responder: RpcResponder;
+  private readonly nonces = new NonceCache();
+  private readonly functionWatchers = new Map<string, Set<(functions: FunctionInfo[]) => void>>();
   private wss: WebSocketServer | undefined;
   private httpServer: HttpServer | HttpsServer | undefined;
   private ownHttpServer = false;
@@ -113,6 +135,88 @@ export class Server extends Emitter<ServerEvents> implements ServerConnectionOwn
     this.heartbeat = new HeartbeatMonitor(this.options.heartbeatInterval);
     this.clones = new CloneManager(this);
     this.groups.observer = this.clones;
+    this.responder = new RpcResponder(this.resolver, this.options.id);
+    this.registry.onChange = (namespace) => this.functionsChanged(namespace);
+  }
+
+  /** @internal How calls find functions: local first (the cluster adds remote ones). */
+  readonly resolver: FunctionResolver = {
+    resolve: (namespace, name) => this.registry.resolve(namespace, name)?.target,
+    list: (namespace) => this.registry.list(namespace).map((local) => local.info),
+  };
+
+  /**
+   * Shares `fn` over RPC in a namespace (default `DEFAULT`) and returns it. With only options,
+   * returns a function that registers what it is given (decorator style):
+   * `server.origin({ namespace: 'math' })(function add(a, b) { return a + b; })`.
+   */
+  origin<F extends AnyFunction>(fn: F, options?: OriginOptions): F;
+  origin(options: OriginOptions): <F extends AnyFunction>(fn: F) => F;
+  origin<F extends AnyFunction>(
+    fnOrOptions: F | OriginOptions,
+    options?: OriginOptions,
+  ): F | (<G extends AnyFunction>(fn: G) => G) {
+    if (typeof fnOrOptions === 'function') return this.registry.register(fnOrOptions, options);
+    const decoratorOptions = fnOrOptions;
+    return <G extends AnyFunction>(fn: G): G => this.registry.register(fn, decoratorOptions);
+  }
+
+  /** Groups namespaces: functions registered to `group` land in every member namespace. */
+  createNamespaceGroup(group: string, ...namespaces: string[]): void {
+    this.registry.createGroup(group, namespaces);
+  }
+
+  /**
+   * A proxy to the functions of `namespace` from this server's point of view (local ones,
+   * and in a cluster every function reachable through links).
+   */
+  rpc<Api = UntypedApi>(namespace: string = DEFAULT_NAMESPACE): Promise<RpcProxy<Api>> {
+    const backend = new LocalBackend(this.resolver, (ns, listener) => {
+      let set = this.functionWatchers.get(ns);
+      if (set === undefined) {
+        set = new Set();
+        this.functionWatchers.set(ns, set);
+      }
+      set.add(listener);
+      return () => set.delete(listener);
+    });
+    return createProxy<Api>(backend, namespace, async () => undefined);
+  }
+
+  /** Shares a logger's `info`, `warning`, `error`, `debug` and `exception` as RPC functions. */
+  registerLogger(logger: SharedLogger, options: { namespace?: string } = {}): void {
+    const namespace = options.namespace ?? DEFAULT_NAMESPACE;
+    const pick = (...names: (keyof SharedLogger)[]): ((...args: unknown[]) => unknown) | undefined => {
+      for (const name of names) {
+        const method = logger[name];
+        if (typeof method === 'function') return method.bind(logger);
+      }
+      return undefined;
+    };
+    const levels: [string, ((...args: unknown[]) => unknown) | undefined][] = [
+      ['info', pick('info')],
+      ['warning', pick('warning', 'warn')],
+      ['error', pick('error')],
+      ['debug', pick('debug')],
+      ['exception', pick('exception', 'error')],
+    ];
+    for (const [name, method] of levels) {
+      if (method === undefined) continue;
+      const shared = (...messages: unknown[]): void => {
+        method(...messages);
+      };
+      this.registry.register(shared, { namespace, name });
+    }
+  }
+
+  /** @internal The function list of `namespace` changed (locally or in the cluster). */
+  functionsChanged(namespace: string): void {
+    this.responder.notify(namespace);
+    const watchers = this.functionWatchers.get(namespace);
+    if (watchers !== undefined && watchers.size > 0) {
+      const list = this.resolver.list(namespace);
+      for (const watcher of watchers) watcher(list);
+    }
   }
 
   /** @internal Options the clone layer reads. */
@@ -313,6 +417,10 @@ export class Server extends Emitter<ServerEvents> implements ServerConnectionOwn
       else if (ws.state === 'authenticating') this.hold(ws, frame, raw);
       return;
     }
+    if (RpcResponder.accepts(frame[0])) {
+      this.responder.handle(ws.connection, ws.rpcAuthorized, frame);
+      return;
+    }
     if (ws.kind === 'clone') {
       if (frame[0] >= FrameType.CLONE_SYNC) this.clones.inboundFrame(ws.connection, frame);
       else ws.connection.replyError(0, new ProtocolError(ErrorCode.PROTOCOL, `Frame type ${frame[0]} is not accepted on a clone link`));
@@ -366,11 +474,48 @@ export class Server extends Emitter<ServerEvents> implements ServerConnectionOwn
       void this.authenticateClone(ws, hello);
       return;
     }
+    const secret = this.options.serverSecret;
+    const presentsProof = ws.kind === 'rpc' || ws.kind === 'link' || hello.auth !== undefined;
+    if (secret !== undefined && presentsProof) {
+      ws.state = 'authenticating';
+      void this.authenticateSecret(ws, hello, secret);
+      return;
+    }
+    ws.rpcAuthorized = secret === undefined;
+    this.opened(ws, undefined);
+  }
+
+  private opened(ws: ServerConnection, auth: { proof: string } | undefined): void {
     ws.state = 'open';
     this.clients.set(ws.id, ws);
-    this.welcome(ws);
-    this.log(`connection ${ws.id} (client ${hello.id})`);
+    this.welcome(ws, auth);
+    this.log(`connection ${ws.id} (${ws.kind} ${ws.clientId ?? '?'})`);
     this.emit('connection', { server: this, ws });
+    const backlog = ws.backlog.splice(0, ws.backlog.length);
+    for (const [frame, raw] of backlog) this.handleFrame(ws, frame, raw);
+  }
+
+  /** RPC proxies and server links prove the server secret (HMAC with nonce; no replay). */
+  private async authenticateSecret(ws: ServerConnection, hello: HelloBody, secret: string): Promise<void> {
+    const kind = hello.kind ?? 'client';
+    let nonce: string | undefined;
+    try {
+      nonce = await verifyProof(secret, kind, hello.id, hello.auth, this.nonces);
+    } catch {
+      nonce = undefined;
+    }
+    if (ws.state !== 'authenticating') return;
+    if (nonce === undefined) {
+      const error = new AuthError('Wrong or missing server secret proof');
+      this.reportError(error, ws);
+      ws.connection.replyError(0, error);
+      ws.connection.close(CloseCode.AUTH_FAILED, 'authentication failed');
+      return;
+    }
+    ws.rpcAuthorized = true;
+    const proof = await serverProof(secret, this.id, nonce);
+    if (ws.state !== 'authenticating') return;
+    this.opened(ws, { proof });
   }
 
   /** Frames that arrive while authentication runs wait, in order, up to a bound. */
@@ -395,6 +540,12 @@ export class Server extends Emitter<ServerEvents> implements ServerConnectionOwn
       return;
     }
     this.emit('auth', { server: this, clone });
+    // Refuse a duplicate id before WELCOME: a dialer that got WELCOME counts the link as up
+    // and redials within milliseconds instead of backing off.
+    if (!this.clones.canAcceptInbound(hello.id, hello.instance)) {
+      ws.connection.close(CloseCode.DUPLICATE_ID, 'duplicate clone id');
+      return;
+    }
     ws.state = 'open';
     this.welcome(ws);
     if (!this.clones.acceptInbound(ws.connection, hello.id, hello.instance)) {
@@ -405,12 +556,16 @@ export class Server extends Emitter<ServerEvents> implements ServerConnectionOwn
     for (const [frame, raw] of backlog) this.handleFrame(ws, frame, raw);
   }
 
-  private welcome(ws: ServerConnection): void {
+  private welcome(ws: ServerConnection, auth?: { proof: string }): void {
+    const body: WelcomeBody = {
+      v: PROTOCOL_VERSION,
+      serverId: this.id,
+      connectionId: ws.id,
+      maxPayload: this.options.maxPayload,
+    };
+    if (auth !== undefined) body.auth = auth;
     try {
-      ws.connection.send([
-        FrameType.WELCOME,
-        { v: PROTOCOL_VERSION, serverId: this.id, connectionId: ws.id, maxPayload: this.options.maxPayload },
-      ]);
+      ws.connection.send([FrameType.WELCOME, body]);
     } catch {
       // Closed meanwhile: the close handler cleans up.
     }
@@ -532,6 +687,7 @@ export class Server extends Emitter<ServerEvents> implements ServerConnectionOwn
     this.heartbeat.delete(ws.connection);
     this.groups.deleteSubscriber({ ws });
     if (ws.kind === 'clone') this.clones.inboundClosed(ws.connection);
+    this.responder.connectionClosed(ws.connection);
     ws.backlog.length = 0;
     const wasOpen = this.clients.delete(ws.id);
     ws.state = 'closed';
@@ -547,6 +703,16 @@ export class Server extends Emitter<ServerEvents> implements ServerConnectionOwn
   /** @internal */
   connectionError(ws: ServerConnection, error: Error): void {
     this.reportError(error, ws);
+    // A first frame that fails validation is "not HELLO" (PROTOCOL.md 2.1): the transport
+    // sends the error reply right after this call; then close with 4001. Undecodable input
+    // is closed by the transport itself (1003/1007) before the microtask runs.
+    if (ws.state === 'handshaking' && error instanceof ProtocolError) {
+      queueMicrotask(() => {
+        if (ws.state === 'handshaking' && !ws.connection.closed) {
+          ws.connection.close(CloseCode.HANDSHAKE_FAILED, 'first frame must be a valid HELLO');
+        }
+      });
+    }
   }
 
   /** @internal */

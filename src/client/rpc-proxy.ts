@@ -1,0 +1,107 @@
+/**
+ * `RpcProxy.create(options)`: a proxy with its own connection, as easyrpc's `EasyRpcProxy`.
+ * @module
+ */
+import { InvalidOptionError } from '../errors.js';
+import type { CodecName } from '../protocol/codec.js';
+import type { RpcProxy as RpcProxyType, UntypedApi } from '../rpc/proxy.js';
+import { DEFAULT_NAMESPACE } from '../rpc/registry.js';
+import type { Dialer, TlsOptions } from '../transport/dialer.js';
+import { BaseClient } from './base-client.js';
+
+/** Options of `RpcProxy.create`. Give `url`, or `host` + `port` (+ `path`). */
+export interface RpcProxyOptions {
+  /** Server url, e.g. `ws://127.0.0.1:8220/ws/server_a`. */
+  url?: string;
+  /** Host, when no url is given. */
+  host?: string;
+  /** Port, when no url is given. */
+  port?: number;
+  /** Path, when no url is given. Default `/`. */
+  path?: string;
+  /** Shared secret of the server (proved, never sent). */
+  serverSecret?: string;
+  /** Namespace (or namespace group) to call into. Default `DEFAULT`. */
+  namespace?: string;
+  /** Default call timeout in ms. Default 10000. */
+  timeout?: number;
+  /** Codec. Default `json`. */
+  codec?: CodecName;
+  /** TLS settings for `wss://` (Node). */
+  tls?: TlsOptions;
+  /** Reconnect when the connection drops. Default true. */
+  reconnect?: boolean;
+}
+
+/** Resolves the url of `options`. */
+export function proxyUrl(options: RpcProxyOptions): string {
+  if (options.url !== undefined) return options.url;
+  if (options.host === undefined || options.port === undefined) {
+    throw new InvalidOptionError('RpcProxy.create needs url, or host and port');
+  }
+  const path = options.path ?? '/';
+  const scheme = options.tls !== undefined ? 'wss' : 'ws';
+  const host = options.host.includes(':') && !options.host.startsWith('[') ? `[${options.host}]` : options.host;
+  return `${scheme}://${host}:${options.port}${path.startsWith('/') ? path : `/${path}`}`;
+}
+
+/**
+ * Opens a connection and resolves with a proxy once the namespace's functions are known.
+ * Rejects with `AuthError` for a wrong secret and `NotConnectedError` when the server cannot
+ * be reached (it never hangs).
+ */
+export async function createRpcProxy<Api>(options: RpcProxyOptions, dialer: Dialer): Promise<RpcProxyType<Api>> {
+  if (typeof options !== 'object' || options === null) throw new InvalidOptionError('RpcProxy.create takes an options object');
+  const client = new BaseClient(
+    {
+      url: proxyUrl(options),
+      awaitResTimeout: options.timeout ?? 10_000,
+      codec: options.codec ?? 'json',
+      reconnect: options.reconnect ?? true,
+      ...(options.serverSecret === undefined ? {} : { serverSecret: options.serverSecret }),
+      ...(options.tls === undefined ? {} : { tls: options.tls }),
+    },
+    dialer,
+    'rpc',
+  );
+  // The first attempt decides: an unreachable server or a wrong secret rejects at once.
+  let firstError: Error | undefined;
+  const onError = ({ error }: { error: Error }): void => {
+    firstError ??= error;
+    void client.stop();
+  };
+  client.on('error', onError);
+  try {
+    await client.start();
+  } catch (error) {
+    throw firstError ?? error;
+  } finally {
+    client.off('error', onError);
+  }
+  try {
+    return await client.rpc<Api>(options.namespace ?? DEFAULT_NAMESPACE).then((proxy) => wrapClose(proxy, client));
+  } catch (error) {
+    await client.stop();
+    throw error;
+  }
+}
+
+function wrapClose<Api>(proxy: RpcProxyType<Api>, client: BaseClient): RpcProxyType<Api> {
+  const close = proxy.close.bind(proxy);
+  return new Proxy(proxy, {
+    get(target, property, receiver) {
+      if (property === 'close') {
+        return async () => {
+          await close();
+          await client.stop();
+        };
+      }
+      return Reflect.get(target, property, receiver) as unknown;
+    },
+  });
+}
+
+/** The generic type of RPC proxies, re-exported with the factory. */
+export type RpcProxy<Api = UntypedApi> = RpcProxyType<Api>;
+
+export type { UntypedApi };

@@ -1,0 +1,76 @@
+/**
+ * Something a call can be run against: a local function now, a function on another server
+ * (reached through links) in a cluster. The responder and `server.rpc()` only see this.
+ * @module
+ */
+import { InvalidArgumentError } from '../errors.js';
+import type { FunctionInfo } from '../protocol/frames.js';
+import type { LocalFunction } from './registry.js';
+
+/** An iterator a stream can pull from. */
+export type PullIterator = Iterator<unknown, unknown, undefined> | AsyncIterator<unknown, unknown, undefined>;
+
+/** A resolved function. */
+export interface CallTarget {
+  /** Description (name, params, arity, kind). */
+  readonly info: FunctionInfo;
+  /** True when the call leaves this server (so cancelling it is worth telling the far side). */
+  readonly remote: boolean;
+  /** Runs a plain function; returns its value or a promise of it. */
+  call(args: unknown[], signal: AbortSignal | undefined): unknown;
+  /** Runs a generator function; returns the iterator to pull from. */
+  stream(args: unknown[], signal: AbortSignal | undefined): PullIterator;
+}
+
+/** Throws {@link InvalidArgumentError} when `args` does not fit `info`. */
+export function checkArity(info: FunctionInfo, args: readonly unknown[]): void {
+  if (args.length < info.arity || (info.maxArgs !== null && args.length > info.maxArgs)) {
+    const expected =
+      info.maxArgs === null
+        ? `at least ${info.arity}`
+        : info.arity === info.maxArgs
+          ? `${info.arity}`
+          : `${info.arity} to ${info.maxArgs}`;
+    throw new InvalidArgumentError(
+      `${info.name}(${info.params.join(', ')}) takes ${expected} argument(s), got ${args.length}`,
+      { name: info.name, params: info.params, got: args.length },
+    );
+  }
+}
+
+type Callable = (...args: unknown[]) => unknown;
+
+/** A function registered on this server. */
+export class LocalTarget implements CallTarget {
+  readonly remote = false;
+  constructor(private readonly local: LocalFunction) {}
+
+  get info(): FunctionInfo {
+    return this.local.info;
+  }
+
+  call(args: unknown[]): unknown {
+    const fn = this.local.fn as Callable;
+    const prepared = this.local.prepareArgs(args);
+    return Array.isArray(prepared) ? fn(...prepared) : prepared.then((valid) => fn(...valid));
+  }
+
+  stream(args: unknown[]): PullIterator {
+    const fn = this.local.fn as Callable;
+    const prepared = this.local.prepareArgs(args);
+    if (Array.isArray(prepared)) return fn(...prepared) as PullIterator;
+    // Validation is async: start the generator once the arguments passed.
+    let inner: PullIterator | undefined;
+    const ready = prepared.then((valid) => {
+      inner = fn(...valid) as PullIterator;
+      return inner;
+    });
+    return {
+      next: async () => (inner ?? (await ready)).next(),
+      return: async (value?: unknown) => {
+        const iterator = inner ?? (await ready.catch(() => undefined));
+        return iterator?.return !== undefined ? iterator.return(value) : { done: true, value };
+      },
+    };
+  }
+}

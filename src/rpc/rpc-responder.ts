@@ -1,0 +1,250 @@
+/**
+ * The answering side of RPC on a server: runs calls and streams that arrive on any
+ * connection, lists namespaces and pushes changes to connections that watch them. Calls on one
+ * connection overlap freely (nothing waits for the previous call), so a function may call
+ * back over the link its own call came in on.
+ * @module
+ */
+import { AuthError, ConnectionClosedError, ErrorCode, NoRouteError, ProtocolError } from '../errors.js';
+import { FrameType, type Frame, type FunctionInfo } from '../protocol/frames.js';
+import { toWireError } from '../protocol/wire-error.js';
+import type { Connection } from '../transport/connection.js';
+import { checkArity, type CallTarget } from './call-target.js';
+import { StreamProducer } from './stream-producer.js';
+
+/** Finds functions by namespace and name (local first, then the cluster). */
+export interface FunctionResolver {
+  resolve(namespace: string, name: string): CallTarget | undefined;
+  list(namespace: string): FunctionInfo[];
+}
+
+interface PeerState {
+  readonly producers: Map<number, StreamProducer>;
+  readonly calls: Map<number, AbortController>;
+  readonly watching: Set<string>;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
+/** Serves RPC frames for one server. */
+export class RpcResponder {
+  private readonly peers = new Map<Connection, PeerState>();
+  private readonly watchers = new Map<string, Set<Connection>>();
+  /** Calls and streams served, for stats. */
+  callsServed = 0;
+  callErrors = 0;
+
+  constructor(
+    private readonly resolver: FunctionResolver,
+    private readonly serverId: string,
+  ) {}
+
+  /** True for the frame types this responder handles. */
+  static accepts(type: number): boolean {
+    return (
+      type === FrameType.RPC_CALL ||
+      type === FrameType.RPC_CANCEL ||
+      type === FrameType.RPC_STREAM ||
+      type === FrameType.RPC_CREDIT ||
+      type === FrameType.RPC_STREAM_CANCEL ||
+      type === FrameType.RPC_LIST
+    );
+  }
+
+  /** Handles one RPC frame from `connection`; `authorized` is false without a valid secret proof. */
+  handle(connection: Connection, authorized: boolean, frame: Frame): void {
+    if (!authorized) {
+      const id = frame[0] === FrameType.RPC_CALL || frame[0] === FrameType.RPC_LIST ? frame[1] : 0;
+      const error = new AuthError('RPC on this server needs the server secret');
+      if (frame[0] === FrameType.RPC_STREAM) this.sendStreamError(connection, frame[1], error);
+      else connection.replyError(id, error);
+      return;
+    }
+    switch (frame[0]) {
+      case FrameType.RPC_CALL:
+        this.call(connection, frame[1], frame[2], frame[3], frame[4]);
+        return;
+      case FrameType.RPC_STREAM:
+        this.openStream(connection, frame[1], frame[2], frame[3], frame[4], frame[5]);
+        return;
+      case FrameType.RPC_CREDIT:
+        this.peers.get(connection)?.producers.get(frame[1])?.addCredit(frame[2]);
+        return;
+      case FrameType.RPC_STREAM_CANCEL:
+        this.peers.get(connection)?.producers.get(frame[1])?.cancel();
+        return;
+      case FrameType.RPC_CANCEL:
+        this.peers.get(connection)?.calls.get(frame[1])?.abort();
+        return;
+      case FrameType.RPC_LIST: {
+        const namespace = frame[2];
+        this.state(connection).watching.add(namespace);
+        let set = this.watchers.get(namespace);
+        if (set === undefined) {
+          set = new Set();
+          this.watchers.set(namespace, set);
+        }
+        set.add(connection);
+        connection.reply(frame[1], { namespace, functions: this.resolver.list(namespace) });
+        return;
+      }
+      default:
+        connection.replyError(0, new ProtocolError(ErrorCode.PROTOCOL, `Frame ${frame[0]} is not an RPC request`));
+    }
+  }
+
+  /** Pushes the new function list of `namespace` to every connection watching it. */
+  notify(namespace: string): void {
+    const set = this.watchers.get(namespace);
+    if (set === undefined || set.size === 0) return;
+    const frame = [FrameType.RPC_FUNCTIONS, namespace, this.resolver.list(namespace)];
+    for (const connection of set) {
+      try {
+        connection.send(frame);
+      } catch {
+        // Closed: cleaned up by connectionClosed.
+      }
+    }
+  }
+
+  /** Namespaces some connection watches. */
+  watchedNamespaces(): string[] {
+    return [...this.watchers.keys()];
+  }
+
+  /** Stops every stream and forgets every call of a closed connection. */
+  connectionClosed(connection: Connection): void {
+    const state = this.peers.get(connection);
+    if (state === undefined) return;
+    this.peers.delete(connection);
+    for (const producer of [...state.producers.values()]) producer.cancel();
+    for (const controller of state.calls.values()) controller.abort(new ConnectionClosedError());
+    for (const namespace of state.watching) this.watchers.get(namespace)?.delete(connection);
+  }
+
+  private state(connection: Connection): PeerState {
+    let state = this.peers.get(connection);
+    if (state === undefined) {
+      state = { producers: new Map(), calls: new Map(), watching: new Set() };
+      this.peers.set(connection, state);
+    }
+    return state;
+  }
+
+  private target(namespace: string, name: string, kind: FunctionInfo['kind'], args: unknown[]): CallTarget {
+    const target = this.resolver.resolve(namespace, name);
+    if (target === undefined) {
+      throw new NoRouteError(`No function "${name}" in namespace "${namespace}"`, { namespace, name });
+    }
+    if (target.info.kind !== kind) {
+      throw new ProtocolError(
+        ErrorCode.PROTOCOL,
+        kind === 'function' ? `"${name}" is a generator: iterate it` : `"${name}" is not a generator`,
+      );
+    }
+    checkArity(target.info, args);
+    return target;
+  }
+
+  private call(connection: Connection, id: number, namespace: string, name: string, args: unknown[]): void {
+    this.callsServed++;
+    let result: unknown;
+    let controller: AbortController | undefined;
+    try {
+      const target = this.target(namespace, name, 'function', args);
+      // Only calls that leave this server can be cancelled; local ones run to completion.
+      if (target.remote) {
+        controller = new AbortController();
+        this.state(connection).calls.set(id, controller);
+      }
+      result = target.call(args, controller?.signal);
+    } catch (error) {
+      this.callErrors++;
+      connection.replyError(id, error);
+      return;
+    }
+    if (!isThenable(result)) {
+      connection.reply(id, result);
+      return;
+    }
+    Promise.resolve(result).then(
+      (value) => {
+        if (controller !== undefined) this.peers.get(connection)?.calls.delete(id);
+        connection.reply(id, value);
+      },
+      (error: unknown) => {
+        if (controller !== undefined) this.peers.get(connection)?.calls.delete(id);
+        this.callErrors++;
+        connection.replyError(id, error);
+      },
+    );
+  }
+
+  private openStream(
+    connection: Connection,
+    id: number,
+    namespace: string,
+    name: string,
+    args: unknown[],
+    credit: number,
+  ): void {
+    this.callsServed++;
+    const state = this.state(connection);
+    if (state.producers.has(id)) {
+      this.sendStreamError(connection, id, new ProtocolError(ErrorCode.BAD_FRAME, `Stream ${id} is already open`));
+      return;
+    }
+    let producer: StreamProducer;
+    try {
+      const target = this.target(namespace, name, 'generator', args);
+      const controller = new AbortController();
+      const iterator = target.stream(args, controller.signal);
+      producer = new StreamProducer(
+        id,
+        iterator,
+        credit,
+        {
+          items: (streamId, items) => {
+            try {
+              connection.send([FrameType.RPC_ITEMS, streamId, items]);
+            } catch (error) {
+              producer.cancel();
+              this.sendStreamError(connection, streamId, error);
+            }
+          },
+          end: (streamId, value) => {
+            try {
+              connection.send([FrameType.RPC_END, streamId, value === undefined ? null : value]);
+            } catch (error) {
+              this.sendStreamError(connection, streamId, error);
+            }
+          },
+          error: (streamId, error) => {
+            this.callErrors++;
+            this.sendStreamError(connection, streamId, error);
+          },
+        },
+        (finished) => {
+          controller.abort();
+          if (state.producers.get(finished.id) === finished) state.producers.delete(finished.id);
+        },
+      );
+    } catch (error) {
+      this.callErrors++;
+      this.sendStreamError(connection, id, error);
+      return;
+    }
+    state.producers.set(id, producer);
+    producer.start();
+  }
+
+  private sendStreamError(connection: Connection, id: number, error: unknown): void {
+    try {
+      connection.send([FrameType.RPC_STREAM_ERROR, id, toWireError(error, this.serverId)]);
+    } catch {
+      // Closed: the consumer learns it from its own connection.
+    }
+  }
+}
