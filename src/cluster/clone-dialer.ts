@@ -168,6 +168,13 @@ export class CloneDialer {
             return;
           }
           const authRefused = code === CloseCode.AUTH_FAILED || lastError instanceof AuthError;
+          if (code === CloseCode.DUPLICATE_ID) {
+            lastError = new WsMeshError(
+              'ERR_DUPLICATE_ID',
+              `${url} refused this clone: another server with id "${owner.selfId}" is linked there`,
+              { id: owner.selfId },
+            );
+          }
           this.failed(lastError ?? new WsMeshError('ERR_CLONE_UNREACHABLE', `Cannot reach clone ${this.clone.id} at ${url} (${code})`), authRefused);
         },
         error: (error) => {

@@ -228,10 +228,10 @@ export class CloneManager implements DialerOwner, GroupsObserver {
   }
 
   /**
-   * @internal An authenticated clone dialed in. Returns false (and the caller closes with
-   * 4009) when a live link to another process with the same id exists.
+   * @internal False (and `ERR_DUPLICATE_ID` reported) when a clone dialing in claims this
+   * server's own id, or the id of a clone linked from another process.
    */
-  acceptInbound(connection: Connection, peerId: string, peerInstance: string | undefined): boolean {
+  canAcceptInbound(peerId: string, peerInstance: string | undefined): boolean {
     if (peerId === this.host.id) {
       this.duplicateId(peerId, 'a clone dialed in with this server\'s own id');
       return false;
@@ -246,6 +246,15 @@ export class CloneManager implements DialerOwner, GroupsObserver {
       this.duplicateId(peerId, 'two live servers claim this id');
       return false;
     }
+    return true;
+  }
+
+  /**
+   * @internal An authenticated clone dialed in. Returns false (and the caller closes with
+   * 4009) when a live link to another process with the same id exists.
+   */
+  acceptInbound(connection: Connection, peerId: string, peerInstance: string | undefined): boolean {
+    if (!this.canAcceptInbound(peerId, peerInstance)) return false;
     const link = new CloneLink(peerId, 'in', connection, peerId);
     link.peerInstance = peerInstance;
     this.inbound.set(connection, link);
@@ -317,6 +326,13 @@ export class CloneManager implements DialerOwner, GroupsObserver {
   dialFailed(clone: RemoteClone, error: Error, authRefused: boolean): void {
     if (clone.state !== 'linked') clone.state = this.routes.hop(clone.id) === undefined ? 'unreachable' : 'routed';
     if (authRefused) this.host.emitAuthError({ id: clone.id, url: clone.url }, error);
+    else if (
+      error instanceof WsMeshError &&
+      (error.code === 'ERR_CLONE_ID_MISMATCH' || error.code === DUPLICATE_ID)
+    ) {
+      // Misconfigurations that will not fix themselves: tell the user (once per attempt).
+      this.host.reportError(error);
+    }
   }
 
   /** @internal */
