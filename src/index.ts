@@ -31,7 +31,7 @@ export type { OriginOptions } from './rpc/registry.js';
 export { DEFAULT_NAMESPACE } from './rpc/registry.js';
 export type { StandardSchemaV1 } from './rpc/standard-schema.js';
 export type { FunctionInfo } from './protocol/frames.js';
-export type { SharedLogger } from './server/server.js';
+export type { SharedLogger, ServerStats } from './server/server.js';
 export type { TlsOptions } from './transport/dialer.js';
 export { Group } from './groups/group.js';
 export type { GroupSendOptions } from './groups/group.js';

@@ -467,8 +467,9 @@ describe('middlewares and groups', () => {
     });
     const m = await member(server);
     try {
-      await m.client.subscribe({ id: 'ignored' });
+      await assert.rejects(m.client.subscribe({ id: 'ignored' }), { code: 'ERR_SUBSCRIBE_REFUSED' });
       assert.equal(server.groups.get({ id: 'ignored' }), undefined);
+      assert.deepEqual(m.client.getMyGroups(), []);
     } finally {
       await stopAll(m.client, server);
     }
@@ -743,6 +744,28 @@ describe('delivery', () => {
       slow.terminate();
     } finally {
       await stopAll(fastJson.client, fastMsgpack.client, server);
+    }
+  });
+});
+
+describe('memberships changed by the server', () => {
+  test('a route that adds the connection to a group is reflected in getMyGroups and restored', async () => {
+    const server = await serve();
+    server.addRoute({
+      route: 'join-vip',
+      handler: ({ ws }) => {
+        server.groups.addSubscriber({ id: 'vip', ws });
+        return true;
+      },
+    });
+    const m = await member(server);
+    try {
+      await m.client.sendMes({ route: 'join-vip', awaitRes: true });
+      await waitFor(() => m.client.getMyGroups().includes('vip'), 5000);
+      server.groups.delete({ id: 'vip' });
+      await waitFor(() => !m.client.getMyGroups().includes('vip'), 5000);
+    } finally {
+      await stopAll(m.client, server);
     }
   });
 });

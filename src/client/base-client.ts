@@ -134,6 +134,9 @@ export class BaseClient extends Emitter<ClientEvents> {
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private failedAttempts = 0;
   private switching = false;
+  /** Set when the current url was deleted: the index already points at the next one. */
+  private keepIndexOnce = false;
+  private currentUrl: string | undefined;
   private serverId: string | undefined;
   private connectionId: string | undefined;
   private lastError: Error | undefined;
@@ -265,12 +268,17 @@ export class BaseClient extends Emitter<ClientEvents> {
     this.groupIds.add(id);
     const connection = this.liveConnection();
     if (connection === undefined) return; // applied when the connection opens
+    let member: unknown;
     try {
-      await connection.request([FrameType.SUBSCRIBE, 0, id], { timeout: this.options.awaitResTimeout });
+      member = await connection.request([FrameType.SUBSCRIBE, 0, id], { timeout: this.options.awaitResTimeout });
     } catch (error) {
       if (error instanceof WsMeshError && error.code === ErrorCode.CONNECTION_CLOSED) return;
       this.groupIds.delete(id);
       throw error;
+    }
+    if (member === false) {
+      this.groupIds.delete(id);
+      throw new WsMeshError('ERR_SUBSCRIBE_REFUSED', `The server did not apply the subscription to "${id}"`);
     }
   }
 
@@ -321,7 +329,7 @@ export class BaseClient extends Emitter<ClientEvents> {
   getInfo(): ClientInfo {
     return {
       id: this.id,
-      url: this.urls[this.urlIndex],
+      url: this.state === 'open' ? this.currentUrl : this.urls[this.urlIndex],
       urls: [...this.urls],
       state: this.state,
       connected: this.state === 'open',
@@ -353,6 +361,7 @@ export class BaseClient extends Emitter<ClientEvents> {
     if (index === -1) return false;
     this.urls.splice(index, 1);
     if (index < this.urlIndex) this.urlIndex--;
+    else if (index === this.urlIndex) this.keepIndexOnce = true;
     if (this.urlIndex >= this.urls.length) this.urlIndex = 0;
     return true;
   }
@@ -360,7 +369,7 @@ export class BaseClient extends Emitter<ClientEvents> {
   /** Switches to the next url now (closing the current connection). Returns that url. */
   nextUrl(): string | undefined {
     if (this.urls.length === 0) return undefined;
-    this.urlIndex = (this.urlIndex + 1) % this.urls.length;
+    this.advanceUrl();
     const url = this.urls[this.urlIndex];
     if (this.state === 'stopped' || this.state === 'idle') return url;
     if (this.socket !== undefined) {
@@ -437,6 +446,7 @@ export class BaseClient extends Emitter<ClientEvents> {
       return;
     }
     this.state = 'connecting';
+    this.currentUrl = url;
     let codec: Codec;
     try {
       codec = await loadCodec(this.options.codec);
@@ -451,10 +461,13 @@ export class BaseClient extends Emitter<ClientEvents> {
     this.log(`connecting to ${url}`);
     let socket: WireSocket | undefined;
     let welcomed = false;
+    // When the connection closed itself (heartbeat, slow consumer...), its code is the one to report.
+    let localClose: [number, string] | undefined;
     const onClose = (code: number, reason: string): void => {
       if (this.socket !== socket) return;
       if (this.connection !== undefined) this.connection.handleClosed(code, reason);
-      this.socketClosed(url, welcomed, code, reason);
+      const [finalCode, finalReason] = localClose ?? [code, reason];
+      this.socketClosed(url, welcomed, finalCode, finalReason);
     };
     try {
       socket = this.dialer(
@@ -498,7 +511,9 @@ export class BaseClient extends Emitter<ClientEvents> {
                   }
                   this.handleFrame(frame, raw);
                 },
-                onClose: () => undefined,
+                onClose: (code, reason) => {
+                  localClose ??= [code, reason];
+                },
                 onError: (error) => this.reportError(error),
               },
               {
@@ -572,11 +587,18 @@ export class BaseClient extends Emitter<ClientEvents> {
     this.heartbeat.add(connection);
     // Subscriptions first, so queued publishes and messages come after them.
     for (const groupId of this.groupIds) {
-      connection.request([FrameType.SUBSCRIBE, 0, groupId]).catch((error: unknown) => {
-        if (error instanceof WsMeshError && error.code === ErrorCode.CONNECTION_CLOSED) return;
-        this.groupIds.delete(groupId);
-        this.reportError(error);
-      });
+      connection.request([FrameType.SUBSCRIBE, 0, groupId]).then(
+        (member) => {
+          if (member !== false) return;
+          this.groupIds.delete(groupId);
+          this.reportError(new WsMeshError('ERR_SUBSCRIBE_REFUSED', `The server did not restore "${groupId}"`));
+        },
+        (error: unknown) => {
+          if (error instanceof WsMeshError && error.code === ErrorCode.CONNECTION_CLOSED) return;
+          this.groupIds.delete(groupId);
+          this.reportError(error);
+        },
+      );
     }
     const now = Date.now();
     for (const entry of this.outbox.drain()) {
@@ -629,6 +651,11 @@ export class BaseClient extends Emitter<ClientEvents> {
       }
       case FrameType.ERROR:
         this.reportError(new WsMeshError(frame[2].code, `Server error: ${frame[2].message}`, frame[2].data));
+        return;
+      case FrameType.MEMBERSHIP:
+        // The server changed a membership itself (a route, group deletion...): follow it.
+        if (frame[2]) this.groupIds.add(frame[1]);
+        else this.groupIds.delete(frame[1]);
         return;
       default:
         if (this.rpcCaller.handleFrame(frame)) return;
@@ -709,11 +736,19 @@ export class BaseClient extends Emitter<ClientEvents> {
       this.giveUp(new NotConnectedError(`Gave up after ${this.failedAttempts} failed attempts`));
       return;
     }
-    if (this.urls.length > 0) this.urlIndex = (this.urlIndex + 1) % this.urls.length;
+    this.advanceUrl();
     this.state = 'waiting';
     // A dropped connection is retried at once (on the next url); failed attempts wait.
     const delay = wasOpen ? 0 : this.options.reconnectTimeout;
     this.reconnectTimer = setTimeout(() => void this.dial(), delay);
+  }
+
+  private advanceUrl(): void {
+    if (this.keepIndexOnce) {
+      this.keepIndexOnce = false;
+      return;
+    }
+    if (this.urls.length > 0) this.urlIndex = (this.urlIndex + 1) % this.urls.length;
   }
 
   private giveUp(error: Error): void {

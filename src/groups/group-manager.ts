@@ -43,6 +43,8 @@ export class GroupManager<Member extends Subscriber = Subscriber> implements Gro
   private readonly groups = new Map<string, Group<Member>>();
   /** @internal */
   observer: GroupsObserver | undefined;
+  /** Deliveries made to local subscribers so far. */
+  deliveries = 0;
 
   /** Number of groups. */
   get size(): number {
@@ -78,7 +80,10 @@ export class GroupManager<Member extends Subscriber = Subscriber> implements Gro
     if (group === undefined) return false;
     const hadMembers = group.subscribers.size > 0;
     this.groups.delete(id);
-    for (const subscriber of group.subscribers.values()) subscriber.groups.delete(id);
+    for (const subscriber of group.subscribers.values()) {
+      subscriber.groups.delete(id);
+      subscriber.membershipChanged?.(id, false);
+    }
     group.subscribers.clear();
     if (hadMembers) this.observer?.interestRemoved?.(id);
     return true;
@@ -142,6 +147,12 @@ export class GroupManager<Member extends Subscriber = Subscriber> implements Gro
 
   /** Delivers to local subscribers of the message's target. @internal */
   deliverLocal(message: FanoutMessage, withoutId: string | undefined): number {
+    const delivered = this.fanOut(message, withoutId);
+    this.deliveries += delivered;
+    return delivered;
+  }
+
+  private fanOut(message: FanoutMessage, withoutId: string | undefined): number {
     const { target } = message;
     if (typeof target === 'string') {
       const group = this.groups.get(target);

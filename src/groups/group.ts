@@ -53,6 +53,7 @@ export class Group<Member extends Subscriber = Subscriber> {
     this.subscribers.set(subscriber.id, subscriber);
     subscriber.groups.add(this.id);
     this.owner.memberAdded(this, subscriber);
+    subscriber.membershipChanged?.(this.id, true);
     return true;
   }
 
@@ -68,6 +69,7 @@ export class Group<Member extends Subscriber = Subscriber> {
     this.subscribers.delete(subscriber.id);
     member.groups.delete(this.id);
     this.owner.memberRemoved(this, member);
+    member.membershipChanged?.(this.id, false);
     return true;
   }
 

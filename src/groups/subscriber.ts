@@ -13,4 +13,6 @@ export interface Subscriber {
   readonly groups: Set<string>;
   /** Delivers a message; returns false when the subscriber could not take it. */
   deliver(message: FanoutMessage): boolean;
+  /** Told when it joins or leaves a group, whoever made the change. */
+  membershipChanged?(groupId: string, joined: boolean): void;
 }

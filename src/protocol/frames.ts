@@ -20,6 +20,8 @@ export const FrameType = {
   GROUP_MESSAGE: 8,
   PING: 9,
   PONG: 10,
+  /** Server to client: the connection joined or left a group (whoever changed it). */
+  MEMBERSHIP: 11,
   /** Clone links only: full clone records the sender knows. */
   CLONE_SYNC: 20,
   /** Clone links only: one clone record changed. */
@@ -234,6 +236,8 @@ export type RpcListFrame = [typeof FrameType.RPC_LIST, number, string];
 /** `[39, namespace, functions]` */
 export type RpcFunctionsFrame = [typeof FrameType.RPC_FUNCTIONS, string, FunctionInfo[]];
 
+/** `[11, groupId, joined]` */
+export type MembershipFrame = [typeof FrameType.MEMBERSHIP, string, boolean];
 export type PingFrame = [typeof FrameType.PING];
 export type PongFrame = [typeof FrameType.PONG];
 
@@ -248,6 +252,7 @@ export type Frame =
   | UnsubscribeFrame
   | PublishFrame
   | GroupMessageFrame
+  | MembershipFrame
   | PingFrame
   | PongFrame
   | CloneSyncFrame

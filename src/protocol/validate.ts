@@ -204,6 +204,9 @@ export function validateFrame(value: unknown): Frame {
     case FrameType.PING:
     case FrameType.PONG:
       return value as Frame;
+    case FrameType.MEMBERSHIP:
+      if (!isName(value[1]) || typeof value[2] !== 'boolean') throw bad('MEMBERSHIP needs a group id and a boolean');
+      return value as Frame;
     case FrameType.CLONE_SYNC:
       if (!Array.isArray(value[1]) || !value[1].every(isCloneRecord)) throw bad('CLONE_SYNC records invalid');
       if (!Array.isArray(value[2]) || !value[2].every(isKnownClone)) throw bad('CLONE_SYNC known clones invalid');

@@ -8,7 +8,7 @@ import { InvalidArgumentError } from '../errors.js';
 import type { FanoutMessage } from '../groups/fanout-message.js';
 import type { Subscriber } from '../groups/subscriber.js';
 import type { Codec, WirePayload } from '../protocol/codec.js';
-import { CloseCode, type Frame, type PeerKind } from '../protocol/frames.js';
+import { CloseCode, FrameType, type Frame, type PeerKind } from '../protocol/frames.js';
 import {
   checkSendOptions,
   sendOnConnection,
@@ -114,6 +114,16 @@ export class ServerConnection implements Subscriber {
   deliver(message: FanoutMessage): boolean {
     if (this.state !== 'open') return false;
     return this.connection.writeShared(message.frameFor(this.connection.codec));
+  }
+
+  /** @internal Tells the client its memberships changed, so `getMyGroups()` stays right. */
+  membershipChanged(groupId: string, joined: boolean): void {
+    if (this.state !== 'open' || this.kind !== 'client') return;
+    try {
+      this.connection.send([FrameType.MEMBERSHIP, groupId, joined]);
+    } catch {
+      // Closed or slow consumer: the close handler cleans up.
+    }
   }
 
   /** Closes the connection (default code 1000). */

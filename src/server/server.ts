@@ -82,6 +82,25 @@ export interface SharedLogger {
   exception?(...args: unknown[]): unknown;
 }
 
+/** Figures returned by `server.stats()`. */
+export interface ServerStats {
+  id: string;
+  active: boolean;
+  /** Clients that completed the handshake. */
+  clients: number;
+  /** Open sockets, including handshaking ones and clone links. */
+  sockets: number;
+  /** Messages (MESSAGE frames) received from clients. */
+  messagesIn: number;
+  /** Group messages published on this server. */
+  publishes: number;
+  /** Deliveries of group messages to this server's connections (local and relayed). */
+  deliveries: number;
+  groups: number;
+  clones: { known: number; linked: number; relayedOut: number; relayedIn: number };
+  rpc: { calls: number; errors: number; namespaces: number };
+}
+
 /** Middleware signature of the server. */
 export type ServerMiddleware = Middleware<ServerMessageContext>;
 /** Route definition of the server. */
@@ -127,6 +146,8 @@ export class Server extends Emitter<ServerEvents> implements ServerConnectionOwn
   private detach: (() => void) | undefined;
   private starting: Promise<void> | undefined;
   private boundPort: number | undefined;
+  private messagesIn = 0;
+  private publishes = 0;
 
   constructor(options: ServerOptions = {}) {
     super();
@@ -207,6 +228,32 @@ export class Server extends Emitter<ServerEvents> implements ServerConnectionOwn
       };
       this.registry.register(shared, { namespace, name });
     }
+  }
+
+  /** Current figures of this server (the same as the metrics endpoint exports). */
+  stats(): ServerStats {
+    const relay = this.clones.relayStats;
+    return {
+      id: this.id,
+      active: this.active,
+      clients: this.clients.size,
+      sockets: this.sockets.size,
+      messagesIn: this.messagesIn,
+      publishes: this.publishes,
+      deliveries: this.groups.deliveries,
+      groups: this.groups.size,
+      clones: {
+        known: this.clones.clones.size,
+        linked: this.clones.links.size,
+        relayedOut: relay.relayedOut,
+        relayedIn: relay.relayedIn,
+      },
+      rpc: {
+        calls: this.responder.callsServed,
+        errors: this.responder.callErrors,
+        namespaces: this.registry.namespaceNames().length,
+      },
+    };
   }
 
   /** @internal The function list of `namespace` changed (locally or in the cluster). */
@@ -572,6 +619,7 @@ export class Server extends Emitter<ServerEvents> implements ServerConnectionOwn
   }
 
   private handleMessage(ws: ServerConnection, frame: MessageFrame, raw: WirePayload): void {
+    this.messagesIn++;
     const id = frame[1];
     const mes: WsMeshMessage = { kind: 'message', route: frame[2], act: frame[3], data: frame[4], awaitRes: id !== 0 };
     const context = new ServerMessageContext(mes, raw, ws, this);
@@ -601,19 +649,22 @@ export class Server extends Emitter<ServerEvents> implements ServerConnectionOwn
       group: groupId,
       awaitRes: id !== 0,
     };
-    this.runMiddlewaresOnly(ws, mes, raw, id, () => {
-      if (!ws.open) return false;
-      if (subscribe) this.groups.addSubscriber({ id: groupId, ws });
-      else this.groups.deleteSubscriber({ id: groupId, ws });
-      return true;
+    this.runMiddlewaresOnly(ws, mes, raw, id, (stopped) => {
+      if (ws.open && !stopped) {
+        if (subscribe) this.groups.addSubscriber({ id: groupId, ws });
+        else this.groups.deleteSubscriber({ id: groupId, ws });
+      }
+      // The reply is the membership after processing, so the client knows whether it applied.
+      return ws.groups.has(groupId);
     });
   }
 
   private handlePublish(ws: ServerConnection, frame: PublishFrame, raw: WirePayload): void {
+    this.publishes++;
     const [, id, target, route, act, data, notSendMe] = frame;
     const mes: WsMeshMessage = { kind: 'publish', route, act, data, group: target, notSendMe, awaitRes: id !== 0 };
-    this.runMiddlewaresOnly(ws, mes, raw, id, () =>
-      this.groups.publish(target, {
+    this.runMiddlewaresOnly(ws, mes, raw, id, (stopped, value) =>
+      stopped ? value : this.groups.publish(target, {
         route: route ?? undefined,
         act: act ?? undefined,
         data,
@@ -622,28 +673,26 @@ export class Server extends Emitter<ServerEvents> implements ServerConnectionOwn
     );
   }
 
-  /** Runs middlewares for a subscription or publish, then `apply` unless one stopped. */
+  /** Runs middlewares for a subscription or publish, then `apply` (told whether one stopped). */
   private runMiddlewaresOnly(
     ws: ServerConnection,
     mes: WsMeshMessage,
     raw: WirePayload,
     id: number,
-    apply: () => unknown,
+    apply: (stopped: boolean, value: unknown) => unknown,
   ): void {
     const context = new ServerMessageContext(mes, raw, ws, this);
     this.run(
       context,
       id,
       (result) => {
-        let value: unknown = result;
-        if (!context.stopped) {
-          try {
-            value = apply();
-          } catch (error) {
-            if (id !== 0) ws.connection.replyError(id, error);
-            else this.reportError(error, ws);
-            return;
-          }
+        let value: unknown;
+        try {
+          value = apply(context.stopped, result);
+        } catch (error) {
+          if (id !== 0) ws.connection.replyError(id, error);
+          else this.reportError(error, ws);
+          return;
         }
         if (id !== 0) ws.connection.reply(id, value);
       },
