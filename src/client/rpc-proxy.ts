@@ -6,43 +6,18 @@ import { InvalidOptionError } from '../errors.js';
 import type { CodecName } from '../protocol/codec.js';
 import type { RpcProxy as RpcProxyType, UntypedApi } from '../rpc/proxy.js';
 import { DEFAULT_NAMESPACE } from '../rpc/registry.js';
-import type { Dialer, TlsOptions } from '../transport/dialer.js';
+import type { Dialer } from '../transport/dialer.js';
+import { proxyUrl, type RpcEndpointOptions } from '../rpc/endpoint.js';
 import { BaseClient } from './base-client.js';
 
 /** Options of `RpcProxy.create`. Give `url`, or `host` + `port` (+ `path`). */
-export interface RpcProxyOptions {
-  /** Server url, e.g. `ws://127.0.0.1:8220/ws/server_a`. */
-  url?: string;
-  /** Host, when no url is given. */
-  host?: string;
-  /** Port, when no url is given. */
-  port?: number;
-  /** Path, when no url is given. Default `/`. */
-  path?: string;
-  /** Shared secret of the server (proved, never sent). */
-  serverSecret?: string;
-  /** Namespace (or namespace group) to call into. Default `DEFAULT`. */
-  namespace?: string;
+export interface RpcProxyOptions extends RpcEndpointOptions {
   /** Default call timeout in ms. Default 10000. */
   timeout?: number;
   /** Codec. Default `json`. */
   codec?: CodecName;
-  /** TLS settings for `wss://` (Node). */
-  tls?: TlsOptions;
   /** Reconnect when the connection drops. Default true. */
   reconnect?: boolean;
-}
-
-/** Resolves the url of `options`. */
-export function proxyUrl(options: RpcProxyOptions): string {
-  if (options.url !== undefined) return options.url;
-  if (options.host === undefined || options.port === undefined) {
-    throw new InvalidOptionError('RpcProxy.create needs url, or host and port');
-  }
-  const path = options.path ?? '/';
-  const scheme = options.tls !== undefined ? 'wss' : 'ws';
-  const host = options.host.includes(':') && !options.host.startsWith('[') ? `[${options.host}]` : options.host;
-  return `${scheme}://${host}:${options.port}${path.startsWith('/') ? path : `/${path}`}`;
 }
 
 /**

@@ -31,7 +31,7 @@ export interface PeerDialerHooks {
   hello(): Promise<HelloBody>;
   /** Checks WELCOME; an error refuses the link. */
   accept(welcome: WelcomeBody): Promise<Error | undefined>;
-  opened(connection: Connection): void;
+  opened(connection: Connection, welcome: WelcomeBody): void;
   frame(connection: Connection, frame: Frame): void;
   closed(connection: Connection): void;
   failed(error: Error, authRefused: boolean): void;
@@ -93,6 +93,8 @@ export class PeerDialer {
     if (this.stopped || this.socket !== undefined) return;
     let connection: Connection | undefined;
     let accepted = false;
+    // Frames right behind WELCOME (the peer's first CLONE_SYNC) wait while it is checked.
+    let held: Frame[] | undefined;
     let lastError: Error | undefined;
     const timeout = Math.max(hooks.retryBase * 2, 5000);
     const socket = nodeDialer(
@@ -109,7 +111,12 @@ export class PeerDialer {
                   hooks.frame(opened, frame);
                   return;
                 }
+                if (held !== undefined) {
+                  held.push(frame);
+                  return;
+                }
                 if (frame[0] === FrameType.WELCOME) {
+                  held = [];
                   void this.welcome(opened, frame[1]).then((error) => {
                     if (error !== undefined) {
                       lastError = error;
@@ -117,6 +124,9 @@ export class PeerDialer {
                       return;
                     }
                     accepted = true;
+                    const frames = held ?? [];
+                    held = undefined;
+                    for (const next of frames) hooks.frame(opened, next);
                   });
                 } else if (frame[0] === FrameType.ERROR) {
                   lastError =
@@ -181,7 +191,7 @@ export class PeerDialer {
     connection.peerMaxPayload = body.maxPayload;
     this.live = connection;
     this.failures = 0;
-    this.hooks.opened(connection);
+    this.hooks.opened(connection, body);
     return undefined;
   }
 

@@ -54,6 +54,8 @@ export const FrameType = {
   RPC_LIST: 38,
   /** RPC: the functions of a watched namespace changed. */
   RPC_FUNCTIONS: 39,
+  /** Server links only: the functions the sender can reach in the link's namespace, with paths. */
+  LINK_ROUTES: 40,
 } as const;
 
 /** Union of the numbers in {@link FrameType}. */
@@ -76,6 +78,8 @@ export interface HelloBody {
   auth?: unknown;
   /** Clones only: random id of the dialing process, to tell duplicate ids apart. */
   instance?: string;
+  /** Server links only: the namespace (or namespace group) the link is for. */
+  namespace?: string;
 }
 
 /** Proof of a shared secret, sent in HELLO.auth by RPC proxies and server links. */
@@ -215,12 +219,12 @@ export interface FunctionInfo {
   kind: 'function' | 'generator';
 }
 
-/** `[30, id, namespace, name, args]` */
-export type RpcCallFrame = [typeof FrameType.RPC_CALL, number, string, string, unknown[]];
+/** `[30, id, namespace, name, args, hops?]`; `hops` = forwarding hops left (default 16). */
+export type RpcCallFrame = [typeof FrameType.RPC_CALL, number, string, string, unknown[], number?];
 /** `[31, id]`: cancel call `id` */
 export type RpcCancelFrame = [typeof FrameType.RPC_CANCEL, number];
-/** `[32, streamId, namespace, name, args, credit]` */
-export type RpcStreamFrame = [typeof FrameType.RPC_STREAM, number, string, string, unknown[], number];
+/** `[32, streamId, namespace, name, args, credit, hops?]` */
+export type RpcStreamFrame = [typeof FrameType.RPC_STREAM, number, string, string, unknown[], number, number?];
 /** `[33, streamId, items]` */
 export type RpcItemsFrame = [typeof FrameType.RPC_ITEMS, number, unknown[]];
 /** `[34, streamId, returnValue]` */
@@ -231,6 +235,10 @@ export type RpcStreamErrorFrame = [typeof FrameType.RPC_STREAM_ERROR, number, Wi
 export type RpcCreditFrame = [typeof FrameType.RPC_CREDIT, number, number];
 /** `[37, streamId]` */
 export type RpcStreamCancelFrame = [typeof FrameType.RPC_STREAM_CANCEL, number];
+/** One route in LINK_ROUTES: function name, description, path of server ids (sender first). */
+export type LinkRoute = [string, FunctionInfo, string[]];
+/** `[40, namespace, routes]` */
+export type LinkRoutesFrame = [typeof FrameType.LINK_ROUTES, string, LinkRoute[]];
 /** `[38, id, namespace]` */
 export type RpcListFrame = [typeof FrameType.RPC_LIST, number, string];
 /** `[39, namespace, functions]` */
@@ -269,6 +277,7 @@ export type Frame =
   | RpcStreamErrorFrame
   | RpcCreditFrame
   | RpcStreamCancelFrame
+  | LinkRoutesFrame
   | RpcListFrame
   | RpcFunctionsFrame;
 

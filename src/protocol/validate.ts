@@ -49,7 +49,8 @@ function isNameList(value: unknown): value is string[] {
 
 function checkHello(body: unknown): HelloBody {
   if (!isPlainObject(body)) throw bad('HELLO body must be an object');
-  const { v, id, kind, maxPayload, instance } = body;
+  const { v, id, kind, maxPayload, instance, namespace } = body;
+  if (namespace !== undefined && !isName(namespace)) throw bad('HELLO.namespace must be a string');
   if (instance !== undefined && !isName(instance)) throw bad('HELLO.instance must be a string');
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw bad('HELLO.v must be a version');
   if (!isName(id)) throw bad('HELLO.id must be a non-empty string');
@@ -245,6 +246,10 @@ export function validateFrame(value: unknown): Frame {
       if (type === FrameType.RPC_STREAM && !(isPositiveId(value[5]) && value[5] <= 1_000_000)) {
         throw bad('RPC_STREAM credit must be a positive integer', id);
       }
+      const hops: unknown = value[type === FrameType.RPC_STREAM ? 6 : 5];
+      if (hops !== undefined && hops !== null && !(isVersion(hops) && hops <= 64)) {
+        throw bad('RPC hops must be an integer from 0 to 64', id);
+      }
       return value as Frame;
     }
     case FrameType.RPC_CANCEL:
@@ -270,6 +275,18 @@ export function validateFrame(value: unknown): Frame {
     case FrameType.RPC_LIST:
       if (!isPositiveId(value[1])) throw bad('RPC_LIST id must be a positive integer');
       if (!isName(value[2])) throw bad('RPC_LIST namespace must be a string', value[1]);
+      return value as Frame;
+    case FrameType.LINK_ROUTES:
+      if (
+        !isName(value[1]) ||
+        !Array.isArray(value[2]) ||
+        !value[2].every(
+          (route: unknown) =>
+            Array.isArray(route) && isName(route[0]) && isFunctionInfo(route[1]) && isNameList(route[2]) && route[2].length <= 64,
+        )
+      ) {
+        throw bad('LINK_ROUTES needs a namespace and [name, info, path] routes');
+      }
       return value as Frame;
     case FrameType.RPC_FUNCTIONS:
       if (!isName(value[1]) || !Array.isArray(value[2]) || !value[2].every(isFunctionInfo)) {

@@ -16,11 +16,17 @@ export interface CallTarget {
   readonly info: FunctionInfo;
   /** True when the call leaves this server (so cancelling it is worth telling the far side). */
   readonly remote: boolean;
-  /** Runs a plain function; returns its value or a promise of it. */
-  call(args: unknown[], signal: AbortSignal | undefined): unknown;
+  /**
+   * Runs a plain function; returns its value or a promise of it. `hops` is how many more
+   * servers a forwarded call may cross.
+   */
+  call(args: unknown[], signal: AbortSignal | undefined, hops: number): unknown;
   /** Runs a generator function; returns the iterator to pull from. */
-  stream(args: unknown[], signal: AbortSignal | undefined): PullIterator;
+  stream(args: unknown[], signal: AbortSignal | undefined, hops: number): PullIterator;
 }
+
+/** Forwarding hops a call may take by default (a guard against routing loops). */
+export const DEFAULT_HOPS = 16;
 
 /** Throws {@link InvalidArgumentError} when `args` does not fit `info`. */
 export function checkArity(info: FunctionInfo, args: readonly unknown[]): void {

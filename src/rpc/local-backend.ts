@@ -5,7 +5,7 @@
  */
 import { AbortError, NoRouteError } from '../errors.js';
 import type { FunctionInfo } from '../protocol/frames.js';
-import { checkArity, type PullIterator } from './call-target.js';
+import { checkArity, DEFAULT_HOPS, type PullIterator } from './call-target.js';
 import type { RpcBackend } from './proxy.js';
 import type { CallOptions } from './rpc-caller.js';
 import type { FunctionResolver } from './rpc-responder.js';
@@ -35,7 +35,7 @@ export class LocalBackend implements RpcBackend {
     if (target === undefined) throw new NoRouteError(`No function "${name}" in namespace "${namespace}"`);
     checkArity(target.info, args);
     if (options.signal?.aborted === true) throw new AbortError();
-    return target.call(args, options.signal);
+    return target.call(args, options.signal, DEFAULT_HOPS);
   }
 
   stream(namespace: string, name: string, args: unknown[], options: CallOptions): AsyncIterableIterator<unknown> {
@@ -45,7 +45,7 @@ export class LocalBackend implements RpcBackend {
       return toAsyncIterator({ next: () => Promise.reject(error) }, undefined);
     }
     checkArity(target.info, args);
-    return toAsyncIterator(target.stream(args, options.signal), options.signal);
+    return toAsyncIterator(target.stream(args, options.signal, DEFAULT_HOPS), options.signal);
   }
 
   async list(namespace: string): Promise<FunctionInfo[]> {

@@ -151,6 +151,35 @@ export class FunctionRegistry {
     return [...byName.values()];
   }
 
+  /**
+   * The routing zone of a namespace: it and every namespace joined to it through namespace
+   * groups (transitively). Server links share their routes across a zone, so a function
+   * learned on a link in one member of a group is reachable through every member.
+   */
+  zone(namespace: string): Set<string> {
+    const zone = new Set<string>();
+    const queue = [...this.members(namespace)];
+    while (queue.length > 0) {
+      const next = queue.pop() as string;
+      if (zone.has(next)) continue;
+      zone.add(next);
+      for (const group of this.groupsOf(next)) for (const member of this.members(group)) queue.push(member);
+    }
+    return zone;
+  }
+
+  /** A stable name for the zone of `namespace` (its smallest member). */
+  zoneKey(namespace: string): string {
+    let key: string | undefined;
+    for (const member of this.zone(namespace)) if (key === undefined || member < key) key = member;
+    return key ?? namespace;
+  }
+
+  /** Group names. */
+  groupNames(): string[] {
+    return [...this.groups.keys()];
+  }
+
   /** Every plain namespace that has functions. */
   namespaceNames(): string[] {
     return [...this.namespaces.keys()];

@@ -14,6 +14,8 @@ export interface CallOptions {
   timeout?: number | undefined;
   /** Cancels the call or stream. */
   signal?: AbortSignal | undefined;
+  /** @internal Forwarding hops left (server links). */
+  hops?: number | undefined;
 }
 
 /** What the caller needs from its connection owner. */
@@ -35,7 +37,14 @@ export class RpcCaller {
   /** Calls `namespace.name(...args)`. */
   call(namespace: string, name: string, args: unknown[], options: CallOptions = {}): Promise<unknown> {
     const frame: unknown[] = [FrameType.RPC_CALL, 0, namespace, name, args];
+    if (options.hops !== undefined) frame.push(options.hops);
     const reply = this.transport.request(frame, options);
+    // A caller that stops waiting tells the far side, which may be forwarding the call.
+    reply.catch((error: unknown) => {
+      if (error instanceof WsMeshError && error.code === 'ERR_TIMEOUT' && typeof frame[1] === 'number' && frame[1] > 0) {
+        this.trySend([FrameType.RPC_CANCEL, frame[1]]);
+      }
+    });
     const { signal } = options;
     if (signal !== undefined) {
       // Tell the far side to stop (it matters for calls forwarded through other servers).
@@ -71,7 +80,9 @@ export class RpcCaller {
     }
     this.streams.set(id, consumer as StreamConsumer);
     try {
-      this.transport.send([FrameType.RPC_STREAM, id, namespace, name, args, STREAM_WINDOW]);
+      const open: unknown[] = [FrameType.RPC_STREAM, id, namespace, name, args, STREAM_WINDOW];
+      if (options.hops !== undefined) open.push(options.hops);
+      this.transport.send(open);
     } catch (error) {
       consumer.fail(error instanceof WsMeshError ? error : new NotConnectedError(String(error)));
       return consumer;

@@ -9,7 +9,7 @@ import { AuthError, ConnectionClosedError, ErrorCode, NoRouteError, ProtocolErro
 import { FrameType, type Frame, type FunctionInfo } from '../protocol/frames.js';
 import { toWireError } from '../protocol/wire-error.js';
 import type { Connection } from '../transport/connection.js';
-import { checkArity, type CallTarget } from './call-target.js';
+import { checkArity, DEFAULT_HOPS, type CallTarget } from './call-target.js';
 import { StreamProducer } from './stream-producer.js';
 
 /** Finds functions by namespace and name (local first, then the cluster). */
@@ -64,10 +64,10 @@ export class RpcResponder {
     }
     switch (frame[0]) {
       case FrameType.RPC_CALL:
-        this.call(connection, frame[1], frame[2], frame[3], frame[4]);
+        this.call(connection, frame[1], frame[2], frame[3], frame[4], frame[5] ?? DEFAULT_HOPS);
         return;
       case FrameType.RPC_STREAM:
-        this.openStream(connection, frame[1], frame[2], frame[3], frame[4], frame[5]);
+        this.openStream(connection, frame[1], frame[2], frame[3], frame[4], frame[5], frame[6] ?? DEFAULT_HOPS);
         return;
       case FrameType.RPC_CREDIT:
         this.peers.get(connection)?.producers.get(frame[1])?.addCredit(frame[2]);
@@ -148,7 +148,14 @@ export class RpcResponder {
     return target;
   }
 
-  private call(connection: Connection, id: number, namespace: string, name: string, args: unknown[]): void {
+  private call(
+    connection: Connection,
+    id: number,
+    namespace: string,
+    name: string,
+    args: unknown[],
+    hops: number,
+  ): void {
     this.callsServed++;
     let result: unknown;
     let controller: AbortController | undefined;
@@ -159,7 +166,7 @@ export class RpcResponder {
         controller = new AbortController();
         this.state(connection).calls.set(id, controller);
       }
-      result = target.call(args, controller?.signal);
+      result = target.call(args, controller?.signal, hops);
     } catch (error) {
       this.callErrors++;
       connection.replyError(id, error);
@@ -189,6 +196,7 @@ export class RpcResponder {
     name: string,
     args: unknown[],
     credit: number,
+    hops: number,
   ): void {
     this.callsServed++;
     const state = this.state(connection);
@@ -200,7 +208,7 @@ export class RpcResponder {
     try {
       const target = this.target(namespace, name, 'generator', args);
       const controller = new AbortController();
-      const iterator = target.stream(args, controller.signal);
+      const iterator = target.stream(args, controller.signal, hops);
       producer = new StreamProducer(
         id,
         iterator,

@@ -48,6 +48,8 @@ export class ServerConnection implements Subscriber {
   readonly request: IncomingMessage;
   /** Handshake progress. */
   state: ServerConnectionState = 'handshaking';
+  /** @internal For server links: the namespace the link is for. */
+  linkNamespace = 'DEFAULT';
   /** True when this connection may make RPC calls (no server secret, or it proved the secret). */
   rpcAuthorized = false;
   /** @internal Frames received while authentication runs. */

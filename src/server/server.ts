@@ -10,6 +10,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { AuthError, ErrorCode, InvalidOptionError, ProtocolError } from '../errors.js';
 import { checkAuthIn, type AuthFnOut } from '../cluster/auth.js';
 import { CloneManager, type CloneHost } from '../cluster/clone-manager.js';
+import { LinkManager, type LinkHost, type ServerProxyOptions } from '../cluster/link-manager.js';
 import type { RemoteClone } from '../cluster/remote-clone.js';
 import { GroupManager } from '../groups/group-manager.js';
 import type { FanoutMessage } from '../groups/fanout-message.js';
@@ -118,7 +119,7 @@ class HandshakeDeadline extends DeadlineEntry {
 }
 
 /** A wsmesh server. */
-export class Server extends Emitter<ServerEvents> implements ServerConnectionOwner, CloneHost {
+export class Server extends Emitter<ServerEvents> implements ServerConnectionOwner, CloneHost, LinkHost {
   /** Connected clients that completed the handshake, by connection id (clone links are not clients). */
   readonly clients = new Map<string, ServerConnection>();
   /** Groups of this server. */
@@ -136,8 +137,11 @@ export class Server extends Emitter<ServerEvents> implements ServerConnectionOwn
   private readonly sockets = new Set<ServerConnection>();
   private readonly heartbeat: HeartbeatMonitor;
   private readonly handshakes = new Map<ServerConnection, HandshakeDeadline>();
-  private readonly registry = new FunctionRegistry();
-  private readonly responder: RpcResponder;
+  /** @internal Functions shared by this server. */
+  readonly registry = new FunctionRegistry();
+  /** @internal Serves RPC frames. */
+  readonly responder: RpcResponder;
+  private readonly linkManager: LinkManager;
   private readonly nonces = new NonceCache();
   private readonly functionWatchers = new Map<string, Set<(functions: FunctionInfo[]) => void>>();
   private wss: WebSocketServer | undefined;
@@ -157,13 +161,48 @@ export class Server extends Emitter<ServerEvents> implements ServerConnectionOwn
     this.clones = new CloneManager(this);
     this.groups.observer = this.clones;
     this.responder = new RpcResponder(this.resolver, this.options.id);
-    this.registry.onChange = (namespace) => this.functionsChanged(namespace);
+    this.linkManager = new LinkManager(this);
+    this.registry.onChange = (namespace) => {
+      this.functionsChanged(namespace);
+      this.linkManager.localChanged();
+    };
+  }
+
+  /** @internal Options the link layer reads. */
+  get linkOptions(): LinkHost['linkOptions'] {
+    return this.options;
+  }
+
+  /** @internal */
+  loadLinkCodec(): Promise<Codec> {
+    return loadCodec('msgpack');
+  }
+
+  /**
+   * Links this server to another for one namespace (or namespace group): functions propagate
+   * both ways, hop by hop, so every server of a chain, fork, ring or mesh can call every
+   * function. Resolves once the link is first up; rejects with `AuthError` for a wrong secret
+   * (and stops), or `NotConnectedError` after `timeout` (and keeps dialing).
+   */
+  createServerProxy(options: ServerProxyOptions): Promise<void> {
+    return this.linkManager.createServerProxy(options);
+  }
+
+  /** Live server links: peer id, namespace, direction, routes learned, calls in flight. */
+  serverLinks(): ReturnType<LinkManager['list']> {
+    return this.linkManager.list();
   }
 
   /** @internal How calls find functions: local first (the cluster adds remote ones). */
   readonly resolver: FunctionResolver = {
-    resolve: (namespace, name) => this.registry.resolve(namespace, name)?.target,
-    list: (namespace) => this.registry.list(namespace).map((local) => local.info),
+    // A local function wins; otherwise the shortest route through server links.
+    resolve: (namespace, name) =>
+      this.registry.resolve(namespace, name)?.target ?? this.linkManager.resolve(namespace, name),
+    list: (namespace) => {
+      const local = this.registry.list(namespace).map((entry) => entry.info);
+      const names = new Set(local.map((info) => info.name));
+      return [...local, ...this.linkManager.listRemote(namespace).filter((info) => !names.has(info.name))];
+    },
   };
 
   /**
@@ -394,6 +433,7 @@ export class Server extends Emitter<ServerEvents> implements ServerConnectionOwn
     this.detach = detach;
     this.active = true;
     this.clones.start(await loadCodec('msgpack'));
+    this.linkManager.start();
     this.log(`started ${this.id} on port ${String(this.boundPort)} path ${this.options.path}`);
     this.emit('start', { server: this });
   }
@@ -404,6 +444,7 @@ export class Server extends Emitter<ServerEvents> implements ServerConnectionOwn
     if (!this.active) return;
     this.active = false;
     this.clones.stop();
+    this.linkManager.stop();
     this.detach?.();
     this.detach = undefined;
     const sockets = [...this.sockets];
@@ -468,6 +509,10 @@ export class Server extends Emitter<ServerEvents> implements ServerConnectionOwn
       this.responder.handle(ws.connection, ws.rpcAuthorized, frame);
       return;
     }
+    if (ws.kind === 'link') {
+      this.linkManager.inboundFrame(ws.connection, frame);
+      return;
+    }
     if (ws.kind === 'clone') {
       if (frame[0] >= FrameType.CLONE_SYNC) this.clones.inboundFrame(ws.connection, frame);
       else ws.connection.replyError(0, new ProtocolError(ErrorCode.PROTOCOL, `Frame type ${frame[0]} is not accepted on a clone link`));
@@ -515,6 +560,7 @@ export class Server extends Emitter<ServerEvents> implements ServerConnectionOwn
     }
     ws.clientId = hello.id;
     ws.kind = hello.kind ?? 'client';
+    ws.linkNamespace = hello.namespace ?? DEFAULT_NAMESPACE;
     if (hello.maxPayload !== undefined) ws.connection.peerMaxPayload = hello.maxPayload;
     if (ws.kind === 'clone') {
       ws.state = 'authenticating';
@@ -534,6 +580,15 @@ export class Server extends Emitter<ServerEvents> implements ServerConnectionOwn
 
   private opened(ws: ServerConnection, auth: { proof: string } | undefined): void {
     ws.state = 'open';
+    if (ws.kind === 'link') {
+      // A server link is not a client: it is watched by the link layer's faster heartbeat.
+      this.welcome(ws, auth);
+      this.heartbeat.delete(ws.connection);
+      this.linkManager.acceptInbound(ws.connection, ws.clientId ?? ws.id, ws.linkNamespace);
+      const held = ws.backlog.splice(0, ws.backlog.length);
+      for (const [frame, raw] of held) this.handleFrame(ws, frame, raw);
+      return;
+    }
     this.clients.set(ws.id, ws);
     this.welcome(ws, auth);
     this.log(`connection ${ws.id} (${ws.kind} ${ws.clientId ?? '?'})`);
@@ -736,6 +791,7 @@ export class Server extends Emitter<ServerEvents> implements ServerConnectionOwn
     this.heartbeat.delete(ws.connection);
     this.groups.deleteSubscriber({ ws });
     if (ws.kind === 'clone') this.clones.inboundClosed(ws.connection);
+    if (ws.kind === 'link') this.linkManager.inboundClosed(ws.connection);
     this.responder.connectionClosed(ws.connection);
     ws.backlog.length = 0;
     const wasOpen = this.clients.delete(ws.id);

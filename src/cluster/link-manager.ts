@@ -1,0 +1,329 @@
+/**
+ * RPC server links (`server.createServerProxy`): every server of a chain, fork, ring or
+ * mesh can call every function registered anywhere in it.
+ *
+ * Routing is path-vector: on each link a server advertises the functions it can reach in the
+ * link's zone (its own, and those learned on its other links), each with the path of server
+ * ids to where the function lives. A server ignores paths that contain itself, so there are
+ * no loops in any topology, and picks the shortest path per function (ties share the load,
+ * least calls in flight first). Adverts go out at once on any change (batched per tick) and
+ * in full every `proxyInterval`. A link that breaks takes its routes with it at once, and
+ * calls in flight over it fail with `ConnectionClosedError`; dialed links redial by themselves.
+ * @module
+ */
+import { AuthError, InvalidArgumentError, NotConnectedError, type WsMeshError } from '../errors.js';
+import type { Codec } from '../protocol/codec.js';
+import { CloseCode, FrameType, PROTOCOL_VERSION, type Frame, type FunctionInfo, type LinkRoute } from '../protocol/frames.js';
+import type { CallTarget } from '../rpc/call-target.js';
+import { DEFAULT_NAMESPACE, type FunctionRegistry } from '../rpc/registry.js';
+import type { RpcResponder } from '../rpc/rpc-responder.js';
+import { createProof, verifyServerProof } from '../rpc/secret.js';
+import type { Connection } from '../transport/connection.js';
+import type { TlsOptions } from '../transport/dialer.js';
+import { HeartbeatMonitor } from '../transport/heartbeat.js';
+import { proxyUrl, type RpcEndpointOptions } from '../rpc/endpoint.js';
+import { PeerDialer } from './peer-dialer.js';
+import { RemoteTarget } from './remote-target.js';
+import { ServerLink } from './server-link.js';
+
+/** Options of `server.createServerProxy`: `url`, or `host` + `port` (+ `path`). */
+export type ServerProxyOptions = RpcEndpointOptions & {
+  /** ms to wait for the first connection before the promise rejects (dialing goes on). Default 10000. */
+  timeout?: number;
+};
+
+/** What the link manager needs from its server. */
+export interface LinkHost {
+  readonly id: string;
+  readonly registry: FunctionRegistry;
+  readonly responder: RpcResponder;
+  readonly linkOptions: {
+    serverSecret: string | undefined;
+    proxyInterval: number;
+    awaitResTimeout: number;
+    maxPayload: number;
+    maxBufferedBytes: number;
+    heartbeatInterval: number;
+    tls: TlsOptions | undefined;
+  };
+  loadLinkCodec(): Promise<Codec>;
+  functionsChanged(namespace: string): void;
+  reportError(error: unknown): void;
+}
+
+/** Server links of one server. */
+export class LinkManager {
+  private readonly links = new Set<ServerLink>();
+  private readonly byConnection = new Map<Connection, ServerLink>();
+  private readonly dialers = new Set<PeerDialer>();
+  private readonly heartbeat: HeartbeatMonitor;
+  private advertScheduled = false;
+  private timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(private readonly host: LinkHost) {
+    // Links watch each other closely: a broken link must take its routes away within seconds.
+    this.heartbeat = new HeartbeatMonitor(Math.min(host.linkOptions.heartbeatInterval, 1000));
+  }
+
+  /** Live links (for inspection and stats). */
+  list(): { peerId: string; namespace: string; direction: 'in' | 'out'; routes: number; inFlight: number }[] {
+    return [...this.links].map((link) => ({
+      peerId: link.peerId,
+      namespace: link.namespace,
+      direction: link.direction,
+      routes: link.routes.size,
+      inFlight: link.inFlight,
+    }));
+  }
+
+  /** Links this server to another for one namespace; resolves once the link is first up. */
+  async createServerProxy(options: ServerProxyOptions): Promise<void> {
+    if (typeof options !== 'object' || options === null) {
+      throw new InvalidArgumentError('createServerProxy takes an options object');
+    }
+    const url = proxyUrl(options);
+    const namespace = options.namespace ?? DEFAULT_NAMESPACE;
+    const secret = options.serverSecret ?? this.host.linkOptions.serverSecret;
+    const codec = await this.host.loadLinkCodec();
+    const { host } = this;
+    let nonce = '';
+    let settle: { resolve: () => void; reject: (error: Error) => void } | undefined;
+    const firstOpen = new Promise<void>((resolve, reject) => {
+      settle = { resolve, reject };
+    });
+    const dialer: PeerDialer = new PeerDialer({
+      selfId: host.id,
+      codec,
+      maxPayload: host.linkOptions.maxPayload,
+      maxBufferedBytes: host.linkOptions.maxBufferedBytes,
+      tls: options.tls ?? host.linkOptions.tls,
+      retryBase: 1000,
+      url: () => url,
+      hello: async () => {
+        const hello = { v: PROTOCOL_VERSION, id: host.id, kind: 'link' as const, namespace, maxPayload: host.linkOptions.maxPayload };
+        if (secret === undefined) return hello;
+        const proof = await createProof(secret, 'link', host.id);
+        nonce = proof.nonce;
+        return { ...hello, auth: proof };
+      },
+      accept: async (welcome) => {
+        if (welcome.serverId === host.id) return new InvalidArgumentError('createServerProxy: a server cannot link to itself');
+        if (secret === undefined) return undefined;
+        const proof = welcome.auth?.proof;
+        const ok = proof !== undefined && (await verifyServerProof(secret, welcome.serverId, nonce, proof));
+        return ok ? undefined : new AuthError(`Server at ${url} did not prove the server secret`);
+      },
+      opened: (connection, welcome) => {
+        this.addLink(new ServerLink(welcome.serverId, namespace, connection, 'out'));
+        settle?.resolve();
+        settle = undefined;
+      },
+      frame: (connection, frame) => this.frame(connection, frame),
+      closed: (connection) => this.removeLink(connection),
+      failed: (error, authRefused) => {
+        if (authRefused) {
+          // A wrong secret will not fix itself: report it and stop dialing.
+          settle?.reject(error);
+          settle = undefined;
+          dialer.stop();
+          this.dialers.delete(dialer);
+        }
+        this.host.reportError(error);
+      },
+    });
+    this.dialers.add(dialer);
+    dialer.start();
+    const timeout = options.timeout ?? 10_000;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new NotConnectedError(`No link to ${url} within ${timeout} ms (still trying)`)), timeout);
+    });
+    try {
+      await Promise.race([firstOpen, timedOut]);
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+    }
+  }
+
+  /** @internal A server dialed in for `namespace` and proved the secret. */
+  acceptInbound(connection: Connection, peerId: string, namespace: string): void {
+    this.addLink(new ServerLink(peerId, namespace, connection, 'in'));
+  }
+
+  /** @internal Non-request frames on an inbound link. */
+  inboundFrame(connection: Connection, frame: Frame): void {
+    this.frame(connection, frame);
+  }
+
+  /** @internal An inbound link closed. */
+  inboundClosed(connection: Connection): void {
+    this.removeLink(connection);
+  }
+
+  /** @internal Starts the periodic full re-sync. */
+  start(): void {
+    this.timer = setInterval(() => {
+      for (const link of this.links) link.lastSent = '';
+      this.scheduleAdverts();
+    }, this.host.linkOptions.proxyInterval);
+    this.timer.unref();
+  }
+
+  /** @internal Closes every link and stops dialing. */
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+    for (const dialer of this.dialers) dialer.stop();
+    this.dialers.clear();
+    for (const link of [...this.links]) link.connection.close(CloseCode.GOING_AWAY, 'server stopping');
+    this.heartbeat.stop();
+  }
+
+  /** @internal Local functions changed: tell the links. */
+  localChanged(): void {
+    this.scheduleAdverts();
+  }
+
+  /** The best remote route to `name` in `namespace`, if any. */
+  resolve(namespace: string, name: string): CallTarget | undefined {
+    if (this.links.size === 0) return undefined;
+    const key = this.host.registry.zoneKey(namespace);
+    let best: ServerLink | undefined;
+    let bestLength = Infinity;
+    for (const link of this.links) {
+      if (!link.open) continue;
+      const route = link.routes.get(name);
+      if (route === undefined || this.host.registry.zoneKey(link.namespace) !== key) continue;
+      const length = route.path.length;
+      // Shortest path first; among equals, the link with the fewest calls in flight.
+      if (length < bestLength || (length === bestLength && best !== undefined && link.inFlight < best.inFlight)) {
+        best = link;
+        bestLength = length;
+      }
+    }
+    const route = best?.routes.get(name);
+    if (best === undefined || route === undefined) return undefined;
+    return new RemoteTarget(best, route.info, this.host.linkOptions.awaitResTimeout);
+  }
+
+  /** Remote functions reachable in `namespace` (best description per name). */
+  listRemote(namespace: string): FunctionInfo[] {
+    const key = this.host.registry.zoneKey(namespace);
+    const byName = new Map<string, { info: FunctionInfo; length: number }>();
+    for (const link of this.links) {
+      if (!link.open || this.host.registry.zoneKey(link.namespace) !== key) continue;
+      for (const [name, route] of link.routes) {
+        const known = byName.get(name);
+        if (known === undefined || route.path.length < known.length) byName.set(name, { info: route.info, length: route.path.length });
+      }
+    }
+    return [...byName.values()].map((entry) => entry.info);
+  }
+
+  private addLink(link: ServerLink): void {
+    this.links.add(link);
+    this.byConnection.set(link.connection, link);
+    this.heartbeat.add(link.connection);
+    link.lastSent = '';
+    this.scheduleAdverts();
+  }
+
+  private removeLink(connection: Connection): void {
+    const link = this.byConnection.get(connection);
+    if (link === undefined) return;
+    this.byConnection.delete(connection);
+    this.links.delete(link);
+    this.heartbeat.delete(connection);
+    link.caller.connectionClosed();
+    this.host.responder.connectionClosed(connection);
+    if (link.routes.size > 0) {
+      link.routes.clear();
+      this.zoneChanged(link.namespace);
+    }
+    this.scheduleAdverts();
+  }
+
+  private frame(connection: Connection, frame: Frame): void {
+    const link = this.byConnection.get(connection);
+    if (link === undefined) return;
+    if (frame[0] === FrameType.LINK_ROUTES) {
+      this.routesReceived(link, frame[2]);
+      return;
+    }
+    if (link.caller.handleFrame(frame)) return;
+    // Requests on links the dialing side accepted (calls from the peer) are served here too.
+    this.host.responder.handle(connection, true, frame);
+  }
+
+  private routesReceived(link: ServerLink, routes: LinkRoute[]): void {
+    const self = this.host.id;
+    const next = new Map<string, { info: FunctionInfo; path: string[] }>();
+    for (const [name, info, path] of routes) {
+      if (path.includes(self)) continue; // a path through this server would loop
+      const known = next.get(name);
+      if (known === undefined || path.length < known.path.length) next.set(name, { info, path });
+    }
+    const before = JSON.stringify([...link.routes]);
+    link.routes = next;
+    if (JSON.stringify([...next]) === before) return;
+    this.zoneChanged(link.namespace);
+    this.scheduleAdverts();
+  }
+
+  private zoneChanged(namespace: string): void {
+    const { registry } = this.host;
+    const zone = registry.zone(namespace);
+    const notified = new Set<string>();
+    for (const member of zone) {
+      notified.add(member);
+      for (const group of registry.groupsOf(member)) notified.add(group);
+    }
+    notified.add(namespace);
+    for (const name of notified) this.host.functionsChanged(name);
+  }
+
+  private scheduleAdverts(): void {
+    if (this.advertScheduled) return;
+    this.advertScheduled = true;
+    process.nextTick(() => {
+      this.advertScheduled = false;
+      for (const link of this.links) this.advertise(link);
+    });
+  }
+
+  /** What this server can reach in the link's zone, minus what came from that very peer. */
+  private routesFor(link: ServerLink): LinkRoute[] {
+    const { registry, id } = this.host;
+    const zone = registry.zone(link.namespace);
+    const key = registry.zoneKey(link.namespace);
+    const best = new Map<string, LinkRoute>();
+    for (const namespace of zone) {
+      for (const local of registry.list(namespace)) {
+        if (!best.has(local.name)) best.set(local.name, [local.name, local.info, [id]]);
+      }
+    }
+    for (const other of this.links) {
+      if (other === link || !other.open || registry.zoneKey(other.namespace) !== key) continue;
+      for (const [name, route] of other.routes) {
+        if (route.path.includes(link.peerId)) continue;
+        const path = [id, ...route.path];
+        const known = best.get(name);
+        if (known === undefined || known[2].length > path.length) best.set(name, [name, route.info, path]);
+      }
+    }
+    return [...best.values()];
+  }
+
+  private advertise(link: ServerLink): void {
+    if (!link.open) return;
+    const routes = this.routesFor(link);
+    const serialized = JSON.stringify(routes);
+    if (serialized === link.lastSent) return;
+    link.lastSent = serialized;
+    try {
+      link.connection.send([FrameType.LINK_ROUTES, link.namespace, routes]);
+    } catch (error) {
+      this.host.reportError(error as WsMeshError);
+    }
+  }
+}

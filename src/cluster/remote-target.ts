@@ -1,0 +1,38 @@
+/**
+ * A function on another server, reached through a server link: calls and streams are
+ * forwarded hop by hop, with the hop budget decreasing at each server.
+ * @module
+ */
+import { NoRouteError } from '../errors.js';
+import type { FunctionInfo } from '../protocol/frames.js';
+import type { CallTarget, PullIterator } from '../rpc/call-target.js';
+import type { ServerLink } from './server-link.js';
+
+/** A route through `link` to function `name`. */
+export class RemoteTarget implements CallTarget {
+  readonly remote = true;
+
+  constructor(
+    private readonly link: ServerLink,
+    readonly info: FunctionInfo,
+    private readonly timeout: number,
+  ) {}
+
+  call(args: unknown[], signal: AbortSignal | undefined, hops: number): unknown {
+    if (hops <= 0) throw new NoRouteError(`Hop limit reached calling "${this.info.name}"`);
+    const { link } = this;
+    link.inFlight++;
+    const done = (): void => {
+      link.inFlight--;
+    };
+    const reply = link.caller.call(link.namespace, this.info.name, args, { signal, timeout: this.timeout, hops: hops - 1 });
+    reply.then(done, done);
+    return reply;
+  }
+
+  stream(args: unknown[], signal: AbortSignal | undefined, hops: number): PullIterator {
+    if (hops <= 0) throw new NoRouteError(`Hop limit reached calling "${this.info.name}"`);
+    const { link } = this;
+    return link.caller.stream(link.namespace, this.info.name, args, { signal, hops: hops - 1 });
+  }
+}
