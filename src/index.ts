@@ -39,7 +39,11 @@ export { GroupManager } from './groups/group-manager.js';
 export type { GroupsSendOptions } from './groups/group-manager.js';
 export type { IncomingMessage, MessageKind } from './routing/message.js';
 export { MessageContext } from './routing/message.js';
-export type { SendMessageOptions, AwaitedSendMessageOptions, ResponseResult } from './routing/send-message.js';
+export type {
+  SendMessageOptions,
+  AwaitedSendMessageOptions,
+  ResponseResult,
+} from './routing/send-message.js';
 export { PROTOCOL_VERSION, FrameType, CloseCode } from './protocol/frames.js';
 export { Subprotocol } from './protocol/codec.js';
 export type { CodecName } from './protocol/codec.js';

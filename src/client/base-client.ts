@@ -19,7 +19,13 @@ import { codecForSubprotocol, loadCodec } from '../protocol/codecs.js';
 import { CloseCode, FrameType, PROTOCOL_VERSION, type Frame } from '../protocol/frames.js';
 import { isName } from '../protocol/validate.js';
 import type { IncomingMessage } from '../routing/message.js';
-import { NOT_ROUTED, Router, noRouteError, type Middleware, type RouteDefinition } from '../routing/router.js';
+import {
+  NOT_ROUTED,
+  Router,
+  noRouteError,
+  type Middleware,
+  type RouteDefinition,
+} from '../routing/router.js';
 import {
   checkSendOptions,
   messageFrame,
@@ -39,7 +45,12 @@ import { createProof, verifyServerProof } from '../rpc/secret.js';
 import type { PeerKind, SecretProof } from '../protocol/frames.js';
 import { Emitter } from '../util/emitter.js';
 import { ClientMessageContext } from './context.js';
-import { checkUrl, resolveClientOptions, type ClientOptions, type ResolvedClientOptions } from './options.js';
+import {
+  checkUrl,
+  resolveClientOptions,
+  type ClientOptions,
+  type ResolvedClientOptions,
+} from './options.js';
 import { Outbox, QueuedFrame } from './outbox.js';
 
 /** Payloads of client events. */
@@ -158,7 +169,8 @@ export class BaseClient extends Emitter<ClientEvents> {
     this.heartbeat = new HeartbeatMonitor(this.options.heartbeatInterval);
     this.outbox = new Outbox(this.options.maxQueue);
     this.rpcCaller = new RpcCaller({
-      request: (frame, callOptions) => this.transmit(frame, true, callOptions.timeout, callOptions.signal),
+      request: (frame, callOptions) =>
+        this.transmit(frame, true, callOptions.timeout, callOptions.signal),
       send: (frame) => {
         const connection = this.liveConnection();
         if (connection === undefined) throw new NotConnectedError('Not connected');
@@ -270,7 +282,9 @@ export class BaseClient extends Emitter<ClientEvents> {
     if (connection === undefined) return; // applied when the connection opens
     let member: unknown;
     try {
-      member = await connection.request([FrameType.SUBSCRIBE, 0, id], { timeout: this.options.awaitResTimeout });
+      member = await connection.request([FrameType.SUBSCRIBE, 0, id], {
+        timeout: this.options.awaitResTimeout,
+      });
     } catch (error) {
       if (error instanceof WsMeshError && error.code === ErrorCode.CONNECTION_CLOSED) return;
       this.groupIds.delete(id);
@@ -278,7 +292,10 @@ export class BaseClient extends Emitter<ClientEvents> {
     }
     if (member === false) {
       this.groupIds.delete(id);
-      throw new WsMeshError('ERR_SUBSCRIBE_REFUSED', `The server did not apply the subscription to "${id}"`);
+      throw new WsMeshError(
+        'ERR_SUBSCRIBE_REFUSED',
+        `The server did not apply the subscription to "${id}"`,
+      );
     }
   }
 
@@ -290,7 +307,9 @@ export class BaseClient extends Emitter<ClientEvents> {
     const connection = this.liveConnection();
     if (connection === undefined) return;
     try {
-      await connection.request([FrameType.UNSUBSCRIBE, 0, id], { timeout: this.options.awaitResTimeout });
+      await connection.request([FrameType.UNSUBSCRIBE, 0, id], {
+        timeout: this.options.awaitResTimeout,
+      });
     } catch (error) {
       if (error instanceof WsMeshError && error.code === ErrorCode.CONNECTION_CLOSED) return;
       throw error;
@@ -305,8 +324,14 @@ export class BaseClient extends Emitter<ClientEvents> {
   /** Publishes to one group, several, or all (no `id`). */
   sendMesToGroup(options: GroupMessageOptions = {}): Promise<unknown> {
     const { id, route, act, data, notSendMe, awaitRes, timeout } = options;
-    if (id !== undefined && !isName(id) && !(Array.isArray(id) && id.length > 0 && id.every(isName))) {
-      return Promise.reject(new InvalidArgumentError('sendMesToGroup: id must be a group id or ids'));
+    if (
+      id !== undefined &&
+      !isName(id) &&
+      !(Array.isArray(id) && id.length > 0 && id.every(isName))
+    ) {
+      return Promise.reject(
+        new InvalidArgumentError('sendMesToGroup: id must be a group id or ids'),
+      );
     }
     try {
       checkSendOptions({ route, act, timeout });
@@ -481,9 +506,15 @@ export class BaseClient extends Emitter<ClientEvents> {
         {
           open: (protocol) => {
             if (this.socket !== socket || socket === undefined) return;
-            const chosen = protocol === '' ? codecForSubprotocol(codec.subprotocol) : codecForSubprotocol(protocol);
+            const chosen =
+              protocol === ''
+                ? codecForSubprotocol(codec.subprotocol)
+                : codecForSubprotocol(protocol);
             if (chosen === undefined) {
-              this.lastError = new ProtocolError(ErrorCode.PROTOCOL, `Server chose unknown subprotocol ${protocol}`);
+              this.lastError = new ProtocolError(
+                ErrorCode.PROTOCOL,
+                `Server chose unknown subprotocol ${protocol}`,
+              );
               socket.close(CloseCode.PROTOCOL_ERROR, 'unknown subprotocol');
               return;
             }
@@ -496,8 +527,15 @@ export class BaseClient extends Emitter<ClientEvents> {
                       welcomed = true;
                       const body = frame[1];
                       if (secret !== undefined && proof !== undefined) {
-                        void this.checkServer(secret, proof.nonce, body.serverId, body.auth?.proof, socket).then((ok) => {
-                          if (ok) this.welcomed(url, body.serverId, body.connectionId, body.maxPayload);
+                        void this.checkServer(
+                          secret,
+                          proof.nonce,
+                          body.serverId,
+                          body.auth?.proof,
+                          socket,
+                        ).then((ok) => {
+                          if (ok)
+                            this.welcomed(url, body.serverId, body.connectionId, body.maxPayload);
                         });
                         return;
                       }
@@ -505,7 +543,11 @@ export class BaseClient extends Emitter<ClientEvents> {
                     }
                     return;
                   }
-                  if (!welcomed && frame[0] === FrameType.ERROR && frame[2].code === ErrorCode.AUTH) {
+                  if (
+                    !welcomed &&
+                    frame[0] === FrameType.ERROR &&
+                    frame[2].code === ErrorCode.AUTH
+                  ) {
                     this.authRefused = new AuthError(frame[2].message);
                     return;
                   }
@@ -527,8 +569,19 @@ export class BaseClient extends Emitter<ClientEvents> {
               this.connection.send([
                 FrameType.HELLO,
                 proof === undefined
-                  ? { v: PROTOCOL_VERSION, id: this.id, kind: this.kind, maxPayload: this.options.maxPayload }
-                  : { v: PROTOCOL_VERSION, id: this.id, kind: this.kind, maxPayload: this.options.maxPayload, auth: proof },
+                  ? {
+                      v: PROTOCOL_VERSION,
+                      id: this.id,
+                      kind: this.kind,
+                      maxPayload: this.options.maxPayload,
+                    }
+                  : {
+                      v: PROTOCOL_VERSION,
+                      id: this.id,
+                      kind: this.kind,
+                      maxPayload: this.options.maxPayload,
+                      auth: proof,
+                    },
               ]);
             } catch (error) {
               this.reportError(error);
@@ -591,7 +644,9 @@ export class BaseClient extends Emitter<ClientEvents> {
         (member) => {
           if (member !== false) return;
           this.groupIds.delete(groupId);
-          this.reportError(new WsMeshError('ERR_SUBSCRIBE_REFUSED', `The server did not restore "${groupId}"`));
+          this.reportError(
+            new WsMeshError('ERR_SUBSCRIBE_REFUSED', `The server did not restore "${groupId}"`),
+          );
         },
         (error: unknown) => {
           if (error instanceof WsMeshError && error.code === ErrorCode.CONNECTION_CLOSED) return;
@@ -650,7 +705,9 @@ export class BaseClient extends Emitter<ClientEvents> {
         return;
       }
       case FrameType.ERROR:
-        this.reportError(new WsMeshError(frame[2].code, `Server error: ${frame[2].message}`, frame[2].data));
+        this.reportError(
+          new WsMeshError(frame[2].code, `Server error: ${frame[2].message}`, frame[2].data),
+        );
         return;
       case FrameType.MEMBERSHIP:
         // The server changed a membership itself (a route, group deletion...): follow it.
@@ -661,7 +718,10 @@ export class BaseClient extends Emitter<ClientEvents> {
         if (this.rpcCaller.handleFrame(frame)) return;
         this.connection?.replyError(
           0,
-          new ProtocolError(ErrorCode.PROTOCOL, `Frame type ${frame[0]} is not accepted by a client`),
+          new ProtocolError(
+            ErrorCode.PROTOCOL,
+            `Frame type ${frame[0]} is not accepted by a client`,
+          ),
         );
     }
   }
@@ -715,7 +775,9 @@ export class BaseClient extends Emitter<ClientEvents> {
       void this.dial();
       return;
     }
-    const authRefused = this.authRefused ?? (code === CloseCode.AUTH_FAILED ? new AuthError('Authentication refused') : undefined);
+    const authRefused =
+      this.authRefused ??
+      (code === CloseCode.AUTH_FAILED ? new AuthError('Authentication refused') : undefined);
     this.authRefused = undefined;
     if (authRefused !== undefined) {
       // A wrong secret will not fix itself: stop at once instead of hanging or retrying.
@@ -724,7 +786,8 @@ export class BaseClient extends Emitter<ClientEvents> {
     }
     if (!wasOpen) {
       this.failedAttempts++;
-      const error = this.lastError ?? new NotConnectedError(`Could not connect to ${url} (${code})`);
+      const error =
+        this.lastError ?? new NotConnectedError(`Could not connect to ${url} (${code})`);
       this.lastError = undefined;
       this.reportError(error);
     }
@@ -754,7 +817,8 @@ export class BaseClient extends Emitter<ClientEvents> {
   private giveUp(error: Error): void {
     this.state = 'stopped';
     this.clearTimers();
-    const notConnected = error instanceof WsMeshError ? error : new NotConnectedError(error.message);
+    const notConnected =
+      error instanceof WsMeshError ? error : new NotConnectedError(error.message);
     this.outbox.rejectAll(notConnected);
     this.settleStart(notConnected);
     this.heartbeat.stop();

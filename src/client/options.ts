@@ -104,7 +104,8 @@ function numberOption(name: string, value: unknown, fallback: number, min: numbe
 
 function checkSecret(secret: unknown): string | undefined {
   if (secret === undefined) return undefined;
-  if (typeof secret !== 'string' || secret === '') throw new InvalidOptionError('serverSecret must be a non-empty string');
+  if (typeof secret !== 'string' || secret === '')
+    throw new InvalidOptionError('serverSecret must be a non-empty string');
   return secret;
 }
 
@@ -120,7 +121,8 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
   const urls = (Array.isArray(options.url) ? options.url : [options.url]).map(checkUrl);
   if (urls.length === 0) throw new InvalidOptionError('url must name at least one server');
   const id = options.id ?? randomId();
-  if (!isName(id)) throw new InvalidOptionError('id must be a non-empty string of at most 256 characters');
+  if (!isName(id))
+    throw new InvalidOptionError('id must be a non-empty string of at most 256 characters');
   const codec = options.codec ?? CLIENT_DEFAULTS.codec;
   if (!isCodecName(codec)) throw new InvalidOptionError('codec must be "json" or "msgpack"');
   for (const flag of ['reconnect', 'silent'] as const) {
@@ -135,16 +137,41 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
     urls: [...new Set(urls)],
     data: options.data,
     reconnect: options.reconnect ?? CLIENT_DEFAULTS.reconnect,
-    reconnectTimeout: numberOption('reconnectTimeout', options.reconnectTimeout, CLIENT_DEFAULTS.reconnectTimeout, 0),
-    awaitResTimeout: numberOption('awaitResTimeout', options.awaitResTimeout, CLIENT_DEFAULTS.awaitResTimeout, 1),
+    reconnectTimeout: numberOption(
+      'reconnectTimeout',
+      options.reconnectTimeout,
+      CLIENT_DEFAULTS.reconnectTimeout,
+      0,
+    ),
+    awaitResTimeout: numberOption(
+      'awaitResTimeout',
+      options.awaitResTimeout,
+      CLIENT_DEFAULTS.awaitResTimeout,
+      1,
+    ),
     attempts,
     silent: options.silent ?? CLIENT_DEFAULTS.silent,
     codec,
     maxPayload: numberOption('maxPayload', options.maxPayload, CLIENT_DEFAULTS.maxPayload, 1),
-    heartbeatInterval: numberOption('heartbeatInterval', options.heartbeatInterval, CLIENT_DEFAULTS.heartbeatInterval, 0),
-    handshakeTimeout: numberOption('handshakeTimeout', options.handshakeTimeout, CLIENT_DEFAULTS.handshakeTimeout, 1),
+    heartbeatInterval: numberOption(
+      'heartbeatInterval',
+      options.heartbeatInterval,
+      CLIENT_DEFAULTS.heartbeatInterval,
+      0,
+    ),
+    handshakeTimeout: numberOption(
+      'handshakeTimeout',
+      options.handshakeTimeout,
+      CLIENT_DEFAULTS.handshakeTimeout,
+      1,
+    ),
     maxQueue: numberOption('maxQueue', options.maxQueue, CLIENT_DEFAULTS.maxQueue, 0),
-    maxBufferedBytes: numberOption('maxBufferedBytes', options.maxBufferedBytes, CLIENT_DEFAULTS.maxBufferedBytes, 1),
+    maxBufferedBytes: numberOption(
+      'maxBufferedBytes',
+      options.maxBufferedBytes,
+      CLIENT_DEFAULTS.maxBufferedBytes,
+      1,
+    ),
     tls: checkTls(options.tls),
     serverSecret: checkSecret(options.serverSecret),
   };

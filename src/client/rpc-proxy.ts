@@ -25,8 +25,12 @@ export interface RpcProxyOptions extends RpcEndpointOptions {
  * Rejects with `AuthError` for a wrong secret and `NotConnectedError` when the server cannot
  * be reached (it never hangs).
  */
-export async function createRpcProxy<Api>(options: RpcProxyOptions, dialer: Dialer): Promise<RpcProxyType<Api>> {
-  if (typeof options !== 'object' || options === null) throw new InvalidOptionError('RpcProxy.create takes an options object');
+export async function createRpcProxy<Api>(
+  options: RpcProxyOptions,
+  dialer: Dialer,
+): Promise<RpcProxyType<Api>> {
+  if (typeof options !== 'object' || options === null)
+    throw new InvalidOptionError('RpcProxy.create takes an options object');
   const client = new BaseClient(
     {
       url: proxyUrl(options),
@@ -54,7 +58,9 @@ export async function createRpcProxy<Api>(options: RpcProxyOptions, dialer: Dial
     client.off('error', onError);
   }
   try {
-    return await client.rpc<Api>(options.namespace ?? DEFAULT_NAMESPACE).then((proxy) => wrapClose(proxy, client));
+    return await client
+      .rpc<Api>(options.namespace ?? DEFAULT_NAMESPACE)
+      .then((proxy) => wrapClose(proxy, client));
   } catch (error) {
     await client.stop();
     throw error;

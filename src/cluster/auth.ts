@@ -10,7 +10,10 @@ export type AuthFnIn = (authValue: unknown) => boolean | Promise<boolean>;
 export type AuthFnOut = (clone: { id: string; url: string | null }) => unknown;
 
 /** Runs `authFnIn`; a throw or a non-`true` result refuses. Without a function, anyone is accepted. */
-export async function checkAuthIn(authFnIn: AuthFnIn | undefined, authValue: unknown): Promise<boolean> {
+export async function checkAuthIn(
+  authFnIn: AuthFnIn | undefined,
+  authValue: unknown,
+): Promise<boolean> {
   if (authFnIn === undefined) return true;
   try {
     return (await authFnIn(authValue)) === true;

@@ -64,7 +64,9 @@ export class CloneDialer {
         try {
           auth = await owner.authValueFor(clone);
         } catch (error) {
-          throw new AuthError(`authFnOut failed: ${error instanceof Error ? error.message : String(error)}`);
+          throw new AuthError(
+            `authFnOut failed: ${error instanceof Error ? error.message : String(error)}`,
+          );
         }
         return {
           v: PROTOCOL_VERSION,
@@ -78,7 +80,10 @@ export class CloneDialer {
       accept: async (welcome) =>
         welcome.serverId === clone.id
           ? undefined
-          : new WsMeshError('ERR_CLONE_ID_MISMATCH', `${String(clone.url)} answered as "${welcome.serverId}", not "${clone.id}"`),
+          : new WsMeshError(
+              'ERR_CLONE_ID_MISMATCH',
+              `${String(clone.url)} answered as "${welcome.serverId}", not "${clone.id}"`,
+            ),
       opened: (connection) => {
         this.link = new CloneLink(clone.id, 'out', connection, owner.selfId);
         owner.linkOpened(this.link);

@@ -78,7 +78,11 @@ export class CloneManager implements DialerOwner, GroupsObserver {
 
   constructor(private readonly host: CloneHost) {
     this.authFnOut = host.cloneOptions.authFnOut;
-    this.routes = new RouteTable(host.id, () => this.links.keys(), () => this.records.values());
+    this.routes = new RouteTable(
+      host.id,
+      () => this.links.keys(),
+      () => this.records.values(),
+    );
     this.relay = new CloneRelay(this.relayContext());
   }
 
@@ -105,7 +109,8 @@ export class CloneManager implements DialerOwner, GroupsObserver {
   }
   /** @internal */
   get codec(): Codec {
-    if (this.msgpack === undefined) throw new WsMeshError('ERR_NOT_STARTED', 'Clone links need a started server');
+    if (this.msgpack === undefined)
+      throw new WsMeshError('ERR_NOT_STARTED', 'Clone links need a started server');
     return this.msgpack;
   }
   /** @internal */
@@ -139,7 +144,8 @@ export class CloneManager implements DialerOwner, GroupsObserver {
   addClone(options: { id: string; url: string; authFnOut?: AuthFnOut }): RemoteClone {
     const { id, url, authFnOut } = options ?? {};
     if (!isName(id)) throw new InvalidArgumentError('addClone: id must be a non-empty string');
-    if (id === this.host.id) throw new InvalidArgumentError('addClone: a server cannot be its own clone');
+    if (id === this.host.id)
+      throw new InvalidArgumentError('addClone: a server cannot be its own clone');
     if (typeof url !== 'string' || !/^wss?:\/\//.test(url)) {
       throw new InvalidArgumentError('addClone: url must start with ws:// or wss://');
     }
@@ -233,7 +239,7 @@ export class CloneManager implements DialerOwner, GroupsObserver {
    */
   canAcceptInbound(peerId: string, peerInstance: string | undefined): boolean {
     if (peerId === this.host.id) {
-      this.duplicateId(peerId, 'a clone dialed in with this server\'s own id');
+      this.duplicateId(peerId, "a clone dialed in with this server's own id");
       return false;
     }
     const existing = this.links.get(peerId);
@@ -324,7 +330,8 @@ export class CloneManager implements DialerOwner, GroupsObserver {
 
   /** @internal */
   dialFailed(clone: RemoteClone, error: Error, authRefused: boolean): void {
-    if (clone.state !== 'linked') clone.state = this.routes.hop(clone.id) === undefined ? 'unreachable' : 'routed';
+    if (clone.state !== 'linked')
+      clone.state = this.routes.hop(clone.id) === undefined ? 'unreachable' : 'routed';
     if (authRefused) this.host.emitAuthError({ id: clone.id, url: clone.url }, error);
     else if (
       error instanceof WsMeshError &&
@@ -452,7 +459,7 @@ export class CloneManager implements DialerOwner, GroupsObserver {
   private applyRecord(record: CloneRecord, from: CloneLink): void {
     if (record.id === this.host.id) {
       if (record.instance !== this.instance && record.gone !== true) {
-        this.duplicateId(record.id, 'another server announces this server\'s own id');
+        this.duplicateId(record.id, "another server announces this server's own id");
       }
       return;
     }
@@ -474,7 +481,8 @@ export class CloneManager implements DialerOwner, GroupsObserver {
       this.learn(record.id, record.url);
     }
     this.routes.invalidate();
-    for (const link of this.links.values()) if (link !== from) link.send([FrameType.CLONE_UPDATE, record]);
+    for (const link of this.links.values())
+      if (link !== from) link.send([FrameType.CLONE_UPDATE, record]);
     this.ensureDialers();
   }
 
@@ -520,10 +528,12 @@ export class CloneManager implements DialerOwner, GroupsObserver {
       const mine = this.records.get(id);
       if (mine === undefined || mine.v < version) link.send([FrameType.CLONE_REQUEST, id]);
     }
-    if ((theirs.get(this.host.id) ?? -1) < this.version) link.send([FrameType.CLONE_UPDATE, this.ownRecord()]);
+    if ((theirs.get(this.host.id) ?? -1) < this.version)
+      link.send([FrameType.CLONE_UPDATE, this.ownRecord()]);
     for (const record of this.records.values()) {
       if (record.id === link.peerId) continue;
-      if ((theirs.get(record.id) ?? -1) < record.v) link.send([FrameType.CLONE_UPDATE, RecordStore.toFull(record)]);
+      if ((theirs.get(record.id) ?? -1) < record.v)
+        link.send([FrameType.CLONE_UPDATE, RecordStore.toFull(record)]);
     }
   }
 
@@ -550,6 +560,8 @@ export class CloneManager implements DialerOwner, GroupsObserver {
   }
 
   private duplicateId(id: string, why: string): void {
-    this.host.reportError(new WsMeshError(DUPLICATE_ID, `Duplicate clone id "${id}": ${why}`, { id }));
+    this.host.reportError(
+      new WsMeshError(DUPLICATE_ID, `Duplicate clone id "${id}": ${why}`, { id }),
+    );
   }
 }

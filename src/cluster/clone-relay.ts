@@ -79,7 +79,10 @@ export class CloneRelay {
     this.relayedIn++;
     if (dests === null || dests.includes(context.selfId)) {
       try {
-        context.groups.deliverLocal(FanoutMessage.fromEncoded(target, context.codec, bytes), undefined);
+        context.groups.deliverLocal(
+          FanoutMessage.fromEncoded(target, context.codec, bytes),
+          undefined,
+        );
       } catch (error) {
         context.reportError(error);
       }
@@ -99,7 +102,12 @@ export class CloneRelay {
 
   /** Tells every clone that a group was deleted here. */
   deleteGroup(groupId: string): void {
-    const frame: CloneGroupDeleteFrame = [FrameType.CLONE_GROUP_DELETE, this.context.instance, ++this.seq, groupId];
+    const frame: CloneGroupDeleteFrame = [
+      FrameType.CLONE_GROUP_DELETE,
+      this.context.instance,
+      ++this.seq,
+      groupId,
+    ];
     for (const link of this.context.links.values()) link.send(frame);
   }
 

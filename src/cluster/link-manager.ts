@@ -13,7 +13,14 @@
  */
 import { AuthError, InvalidArgumentError, NotConnectedError, type WsMeshError } from '../errors.js';
 import type { Codec } from '../protocol/codec.js';
-import { CloseCode, FrameType, PROTOCOL_VERSION, type Frame, type FunctionInfo, type LinkRoute } from '../protocol/frames.js';
+import {
+  CloseCode,
+  FrameType,
+  PROTOCOL_VERSION,
+  type Frame,
+  type FunctionInfo,
+  type LinkRoute,
+} from '../protocol/frames.js';
 import type { CallTarget } from '../rpc/call-target.js';
 import { DEFAULT_NAMESPACE, type FunctionRegistry } from '../rpc/registry.js';
 import type { RpcResponder } from '../rpc/rpc-responder.js';
@@ -66,7 +73,13 @@ export class LinkManager {
   }
 
   /** Live links (for inspection and stats). */
-  list(): { peerId: string; namespace: string; direction: 'in' | 'out'; routes: number; inFlight: number }[] {
+  list(): {
+    peerId: string;
+    namespace: string;
+    direction: 'in' | 'out';
+    routes: number;
+    inFlight: number;
+  }[] {
     return [...this.links].map((link) => ({
       peerId: link.peerId,
       namespace: link.namespace,
@@ -100,17 +113,25 @@ export class LinkManager {
       retryBase: 1000,
       url: () => url,
       hello: async () => {
-        const hello = { v: PROTOCOL_VERSION, id: host.id, kind: 'link' as const, namespace, maxPayload: host.linkOptions.maxPayload };
+        const hello = {
+          v: PROTOCOL_VERSION,
+          id: host.id,
+          kind: 'link' as const,
+          namespace,
+          maxPayload: host.linkOptions.maxPayload,
+        };
         if (secret === undefined) return hello;
         const proof = await createProof(secret, 'link', host.id);
         nonce = proof.nonce;
         return { ...hello, auth: proof };
       },
       accept: async (welcome) => {
-        if (welcome.serverId === host.id) return new InvalidArgumentError('createServerProxy: a server cannot link to itself');
+        if (welcome.serverId === host.id)
+          return new InvalidArgumentError('createServerProxy: a server cannot link to itself');
         if (secret === undefined) return undefined;
         const proof = welcome.auth?.proof;
-        const ok = proof !== undefined && (await verifyServerProof(secret, welcome.serverId, nonce, proof));
+        const ok =
+          proof !== undefined && (await verifyServerProof(secret, welcome.serverId, nonce, proof));
         return ok ? undefined : new AuthError(`Server at ${url} did not prove the server secret`);
       },
       opened: (connection, welcome) => {
@@ -136,7 +157,11 @@ export class LinkManager {
     const timeout = options.timeout ?? 10_000;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new NotConnectedError(`No link to ${url} within ${timeout} ms (still trying)`)), timeout);
+      timer = setTimeout(
+        () =>
+          reject(new NotConnectedError(`No link to ${url} within ${timeout} ms (still trying)`)),
+        timeout,
+      );
     });
     try {
       await Promise.race([firstOpen, timedOut]);
@@ -175,7 +200,8 @@ export class LinkManager {
     this.timer = undefined;
     for (const dialer of this.dialers) dialer.stop();
     this.dialers.clear();
-    for (const link of [...this.links]) link.connection.close(CloseCode.GOING_AWAY, 'server stopping');
+    for (const link of [...this.links])
+      link.connection.close(CloseCode.GOING_AWAY, 'server stopping');
     this.heartbeat.stop();
   }
 
@@ -196,7 +222,10 @@ export class LinkManager {
       if (route === undefined || this.host.registry.zoneKey(link.namespace) !== key) continue;
       const length = route.path.length;
       // Shortest path first; among equals, the link with the fewest calls in flight.
-      if (length < bestLength || (length === bestLength && best !== undefined && link.inFlight < best.inFlight)) {
+      if (
+        length < bestLength ||
+        (length === bestLength && best !== undefined && link.inFlight < best.inFlight)
+      ) {
         best = link;
         bestLength = length;
       }
@@ -214,7 +243,8 @@ export class LinkManager {
       if (!link.open || this.host.registry.zoneKey(link.namespace) !== key) continue;
       for (const [name, route] of link.routes) {
         const known = byName.get(name);
-        if (known === undefined || route.path.length < known.length) byName.set(name, { info: route.info, length: route.path.length });
+        if (known === undefined || route.path.length < known.length)
+          byName.set(name, { info: route.info, length: route.path.length });
       }
     }
     return [...byName.values()].map((entry) => entry.info);
@@ -308,7 +338,8 @@ export class LinkManager {
         if (route.path.includes(link.peerId)) continue;
         const path = [id, ...route.path];
         const known = best.get(name);
-        if (known === undefined || known[2].length > path.length) best.set(name, [name, route.info, path]);
+        if (known === undefined || known[2].length > path.length)
+          best.set(name, [name, route.info, path]);
       }
     }
     return [...best.values()];

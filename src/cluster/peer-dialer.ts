@@ -7,7 +7,13 @@
  */
 import { AuthError, ErrorCode, ProtocolError, WsMeshError } from '../errors.js';
 import type { Codec } from '../protocol/codec.js';
-import { CloseCode, FrameType, type Frame, type HelloBody, type WelcomeBody } from '../protocol/frames.js';
+import {
+  CloseCode,
+  FrameType,
+  type Frame,
+  type HelloBody,
+  type WelcomeBody,
+} from '../protocol/frames.js';
 import { Connection } from '../transport/connection.js';
 import type { TlsOptions } from '../transport/dialer.js';
 import { nodeDialer } from '../transport/node-dialer.js';
@@ -120,7 +126,12 @@ export class PeerDialer {
                   void this.welcome(opened, frame[1]).then((error) => {
                     if (error !== undefined) {
                       lastError = error;
-                      opened.close(error instanceof AuthError ? CloseCode.AUTH_FAILED : CloseCode.POLICY_VIOLATION, error.message.slice(0, 100));
+                      opened.close(
+                        error instanceof AuthError
+                          ? CloseCode.AUTH_FAILED
+                          : CloseCode.POLICY_VIOLATION,
+                        error.message.slice(0, 100),
+                      );
                       return;
                     }
                     accepted = true;
@@ -175,7 +186,10 @@ export class PeerDialer {
               { id: hooks.selfId },
             );
           }
-          this.failed(lastError ?? new WsMeshError('ERR_PEER_UNREACHABLE', `Cannot reach ${url} (${code})`), authRefused);
+          this.failed(
+            lastError ?? new WsMeshError('ERR_PEER_UNREACHABLE', `Cannot reach ${url} (${code})`),
+            authRefused,
+          );
         },
         error: (error) => {
           lastError = error;
@@ -187,7 +201,8 @@ export class PeerDialer {
 
   private async welcome(connection: Connection, body: WelcomeBody): Promise<Error | undefined> {
     const error = await this.hooks.accept(body);
-    if (error !== undefined || connection.closed) return error ?? new WsMeshError('ERR_PEER_UNREACHABLE', 'closed');
+    if (error !== undefined || connection.closed)
+      return error ?? new WsMeshError('ERR_PEER_UNREACHABLE', 'closed');
     connection.peerMaxPayload = body.maxPayload;
     this.live = connection;
     this.failures = 0;
@@ -204,7 +219,10 @@ export class PeerDialer {
   }
 
   private backoff(): number {
-    const base = Math.min((this.hooks.retryBase / 2) * 2 ** Math.min(this.failures, 16), MAX_BACKOFF_MS);
+    const base = Math.min(
+      (this.hooks.retryBase / 2) * 2 ** Math.min(this.failures, 16),
+      MAX_BACKOFF_MS,
+    );
     return base / 2 + Math.random() * (base / 2);
   }
 

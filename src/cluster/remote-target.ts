@@ -25,7 +25,11 @@ export class RemoteTarget implements CallTarget {
     const done = (): void => {
       link.inFlight--;
     };
-    const reply = link.caller.call(link.namespace, this.info.name, args, { signal, timeout: this.timeout, hops: hops - 1 });
+    const reply = link.caller.call(link.namespace, this.info.name, args, {
+      signal,
+      timeout: this.timeout,
+      hops: hops - 1,
+    });
     reply.then(done, done);
     return reply;
   }

@@ -26,7 +26,12 @@ export class FanoutMessage {
   ) {}
 
   /** A message built from its fields (published on this server). */
-  static fromFields(target: GroupTarget, route: string | null, act: string | null, data: unknown): FanoutMessage {
+  static fromFields(
+    target: GroupTarget,
+    route: string | null,
+    act: string | null,
+    data: unknown,
+  ): FanoutMessage {
     const message = new FanoutMessage(target);
     message.frameArray = [FrameType.GROUP_MESSAGE, target, route, act, data];
     return message;

@@ -28,7 +28,8 @@ export interface GroupsObserver {
 }
 
 function checkId(id: unknown, method: string): string {
-  if (!isName(id)) throw new InvalidArgumentError(`groups.${method}: id must be a non-empty string`);
+  if (!isName(id))
+    throw new InvalidArgumentError(`groups.${method}: id must be a non-empty string`);
   return id;
 }
 
@@ -139,7 +140,12 @@ export class GroupManager<Member extends Subscriber = Subscriber> implements Gro
   publish(target: GroupTarget, options: GroupSendOptions): number {
     const route = checkOptionalName(options.route, 'route');
     const act = checkOptionalName(options.act, 'act');
-    const message = FanoutMessage.fromFields(target, route, act, options.data === undefined ? null : options.data);
+    const message = FanoutMessage.fromFields(
+      target,
+      route,
+      act,
+      options.data === undefined ? null : options.data,
+    );
     const delivered = this.deliverLocal(message, options.withoutId);
     this.observer?.published?.(message, options.withoutId);
     return delivered;

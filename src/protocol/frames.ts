@@ -130,7 +130,13 @@ export type GroupTarget = string | string[] | null;
 export type HelloFrame = [typeof FrameType.HELLO, HelloBody];
 export type WelcomeFrame = [typeof FrameType.WELCOME, WelcomeBody];
 /** `[2, id, route, act, data]`; id 0 = no reply wanted. */
-export type MessageFrame = [typeof FrameType.MESSAGE, number, string | null, string | null, unknown];
+export type MessageFrame = [
+  typeof FrameType.MESSAGE,
+  number,
+  string | null,
+  string | null,
+  unknown,
+];
 /** `[3, id, data]` */
 export type ReplyFrame = [typeof FrameType.REPLY, number, unknown];
 /** `[4, id, error]`; id 0 = not tied to a request. */
@@ -186,7 +192,11 @@ export interface CloneRecord {
 }
 
 /** `[20, records, known]`: full records plus other known clones `[id, url]` without records. */
-export type CloneSyncFrame = [typeof FrameType.CLONE_SYNC, CloneRecord[], [string, string | null][]];
+export type CloneSyncFrame = [
+  typeof FrameType.CLONE_SYNC,
+  CloneRecord[],
+  [string, string | null][],
+];
 /** `[21, record]` */
 export type CloneUpdateFrame = [typeof FrameType.CLONE_UPDATE, CloneRecord];
 /** `[22, cloneId]` */
@@ -224,7 +234,15 @@ export type RpcCallFrame = [typeof FrameType.RPC_CALL, number, string, string, u
 /** `[31, id]`: cancel call `id` */
 export type RpcCancelFrame = [typeof FrameType.RPC_CANCEL, number];
 /** `[32, streamId, namespace, name, args, credit, hops?]` */
-export type RpcStreamFrame = [typeof FrameType.RPC_STREAM, number, string, string, unknown[], number, number?];
+export type RpcStreamFrame = [
+  typeof FrameType.RPC_STREAM,
+  number,
+  string,
+  string,
+  unknown[],
+  number,
+  number?,
+];
 /** `[33, streamId, items]` */
 export type RpcItemsFrame = [typeof FrameType.RPC_ITEMS, number, unknown[]];
 /** `[34, streamId, returnValue]` */

@@ -52,7 +52,8 @@ function checkHello(body: unknown): HelloBody {
   const { v, id, kind, maxPayload, instance, namespace } = body;
   if (namespace !== undefined && !isName(namespace)) throw bad('HELLO.namespace must be a string');
   if (instance !== undefined && !isName(instance)) throw bad('HELLO.instance must be a string');
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw bad('HELLO.v must be a version');
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1)
+    throw bad('HELLO.v must be a version');
   if (!isName(id)) throw bad('HELLO.id must be a non-empty string');
   if (kind !== undefined && !(typeof kind === 'string' && PEER_KINDS.has(kind))) {
     throw bad('HELLO.kind must be client, clone, link or rpc');
@@ -157,7 +158,8 @@ export function validateFrame(value: unknown): Frame {
       return value as Frame;
     }
     case FrameType.REPLY: {
-      if (!isRequestId(value[1]) || value[1] === 0) throw bad('REPLY id must be a positive integer');
+      if (!isRequestId(value[1]) || value[1] === 0)
+        throw bad('REPLY id must be a positive integer');
       if (value.length < 3) value[2] = null;
       return value as Frame;
     }
@@ -206,11 +208,14 @@ export function validateFrame(value: unknown): Frame {
     case FrameType.PONG:
       return value as Frame;
     case FrameType.MEMBERSHIP:
-      if (!isName(value[1]) || typeof value[2] !== 'boolean') throw bad('MEMBERSHIP needs a group id and a boolean');
+      if (!isName(value[1]) || typeof value[2] !== 'boolean')
+        throw bad('MEMBERSHIP needs a group id and a boolean');
       return value as Frame;
     case FrameType.CLONE_SYNC:
-      if (!Array.isArray(value[1]) || !value[1].every(isCloneRecord)) throw bad('CLONE_SYNC records invalid');
-      if (!Array.isArray(value[2]) || !value[2].every(isKnownClone)) throw bad('CLONE_SYNC known clones invalid');
+      if (!Array.isArray(value[1]) || !value[1].every(isCloneRecord))
+        throw bad('CLONE_SYNC records invalid');
+      if (!Array.isArray(value[2]) || !value[2].every(isKnownClone))
+        throw bad('CLONE_SYNC known clones invalid');
       return value as Frame;
     case FrameType.CLONE_UPDATE:
       if (!isCloneRecord(value[1])) throw bad('CLONE_UPDATE record invalid');
@@ -221,7 +226,9 @@ export function validateFrame(value: unknown): Frame {
     case FrameType.CLONE_DIGEST:
       if (
         !Array.isArray(value[1]) ||
-        !value[1].every((entry: unknown) => Array.isArray(entry) && isName(entry[0]) && isVersion(entry[1]))
+        !value[1].every(
+          (entry: unknown) => Array.isArray(entry) && isName(entry[0]) && isVersion(entry[1]),
+        )
       ) {
         throw bad('CLONE_DIGEST entries must be [id, version]');
       }
@@ -241,7 +248,8 @@ export function validateFrame(value: unknown): Frame {
     case FrameType.RPC_STREAM: {
       const id: unknown = value[1];
       if (!isPositiveId(id)) throw bad('RPC call id must be a positive integer');
-      if (!isName(value[2]) || !isName(value[3])) throw bad('RPC namespace and name must be strings', id);
+      if (!isName(value[2]) || !isName(value[3]))
+        throw bad('RPC namespace and name must be strings', id);
       if (!Array.isArray(value[4])) throw bad('RPC args must be an array', id);
       if (type === FrameType.RPC_STREAM && !(isPositiveId(value[5]) && value[5] <= 1_000_000)) {
         throw bad('RPC_STREAM credit must be a positive integer', id);
@@ -254,10 +262,12 @@ export function validateFrame(value: unknown): Frame {
     }
     case FrameType.RPC_CANCEL:
     case FrameType.RPC_STREAM_CANCEL:
-      if (!isPositiveId(value[1])) throw bad('RPC_CANCEL/RPC_STREAM_CANCEL id must be a positive integer');
+      if (!isPositiveId(value[1]))
+        throw bad('RPC_CANCEL/RPC_STREAM_CANCEL id must be a positive integer');
       return value as Frame;
     case FrameType.RPC_ITEMS:
-      if (!isPositiveId(value[1]) || !Array.isArray(value[2])) throw bad('RPC_ITEMS needs a stream id and items');
+      if (!isPositiveId(value[1]) || !Array.isArray(value[2]))
+        throw bad('RPC_ITEMS needs a stream id and items');
       return value as Frame;
     case FrameType.RPC_END:
       if (!isPositiveId(value[1])) throw bad('RPC_END needs a stream id');
@@ -282,7 +292,11 @@ export function validateFrame(value: unknown): Frame {
         !Array.isArray(value[2]) ||
         !value[2].every(
           (route: unknown) =>
-            Array.isArray(route) && isName(route[0]) && isFunctionInfo(route[1]) && isNameList(route[2]) && route[2].length <= 64,
+            Array.isArray(route) &&
+            isName(route[0]) &&
+            isFunctionInfo(route[1]) &&
+            isNameList(route[2]) &&
+            route[2].length <= 64,
         )
       ) {
         throw bad('LINK_ROUTES needs a namespace and [name, info, path] routes');
@@ -296,7 +310,8 @@ export function validateFrame(value: unknown): Frame {
     default: {
       // Only numbers are echoed: a peer's arbitrary value (huge string, deeply nested array)
       // must neither blow the stack in JSON.stringify nor be copied into the error reply.
-      const shown = typeof type === 'number' ? String(type) : `(${type === null ? 'null' : typeof type})`;
+      const shown =
+        typeof type === 'number' ? String(type) : `(${type === null ? 'null' : typeof type})`;
       throw new ProtocolError(ErrorCode.UNKNOWN_FRAME, `Unknown frame type ${shown}`);
     }
   }

@@ -64,12 +64,17 @@ export class Router<C extends MessageContext> {
       throw new InvalidArgumentError('addRoute() takes {route?, act?, handler}');
     }
     const { route, act, handler } = definition;
-    if (typeof handler !== 'function') throw new InvalidArgumentError('addRoute: handler must be a function');
+    if (typeof handler !== 'function')
+      throw new InvalidArgumentError('addRoute: handler must be a function');
     if (route !== undefined && !isName(route)) {
-      throw new InvalidArgumentError('addRoute: route must be a non-empty string of at most 256 characters');
+      throw new InvalidArgumentError(
+        'addRoute: route must be a non-empty string of at most 256 characters',
+      );
     }
     if (act !== undefined && !isName(act)) {
-      throw new InvalidArgumentError('addRoute: act must be a non-empty string of at most 256 characters');
+      throw new InvalidArgumentError(
+        'addRoute: act must be a non-empty string of at most 256 characters',
+      );
     }
     this.routes.push({ route, act, handler });
     this.byRoute.clear();
@@ -139,8 +144,11 @@ export class Router<C extends MessageContext> {
 
 /** Error for a message that no route matched. */
 export function noRouteError(route: string | null, act: string | null): NoRouteError {
-  return new NoRouteError(`No route for route=${JSON.stringify(route)} act=${JSON.stringify(act)}`, {
-    route,
-    act,
-  });
+  return new NoRouteError(
+    `No route for route=${JSON.stringify(route)} act=${JSON.stringify(act)}`,
+    {
+      route,
+      act,
+    },
+  );
 }

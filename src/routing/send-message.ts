@@ -51,15 +51,22 @@ export function checkSendOptions(options: SendMessageOptions): void {
   }
   const { route, act, cbAfterRes, timeout } = options;
   if (route !== undefined && route !== null && !isName(route)) {
-    throw new InvalidArgumentError('sendMes: route must be a non-empty string of at most 256 characters');
+    throw new InvalidArgumentError(
+      'sendMes: route must be a non-empty string of at most 256 characters',
+    );
   }
   if (act !== undefined && act !== null && !isName(act)) {
-    throw new InvalidArgumentError('sendMes: act must be a non-empty string of at most 256 characters');
+    throw new InvalidArgumentError(
+      'sendMes: act must be a non-empty string of at most 256 characters',
+    );
   }
   if (cbAfterRes !== undefined && typeof cbAfterRes !== 'function') {
     throw new InvalidArgumentError('sendMes: cbAfterRes must be a function');
   }
-  if (timeout !== undefined && !(typeof timeout === 'number' && timeout > 0 && Number.isFinite(timeout))) {
+  if (
+    timeout !== undefined &&
+    !(typeof timeout === 'number' && timeout > 0 && Number.isFinite(timeout))
+  ) {
     throw new InvalidArgumentError('sendMes: timeout must be a positive number of ms');
   }
 }
@@ -99,7 +106,10 @@ export function sendOnConnection(
 }
 
 /** Applies the `cbAfterRes` / `awaitRes` modes to a reply promise. */
-export function settleModes(reply: Promise<unknown>, options: SendMessageOptions): Promise<unknown> {
+export function settleModes(
+  reply: Promise<unknown>,
+  options: SendMessageOptions,
+): Promise<unknown> {
   const { awaitRes, cbAfterRes } = options;
   if (cbAfterRes !== undefined) {
     const callback = (result: ResponseResult): void => {

@@ -8,7 +8,8 @@ import type { FunctionInfo } from '../protocol/frames.js';
 import type { LocalFunction } from './registry.js';
 
 /** An iterator a stream can pull from. */
-export type PullIterator = Iterator<unknown, unknown, undefined> | AsyncIterator<unknown, unknown, undefined>;
+export type PullIterator =
+  Iterator<unknown, unknown, undefined> | AsyncIterator<unknown, unknown, undefined>;
 
 /** A resolved function. */
 export interface CallTarget {

@@ -32,6 +32,9 @@ export function proxyUrl(options: RpcEndpointOptions): string {
   }
   const path = options.path ?? '/';
   const scheme = options.tls !== undefined ? 'wss' : 'ws';
-  const host = options.host.includes(':') && !options.host.startsWith('[') ? `[${options.host}]` : options.host;
+  const host =
+    options.host.includes(':') && !options.host.startsWith('[')
+      ? `[${options.host}]`
+      : options.host;
   return `${scheme}://${host}:${options.port}${path.startsWith('/') ? path : `/${path}`}`;
 }

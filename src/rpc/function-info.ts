@@ -54,7 +54,10 @@ function paramSource(fn: AnyFunction): string | undefined {
   const arrow = source.indexOf('=>');
   if (arrow !== -1 && (open === -1 || arrow < open)) {
     // `x => ...` or `async x => ...`
-    return source.slice(0, arrow).replace(/^async\s+/, '').trim();
+    return source
+      .slice(0, arrow)
+      .replace(/^async\s+/, '')
+      .trim();
   }
   if (open === -1) return undefined;
   let depth = 0;

@@ -10,7 +10,10 @@ import type { RpcBackend } from './proxy.js';
 import type { CallOptions } from './rpc-caller.js';
 import type { FunctionResolver } from './rpc-responder.js';
 
-function toAsyncIterator(iterator: PullIterator, signal: AbortSignal | undefined): AsyncIterableIterator<unknown> {
+function toAsyncIterator(
+  iterator: PullIterator,
+  signal: AbortSignal | undefined,
+): AsyncIterableIterator<unknown> {
   const wrapped: AsyncIterableIterator<unknown> = {
     next: async () => {
       if (signal?.aborted === true) throw new AbortError();
@@ -27,18 +30,32 @@ function toAsyncIterator(iterator: PullIterator, signal: AbortSignal | undefined
 export class LocalBackend implements RpcBackend {
   constructor(
     private readonly resolver: FunctionResolver,
-    private readonly subscribe: (namespace: string, listener: (functions: FunctionInfo[]) => void) => () => void,
+    private readonly subscribe: (
+      namespace: string,
+      listener: (functions: FunctionInfo[]) => void,
+    ) => () => void,
   ) {}
 
-  async call(namespace: string, name: string, args: unknown[], options: CallOptions): Promise<unknown> {
+  async call(
+    namespace: string,
+    name: string,
+    args: unknown[],
+    options: CallOptions,
+  ): Promise<unknown> {
     const target = this.resolver.resolve(namespace, name);
-    if (target === undefined) throw new NoRouteError(`No function "${name}" in namespace "${namespace}"`);
+    if (target === undefined)
+      throw new NoRouteError(`No function "${name}" in namespace "${namespace}"`);
     checkArity(target.info, args);
     if (options.signal?.aborted === true) throw new AbortError();
     return target.call(args, options.signal, DEFAULT_HOPS);
   }
 
-  stream(namespace: string, name: string, args: unknown[], options: CallOptions): AsyncIterableIterator<unknown> {
+  stream(
+    namespace: string,
+    name: string,
+    args: unknown[],
+    options: CallOptions,
+  ): AsyncIterableIterator<unknown> {
     const target = this.resolver.resolve(namespace, name);
     if (target === undefined) {
       const error = new NoRouteError(`No function "${name}" in namespace "${namespace}"`);

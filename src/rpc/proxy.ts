@@ -12,7 +12,12 @@ import type { CallOptions } from './rpc-caller.js';
 /** What a proxy needs underneath (a connection's caller, or the server itself). */
 export interface RpcBackend {
   call(namespace: string, name: string, args: unknown[], options: CallOptions): Promise<unknown>;
-  stream(namespace: string, name: string, args: unknown[], options: CallOptions): AsyncIterableIterator<unknown>;
+  stream(
+    namespace: string,
+    name: string,
+    args: unknown[],
+    options: CallOptions,
+  ): AsyncIterableIterator<unknown>;
   list(namespace: string): Promise<FunctionInfo[]>;
   watch(namespace: string, listener: (functions: FunctionInfo[]) => void): () => void;
 }
@@ -30,7 +35,9 @@ export type RemoteResult<R> =
       : Promise<Awaited<R>>;
 
 /** A remote function as seen through a proxy. */
-export type RemoteFunction<F> = F extends (...args: infer A) => infer R ? (...args: A) => RemoteResult<R> : never;
+export type RemoteFunction<F> = F extends (...args: infer A) => infer R
+  ? (...args: A) => RemoteResult<R>
+  : never;
 
 /** Members every proxy has besides the remote functions. */
 export interface RpcProxyMembers<Api> {
@@ -39,7 +46,10 @@ export interface RpcProxyMembers<Api> {
   /** The functions of the namespace: name, parameter names, arity, kind. Kept up to date. */
   readonly functions: FunctionInfo[];
   /** Calls a function by name. */
-  call<K extends keyof Api & string>(name: K, ...args: Parameters<Extract<Api[K], AnyFn>>): RemoteResult<ReturnType<Extract<Api[K], AnyFn>>>;
+  call<K extends keyof Api & string>(
+    name: K,
+    ...args: Parameters<Extract<Api[K], AnyFn>>
+  ): RemoteResult<ReturnType<Extract<Api[K], AnyFn>>>;
   /** A proxy whose calls use these options (`signal`, `timeout`). */
   with(options: CallOptions): RpcProxy<Api>;
   /** Fetches the function list again. */
@@ -53,7 +63,9 @@ export type UntypedApi = Record<string, (...args: unknown[]) => unknown>;
 
 /** A typed RPC proxy for `Api` (an object type of functions). */
 export type RpcProxy<Api = UntypedApi> = RpcProxyMembers<Api> & {
-  readonly [K in keyof Api as K extends keyof RpcProxyMembers<Api> ? never : K]: RemoteFunction<Api[K]>;
+  readonly [K in keyof Api as K extends keyof RpcProxyMembers<Api> ? never : K]: RemoteFunction<
+    Api[K]
+  >;
 };
 
 /** Shared state of a proxy and the proxies made from it with `with()`. */
@@ -84,7 +96,8 @@ function invoke(state: ProxyState, name: string, args: unknown[], options: CallO
       const invalid = error as InvalidArgumentError;
       return info.kind === 'generator' ? failingIterator(invalid) : Promise.reject(invalid);
     }
-    if (info.kind === 'generator') return state.backend.stream(state.namespace, name, args, options);
+    if (info.kind === 'generator')
+      return state.backend.stream(state.namespace, name, args, options);
   }
   return state.backend.call(state.namespace, name, args, options);
 }
@@ -99,7 +112,8 @@ function makeProxy<Api>(state: ProxyState, options: CallOptions): RpcProxy<Api> 
       return [...state.functions.values()];
     },
     call: (name: string, ...args: unknown[]) => {
-      if (typeof name !== 'string') return Promise.reject(new InvalidArgumentError('call() takes a function name'));
+      if (typeof name !== 'string')
+        return Promise.reject(new InvalidArgumentError('call() takes a function name'));
       return invoke(state, name, args, options);
     },
     with: (more: CallOptions) => makeProxy<Api>(state, { ...options, ...more }),
@@ -124,7 +138,9 @@ function makeProxy<Api>(state: ProxyState, options: CallOptions): RpcProxy<Api> 
       return caller;
     },
     has(_target, property) {
-      return typeof property === 'string' && (MEMBERS.has(property) || state.functions.has(property));
+      return (
+        typeof property === 'string' && (MEMBERS.has(property) || state.functions.has(property))
+      );
     },
     ownKeys() {
       return [...state.functions.keys()];
@@ -143,17 +159,16 @@ export async function createProxy<Api>(
   close: () => Promise<void>,
 ): Promise<RpcProxy<Api>> {
   const list = await backend.list(namespace);
-  let unwatch: (() => void) | undefined;
   const state: ProxyState = {
     backend,
     namespace,
     functions: new Map(list.map((info) => [info.name, info])),
     close: async () => {
-      unwatch?.();
+      unwatch();
       await close();
     },
   };
-  unwatch = backend.watch(namespace, (functions) => {
+  const unwatch = backend.watch(namespace, (functions) => {
     state.functions = new Map(functions.map((info) => [info.name, info]));
   });
   return makeProxy<Api>(state, {});

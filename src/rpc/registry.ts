@@ -57,12 +57,17 @@ export class FunctionRegistry {
     if (typeof fn !== 'function') throw new InvalidArgumentError('origin() takes a function');
     const namespace = options.namespace ?? DEFAULT_NAMESPACE;
     const name = options.name ?? fn.name;
-    if (!isName(namespace)) throw new InvalidArgumentError('origin: namespace must be a non-empty string');
+    if (!isName(namespace))
+      throw new InvalidArgumentError('origin: namespace must be a non-empty string');
     if (!isName(name)) {
-      throw new InvalidArgumentError('origin: the function needs a name (give `name` for anonymous functions)');
+      throw new InvalidArgumentError(
+        'origin: the function needs a name (give `name` for anonymous functions)',
+      );
     }
     if (options.params !== undefined && !isStandardSchema(options.params)) {
-      throw new InvalidArgumentError('origin: params must be a Standard Schema (zod, valibot, arktype...)');
+      throw new InvalidArgumentError(
+        'origin: params must be a Standard Schema (zod, valibot, arktype...)',
+      );
     }
     const targets = this.groups.get(namespace) ?? [namespace];
     for (const target of targets) {
@@ -99,7 +104,8 @@ export class FunctionRegistry {
 
   /** Groups namespaces: functions registered to `group` land in each member. */
   createGroup(group: string, namespaces: string[]): void {
-    if (!isName(group)) throw new InvalidArgumentError('createNamespaceGroup: group must be a non-empty string');
+    if (!isName(group))
+      throw new InvalidArgumentError('createNamespaceGroup: group must be a non-empty string');
     if (namespaces.length === 0 || !namespaces.every(isName)) {
       throw new InvalidArgumentError('createNamespaceGroup: give at least one namespace');
     }
@@ -163,7 +169,8 @@ export class FunctionRegistry {
       const next = queue.pop() as string;
       if (zone.has(next)) continue;
       zone.add(next);
-      for (const group of this.groupsOf(next)) for (const member of this.members(group)) queue.push(member);
+      for (const group of this.groupsOf(next))
+        for (const member of this.members(group)) queue.push(member);
     }
     return zone;
   }

@@ -35,13 +35,23 @@ export class RpcCaller {
   constructor(private readonly transport: RpcTransport) {}
 
   /** Calls `namespace.name(...args)`. */
-  call(namespace: string, name: string, args: unknown[], options: CallOptions = {}): Promise<unknown> {
+  call(
+    namespace: string,
+    name: string,
+    args: unknown[],
+    options: CallOptions = {},
+  ): Promise<unknown> {
     const frame: unknown[] = [FrameType.RPC_CALL, 0, namespace, name, args];
     if (options.hops !== undefined) frame.push(options.hops);
     const reply = this.transport.request(frame, options);
     // A caller that stops waiting tells the far side, which may be forwarding the call.
     reply.catch((error: unknown) => {
-      if (error instanceof WsMeshError && error.code === 'ERR_TIMEOUT' && typeof frame[1] === 'number' && frame[1] > 0) {
+      if (
+        error instanceof WsMeshError &&
+        error.code === 'ERR_TIMEOUT' &&
+        typeof frame[1] === 'number' &&
+        frame[1] > 0
+      ) {
         this.trySend([FrameType.RPC_CANCEL, frame[1]]);
       }
     });
@@ -49,7 +59,8 @@ export class RpcCaller {
     if (signal !== undefined) {
       // Tell the far side to stop (it matters for calls forwarded through other servers).
       const onAbort = (): void => {
-        if (typeof frame[1] === 'number' && frame[1] > 0) this.trySend([FrameType.RPC_CANCEL, frame[1]]);
+        if (typeof frame[1] === 'number' && frame[1] > 0)
+          this.trySend([FrameType.RPC_CANCEL, frame[1]]);
       };
       signal.addEventListener('abort', onAbort, { once: true });
       reply.then(
@@ -61,7 +72,12 @@ export class RpcCaller {
   }
 
   /** Opens a stream from a remote generator. */
-  stream<T = unknown>(namespace: string, name: string, args: unknown[], options: CallOptions = {}): StreamConsumer<T> {
+  stream<T = unknown>(
+    namespace: string,
+    name: string,
+    args: unknown[],
+    options: CallOptions = {},
+  ): StreamConsumer<T> {
     const id = this.nextStreamId;
     this.nextStreamId = id >= 2 ** 31 - 1 ? 1 : id + 1;
     const { signal } = options;

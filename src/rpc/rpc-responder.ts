@@ -5,7 +5,13 @@
  * back over the link its own call came in on.
  * @module
  */
-import { AuthError, ConnectionClosedError, ErrorCode, NoRouteError, ProtocolError } from '../errors.js';
+import {
+  AuthError,
+  ConnectionClosedError,
+  ErrorCode,
+  NoRouteError,
+  ProtocolError,
+} from '../errors.js';
 import { FrameType, type Frame, type FunctionInfo } from '../protocol/frames.js';
 import { toWireError } from '../protocol/wire-error.js';
 import type { Connection } from '../transport/connection.js';
@@ -25,7 +31,11 @@ interface PeerState {
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 /** Serves RPC frames for one server. */
@@ -67,7 +77,15 @@ export class RpcResponder {
         this.call(connection, frame[1], frame[2], frame[3], frame[4], frame[5] ?? DEFAULT_HOPS);
         return;
       case FrameType.RPC_STREAM:
-        this.openStream(connection, frame[1], frame[2], frame[3], frame[4], frame[5], frame[6] ?? DEFAULT_HOPS);
+        this.openStream(
+          connection,
+          frame[1],
+          frame[2],
+          frame[3],
+          frame[4],
+          frame[5],
+          frame[6] ?? DEFAULT_HOPS,
+        );
         return;
       case FrameType.RPC_CREDIT:
         this.peers.get(connection)?.producers.get(frame[1])?.addCredit(frame[2]);
@@ -91,7 +109,10 @@ export class RpcResponder {
         return;
       }
       default:
-        connection.replyError(0, new ProtocolError(ErrorCode.PROTOCOL, `Frame ${frame[0]} is not an RPC request`));
+        connection.replyError(
+          0,
+          new ProtocolError(ErrorCode.PROTOCOL, `Frame ${frame[0]} is not an RPC request`),
+        );
     }
   }
 
@@ -133,15 +154,25 @@ export class RpcResponder {
     return state;
   }
 
-  private target(namespace: string, name: string, kind: FunctionInfo['kind'], args: unknown[]): CallTarget {
+  private target(
+    namespace: string,
+    name: string,
+    kind: FunctionInfo['kind'],
+    args: unknown[],
+  ): CallTarget {
     const target = this.resolver.resolve(namespace, name);
     if (target === undefined) {
-      throw new NoRouteError(`No function "${name}" in namespace "${namespace}"`, { namespace, name });
+      throw new NoRouteError(`No function "${name}" in namespace "${namespace}"`, {
+        namespace,
+        name,
+      });
     }
     if (target.info.kind !== kind) {
       throw new ProtocolError(
         ErrorCode.PROTOCOL,
-        kind === 'function' ? `"${name}" is a generator: iterate it` : `"${name}" is not a generator`,
+        kind === 'function'
+          ? `"${name}" is a generator: iterate it`
+          : `"${name}" is not a generator`,
       );
     }
     checkArity(target.info, args);
@@ -201,7 +232,11 @@ export class RpcResponder {
     this.callsServed++;
     const state = this.state(connection);
     if (state.producers.has(id)) {
-      this.sendStreamError(connection, id, new ProtocolError(ErrorCode.BAD_FRAME, `Stream ${id} is already open`));
+      this.sendStreamError(
+        connection,
+        id,
+        new ProtocolError(ErrorCode.BAD_FRAME, `Stream ${id} is already open`),
+      );
       return;
     }
     let producer: StreamProducer;

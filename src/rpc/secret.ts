@@ -16,10 +16,13 @@ const keys = new Map<string, Promise<CryptoKey>>();
 function hmacKey(secret: string): Promise<CryptoKey> {
   let key = keys.get(secret);
   if (key === undefined) {
-    key = globalThis.crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [
-      'sign',
-      'verify',
-    ]);
+    key = globalThis.crypto.subtle.importKey(
+      'raw',
+      encoder.encode(secret),
+      { name: 'HMAC', hash: 'SHA-256' },
+      false,
+      ['sign', 'verify'],
+    );
     keys.set(secret, key);
   }
   return key;
@@ -33,7 +36,8 @@ function toBase64Url(bytes: ArrayBuffer): string {
 
 function fromBase64Url(text: string): Uint8Array<ArrayBuffer> | undefined {
   if (!/^[A-Za-z0-9_-]{1,128}$/.test(text)) return undefined;
-  const padded = text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (text.length % 4)) % 4);
+  const padded =
+    text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (text.length % 4)) % 4);
   try {
     return Uint8Array.from(atob(padded), (char) => char.charCodeAt(0));
   } catch {
@@ -48,21 +52,33 @@ function randomNonce(): string {
 }
 
 async function sign(secret: string, message: string): Promise<string> {
-  return toBase64Url(await globalThis.crypto.subtle.sign('HMAC', await hmacKey(secret), encoder.encode(message)));
+  return toBase64Url(
+    await globalThis.crypto.subtle.sign('HMAC', await hmacKey(secret), encoder.encode(message)),
+  );
 }
 
 async function verify(secret: string, message: string, proof: string): Promise<boolean> {
   const bytes = fromBase64Url(proof);
   if (bytes === undefined) return false;
   // subtle.verify compares in constant time.
-  return globalThis.crypto.subtle.verify('HMAC', await hmacKey(secret), bytes, encoder.encode(message));
+  return globalThis.crypto.subtle.verify(
+    'HMAC',
+    await hmacKey(secret),
+    bytes,
+    encoder.encode(message),
+  );
 }
 
 /** Builds the HELLO proof for a peer of `kind` with `id`. */
 export async function createProof(secret: string, kind: string, id: string): Promise<SecretProof> {
   const ts = Date.now();
   const nonce = randomNonce();
-  return { alg: 'hmac-sha256', ts, nonce, proof: await sign(secret, `wsmesh-v1|${kind}|${id}|${ts}|${nonce}`) };
+  return {
+    alg: 'hmac-sha256',
+    ts,
+    nonce,
+    proof: await sign(secret, `wsmesh-v1|${kind}|${id}|${ts}|${nonce}`),
+  };
 }
 
 /** The proof a server returns in WELCOME for a peer's nonce. */
@@ -71,7 +87,12 @@ export function serverProof(secret: string, serverId: string, nonce: string): Pr
 }
 
 /** Checks a server's WELCOME proof. */
-export function verifyServerProof(secret: string, serverId: string, nonce: string, proof: string): Promise<boolean> {
+export function verifyServerProof(
+  secret: string,
+  serverId: string,
+  nonce: string,
+  proof: string,
+): Promise<boolean> {
   return verify(secret, `wsmesh-v1|server|${serverId}|${nonce}`, proof);
 }
 
@@ -115,7 +136,8 @@ export async function verifyProof(
   if (!isProof(value)) return undefined;
   const now = Date.now();
   if (Math.abs(now - value.ts) > PROOF_WINDOW_MS) return undefined;
-  if (!(await verify(secret, `wsmesh-v1|${kind}|${id}|${value.ts}|${value.nonce}`, value.proof))) return undefined;
+  if (!(await verify(secret, `wsmesh-v1|${kind}|${id}|${value.ts}|${value.nonce}`, value.proof)))
+    return undefined;
   if (!nonces.use(value.nonce, now)) return undefined;
   return value.nonce;
 }

@@ -32,11 +32,20 @@ export interface StandardSchemaV1<Input = unknown, Output = Input> {
 export function isStandardSchema(value: unknown): value is StandardSchemaV1 {
   if (typeof value !== 'object' && typeof value !== 'function') return false;
   if (value === null) return false;
-  const standard = (value as { '~standard'?: { version?: unknown; validate?: unknown } })['~standard'];
-  return typeof standard === 'object' && standard !== null && standard.version === 1 && typeof standard.validate === 'function';
+  const standard = (value as { '~standard'?: { version?: unknown; validate?: unknown } })[
+    '~standard'
+  ];
+  return (
+    typeof standard === 'object' &&
+    standard !== null &&
+    standard.version === 1 &&
+    typeof standard.validate === 'function'
+  );
 }
 
-function describeIssues(issues: ReadonlyArray<StandardSchemaIssue>): { message: string; path: string[] }[] {
+function describeIssues(
+  issues: ReadonlyArray<StandardSchemaIssue>,
+): { message: string; path: string[] }[] {
   return issues.map((issue) => ({
     message: issue.message,
     path: (issue.path ?? []).map((part) => String(typeof part === 'object' ? part.key : part)),

@@ -23,7 +23,8 @@ export class StreamConsumer<T = unknown> implements AsyncIterableIterator<T> {
   private ended = false;
   private returnValue: unknown;
   private failure: WsMeshError | undefined;
-  private waiter: { resolve: (result: IteratorResult<T>) => void; reject: (error: unknown) => void } | undefined;
+  private waiter:
+    { resolve: (result: IteratorResult<T>) => void; reject: (error: unknown) => void } | undefined;
   private consumed = 0;
   private closed = false;
 

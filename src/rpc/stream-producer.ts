@@ -15,10 +15,15 @@ export interface StreamSink {
 /** Most items in one RPC_ITEMS frame. */
 export const MAX_BATCH = 256;
 
-type AnyIterator = Iterator<unknown, unknown, undefined> | AsyncIterator<unknown, unknown, undefined>;
+type AnyIterator =
+  Iterator<unknown, unknown, undefined> | AsyncIterator<unknown, unknown, undefined>;
 
 function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
-  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 /** Streams one iterator to one consumer. */

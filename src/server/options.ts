@@ -107,8 +107,15 @@ export function generateId(prefix: string): string {
 
 function positiveNumber(name: string, value: unknown, fallback: number, allowZero = false): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
-    throw new InvalidOptionError(`${name} must be a ${allowZero ? 'non-negative' : 'positive'} number`);
+  if (
+    typeof value !== 'number' ||
+    !Number.isFinite(value) ||
+    value < 0 ||
+    (!allowZero && value === 0)
+  ) {
+    throw new InvalidOptionError(
+      `${name} must be a ${allowZero ? 'non-negative' : 'positive'} number`,
+    );
   }
   return value;
 }
@@ -125,7 +132,8 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     throw new InvalidOptionError('Server options must be an object');
   }
   const id = options.id ?? generateId('server');
-  if (!isName(id)) throw new InvalidOptionError('id must be a non-empty string of at most 256 characters');
+  if (!isName(id))
+    throw new InvalidOptionError('id must be a non-empty string of at most 256 characters');
   const port = options.port ?? SERVER_DEFAULTS.port;
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new InvalidOptionError('port must be an integer from 0 to 65535');
@@ -154,7 +162,10 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   }
   const codec = options.codec ?? SERVER_DEFAULTS.codec;
   if (!isCodecName(codec)) throw new InvalidOptionError('codec must be "json" or "msgpack"');
-  if (options.serverSecret !== undefined && (typeof options.serverSecret !== 'string' || options.serverSecret === '')) {
+  if (
+    options.serverSecret !== undefined &&
+    (typeof options.serverSecret !== 'string' || options.serverSecret === '')
+  ) {
     throw new InvalidOptionError('serverSecret must be a non-empty string');
   }
   if (options.silent !== undefined && typeof options.silent !== 'boolean') {
@@ -171,8 +182,16 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     authFnIn: optionalFunction<AuthFnIn>('authFnIn', options.authFnIn),
     authFnOut: optionalFunction<AuthFnOut>('authFnOut', options.authFnOut),
     serverSecret: options.serverSecret,
-    cloneInterval: positiveNumber('cloneInterval', options.cloneInterval, SERVER_DEFAULTS.cloneInterval),
-    proxyInterval: positiveNumber('proxyInterval', options.proxyInterval, SERVER_DEFAULTS.proxyInterval),
+    cloneInterval: positiveNumber(
+      'cloneInterval',
+      options.cloneInterval,
+      SERVER_DEFAULTS.cloneInterval,
+    ),
+    proxyInterval: positiveNumber(
+      'proxyInterval',
+      options.proxyInterval,
+      SERVER_DEFAULTS.proxyInterval,
+    ),
     maxPayload: positiveNumber('maxPayload', options.maxPayload, SERVER_DEFAULTS.maxPayload),
     codec,
     heartbeatInterval: positiveNumber(
@@ -181,9 +200,21 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
       SERVER_DEFAULTS.heartbeatInterval,
       true,
     ),
-    handshakeTimeout: positiveNumber('handshakeTimeout', options.handshakeTimeout, SERVER_DEFAULTS.handshakeTimeout),
-    awaitResTimeout: positiveNumber('awaitResTimeout', options.awaitResTimeout, SERVER_DEFAULTS.awaitResTimeout),
-    maxBufferedBytes: positiveNumber('maxBufferedBytes', options.maxBufferedBytes, SERVER_DEFAULTS.maxBufferedBytes),
+    handshakeTimeout: positiveNumber(
+      'handshakeTimeout',
+      options.handshakeTimeout,
+      SERVER_DEFAULTS.handshakeTimeout,
+    ),
+    awaitResTimeout: positiveNumber(
+      'awaitResTimeout',
+      options.awaitResTimeout,
+      SERVER_DEFAULTS.awaitResTimeout,
+    ),
+    maxBufferedBytes: positiveNumber(
+      'maxBufferedBytes',
+      options.maxBufferedBytes,
+      SERVER_DEFAULTS.maxBufferedBytes,
+    ),
     silent: options.silent ?? SERVER_DEFAULTS.silent,
     tls: checkTls(options.tls),
   };

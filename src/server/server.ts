@@ -28,7 +28,13 @@ import {
   type WelcomeBody,
 } from '../protocol/frames.js';
 import type { IncomingMessage as WsMeshMessage } from '../routing/message.js';
-import { NOT_ROUTED, Router, noRouteError, type Middleware, type RouteDefinition } from '../routing/router.js';
+import {
+  NOT_ROUTED,
+  Router,
+  noRouteError,
+  type Middleware,
+  type RouteDefinition,
+} from '../routing/router.js';
 import type { AnyFunction } from '../rpc/function-info.js';
 import { LocalBackend } from '../rpc/local-backend.js';
 import { createProxy, type RpcProxy, type UntypedApi } from '../rpc/proxy.js';
@@ -41,7 +47,12 @@ import { HeartbeatMonitor } from '../transport/heartbeat.js';
 import { NodeWireSocket } from '../transport/node-socket.js';
 import { Emitter } from '../util/emitter.js';
 import { ServerMessageContext } from './context.js';
-import { generateId, resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.js';
+import {
+  generateId,
+  resolveServerOptions,
+  type ResolvedServerOptions,
+  type ServerOptions,
+} from './options.js';
 import { ServerConnection, type ServerConnectionOwner } from './server-connection.js';
 import { attachEndpoint, rejectUpgrade } from './upgrade-router.js';
 
@@ -119,7 +130,10 @@ class HandshakeDeadline extends DeadlineEntry {
 }
 
 /** A wsmesh server. */
-export class Server extends Emitter<ServerEvents> implements ServerConnectionOwner, CloneHost, LinkHost {
+export class Server
+  extends Emitter<ServerEvents>
+  implements ServerConnectionOwner, CloneHost, LinkHost
+{
   /** Connected clients that completed the handshake, by connection id (clone links are not clients). */
   readonly clients = new Map<string, ServerConnection>();
   /** Groups of this server. */
@@ -201,7 +215,10 @@ export class Server extends Emitter<ServerEvents> implements ServerConnectionOwn
     list: (namespace) => {
       const local = this.registry.list(namespace).map((entry) => entry.info);
       const names = new Set(local.map((info) => info.name));
-      return [...local, ...this.linkManager.listRemote(namespace).filter((info) => !names.has(info.name))];
+      return [
+        ...local,
+        ...this.linkManager.listRemote(namespace).filter((info) => !names.has(info.name)),
+      ];
     },
   };
 
@@ -246,7 +263,9 @@ export class Server extends Emitter<ServerEvents> implements ServerConnectionOwn
   /** Shares a logger's `info`, `warning`, `error`, `debug` and `exception` as RPC functions. */
   registerLogger(logger: SharedLogger, options: { namespace?: string } = {}): void {
     const namespace = options.namespace ?? DEFAULT_NAMESPACE;
-    const pick = (...names: (keyof SharedLogger)[]): ((...args: unknown[]) => unknown) | undefined => {
+    const pick = (
+      ...names: (keyof SharedLogger)[]
+    ): ((...args: unknown[]) => unknown) | undefined => {
       for (const name of names) {
         const method = logger[name];
         if (typeof method === 'function') return method.bind(logger);
@@ -401,7 +420,11 @@ export class Server extends Emitter<ServerEvents> implements ServerConnectionOwn
       }
       const codec = this.pickCodec(request.headers['sec-websocket-protocol']);
       if (codec === undefined) {
-        rejectUpgrade(socket, 400, `Unsupported subprotocol; use ${Subprotocol.json} or ${Subprotocol.msgpack}`);
+        rejectUpgrade(
+          socket,
+          400,
+          `Unsupported subprotocol; use ${Subprotocol.json} or ${Subprotocol.msgpack}`,
+        );
         return;
       }
       chosen.set(request, codec);
@@ -515,7 +538,14 @@ export class Server extends Emitter<ServerEvents> implements ServerConnectionOwn
     }
     if (ws.kind === 'clone') {
       if (frame[0] >= FrameType.CLONE_SYNC) this.clones.inboundFrame(ws.connection, frame);
-      else ws.connection.replyError(0, new ProtocolError(ErrorCode.PROTOCOL, `Frame type ${frame[0]} is not accepted on a clone link`));
+      else
+        ws.connection.replyError(
+          0,
+          new ProtocolError(
+            ErrorCode.PROTOCOL,
+            `Frame type ${frame[0]} is not accepted on a clone link`,
+          ),
+        );
       return;
     }
     switch (frame[0]) {
@@ -530,12 +560,21 @@ export class Server extends Emitter<ServerEvents> implements ServerConnectionOwn
         this.handlePublish(ws, frame, raw);
         return;
       case FrameType.ERROR:
-        this.connectionError(ws, new ProtocolError(ErrorCode.PROTOCOL, `Peer reported ${frame[2].code}: ${frame[2].message}`));
+        this.connectionError(
+          ws,
+          new ProtocolError(
+            ErrorCode.PROTOCOL,
+            `Peer reported ${frame[2].code}: ${frame[2].message}`,
+          ),
+        );
         return;
       default:
         ws.connection.replyError(
           0,
-          new ProtocolError(ErrorCode.PROTOCOL, `Frame type ${frame[0]} is not accepted by a server`),
+          new ProtocolError(
+            ErrorCode.PROTOCOL,
+            `Frame type ${frame[0]} is not accepted by a server`,
+          ),
         );
     }
   }
@@ -545,7 +584,10 @@ export class Server extends Emitter<ServerEvents> implements ServerConnectionOwn
     if (deadline !== undefined) deadlines.remove(deadline);
     this.handshakes.delete(ws);
     if (frame[0] !== FrameType.HELLO) {
-      ws.connection.replyError(0, new ProtocolError(ErrorCode.PROTOCOL, 'The first frame must be HELLO'));
+      ws.connection.replyError(
+        0,
+        new ProtocolError(ErrorCode.PROTOCOL, 'The first frame must be HELLO'),
+      );
       ws.connection.close(CloseCode.HANDSHAKE_FAILED, 'first frame must be HELLO');
       return;
     }
@@ -553,7 +595,10 @@ export class Server extends Emitter<ServerEvents> implements ServerConnectionOwn
     if (hello.v !== PROTOCOL_VERSION) {
       ws.connection.replyError(
         0,
-        new ProtocolError(ErrorCode.PROTOCOL, `Unsupported protocol version ${hello.v}; this server speaks ${PROTOCOL_VERSION}`),
+        new ProtocolError(
+          ErrorCode.PROTOCOL,
+          `Unsupported protocol version ${hello.v}; this server speaks ${PROTOCOL_VERSION}`,
+        ),
       );
       ws.connection.close(CloseCode.HANDSHAKE_FAILED, 'unsupported protocol version');
       return;
@@ -598,7 +643,11 @@ export class Server extends Emitter<ServerEvents> implements ServerConnectionOwn
   }
 
   /** RPC proxies and server links prove the server secret (HMAC with nonce; no replay). */
-  private async authenticateSecret(ws: ServerConnection, hello: HelloBody, secret: string): Promise<void> {
+  private async authenticateSecret(
+    ws: ServerConnection,
+    hello: HelloBody,
+    secret: string,
+  ): Promise<void> {
     const kind = hello.kind ?? 'client';
     let nonce: string | undefined;
     try {
@@ -676,7 +725,13 @@ export class Server extends Emitter<ServerEvents> implements ServerConnectionOwn
   private handleMessage(ws: ServerConnection, frame: MessageFrame, raw: WirePayload): void {
     this.messagesIn++;
     const id = frame[1];
-    const mes: WsMeshMessage = { kind: 'message', route: frame[2], act: frame[3], data: frame[4], awaitRes: id !== 0 };
+    const mes: WsMeshMessage = {
+      kind: 'message',
+      route: frame[2],
+      act: frame[3],
+      data: frame[4],
+      awaitRes: id !== 0,
+    };
     const context = new ServerMessageContext(mes, raw, ws, this);
     this.run(context, id, (result) => {
       if (result === NOT_ROUTED) {
@@ -717,14 +772,24 @@ export class Server extends Emitter<ServerEvents> implements ServerConnectionOwn
   private handlePublish(ws: ServerConnection, frame: PublishFrame, raw: WirePayload): void {
     this.publishes++;
     const [, id, target, route, act, data, notSendMe] = frame;
-    const mes: WsMeshMessage = { kind: 'publish', route, act, data, group: target, notSendMe, awaitRes: id !== 0 };
+    const mes: WsMeshMessage = {
+      kind: 'publish',
+      route,
+      act,
+      data,
+      group: target,
+      notSendMe,
+      awaitRes: id !== 0,
+    };
     this.runMiddlewaresOnly(ws, mes, raw, id, (stopped, value) =>
-      stopped ? value : this.groups.publish(target, {
-        route: route ?? undefined,
-        act: act ?? undefined,
-        data,
-        withoutId: notSendMe ? ws.id : undefined,
-      }),
+      stopped
+        ? value
+        : this.groups.publish(target, {
+            route: route ?? undefined,
+            act: act ?? undefined,
+            data,
+            withoutId: notSendMe ? ws.id : undefined,
+          }),
     );
   }
 
@@ -764,7 +829,9 @@ export class Server extends Emitter<ServerEvents> implements ServerConnectionOwn
   ): void {
     let result: unknown;
     try {
-      result = middlewaresOnly ? this.router.dispatchMiddlewares(context) : this.router.dispatch(context);
+      result = middlewaresOnly
+        ? this.router.dispatchMiddlewares(context)
+        : this.router.dispatch(context);
     } catch (error) {
       this.failed(context.ws, id, error);
       return;
@@ -830,7 +897,10 @@ export class Server extends Emitter<ServerEvents> implements ServerConnectionOwn
   reportError(error: unknown, ws?: ServerConnection): void {
     const err = error instanceof Error ? error : new Error(String(error));
     if (!this.options.silent) console.error(`[wsmesh ${this.id}] error:`, err.message);
-    this.emit('error', ws === undefined ? { server: this, error: err } : { server: this, error: err, ws });
+    this.emit(
+      'error',
+      ws === undefined ? { server: this, error: err } : { server: this, error: err, ws },
+    );
   }
 
   protected override reportListenerError(error: unknown): void {
@@ -847,7 +917,12 @@ export class Server extends Emitter<ServerEvents> implements ServerConnectionOwn
   }
 }
 
-function listen(server: HttpServer | HttpsServer, port: number, host: string | undefined, backlog?: number): Promise<void> {
+function listen(
+  server: HttpServer | HttpsServer,
+  port: number,
+  host: string | undefined,
+  backlog?: number,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (error: Error): void => reject(error);
     server.once('error', onError);
@@ -878,4 +953,3 @@ function waitForSocketsClosed(sockets: ServerConnection[], timeoutMs: number): P
     }
   });
 }
-

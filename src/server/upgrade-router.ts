@@ -42,7 +42,11 @@ export function rejectUpgrade(socket: Duplex, status: number, message: string): 
 }
 
 /** Registers `handler` for upgrades to `path` on `server`. Returns a function that detaches it. */
-export function attachEndpoint(server: AnyHttpServer, path: string, handler: UpgradeHandler): () => void {
+export function attachEndpoint(
+  server: AnyHttpServer,
+  path: string,
+  handler: UpgradeHandler,
+): () => void {
   let table = tables.get(server);
   if (table === undefined) {
     const endpoints = new Map<string, UpgradeHandler>();
@@ -60,7 +64,9 @@ export function attachEndpoint(server: AnyHttpServer, path: string, handler: Upg
     server.on('upgrade', listener);
   }
   if (table.endpoints.has(path)) {
-    throw new InvalidOptionError(`Another wsmesh endpoint already serves path ${path} on this http server`);
+    throw new InvalidOptionError(
+      `Another wsmesh endpoint already serves path ${path} on this http server`,
+    );
   }
   table.endpoints.set(path, handler);
   const owned = table;

@@ -106,7 +106,9 @@ export class Connection {
     if (this.closed) throw new ConnectionClosedError('The connection is closed');
     const payload = this.codec.encode(frame);
     if (!byteLengthAtMost(payload, this.peerMaxPayload)) {
-      throw new PayloadTooLargeError(`Frame exceeds the peer's maxPayload of ${this.peerMaxPayload} bytes`);
+      throw new PayloadTooLargeError(
+        `Frame exceeds the peer's maxPayload of ${this.peerMaxPayload} bytes`,
+      );
     }
     // Not open was checked above, so false means the peer was just closed as a slow consumer.
     if (!this.write(payload)) throw new SlowConsumerError('The peer was closed as a slow consumer');
@@ -209,7 +211,10 @@ export class Connection {
           `A ${this.codec.name} connection got a ${typeof payload === 'string' ? 'text' : 'binary'} message`,
         ),
       );
-      this.close(CloseCode.UNSUPPORTED_DATA, `${this.codec.name} connections take ${this.codec.binary ? 'binary' : 'text'} messages`);
+      this.close(
+        CloseCode.UNSUPPORTED_DATA,
+        `${this.codec.name} connections take ${this.codec.binary ? 'binary' : 'text'} messages`,
+      );
       return;
     }
     let decoded: unknown;

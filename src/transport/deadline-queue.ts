@@ -81,7 +81,8 @@ export class DeadlineQueue {
     this.timerAt = at;
     this.timer = setTimeout(this.onTimer, Math.max(1, at - Date.now()));
     // Pending deadlines alone must not keep a process alive; sockets do that.
-    if (typeof this.timer === 'object' && typeof this.timer.unref === 'function') this.timer.unref();
+    if (typeof this.timer === 'object' && typeof this.timer.unref === 'function')
+      this.timer.unref();
   }
 
   private fire(): void {

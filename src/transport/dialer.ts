@@ -54,6 +54,7 @@ export type Dialer = (
 /** Checks a `tls` option; throws {@link InvalidOptionError}. */
 export function checkTls(tls: unknown): TlsOptions | undefined {
   if (tls === undefined) return undefined;
-  if (typeof tls !== 'object' || tls === null) throw new InvalidOptionError('tls must be an object');
+  if (typeof tls !== 'object' || tls === null)
+    throw new InvalidOptionError('tls must be an object');
   return tls as TlsOptions;
 }
