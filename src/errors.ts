@@ -24,6 +24,8 @@ export const ErrorCode = {
   INVALID_ARGUMENT: 'ERR_INVALID_ARGUMENT',
   STOPPED: 'ERR_STOPPED',
   VALIDATION: 'ERR_VALIDATION',
+  LIMIT: 'ERR_LIMIT',
+  RATE_LIMIT: 'ERR_RATE_LIMIT',
   DUPLICATE_NAME: 'ERR_DUPLICATE_NAME',
 } as const;
 
@@ -193,5 +195,19 @@ export class ValidationError extends WsMeshError {
 export class DuplicateNameError extends WsMeshError {
   constructor(message: string, data?: unknown) {
     super(ErrorCode.DUPLICATE_NAME, message, data);
+  }
+}
+
+/** A configured limit was reached (groups per connection, requests in flight...). Code `ERR_LIMIT`. */
+export class LimitError extends WsMeshError {
+  constructor(message: string, data?: unknown) {
+    super(ErrorCode.LIMIT, message, data);
+  }
+}
+
+/** The connection sent more messages than its rate limit allows. Code `ERR_RATE_LIMIT`. */
+export class RateLimitError extends WsMeshError {
+  constructor(message = 'Rate limit exceeded', data?: unknown) {
+    super(ErrorCode.RATE_LIMIT, message, data);
   }
 }

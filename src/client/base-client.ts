@@ -42,7 +42,7 @@ import { RpcCaller } from '../rpc/rpc-caller.js';
 import { createProxy, type RpcProxy, type UntypedApi } from '../rpc/proxy.js';
 import { DEFAULT_NAMESPACE } from '../rpc/registry.js';
 import { createProof, verifyServerProof } from '../rpc/secret.js';
-import type { PeerKind, SecretProof } from '../protocol/frames.js';
+import type { HelloBody, PeerKind, SecretProof } from '../protocol/frames.js';
 import { Emitter } from '../util/emitter.js';
 import { ClientMessageContext } from './context.js';
 import {
@@ -482,6 +482,16 @@ export class BaseClient extends Emitter<ClientEvents> {
     let proof: SecretProof | undefined;
     const secret = this.options.serverSecret;
     if (secret !== undefined) proof = await createProof(secret, this.kind, this.id);
+    let credentials: unknown = this.options.credentials;
+    if (typeof credentials === 'function') {
+      try {
+        credentials = await (credentials as () => unknown)();
+      } catch (error) {
+        this.lastError = error instanceof Error ? error : new Error(String(error));
+        this.socketClosed(url, false, CloseCode.AUTH_FAILED, 'credentials failed');
+        return;
+      }
+    }
     if (this.state !== 'connecting') return;
     this.log(`connecting to ${url}`);
     let socket: WireSocket | undefined;
@@ -566,23 +576,15 @@ export class BaseClient extends Emitter<ClientEvents> {
               },
             );
             try {
-              this.connection.send([
-                FrameType.HELLO,
-                proof === undefined
-                  ? {
-                      v: PROTOCOL_VERSION,
-                      id: this.id,
-                      kind: this.kind,
-                      maxPayload: this.options.maxPayload,
-                    }
-                  : {
-                      v: PROTOCOL_VERSION,
-                      id: this.id,
-                      kind: this.kind,
-                      maxPayload: this.options.maxPayload,
-                      auth: proof,
-                    },
-              ]);
+              const hello: HelloBody = {
+                v: PROTOCOL_VERSION,
+                id: this.id,
+                kind: this.kind,
+                maxPayload: this.options.maxPayload,
+              };
+              if (proof !== undefined) hello.auth = proof;
+              if (credentials !== undefined) hello.credentials = credentials;
+              this.connection.send([FrameType.HELLO, hello]);
             } catch (error) {
               this.reportError(error);
             }

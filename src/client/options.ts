@@ -42,6 +42,11 @@ export interface ClientOptions {
   tls?: TlsOptions;
   /** Shared secret for RPC; proved in the handshake, never sent. */
   serverSecret?: string;
+  /**
+   * Credentials for the server's `authenticate` hook (a token, for example), or a function
+   * returning them, called before every connection attempt (so a token can be refreshed).
+   */
+  credentials?: unknown;
 }
 
 /** Options after defaults. */
@@ -62,6 +67,7 @@ export interface ResolvedClientOptions {
   maxBufferedBytes: number;
   tls: TlsOptions | undefined;
   serverSecret: string | undefined;
+  credentials: unknown;
 }
 
 /** Defaults of the client options. */
@@ -174,5 +180,6 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
     ),
     tls: checkTls(options.tls),
     serverSecret: checkSecret(options.serverSecret),
+    credentials: options.credentials,
   };
 }

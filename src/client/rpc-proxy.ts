@@ -2,7 +2,7 @@
  * `RpcProxy.create(options)`: a proxy with its own connection, as easyrpc's `EasyRpcProxy`.
  * @module
  */
-import { InvalidOptionError } from '../errors.js';
+import { InvalidOptionError, NotConnectedError, WsMeshError } from '../errors.js';
 import type { CodecName } from '../protocol/codec.js';
 import type { RpcProxy as RpcProxyType, UntypedApi } from '../rpc/proxy.js';
 import { DEFAULT_NAMESPACE } from '../rpc/registry.js';
@@ -53,7 +53,12 @@ export async function createRpcProxy<Api>(
   try {
     await client.start();
   } catch (error) {
-    throw firstError ?? error;
+    const cause = firstError ?? error;
+    // Socket errors (ECONNREFUSED...) come through as plain errors: report them as documented.
+    if (cause instanceof WsMeshError) throw cause;
+    throw new NotConnectedError(
+      `Could not connect to ${proxyUrl(options)}: ${cause instanceof Error ? cause.message : String(cause)}`,
+    );
   } finally {
     client.off('error', onError);
   }

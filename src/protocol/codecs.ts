@@ -2,8 +2,9 @@
  * Codec registry: resolves a codec by name or subprotocol, loading optional codecs lazily.
  * @module
  */
-import { InvalidOptionError } from '../errors.js';
+import { InvalidOptionError, SerializationError } from '../errors.js';
 import { jsonCodec, Subprotocol, type Codec, type CodecName } from './codec.js';
+import type * as MessagePack from './msgpack.js';
 
 let msgpackLoading: Promise<Codec> | undefined;
 let msgpackLoaded: Codec | undefined;
@@ -18,8 +19,8 @@ export async function loadCodec(name: CodecName): Promise<Codec> {
   if (name === 'json') return jsonCodec;
   if (name === 'msgpack') {
     msgpackLoading ??= import('./msgpack.js').then((module) => {
-      msgpackLoaded = module.msgpackCodec;
-      return module.msgpackCodec;
+      msgpackLoaded = msgpackCodec(module);
+      return msgpackLoaded;
     });
     return msgpackLoading;
   }
@@ -31,4 +32,26 @@ export function codecForSubprotocol(subprotocol: string): Codec | undefined {
   if (subprotocol === Subprotocol.json) return jsonCodec;
   if (subprotocol === Subprotocol.msgpack) return msgpackLoaded;
   return undefined;
+}
+
+/** MessagePack codec (binary WebSocket messages) over the lazily loaded msgpack module. */
+function msgpackCodec({ pack, unpack }: typeof MessagePack): Codec {
+  return {
+    name: 'msgpack',
+    subprotocol: Subprotocol.msgpack,
+    binary: true,
+    encode(frame) {
+      try {
+        return pack(frame);
+      } catch (error) {
+        throw new SerializationError(
+          `MessagePack cannot encode this value: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      }
+    },
+    decode(payload) {
+      if (typeof payload === 'string') throw new TypeError('MessagePack frames must be binary');
+      return unpack(payload);
+    },
+  };
 }

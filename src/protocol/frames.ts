@@ -80,6 +80,8 @@ export interface HelloBody {
   instance?: string;
   /** Server links only: the namespace (or namespace group) the link is for. */
   namespace?: string;
+  /** Clients: credentials for the server's `authenticate` hook (a token, for example). */
+  credentials?: unknown;
 }
 
 /** Proof of a shared secret, sent in HELLO.auth by RPC proxies and server links. */

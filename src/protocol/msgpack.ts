@@ -1,11 +1,10 @@
 /**
- * MessagePack binary frames, via `msgpackr`. Loaded only when a connection asks for it, so
- * browser bundles that speak JSON never pull it in.
+ * MessagePack via `msgpackr`. Loaded only when a connection asks for it, so browser bundles
+ * that speak JSON never pull it in. This module imports nothing else of wsmesh, so in a
+ * bundle it is a self-contained chunk; codecs.ts wraps it into a `Codec`.
  * @module
  */
 import { Packr } from 'msgpackr';
-import { SerializationError } from '../errors.js';
-import { Subprotocol, type Codec } from './codec.js';
 
 // Plain MessagePack only: no msgpackr records or structured clones, so any MessagePack
 // implementation in any language can read and write these frames.
@@ -17,22 +16,12 @@ const packr = new Packr({
   variableMapSize: true,
 });
 
-/** MessagePack codec (binary WebSocket messages). */
-export const msgpackCodec: Codec = {
-  name: 'msgpack',
-  subprotocol: Subprotocol.msgpack,
-  binary: true,
-  encode(frame) {
-    try {
-      return packr.pack(frame);
-    } catch (error) {
-      throw new SerializationError(
-        `MessagePack cannot encode this value: ${error instanceof Error ? error.message : String(error)}`,
-      );
-    }
-  },
-  decode(payload) {
-    if (typeof payload === 'string') throw new TypeError('MessagePack frames must be binary');
-    return packr.unpack(payload);
-  },
-};
+/** Encodes a value (throws on values MessagePack cannot carry). */
+export function pack(value: unknown): Uint8Array {
+  return packr.pack(value);
+}
+
+/** Decodes one MessagePack value. */
+export function unpack(bytes: Uint8Array): unknown {
+  return packr.unpack(bytes);
+}

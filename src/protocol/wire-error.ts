@@ -7,6 +7,8 @@ import {
   AuthError,
   ConnectionClosedError,
   ErrorCode,
+  LimitError,
+  RateLimitError,
   NoRouteError,
   PayloadTooLargeError,
   ProtocolError,
@@ -80,6 +82,10 @@ export function fromWireError(wire: WireError): WsMeshError {
       return new PayloadTooLargeError(wire.message, wire.data);
     case ErrorCode.SERIALIZE:
       return new SerializationError(wire.message, wire.data);
+    case ErrorCode.LIMIT:
+      return new LimitError(wire.message, wire.data);
+    case ErrorCode.RATE_LIMIT:
+      return new RateLimitError(wire.message, wire.data);
     case ErrorCode.VALIDATION:
       return new ValidationError(wire.message, wire.data);
     case ErrorCode.CONNECTION_CLOSED:

@@ -2,13 +2,14 @@
  * Server options, their defaults and up-front validation.
  * @module
  */
-import type { Server as HttpServer } from 'node:http';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { InvalidOptionError } from '../errors.js';
 import type { CodecName } from '../protocol/codec.js';
 import { isCodecName } from '../protocol/codecs.js';
 import { isName } from '../protocol/validate.js';
 import { checkTls, type TlsOptions } from '../transport/dialer.js';
+import type { ServerConnection } from './server-connection.js';
 
 import type { AuthFnIn, AuthFnOut } from '../cluster/auth.js';
 
@@ -59,7 +60,33 @@ export interface ServerOptions {
   silent?: boolean;
   /** TLS settings for dialing clones and linked servers over `wss://` (e.g. `{ ca }`). */
   tls?: TlsOptions;
+  /** Most open sockets at once; more upgrades get HTTP 503. Default 0 (no limit). */
+  maxConnections?: number;
+  /** Most groups one connection may be in; more subscriptions fail with `ERR_LIMIT`. Default 10000. */
+  maxGroupsPerConnection?: number;
+  /** Most requests of one connection whose handlers are still running; more fail with `ERR_LIMIT`. Default 1000. */
+  maxInFlight?: number;
+  /**
+   * Per-connection rate limit: at most `messages` frames (messages, publishes, subscriptions,
+   * RPC calls) per `interval` ms, as a token bucket. Over it, requests fail with
+   * `ERR_RATE_LIMIT` and fire-and-forget frames are dropped. Default: off.
+   */
+  rateLimit?: { messages: number; interval: number };
+  /**
+   * Checks an end-user connection before anything else of it runs: gets the client's
+   * `credentials` (Client option), the HTTP upgrade request and the connection. Return (or
+   * resolve) `false` or throw to refuse (ERR_AUTH, close 4003); any other value is kept as
+   * `ws.auth`.
+   */
+  authenticate?: AuthenticateHook;
 }
+
+/** The `authenticate` server option. */
+export type AuthenticateHook = (info: {
+  credentials: unknown;
+  request: IncomingMessage;
+  ws: ServerConnection;
+}) => unknown;
 
 /** Options after defaults were applied. */
 export interface ResolvedServerOptions {
@@ -83,6 +110,11 @@ export interface ResolvedServerOptions {
   maxBufferedBytes: number;
   silent: boolean;
   tls: TlsOptions | undefined;
+  maxConnections: number;
+  maxGroupsPerConnection: number;
+  maxInFlight: number;
+  rateLimit: { messages: number; interval: number } | undefined;
+  authenticate: AuthenticateHook | undefined;
 }
 
 /** Default values of the server options. */
@@ -124,6 +156,24 @@ function optionalFunction<T>(name: string, value: unknown): T | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'function') throw new InvalidOptionError(`${name} must be a function`);
   return value as T;
+}
+
+function checkRateLimit(value: unknown): { messages: number; interval: number } | undefined {
+  if (value === undefined) return undefined;
+  const limit = value as { messages?: unknown; interval?: unknown };
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    typeof limit.messages !== 'number' ||
+    !(limit.messages > 0) ||
+    typeof limit.interval !== 'number' ||
+    !(limit.interval > 0)
+  ) {
+    throw new InvalidOptionError(
+      'rateLimit must be { messages: positive number, interval: positive ms }',
+    );
+  }
+  return { messages: limit.messages, interval: limit.interval };
 }
 
 /** Validates options and applies defaults. Throws {@link InvalidOptionError}. */
@@ -217,5 +267,14 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     ),
     silent: options.silent ?? SERVER_DEFAULTS.silent,
     tls: checkTls(options.tls),
+    maxConnections: positiveNumber('maxConnections', options.maxConnections, 0, true),
+    maxGroupsPerConnection: positiveNumber(
+      'maxGroupsPerConnection',
+      options.maxGroupsPerConnection,
+      10_000,
+    ),
+    maxInFlight: positiveNumber('maxInFlight', options.maxInFlight, 1000),
+    rateLimit: checkRateLimit(options.rateLimit),
+    authenticate: optionalFunction<AuthenticateHook>('authenticate', options.authenticate),
   };
 }

@@ -48,6 +48,14 @@ export class ServerConnection implements Subscriber {
   readonly request: IncomingMessage;
   /** Handshake progress. */
   state: ServerConnectionState = 'handshaking';
+  /** What the server's `authenticate` hook returned for this connection. */
+  auth: unknown;
+  /** @internal Requests whose handlers are still running. */
+  inFlight = 0;
+  /** @internal Rate-limit token bucket. */
+  tokens = 0;
+  /** @internal */
+  tokensAt = 0;
   /** @internal For server links: the namespace the link is for. */
   linkNamespace = 'DEFAULT';
   /** True when this connection may make RPC calls (no server secret, or it proved the secret). */
@@ -116,6 +124,23 @@ export class ServerConnection implements Subscriber {
   deliver(message: FanoutMessage): boolean {
     if (this.state !== 'open') return false;
     return this.connection.writeShared(message.frameFor(this.connection.codec));
+  }
+
+  /** @internal Takes one rate-limit token; false when the bucket is empty. */
+  takeToken(limit: { messages: number; interval: number }, now: number): boolean {
+    if (this.tokensAt === 0) {
+      this.tokensAt = now;
+      this.tokens = limit.messages;
+    } else if (now > this.tokensAt) {
+      this.tokens = Math.min(
+        limit.messages,
+        this.tokens + ((now - this.tokensAt) * limit.messages) / limit.interval,
+      );
+      this.tokensAt = now;
+    }
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
   }
 
   /** @internal Tells the client its memberships changed, so `getMyGroups()` stays right. */

@@ -7,7 +7,14 @@ import { createServer, type IncomingMessage, type Server as HttpServer } from 'n
 import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { AuthError, ErrorCode, InvalidOptionError, ProtocolError } from '../errors.js';
+import {
+  AuthError,
+  ErrorCode,
+  InvalidOptionError,
+  LimitError,
+  ProtocolError,
+  RateLimitError,
+} from '../errors.js';
 import { checkAuthIn, type AuthFnOut } from '../cluster/auth.js';
 import { CloneManager, type CloneHost } from '../cluster/clone-manager.js';
 import { LinkManager, type LinkHost, type ServerProxyOptions } from '../cluster/link-manager.js';
@@ -50,6 +57,7 @@ import { ServerMessageContext } from './context.js';
 import {
   generateId,
   resolveServerOptions,
+  type AuthenticateHook,
   type ResolvedServerOptions,
   type ServerOptions,
 } from './options.js';
@@ -104,6 +112,10 @@ export interface ServerStats {
   sockets: number;
   /** Messages (MESSAGE frames) received from clients. */
   messagesIn: number;
+  /** Upgrades refused by `maxConnections`. */
+  rejectedConnections: number;
+  /** Frames refused by `rateLimit`. */
+  rateLimited: number;
   /** Group messages published on this server. */
   publishes: number;
   /** Deliveries of group messages to this server's connections (local and relayed). */
@@ -166,6 +178,8 @@ export class Server
   private boundPort: number | undefined;
   private messagesIn = 0;
   private publishes = 0;
+  private rejectedConnections = 0;
+  private rateLimited = 0;
 
   constructor(options: ServerOptions = {}) {
     super();
@@ -297,6 +311,8 @@ export class Server
       clients: this.clients.size,
       sockets: this.sockets.size,
       messagesIn: this.messagesIn,
+      rejectedConnections: this.rejectedConnections,
+      rateLimited: this.rateLimited,
       publishes: this.publishes,
       deliveries: this.groups.deliveries,
       groups: this.groups.size,
@@ -418,6 +434,11 @@ export class Server
         rejectUpgrade(socket, 503, 'Service Unavailable');
         return;
       }
+      if (this.options.maxConnections > 0 && this.sockets.size >= this.options.maxConnections) {
+        this.rejectedConnections++;
+        rejectUpgrade(socket, 503, 'Service Unavailable: too many connections');
+        return;
+      }
       const codec = this.pickCodec(request.headers['sec-websocket-protocol']);
       if (codec === undefined) {
         rejectUpgrade(
@@ -528,6 +549,9 @@ export class Server
       else if (ws.state === 'authenticating') this.hold(ws, frame, raw);
       return;
     }
+    const { rateLimit } = this.options;
+    if (rateLimit !== undefined && ws.kind === 'client' && !this.admitFrame(ws, frame, rateLimit))
+      return;
     if (RpcResponder.accepts(frame[0])) {
       this.responder.handle(ws.connection, ws.rpcAuthorized, frame);
       return;
@@ -614,13 +638,46 @@ export class Server
     }
     const secret = this.options.serverSecret;
     const presentsProof = ws.kind === 'rpc' || ws.kind === 'link' || hello.auth !== undefined;
-    if (secret !== undefined && presentsProof) {
+    const authenticate = ws.kind === 'link' ? undefined : this.options.authenticate;
+    if ((secret !== undefined && presentsProof) || authenticate !== undefined) {
       ws.state = 'authenticating';
-      void this.authenticateSecret(ws, hello, secret);
+      void this.admit(ws, hello, authenticate, presentsProof ? secret : undefined);
       return;
     }
     ws.rpcAuthorized = secret === undefined;
     this.opened(ws, undefined);
+  }
+
+  /** Runs the `authenticate` hook, then checks the secret proof; frames wait meanwhile. */
+  private async admit(
+    ws: ServerConnection,
+    hello: HelloBody,
+    authenticate: AuthenticateHook | undefined,
+    secret: string | undefined,
+  ): Promise<void> {
+    if (authenticate !== undefined) {
+      let result: unknown;
+      try {
+        result = await authenticate({ credentials: hello.credentials, request: ws.request, ws });
+      } catch {
+        result = false;
+      }
+      if (ws.state !== 'authenticating') return;
+      if (result === false) {
+        const error = new AuthError('The server refused the credentials');
+        this.reportError(error, ws);
+        ws.connection.replyError(0, error);
+        ws.connection.close(CloseCode.AUTH_FAILED, 'authentication failed');
+        return;
+      }
+      ws.auth = result;
+    }
+    if (secret === undefined) {
+      ws.rpcAuthorized = this.options.serverSecret === undefined;
+      this.opened(ws, undefined);
+      return;
+    }
+    await this.authenticateSecret(ws, hello, secret);
   }
 
   private opened(ws: ServerConnection, auth: { proof: string } | undefined): void {
@@ -667,6 +724,39 @@ export class Server
     const proof = await serverProof(secret, this.id, nonce);
     if (ws.state !== 'authenticating') return;
     this.opened(ws, { proof });
+  }
+
+  /** Applies the rate limit to a frame that asks for work; false when it was refused. */
+  private admitFrame(
+    ws: ServerConnection,
+    frame: Frame,
+    limit: { messages: number; interval: number },
+  ): boolean {
+    const type = frame[0];
+    if (
+      type === FrameType.PING ||
+      type === FrameType.PONG ||
+      type === FrameType.REPLY ||
+      type === FrameType.ERROR
+    )
+      return true;
+    if (ws.takeToken(limit, Date.now())) return true;
+    this.rateLimited++;
+    const id =
+      type === FrameType.MESSAGE ||
+      type === FrameType.SUBSCRIBE ||
+      type === FrameType.UNSUBSCRIBE ||
+      type === FrameType.PUBLISH ||
+      type === FrameType.RPC_CALL ||
+      type === FrameType.RPC_LIST
+        ? frame[1]
+        : 0;
+    if (id !== 0)
+      ws.connection.replyError(
+        id,
+        new RateLimitError(`More than ${limit.messages} messages per ${limit.interval} ms`),
+      );
+    return false;
   }
 
   /** Frames that arrive while authentication runs wait, in order, up to a bound. */
@@ -725,6 +815,17 @@ export class Server
   private handleMessage(ws: ServerConnection, frame: MessageFrame, raw: WirePayload): void {
     this.messagesIn++;
     const id = frame[1];
+    if (ws.inFlight >= this.options.maxInFlight) {
+      if (id !== 0) {
+        ws.connection.replyError(
+          id,
+          new LimitError(
+            `More than ${this.options.maxInFlight} requests in flight on this connection`,
+          ),
+        );
+      }
+      return;
+    }
     const mes: WsMeshMessage = {
       kind: 'message',
       route: frame[2],
@@ -761,8 +862,14 @@ export class Server
     };
     this.runMiddlewaresOnly(ws, mes, raw, id, (stopped) => {
       if (ws.open && !stopped) {
-        if (subscribe) this.groups.addSubscriber({ id: groupId, ws });
-        else this.groups.deleteSubscriber({ id: groupId, ws });
+        if (subscribe) {
+          if (!ws.groups.has(groupId) && ws.groups.size >= this.options.maxGroupsPerConnection) {
+            throw new LimitError(
+              `A connection may be in at most ${this.options.maxGroupsPerConnection} groups`,
+            );
+          }
+          this.groups.addSubscriber({ id: groupId, ws });
+        } else this.groups.deleteSubscriber({ id: groupId, ws });
       }
       // The reply is the membership after processing, so the client knows whether it applied.
       return ws.groups.has(groupId);
@@ -837,7 +944,18 @@ export class Server
       return;
     }
     if (result instanceof Promise) {
-      result.then(done, (error: unknown) => this.failed(context.ws, id, error));
+      const { ws } = context;
+      ws.inFlight++;
+      result.then(
+        (value) => {
+          ws.inFlight--;
+          done(value);
+        },
+        (error: unknown) => {
+          ws.inFlight--;
+          this.failed(ws, id, error);
+        },
+      );
       return;
     }
     done(result);
