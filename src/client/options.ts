@@ -116,7 +116,12 @@ function checkSecret(secret: unknown): string | undefined {
 }
 
 function randomId(): string {
-  return `client-${globalThis.crypto.randomUUID()}`;
+  const { crypto } = globalThis;
+  // Browsers offer randomUUID only to secure contexts (https, localhost); a page served over
+  // plain http from another host still has getRandomValues.
+  if (typeof crypto.randomUUID === 'function') return `client-${crypto.randomUUID()}`;
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return `client-${Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('')}`;
 }
 
 /** Validates client options and applies defaults. */

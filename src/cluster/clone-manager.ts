@@ -42,6 +42,12 @@ export interface CloneHost {
   };
   emitAuthError(clone: { id: string; url: string | null }, error: Error): void;
   reportError(error: unknown): void;
+  /** A clone link is up: clones also share RPC functions over it. */
+  cloneLinkUp(connection: Connection, peerId: string, direction: 'in' | 'out'): void;
+  /** A clone link that was up closed. */
+  cloneLinkDown(connection: Connection): void;
+  /** An RPC or route frame arrived on a clone link. */
+  cloneLinkFrame(connection: Connection, frame: Frame): void;
 }
 
 /** Error code of two live servers claiming one id. */
@@ -295,6 +301,7 @@ export class CloneManager implements DialerOwner, GroupsObserver {
       this.links.delete(link.peerId);
     }
     this.links.set(link.peerId, link);
+    this.host.cloneLinkUp(link.connection, link.peerId, link.direction);
     // A clone that dialed in is added after the clones it tells about (see CLONE_SYNC), as the
     // original library did, so `clones.clones` lists them in the same order.
     const clone = this.clones.get(link.peerId);
@@ -320,6 +327,7 @@ export class CloneManager implements DialerOwner, GroupsObserver {
   linkClosed(link: CloneLink): void {
     if (this.links.get(link.peerId) !== link) return;
     this.links.delete(link.peerId);
+    this.host.cloneLinkDown(link.connection);
     const clone = this.clones.get(link.peerId);
     if (clone !== undefined) clone.state = 'unreachable';
     this.routes.invalidate();
@@ -383,6 +391,7 @@ export class CloneManager implements DialerOwner, GroupsObserver {
         this.relay.receiveGroupDelete(link, frame);
         return;
       default:
+        this.host.cloneLinkFrame(link.connection, frame);
         return;
     }
   }

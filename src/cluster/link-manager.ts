@@ -31,7 +31,7 @@ import { HeartbeatMonitor } from '../transport/heartbeat.js';
 import { proxyUrl, type RpcEndpointOptions } from '../rpc/endpoint.js';
 import { PeerDialer } from './peer-dialer.js';
 import { RemoteTarget } from './remote-target.js';
-import { ServerLink } from './server-link.js';
+import { ServerLink, type LearnedRoute } from './server-link.js';
 
 /** Options of `server.createServerProxy`: `url`, or `host` + `port` (+ `path`). */
 export type ServerProxyOptions = RpcEndpointOptions & {
@@ -75,7 +75,7 @@ export class LinkManager {
   /** Live links (for inspection and stats). */
   list(): {
     peerId: string;
-    namespace: string;
+    namespace: string | null;
     direction: 'in' | 'out';
     routes: number;
     inFlight: number;
@@ -84,7 +84,7 @@ export class LinkManager {
       peerId: link.peerId,
       namespace: link.namespace,
       direction: link.direction,
-      routes: link.routes.size,
+      routes: link.routeCount,
       inFlight: link.inFlight,
     }));
   }
@@ -188,7 +188,7 @@ export class LinkManager {
   /** @internal Starts the periodic full re-sync. */
   start(): void {
     this.timer = setInterval(() => {
-      for (const link of this.links) link.lastSent = '';
+      for (const link of this.links) link.lastSent.clear();
       this.scheduleAdverts();
     }, this.host.linkOptions.proxyInterval);
     this.timer.unref();
@@ -213,48 +213,69 @@ export class LinkManager {
   /** The best remote route to `name` in `namespace`, if any. */
   resolve(namespace: string, name: string): CallTarget | undefined {
     if (this.links.size === 0) return undefined;
-    const key = this.host.registry.zoneKey(namespace);
-    let best: ServerLink | undefined;
-    let bestLength = Infinity;
+    const { registry } = this.host;
+    const key = registry.zoneKey(namespace);
+    let best: { link: ServerLink; namespace: string; route: LearnedRoute } | undefined;
     for (const link of this.links) {
       if (!link.open) continue;
-      const route = link.routes.get(name);
-      if (route === undefined || this.host.registry.zoneKey(link.namespace) !== key) continue;
-      const length = route.path.length;
-      // Shortest path first; among equals, the link with the fewest calls in flight.
-      if (
-        length < bestLength ||
-        (length === bestLength && best !== undefined && link.inFlight < best.inFlight)
-      ) {
-        best = link;
-        bestLength = length;
+      for (const [linkNamespace, table] of link.routes) {
+        const route = table.get(name);
+        if (route === undefined || registry.zoneKey(linkNamespace) !== key) continue;
+        const length = route.path.length;
+        // Shortest path first; among equals, the link with the fewest calls in flight.
+        if (
+          best === undefined ||
+          length < best.route.path.length ||
+          (length === best.route.path.length && link.inFlight < best.link.inFlight)
+        ) {
+          best = { link, namespace: linkNamespace, route };
+        }
       }
     }
-    const route = best?.routes.get(name);
-    if (best === undefined || route === undefined) return undefined;
-    return new RemoteTarget(best, route.info, this.host.linkOptions.awaitResTimeout);
+    if (best === undefined) return undefined;
+    return new RemoteTarget(best.link, best.namespace, best.route.info, this.host.linkOptions.awaitResTimeout);
   }
 
   /** Remote functions reachable in `namespace` (best description per name). */
   listRemote(namespace: string): FunctionInfo[] {
-    const key = this.host.registry.zoneKey(namespace);
+    const { registry } = this.host;
+    const key = registry.zoneKey(namespace);
     const byName = new Map<string, { info: FunctionInfo; length: number }>();
     for (const link of this.links) {
-      if (!link.open || this.host.registry.zoneKey(link.namespace) !== key) continue;
-      for (const [name, route] of link.routes) {
-        const known = byName.get(name);
-        if (known === undefined || route.path.length < known.length)
-          byName.set(name, { info: route.info, length: route.path.length });
+      if (!link.open) continue;
+      for (const [linkNamespace, table] of link.routes) {
+        if (registry.zoneKey(linkNamespace) !== key) continue;
+        for (const [name, route] of table) {
+          const known = byName.get(name);
+          if (known === undefined || route.path.length < known.length) {
+            byName.set(name, { info: route.info, length: route.path.length });
+          }
+        }
       }
     }
     return [...byName.values()].map((entry) => entry.info);
+  }
+
+  /** @internal A clone link came up: clones share every namespace over it. */
+  attachCloneLink(connection: Connection, peerId: string, direction: 'in' | 'out'): void {
+    this.addLink(new ServerLink(peerId, null, connection, direction));
+  }
+
+  /** @internal A clone link closed. */
+  detachCloneLink(connection: Connection): void {
+    this.removeLink(connection);
+  }
+
+  /** @internal RPC and route frames on a clone link. */
+  cloneLinkFrame(connection: Connection, frame: Frame): void {
+    this.frame(connection, frame);
   }
 
   private addLink(link: ServerLink): void {
     this.links.add(link);
     this.byConnection.set(link.connection, link);
     this.heartbeat.add(link.connection);
-    link.lastSent = '';
+    link.lastSent.clear();
     this.scheduleAdverts();
   }
 
@@ -266,10 +287,9 @@ export class LinkManager {
     this.heartbeat.delete(connection);
     link.caller.connectionClosed();
     this.host.responder.connectionClosed(connection);
-    if (link.routes.size > 0) {
-      link.routes.clear();
-      this.zoneChanged(link.namespace);
-    }
+    const namespaces = [...link.routes.keys()];
+    link.routes.clear();
+    for (const namespace of namespaces) this.zoneChanged(namespace);
     this.scheduleAdverts();
   }
 
@@ -277,38 +297,38 @@ export class LinkManager {
     const link = this.byConnection.get(connection);
     if (link === undefined) return;
     if (frame[0] === FrameType.LINK_ROUTES) {
-      this.routesReceived(link, frame[2]);
+      this.routesReceived(link, frame[1], frame[2]);
       return;
     }
     if (link.caller.handleFrame(frame)) return;
-    // Requests on links the dialing side accepted (calls from the peer) are served here too.
+    // Calls from the peer (on links this server dialed, there is no server connection).
     this.host.responder.handle(connection, true, frame);
   }
 
-  private routesReceived(link: ServerLink, routes: LinkRoute[]): void {
+  private routesReceived(link: ServerLink, namespace: string, routes: LinkRoute[]): void {
+    if (link.namespace !== null && namespace !== link.namespace) return;
     const self = this.host.id;
-    const next = new Map<string, { info: FunctionInfo; path: string[] }>();
+    const next = new Map<string, LearnedRoute>();
     for (const [name, info, path] of routes) {
       if (path.includes(self)) continue; // a path through this server would loop
       const known = next.get(name);
       if (known === undefined || path.length < known.path.length) next.set(name, { info, path });
     }
-    const before = JSON.stringify([...link.routes]);
-    link.routes = next;
+    const before = JSON.stringify([...(link.routes.get(namespace) ?? [])]);
+    if (next.size === 0) link.routes.delete(namespace);
+    else link.routes.set(namespace, next);
     if (JSON.stringify([...next]) === before) return;
-    this.zoneChanged(link.namespace);
+    this.zoneChanged(namespace);
     this.scheduleAdverts();
   }
 
   private zoneChanged(namespace: string): void {
     const { registry } = this.host;
-    const zone = registry.zone(namespace);
-    const notified = new Set<string>();
-    for (const member of zone) {
+    const notified = new Set<string>([namespace]);
+    for (const member of registry.zone(namespace)) {
       notified.add(member);
       for (const group of registry.groupsOf(member)) notified.add(group);
     }
-    notified.add(namespace);
     for (const name of notified) this.host.functionsChanged(name);
   }
 
@@ -321,25 +341,33 @@ export class LinkManager {
     });
   }
 
-  /** What this server can reach in the link's zone, minus what came from that very peer. */
-  private routesFor(link: ServerLink): LinkRoute[] {
+  /** Namespaces a clone link advertises: every one this server has or has learned. */
+  private allNamespaces(): Set<string> {
+    const namespaces = new Set(this.host.registry.namespaceNames());
+    for (const link of this.links) for (const namespace of link.routes.keys()) namespaces.add(namespace);
+    return namespaces;
+  }
+
+  /** What this server can reach in the zone of `namespace`, minus paths through the peer. */
+  private routesFor(link: ServerLink, namespace: string): LinkRoute[] {
     const { registry, id } = this.host;
-    const zone = registry.zone(link.namespace);
-    const key = registry.zoneKey(link.namespace);
+    const key = registry.zoneKey(namespace);
     const best = new Map<string, LinkRoute>();
-    for (const namespace of zone) {
-      for (const local of registry.list(namespace)) {
+    for (const member of registry.zone(namespace)) {
+      for (const local of registry.list(member)) {
         if (!best.has(local.name)) best.set(local.name, [local.name, local.info, [id]]);
       }
     }
     for (const other of this.links) {
-      if (other === link || !other.open || registry.zoneKey(other.namespace) !== key) continue;
-      for (const [name, route] of other.routes) {
-        if (route.path.includes(link.peerId)) continue;
-        const path = [id, ...route.path];
-        const known = best.get(name);
-        if (known === undefined || known[2].length > path.length)
-          best.set(name, [name, route.info, path]);
+      if (other === link || !other.open) continue;
+      for (const [otherNamespace, table] of other.routes) {
+        if (registry.zoneKey(otherNamespace) !== key) continue;
+        for (const [name, route] of table) {
+          if (route.path.includes(link.peerId)) continue;
+          const path = [id, ...route.path];
+          const known = best.get(name);
+          if (known === undefined || known[2].length > path.length) best.set(name, [name, route.info, path]);
+        }
       }
     }
     return [...best.values()];
@@ -347,14 +375,19 @@ export class LinkManager {
 
   private advertise(link: ServerLink): void {
     if (!link.open) return;
-    const routes = this.routesFor(link);
-    const serialized = JSON.stringify(routes);
-    if (serialized === link.lastSent) return;
-    link.lastSent = serialized;
-    try {
-      link.connection.send([FrameType.LINK_ROUTES, link.namespace, routes]);
-    } catch (error) {
-      this.host.reportError(error as WsMeshError);
+    const namespaces = link.namespace === null ? this.allNamespaces() : [link.namespace];
+    for (const namespace of namespaces) {
+      const routes = this.routesFor(link, namespace);
+      const serialized = JSON.stringify(routes);
+      // A clone link need not announce an empty table for a namespace it never announced.
+      const previous = link.lastSent.get(namespace) ?? (link.namespace === null ? '[]' : '');
+      if (serialized === previous) continue;
+      link.lastSent.set(namespace, serialized);
+      try {
+        link.connection.send([FrameType.LINK_ROUTES, namespace, routes]);
+      } catch (error) {
+        this.host.reportError(error as WsMeshError);
+      }
     }
   }
 }

@@ -14,6 +14,8 @@ export class RemoteTarget implements CallTarget {
 
   constructor(
     private readonly link: ServerLink,
+    /** Namespace to call into on the peer. */
+    private readonly namespace: string,
     readonly info: FunctionInfo,
     private readonly timeout: number,
   ) {}
@@ -25,7 +27,7 @@ export class RemoteTarget implements CallTarget {
     const done = (): void => {
       link.inFlight--;
     };
-    const reply = link.caller.call(link.namespace, this.info.name, args, {
+    const reply = link.caller.call(this.namespace, this.info.name, args, {
       signal,
       timeout: this.timeout,
       hops: hops - 1,
@@ -37,6 +39,6 @@ export class RemoteTarget implements CallTarget {
   stream(args: unknown[], signal: AbortSignal | undefined, hops: number): PullIterator {
     if (hops <= 0) throw new NoRouteError(`Hop limit reached calling "${this.info.name}"`);
     const { link } = this;
-    return link.caller.stream(link.namespace, this.info.name, args, { signal, hops: hops - 1 });
+    return link.caller.stream(this.namespace, this.info.name, args, { signal, hops: hops - 1 });
   }
 }

@@ -14,22 +14,25 @@ export interface LearnedRoute {
   path: string[];
 }
 
-/** A live server link. */
+/**
+ * A live server link. A link made with `createServerProxy` is for one namespace; a clone link
+ * carries every namespace (`namespace` null), so clones share their functions.
+ */
 export class ServerLink {
   /** Calls to the peer. */
   readonly caller: RpcCaller;
-  /** What the peer can reach, by function name. */
-  routes = new Map<string, LearnedRoute>();
-  /** Serialized routes last sent, to skip identical adverts. */
-  lastSent = '';
+  /** What the peer can reach: namespace, then function name. */
+  readonly routes = new Map<string, Map<string, LearnedRoute>>();
+  /** Serialized routes last sent per namespace, to skip identical adverts. */
+  readonly lastSent = new Map<string, string>();
   /** Calls forwarded over this link that are still running. */
   inFlight = 0;
 
   constructor(
     /** Id of the server at the other end. */
     readonly peerId: string,
-    /** Namespace (or group) the link is for, the same name on both ends. */
-    readonly namespace: string,
+    /** Namespace (or group) the link is for, the same name on both ends; null for every namespace. */
+    readonly namespace: string | null,
     /** Transport connection. */
     readonly connection: Connection,
     /** Who dialed. */
@@ -39,6 +42,13 @@ export class ServerLink {
       request: (frame, options) => connection.request(frame, options),
       send: (frame) => connection.send(frame),
     });
+  }
+
+  /** Number of routes learned, over all namespaces. */
+  get routeCount(): number {
+    let count = 0;
+    for (const table of this.routes.values()) count += table.size;
+    return count;
   }
 
   /** True until the connection closes. */

@@ -49,6 +49,7 @@ export class LocalFunction {
 export class FunctionRegistry {
   private readonly namespaces = new Map<string, Map<string, LocalFunction>>();
   private readonly groups = new Map<string, string[]>();
+  private readonly zoneKeys = new Map<string, string>();
   /** Called with each namespace whose function list changed. */
   onChange: ((namespace: string) => void) | undefined;
 
@@ -113,6 +114,7 @@ export class FunctionRegistry {
       throw new InvalidArgumentError(`createNamespaceGroup: "${group}" is already a namespace`);
     }
     this.groups.set(group, [...new Set(namespaces)]);
+    this.zoneKeys.clear();
     this.changed(group);
   }
 
@@ -175,11 +177,15 @@ export class FunctionRegistry {
     return zone;
   }
 
-  /** A stable name for the zone of `namespace` (its smallest member). */
+  /** A stable name for the zone of `namespace` (its smallest member). Cached: called per remote call. */
   zoneKey(namespace: string): string {
-    let key: string | undefined;
-    for (const member of this.zone(namespace)) if (key === undefined || member < key) key = member;
-    return key ?? namespace;
+    let key = this.zoneKeys.get(namespace);
+    if (key === undefined) {
+      for (const member of this.zone(namespace)) if (key === undefined || member < key) key = member;
+      key ??= namespace;
+      this.zoneKeys.set(namespace, key);
+    }
+    return key;
   }
 
   /** Group names. */

@@ -50,6 +50,7 @@ import { RpcResponder, type FunctionResolver } from '../rpc/rpc-responder.js';
 import { NonceCache, serverProof, verifyProof } from '../rpc/secret.js';
 import type { FunctionInfo } from '../protocol/frames.js';
 import { DeadlineEntry, deadlines } from '../transport/deadline-queue.js';
+import type { Connection } from '../transport/connection.js';
 import { HeartbeatMonitor } from '../transport/heartbeat.js';
 import { NodeWireSocket } from '../transport/node-socket.js';
 import { Emitter } from '../util/emitter.js';
@@ -561,7 +562,9 @@ export class Server
       return;
     }
     if (ws.kind === 'clone') {
-      if (frame[0] >= FrameType.CLONE_SYNC) this.clones.inboundFrame(ws.connection, frame);
+      if (frame[0] >= FrameType.CLONE_SYNC && frame[0] <= FrameType.CLONE_GROUP_DELETE) {
+        this.clones.inboundFrame(ws.connection, frame);
+      } else if (frame[0] >= FrameType.RPC_CALL) this.linkManager.cloneLinkFrame(ws.connection, frame);
       else
         ws.connection.replyError(
           0,
@@ -788,7 +791,10 @@ export class Server
       return;
     }
     ws.state = 'open';
+    ws.rpcAuthorized = true; // an authenticated clone is trusted with RPC
     this.welcome(ws);
+    // Clone links are watched by the link layer's faster heartbeat (one monitor per connection).
+    this.heartbeat.delete(ws.connection);
     if (!this.clones.acceptInbound(ws.connection, hello.id, hello.instance)) {
       ws.connection.close(CloseCode.DUPLICATE_ID, 'duplicate clone id');
       return;
@@ -1003,6 +1009,21 @@ export class Server
         }
       });
     }
+  }
+
+  /** @internal */
+  cloneLinkUp(connection: Connection, peerId: string, direction: 'in' | 'out'): void {
+    this.linkManager.attachCloneLink(connection, peerId, direction);
+  }
+
+  /** @internal */
+  cloneLinkDown(connection: Connection): void {
+    this.linkManager.detachCloneLink(connection);
+  }
+
+  /** @internal */
+  cloneLinkFrame(connection: Connection, frame: Frame): void {
+    this.linkManager.cloneLinkFrame(connection, frame);
   }
 
   /** @internal */

@@ -29,14 +29,17 @@ export interface DialOptions {
   tls?: TlsOptions | undefined;
 }
 
-/** TLS settings for dialing `wss://` urls from Node. */
+/**
+ * TLS settings for dialing `wss://` urls from Node. Bytes are typed `Uint8Array` (a `Buffer`
+ * is one) so these declarations need no Node types in browser projects.
+ */
 export interface TlsOptions {
   /** Certificate authorities to trust (PEM), e.g. for a self-signed certificate. */
-  ca?: string | Buffer | (string | Buffer)[];
+  ca?: string | Uint8Array | (string | Uint8Array)[];
   /** Client certificate (PEM), for servers that require one. */
-  cert?: string | Buffer;
+  cert?: string | Uint8Array;
   /** Client key (PEM). */
-  key?: string | Buffer;
+  key?: string | Uint8Array;
   /** Set false to accept any certificate (tests only). Default true. */
   rejectUnauthorized?: boolean;
   /** Server name for SNI and certificate checks, when it differs from the url's host. */

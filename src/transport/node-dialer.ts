@@ -13,7 +13,8 @@ export const nodeDialer: Dialer = (url, protocols, options, events) => {
     maxPayload: options.maxPayload,
     handshakeTimeout: options.handshakeTimeout,
     perMessageDeflate: false,
-    ...options.tls,
+    // Node's TLS takes any Uint8Array where its types say Buffer.
+    ...(options.tls as WebSocket.ClientOptions | undefined),
   });
   let raw: Duplex | undefined;
   const wire = new NodeWireSocket(ws, undefined, false, () => raw);
