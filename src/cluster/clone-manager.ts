@@ -136,6 +136,11 @@ export class CloneManager implements DialerOwner, GroupsObserver {
     return this.host.cloneOptions.tls;
   }
 
+  /** True when `deleteClone` removed `id` and `addClone` did not bring it back. */
+  isDeleted(id: string): boolean {
+    return this.forgotten.has(id);
+  }
+
   /** Ids of the clones with a live direct link. */
   linkedIds(): string[] {
     return [...this.links.keys()];
@@ -244,6 +249,8 @@ export class CloneManager implements DialerOwner, GroupsObserver {
    * server's own id, or the id of a clone linked from another process.
    */
   canAcceptInbound(peerId: string, peerInstance: string | undefined): boolean {
+    // deleteClone means "no link with that clone" in both directions until addClone.
+    if (this.forgotten.has(peerId)) return false;
     if (peerId === this.host.id) {
       this.duplicateId(peerId, "a clone dialed in with this server's own id");
       return false;

@@ -787,7 +787,11 @@ export class Server
     // Refuse a duplicate id before WELCOME: a dialer that got WELCOME counts the link as up
     // and redials within milliseconds instead of backing off.
     if (!this.clones.canAcceptInbound(hello.id, hello.instance)) {
-      ws.connection.close(CloseCode.DUPLICATE_ID, 'duplicate clone id');
+      const deleted = this.clones.isDeleted(hello.id);
+      ws.connection.close(
+        deleted ? CloseCode.POLICY_VIOLATION : CloseCode.DUPLICATE_ID,
+        deleted ? 'clone deleted here' : 'duplicate clone id',
+      );
       return;
     }
     ws.state = 'open';
