@@ -868,6 +868,62 @@ describe('group relay', () => {
     }
   });
 
+  test('a silent network cut (no FIN) is detected by heartbeats on both sides and traffic detours', async () => {
+    const cleanup = new Cleanup();
+    try {
+      // Same shape as above: only the s1-s3 link (dialed by s3) goes through the proxy.
+      const heartbeatInterval = 200;
+      const s1Port = await getFreePort();
+      const proxy = await startTcpProxy(s1Port);
+      cleanup.add(() => proxy.close());
+      const proxied = `ws://127.0.0.1:${proxy.port}`;
+      const s1 = await startClone('s1', { port: s1Port, url: proxied, heartbeatInterval });
+      cleanup.add(() => s1.server.stop());
+      const s2 = await startClone('s2', { heartbeatInterval });
+      cleanup.add(() => s2.server.stop());
+      const s3 = await startClone('s3', { url: undefined, heartbeatInterval });
+      cleanup.add(() => s3.server.stop());
+      const clones = [s1, s2, s3];
+      s1.server.addClone({ id: 's2', url: s2.url });
+      s3.server.addClone({ id: 's1', url: proxied });
+      s3.server.addClone({ id: 's2', url: s2.url });
+      await waitFor(() => linkedAll(clones), 5000, 'mesh');
+      const inboxes: Inbox[] = [];
+      for (const clone of clones) inboxes.push(await startInbox(clone.url, ['room']));
+      cleanup.add(() => stopInboxes(inboxes));
+      const pub1 = new Client({ url: s1.url, reconnect: false, silent: true });
+      const pub3 = new Client({ url: s3.url, reconnect: false, silent: true });
+      await Promise.all([pub1.start(), pub3.start()]);
+      cleanup.add(() => Promise.all([pub1.stop(), pub3.stop()]));
+      await awaitInterest(prober(pub1, 'room'), inboxes);
+      await awaitInterest(prober(pub3, 'room'), inboxes);
+
+      proxy.freeze();
+      // Both ends must notice within a few heartbeat intervals, the dialing end included.
+      await waitFor(
+        () => !linkedIds(s1.server).includes('s3') && !linkedIds(s3.server).includes('s1'),
+        10 * heartbeatInterval,
+        'both ends dropped the silent link',
+      );
+      await waitFor(
+        () =>
+          s1.server.clones.clones.get('s3')?.state === 'routed' &&
+          s3.server.clones.clones.get('s1')?.state === 'routed',
+        5000,
+        's1 and s3 route through s2',
+      );
+      publishNumbered(pub1, 'p1', 'room', 0, 100);
+      publishNumbered(pub3, 'p3', 'room', 0, 100);
+      await flush([pub1, pub3], 'room', inboxes);
+      for (const inbox of inboxes) {
+        assert.deepEqual(sequences(inbox).get('p1'), range(0, 100));
+        assert.deepEqual(sequences(inbox).get('p3'), range(0, 100));
+      }
+    } finally {
+      await cleanup.run();
+    }
+  });
+
   test('group deletion floods around a cut link', async () => {
     const cleanup = new Cleanup();
     try {

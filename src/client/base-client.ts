@@ -38,6 +38,7 @@ import { DeadlineEntry, deadlines } from '../transport/deadline-queue.js';
 import type { Dialer } from '../transport/dialer.js';
 import { HeartbeatMonitor } from '../transport/heartbeat.js';
 import type { WireSocket } from '../transport/wire-socket.js';
+import { CIPHER_SCHEME, type CipherFactory } from '../transport/frame-cipher.js';
 import { RpcCaller } from '../rpc/rpc-caller.js';
 import { createProxy, type RpcProxy, type UntypedApi } from '../rpc/proxy.js';
 import { DEFAULT_NAMESPACE } from '../rpc/registry.js';
@@ -160,6 +161,8 @@ export class BaseClient extends Emitter<ClientEvents> {
     private readonly dialer: Dialer,
     /** @internal What this client announces itself as (`rpc` for RpcProxy). */
     private readonly kind: PeerKind = 'client',
+    /** @internal Payload encryption of this platform, when it has one (Node). */
+    private readonly cipherFactory?: CipherFactory,
   ) {
     super();
     this.options = resolveClientOptions(options);
@@ -496,6 +499,7 @@ export class BaseClient extends Emitter<ClientEvents> {
     this.log(`connecting to ${url}`);
     let socket: WireSocket | undefined;
     let welcomed = false;
+    let held: [Frame, WirePayload][] | undefined;
     // When the connection closed itself (heartbeat, slow consumer...), its code is the one to report.
     let localClose: [number, string] | undefined;
     const onClose = (code: number, reason: string): void => {
@@ -532,11 +536,33 @@ export class BaseClient extends Emitter<ClientEvents> {
               socket,
               {
                 onFrame: (frame, raw) => {
+                  if (held !== undefined) {
+                    held.push([frame, raw]);
+                    return;
+                  }
                   if (frame[0] === FrameType.WELCOME) {
                     if (!welcomed) {
                       welcomed = true;
                       const body = frame[1];
                       if (secret !== undefined && proof !== undefined) {
+                        // Frames right behind WELCOME wait until the server's proof is checked.
+                        held = [];
+                        if (this.options.encryption) {
+                          if (body.enc !== CIPHER_SCHEME || this.cipherFactory === undefined) {
+                            this.authRefused = new AuthError('The server did not agree to encrypt');
+                            socket?.close(CloseCode.AUTH_FAILED, 'encryption refused');
+                            return;
+                          }
+                          const current = this.connection;
+                          if (current !== undefined) {
+                            current.cipher = this.cipherFactory(
+                              secret,
+                              proof.nonce,
+                              body.serverId,
+                              this.id,
+                            );
+                          }
+                        }
                         void this.checkServer(
                           secret,
                           proof.nonce,
@@ -544,8 +570,11 @@ export class BaseClient extends Emitter<ClientEvents> {
                           body.auth?.proof,
                           socket,
                         ).then((ok) => {
-                          if (ok)
-                            this.welcomed(url, body.serverId, body.connectionId, body.maxPayload);
+                          const waiting = held ?? [];
+                          held = undefined;
+                          if (!ok) return;
+                          this.welcomed(url, body.serverId, body.connectionId, body.maxPayload);
+                          for (const [next, nextRaw] of waiting) this.handleFrame(next, nextRaw);
                         });
                         return;
                       }
@@ -583,6 +612,7 @@ export class BaseClient extends Emitter<ClientEvents> {
                 maxPayload: this.options.maxPayload,
               };
               if (proof !== undefined) hello.auth = proof;
+              if (this.options.encryption) hello.enc = CIPHER_SCHEME;
               if (credentials !== undefined) hello.credentials = credentials;
               this.connection.send([FrameType.HELLO, hello]);
             } catch (error) {

@@ -3,6 +3,7 @@
  * @module
  */
 import type { RpcProxy as RpcProxyType, UntypedApi } from '../rpc/proxy.js';
+import { nodeCipherFactory } from '../transport/node-cipher.js';
 import { nodeDialer } from '../transport/node-dialer.js';
 import { createRpcProxy, type RpcProxyOptions } from './rpc-proxy.js';
 
@@ -13,6 +14,6 @@ export type RpcProxy<Api = UntypedApi> = RpcProxyType<Api>;
 export const RpcProxy = {
   /** Connects and resolves once the functions of `namespace` are known. */
   create<Api = UntypedApi>(options: RpcProxyOptions): Promise<RpcProxyType<Api>> {
-    return createRpcProxy<Api>(options, nodeDialer);
+    return createRpcProxy<Api>(options, nodeDialer, nodeCipherFactory);
   },
 };

@@ -47,6 +47,8 @@ export interface ClientOptions {
    * returning them, called before every connection attempt (so a token can be refreshed).
    */
   credentials?: unknown;
+  /** Encrypt every frame after the handshake (AES-256-GCM keyed from `serverSecret`). Node only. */
+  encryption?: boolean;
 }
 
 /** Options after defaults. */
@@ -68,6 +70,7 @@ export interface ResolvedClientOptions {
   tls: TlsOptions | undefined;
   serverSecret: string | undefined;
   credentials: unknown;
+  encryption: boolean;
 }
 
 /** Defaults of the client options. */
@@ -106,6 +109,14 @@ function numberOption(name: string, value: unknown, fallback: number, min: numbe
     throw new InvalidOptionError(`${name} must be a number >= ${min}`);
   }
   return value;
+}
+
+function checkEncryption(encryption: unknown, secret: unknown): boolean {
+  if (encryption === undefined || encryption === false) return false;
+  if (encryption !== true) throw new InvalidOptionError('encryption must be a boolean');
+  if (secret === undefined)
+    throw new InvalidOptionError('encryption needs serverSecret to derive its key');
+  return true;
 }
 
 function checkSecret(secret: unknown): string | undefined {
@@ -186,5 +197,6 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
     tls: checkTls(options.tls),
     serverSecret: checkSecret(options.serverSecret),
     credentials: options.credentials,
+    encryption: checkEncryption(options.encryption, options.serverSecret),
   };
 }

@@ -7,6 +7,7 @@ import type { CodecName } from '../protocol/codec.js';
 import type { RpcProxy as RpcProxyType, UntypedApi } from '../rpc/proxy.js';
 import { DEFAULT_NAMESPACE } from '../rpc/registry.js';
 import type { Dialer } from '../transport/dialer.js';
+import type { CipherFactory } from '../transport/frame-cipher.js';
 import { proxyUrl, type RpcEndpointOptions } from '../rpc/endpoint.js';
 import { BaseClient } from './base-client.js';
 
@@ -18,6 +19,8 @@ export interface RpcProxyOptions extends RpcEndpointOptions {
   codec?: CodecName;
   /** Reconnect when the connection drops. Default true. */
   reconnect?: boolean;
+  /** Encrypt every frame (AES-256-GCM keyed from `serverSecret`). Node only. */
+  encryption?: boolean;
 }
 
 /**
@@ -28,6 +31,7 @@ export interface RpcProxyOptions extends RpcEndpointOptions {
 export async function createRpcProxy<Api>(
   options: RpcProxyOptions,
   dialer: Dialer,
+  cipherFactory?: CipherFactory,
 ): Promise<RpcProxyType<Api>> {
   if (typeof options !== 'object' || options === null)
     throw new InvalidOptionError('RpcProxy.create takes an options object');
@@ -39,9 +43,11 @@ export async function createRpcProxy<Api>(
       reconnect: options.reconnect ?? true,
       ...(options.serverSecret === undefined ? {} : { serverSecret: options.serverSecret }),
       ...(options.tls === undefined ? {} : { tls: options.tls }),
+      ...(options.encryption === undefined ? {} : { encryption: options.encryption }),
     },
     dialer,
     'rpc',
+    cipherFactory,
   );
   // The first attempt decides: an unreachable server or a wrong secret rejects at once.
   let firstError: Error | undefined;

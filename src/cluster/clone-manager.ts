@@ -204,6 +204,8 @@ export class CloneManager implements DialerOwner, GroupsObserver {
       throw new InvalidArgumentError('updateAuthFnOut takes a function');
     }
     this.authFnOut = authFnOut;
+    // As documented for the original: the function of every clone is replaced.
+    for (const clone of this.clones.values()) clone.authFnOut = undefined;
     for (const [id, dialer] of this.dialers) {
       dialer.stop();
       this.dialers.delete(id);
@@ -508,7 +510,8 @@ export class CloneManager implements DialerOwner, GroupsObserver {
     if (clone === undefined) {
       clone = new RemoteClone(id, url, false);
       this.clones.set(id, clone);
-    } else if (url !== null && clone.url !== url) {
+    } else if (url !== null && clone.url !== url && !clone.explicit) {
+      // A url given to addClone stays: the announced one may not be reachable from here (NAT, proxies).
       clone.url = url;
       this.dialers.get(id)?.stop();
       this.dialers.delete(id);

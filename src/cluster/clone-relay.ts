@@ -79,10 +79,10 @@ export class CloneRelay {
     this.relayedIn++;
     if (dests === null || dests.includes(context.selfId)) {
       try {
-        context.groups.deliverLocal(
-          FanoutMessage.fromEncoded(target, context.codec, bytes),
-          undefined,
-        );
+        const message = FanoutMessage.fromEncoded(target, context.codec, bytes);
+        // Check the relayed bytes once before they reach subscribers' sockets as they are.
+        void message.frame;
+        context.groups.deliverLocal(message, undefined);
       } catch (error) {
         context.reportError(error);
       }

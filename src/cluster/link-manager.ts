@@ -19,6 +19,7 @@ import {
   PROTOCOL_VERSION,
   type Frame,
   type FunctionInfo,
+  type HelloBody,
   type LinkRoute,
 } from '../protocol/frames.js';
 import type { CallTarget } from '../rpc/call-target.js';
@@ -27,6 +28,8 @@ import type { RpcResponder } from '../rpc/rpc-responder.js';
 import { createProof, verifyServerProof } from '../rpc/secret.js';
 import type { Connection } from '../transport/connection.js';
 import type { TlsOptions } from '../transport/dialer.js';
+import { CIPHER_SCHEME } from '../transport/frame-cipher.js';
+import { nodeCipherFactory } from '../transport/node-cipher.js';
 import { HeartbeatMonitor } from '../transport/heartbeat.js';
 import { proxyUrl, type RpcEndpointOptions } from '../rpc/endpoint.js';
 import { PeerDialer } from './peer-dialer.js';
@@ -35,6 +38,8 @@ import { ServerLink, type LearnedRoute } from './server-link.js';
 
 /** Options of `server.createServerProxy`: `url`, or `host` + `port` (+ `path`). */
 export type ServerProxyOptions = RpcEndpointOptions & {
+  /** Encrypt every frame of the link (AES-256-GCM keyed from the secret). Needs `serverSecret`. */
+  encryption?: boolean;
   /** ms to wait for the first connection before the promise rejects (dialing goes on). Default 10000. */
   timeout?: number;
 };
@@ -97,6 +102,9 @@ export class LinkManager {
     const url = proxyUrl(options);
     const namespace = options.namespace ?? DEFAULT_NAMESPACE;
     const secret = options.serverSecret ?? this.host.linkOptions.serverSecret;
+    if (options.encryption === true && secret === undefined) {
+      throw new InvalidArgumentError('createServerProxy: encryption needs a serverSecret');
+    }
     const codec = await this.host.loadLinkCodec();
     const { host } = this;
     let nonce = '';
@@ -123,9 +131,18 @@ export class LinkManager {
         if (secret === undefined) return hello;
         const proof = await createProof(secret, 'link', host.id);
         nonce = proof.nonce;
-        return { ...hello, auth: proof };
+        const withProof: HelloBody = { ...hello, auth: proof };
+        if (options.encryption === true) withProof.enc = CIPHER_SCHEME;
+        return withProof;
       },
+      cipherFor: (welcome) =>
+        secret !== undefined && options.encryption === true && welcome.enc === CIPHER_SCHEME
+          ? nodeCipherFactory(secret, nonce, welcome.serverId, host.id)
+          : undefined,
       accept: async (welcome) => {
+        if (options.encryption === true && welcome.enc !== CIPHER_SCHEME) {
+          return new AuthError(`Server at ${url} did not agree to encrypt the link`);
+        }
         if (welcome.serverId === host.id)
           return new InvalidArgumentError('createServerProxy: a server cannot link to itself');
         if (secret === undefined) return undefined;
@@ -233,7 +250,12 @@ export class LinkManager {
       }
     }
     if (best === undefined) return undefined;
-    return new RemoteTarget(best.link, best.namespace, best.route.info, this.host.linkOptions.awaitResTimeout);
+    return new RemoteTarget(
+      best.link,
+      best.namespace,
+      best.route.info,
+      this.host.linkOptions.awaitResTimeout,
+    );
   }
 
   /** Remote functions reachable in `namespace` (best description per name). */
@@ -344,7 +366,8 @@ export class LinkManager {
   /** Namespaces a clone link advertises: every one this server has or has learned. */
   private allNamespaces(): Set<string> {
     const namespaces = new Set(this.host.registry.namespaceNames());
-    for (const link of this.links) for (const namespace of link.routes.keys()) namespaces.add(namespace);
+    for (const link of this.links)
+      for (const namespace of link.routes.keys()) namespaces.add(namespace);
     return namespaces;
   }
 
@@ -366,7 +389,8 @@ export class LinkManager {
           if (route.path.includes(link.peerId)) continue;
           const path = [id, ...route.path];
           const known = best.get(name);
-          if (known === undefined || known[2].length > path.length) best.set(name, [name, route.info, path]);
+          if (known === undefined || known[2].length > path.length)
+            best.set(name, [name, route.info, path]);
         }
       }
     }

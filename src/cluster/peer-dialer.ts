@@ -16,6 +16,7 @@ import {
 } from '../protocol/frames.js';
 import { Connection } from '../transport/connection.js';
 import type { TlsOptions } from '../transport/dialer.js';
+import type { FrameCipher } from '../transport/frame-cipher.js';
 import { nodeDialer } from '../transport/node-dialer.js';
 import type { WireSocket } from '../transport/wire-socket.js';
 
@@ -37,6 +38,8 @@ export interface PeerDialerHooks {
   hello(): Promise<HelloBody>;
   /** Checks WELCOME; an error refuses the link. */
   accept(welcome: WelcomeBody): Promise<Error | undefined>;
+  /** The cipher to switch to as soon as WELCOME arrives, when encryption was agreed. */
+  cipherFor?(welcome: WelcomeBody): FrameCipher | undefined;
   opened(connection: Connection, welcome: WelcomeBody): void;
   frame(connection: Connection, frame: Frame): void;
   closed(connection: Connection): void;
@@ -123,6 +126,7 @@ export class PeerDialer {
                 }
                 if (frame[0] === FrameType.WELCOME) {
                   held = [];
+                  opened.cipher = hooks.cipherFor?.(frame[1]);
                   void this.welcome(opened, frame[1]).then((error) => {
                     if (error !== undefined) {
                       lastError = error;

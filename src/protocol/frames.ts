@@ -82,6 +82,8 @@ export interface HelloBody {
   namespace?: string;
   /** Clients: credentials for the server's `authenticate` hook (a token, for example). */
   credentials?: unknown;
+  /** Asks for payload encryption after the handshake (`aes-256-gcm`); needs a secret proof. */
+  enc?: string;
 }
 
 /** Proof of a shared secret, sent in HELLO.auth by RPC proxies and server links. */
@@ -106,6 +108,8 @@ export interface WelcomeBody {
   connectionId: string;
   /** Largest frame the server accepts, in bytes. */
   maxPayload: number;
+  /** Set to `aes-256-gcm` when every frame after WELCOME is encrypted. */
+  enc?: string;
   /** When the peer proved a secret: the server's own proof, `HMAC(secret, wsmesh-v1|server|<serverId>|<nonce>)`. */
   auth?: { proof: string };
 }

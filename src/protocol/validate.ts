@@ -51,6 +51,8 @@ function checkHello(body: unknown): HelloBody {
   if (!isPlainObject(body)) throw bad('HELLO body must be an object');
   const { v, id, kind, maxPayload, instance, namespace } = body;
   if (namespace !== undefined && !isName(namespace)) throw bad('HELLO.namespace must be a string');
+  if (body.enc !== undefined && body.enc !== 'aes-256-gcm')
+    throw bad('HELLO.enc must be aes-256-gcm');
   if (instance !== undefined && !isName(instance)) throw bad('HELLO.instance must be a string');
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1)
     throw bad('HELLO.v must be a version');

@@ -3,7 +3,7 @@
  * the same as for remote callers (local functions first, then the cluster).
  * @module
  */
-import { AbortError, NoRouteError } from '../errors.js';
+import { AbortError, NoRouteError, TimeoutError } from '../errors.js';
 import type { FunctionInfo } from '../protocol/frames.js';
 import { checkArity, DEFAULT_HOPS, type PullIterator } from './call-target.js';
 import type { RpcBackend } from './proxy.js';
@@ -46,8 +46,29 @@ export class LocalBackend implements RpcBackend {
     if (target === undefined)
       throw new NoRouteError(`No function "${name}" in namespace "${namespace}"`);
     checkArity(target.info, args);
-    if (options.signal?.aborted === true) throw new AbortError();
-    return target.call(args, options.signal, DEFAULT_HOPS);
+    const { signal, timeout } = options;
+    if (signal?.aborted === true) throw new AbortError();
+    if (timeout === undefined) return target.call(args, signal, DEFAULT_HOPS);
+    // `with({timeout})`: give up after `timeout` ms and cancel the call where it can be
+    // cancelled (a call forwarded through server links is cancelled hop by hop).
+    const controller = new AbortController();
+    const onAbort = (): void => controller.abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      return await Promise.race([
+        Promise.resolve(target.call(args, controller.signal, DEFAULT_HOPS)),
+        new Promise<never>((_resolve, reject) => {
+          timer = setTimeout(() => {
+            reject(new TimeoutError(`No reply within ${timeout} ms`));
+            controller.abort();
+          }, timeout);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    }
   }
 
   stream(

@@ -181,7 +181,8 @@ export class FunctionRegistry {
   zoneKey(namespace: string): string {
     let key = this.zoneKeys.get(namespace);
     if (key === undefined) {
-      for (const member of this.zone(namespace)) if (key === undefined || member < key) key = member;
+      for (const member of this.zone(namespace))
+        if (key === undefined || member < key) key = member;
       key ??= namespace;
       this.zoneKeys.set(namespace, key);
     }

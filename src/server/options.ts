@@ -60,6 +60,11 @@ export interface ServerOptions {
   silent?: boolean;
   /** TLS settings for dialing clones and linked servers over `wss://` (e.g. `{ ca }`). */
   tls?: TlsOptions;
+  /**
+   * Requires RPC proxies and server links to encrypt every frame after the handshake
+   * (AES-256-GCM, key derived from `serverSecret`). Clients may ask for it either way. Node only.
+   */
+  encryption?: boolean;
   /** Most open sockets at once; more upgrades get HTTP 503. Default 0 (no limit). */
   maxConnections?: number;
   /** Most groups one connection may be in; more subscriptions fail with `ERR_LIMIT`. Default 10000. */
@@ -110,6 +115,7 @@ export interface ResolvedServerOptions {
   maxBufferedBytes: number;
   silent: boolean;
   tls: TlsOptions | undefined;
+  encryption: boolean;
   maxConnections: number;
   maxGroupsPerConnection: number;
   maxInFlight: number;
@@ -156,6 +162,14 @@ function optionalFunction<T>(name: string, value: unknown): T | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'function') throw new InvalidOptionError(`${name} must be a function`);
   return value as T;
+}
+
+function checkEncryption(encryption: unknown, secret: unknown): boolean {
+  if (encryption === undefined || encryption === false) return false;
+  if (encryption !== true) throw new InvalidOptionError('encryption must be a boolean');
+  if (secret === undefined)
+    throw new InvalidOptionError('encryption needs a serverSecret to derive its key');
+  return true;
 }
 
 function checkRateLimit(value: unknown): { messages: number; interval: number } | undefined {
@@ -267,6 +281,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     ),
     silent: options.silent ?? SERVER_DEFAULTS.silent,
     tls: checkTls(options.tls),
+    encryption: checkEncryption(options.encryption, options.serverSecret),
     maxConnections: positiveNumber('maxConnections', options.maxConnections, 0, true),
     maxGroupsPerConnection: positiveNumber(
       'maxGroupsPerConnection',

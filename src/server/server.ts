@@ -51,7 +51,9 @@ import { NonceCache, serverProof, verifyProof } from '../rpc/secret.js';
 import type { FunctionInfo } from '../protocol/frames.js';
 import { DeadlineEntry, deadlines } from '../transport/deadline-queue.js';
 import type { Connection } from '../transport/connection.js';
+import { CIPHER_SCHEME, type FrameCipher } from '../transport/frame-cipher.js';
 import { HeartbeatMonitor } from '../transport/heartbeat.js';
+import { nodeCipherFactory } from '../transport/node-cipher.js';
 import { NodeWireSocket } from '../transport/node-socket.js';
 import { Emitter } from '../util/emitter.js';
 import { ServerMessageContext } from './context.js';
@@ -564,7 +566,8 @@ export class Server
     if (ws.kind === 'clone') {
       if (frame[0] >= FrameType.CLONE_SYNC && frame[0] <= FrameType.CLONE_GROUP_DELETE) {
         this.clones.inboundFrame(ws.connection, frame);
-      } else if (frame[0] >= FrameType.RPC_CALL) this.linkManager.cloneLinkFrame(ws.connection, frame);
+      } else if (frame[0] >= FrameType.RPC_CALL)
+        this.linkManager.cloneLinkFrame(ws.connection, frame);
       else
         ws.connection.replyError(
           0,
@@ -683,11 +686,15 @@ export class Server
     await this.authenticateSecret(ws, hello, secret);
   }
 
-  private opened(ws: ServerConnection, auth: { proof: string } | undefined): void {
+  private opened(
+    ws: ServerConnection,
+    auth: { proof: string } | undefined,
+    cipher?: FrameCipher,
+  ): void {
     ws.state = 'open';
     if (ws.kind === 'link') {
       // A server link is not a client: it is watched by the link layer's faster heartbeat.
-      this.welcome(ws, auth);
+      this.welcome(ws, auth, cipher);
       this.heartbeat.delete(ws.connection);
       this.linkManager.acceptInbound(ws.connection, ws.clientId ?? ws.id, ws.linkNamespace);
       const held = ws.backlog.splice(0, ws.backlog.length);
@@ -695,7 +702,7 @@ export class Server
       return;
     }
     this.clients.set(ws.id, ws);
-    this.welcome(ws, auth);
+    this.welcome(ws, auth, cipher);
     this.log(`connection ${ws.id} (${ws.kind} ${ws.clientId ?? '?'})`);
     this.emit('connection', { server: this, ws });
     const backlog = ws.backlog.splice(0, ws.backlog.length);
@@ -723,10 +730,20 @@ export class Server
       ws.connection.close(CloseCode.AUTH_FAILED, 'authentication failed');
       return;
     }
+    const wantsEncryption = hello.enc === CIPHER_SCHEME;
+    if (this.options.encryption && !wantsEncryption && ws.kind !== 'client') {
+      const error = new AuthError('This server requires encryption (encryption: true)');
+      ws.connection.replyError(0, error);
+      ws.connection.close(CloseCode.AUTH_FAILED, 'encryption required');
+      return;
+    }
     ws.rpcAuthorized = true;
     const proof = await serverProof(secret, this.id, nonce);
     if (ws.state !== 'authenticating') return;
-    this.opened(ws, { proof });
+    const cipher = wantsEncryption
+      ? nodeCipherFactory(secret, nonce, this.id, hello.id)
+      : undefined;
+    this.opened(ws, { proof }, cipher);
   }
 
   /** Applies the rate limit to a frame that asks for work; false when it was refused. */
@@ -807,7 +824,8 @@ export class Server
     for (const [frame, raw] of backlog) this.handleFrame(ws, frame, raw);
   }
 
-  private welcome(ws: ServerConnection, auth?: { proof: string }): void {
+  /** Sends WELCOME (in clear), then switches the connection to encryption when agreed. */
+  private welcome(ws: ServerConnection, auth?: { proof: string }, cipher?: FrameCipher): void {
     const body: WelcomeBody = {
       v: PROTOCOL_VERSION,
       serverId: this.id,
@@ -815,11 +833,13 @@ export class Server
       maxPayload: this.options.maxPayload,
     };
     if (auth !== undefined) body.auth = auth;
+    if (cipher !== undefined) body.enc = CIPHER_SCHEME;
     try {
       ws.connection.send([FrameType.WELCOME, body]);
     } catch {
       // Closed meanwhile: the close handler cleans up.
     }
+    ws.connection.cipher = cipher;
   }
 
   private handleMessage(ws: ServerConnection, frame: MessageFrame, raw: WirePayload): void {

@@ -18,6 +18,7 @@ import { CloseCode, FrameType, type Frame, type WireError } from '../protocol/fr
 import { validateFrame } from '../protocol/validate.js';
 import { fromWireError, toWireError } from '../protocol/wire-error.js';
 import { PendingRequest } from './pending-request.js';
+import type { FrameCipher } from './frame-cipher.js';
 import type { SharedFrame, WireSocket } from './wire-socket.js';
 
 /** What the owner of a connection (server or client) handles. */
@@ -51,6 +52,8 @@ export interface RequestOptions {
 }
 
 const MAX_REQUEST_ID = 2 ** 31 - 1;
+const textEncoder = new TextEncoder();
+const textDecoder = new TextDecoder();
 
 /** How long a slow consumer's socket may linger after its close frame was queued. */
 export const SLOW_CONSUMER_GRACE_MS = 1000;
@@ -76,6 +79,8 @@ export class Connection {
   receivedSinceTick = false;
   /** Heartbeat ticks in a row with nothing received. */
   missedTicks = 0;
+  /** Set after an encrypted handshake: every frame from then on is sealed. */
+  cipher: FrameCipher | undefined;
 
   private nextId = 1;
   private readonly maxBufferedBytes: number;
@@ -104,7 +109,7 @@ export class Connection {
    */
   send(frame: readonly unknown[]): void {
     if (this.closed) throw new ConnectionClosedError('The connection is closed');
-    const payload = this.codec.encode(frame);
+    const payload = this.seal(this.codec.encode(frame));
     if (!byteLengthAtMost(payload, this.peerMaxPayload)) {
       throw new PayloadTooLargeError(
         `Frame exceeds the peer's maxPayload of ${this.peerMaxPayload} bytes`,
@@ -138,7 +143,8 @@ export class Connection {
       this.failSlowConsumer();
       return false;
     }
-    this.socket.sendShared(frame);
+    if (this.cipher !== undefined) this.socket.send(this.seal(frame.payload));
+    else this.socket.sendShared(frame);
     return true;
   }
 
@@ -204,6 +210,15 @@ export class Connection {
   receive(payload: WirePayload): void {
     if (this.closed) return;
     this.receivedSinceTick = true;
+    if (this.cipher !== undefined) {
+      const opened = typeof payload === 'string' ? undefined : this.cipher.open(payload);
+      if (opened === undefined) {
+        this.handler.onError(new ProtocolError(ErrorCode.BAD_FRAME, 'A frame failed decryption'));
+        this.close(CloseCode.INVALID_PAYLOAD, 'decryption failed');
+        return;
+      }
+      payload = this.codec.binary ? opened : textDecoder.decode(opened);
+    }
     if ((typeof payload === 'string') === this.codec.binary) {
       this.handler.onError(
         new ProtocolError(
@@ -293,6 +308,11 @@ export class Connection {
       for (const request of [...this.pending.values()]) request.fail(error);
     }
     this.handler.onClose(code, reason);
+  }
+
+  private seal(payload: WirePayload): WirePayload {
+    if (this.cipher === undefined) return payload;
+    return this.cipher.seal(typeof payload === 'string' ? textEncoder.encode(payload) : payload);
   }
 
   private failSlowConsumer(): void {
