@@ -3,6 +3,7 @@
  * wire carries no plaintext, a server that requires it refuses clear peers, links encrypt too.
  */
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
 import { describe, test } from 'node:test';
 import { RpcProxy } from '../src/client/node-rpc-proxy.js';
 import { Server } from '../src/server/server.js';
@@ -14,12 +15,15 @@ const marker = 'PLAINTEXT-MARKER-42';
 describe('encryption', () => {
   test('an encrypted proxy calls normally and nothing readable crosses the wire', async () => {
     const captured: Buffer[] = [];
-    const { server, url } = await startServer({ serverSecret: secret, encryption: true }, (s) => {
-      s.origin((text: string) => `${text}!`, { name: 'shout' });
-      s.on('connection', ({ ws }) => {
-        ws.request.socket.on('data', (chunk: Buffer) => captured.push(chunk));
-      });
-    });
+    const http = createServer();
+    http.on('connection', (socket) => socket.on('data', (chunk: Buffer) => captured.push(chunk)));
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const address = http.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    const url = `ws://127.0.0.1:${port}`;
+    const server = new Server({ server: http, serverSecret: secret, encryption: true });
+    server.origin((text: string) => `${text}!`, { name: 'shout' });
+    await server.start();
     const proxy = await RpcProxy.create({ url, serverSecret: secret, encryption: true });
     try {
       assert.equal(await proxy.call('shout', marker), `${marker}!`);
@@ -30,6 +34,7 @@ describe('encryption', () => {
     } finally {
       await proxy.close();
       await server.stop();
+      await new Promise((resolve) => http.close(resolve));
     }
   });
 

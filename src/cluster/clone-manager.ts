@@ -151,6 +151,36 @@ export class CloneManager implements DialerOwner, GroupsObserver {
     return { relayedOut: this.relay.relayedOut, relayedIn: this.relay.relayedIn };
   }
 
+  /** CLONE_RELAY frames sent to and received from each neighbour since start. */
+  relayByPeer(): ReadonlyMap<string, { framesOut: number; framesIn: number }> {
+    return this.relay.perPeer;
+  }
+
+  /**
+   * The mesh as this clone's records tell it (for inspection): every live clone with its
+   * links and the groups it has subscribers for, this clone first.
+   */
+  topology(): { id: string; url: string | null; links: string[]; groups: string[] }[] {
+    const result = [
+      {
+        id: this.host.id,
+        url: this.host.url ?? null,
+        links: [...this.links.keys()],
+        groups: [...this.interest],
+      },
+    ];
+    for (const record of this.records.values()) {
+      if (record.gone || this.forgotten.has(record.id)) continue;
+      result.push({
+        id: record.id,
+        url: record.url,
+        links: [...record.links],
+        groups: [...record.groups],
+      });
+    }
+    return result;
+  }
+
   /** Adds (or updates) a clone and dials it when the server runs. */
   addClone(options: { id: string; url: string; authFnOut?: AuthFnOut }): RemoteClone {
     const { id, url, authFnOut } = options ?? {};

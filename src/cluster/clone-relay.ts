@@ -48,6 +48,8 @@ export class CloneRelay {
   /** Messages relayed out and in, for stats. */
   relayedOut = 0;
   relayedIn = 0;
+  /** CLONE_RELAY frames sent to and received from each neighbour, since start (for metrics). */
+  readonly perPeer = new Map<string, { framesOut: number; framesIn: number }>();
 
   constructor(private readonly context: RelayContext) {}
 
@@ -75,6 +77,7 @@ export class CloneRelay {
   receive(from: CloneLink, frame: CloneRelayFrame): void {
     const [, origin, seq, dests, target, bytes] = frame;
     const { context } = this;
+    this.peerCounters(from.peerId).framesIn++;
     if (this.seen.check(origin, seq, Date.now())) return;
     this.relayedIn++;
     if (dests === null || dests.includes(context.selfId)) {
@@ -137,7 +140,16 @@ export class CloneRelay {
       // A clone that is its own next hop is the only destination: no list needed.
       const dests = ids.length === 1 && ids[0] === hop ? null : ids;
       const frame: CloneRelayFrame = [FrameType.CLONE_RELAY, origin, seq, dests, target, bytes];
-      link.send(frame);
+      if (link.send(frame)) this.peerCounters(hop).framesOut++;
     }
+  }
+
+  private peerCounters(peerId: string): { framesOut: number; framesIn: number } {
+    let counters = this.perPeer.get(peerId);
+    if (counters === undefined) {
+      counters = { framesOut: 0, framesIn: 0 };
+      this.perPeer.set(peerId, counters);
+    }
+    return counters;
   }
 }

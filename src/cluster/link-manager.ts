@@ -77,21 +77,36 @@ export class LinkManager {
     this.heartbeat = new HeartbeatMonitor(Math.min(host.linkOptions.heartbeatInterval, 1000));
   }
 
-  /** Live links (for inspection and stats). */
+  /**
+   * Live links (for inspection and stats), clone links included (namespace null): `routes` is
+   * the number of functions learned, `functions` lists them with the path of server ids to
+   * where each lives, `latencyMs` is the last timed PING round trip (heartbeats of idle links
+   * time theirs), null until one returned.
+   */
   list(): {
     peerId: string;
     namespace: string | null;
     direction: 'in' | 'out';
     routes: number;
     inFlight: number;
+    latencyMs: number | null;
+    functions: { namespace: string; name: string; path: string[] }[];
   }[] {
-    return [...this.links].map((link) => ({
-      peerId: link.peerId,
-      namespace: link.namespace,
-      direction: link.direction,
-      routes: link.routeCount,
-      inFlight: link.inFlight,
-    }));
+    return [...this.links].map((link) => {
+      const functions: { namespace: string; name: string; path: string[] }[] = [];
+      for (const [namespace, table] of link.routes)
+        for (const [name, route] of table)
+          functions.push({ namespace, name, path: [...route.path] });
+      return {
+        peerId: link.peerId,
+        namespace: link.namespace,
+        direction: link.direction,
+        routes: link.routeCount,
+        inFlight: link.inFlight,
+        latencyMs: link.connection.rttMs ?? null,
+        functions,
+      };
+    });
   }
 
   /** Links this server to another for one namespace; resolves once the link is first up. */

@@ -24,6 +24,14 @@ export interface FunctionResolver {
   list(namespace: string): FunctionInfo[];
 }
 
+/**
+ * Told when each call or stream of a known function finishes (the server sets one for
+ * metrics). Without an observer, calls are not timed at all.
+ */
+export interface RpcObserver {
+  callFinished(namespace: string, name: string, ms: number, ok: boolean): void;
+}
+
 interface PeerState {
   readonly producers: Map<number, StreamProducer>;
   readonly calls: Map<number, AbortController>;
@@ -45,6 +53,8 @@ export class RpcResponder {
   /** Calls and streams served, for stats. */
   callsServed = 0;
   callErrors = 0;
+  /** Per-call figures (metrics, dashboard); undefined keeps the call path free of timing. */
+  observer: RpcObserver | undefined;
 
   constructor(
     private readonly resolver: FunctionResolver,
@@ -188,10 +198,13 @@ export class RpcResponder {
     hops: number,
   ): void {
     this.callsServed++;
+    const observer = this.observer;
+    let started = 0;
     let result: unknown;
     let controller: AbortController | undefined;
     try {
       const target = this.target(namespace, name, 'function', args);
+      if (observer !== undefined) started = performance.now();
       // Only calls that leave this server can be cancelled; local ones run to completion.
       if (target.remote) {
         controller = new AbortController();
@@ -200,21 +213,27 @@ export class RpcResponder {
       result = target.call(args, controller?.signal, hops);
     } catch (error) {
       this.callErrors++;
+      // started is set once the function was found: only known functions are observed.
+      if (observer !== undefined && started !== 0)
+        observer.callFinished(namespace, name, performance.now() - started, false);
       connection.replyError(id, error);
       return;
     }
     if (!isThenable(result)) {
+      observer?.callFinished(namespace, name, performance.now() - started, true);
       connection.reply(id, result);
       return;
     }
     Promise.resolve(result).then(
       (value) => {
         if (controller !== undefined) this.peers.get(connection)?.calls.delete(id);
+        observer?.callFinished(namespace, name, performance.now() - started, true);
         connection.reply(id, value);
       },
       (error: unknown) => {
         if (controller !== undefined) this.peers.get(connection)?.calls.delete(id);
         this.callErrors++;
+        observer?.callFinished(namespace, name, performance.now() - started, false);
         connection.replyError(id, error);
       },
     );
@@ -240,8 +259,12 @@ export class RpcResponder {
       return;
     }
     let producer: StreamProducer;
+    const observer = this.observer;
+    let started = 0;
+    let failed = false;
     try {
       const target = this.target(namespace, name, 'generator', args);
+      if (observer !== undefined) started = performance.now();
       const controller = new AbortController();
       const iterator = target.stream(args, controller.signal, hops);
       producer = new StreamProducer(
@@ -266,16 +289,20 @@ export class RpcResponder {
           },
           error: (streamId, error) => {
             this.callErrors++;
+            failed = true;
             this.sendStreamError(connection, streamId, error);
           },
         },
         (finished) => {
+          observer?.callFinished(namespace, name, performance.now() - started, !failed);
           controller.abort();
           if (state.producers.get(finished.id) === finished) state.producers.delete(finished.id);
         },
       );
     } catch (error) {
       this.callErrors++;
+      if (observer !== undefined && started !== 0)
+        observer.callFinished(namespace, name, performance.now() - started, false);
       this.sendStreamError(connection, id, error);
       return;
     }

@@ -2,14 +2,14 @@
  * Server options, their defaults and up-front validation.
  * @module
  */
-import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { InvalidOptionError } from '../errors.js';
 import type { CodecName } from '../protocol/codec.js';
 import { isCodecName } from '../protocol/codecs.js';
 import { isName } from '../protocol/validate.js';
 import { checkTls, type TlsOptions } from '../transport/dialer.js';
-import type { ServerConnection } from './server-connection.js';
+import type { ServerConnection, UpgradeRequestInfo } from './server-connection.js';
 
 import type { AuthFnIn, AuthFnOut } from '../cluster/auth.js';
 
@@ -79,7 +79,7 @@ export interface ServerOptions {
   rateLimit?: { messages: number; interval: number };
   /**
    * Checks an end-user connection before anything else of it runs: gets the client's
-   * `credentials` (Client option), the HTTP upgrade request and the connection. Return (or
+   * `credentials` (Client option), the upgrade request's url and headers, and the connection. Return (or
    * resolve) `false` or throw to refuse (ERR_AUTH, close 4003); any other value is kept as
    * `ws.auth`.
    */
@@ -89,7 +89,7 @@ export interface ServerOptions {
 /** The `authenticate` server option. */
 export type AuthenticateHook = (info: {
   credentials: unknown;
-  request: IncomingMessage;
+  request: UpgradeRequestInfo;
   ws: ServerConnection;
 }) => unknown;
 

@@ -3,7 +3,7 @@
  * and handlers.
  * @module
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { InvalidArgumentError } from '../errors.js';
 import type { FanoutMessage } from '../groups/fanout-message.js';
 import type { Subscriber } from '../groups/subscriber.js';
@@ -17,6 +17,14 @@ import {
 } from '../routing/send-message.js';
 import { Connection, type ConnectionHandler } from '../transport/connection.js';
 import type { NodeWireSocket } from '../transport/node-socket.js';
+
+/** What a connection keeps of its HTTP upgrade request. */
+export interface UpgradeRequestInfo {
+  /** Path and query string, e.g. `/?token=abc`. */
+  url: string;
+  /** Request headers. */
+  headers: IncomingHttpHeaders;
+}
 
 /** Connection states on the server. */
 export type ServerConnectionState = 'handshaking' | 'authenticating' | 'open' | 'closed';
@@ -44,8 +52,11 @@ export class ServerConnection implements Subscriber {
   readonly groups = new Set<string>();
   /** Remote IP address, when known. */
   readonly remoteAddress: string | undefined;
-  /** The HTTP upgrade request (headers, url with query string). */
-  readonly request: IncomingMessage;
+  /**
+   * The HTTP upgrade request's url (with query string) and headers. Only these are kept, so
+   * an idle connection does not hold the whole request object.
+   */
+  readonly request: UpgradeRequestInfo;
   /** Handshake progress. */
   state: ServerConnectionState = 'handshaking';
   /** What the server's `authenticate` hook returned for this connection. */
@@ -75,7 +86,7 @@ export class ServerConnection implements Subscriber {
     limits: { maxBufferedBytes: number; requestTimeout: number },
   ) {
     this.id = id;
-    this.request = request;
+    this.request = { url: request.url ?? '/', headers: request.headers };
     this.remoteAddress = request.socket.remoteAddress;
     const handler: ConnectionHandler = {
       onFrame: (frame, raw) => owner.handleFrame(this, frame, raw),

@@ -81,6 +81,10 @@ export class Connection {
   missedTicks = 0;
   /** Set after an encrypted handshake: every frame from then on is sealed. */
   cipher: FrameCipher | undefined;
+  /** Round trip of the last timed PING (see {@link ping}) in ms; undefined until one returned. */
+  rttMs: number | undefined;
+  /** `performance.now()` when the timed PING in flight was sent; 0 when none is. */
+  private pingSentAt = 0;
 
   private nextId = 1;
   private readonly maxBufferedBytes: number;
@@ -270,6 +274,10 @@ export class Connection {
         }
         return;
       case FrameType.PONG:
+        if (this.pingSentAt !== 0) {
+          this.rttMs = globalThis.performance.now() - this.pingSentAt;
+          this.pingSentAt = 0;
+        }
         return;
     }
     try {
@@ -277,6 +285,16 @@ export class Connection {
     } catch (error) {
       this.handler.onError(error instanceof Error ? error : new Error(String(error)));
     }
+  }
+
+  /**
+   * Sends a PING and, unless a timed one is already in flight, times its PONG into `rttMs`.
+   * Throws like {@link send}.
+   */
+  ping(): void {
+    const sentAt = globalThis.performance.now();
+    this.send([FrameType.PING]);
+    if (this.pingSentAt === 0) this.pingSentAt = sentAt;
   }
 
   /** Starts a closing handshake. Pending requests are rejected at once. */

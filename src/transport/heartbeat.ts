@@ -6,7 +6,7 @@
  * frames are invisible to scripts.
  * @module
  */
-import { CloseCode, FrameType } from '../protocol/frames.js';
+import { CloseCode } from '../protocol/frames.js';
 import type { Connection } from './connection.js';
 
 /** Watches a set of connections for silence. */
@@ -61,7 +61,7 @@ export class HeartbeatMonitor {
         continue;
       }
       try {
-        connection.send([FrameType.PING]);
+        connection.ping(); // timed: idle links get their round trip measured for free
       } catch {
         // Closed or slow consumer: handled by the connection itself.
       }

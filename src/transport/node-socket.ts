@@ -5,6 +5,7 @@
  * @module
  */
 import type { Duplex } from 'node:stream';
+import * as wsModule from 'ws';
 import WebSocket from 'ws';
 import type { WirePayload } from '../protocol/codec.js';
 import type { Connection } from './connection.js';
@@ -29,7 +30,10 @@ interface FrameOptions {
   rsv1: boolean;
 }
 type FrameFunction = (data: Buffer, options: FrameOptions) => Buffer[];
-const wsSender = (WebSocket as unknown as { Sender?: { frame?: FrameFunction } }).Sender;
+// Under ESM, `Sender` is a named export of 'ws' (not a property of its default export).
+type SenderModule = { Sender?: { frame?: FrameFunction } };
+const wsSender =
+  (wsModule as unknown as SenderModule).Sender ?? (WebSocket as unknown as SenderModule).Sender;
 const senderFrame: FrameFunction | undefined =
   typeof wsSender?.frame === 'function' ? wsSender.frame.bind(wsSender) : undefined;
 

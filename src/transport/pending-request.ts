@@ -14,7 +14,8 @@ export interface PendingTable {
 /** @internal */
 export class PendingRequest extends DeadlineEntry {
   private signal: AbortSignal | undefined;
-  private readonly onAbort = (): void => this.fail(new AbortError());
+  // Made only for requests that have a signal: most do not.
+  private onAbort: (() => void) | undefined;
 
   constructor(
     readonly id: number,
@@ -30,6 +31,7 @@ export class PendingRequest extends DeadlineEntry {
   /** Rejects when `signal` aborts. */
   watch(signal: AbortSignal): void {
     this.signal = signal;
+    this.onAbort = () => this.fail(new AbortError());
     signal.addEventListener('abort', this.onAbort, { once: true });
   }
 
@@ -53,7 +55,7 @@ export class PendingRequest extends DeadlineEntry {
   private cleanup(): void {
     deadlines.remove(this);
     this.table.delete(this.id);
-    if (this.signal !== undefined) {
+    if (this.signal !== undefined && this.onAbort !== undefined) {
       this.signal.removeEventListener('abort', this.onAbort);
       this.signal = undefined;
     }
