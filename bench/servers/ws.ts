@@ -1,0 +1,95 @@
+/**
+ * Raw `ws` server, the hand-optimized reference. Paths: `/rpc` answers `{id, data: {a, b}}`
+ * with `{id, result: a + b}`; `/sub` joins the fan-out; `/pub` fans each message out, framed
+ * once and written to every subscriber's socket with one write per socket per tick.
+ * @module
+ */
+import type { AddressInfo } from 'node:net';
+import * as wsModule from 'ws';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { CorkedSocket } from '../lib/cork.js';
+import { rawBytes, rawText, sumOf } from '../lib/payload.js';
+import { runServerChild, type StartedServer } from '../lib/server-child.js';
+
+interface FrameOptions {
+  fin: boolean;
+  opcode: number;
+  mask: boolean;
+  readOnly: boolean;
+  rsv1: boolean;
+}
+type FrameFunction = (data: Buffer, options: FrameOptions) => Buffer[];
+
+function senderFrame(): FrameFunction {
+  // `Sender` is a named export of ws's ESM wrapper (the default export does not carry it).
+  const sender = (wsModule as unknown as { Sender?: { frame?: FrameFunction } }).Sender;
+  const frame = sender?.frame;
+  if (typeof frame !== 'function') throw new Error('ws.Sender.frame is not available');
+  return frame.bind(sender);
+}
+
+const frame = senderFrame();
+const subscribers = new Set<CorkedSocket>();
+
+/** Builds one unmasked WebSocket frame for `payload`, shared by every subscriber. */
+function frameOnce(payload: Buffer, binary: boolean): Buffer {
+  const parts = frame(payload, {
+    fin: true,
+    opcode: binary ? 2 : 1,
+    mask: false,
+    readOnly: true,
+    rsv1: false,
+  });
+  return parts.length === 1 && parts[0] !== undefined ? parts[0] : Buffer.concat(parts);
+}
+
+function serveRpc(ws: WebSocket, socket: CorkedSocket): void {
+  ws.on('message', (data: RawData) => {
+    const message: unknown = JSON.parse(rawText(data));
+    if (typeof message !== 'object' || message === null) return;
+    const { id, data: args } = message as { id?: unknown; data?: unknown };
+    if (typeof id !== 'number') return;
+    socket.cork();
+    ws.send(JSON.stringify({ id, result: sumOf(args) ?? null }));
+  });
+}
+
+function servePublisher(ws: WebSocket): void {
+  ws.on('message', (data: RawData, isBinary: boolean) => {
+    const framed = frameOnce(rawBytes(data), isBinary);
+    for (const subscriber of subscribers) subscriber.write(framed);
+  });
+}
+
+function serveSubscriber(ws: WebSocket, socket: CorkedSocket): void {
+  subscribers.add(socket);
+  ws.on('close', () => subscribers.delete(socket));
+}
+
+async function start(): Promise<StartedServer> {
+  const wss = new WebSocketServer({
+    host: '127.0.0.1',
+    port: 0,
+    perMessageDeflate: false,
+    clientTracking: false,
+  });
+  wss.on('connection', (ws, request) => {
+    const socket = new CorkedSocket(request.socket);
+    ws.on('error', () => ws.terminate());
+    if (request.url === '/rpc') serveRpc(ws, socket);
+    else if (request.url === '/sub') serveSubscriber(ws, socket);
+    else if (request.url === '/pub') servePublisher(ws);
+    else ws.close(1008, 'unknown path');
+  });
+  await new Promise<void>((resolve, reject) => {
+    wss.once('listening', resolve);
+    wss.once('error', reject);
+  });
+  const { port } = wss.address() as AddressInfo;
+  return {
+    port,
+    close: () => new Promise<void>((resolve) => wss.close(() => resolve())),
+  };
+}
+
+runServerChild(start);
