@@ -39,11 +39,19 @@ export interface ServerConnectionOwner {
 }
 
 /** A peer connected to the server. */
-export class ServerConnection implements Subscriber {
+export class ServerConnection implements Subscriber, ConnectionHandler {
   /** Key of this connection in `server.clients`. */
   readonly id: string;
   /** Per-connection user data; put anything here (user id, roles...). */
-  data: Record<string, unknown> = {};
+  get data(): Record<string, unknown> {
+    // Made on first use: idle connections that never need it cost nothing.
+    this.userData ??= {};
+    return this.userData;
+  }
+  set data(value: Record<string, unknown>) {
+    this.userData = value;
+  }
+  private userData: Record<string, unknown> | undefined;
   /** The id the peer announced in HELLO (its `Client` id). */
   clientId: string | undefined;
   /** What kind of peer this is, from HELLO. */
@@ -72,7 +80,7 @@ export class ServerConnection implements Subscriber {
   /** True when this connection may make RPC calls (no server secret, or it proved the secret). */
   rpcAuthorized = false;
   /** @internal Frames received while authentication runs. */
-  readonly backlog: [Frame, WirePayload][] = [];
+  backlog: [Frame, WirePayload][] | undefined;
   /** @internal transport connection */
   readonly connection: Connection;
 
@@ -88,17 +96,27 @@ export class ServerConnection implements Subscriber {
     this.id = id;
     this.request = { url: request.url ?? '/', headers: request.headers };
     this.remoteAddress = request.socket.remoteAddress;
-    const handler: ConnectionHandler = {
-      onFrame: (frame, raw) => owner.handleFrame(this, frame, raw),
-      onClose: (code, reason) => owner.connectionClosed(this, code, reason),
-      onError: (error) => owner.connectionError(this, error),
-    };
-    this.connection = new Connection(socket, handler, {
+    this.connection = new Connection(socket, this, {
       codec,
       maxBufferedBytes: limits.maxBufferedBytes,
       requestTimeout: limits.requestTimeout,
       localId: owner.id,
     });
+  }
+
+  /** @internal ConnectionHandler: this object is its own handler (no closures per connection). */
+  onFrame(frame: Frame, raw: WirePayload): void {
+    this.owner.handleFrame(this, frame, raw);
+  }
+
+  /** @internal */
+  onClose(code: number, reason: string): void {
+    this.owner.connectionClosed(this, code, reason);
+  }
+
+  /** @internal */
+  onError(error: Error): void {
+    this.owner.connectionError(this, error);
   }
 
   /** Codec negotiated for this connection (`json` or `msgpack`). */

@@ -697,7 +697,8 @@ export class Server
       this.welcome(ws, auth, cipher);
       this.heartbeat.delete(ws.connection);
       this.linkManager.acceptInbound(ws.connection, ws.clientId ?? ws.id, ws.linkNamespace);
-      const held = ws.backlog.splice(0, ws.backlog.length);
+      const held = ws.backlog ?? [];
+      ws.backlog = undefined;
       for (const [frame, raw] of held) this.handleFrame(ws, frame, raw);
       return;
     }
@@ -705,7 +706,8 @@ export class Server
     this.welcome(ws, auth, cipher);
     this.log(`connection ${ws.id} (${ws.kind} ${ws.clientId ?? '?'})`);
     this.emit('connection', { server: this, ws });
-    const backlog = ws.backlog.splice(0, ws.backlog.length);
+    const backlog = ws.backlog ?? [];
+    ws.backlog = undefined;
     for (const [frame, raw] of backlog) this.handleFrame(ws, frame, raw);
   }
 
@@ -781,6 +783,7 @@ export class Server
 
   /** Frames that arrive while authentication runs wait, in order, up to a bound. */
   private hold(ws: ServerConnection, frame: Frame, raw: WirePayload): void {
+    ws.backlog ??= [];
     if (ws.backlog.length >= 10_000) {
       ws.connection.close(CloseCode.POLICY_VIOLATION, 'too many frames before authentication');
       return;
@@ -820,7 +823,8 @@ export class Server
       ws.connection.close(CloseCode.DUPLICATE_ID, 'duplicate clone id');
       return;
     }
-    const backlog = ws.backlog.splice(0, ws.backlog.length);
+    const backlog = ws.backlog ?? [];
+    ws.backlog = undefined;
     for (const [frame, raw] of backlog) this.handleFrame(ws, frame, raw);
   }
 
@@ -1008,7 +1012,7 @@ export class Server
     if (ws.kind === 'clone') this.clones.inboundClosed(ws.connection);
     if (ws.kind === 'link') this.linkManager.inboundClosed(ws.connection);
     this.responder.connectionClosed(ws.connection);
-    ws.backlog.length = 0;
+    ws.backlog = undefined;
     const wasOpen = this.clients.delete(ws.id);
     ws.state = 'closed';
     // The socket entry goes when the socket itself is closed, so stop() can wait for it.

@@ -70,7 +70,12 @@ export class Connection {
   /** Codec of this connection. */
   readonly codec: Codec;
   /** Requests sent by this side that await a reply, by id. */
-  readonly pending = new Map<number, PendingRequest>();
+  get pending(): Map<number, PendingRequest> {
+    // Made on first use: most server-side connections never send a request.
+    this.pendingMap ??= new Map();
+    return this.pendingMap;
+  }
+  private pendingMap: Map<number, PendingRequest> | undefined;
   /** Largest frame the peer accepts (learned in the handshake). */
   peerMaxPayload = Infinity;
   /** True once closed; nothing is sent after that. */
@@ -258,11 +263,11 @@ export class Connection {
     }
     switch (frame[0]) {
       case FrameType.REPLY:
-        this.pending.get(frame[1])?.succeed(frame[2]);
+        this.pendingMap?.get(frame[1])?.succeed(frame[2]);
         return;
       case FrameType.ERROR:
         if (frame[1] !== 0) {
-          this.pending.get(frame[1])?.fail(fromWireError(frame[2]));
+          this.pendingMap?.get(frame[1])?.fail(fromWireError(frame[2]));
           return;
         }
         break;
@@ -319,11 +324,11 @@ export class Connection {
   handleClosed(code: number, reason: string): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.pending.size > 0) {
+    if (this.pendingMap !== undefined && this.pendingMap.size > 0) {
       const error = new ConnectionClosedError(
         `The connection closed (${code}${reason === '' ? '' : ` ${reason}`}) before a reply came`,
       );
-      for (const request of [...this.pending.values()]) request.fail(error);
+      for (const request of [...this.pendingMap.values()]) request.fail(error);
     }
     this.handler.onClose(code, reason);
   }
