@@ -14,6 +14,7 @@ import { describeEnvironment, loadAverage } from './lib/environment.js';
 import type { Metrics } from './lib/ipc.js';
 import { writeResults, type RunResult, type ScenarioResult } from './lib/results.js';
 import { SCENARIOS, type Scenario } from './lib/scenarios.js';
+import { writeReport } from './lib/report.js';
 import { renderTable } from './lib/table.js';
 import { buildWsMesh, WSMESH_ENTRY_ENV } from './lib/wsmesh-build.js';
 import { runTrial } from './lib/trial.js';
@@ -27,6 +28,9 @@ function compact(value: number): string {
 function headline(scenario: Scenario, metrics: Metrics): string {
   return scenario.headline.map((key) => `${key}=${compact(metrics[key] ?? Number.NaN)}`).join(' ');
 }
+
+/** Every table printed, for BENCHMARKS.md. */
+const printedTables: string[] = [];
 
 async function runScenario(scenario: Scenario, options: CliOptions): Promise<ScenarioResult> {
   const config = scenario.config(options.quick);
@@ -59,8 +63,11 @@ async function runScenario(scenario: Scenario, options: CliOptions): Promise<Sce
   const summary = summarize(trials);
   const loadAfter = loadAverage();
   console.log('');
+  printedTables.push(`## ${scenario.title}\n\nconfig: \`${JSON.stringify(config)}\`\n`);
   for (const table of scenario.tables) {
-    console.log(renderTable(table, summary, options.contenders, options.rounds));
+    const rendered = renderTable(table, summary, options.contenders, options.rounds);
+    printedTables.push(rendered, '');
+    console.log(rendered);
     console.log('');
   }
   return { title: scenario.title, config, trials, summary, loadBefore, loadAfter };
@@ -119,6 +126,10 @@ async function main(): Promise<number> {
   }
   result.finishedAt = new Date().toISOString();
   console.log(`Results written to ${writeResults(result)}`);
+  // Only full runs of every contender make the published table.
+  if (!options.quick && options.contenders.length >= 4 && !failed) {
+    console.log(`Report written to ${writeReport(result, printedTables)}`);
+  }
   return failed ? 1 : 0;
 }
 
