@@ -44,6 +44,14 @@ export type ServerProxyOptions = RpcEndpointOptions & {
   timeout?: number;
 };
 
+/** A function learned on a link: where it lives (path of server ids from the peer). */
+export interface LinkFunction {
+  namespace: string;
+  name: string;
+  kind: FunctionInfo['kind'];
+  path: string[];
+}
+
 /** What the link manager needs from its server. */
 export interface LinkHost {
   readonly id: string;
@@ -90,13 +98,14 @@ export class LinkManager {
     routes: number;
     inFlight: number;
     latencyMs: number | null;
-    functions: { namespace: string; name: string; path: string[] }[];
+    functions: LinkFunction[];
   }[] {
     return [...this.links].map((link) => {
-      const functions: { namespace: string; name: string; path: string[] }[] = [];
-      for (const [namespace, table] of link.routes)
+      const functions: LinkFunction[] = [];
+      for (const [namespace, table] of link.routes) {
         for (const [name, route] of table)
-          functions.push({ namespace, name, path: [...route.path] });
+          functions.push({ namespace, name, kind: route.info.kind, path: [...route.path] });
+      }
       return {
         peerId: link.peerId,
         namespace: link.namespace,
@@ -258,13 +267,17 @@ export class LinkManager {
         if (
           best === undefined ||
           length < best.route.path.length ||
-          (length === best.route.path.length && link.inFlight < best.link.inFlight)
+          (length === best.route.path.length &&
+            (link.inFlight < best.link.inFlight ||
+              (link.inFlight === best.link.inFlight && link.picked < best.link.picked)))
         ) {
           best = { link, namespace: linkNamespace, route };
         }
       }
     }
     if (best === undefined) return undefined;
+    // Ties go round the links in turn.
+    best.link.picked++;
     return new RemoteTarget(
       best.link,
       best.namespace,
@@ -391,10 +404,11 @@ export class LinkManager {
     const { registry, id } = this.host;
     const key = registry.zoneKey(namespace);
     const best = new Map<string, LinkRoute>();
-    for (const member of registry.zone(namespace)) {
-      for (const local of registry.list(member)) {
-        if (!best.has(local.name)) best.set(local.name, [local.name, local.info, [id]]);
-      }
+    // Local functions: those a call arriving on this link can reach (the responder resolves
+    // local functions in the link's namespace, or its members for a group), not those of the
+    // whole zone: a function registered in one member only would be advertised but refused.
+    for (const local of registry.list(namespace)) {
+      if (!best.has(local.name)) best.set(local.name, [local.name, local.info, [id]]);
     }
     for (const other of this.links) {
       if (other === link || !other.open) continue;

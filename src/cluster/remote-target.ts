@@ -20,7 +20,7 @@ export class RemoteTarget implements CallTarget {
     private readonly timeout: number,
   ) {}
 
-  call(args: unknown[], signal: AbortSignal | undefined, hops: number): unknown {
+  call(args: unknown[], signal: AbortSignal | undefined, hops: number, timeout?: number): unknown {
     if (hops <= 0) throw new NoRouteError(`Hop limit reached calling "${this.info.name}"`);
     const { link } = this;
     link.inFlight++;
@@ -29,7 +29,8 @@ export class RemoteTarget implements CallTarget {
     };
     const reply = link.caller.call(this.namespace, this.info.name, args, {
       signal,
-      timeout: this.timeout,
+      // The caller's own timeout when it sent one, so a long call is not cut at each hop.
+      timeout: timeout ?? this.timeout,
       hops: hops - 1,
     });
     reply.then(done, done);

@@ -27,6 +27,8 @@ export class ServerLink {
   readonly lastSent = new Map<string, string>();
   /** Calls forwarded over this link that are still running. */
   inFlight = 0;
+  /** Times this link was chosen among equals (for round-robin). */
+  picked = 0;
 
   constructor(
     /** Id of the server at the other end. */

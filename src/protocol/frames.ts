@@ -235,8 +235,19 @@ export interface FunctionInfo {
   kind: 'function' | 'generator';
 }
 
-/** `[30, id, namespace, name, args, hops?]`; `hops` = forwarding hops left (default 16). */
-export type RpcCallFrame = [typeof FrameType.RPC_CALL, number, string, string, unknown[], number?];
+/**
+ * `[30, id, namespace, name, args, hops?, timeout?]`; `hops` = forwarding hops left (default
+ * 16, null = default); `timeout` = ms the caller still waits, so forwarding servers wait as long.
+ */
+export type RpcCallFrame = [
+  typeof FrameType.RPC_CALL,
+  number,
+  string,
+  string,
+  unknown[],
+  (number | null)?,
+  number?,
+];
 /** `[31, id]`: cancel call `id` */
 export type RpcCancelFrame = [typeof FrameType.RPC_CANCEL, number];
 /** `[32, streamId, namespace, name, args, credit, hops?]` */

@@ -260,6 +260,13 @@ export function validateFrame(value: unknown): Frame {
       if (hops !== undefined && hops !== null && !(isVersion(hops) && hops <= 64)) {
         throw bad('RPC hops must be an integer from 0 to 64', id);
       }
+      const timeout: unknown = type === FrameType.RPC_CALL ? value[6] : undefined;
+      if (
+        timeout !== undefined &&
+        !(typeof timeout === 'number' && timeout > 0 && timeout <= 86_400_000)
+      ) {
+        throw bad('RPC_CALL timeout must be a positive number of ms', id);
+      }
       return value as Frame;
     }
     case FrameType.RPC_CANCEL:

@@ -21,7 +21,7 @@ export interface CallTarget {
    * Runs a plain function; returns its value or a promise of it. `hops` is how many more
    * servers a forwarded call may cross.
    */
-  call(args: unknown[], signal: AbortSignal | undefined, hops: number): unknown;
+  call(args: unknown[], signal: AbortSignal | undefined, hops: number, timeout?: number): unknown;
   /** Runs a generator function; returns the iterator to pull from. */
   stream(args: unknown[], signal: AbortSignal | undefined, hops: number): PullIterator;
 }

@@ -42,7 +42,9 @@ export class RpcCaller {
     options: CallOptions = {},
   ): Promise<unknown> {
     const frame: unknown[] = [FrameType.RPC_CALL, 0, namespace, name, args];
-    if (options.hops !== undefined) frame.push(options.hops);
+    if (options.hops !== undefined || options.timeout !== undefined)
+      frame.push(options.hops ?? null);
+    if (options.timeout !== undefined) frame.push(options.timeout);
     const reply = this.transport.request(frame, options);
     // A caller that stops waiting tells the far side, which may be forwarding the call.
     reply.catch((error: unknown) => {

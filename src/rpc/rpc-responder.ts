@@ -84,7 +84,15 @@ export class RpcResponder {
     }
     switch (frame[0]) {
       case FrameType.RPC_CALL:
-        this.call(connection, frame[1], frame[2], frame[3], frame[4], frame[5] ?? DEFAULT_HOPS);
+        this.call(
+          connection,
+          frame[1],
+          frame[2],
+          frame[3],
+          frame[4],
+          frame[5] ?? DEFAULT_HOPS,
+          frame[6],
+        );
         return;
       case FrameType.RPC_STREAM:
         this.openStream(
@@ -196,6 +204,7 @@ export class RpcResponder {
     name: string,
     args: unknown[],
     hops: number,
+    timeout?: number,
   ): void {
     this.callsServed++;
     const observer = this.observer;
@@ -210,7 +219,7 @@ export class RpcResponder {
         controller = new AbortController();
         this.state(connection).calls.set(id, controller);
       }
-      result = target.call(args, controller?.signal, hops);
+      result = target.call(args, controller?.signal, hops, timeout);
     } catch (error) {
       this.callErrors++;
       // started is set once the function was found: only known functions are observed.
