@@ -1,6 +1,7 @@
 /**
  * `npm start`: a server and two clients on this machine, showing request/response in both
- * directions, errors, and a group message. Everything it does is printed.
+ * directions, errors, and a group message. Everything it does is printed. Then it serves a
+ * live chat page on a mesh of two clones (examples/demo-web.ts) until Ctrl+C.
  */
 import { Client, RemoteError, Server } from '../src/index.js';
 
@@ -103,3 +104,17 @@ console.log(
 await Promise.all([alice.stop(), bob.stop()]);
 await server.stop();
 console.log('stopped. Next: npm test, and see README.md and docs/.');
+
+// 6. The live part: a browser page on a mesh of two clones (examples/demo-web.ts). Set
+// DEMO_WEB=0 to end after the walkthrough.
+if (process.env.DEMO_WEB !== '0') {
+  const { startWebDemo } = await import('./demo-web.js');
+  const web = await startWebDemo();
+  console.log('\n6. in a browser: a chat page on a mesh of two clones, with a bot on clone2');
+  console.log(`   open ${web.url}  (served by clone1)`);
+  console.log(`   or   ${web.url2}  (served by clone2; open both to chat across the mesh)`);
+  console.log('   Ctrl+C stops the demo.');
+  process.once('SIGINT', () => {
+    void web.stop().then(() => console.log('\nweb demo stopped.'));
+  });
+}

@@ -1,0 +1,286 @@
+/**
+ * The package as a user gets it: `npm pack` (which runs `prepare` and `prepack`: the build
+ * and the browser bundle), then a scratch project that installs the tarball and:
+ * - type-checks a Node TypeScript file importing `wsmesh` and `wsmesh/client`, compiles it
+ *   and runs it: the README's request/response example (on port 0), and the same with
+ *   `wsmesh/client`, which resolves to the Node entry on Node;
+ * - type-checks a browser TypeScript file importing `wsmesh/client` with the DOM library and
+ *   no Node types (`skipLibCheck` off: the browser declarations need nothing from Node);
+ * - bundles that file for the browser with esbuild (the `browser` condition), with no
+ *   externals: nothing from Node, and msgpackr only in a chunk loaded on demand.
+ *
+ * Only wsmesh's own dependencies (ws, msgpackr) and @types/node come from the registry
+ * (`--prefer-offline`: npm's cache first). Skipped outside CI when `npm` is not on the PATH.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { build } from 'esbuild';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const tsc = join(root, 'node_modules/typescript/bin/tsc');
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command; rejects with its output if it fails or outlasts `timeoutMs`. */
+function run(command: string, args: string[], cwd: string, timeoutMs = 120_000): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd,
+      env: { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const result = { code, stdout, stderr };
+      if (code === 0) resolve(result);
+      else
+        reject(
+          new Error(
+            `${command} ${args.join(' ')} exited with ${String(code)}\n${stdout}\n${stderr}`,
+          ),
+        );
+    });
+  });
+}
+
+/** The README's request/response example (port 0), then `wsmesh/client` on Node. */
+const NODE_APP = `import { Server, Client } from 'wsmesh';
+import {
+  Client as EntryClient,
+  RpcProxy,
+  TimeoutError,
+  WebClient,
+  type ClientOptions,
+} from 'wsmesh/client';
+
+const server = new Server({ port: 0, host: '127.0.0.1' });
+server.addRoute({
+  route: 'math',
+  act: 'add',
+  handler: ({ data }) => {
+    const { a, b } = data as { a: number; b: number };
+    return a + b; // the return value is the reply
+  },
+});
+server.origin(function double(n: number) {
+  return n * 2;
+});
+await server.start();
+
+const client = new Client({ url: \`ws://127.0.0.1:\${String(server.port)}\` });
+await client.start();
+const sum = await client.sendMes({
+  route: 'math',
+  act: 'add',
+  data: { a: 2, b: 3 },
+  awaitRes: true,
+});
+console.log(sum); // 5
+
+// wsmesh/client resolves to the Node entry here (Node 20 has no global WebSocket).
+const options: ClientOptions = { url: \`ws://127.0.0.1:\${String(server.port)}\`, silent: true };
+const other: WebClient = new EntryClient(options);
+await other.start();
+const sum2: number = await other.sendMes<number>({
+  route: 'math',
+  act: 'add',
+  data: { a: 4, b: 5 },
+  awaitRes: true,
+});
+const proxy = await RpcProxy.create<{ double(n: number): number }>({ url: options.url as string });
+const doubled: number = await proxy.double(21);
+await proxy.close();
+console.log(
+  JSON.stringify({
+    sum2,
+    doubled,
+    timeout: new TimeoutError('x').code,
+    entry: import.meta.resolve('wsmesh/client').split('/').pop(),
+  }),
+);
+await Promise.all([client.stop(), other.stop()]);
+await server.stop();
+`;
+
+/** Browser code: type-checked without Node types, then bundled for the browser. */
+const BROWSER_APP = `import { Client, RpcProxy, WebClient, WsMeshError, type ClientOptions } from 'wsmesh/client';
+
+type MathApi = { add(a: number, b: number): number; countdown(from: number): AsyncGenerator<number> };
+
+const options: ClientOptions = { url: ['ws://127.0.0.1:1', 'ws://127.0.0.1:2'] };
+const client: WebClient = new Client(options);
+client.addRoute({ route: 'chat', handler: ({ data }) => void console.log(data) });
+
+export async function main(): Promise<number> {
+  await client.start();
+  await client.subscribe({ id: 'lobby' });
+  const math = await RpcProxy.create<MathApi>({ url: 'ws://127.0.0.1:1', namespace: 'math' });
+  let total = await math.add(2, 3);
+  for await (const n of math.countdown(3)) total += n;
+  return total;
+}
+document.title = client.getInfo().state;
+export const isWsMeshError = (error: unknown): boolean => error instanceof WsMeshError;
+`;
+
+const npmVersion = await run(npm, ['--version'], root, 20_000).then(
+  (result) => result.stdout.trim(),
+  () => undefined,
+);
+const ci = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false';
+
+test(
+  'npm pack installs into a scratch project that type-checks, runs and bundles both entries',
+  { timeout: 300_000, skip: npmVersion === undefined && !ci ? 'npm not on the PATH' : false },
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wsmesh-pack-'));
+    try {
+      // 1. Pack, as `npm publish` would (prepare: build; prepack: browser bundle).
+      await run(npm, ['pack', '--pack-destination', dir], root);
+      const tarball = readdirSync(dir).find((name) => name.endsWith('.tgz'));
+      assert.ok(tarball !== undefined, 'npm pack wrote a tarball');
+      const listing = await run('tar', ['tzf', join(dir, tarball)], dir);
+      const files = listing.stdout.split('\n');
+      for (const expected of [
+        'package/dist/index.js',
+        'package/dist/index.d.ts',
+        'package/dist/browser.js',
+        'package/dist/browser.d.ts',
+        'package/dist/client-node.js',
+        'package/dist/client-node.d.ts',
+        'package/dist/wsmesh-client.js',
+      ]) {
+        assert.ok(files.includes(expected), `the tarball has ${expected}`);
+      }
+      assert.ok(
+        files.some((file) => /^package\/dist\/chunks\/msgpack-[\w-]+\.js$/.test(file)),
+        'the tarball has the MessagePack chunk of the bundle',
+      );
+      assert.ok(
+        !files.some((file) => file.endsWith('.test.js') || file.startsWith('package/src/')),
+        'no tests or sources in the tarball',
+      );
+
+      // 2. A scratch project that depends on the tarball.
+      const app = join(dir, 'app');
+      const rootPackage = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+        devDependencies: Record<string, string>;
+      };
+      const typesNode = rootPackage.devDependencies['@types/node'] ?? '^20';
+      mkdirSync(app);
+      writeFileSync(
+        join(app, 'package.json'),
+        JSON.stringify({
+          name: 'wsmesh-scratch',
+          version: '1.0.0',
+          private: true,
+          type: 'module',
+          dependencies: { wsmesh: `file:../${tarball}` },
+          devDependencies: { '@types/node': typesNode },
+        }),
+      );
+      await run(npm, ['install', '--prefer-offline', '--no-audit', '--no-fund'], app);
+
+      // 3. Node and browser sources, type-checked in parallel.
+      writeFileSync(join(app, 'app.ts'), NODE_APP);
+      writeFileSync(
+        join(app, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            target: 'ES2022',
+            module: 'NodeNext',
+            moduleResolution: 'NodeNext',
+            strict: true,
+            noUncheckedIndexedAccess: true,
+            skipLibCheck: true,
+            types: ['node'],
+            outDir: 'out',
+          },
+          files: ['app.ts'],
+        }),
+      );
+      // The browser file: DOM types only, no Node types, declarations checked too.
+      writeFileSync(join(app, 'browser.ts'), BROWSER_APP);
+      writeFileSync(
+        join(app, 'tsconfig.browser.json'),
+        JSON.stringify({
+          compilerOptions: {
+            target: 'ES2022',
+            module: 'ESNext',
+            moduleResolution: 'Bundler',
+            customConditions: ['browser'],
+            lib: ['ES2022', 'DOM'],
+            strict: true,
+            skipLibCheck: false,
+            skipDefaultLibCheck: true,
+            types: [],
+            noEmit: true,
+          },
+          files: ['browser.ts'],
+        }),
+      );
+      await Promise.all([
+        run(process.execPath, [tsc, '-p', 'tsconfig.json'], app),
+        run(process.execPath, [tsc, '-p', 'tsconfig.browser.json'], app),
+      ]);
+
+      // 4. Node: run the compiled README example.
+      const output = await run(process.execPath, ['out/app.js'], app, 30_000);
+      const lines = output.stdout.trim().split('\n');
+      assert.equal(lines[0], '5', 'the README example prints 5');
+      assert.deepEqual(JSON.parse(lines.at(-1) ?? '{}'), {
+        sum2: 9,
+        doubled: 42,
+        timeout: 'ERR_TIMEOUT',
+        entry: 'client-node.js',
+      });
+
+      // 5. Browser: bundle with the browser condition, no externals.
+      const { metafile: meta } = await build({
+        absWorkingDir: app,
+        entryPoints: ['browser.ts'],
+        bundle: true,
+        platform: 'browser',
+        format: 'esm',
+        splitting: true,
+        outdir: 'web',
+        metafile: true,
+        write: false,
+        logLevel: 'silent',
+      });
+      const entry = meta.outputs['web/browser.js'];
+      assert.ok(entry !== undefined, 'the browser bundle has an entry');
+      const inputs = Object.keys(entry.inputs);
+      assert.ok(
+        inputs.some((input) => input.endsWith('node_modules/wsmesh/dist/browser.js')),
+        'the browser condition picked dist/browser.js',
+      );
+      assert.deepEqual(
+        inputs.filter((input) => /node_modules\/(ws|msgpackr)\//.test(input)),
+        [],
+        'neither ws nor msgpackr is in the code loaded up front',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
