@@ -822,6 +822,8 @@ export class BaseClient extends Emitter<ClientEvents> {
         this.lastError ?? new NotConnectedError(`Could not connect to ${url} (${code})`);
       this.lastError = undefined;
       this.reportError(error);
+      // An 'error' listener may have stopped the client (RpcProxy.create does): no redial then.
+      if ((this.state as ClientState) === 'stopped') return;
     }
     if (!this.options.reconnect) {
       this.giveUp(new NotConnectedError(`Connection to ${url} closed and reconnect is off`));

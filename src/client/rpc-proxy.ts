@@ -21,6 +21,8 @@ export interface RpcProxyOptions extends RpcEndpointOptions {
   reconnect?: boolean;
   /** Encrypt every frame (AES-256-GCM keyed from `serverSecret`). Node only. */
   encryption?: boolean;
+  /** Largest accepted incoming frame (results, stream items). Default 1 MiB. */
+  maxPayload?: number;
 }
 
 /**
@@ -44,6 +46,7 @@ export async function createRpcProxy<Api>(
       ...(options.serverSecret === undefined ? {} : { serverSecret: options.serverSecret }),
       ...(options.tls === undefined ? {} : { tls: options.tls }),
       ...(options.encryption === undefined ? {} : { encryption: options.encryption }),
+      ...(options.maxPayload === undefined ? {} : { maxPayload: options.maxPayload }),
     },
     dialer,
     'rpc',
