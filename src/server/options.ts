@@ -12,6 +12,13 @@ import { checkTls, type TlsOptions } from '../transport/dialer.js';
 import type { ServerConnection, UpgradeRequestInfo } from './server-connection.js';
 
 import type { AuthFnIn, AuthFnOut } from '../cluster/auth.js';
+import type { WsMeshLogger } from '../ops/logger.js';
+import {
+  resolveOpsOptions,
+  type DashboardOption,
+  type MetricsOption,
+  type ResolvedOpsOptions,
+} from '../ops/ops-options.js';
 
 export type { AuthFnIn, AuthFnOut };
 
@@ -84,6 +91,21 @@ export interface ServerOptions {
    * `ws.auth`.
    */
   authenticate?: AuthenticateHook;
+  /**
+   * Serve Prometheus metrics at `/metrics` from the server's own http server (or through
+   * `server.handleHttp`). `true`: open; `{ token }`: needs `Authorization: Bearer <token>`.
+   */
+  metrics?: MetricsOption;
+  /**
+   * Serve the live dashboard at `/_wsmesh` (and its JSON at `/_wsmesh/api/state`). Needs a
+   * credential: `{ token }`, or else the `serverSecret`.
+   */
+  dashboard?: DashboardOption;
+  /**
+   * Where logs go: pino, console, or any object with `debug`/`info`/`warn`/`error`, called as
+   * `(fields, message)`. Default: none (or the console at info level with `silent: false`).
+   */
+  logger?: WsMeshLogger;
 }
 
 /** The `authenticate` server option. */
@@ -121,6 +143,8 @@ export interface ResolvedServerOptions {
   maxInFlight: number;
   rateLimit: { messages: number; interval: number } | undefined;
   authenticate: AuthenticateHook | undefined;
+  ops: ResolvedOpsOptions;
+  logger: WsMeshLogger | undefined;
 }
 
 /** Default values of the server options. */
@@ -188,6 +212,14 @@ function checkRateLimit(value: unknown): { messages: number; interval: number } 
     );
   }
   return { messages: limit.messages, interval: limit.interval };
+}
+
+function checkLogger(value: unknown): WsMeshLogger | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null) {
+    throw new InvalidOptionError('logger must be an object with debug/info/warn/error methods');
+  }
+  return value as WsMeshLogger;
 }
 
 /** Validates options and applies defaults. Throws {@link InvalidOptionError}. */
@@ -291,5 +323,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     maxInFlight: positiveNumber('maxInFlight', options.maxInFlight, 1000),
     rateLimit: checkRateLimit(options.rateLimit),
     authenticate: optionalFunction<AuthenticateHook>('authenticate', options.authenticate),
+    ops: resolveOpsOptions(options.metrics, options.dashboard, options.serverSecret),
+    logger: checkLogger(options.logger),
   };
 }

@@ -3,12 +3,18 @@
  * groups. Clones and RPC attach to it in their own modules.
  * @module
  */
-import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type Server as HttpServer,
+  type ServerResponse,
+} from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
   AuthError,
+  InvalidArgumentError,
   ErrorCode,
   InvalidOptionError,
   LimitError,
@@ -56,6 +62,10 @@ import { HeartbeatMonitor } from '../transport/heartbeat.js';
 import { nodeCipherFactory } from '../transport/node-cipher.js';
 import { NodeWireSocket } from '../transport/node-socket.js';
 import { Emitter } from '../util/emitter.js';
+import { clonePeerStats, type ClonePeerStats } from '../ops/clone-peers.js';
+import { frameName, ServerLog } from '../ops/logger.js';
+import { OpsEndpoint } from '../ops/ops-endpoint.js';
+import type { FunctionStats } from '../ops/rpc-stats.js';
 import { ServerMessageContext } from './context.js';
 import {
   generateId,
@@ -124,8 +134,23 @@ export interface ServerStats {
   /** Deliveries of group messages to this server's connections (local and relayed). */
   deliveries: number;
   groups: number;
-  clones: { known: number; linked: number; relayedOut: number; relayedIn: number };
-  rpc: { calls: number; errors: number; namespaces: number };
+  clones: {
+    known: number;
+    linked: number;
+    relayedOut: number;
+    relayedIn: number;
+    /** Every known clone: state, link latency, relay frames to and from it. */
+    peers: ClonePeerStats[];
+  };
+  /** Live RPC server links (`createServerProxy`, both directions; clone links not included). */
+  serverLinks: number;
+  rpc: {
+    calls: number;
+    errors: number;
+    namespaces: number;
+    /** Per-function calls, errors and latency; filled when `metrics` or `dashboard` is on. */
+    functions: FunctionStats[];
+  };
 }
 
 /** Middleware signature of the server. */
@@ -183,15 +208,19 @@ export class Server
   private publishes = 0;
   private rejectedConnections = 0;
   private rateLimited = 0;
+  private readonly logger: ServerLog;
+  private readonly ops: OpsEndpoint | undefined;
 
   constructor(options: ServerOptions = {}) {
     super();
     this.options = resolveServerOptions(options);
+    this.logger = ServerLog.fromOptions(this.options.logger, this.options.silent, this.options.id);
     this.data = this.options.data;
     this.heartbeat = new HeartbeatMonitor(this.options.heartbeatInterval);
     this.clones = new CloneManager(this);
     this.groups.observer = this.clones;
     this.responder = new RpcResponder(this.resolver, this.options.id);
+    this.ops = OpsEndpoint.attach(this, this.options.ops, this.options.path);
     this.linkManager = new LinkManager(this);
     this.registry.onChange = (namespace) => {
       this.functionsChanged(namespace);
@@ -251,6 +280,9 @@ export class Server
     options?: OriginOptions,
   ): F | (<G extends AnyFunction>(fn: G) => G) {
     if (typeof fnOrOptions === 'function') return this.registry.register(fnOrOptions, options);
+    if (typeof fnOrOptions !== 'object' || fnOrOptions === null || options !== undefined) {
+      throw new InvalidArgumentError('origin() takes a function (and options), or only options');
+    }
     const decoratorOptions = fnOrOptions;
     return <G extends AnyFunction>(fn: G): G => this.registry.register(fn, decoratorOptions);
   }
@@ -324,13 +356,25 @@ export class Server
         linked: this.clones.links.size,
         relayedOut: relay.relayedOut,
         relayedIn: relay.relayedIn,
+        peers: clonePeerStats(this.clones),
       },
+      serverLinks: this.linkManager.list().filter((link) => link.namespace !== null).length,
       rpc: {
         calls: this.responder.callsServed,
         errors: this.responder.callErrors,
         namespaces: this.registry.namespaceNames().length,
+        functions: this.ops?.callStats.snapshot() ?? [],
       },
     };
+  }
+
+  /**
+   * Serves `/metrics` and the dashboard (`/_wsmesh`) when the `metrics` / `dashboard` options
+   * are on. The server's own http server calls it; with an attached `server`, call it from your
+   * request handler: it returns false, writing nothing, for any other request.
+   */
+  handleHttp(request: IncomingMessage, response: ServerResponse): boolean {
+    return this.ops?.handle(request, response) ?? false;
   }
 
   /** @internal The function list of `namespace` changed (locally or in the cluster). */
@@ -457,7 +501,8 @@ export class Server
     };
     let httpServer = this.options.server;
     if (httpServer === undefined) {
-      httpServer = createServer((_request, response) => {
+      httpServer = createServer((request, response) => {
+        if (this.handleHttp(request, response)) return;
         response.writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket' });
         response.end('This is a wsmesh WebSocket endpoint\n');
       });
@@ -547,6 +592,8 @@ export class Server
 
   /** @internal */
   handleFrame(ws: ServerConnection, frame: Frame, raw: WirePayload): void {
+    if (this.logger.debugEnabled)
+      this.logger.debug('frame in', { conn: ws.id, kind: ws.kind, frame: frameName(frame[0]) });
     if (ws.state !== 'open') {
       if (ws.state === 'handshaking') this.handleHello(ws, frame);
       else if (ws.state === 'authenticating') this.hold(ws, frame, raw);
@@ -1063,7 +1110,7 @@ export class Server
   /** @internal Reports an error through the `error` event. */
   reportError(error: unknown, ws?: ServerConnection): void {
     const err = error instanceof Error ? error : new Error(String(error));
-    if (!this.options.silent) console.error(`[wsmesh ${this.id}] error:`, err.message);
+    this.logger.error(err.message, { code: (err as { code?: unknown }).code, conn: ws?.id });
     this.emit(
       'error',
       ws === undefined ? { server: this, error: err } : { server: this, error: err, ws },
@@ -1075,7 +1122,7 @@ export class Server
   }
 
   private log(message: string): void {
-    if (!this.options.silent) console.log(`[wsmesh ${this.id}] ${message}`);
+    this.logger.info(message);
   }
 
   /** @internal Delivers a relayed group message to local subscribers only. */

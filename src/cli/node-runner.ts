@@ -1,0 +1,179 @@
+/**
+ * Runs one node for `wsmesh start`: builds the server from the resolved configuration, shares
+ * the functions module, joins the clones, prints where everything is, and stops gracefully on
+ * SIGINT/SIGTERM (`server.stop()`: clients are told with close code 1001, clone and server
+ * links are closed, the mesh is told this clone leaves).
+ * @module
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { createConsoleLogger } from '../ops/logger.js';
+import { Server } from '../server/server.js';
+import type { ServerOptions } from '../server/options.js';
+import { CliError, Exit, usageError } from './exit.js';
+import { freePort } from './free-port.js';
+import { registerModuleFunctions } from './functions-module.js';
+import type { CommandIo } from './io.js';
+import { stopRequested } from './shutdown.js';
+import type { StartConfig } from './start-config.js';
+
+/** What a worker tells its parent once it listens. */
+export interface WorkerReady {
+  type: 'ready';
+  id: string;
+  url: string;
+  port: number;
+}
+
+/** True for an address that means "every interface". */
+export function isWildcard(host: string): boolean {
+  return host === '' || host === '0.0.0.0' || host === '::' || host === '[::]';
+}
+
+/** `host` as it goes in a URL (IPv6 in brackets). */
+export function urlHost(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+/**
+ * The value clones present to each other when the node has a secret: an HMAC of a fixed label
+ * under the secret, so the secret itself never crosses a clone link.
+ */
+export function cloneAuthValue(secret: string): string {
+  return createHmac('sha256', secret).update('wsmesh clone link').digest('hex');
+}
+
+function isAddressInUse(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 'EADDRINUSE';
+}
+
+function serverOptions(
+  config: StartConfig,
+  port: number,
+  id: string,
+  url: string | undefined,
+): ServerOptions {
+  const options: ServerOptions = {
+    id,
+    port,
+    host: config.host,
+    path: config.path,
+    logger: createConsoleLogger(config.logLevel),
+  };
+  if (url !== undefined) options.url = url;
+  const { secret } = config;
+  if (secret !== undefined) {
+    const authValue = cloneAuthValue(secret);
+    options.serverSecret = secret;
+    options.authFnOut = () => authValue;
+    options.authFnIn = (value) => value === authValue;
+  }
+  if (config.metrics) {
+    options.metrics = config.metricsToken === undefined ? true : { token: config.metricsToken };
+  }
+  return options;
+}
+
+/** Runs a node until it is asked to stop; resolves with the exit code. */
+export async function runNode(
+  config: StartConfig,
+  io: CommandIo,
+  worker: boolean,
+): Promise<number> {
+  const generatedToken =
+    config.dashboard && config.dashboardToken === undefined && config.secret === undefined
+      ? randomBytes(18).toString('base64url')
+      : undefined;
+  const dashboardToken = config.dashboardToken ?? config.secret ?? generatedToken;
+  const dialHost = isWildcard(config.host) ? '127.0.0.1' : config.host;
+  const suffix = config.path === '/' ? '' : config.path;
+  let server: Server | undefined;
+  let port = config.port;
+  let url: string | undefined;
+  let functionNames: string[] = [];
+  for (let attempt = 0; server === undefined; attempt++) {
+    if (config.port === 0) port = await freePort(config.host);
+    url =
+      config.url ??
+      (isWildcard(config.host) && !worker
+        ? undefined
+        : `ws://${urlHost(dialHost)}:${port}${suffix}`);
+    const id = config.id ?? `${hostname()}-${port}`;
+    const options = serverOptions(config, port, id, url);
+    if (config.dashboard && dashboardToken !== undefined)
+      options.dashboard = { token: dashboardToken };
+    let candidate: Server;
+    try {
+      candidate = new Server(options);
+    } catch (error) {
+      throw usageError(error instanceof Error ? error.message : String(error), 'start');
+    }
+    if (config.functions !== undefined) {
+      functionNames = await registerModuleFunctions(
+        config.functions,
+        config.namespace,
+        (fn, where) => candidate.origin(fn, where),
+      );
+    }
+    try {
+      await candidate.start();
+      server = candidate;
+    } catch (error) {
+      if (isAddressInUse(error) && config.port === 0 && attempt < 3) continue;
+      if (isAddressInUse(error)) {
+        throw new CliError(`port ${port} on ${config.host} is already in use`, Exit.FAILED);
+      }
+      throw new CliError(
+        `cannot listen on ${config.host}:${port}: ${error instanceof Error ? error.message : String(error)}`,
+        Exit.FAILED,
+      );
+    }
+  }
+  const running = server;
+  for (const clone of config.clones) {
+    try {
+      running.addClone(clone);
+    } catch (error) {
+      await running.stop();
+      throw usageError(
+        `--clone ${clone.id}=${clone.url}: ${error instanceof Error ? error.message : String(error)}`,
+        'start',
+      );
+    }
+  }
+  const actualPort = running.port ?? port;
+  const wsUrl = url ?? `ws://${urlHost(dialHost)}:${actualPort}${suffix}`;
+  const httpBase = `http://${urlHost(dialHost)}:${actualPort}${suffix}`;
+  io.out(`wsmesh node ${running.id} listening on ${wsUrl}`);
+  if (config.dashboard && worker) io.out(`  dashboard  ${httpBase}/_wsmesh`);
+  else if (config.dashboard) {
+    io.out(
+      generatedToken === undefined
+        ? `  dashboard  ${httpBase}/_wsmesh  (token: ${config.dashboardToken === undefined ? 'WSMESH_SECRET' : 'WSMESH_DASHBOARD_TOKEN'}; open with ?token=...)`
+        : `  dashboard  ${httpBase}/_wsmesh?token=${generatedToken}`,
+    );
+  }
+  if (config.metrics) {
+    io.out(
+      `  metrics    ${httpBase}/metrics${config.metricsToken === undefined ? '' : '  (Authorization: Bearer $WSMESH_METRICS_TOKEN)'}`,
+    );
+  }
+  if (functionNames.length > 0) {
+    io.out(`  functions  ${functionNames.join(', ')} in namespace "${config.namespace}"`);
+  }
+  if (config.clones.length > 0) {
+    io.out(`  clones     ${config.clones.map((clone) => `${clone.id}=${clone.url}`).join(' ')}`);
+  }
+  if (url === undefined) {
+    io.out('  no --url: clones can only be dialed by this node (set --url for a mesh)');
+  }
+  if (worker) {
+    const ready: WorkerReady = { type: 'ready', id: running.id, url: wsUrl, port: actualPort };
+    process.send?.(ready);
+  } else io.out('Ctrl+C stops the node.');
+  const reason = await stopRequested(worker);
+  io.out(`wsmesh node ${running.id}: ${reason}, stopping`);
+  await running.stop();
+  io.out(`wsmesh node ${running.id} stopped`);
+  return Exit.OK;
+}

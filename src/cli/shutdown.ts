@@ -1,0 +1,27 @@
+/**
+ * Waiting for the signal to stop: SIGINT (Ctrl+C), SIGTERM, or, in a worker, the parent going
+ * away. A second signal while stopping ends the process at once with exit code 1.
+ * @module
+ */
+
+/** Resolves with the reason once the process is asked to stop. */
+export function stopRequested(watchParent: boolean): Promise<string> {
+  return new Promise((resolve) => {
+    const stop = (reason: string): void => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      process.off('disconnect', onDisconnect);
+      // From now on, one more signal means "stop now".
+      const force = (): void => process.exit(1);
+      process.once('SIGINT', force);
+      process.once('SIGTERM', force);
+      resolve(reason);
+    };
+    const onInt = (): void => stop('SIGINT');
+    const onTerm = (): void => stop('SIGTERM');
+    const onDisconnect = (): void => stop('parent exited');
+    process.once('SIGINT', onInt);
+    process.once('SIGTERM', onTerm);
+    if (watchParent) process.once('disconnect', onDisconnect);
+  });
+}

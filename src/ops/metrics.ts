@@ -1,0 +1,256 @@
+/**
+ * The Prometheus exposition of a server (`/metrics`), built with prom-client on a registry of
+ * its own (never the global default), so several servers in one process do not clash. Every
+ * figure is read from one `server.stats()` snapshot per scrape: the endpoint and `stats()`
+ * always agree, and nothing is counted twice on the hot path.
+ * @module
+ */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ServerStats } from '../server/server.js';
+import { LATENCY_BUCKETS } from './rpc-stats.js';
+
+/** Names of every metric, for docs and tests. */
+export const METRIC_NAMES = [
+  'wsmesh_clients',
+  'wsmesh_sockets',
+  'wsmesh_messages_in_total',
+  'wsmesh_publishes_total',
+  'wsmesh_group_deliveries_total',
+  'wsmesh_groups',
+  'wsmesh_rejected_connections_total',
+  'wsmesh_rate_limited_total',
+  'wsmesh_clones_known',
+  'wsmesh_clones_linked',
+  'wsmesh_clone_relayed_out_total',
+  'wsmesh_clone_relayed_in_total',
+  'wsmesh_clone_link_up',
+  'wsmesh_clone_link_latency_seconds',
+  'wsmesh_clone_link_relay_frames_total',
+  'wsmesh_server_links',
+  'wsmesh_rpc_calls_total',
+  'wsmesh_rpc_errors_total',
+  'wsmesh_rpc_namespaces',
+  'wsmesh_rpc_function_calls_total',
+  'wsmesh_rpc_function_errors_total',
+  'wsmesh_rpc_call_duration_seconds',
+] as const;
+
+/** Labels of the per-function histogram; `le` is added by the exposition itself. */
+type FunctionLabel = 'namespace' | 'function' | 'le';
+
+/**
+ * A histogram whose values come from `server.stats()` instead of `observe()`. prom-client's
+ * registry and `get()` both read a histogram through `getForPromString()` (prom-client 15), so
+ * that is the one method replaced; the test of `/metrics` checks the exposition.
+ */
+class SnapshotHistogram extends Histogram<FunctionLabel> {
+  constructor(
+    private readonly exposedName: string,
+    private readonly exposedHelp: string,
+    registry: Registry,
+    private readonly read: () => ServerStats['rpc']['functions'],
+  ) {
+    super({
+      name: exposedName,
+      help: exposedHelp,
+      labelNames: ['namespace', 'function'],
+      buckets: [...LATENCY_BUCKETS],
+      registers: [registry],
+    });
+  }
+
+  /** The exposition of the histogram (replaces prom-client's own bookkeeping). */
+  getForPromString(): Promise<{
+    name: string;
+    help: string;
+    type: string;
+    values: { metricName: string; labels: Record<string, string | number>; value: number }[];
+    aggregator: string;
+  }> {
+    const values: {
+      metricName: string;
+      labels: Record<string, string | number>;
+      value: number;
+    }[] = [];
+    const name = this.exposedName;
+    for (const fn of this.read()) {
+      const labels = { namespace: fn.namespace, function: fn.name };
+      LATENCY_BUCKETS.forEach((bound, index) => {
+        values.push({
+          metricName: `${name}_bucket`,
+          labels: { ...labels, le: bound },
+          value: fn.buckets[index] ?? 0,
+        });
+      });
+      values.push({
+        metricName: `${name}_bucket`,
+        labels: { ...labels, le: '+Inf' },
+        value: fn.calls,
+      });
+      values.push({ metricName: `${name}_sum`, labels, value: fn.durationSeconds });
+      values.push({ metricName: `${name}_count`, labels, value: fn.calls });
+    }
+    return Promise.resolve({
+      name,
+      help: this.exposedHelp,
+      type: 'histogram',
+      values,
+      aggregator: 'sum',
+    });
+  }
+}
+
+/** The metrics of one server. */
+export class ServerMetrics {
+  /** The server's own prom-client registry (never the global default one). */
+  readonly registry = new Registry();
+  private snapshot: ServerStats | undefined;
+
+  constructor(
+    private readonly stats: () => ServerStats,
+    nodeId: string,
+  ) {
+    this.registry.setDefaultLabels({ node: nodeId });
+    const current = (): ServerStats => {
+      this.snapshot ??= this.stats();
+      return this.snapshot;
+    };
+    const registers = [this.registry];
+    const gauge = (name: string, help: string, read: (stats: ServerStats) => number): void => {
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(read(current()));
+        },
+      });
+    };
+    const counter = (name: string, help: string, read: (stats: ServerStats) => number): void => {
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(read(current()));
+        },
+      });
+    };
+    gauge('wsmesh_clients', 'Clients that completed the handshake', (s) => s.clients);
+    gauge(
+      'wsmesh_sockets',
+      'Open sockets, handshaking ones and clone/server links included',
+      (s) => s.sockets,
+    );
+    counter('wsmesh_messages_in_total', 'Messages received from clients', (s) => s.messagesIn);
+    counter('wsmesh_publishes_total', 'Group messages published on this node', (s) => s.publishes);
+    counter(
+      'wsmesh_group_deliveries_total',
+      "Group messages delivered to this node's connections (fan-out)",
+      (s) => s.deliveries,
+    );
+    gauge('wsmesh_groups', 'Groups on this node', (s) => s.groups);
+    counter(
+      'wsmesh_rejected_connections_total',
+      'Upgrades refused by maxConnections',
+      (s) => s.rejectedConnections,
+    );
+    counter('wsmesh_rate_limited_total', 'Frames refused by rateLimit', (s) => s.rateLimited);
+    gauge('wsmesh_clones_known', 'Remote clones this node knows', (s) => s.clones.known);
+    gauge('wsmesh_clones_linked', 'Remote clones with a live direct link', (s) => s.clones.linked);
+    counter(
+      'wsmesh_clone_relayed_out_total',
+      'Group messages published here and relayed to other clones',
+      (s) => s.clones.relayedOut,
+    );
+    counter(
+      'wsmesh_clone_relayed_in_total',
+      'Group messages received from other clones (after de-duplication)',
+      (s) => s.clones.relayedIn,
+    );
+    new Gauge({
+      name: 'wsmesh_clone_link_up',
+      help: 'Per known clone: 1 when a direct link is up, else 0',
+      labelNames: ['peer'],
+      registers,
+      collect() {
+        this.reset();
+        for (const peer of current().clones.peers)
+          this.set({ peer: peer.id }, peer.state === 'linked' ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'wsmesh_clone_link_latency_seconds',
+      help: 'Last measured PING round trip on each direct clone link',
+      labelNames: ['peer'],
+      registers,
+      collect() {
+        this.reset();
+        for (const peer of current().clones.peers)
+          if (peer.latencyMs !== null) this.set({ peer: peer.id }, peer.latencyMs / 1000);
+      },
+    });
+    new Counter({
+      name: 'wsmesh_clone_link_relay_frames_total',
+      help: 'Relay frames sent to (out) and received from (in) each neighbouring clone',
+      labelNames: ['peer', 'direction'],
+      registers,
+      collect() {
+        this.reset();
+        for (const peer of current().clones.peers) {
+          this.inc({ peer: peer.id, direction: 'out' }, peer.relayFramesOut);
+          this.inc({ peer: peer.id, direction: 'in' }, peer.relayFramesIn);
+        }
+      },
+    });
+    gauge(
+      'wsmesh_server_links',
+      'Live RPC server links (createServerProxy, both directions)',
+      (s) => s.serverLinks,
+    );
+    counter('wsmesh_rpc_calls_total', 'RPC calls and streams served', (s) => s.rpc.calls);
+    counter('wsmesh_rpc_errors_total', 'RPC calls and streams that failed', (s) => s.rpc.errors);
+    gauge('wsmesh_rpc_namespaces', 'Namespaces with local functions', (s) => s.rpc.namespaces);
+    const perFunction = (name: string, help: string, pick: 'calls' | 'errors'): void => {
+      new Counter({
+        name,
+        help,
+        labelNames: ['namespace', 'function'],
+        registers,
+        collect() {
+          this.reset();
+          for (const fn of current().rpc.functions)
+            this.inc({ namespace: fn.namespace, function: fn.name }, fn[pick]);
+        },
+      });
+    };
+    perFunction(
+      'wsmesh_rpc_function_calls_total',
+      'RPC calls served per function (run here or forwarded)',
+      'calls',
+    );
+    perFunction('wsmesh_rpc_function_errors_total', 'RPC calls failed per function', 'errors');
+    new SnapshotHistogram(
+      'wsmesh_rpc_call_duration_seconds',
+      'RPC call duration per function, from the call frame to the reply (streams: to the end)',
+      this.registry,
+      () => current().rpc.functions,
+    );
+  }
+
+  /** Content type of {@link text}. */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The exposition text, from one fresh `stats()` snapshot. */
+  async text(): Promise<string> {
+    this.snapshot = this.stats();
+    try {
+      return await this.registry.metrics();
+    } finally {
+      this.snapshot = undefined;
+    }
+  }
+}

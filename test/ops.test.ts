@@ -1,0 +1,358 @@
+/**
+ * Operations without a browser: the Prometheus endpoint (every metric, the same figures as
+ * `server.stats()`, per-server registries, token), the HTTP hook on an attached http server,
+ * per-function RPC figures, link latency and per-link relay counters, the dashboard API's
+ * credentials, and the pluggable logger.
+ */
+import assert from 'node:assert/strict';
+import { createServer, type Server as HttpServer } from 'node:http';
+import { after, describe, test } from 'node:test';
+import { RpcProxy } from '../src/client/node-rpc-proxy.js';
+import { InvalidOptionError } from '../src/errors.js';
+import type { ClusterState } from '../src/ops/cluster-state.js';
+import { METRIC_NAMES } from '../src/ops/metrics.js';
+import { Server } from '../src/server/server.js';
+import { awaitInterest, startInbox, startMesh, stopClones, stopInboxes } from './clone-helpers.js';
+import { Cleanup, startClient, startServer, waitFor } from './helpers.js';
+
+/** Parses an exposition into `name{labels}` → value (labels as printed). */
+function parseMetrics(text: string): Map<string, number> {
+  const values = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const at = line.lastIndexOf(' ');
+    values.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return values;
+}
+
+/** The value of the series `name` whose labels include every `key="value"` in `labels`. */
+function metric(values: Map<string, number>, name: string, labels: string[] = []): number {
+  for (const [series, value] of values) {
+    const [seriesName] = series.split('{');
+    if (seriesName === name && labels.every((label) => series.includes(label))) return value;
+  }
+  throw new Error(`no series ${name} ${labels.join(',')}`);
+}
+
+async function getMetrics(port: number, path = '/metrics', token?: string): Promise<Response> {
+  return fetch(`http://127.0.0.1:${port}${path}`, {
+    headers: token === undefined ? {} : { Authorization: `Bearer ${token}` },
+  });
+}
+
+describe('metrics', () => {
+  const cleanup = new Cleanup();
+  after(() => cleanup.run());
+
+  test('/metrics exports every figure, equal to server.stats()', async () => {
+    const clones = await startMesh(['m-a', 'm-b'], { metrics: true });
+    cleanup.add(() => stopClones(clones));
+    const [a, b] = clones;
+    assert.ok(a !== undefined && b !== undefined);
+    a.server.origin(
+      function add(x: number, y: number) {
+        return x + y;
+      },
+      { namespace: 'math' },
+    );
+    a.server.origin(
+      function fail() {
+        throw new Error('no');
+      },
+      { namespace: 'math' },
+    );
+    a.server.origin(
+      function* count(n: number) {
+        for (let i = 0; i < n; i++) yield i;
+      },
+      { namespace: 'math' },
+    );
+    a.server.addRoute({ route: 'echo', handler: ({ data }) => data });
+    const inbox = await startInbox(b.url, ['room']);
+    cleanup.add(() => stopInboxes([inbox]));
+    const client = await startClient(a.url, { silent: true });
+    cleanup.add(() => client.stop());
+    await client.sendMes({ route: 'echo', data: 1, awaitRes: true });
+    await awaitInterest(
+      (tag) => client.sendMesToGroup({ id: 'room', route: 'probe', data: tag }),
+      [inbox],
+    );
+    const math = await RpcProxy.create({ url: a.url, namespace: 'math' });
+    cleanup.add(() => math.close());
+    assert.equal(await math.call('add', 2, 3), 5);
+    await assert.rejects(math.call('fail'));
+    const items: unknown[] = [];
+    for await (const item of math.call('count', 3) as unknown as AsyncIterable<unknown>)
+      items.push(item);
+    assert.deepEqual(items, [0, 1, 2]);
+    await assert.rejects(math.call('unknown-function'));
+
+    const response = await getMetrics(a.port);
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+    const text = await response.text();
+    const stats = a.server.stats();
+    for (const name of METRIC_NAMES) assert.match(text, new RegExp(`^# TYPE ${name} `, 'm'));
+    const values = parseMetrics(text);
+    assert.equal(metric(values, 'wsmesh_clients', ['node="m-a"']), stats.clients);
+    assert.equal(metric(values, 'wsmesh_sockets'), stats.sockets);
+    assert.equal(metric(values, 'wsmesh_messages_in_total'), stats.messagesIn);
+    assert.equal(metric(values, 'wsmesh_publishes_total'), stats.publishes);
+    assert.equal(metric(values, 'wsmesh_group_deliveries_total'), stats.deliveries);
+    assert.equal(metric(values, 'wsmesh_groups'), stats.groups);
+    assert.equal(metric(values, 'wsmesh_clones_linked'), 1);
+    assert.equal(metric(values, 'wsmesh_clones_known'), 1);
+    assert.equal(metric(values, 'wsmesh_clone_relayed_out_total'), stats.clones.relayedOut);
+    assert.ok(stats.clones.relayedOut >= 1);
+    assert.equal(metric(values, 'wsmesh_clone_link_up', ['peer="m-b"']), 1);
+    const peer = stats.clones.peers.find((entry) => entry.id === 'm-b');
+    assert.ok(peer !== undefined && peer.relayFramesOut >= 1);
+    assert.equal(
+      metric(values, 'wsmesh_clone_link_relay_frames_total', ['peer="m-b"', 'direction="out"']),
+      peer.relayFramesOut,
+    );
+    assert.equal(metric(values, 'wsmesh_rpc_calls_total'), stats.rpc.calls);
+    assert.equal(metric(values, 'wsmesh_rpc_errors_total'), stats.rpc.errors);
+    assert.equal(stats.rpc.calls, 4);
+    assert.equal(stats.rpc.errors, 2);
+    // Per function: the unknown one is only in the totals.
+    assert.deepEqual(
+      stats.rpc.functions.map((fn) => [fn.name, fn.calls, fn.errors]),
+      [
+        ['add', 1, 0],
+        ['count', 1, 0],
+        ['fail', 1, 1],
+      ],
+    );
+    for (const fn of stats.rpc.functions) {
+      const labels = [`namespace="math"`, `function="${fn.name}"`];
+      assert.equal(metric(values, 'wsmesh_rpc_function_calls_total', labels), fn.calls);
+      assert.equal(metric(values, 'wsmesh_rpc_function_errors_total', labels), fn.errors);
+      assert.equal(metric(values, 'wsmesh_rpc_call_duration_seconds_count', labels), fn.calls);
+      assert.equal(
+        metric(values, 'wsmesh_rpc_call_duration_seconds_bucket', [...labels, 'le="+Inf"']),
+        fn.calls,
+      );
+      assert.equal(
+        metric(values, 'wsmesh_rpc_call_duration_seconds_bucket', [...labels, 'le="10"']),
+        fn.buckets.at(-1),
+      );
+      assert.equal(
+        metric(values, 'wsmesh_rpc_call_duration_seconds_sum', labels),
+        fn.durationSeconds,
+      );
+    }
+    assert.ok(!text.includes('unknown-function'));
+    // The receiving clone counted the relay frame from its neighbour.
+    const inbound = b.server.stats().clones.peers.find((entry) => entry.id === 'm-a');
+    assert.ok(inbound !== undefined && inbound.relayFramesIn >= 1);
+  });
+
+  test('servers in one process keep separate registries; a token guards /metrics', async () => {
+    const one = await startServer({ id: 'reg-1', metrics: { token: 'metrics-token-1' } });
+    cleanup.add(() => one.server.stop());
+    const two = await startServer({ id: 'reg-2', metrics: true, path: '/chat' });
+    cleanup.add(() => two.server.stop());
+    assert.equal((await getMetrics(one.port)).status, 401);
+    assert.equal((await getMetrics(one.port, '/metrics', 'wrong-token')).status, 401);
+    const guarded = await getMetrics(one.port, '/metrics', 'metrics-token-1');
+    assert.equal(guarded.status, 200);
+    assert.match(await guarded.text(), /wsmesh_clients\{node="reg-1"\} 0/);
+    // Under the endpoint's path; the root path is not served by that server.
+    const open = await getMetrics(two.port, '/chat/metrics');
+    assert.equal(open.status, 200);
+    assert.match(await open.text(), /wsmesh_clients\{node="reg-2"\} 0/);
+    assert.equal((await getMetrics(two.port, '/metrics')).status, 426);
+  });
+
+  test('an attached http server serves the pages through server.handleHttp', async () => {
+    // The handler needs the server, and the server needs the http server.
+    const holder: { server?: Server } = {};
+    const http: HttpServer = createServer((request, response) => {
+      if (holder.server?.handleHttp(request, response) === true) return;
+      response.writeHead(404).end('app 404');
+    });
+    const attached = new Server({
+      id: 'attached',
+      server: http,
+      metrics: true,
+      dashboard: { token: 'attached-token' },
+    });
+    holder.server = attached;
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    cleanup.add(
+      () =>
+        new Promise<void>((resolve) => {
+          http.close(() => resolve());
+          http.closeAllConnections();
+        }),
+    );
+    cleanup.add(() => attached.stop());
+    const address = http.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    await attached.start();
+    assert.equal((await getMetrics(port)).status, 200);
+    const other = await fetch(`http://127.0.0.1:${port}/elsewhere`);
+    assert.equal(other.status, 404);
+    assert.equal(await other.text(), 'app 404');
+    const state = await getMetrics(port, '/_wsmesh/api/state', 'attached-token');
+    assert.equal(state.status, 200);
+    const body = (await state.json()) as ClusterState;
+    assert.equal(body.node.id, 'attached');
+    const post = await fetch(`http://127.0.0.1:${port}/metrics`, { method: 'POST' });
+    assert.equal(post.status, 405);
+  });
+});
+
+describe('dashboard API', () => {
+  const cleanup = new Cleanup();
+  after(() => cleanup.run());
+
+  test('needs a credential; the server secret works when there is no token', () => {
+    assert.throws(() => new Server({ dashboard: true }), InvalidOptionError);
+    assert.throws(() => new Server({ dashboard: { token: 'short' } }), InvalidOptionError);
+    assert.throws(() => new Server({ metrics: 'yes' as unknown as boolean }), InvalidOptionError);
+  });
+
+  test('state: functions and where they live, server links, latency, cookie after ?token=', async () => {
+    const secret = 'dashboard-secret';
+    const hub = await startServer({
+      id: 'hub',
+      serverSecret: secret,
+      dashboard: { sampleInterval: 50 },
+    });
+    cleanup.add(() => hub.server.stop());
+    const leaf = await startServer({ id: 'leaf', serverSecret: secret });
+    cleanup.add(() => leaf.server.stop());
+    leaf.server.origin(
+      function far() {
+        return 'far';
+      },
+      { namespace: 'pub' },
+    );
+    hub.server.origin(
+      function near() {
+        return 'near';
+      },
+      { namespace: 'pub' },
+    );
+    await hub.server.createServerProxy({ url: leaf.url, namespace: 'pub' });
+    const state = await waitFor(
+      async () => {
+        const response = await getMetrics(hub.port, '/_wsmesh/api/state', secret);
+        assert.equal(response.status, 200);
+        const body = (await response.json()) as ClusterState;
+        const far = body.namespaces
+          .find((ns) => ns.name === 'pub')
+          ?.functions.find((fn) => fn.name === 'far');
+        return far !== undefined && body.rates.points.length > 0 ? body : undefined;
+      },
+      5000,
+      'far learned and rates sampled',
+    );
+    assert.ok(state !== undefined);
+    const pub = state.namespaces.find((ns) => ns.name === 'pub');
+    assert.deepEqual(
+      pub?.functions.map((fn) => [fn.name, fn.places]),
+      [
+        ['far', [{ local: false, via: 'leaf', path: ['leaf'] }]],
+        ['near', [{ local: true }]],
+      ],
+    );
+    assert.deepEqual(
+      state.serverLinks.map((link) => [link.peerId, link.namespace, link.direction]),
+      [['leaf', 'pub', 'out']],
+    );
+    assert.deepEqual(
+      state.graph.edges.map((edge) => [edge.from, edge.to, edge.kind, edge.namespace]),
+      [['hub', 'leaf', 'link', 'pub']],
+    );
+    assert.equal(state.stats.serverLinks, 1);
+    // Idle links are timed by their heartbeat PINGs (every second on server links).
+    await waitFor(
+      () => hub.server.serverLinks().every((link) => link.latencyMs !== null),
+      5000,
+      'server link latency measured',
+    );
+    // Opening the page with ?token= sets a cookie (not the token itself) for the API.
+    const page = await fetch(`http://127.0.0.1:${hub.port}/_wsmesh?token=${secret}`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'sha256-/);
+    const cookie = (page.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    assert.match(cookie, /^wsmesh_dashboard=[0-9a-f]{64}$/);
+    assert.ok(!cookie.includes(secret));
+    const withCookie = await fetch(`http://127.0.0.1:${hub.port}/_wsmesh/api/state`, {
+      headers: { cookie },
+    });
+    assert.equal(withCookie.status, 200);
+    // The cookie value is not a bearer token.
+    const cookieAsToken = await getMetrics(hub.port, '/_wsmesh/api/state', cookie.split('=')[1]);
+    assert.equal(cookieAsToken.status, 401);
+  });
+
+  test('clone links are timed: latency in stats() and the graph', async () => {
+    const clones = await startMesh(['lat-a', 'lat-b'], {
+      dashboard: { token: 'latency-token', sampleInterval: 50 },
+    });
+    cleanup.add(() => stopClones(clones));
+    const [a] = clones;
+    assert.ok(a !== undefined);
+    await waitFor(
+      () => a.server.stats().clones.peers.every((peer) => peer.latencyMs !== null),
+      5000,
+      'clone link latency',
+    );
+    const response = await getMetrics(a.port, '/_wsmesh/api/state', 'latency-token');
+    const body = (await response.json()) as ClusterState;
+    assert.equal(typeof body.graph.edges[0]?.latencyMs, 'number');
+  });
+});
+
+describe('logger', () => {
+  test('debug level logs every frame; info level does not; errors go to error', async () => {
+    const entries: { level: string; fields: Record<string, unknown>; message: string }[] = [];
+    const capture = (level: string) => (fields: Record<string, unknown>, message: string) => {
+      entries.push({ level, fields, message });
+    };
+    let level = 'debug';
+    const logger = {
+      isLevelEnabled: (wanted: string) => (wanted === 'debug' ? level === 'debug' : true),
+      debug: capture('debug'),
+      info: capture('info'),
+      warn: capture('warn'),
+      error: capture('error'),
+    };
+    const { server, url } = await startServer({ id: 'logged', logger });
+    server.addRoute({ route: 'r', handler: () => 'ok' });
+    const client = await startClient(url, { silent: true });
+    await client.sendMes({ route: 'r', awaitRes: true });
+    await client.sendMes({ route: 'nothing-here', awaitRes: true }).catch(() => undefined);
+    server.reportError(new Error('reported'));
+    await client.stop();
+    await server.stop();
+    const frames = entries
+      .filter((entry) => entry.message === 'frame in')
+      .map((entry) => entry.fields['frame']);
+    assert.ok(frames.includes('HELLO'), `frames: ${frames.join(',')}`);
+    assert.ok(frames.includes('MESSAGE'));
+    assert.ok(entries.every((entry) => entry.fields['server'] === 'logged'));
+    assert.ok(entries.some((entry) => entry.level === 'error' && entry.message === 'reported'));
+    assert.ok(
+      entries.some((entry) => entry.level === 'info' && entry.message.startsWith('connection ')),
+    );
+
+    entries.length = 0;
+    level = 'info';
+    const quiet = await startServer({ id: 'quiet', logger });
+    const other = await startClient(quiet.url, { silent: true });
+    await other.stop();
+    await quiet.server.stop();
+    assert.equal(entries.filter((entry) => entry.level === 'debug').length, 0);
+    assert.ok(entries.length > 0);
+    assert.throws(
+      () => new Server({ logger: 'console' as unknown as Console }),
+      InvalidOptionError,
+    );
+  });
+});
