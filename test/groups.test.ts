@@ -467,7 +467,9 @@ describe('middlewares and groups', () => {
     });
     const m = await member(server);
     try {
-      await assert.rejects(m.client.subscribe({ id: 'ignored' }), { code: 'ERR_SUBSCRIBE_REFUSED' });
+      await assert.rejects(m.client.subscribe({ id: 'ignored' }), {
+        code: 'ERR_SUBSCRIBE_REFUSED',
+      });
       assert.equal(server.groups.get({ id: 'ignored' }), undefined);
       assert.deepEqual(m.client.getMyGroups(), []);
     } finally {
