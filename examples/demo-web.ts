@@ -34,6 +34,8 @@ export interface WebDemo {
   url: string;
   /** Page served by clone 2. */
   url2: string;
+  /** Live dashboard of clone 1 (with its token). */
+  dashboard: string;
   stop(): Promise<void>;
 }
 
@@ -109,6 +111,7 @@ function shareFunctions(server: Server): void {
 export async function startWebDemo(port = Number(process.env.DEMO_PORT ?? 0)): Promise<WebDemo> {
   const files = await loadBundle();
   const token = `demo-${globalThis.crypto.randomUUID()}`;
+  const dashboardToken = globalThis.crypto.randomUUID();
   const https: HttpServer[] = [];
   const clones: Server[] = [];
   const wsUrls: string[] = [];
@@ -127,6 +130,8 @@ export async function startWebDemo(port = Number(process.env.DEMO_PORT ?? 0)): P
       url: wsUrl,
       authFnOut: () => token,
       authFnIn: (value) => value === token,
+      dashboard: { token: dashboardToken },
+      metrics: true,
     });
     shareFunctions(server);
     await server.start();
@@ -136,6 +141,8 @@ export async function startWebDemo(port = Number(process.env.DEMO_PORT ?? 0)): P
   function servePage(request: IncomingMessage, response: ServerResponse, cloneId: string): void {
     const pathname = new URL(request.url ?? '/', 'http://127.0.0.1').pathname;
     const own = cloneId === 'clone1' ? 0 : 1;
+    // The dashboard (/_wsmesh) and /metrics of this clone share the page's http server.
+    if (clones[own]?.handleHttp(request, response) === true) return;
     if (pathname === '/') {
       response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       response.end(PAGE_HTML);
@@ -213,6 +220,7 @@ export async function startWebDemo(port = Number(process.env.DEMO_PORT ?? 0)): P
   return {
     url: pageOf(http1),
     url2: pageOf(http2),
+    dashboard: `${pageOf(http1)}ws/_wsmesh?token=${dashboardToken}`,
     async stop() {
       clearInterval(timer);
       await bot.stop();

@@ -113,6 +113,7 @@ if (process.env.DEMO_WEB !== '0') {
   console.log('\n6. in a browser: a chat page on a mesh of two clones, with a bot on clone2');
   console.log(`   open ${web.url}  (served by clone1)`);
   console.log(`   or   ${web.url2}  (served by clone2; open both to chat across the mesh)`);
+  console.log(`   and the live dashboard of the mesh: ${web.dashboard}`);
   console.log('   Ctrl+C stops the demo.');
   process.once('SIGINT', () => {
     void web.stop().then(() => console.log('\nweb demo stopped.'));
