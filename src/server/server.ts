@@ -17,9 +17,7 @@ import {
   InvalidArgumentError,
   ErrorCode,
   InvalidOptionError,
-  LimitError,
   ProtocolError,
-  RateLimitError,
 } from '../errors.js';
 import { checkAuthIn, type AuthFnOut } from '../cluster/auth.js';
 import { CloneManager, type CloneHost } from '../cluster/clone-manager.js';
@@ -36,18 +34,10 @@ import {
   PROTOCOL_VERSION,
   type Frame,
   type HelloBody,
-  type MessageFrame,
-  type PublishFrame,
   type WelcomeBody,
 } from '../protocol/frames.js';
 import type { IncomingMessage as WsMeshMessage } from '../routing/message.js';
-import {
-  NOT_ROUTED,
-  Router,
-  noRouteError,
-  type Middleware,
-  type RouteDefinition,
-} from '../routing/router.js';
+import { Router, type Middleware, type RouteDefinition } from '../routing/router.js';
 import type { AnyFunction } from '../rpc/function-info.js';
 import { LocalBackend } from '../rpc/local-backend.js';
 import { createProxy, type RpcProxy, type UntypedApi } from '../rpc/proxy.js';
@@ -66,7 +56,8 @@ import { clonePeerStats, type ClonePeerStats } from '../ops/clone-peers.js';
 import { frameName, ServerLog } from '../ops/logger.js';
 import { OpsEndpoint } from '../ops/ops-endpoint.js';
 import type { FunctionStats } from '../ops/rpc-stats.js';
-import { ServerMessageContext } from './context.js';
+import type { ServerMessageContext } from './context.js';
+import { MessageDispatcher } from './dispatcher.js';
 import {
   generateId,
   resolveServerOptions,
@@ -188,6 +179,7 @@ export class Server
   /** @internal */
   readonly options: ResolvedServerOptions;
   private readonly router = new Router<ServerMessageContext>();
+  private readonly dispatcher = new MessageDispatcher(this, this.router);
   private readonly sockets = new Set<ServerConnection>();
   private readonly heartbeat: HeartbeatMonitor;
   private readonly handshakes = new Map<ServerConnection, HandshakeDeadline>();
@@ -204,10 +196,7 @@ export class Server
   private detach: (() => void) | undefined;
   private starting: Promise<void> | undefined;
   private boundPort: number | undefined;
-  private messagesIn = 0;
-  private publishes = 0;
   private rejectedConnections = 0;
-  private rateLimited = 0;
   private readonly logger: ServerLog;
   private readonly ops: OpsEndpoint | undefined;
 
@@ -345,10 +334,10 @@ export class Server
       active: this.active,
       clients: this.clients.size,
       sockets: this.sockets.size,
-      messagesIn: this.messagesIn,
+      messagesIn: this.dispatcher.messagesIn,
       rejectedConnections: this.rejectedConnections,
-      rateLimited: this.rateLimited,
-      publishes: this.publishes,
+      rateLimited: this.dispatcher.rateLimited,
+      publishes: this.dispatcher.publishes,
       deliveries: this.groups.deliveries,
       groups: this.groups.size,
       clones: {
@@ -600,7 +589,11 @@ export class Server
       return;
     }
     const { rateLimit } = this.options;
-    if (rateLimit !== undefined && ws.kind === 'client' && !this.admitFrame(ws, frame, rateLimit))
+    if (
+      rateLimit !== undefined &&
+      ws.kind === 'client' &&
+      !this.dispatcher.admitFrame(ws, frame, rateLimit)
+    )
       return;
     if (RpcResponder.accepts(frame[0])) {
       this.responder.handle(ws.connection, ws.rpcAuthorized, frame);
@@ -627,14 +620,14 @@ export class Server
     }
     switch (frame[0]) {
       case FrameType.MESSAGE:
-        this.handleMessage(ws, frame, raw);
+        this.dispatcher.handleMessage(ws, frame, raw);
         return;
       case FrameType.SUBSCRIBE:
       case FrameType.UNSUBSCRIBE:
-        this.handleMembership(ws, frame[0], frame[1], frame[2], raw);
+        this.dispatcher.handleMembership(ws, frame[0], frame[1], frame[2], raw);
         return;
       case FrameType.PUBLISH:
-        this.handlePublish(ws, frame, raw);
+        this.dispatcher.handlePublish(ws, frame, raw);
         return;
       case FrameType.ERROR:
         this.connectionError(
@@ -795,39 +788,6 @@ export class Server
     this.opened(ws, { proof }, cipher);
   }
 
-  /** Applies the rate limit to a frame that asks for work; false when it was refused. */
-  private admitFrame(
-    ws: ServerConnection,
-    frame: Frame,
-    limit: { messages: number; interval: number },
-  ): boolean {
-    const type = frame[0];
-    if (
-      type === FrameType.PING ||
-      type === FrameType.PONG ||
-      type === FrameType.REPLY ||
-      type === FrameType.ERROR
-    )
-      return true;
-    if (ws.takeToken(limit, Date.now())) return true;
-    this.rateLimited++;
-    const id =
-      type === FrameType.MESSAGE ||
-      type === FrameType.SUBSCRIBE ||
-      type === FrameType.UNSUBSCRIBE ||
-      type === FrameType.PUBLISH ||
-      type === FrameType.RPC_CALL ||
-      type === FrameType.RPC_LIST
-        ? frame[1]
-        : 0;
-    if (id !== 0)
-      ws.connection.replyError(
-        id,
-        new RateLimitError(`More than ${limit.messages} messages per ${limit.interval} ms`),
-      );
-    return false;
-  }
-
   /** Frames that arrive while authentication runs wait, in order, up to a bound. */
   private hold(ws: ServerConnection, frame: Frame, raw: WirePayload): void {
     ws.backlog ??= [];
@@ -893,160 +853,6 @@ export class Server
     ws.connection.cipher = cipher;
   }
 
-  private handleMessage(ws: ServerConnection, frame: MessageFrame, raw: WirePayload): void {
-    this.messagesIn++;
-    const id = frame[1];
-    if (ws.inFlight >= this.options.maxInFlight) {
-      if (id !== 0) {
-        ws.connection.replyError(
-          id,
-          new LimitError(
-            `More than ${this.options.maxInFlight} requests in flight on this connection`,
-          ),
-        );
-      }
-      return;
-    }
-    const mes: WsMeshMessage = {
-      kind: 'message',
-      route: frame[2],
-      act: frame[3],
-      data: frame[4],
-      awaitRes: id !== 0,
-    };
-    const context = new ServerMessageContext(mes, raw, ws, this);
-    this.run(context, id, (result) => {
-      if (result === NOT_ROUTED) {
-        this.emit('noRouting', { server: this, ws, groups: this.groups, data: mes.data, mes, raw });
-        if (id !== 0) ws.connection.replyError(id, noRouteError(mes.route, mes.act));
-        return;
-      }
-      if (id !== 0) ws.connection.reply(id, result);
-    });
-  }
-
-  private handleMembership(
-    ws: ServerConnection,
-    type: typeof FrameType.SUBSCRIBE | typeof FrameType.UNSUBSCRIBE,
-    id: number,
-    groupId: string,
-    raw: WirePayload,
-  ): void {
-    const subscribe = type === FrameType.SUBSCRIBE;
-    const mes: WsMeshMessage = {
-      kind: subscribe ? 'subscribe' : 'unsubscribe',
-      route: null,
-      act: null,
-      data: { id: groupId },
-      group: groupId,
-      awaitRes: id !== 0,
-    };
-    this.runMiddlewaresOnly(ws, mes, raw, id, (stopped) => {
-      if (ws.open && !stopped) {
-        if (subscribe) {
-          if (!ws.groups.has(groupId) && ws.groups.size >= this.options.maxGroupsPerConnection) {
-            throw new LimitError(
-              `A connection may be in at most ${this.options.maxGroupsPerConnection} groups`,
-            );
-          }
-          this.groups.addSubscriber({ id: groupId, ws });
-        } else this.groups.deleteSubscriber({ id: groupId, ws });
-      }
-      // The reply is the membership after processing, so the client knows whether it applied.
-      return ws.groups.has(groupId);
-    });
-  }
-
-  private handlePublish(ws: ServerConnection, frame: PublishFrame, raw: WirePayload): void {
-    this.publishes++;
-    const [, id, target, route, act, data, notSendMe] = frame;
-    const mes: WsMeshMessage = {
-      kind: 'publish',
-      route,
-      act,
-      data,
-      group: target,
-      notSendMe,
-      awaitRes: id !== 0,
-    };
-    this.runMiddlewaresOnly(ws, mes, raw, id, (stopped, value) =>
-      stopped
-        ? value
-        : this.groups.publish(target, {
-            route: route ?? undefined,
-            act: act ?? undefined,
-            data,
-            withoutId: notSendMe ? ws.id : undefined,
-          }),
-    );
-  }
-
-  /** Runs middlewares for a subscription or publish, then `apply` (told whether one stopped). */
-  private runMiddlewaresOnly(
-    ws: ServerConnection,
-    mes: WsMeshMessage,
-    raw: WirePayload,
-    id: number,
-    apply: (stopped: boolean, value: unknown) => unknown,
-  ): void {
-    const context = new ServerMessageContext(mes, raw, ws, this);
-    this.run(
-      context,
-      id,
-      (result) => {
-        let value: unknown;
-        try {
-          value = apply(context.stopped, result);
-        } catch (error) {
-          if (id !== 0) ws.connection.replyError(id, error);
-          else this.reportError(error, ws);
-          return;
-        }
-        if (id !== 0) ws.connection.reply(id, value);
-      },
-      true,
-    );
-  }
-
-  /** Runs the router and hands the (possibly async) result to `done`; errors become replies. */
-  private run(
-    context: ServerMessageContext,
-    id: number,
-    done: (result: unknown) => void,
-    middlewaresOnly = false,
-  ): void {
-    let result: unknown;
-    try {
-      result = middlewaresOnly
-        ? this.router.dispatchMiddlewares(context)
-        : this.router.dispatch(context);
-    } catch (error) {
-      this.failed(context.ws, id, error);
-      return;
-    }
-    if (result instanceof Promise) {
-      const { ws } = context;
-      ws.inFlight++;
-      result.then(
-        (value) => {
-          ws.inFlight--;
-          done(value);
-        },
-        (error: unknown) => {
-          ws.inFlight--;
-          this.failed(ws, id, error);
-        },
-      );
-      return;
-    }
-    done(result);
-  }
-
-  private failed(ws: ServerConnection, id: number, error: unknown): void {
-    if (id !== 0) ws.connection.replyError(id, error);
-    else this.reportError(error, ws);
-  }
-
   /** @internal */
   connectionClosed(ws: ServerConnection, code: number, reason: string): void {
     const deadline = this.handshakes.get(ws);
@@ -1099,6 +905,11 @@ export class Server
   /** @internal */
   cloneLinkFrame(connection: Connection, frame: Frame): void {
     this.linkManager.cloneLinkFrame(connection, frame);
+  }
+
+  /** @internal No route matched a message. */
+  emitNoRouting(ws: ServerConnection, mes: WsMeshMessage, raw: WirePayload): void {
+    this.emit('noRouting', { server: this, ws, groups: this.groups, data: mes.data, mes, raw });
   }
 
   /** @internal */

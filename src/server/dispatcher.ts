@@ -1,0 +1,219 @@
+/**
+ * What the server does with the frames of an open client connection: messages through
+ * middlewares and routes, subscriptions and publishes through middlewares, the per-connection
+ * limits (rate, requests in flight, groups) and the replies.
+ * @module
+ */
+import { LimitError, RateLimitError } from '../errors.js';
+import type { WirePayload } from '../protocol/codec.js';
+import { FrameType, type Frame, type MessageFrame, type PublishFrame } from '../protocol/frames.js';
+import type { IncomingMessage as WsMeshMessage } from '../routing/message.js';
+import { NOT_ROUTED, noRouteError, type Router } from '../routing/router.js';
+import { ServerMessageContext } from './context.js';
+import type { ServerConnection } from './server-connection.js';
+import type { Server } from './server.js';
+
+/** Dispatches client frames for one server. */
+export class MessageDispatcher {
+  /** MESSAGE frames received. */
+  messagesIn = 0;
+  /** PUBLISH frames received. */
+  publishes = 0;
+  /** Frames refused by the rate limit. */
+  rateLimited = 0;
+
+  constructor(
+    private readonly server: Server,
+    private readonly router: Router<ServerMessageContext>,
+  ) {}
+
+  /** Applies the rate limit to a frame that asks for work; false when it was refused. */
+  admitFrame(
+    ws: ServerConnection,
+    frame: Frame,
+    limit: { messages: number; interval: number },
+  ): boolean {
+    const type = frame[0];
+    if (
+      type === FrameType.PING ||
+      type === FrameType.PONG ||
+      type === FrameType.REPLY ||
+      type === FrameType.ERROR
+    )
+      return true;
+    if (ws.takeToken(limit, Date.now())) return true;
+    this.rateLimited++;
+    const id =
+      type === FrameType.MESSAGE ||
+      type === FrameType.SUBSCRIBE ||
+      type === FrameType.UNSUBSCRIBE ||
+      type === FrameType.PUBLISH ||
+      type === FrameType.RPC_CALL ||
+      type === FrameType.RPC_LIST
+        ? frame[1]
+        : 0;
+    if (id !== 0)
+      ws.connection.replyError(
+        id,
+        new RateLimitError(`More than ${limit.messages} messages per ${limit.interval} ms`),
+      );
+    return false;
+  }
+
+  handleMessage(ws: ServerConnection, frame: MessageFrame, raw: WirePayload): void {
+    this.messagesIn++;
+    const id = frame[1];
+    if (ws.inFlight >= this.server.options.maxInFlight) {
+      if (id !== 0) {
+        ws.connection.replyError(
+          id,
+          new LimitError(
+            `More than ${this.server.options.maxInFlight} requests in flight on this connection`,
+          ),
+        );
+      }
+      return;
+    }
+    const mes: WsMeshMessage = {
+      kind: 'message',
+      route: frame[2],
+      act: frame[3],
+      data: frame[4],
+      awaitRes: id !== 0,
+    };
+    const context = new ServerMessageContext(mes, raw, ws, this.server);
+    this.run(context, id, (result) => {
+      if (result === NOT_ROUTED) {
+        this.server.emitNoRouting(ws, mes, raw);
+        if (id !== 0) ws.connection.replyError(id, noRouteError(mes.route, mes.act));
+        return;
+      }
+      if (id !== 0) ws.connection.reply(id, result);
+    });
+  }
+
+  handleMembership(
+    ws: ServerConnection,
+    type: typeof FrameType.SUBSCRIBE | typeof FrameType.UNSUBSCRIBE,
+    id: number,
+    groupId: string,
+    raw: WirePayload,
+  ): void {
+    const subscribe = type === FrameType.SUBSCRIBE;
+    const mes: WsMeshMessage = {
+      kind: subscribe ? 'subscribe' : 'unsubscribe',
+      route: null,
+      act: null,
+      data: { id: groupId },
+      group: groupId,
+      awaitRes: id !== 0,
+    };
+    this.runMiddlewaresOnly(ws, mes, raw, id, (stopped) => {
+      if (ws.open && !stopped) {
+        if (subscribe) {
+          if (
+            !ws.groups.has(groupId) &&
+            ws.groups.size >= this.server.options.maxGroupsPerConnection
+          ) {
+            throw new LimitError(
+              `A connection may be in at most ${this.server.options.maxGroupsPerConnection} groups`,
+            );
+          }
+          this.server.groups.addSubscriber({ id: groupId, ws });
+        } else this.server.groups.deleteSubscriber({ id: groupId, ws });
+      }
+      // The reply is the membership after processing, so the client knows whether it applied.
+      return ws.groups.has(groupId);
+    });
+  }
+
+  handlePublish(ws: ServerConnection, frame: PublishFrame, raw: WirePayload): void {
+    this.publishes++;
+    const [, id, target, route, act, data, notSendMe] = frame;
+    const mes: WsMeshMessage = {
+      kind: 'publish',
+      route,
+      act,
+      data,
+      group: target,
+      notSendMe,
+      awaitRes: id !== 0,
+    };
+    this.runMiddlewaresOnly(ws, mes, raw, id, (stopped, value) =>
+      stopped
+        ? value
+        : this.server.groups.publish(target, {
+            route: route ?? undefined,
+            act: act ?? undefined,
+            data,
+            withoutId: notSendMe ? ws.id : undefined,
+          }),
+    );
+  }
+
+  /** Runs middlewares for a subscription or publish, then `apply` (told whether one stopped). */
+  private runMiddlewaresOnly(
+    ws: ServerConnection,
+    mes: WsMeshMessage,
+    raw: WirePayload,
+    id: number,
+    apply: (stopped: boolean, value: unknown) => unknown,
+  ): void {
+    const context = new ServerMessageContext(mes, raw, ws, this.server);
+    this.run(
+      context,
+      id,
+      (result) => {
+        let value: unknown;
+        try {
+          value = apply(context.stopped, result);
+        } catch (error) {
+          if (id !== 0) ws.connection.replyError(id, error);
+          else this.server.reportError(error, ws);
+          return;
+        }
+        if (id !== 0) ws.connection.reply(id, value);
+      },
+      true,
+    );
+  }
+
+  /** Runs the router and hands the (possibly async) result to `done`; errors become replies. */
+  private run(
+    context: ServerMessageContext,
+    id: number,
+    done: (result: unknown) => void,
+    middlewaresOnly = false,
+  ): void {
+    let result: unknown;
+    try {
+      result = middlewaresOnly
+        ? this.router.dispatchMiddlewares(context)
+        : this.router.dispatch(context);
+    } catch (error) {
+      this.failed(context.ws, id, error);
+      return;
+    }
+    if (result instanceof Promise) {
+      const { ws } = context;
+      ws.inFlight++;
+      result.then(
+        (value) => {
+          ws.inFlight--;
+          done(value);
+        },
+        (error: unknown) => {
+          ws.inFlight--;
+          this.failed(ws, id, error);
+        },
+      );
+      return;
+    }
+    done(result);
+  }
+
+  private failed(ws: ServerConnection, id: number, error: unknown): void {
+    if (id !== 0) ws.connection.replyError(id, error);
+    else this.server.reportError(error, ws);
+  }
+}
