@@ -8,12 +8,19 @@
 import { summarize, type TrialRecord } from './lib/aggregate.js';
 import { installExitHandlers, killAllChildren } from './lib/children.js';
 import { parseCli, USAGE, type CliOptions } from './lib/cli.js';
-import { contenderFile, contenderLabel, rotate } from './lib/contenders.js';
+import {
+  contenderFile,
+  contenderLabel,
+  rotate,
+  usesWsMesh,
+  type ContenderName,
+} from './lib/contenders.js';
 import { cpuProfFlags } from './lib/profile.js';
 import { describeEnvironment, loadAverage } from './lib/environment.js';
 import type { Metrics } from './lib/ipc.js';
 import { writeResults, type RunResult, type ScenarioResult } from './lib/results.js';
-import { SCENARIOS, type Scenario } from './lib/scenarios.js';
+import { startRedis, type RedisServer } from './lib/redis.js';
+import { DEFAULT_SCENARIO_CONTENDERS, SCENARIOS, type Scenario } from './lib/scenarios.js';
 import { writeReport } from './lib/report.js';
 import { renderTable } from './lib/table.js';
 import { buildWsMesh, WSMESH_ENTRY_ENV } from './lib/wsmesh-build.js';
@@ -36,10 +43,48 @@ async function runScenario(scenario: Scenario, options: CliOptions): Promise<Sce
   const config = scenario.config(options.quick);
   const loadBefore = loadAverage();
   console.log(`\n## ${scenario.title}\n`);
+  const applicable = scenario.contenders ?? DEFAULT_SCENARIO_CONTENDERS;
+  let contenders: ContenderName[] = options.contenders.filter((name) => applicable.includes(name));
+  let redis: RedisServer | undefined;
+  if (scenario.needsRedis === true && contenders.includes('socket.io')) {
+    redis = await startRedis();
+    if (redis === undefined) {
+      console.log('Socket.IO skipped in this scenario: no redis-server');
+      contenders = contenders.filter((name) => name !== 'socket.io');
+    } else {
+      console.log(`redis-server started on 127.0.0.1:${redis.port} (pid ${String(redis.pid)})`);
+    }
+  }
   console.log(`config: ${JSON.stringify(config)}; load average ${loadBefore}`);
   const trials: TrialRecord[] = [];
+  try {
+    await runRounds(scenario, options, contenders, config, trials, redis);
+  } finally {
+    await redis?.stop();
+  }
+  const summary = summarize(trials);
+  const loadAfter = loadAverage();
+  console.log('');
+  printedTables.push(`## ${scenario.title}\n\nconfig: \`${JSON.stringify(config)}\`\n`);
+  for (const table of scenario.tables) {
+    const rendered = renderTable(table, summary, contenders, options.rounds);
+    printedTables.push(rendered, '');
+    console.log(rendered);
+    console.log('');
+  }
+  return { title: scenario.title, config, trials, summary, loadBefore, loadAfter };
+}
+
+async function runRounds(
+  scenario: Scenario,
+  options: CliOptions,
+  contenders: ContenderName[],
+  config: object,
+  trials: TrialRecord[],
+  redis: RedisServer | undefined,
+): Promise<void> {
   for (let round = 0; round < options.rounds; round++) {
-    for (const contender of rotate(options.contenders, round)) {
+    for (const contender of rotate(contenders, round)) {
       const prefix = `[${scenario.name} round ${round + 1}/${options.rounds}] ${contenderLabel(contender)}`;
       const profileName = `${scenario.name}-r${round + 1}-${contenderFile(contender)}`;
       try {
@@ -50,6 +95,8 @@ async function runScenario(scenario: Scenario, options: CliOptions): Promise<Sce
           timeoutMs: scenario.timeoutMs(options.quick),
           serverFlags: options.cpuProf ? cpuProfFlags(`${profileName}-server`) : [],
           loaderFlags: options.cpuProf ? cpuProfFlags(`${profileName}-client`) : [],
+          servers: scenario.servers ?? 1,
+          ...(redis === undefined ? {} : { redisPort: redis.port }),
         });
         trials.push({ round, contender, metrics });
         console.log(`${prefix}: ${headline(scenario, metrics)}`);
@@ -60,17 +107,6 @@ async function runScenario(scenario: Scenario, options: CliOptions): Promise<Sce
       }
     }
   }
-  const summary = summarize(trials);
-  const loadAfter = loadAverage();
-  console.log('');
-  printedTables.push(`## ${scenario.title}\n\nconfig: \`${JSON.stringify(config)}\`\n`);
-  for (const table of scenario.tables) {
-    const rendered = renderTable(table, summary, options.contenders, options.rounds);
-    printedTables.push(rendered, '');
-    console.log(rendered);
-    console.log('');
-  }
-  return { title: scenario.title, config, trials, summary, loadBefore, loadAfter };
 }
 
 /** Builds wsmesh with tsc and points the children at the build, unless told to use src. */
@@ -108,7 +144,7 @@ async function main(): Promise<number> {
         .join(', ')}` +
       `${options.quick ? '; QUICK run (small counts)' : ''}`,
   );
-  if (options.contenders.includes('wsmesh')) prepareWsMesh(options.fromSrc);
+  if (options.contenders.some(usesWsMesh)) prepareWsMesh(options.fromSrc);
   const result: RunResult = {
     startedAt,
     finishedAt: startedAt,

@@ -9,6 +9,8 @@ import type { FanoutData } from '../lib/payload.js';
 export interface RpcConnection {
   /** Asks the server for `a + b`; resolves with the server's answer. */
   add(a: number, b: number): Promise<unknown>;
+  /** Streams the integers 0..count-1 (only contenders with streams: wsmesh-rpc). */
+  stream?(count: number): AsyncIterable<unknown>;
   close(): Promise<void>;
 }
 

@@ -10,19 +10,27 @@ import { seqOf } from '../lib/payload.js';
 export class DeliveryCounter {
   /** Deliveries so far (every subscriber, every message). */
   total = 0;
-  /** Deliveries whose seq was not above the subscriber's previous one (reordered/duplicate). */
+  /** Deliveries whose seq was below the subscriber's previous one (reordered). */
   outOfOrder = 0;
+  /** Deliveries of a seq the subscriber already had (not counted in `total`). */
+  duplicates = 0;
   /** Messages without a readable seq. */
   invalid = 0;
   /** `performance.now()` when the total last grew, as seen by the stall check. */
   lastProgressAt = 0;
 
   private readonly lastSeq: Float64Array;
+  /** Seqs seen, a bit per (subscriber, seq) below `maxSeq`. */
+  private readonly seen: Uint8Array;
   private target = Infinity;
   private reached: (() => void) | undefined;
 
-  constructor(subscribers: number) {
+  constructor(
+    subscribers: number,
+    private readonly maxSeq = 0,
+  ) {
     this.lastSeq = new Float64Array(subscribers).fill(-1);
+    this.seen = new Uint8Array(Math.ceil((subscribers * maxSeq) / 8));
   }
 
   /** Records that subscriber `index` got `data`. */
@@ -32,7 +40,17 @@ export class DeliveryCounter {
       this.invalid++;
       return;
     }
-    if (seq <= (this.lastSeq[index] ?? -1)) this.outOfOrder++;
+    if (Number.isInteger(seq) && seq >= 0 && seq < this.maxSeq) {
+      const bit = index * this.maxSeq + seq;
+      const byte = bit >>> 3;
+      const mask = 1 << (bit & 7);
+      if (((this.seen[byte] ?? 0) & mask) !== 0) {
+        this.duplicates++;
+        return;
+      }
+      this.seen[byte] = (this.seen[byte] ?? 0) | mask;
+    }
+    if (seq < (this.lastSeq[index] ?? -1)) this.outOfOrder++;
     this.lastSeq[index] = seq;
     this.total++;
     if (this.total >= this.target) {

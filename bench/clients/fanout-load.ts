@@ -1,5 +1,6 @@
 /**
- * S2 load generator: N subscriber connections and one publisher in this process. Measures
+ * S2 and S3 load generator: N subscriber connections and one publisher in this process (in
+ * S3 the subscribers are split over the servers, the publisher uses the first). Measures
  * the server's memory per idle subscribed connection, then publishes paced bursts (at most
  * `window` messages not yet delivered everywhere) and counts deliveries, loss and order.
  * The publisher shares this process with the subscribers so pacing needs no extra channel;
@@ -32,7 +33,9 @@ async function connectSubscribers(
   for (let first = from; first < to; first += CONNECT_BATCH) {
     const batch: Promise<Subscription>[] = [];
     for (let index = first; index < Math.min(first + CONNECT_BATCH, to); index++) {
-      batch.push(adapter.subscribe(config.port, (data) => counter.receive(index, data)));
+      // Contiguous shares of the subscribers on each server (S3); all on one in S2.
+      const port = config.ports[Math.floor((index * config.ports.length) / config.subscribers)];
+      batch.push(adapter.subscribe(port ?? config.port, (data) => counter.receive(index, data)));
     }
     subscriptions.push(...(await Promise.all(batch)));
   }
@@ -67,7 +70,7 @@ async function publishPaced(
 async function main(): Promise<Metrics> {
   const config = parseS2Argument(childArgument());
   const adapter = await loadAdapter(config.contender);
-  const counter = new DeliveryCounter(config.subscribers);
+  const counter = new DeliveryCounter(config.subscribers, config.warmupMessages + config.messages);
 
   // Memory per connection: slope of the server's memory over the number of subscribers,
   // sampled (after a full GC) at each tenth of them, so one-time costs of the first
@@ -119,6 +122,7 @@ async function main(): Promise<Metrics> {
     deliveriesPerSec: delivered / seconds,
     lossPct: ((expected - delivered) / expected) * 100,
     outOfOrder: counter.outOfOrder,
+    duplicates: counter.duplicates,
     serverCpuUs: cpuMicros(serverBefore, serverAfter) / Math.max(delivered, 1),
     clientCpuUs: cpuMicros(clientBefore, clientAfter) / Math.max(delivered, 1),
     rssKbPerConn: slope(rssPoints) / 1024,

@@ -78,6 +78,26 @@ async function main(): Promise<Metrics> {
   const seq = await measured(() => sequential(rpc, config.sequentialCalls, latencies));
   const pipe = await measured(() => pipelined(rpc, config.pipelinedCalls, config.inFlight));
   wrong += seq.wrong + pipe.wrong;
+  const streamMetrics: Metrics = {};
+  const { stream } = rpc;
+  if (stream !== undefined && config.streamItems > 0) {
+    // Warm-up stream, then the measured one; every item must arrive in order.
+    const consume = async (count: number): Promise<number> => {
+      let expected = 0;
+      let bad = 0;
+      for await (const item of stream.call(rpc, count)) {
+        if (item !== expected) bad++;
+        expected++;
+      }
+      return bad + Math.abs(count - expected);
+    };
+    wrong += await consume(Math.min(config.streamItems, 10_000));
+    const streamed = await measured(() => consume(config.streamItems));
+    wrong += streamed.wrong;
+    streamMetrics['stream.itemsPerSec'] = config.streamItems / streamed.seconds;
+    streamMetrics['stream.serverCpuUs'] = streamed.serverCpu / config.streamItems;
+    streamMetrics['stream.clientCpuUs'] = streamed.clientCpu / config.streamItems;
+  }
   await rpc.close();
   if (wrong > 0) throw new Error(`${config.contender}: ${wrong} calls returned a wrong result`);
 
@@ -91,6 +111,7 @@ async function main(): Promise<Metrics> {
     'pipe.callsPerSec': config.pipelinedCalls / pipe.seconds,
     'pipe.serverCpuUs': pipe.serverCpu / config.pipelinedCalls,
     'pipe.clientCpuUs': pipe.clientCpu / config.pipelinedCalls,
+    ...streamMetrics,
   };
 }
 

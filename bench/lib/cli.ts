@@ -3,7 +3,7 @@
  * @module
  */
 import { CONTENDERS, isContender, type ContenderName } from './contenders.js';
-import type { ScenarioName } from './scenarios.js';
+import { SCENARIO_NAMES, type ScenarioName } from './scenarios.js';
 
 /** Parsed options. */
 export interface CliOptions {
@@ -21,7 +21,8 @@ export interface CliOptions {
 /** Usage text. */
 export const USAGE = `Usage: npm run bench -- [options]
 
-  --scenario s1|s2|all   scenario to run (default: all); may be repeated or comma-separated
+  --scenario s1|s2|s3|s5|s6|all
+                         scenario to run (default: all); may be repeated or comma-separated
   --rounds N             interleaved repetitions (default 3, or 1 with --quick; at most 20)
   --quick                small counts, for a smoke run of a few seconds per trial
   --cpu-prof             write CPU profiles of every child process to bench/results/tmp/cpu-prof/
@@ -41,9 +42,14 @@ function splitList(value: string): string[] {
 function scenariosOf(value: string): ScenarioName[] {
   const names: ScenarioName[] = [];
   for (const part of splitList(value.toLowerCase())) {
-    if (part === 'all') names.push('s1', 's2');
-    else if (part === 's1' || part === 's2') names.push(part);
-    else throw new Error(`Unknown scenario "${part}" (use s1, s2 or all)`);
+    if (part === 'all') names.push(...SCENARIO_NAMES);
+    else {
+      const name = SCENARIO_NAMES.find((known) => known === part);
+      if (name === undefined) {
+        throw new Error(`Unknown scenario "${part}" (use ${SCENARIO_NAMES.join(', ')} or all)`);
+      }
+      names.push(name);
+    }
   }
   return names;
 }
@@ -110,7 +116,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
     }
   }
   if (options.rounds === 0) options.rounds = options.quick ? 1 : 3;
-  if (options.scenarios.length === 0) options.scenarios.push('s1', 's2');
+  if (options.scenarios.length === 0) options.scenarios.push(...SCENARIO_NAMES);
   options.scenarios = [...new Set(options.scenarios)];
   return options;
 }

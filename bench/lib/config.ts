@@ -3,6 +3,7 @@
  * generator receives, with its guard.
  * @module
  */
+import { spawnSync } from 'node:child_process';
 import { isContender, type ContenderName } from './contenders.js';
 
 /** S1: request/response over one connection. */
@@ -15,6 +16,8 @@ export interface S1Config {
   pipelinedCalls: number;
   /** Outstanding calls in the pipelined phase. */
   inFlight: number;
+  /** Items of the stream phase (contenders that stream: wsmesh-rpc). */
+  streamItems: number;
 }
 
 /** S2: fan-out from one publisher to many subscribers of one server. */
@@ -38,8 +41,20 @@ export interface S2Config {
 /** S1 counts. */
 export function s1Config(quick: boolean): S1Config {
   return quick
-    ? { warmupCalls: 1_000, sequentialCalls: 2_000, pipelinedCalls: 20_000, inFlight: 100 }
-    : { warmupCalls: 10_000, sequentialCalls: 20_000, pipelinedCalls: 200_000, inFlight: 100 };
+    ? {
+        warmupCalls: 1_000,
+        sequentialCalls: 2_000,
+        pipelinedCalls: 20_000,
+        inFlight: 100,
+        streamItems: 20_000,
+      }
+    : {
+        warmupCalls: 10_000,
+        sequentialCalls: 20_000,
+        pipelinedCalls: 200_000,
+        inFlight: 100,
+        streamItems: 100_000,
+      };
 }
 
 /** S2 counts. */
@@ -65,8 +80,82 @@ export function s2Config(quick: boolean): S2Config {
       };
 }
 
+/** S3 counts: the S2 workload over 2 servers (half the subscribers on each). */
+export function s3Config(quick: boolean): S2Config {
+  return s2Config(quick);
+}
+
+/** S4: idle connections held by one server. */
+export interface S4Config {
+  /** Connections opened (all in one load process). */
+  connections: number;
+  /** Connections being opened at a time. */
+  concurrency: number;
+}
+
+/** Open files allowed per process (`ulimit -n`), or undefined when unknown. */
+function fileLimit(): number | undefined {
+  const result = spawnSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8', timeout: 5_000 });
+  const limit = Number(result.stdout.trim());
+  return Number.isInteger(limit) && limit > 0 ? limit : undefined;
+}
+
+let limitNoted = false;
+
+/**
+ * S4 counts: 10,000 connections (1,000 with `--quick`), fewer when the open-file limit
+ * (each process needs one descriptor per connection, plus some) does not allow them.
+ */
+export function s4Config(quick: boolean): S4Config {
+  const wanted = quick ? 1_000 : 10_000;
+  const limit = fileLimit();
+  const fits = limit === undefined ? wanted : Math.max(100, limit - 500);
+  if (fits < wanted && !limitNoted) {
+    limitNoted = true;
+    console.log(`note: ulimit -n is ${String(limit)}; S4 opens ${fits} connections, not ${wanted}`);
+  }
+  return { connections: Math.min(wanted, fits), concurrency: 100 };
+}
+
+/** S5: convergence of a clone mesh (every server in one process). */
+export interface S5Config {
+  /** Mesh sizes measured. */
+  sizes: number[];
+  /** Repetitions per size (the median is reported). */
+  repetitions: number;
+  /** Limit of one convergence, ms. */
+  limitMs: number;
+}
+
+/** S5 counts. */
+export function s5Config(quick: boolean): S5Config {
+  return quick
+    ? { sizes: [4, 16, 32], repetitions: 1, limitMs: 40_000 }
+    : { sizes: [4, 16, 32], repetitions: 5, limitMs: 60_000 };
+}
+
+/** S6: RPC propagation and per-hop latency along a chain of servers (one process). */
+export interface S6Config {
+  /** Servers in the chain. */
+  chain: number;
+  /** Propagation measurements (the median is reported). */
+  repetitions: number;
+  /** Sequential calls per function for the per-hop latency (after as many warm-up calls). */
+  calls: number;
+  /** Limit of one propagation, ms. */
+  limitMs: number;
+}
+
+/** S6 counts. */
+export function s6Config(quick: boolean): S6Config {
+  return quick
+    ? { chain: 5, repetitions: 5, calls: 1_000, limitMs: 10_000 }
+    : { chain: 5, repetitions: 15, calls: 10_000, limitMs: 10_000 };
+}
+
 /** What a load generator is told: which contender, where, and its counts. */
-export type LoadArgument<C> = C & { contender: ContenderName; port: number };
+/** `ports`: every server, the one to publish on first (S3). */
+export type LoadArgument<C> = C & { contender: ContenderName; port: number; ports: number[] };
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -83,7 +172,13 @@ function checkLoadArgument<C>(
   value: unknown,
   keys: readonly (keyof C & string)[],
 ): LoadArgument<C> {
-  if (!isRecord(value) || !isContender(value.contender) || !hasCounts(value, ['port', ...keys])) {
+  if (
+    !isRecord(value) ||
+    !isContender(value.contender) ||
+    !hasCounts(value, ['port', ...keys]) ||
+    !Array.isArray(value.ports) ||
+    !value.ports.every((port) => typeof port === 'number')
+  ) {
     throw new Error(`Bad load generator argument: ${JSON.stringify(value)}`);
   }
   return value as LoadArgument<C>;
@@ -96,6 +191,7 @@ export function parseS1Argument(value: unknown): LoadArgument<S1Config> {
     'sequentialCalls',
     'pipelinedCalls',
     'inFlight',
+    'streamItems',
   ]);
 }
 
@@ -110,4 +206,23 @@ export function parseS2Argument(value: unknown): LoadArgument<S2Config> {
     'payloadBytes',
     'stallMs',
   ]);
+}
+
+/** Checks the argument of the S5 loader. */
+export function parseS5Argument(value: unknown): LoadArgument<S5Config> {
+  const checked = checkLoadArgument<S5Config>(value, ['repetitions', 'limitMs']);
+  if (!Array.isArray(checked.sizes) || !checked.sizes.every((size) => Number.isInteger(size))) {
+    throw new Error(`Bad S5 sizes: ${JSON.stringify(value)}`);
+  }
+  return checked;
+}
+
+/** Checks the argument of the S6 loader. */
+export function parseS6Argument(value: unknown): LoadArgument<S6Config> {
+  return checkLoadArgument<S6Config>(value, ['chain', 'repetitions', 'calls', 'limitMs']);
+}
+
+/** Checks the argument of the S4 loader. */
+export function parseS4Argument(value: unknown): LoadArgument<S4Config> {
+  return checkLoadArgument<S4Config>(value, ['connections', 'concurrency']);
 }

@@ -4,7 +4,7 @@
  */
 
 /** Contender ids, in their default order. */
-export const CONTENDERS = ['ws', 'socket.io', 'rpc-websockets', 'wsmesh'] as const;
+export const CONTENDERS = ['ws', 'socket.io', 'rpc-websockets', 'wsmesh', 'wsmesh-rpc'] as const;
 
 /** One contender id. */
 export type ContenderName = (typeof CONTENDERS)[number];
@@ -17,6 +17,7 @@ const LABELS: Record<ContenderName, string> = {
   'socket.io': 'Socket.IO',
   'rpc-websockets': 'rpc-websockets',
   wsmesh: 'wsmesh',
+  'wsmesh-rpc': 'wsmesh RpcProxy',
 };
 
 const FILES: Record<ContenderName, string> = {
@@ -24,6 +25,7 @@ const FILES: Record<ContenderName, string> = {
   'socket.io': 'socketio',
   'rpc-websockets': 'rpc-websockets',
   wsmesh: 'wsmesh',
+  'wsmesh-rpc': 'wsmesh-rpc',
 };
 
 /** True when `name` is a contender id. */
@@ -46,4 +48,9 @@ export function rotate<T>(list: readonly T[], round: number): T[] {
   if (list.length === 0) return [];
   const shift = round % list.length;
   return [...list.slice(shift), ...list.slice(0, shift)];
+}
+
+/** True for the contenders that load wsmesh (and so need its build). */
+export function usesWsMesh(name: ContenderName): boolean {
+  return name === 'wsmesh' || name === 'wsmesh-rpc';
 }

@@ -20,7 +20,15 @@ export interface Environment {
   commit: string;
 }
 
-const PACKAGES = ['ws', 'socket.io', 'socket.io-client', 'rpc-websockets', 'tsx'];
+const PACKAGES = [
+  'ws',
+  'socket.io',
+  'socket.io-client',
+  '@socket.io/redis-adapter',
+  'redis',
+  'rpc-websockets',
+  'tsx',
+];
 
 function versionOf(name: string): string {
   try {

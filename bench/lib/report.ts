@@ -16,6 +16,9 @@ const HEADLINES: [string, string, string][] = [
   ['s1', 'pipe.serverCpuUs', 'S1 server CPU per call (lower is better)'],
   ['s2', 'deliveriesPerSec', 'S2 deliveries/s, 500 subscribers'],
   ['s2', 'serverCpuUs', 'S2 server CPU per delivery (lower is better)'],
+  ['s3', 'deliveriesPerSec', 'S3 deliveries/s, 2 servers (vs raw ws relay)'],
+  ['s3', 'serverCpuUs', 'S3 server CPU per delivery, both servers (lower is better)'],
+  ['s4', 'rssKbPerConn', 'S4 RSS per idle connection (lower is better)'],
 ];
 
 function plot(result: RunResult): string | undefined {
@@ -34,7 +37,8 @@ function plot(result: RunResult): string | undefined {
   const colors: Record<string, string> = {
     ws: '#7f7f7f',
     wsmesh: '#1f77b4',
-    socketio: '#d62728',
+    'wsmesh-rpc': '#17becf',
+    'socket.io': '#d62728',
     'rpc-websockets': '#2ca02c',
   };
   const barHeight = 14;

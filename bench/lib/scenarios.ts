@@ -3,7 +3,8 @@
  * metrics are shown.
  * @module
  */
-import { s1Config, s2Config } from './config.js';
+import { s1Config, s2Config, s3Config, s4Config, s5Config, s6Config } from './config.js';
+import type { ContenderName } from './contenders.js';
 
 /** How one metric is shown. */
 export interface MetricSpec {
@@ -21,10 +22,15 @@ export interface MetricSpec {
 export interface TableSpec {
   title: string;
   metrics: MetricSpec[];
+  /** Only these contenders get a row (default: every contender run). */
+  contenders?: ContenderName[];
 }
 
 /** Scenario ids. */
-export type ScenarioName = 's1' | 's2';
+export type ScenarioName = 's1' | 's2' | 's3' | 's4' | 's5' | 's6';
+
+/** Every scenario id, in run order. */
+export const SCENARIO_NAMES: readonly ScenarioName[] = ['s1', 's2', 's3', 's4', 's5', 's6'];
 
 /** One scenario. */
 export interface Scenario {
@@ -36,7 +42,21 @@ export interface Scenario {
   tables: TableSpec[];
   /** Metrics printed after each trial. */
   headline: string[];
+  /** The contenders this scenario applies to (default: the first four, not wsmesh-rpc). */
+  contenders?: ContenderName[];
+  /** Server processes per trial (default 1; 0: the loader starts its own servers). */
+  servers?: number;
+  /** Socket.IO needs a redis-server (started by the orchestrator). */
+  needsRedis?: boolean;
 }
+
+/** Contenders of a scenario that does not say. */
+export const DEFAULT_SCENARIO_CONTENDERS: ContenderName[] = [
+  'ws',
+  'socket.io',
+  'rpc-websockets',
+  'wsmesh',
+];
 
 function metric(key: string, label: string, digits: number, ratio?: string): MetricSpec {
   return { key, label, digits, ratio };
@@ -67,8 +87,18 @@ const S1: Scenario = {
         metric('pipe.clientCpuUs', 'client CPU us/call', 2, 'client CPU vs ws'),
       ],
     },
+    {
+      title: 'S1 stream (async generator over RpcProxy, consumed with for-await)',
+      metrics: [
+        metric('stream.itemsPerSec', 'items/s', 0),
+        metric('stream.serverCpuUs', 'server CPU us/item', 3),
+        metric('stream.clientCpuUs', 'client CPU us/item', 3),
+      ],
+      contenders: ['wsmesh-rpc'],
+    },
   ],
   headline: ['seq.p50Us', 'pipe.callsPerSec', 'pipe.serverCpuUs'],
+  contenders: ['ws', 'socket.io', 'rpc-websockets', 'wsmesh', 'wsmesh-rpc'],
 };
 
 const S2: Scenario = {
@@ -100,5 +130,103 @@ const S2: Scenario = {
   headline: ['deliveriesPerSec', 'serverCpuUs', 'lossPct', 'rssKbPerConn'],
 };
 
+const S3: Scenario = {
+  name: 's3',
+  title: 'S3 fan-out across 2 servers',
+  loaderScript: 'bench/clients/fanout-load.ts',
+  config: s3Config,
+  timeoutMs: (quick) => (quick ? 60_000 : 180_000),
+  tables: [
+    {
+      title:
+        'S3 cross-server fan-out (2 server processes, half the subscribers on each, publisher on the first)',
+      metrics: [
+        metric('deliveriesPerSec', 'deliveries/s', 0, 'deliveries/s vs ws relay'),
+        metric('lossPct', 'loss %', 3),
+        metric('duplicates', 'duplicates', 0),
+        metric('outOfOrder', 'out of order', 0),
+        metric('serverCpuUs', 'server CPU us/delivery (both)', 3, 'server CPU vs ws relay'),
+        metric('clientCpuUs', 'client CPU us/delivery', 3),
+      ],
+    },
+  ],
+  headline: ['deliveriesPerSec', 'serverCpuUs', 'lossPct', 'duplicates'],
+  contenders: ['ws', 'socket.io', 'wsmesh'],
+  servers: 2,
+  needsRedis: true,
+};
+
+const S4: Scenario = {
+  name: 's4',
+  title: 'S4 idle connections on one server',
+  loaderScript: 'bench/clients/idle-load.ts',
+  config: s4Config,
+  timeoutMs: (quick) => (quick ? 90_000 : 300_000),
+  tables: [
+    {
+      title: 'S4 idle connections (one load process, server memory after a forced GC)',
+      metrics: [
+        metric('connections', 'connections held', 0),
+        metric('errors', 'connect errors', 0),
+        metric('acceptMs', 'time to accept all, ms', 0, 'time vs ws'),
+        metric('rssKbPerConn', 'RSS KB/conn', 1, 'RSS vs ws'),
+        metric('heapKbPerConn', 'heap+external KB/conn', 1, 'heap+ext vs ws'),
+      ],
+    },
+  ],
+  headline: ['connections', 'errors', 'acceptMs', 'rssKbPerConn'],
+  contenders: ['ws', 'socket.io', 'rpc-websockets', 'wsmesh'],
+};
+
+const S5: Scenario = {
+  name: 's5',
+  title: 'S5 clone mesh convergence (wsmesh only)',
+  loaderScript: 'bench/clients/converge.ts',
+  config: s5Config,
+  timeoutMs: (quick) => (quick ? 120_000 : 600_000),
+  tables: [
+    {
+      title:
+        'S5 convergence: N clones in one process, each told only its predecessor (addClone chain), cloneInterval 2000 ms',
+      metrics: [
+        metric('n4.knowMs', '4: all know all, ms', 1),
+        metric('n4.linkMs', '4: all linked, ms', 1),
+        metric('n16.knowMs', '16: all know all, ms', 1),
+        metric('n16.linkMs', '16: all linked, ms', 1),
+        metric('n32.knowMs', '32: all know all, ms', 1),
+        metric('n32.linkMs', '32: all linked, ms', 1),
+      ],
+    },
+  ],
+  headline: ['n4.knowMs', 'n16.knowMs', 'n32.knowMs', 'n32.linkMs'],
+  contenders: ['wsmesh'],
+  servers: 0,
+};
+
+const S6: Scenario = {
+  name: 's6',
+  title: 'S6 RPC cluster chain (wsmesh only)',
+  loaderScript: 'bench/clients/rpc-chain.ts',
+  config: s6Config,
+  timeoutMs: (quick) => (quick ? 60_000 : 180_000),
+  tables: [
+    {
+      title:
+        'S6 chain of 5 servers (one process): origin() on one end until callable from a proxy at the other; latency per forwarding hop',
+      metrics: [
+        metric('propagationMs', 'propagation median, ms', 2),
+        metric('propagationMaxMs', 'propagation max, ms', 2),
+        metric('localP50Us', 'local call p50 us', 1),
+        metric('farP50Us', '4 hops away p50 us', 1),
+        metric('perHopUs', 'per hop us (p50)', 1),
+        metric('perHopMeanUs', 'per hop us (mean)', 1),
+      ],
+    },
+  ],
+  headline: ['propagationMs', 'perHopUs'],
+  contenders: ['wsmesh'],
+  servers: 0,
+};
+
 /** Every scenario, in run order. */
-export const SCENARIOS: readonly Scenario[] = [S1, S2];
+export const SCENARIOS: readonly Scenario[] = [S1, S2, S3, S4, S5, S6];

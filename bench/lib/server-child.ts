@@ -6,6 +6,33 @@
 import { isProbeRequest, sendToParent, type ProbeReply } from './ipc.js';
 import { takeSnapshot } from './snapshot.js';
 
+/** What the orchestrator tells a server (several servers form one cluster in S3). */
+export interface ServerArgument {
+  /** Position of this server in its cluster (0 for the first one started). */
+  index: number;
+  /** Ports of the servers of the cluster started before this one. */
+  peerPorts: number[];
+  /** Port of the redis-server the Socket.IO Redis adapter uses (S3), if any. */
+  redisPort?: number;
+}
+
+function serverArgument(): ServerArgument {
+  const raw = process.argv[2];
+  const parsed: unknown = raw === undefined ? {} : JSON.parse(raw);
+  const record = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Record<
+    string,
+    unknown
+  >;
+  const peerPorts = Array.isArray(record.peerPorts)
+    ? record.peerPorts.filter((port): port is number => typeof port === 'number')
+    : [];
+  return {
+    index: typeof record.index === 'number' ? record.index : 0,
+    peerPorts,
+    ...(typeof record.redisPort === 'number' ? { redisPort: record.redisPort } : {}),
+  };
+}
+
 /** A started server under test. */
 export interface StartedServer {
   /** Port it listens on (127.0.0.1). */
@@ -26,7 +53,7 @@ async function shutdown(server: StartedServer | undefined, code: number): Promis
 }
 
 /** Runs `start` and serves probes until the parent disconnects or sends SIGTERM. */
-export function runServerChild(start: () => Promise<StartedServer>): void {
+export function runServerChild(start: (argument: ServerArgument) => Promise<StartedServer>): void {
   let server: StartedServer | undefined;
   process.on('disconnect', () => void shutdown(server, 0));
   process.on('SIGTERM', () => void shutdown(server, 0));
@@ -35,7 +62,7 @@ export function runServerChild(start: () => Promise<StartedServer>): void {
     const reply: ProbeReply = { t: 'probed', id: message.id, snapshot: takeSnapshot(message.gc) };
     void sendToParent(reply).catch(() => undefined);
   });
-  start()
+  start(serverArgument())
     .then(async (started) => {
       server = started;
       await sendToParent({ t: 'ready', port: started.port });

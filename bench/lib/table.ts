@@ -40,6 +40,7 @@ export function renderTable(
   ];
   const baseline = summary[BASELINE];
   for (const contender of contenders) {
+    if (spec.contenders !== undefined && !spec.contenders.includes(contender)) continue;
     const spreads = summary[contender];
     const cells = [contenderLabel(contender)];
     for (const metric of spec.metrics) {

@@ -29,16 +29,20 @@ export interface TrialSpec {
   serverFlags?: string[];
   /** Extra node flags of the load generator process. */
   loaderFlags?: string[];
+  /**
+   * Server processes (default 1). Each is told the ports of those started before it; the
+   * loader gets `ports` with the last one started first (S3: the clone the publisher uses).
+   * With 0, the loader runs alone (S5, S6: it starts its own servers).
+   */
+  servers?: number;
+  /** Port of a running redis-server, handed to every server (S3, Socket.IO). */
+  redisPort?: number;
 }
 
 const SERVER_START_MS = 20_000;
 const PROBE_MS = 10_000;
 
-async function relayProbe(
-  server: ChildProcess,
-  loader: ChildProcess,
-  request: ProbeRequest,
-): Promise<void> {
+async function probeOne(server: ChildProcess, request: ProbeRequest): Promise<ProbeReply> {
   if (!server.connected) throw new Error('server IPC channel is closed');
   const reply = waitForMessage(
     server,
@@ -47,7 +51,27 @@ async function relayProbe(
     'server probe',
   );
   server.send(request);
-  const answer: ProbeReply = await reply;
+  return reply;
+}
+
+/** Probes every server and answers the loader with the sum of their snapshots. */
+async function relayProbe(
+  servers: readonly ChildProcess[],
+  loader: ChildProcess,
+  request: ProbeRequest,
+): Promise<void> {
+  const replies = await Promise.all(servers.map((server) => probeOne(server, request)));
+  const first = replies[0];
+  if (first === undefined) throw new Error('no server to probe');
+  const snapshot = { ...first.snapshot };
+  for (const reply of replies.slice(1)) {
+    snapshot.cpuUser += reply.snapshot.cpuUser;
+    snapshot.cpuSystem += reply.snapshot.cpuSystem;
+    snapshot.rss += reply.snapshot.rss;
+    snapshot.heapUsed += reply.snapshot.heapUsed;
+    snapshot.external += reply.snapshot.external;
+  }
+  const answer: ProbeReply = { t: 'probed', id: request.id, snapshot };
   if (loader.connected) loader.send(answer);
 }
 
@@ -65,29 +89,48 @@ function serverExit(server: ChildProcess): Promise<never> {
 
 /** Runs one trial and returns the loader's metrics. Every process started here is stopped. */
 export async function runTrial(spec: TrialSpec): Promise<Metrics> {
-  const server = spawnChild(`bench/servers/${contenderFile(spec.contender)}.ts`, {}, [
-    '--expose-gc',
-    ...(spec.serverFlags ?? []),
-  ]);
+  const servers: ChildProcess[] = [];
+  const ports: number[] = [];
   let loader: ChildProcess | undefined;
   try {
-    const ready = await waitForMessage(
-      server,
-      (message) => (isReady(message) ? message : undefined),
-      SERVER_START_MS,
-      `${spec.contender} server start`,
-    );
-    const exited = serverExit(server);
-    exited.catch(() => undefined);
+    const exits: Promise<never>[] = [];
+    for (let index = 0; index < (spec.servers ?? 1); index++) {
+      const server = spawnChild(
+        `bench/servers/${contenderFile(spec.contender)}.ts`,
+        {
+          index,
+          peerPorts: [...ports],
+          ...(spec.redisPort === undefined ? {} : { redisPort: spec.redisPort }),
+        },
+        ['--expose-gc', ...(spec.serverFlags ?? [])],
+      );
+      servers.push(server);
+      const ready = await waitForMessage(
+        server,
+        (message) => (isReady(message) ? message : undefined),
+        SERVER_START_MS,
+        `${spec.contender} server ${index + 1} start`,
+      );
+      ports.push(ready.port);
+      const exited = serverExit(server);
+      exited.catch(() => undefined);
+      exits.push(exited);
+    }
+    const loaderPorts = [...ports].reverse();
     const child = spawnChild(
       spec.loaderScript,
-      { ...spec.loaderConfig, contender: spec.contender, port: ready.port },
+      {
+        ...spec.loaderConfig,
+        contender: spec.contender,
+        port: loaderPorts[0] ?? 0,
+        ports: loaderPorts,
+      },
       spec.loaderFlags ?? [],
     );
     loader = child;
     child.on('message', (message: unknown) => {
       if (isProbeRequest(message)) {
-        relayProbe(server, child, message).catch((error: unknown) => {
+        relayProbe(servers, child, message).catch((error: unknown) => {
           console.error(
             `probe relay failed: ${error instanceof Error ? error.message : String(error)}`,
           );
@@ -100,13 +143,13 @@ export async function runTrial(spec: TrialSpec): Promise<Metrics> {
       spec.timeoutMs,
       `${spec.contender} load`,
     );
-    return await Promise.race([result, exited]);
+    return await Promise.race([result, ...exits]);
   } finally {
     // A process writing a CPU profile on exit needs longer than the usual grace period.
     const grace = spec.serverFlags?.includes('--cpu-prof') === true ? 15_000 : 3_000;
     await Promise.all([
       loader === undefined ? undefined : stopChild(loader, grace),
-      stopChild(server, grace),
+      ...servers.map((server) => stopChild(server, grace)),
     ]);
   }
 }

@@ -2,14 +2,17 @@
  * Raw `ws` server, the hand-optimized reference. Paths: `/rpc` answers `{id, data: {a, b}}`
  * with `{id, result: a + b}`; `/sub` joins the fan-out; `/pub` fans each message out, framed
  * once and written to every subscriber's socket with one write per socket per tick.
+ * As the S3 relay, a server told of a peer forwards every publish to the peer's `/pub` over
+ * one ws connection (corked the same way), and the peer fans it out to its own subscribers.
  * @module
  */
 import type { AddressInfo } from 'node:net';
 import * as wsModule from 'ws';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { Duplex } from 'node:stream';
+import WebSocket, { WebSocketServer, type RawData } from 'ws';
 import { CorkedSocket } from '../lib/cork.js';
 import { rawBytes, rawText, sumOf } from '../lib/payload.js';
-import { runServerChild, type StartedServer } from '../lib/server-child.js';
+import { runServerChild, type ServerArgument, type StartedServer } from '../lib/server-child.js';
 
 interface FrameOptions {
   fin: boolean;
@@ -30,6 +33,30 @@ function senderFrame(): FrameFunction {
 
 const frame = senderFrame();
 const subscribers = new Set<CorkedSocket>();
+
+interface Relay {
+  ws: WebSocket;
+  socket: CorkedSocket;
+}
+let relay: Relay | undefined;
+
+/** Opens the relay connection to the peer's `/pub`. */
+function openRelay(port: number): Promise<Relay> {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/pub`, { perMessageDeflate: false });
+  let raw: Duplex | undefined;
+  ws.once('upgrade', (response) => {
+    raw = response.socket;
+  });
+  return new Promise((resolve, reject) => {
+    ws.once('error', reject);
+    ws.once('open', () => {
+      ws.off('error', reject);
+      ws.on('error', () => ws.terminate());
+      if (raw === undefined) reject(new Error('ws relay: no socket after upgrade'));
+      else resolve({ ws, socket: new CorkedSocket(raw) });
+    });
+  });
+}
 
 /** Builds one unmasked WebSocket frame for `payload`, shared by every subscriber. */
 function frameOnce(payload: Buffer, binary: boolean): Buffer {
@@ -56,7 +83,12 @@ function serveRpc(ws: WebSocket, socket: CorkedSocket): void {
 
 function servePublisher(ws: WebSocket): void {
   ws.on('message', (data: RawData, isBinary: boolean) => {
-    const framed = frameOnce(rawBytes(data), isBinary);
+    const bytes = rawBytes(data);
+    if (relay !== undefined) {
+      relay.socket.cork();
+      relay.ws.send(bytes, { binary: isBinary });
+    }
+    const framed = frameOnce(bytes, isBinary);
     for (const subscriber of subscribers) subscriber.write(framed);
   });
 }
@@ -66,7 +98,9 @@ function serveSubscriber(ws: WebSocket, socket: CorkedSocket): void {
   ws.on('close', () => subscribers.delete(socket));
 }
 
-async function start(): Promise<StartedServer> {
+async function start(argument: ServerArgument): Promise<StartedServer> {
+  const peer = argument.peerPorts[0];
+  if (peer !== undefined) relay = await openRelay(peer);
   const wss = new WebSocketServer({
     host: '127.0.0.1',
     port: 0,
@@ -88,7 +122,11 @@ async function start(): Promise<StartedServer> {
   const { port } = wss.address() as AddressInfo;
   return {
     port,
-    close: () => new Promise<void>((resolve) => wss.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        relay?.ws.terminate();
+        wss.close(() => resolve());
+      }),
   };
 }
 

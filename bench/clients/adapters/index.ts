@@ -16,5 +16,7 @@ export async function loadAdapter(name: ContenderName): Promise<Adapter> {
       return (await import('./rpc-websockets.js')).adapter;
     case 'wsmesh':
       return (await import('./wsmesh.js')).adapter;
+    case 'wsmesh-rpc':
+      return (await import('./wsmesh-rpc.js')).adapter;
   }
 }
