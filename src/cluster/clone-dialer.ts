@@ -25,6 +25,8 @@ export interface DialerOwner {
   linkFrame(link: CloneLink, frame: Frame): void;
   linkClosed(link: CloneLink): void;
   dialFailed(clone: RemoteClone, error: Error, authRefused: boolean): void;
+  /** False when no dial is needed now (a link to that clone is up, or it was forgotten). */
+  wantsDial(id: string): boolean;
 }
 
 export { MAX_BACKOFF_MS } from './peer-dialer.js';
@@ -99,6 +101,7 @@ export class CloneDialer {
         owner.linkClosed(link);
       },
       failed: (error, authRefused) => owner.dialFailed(clone, error, authRefused),
+      wanted: () => owner.wantsDial(clone.id),
     });
   }
 

@@ -376,6 +376,11 @@ export class CloneManager implements DialerOwner, GroupsObserver {
   }
 
   /** @internal */
+  wantsDial(id: string): boolean {
+    return this.started && !this.links.has(id) && this.clones.has(id) && !this.forgotten.has(id);
+  }
+
+  /** @internal */
   dialFailed(clone: RemoteClone, error: Error, authRefused: boolean): void {
     if (clone.state !== 'linked')
       clone.state = this.routes.hop(clone.id) === undefined ? 'unreachable' : 'routed';

@@ -44,6 +44,12 @@ export interface PeerDialerHooks {
   frame(connection: Connection, frame: Frame): void;
   closed(connection: Connection): void;
   failed(error: Error, authRefused: boolean): void;
+  /**
+   * Asked before every redial; false leaves the dialer idle (its owner starts it again when
+   * needed). Clones use it so a link closed as a duplicate is not redialed while the other
+   * link to the same clone is up.
+   */
+  wanted?(): boolean;
 }
 
 /** Dials one peer and keeps the connection up. */
@@ -232,6 +238,10 @@ export class PeerDialer {
 
   private schedule(delay: number): void {
     if (this.stopped) return;
+    if (this.hooks.wanted?.() === false) {
+      this.failures = 0;
+      return;
+    }
     this.start(Math.max(1, delay));
   }
 }

@@ -8,6 +8,7 @@ test('a prepared frame is framed once, as a ws server frame', () => {
   const text = new PreparedFrame('hello');
   assert.ok(text.framed !== undefined, 'ws Sender.frame is reachable');
   const bytes = Buffer.concat(text.framed);
+  assert.equal(text.framed.length, 1, 'small frames are one buffer');
   assert.equal(bytes[0], 0x81); // FIN + text opcode
   assert.equal(bytes[1], 5); // unmasked, length 5
   assert.equal(bytes.subarray(2).toString(), 'hello');

@@ -53,13 +53,16 @@ export class PreparedFrame implements SharedFrame {
     const data = binary
       ? Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)
       : Buffer.from(payload);
-    this.framed = senderFrame(data, {
+    const parts = senderFrame(data, {
       fin: true,
       opcode: binary ? 2 : 1,
       mask: false,
       readOnly: true,
       rsv1: false,
     });
+    // Header and payload in one buffer: one write per subscriber instead of two. Large
+    // payloads stay apart to avoid copying them.
+    this.framed = parts.length > 1 && data.length <= 64 * 1024 ? [Buffer.concat(parts)] : parts;
   }
 }
 
