@@ -759,28 +759,39 @@ export class BaseClient extends Emitter<ClientEvents> {
   }
 
   private route(mes: IncomingMessage, raw: WirePayload, id: number): void {
+    // Replies go to the connection the message came on, even if another one is up by then.
     const connection = this.connection;
     const context = new ClientMessageContext<this>(mes, raw, this);
-    const done = (result: unknown): void => {
-      if (result === NOT_ROUTED) {
-        if (id !== 0) connection?.replyError(id, noRouteError(mes.route, mes.act));
-        return;
-      }
-      if (id !== 0) connection?.reply(id, result);
-    };
-    const failed = (error: unknown): void => {
-      if (id !== 0) connection?.replyError(id, error);
-      else this.reportError(error);
-    };
     let result: unknown;
     try {
       result = this.router.dispatch(context);
     } catch (error) {
-      failed(error);
+      this.routeFailed(connection, id, error);
       return;
     }
-    if (result instanceof Promise) result.then(done, failed);
-    else done(result);
+    // Closures only for results that arrive later; group messages are mostly synchronous.
+    if (result instanceof Promise) {
+      result.then(
+        (value) => this.routeDone(connection, mes, id, value),
+        (error: unknown) => this.routeFailed(connection, id, error),
+      );
+    } else this.routeDone(connection, mes, id, result);
+  }
+
+  private routeDone(
+    connection: Connection | undefined,
+    mes: IncomingMessage,
+    id: number,
+    result: unknown,
+  ): void {
+    if (id === 0) return;
+    if (result === NOT_ROUTED) connection?.replyError(id, noRouteError(mes.route, mes.act));
+    else connection?.reply(id, result);
+  }
+
+  private routeFailed(connection: Connection | undefined, id: number, error: unknown): void {
+    if (id !== 0) connection?.replyError(id, error);
+    else this.reportError(error);
   }
 
   private socketClosed(url: string, wasOpen: boolean, code: number, reason: string): void {

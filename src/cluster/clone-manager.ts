@@ -534,8 +534,14 @@ export class CloneManager implements DialerOwner, GroupsObserver {
       this.learn(record.id, record.url);
     }
     this.routes.invalidate();
-    for (const link of this.links.values())
-      if (link !== from) link.send([FrameType.CLONE_UPDATE, record]);
+    // Pass it on, except to the clone it describes and to clones that clone is linked to:
+    // those got it first-hand. In a full mesh nothing is forwarded, so an update costs O(N)
+    // frames instead of O(N^2); digests repair what a stale links list misses.
+    const firstHand = new Set(record.links);
+    for (const link of this.links.values()) {
+      if (link === from || link.peerId === record.id || firstHand.has(link.peerId)) continue;
+      link.send([FrameType.CLONE_UPDATE, record]);
+    }
     this.ensureDialers();
   }
 
