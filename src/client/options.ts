@@ -7,6 +7,7 @@ import type { CodecName } from '../protocol/codec.js';
 import { isCodecName } from '../protocol/codecs.js';
 import { isName } from '../protocol/validate.js';
 import { checkTls, type TlsOptions } from '../transport/dialer.js';
+import { checkEncryption } from '../transport/frame-cipher.js';
 
 /** Options of `new Client(options)`. */
 export interface ClientOptions {
@@ -109,14 +110,6 @@ function numberOption(name: string, value: unknown, fallback: number, min: numbe
     throw new InvalidOptionError(`${name} must be a number >= ${min}`);
   }
   return value;
-}
-
-function checkEncryption(encryption: unknown, secret: unknown): boolean {
-  if (encryption === undefined || encryption === false) return false;
-  if (encryption !== true) throw new InvalidOptionError('encryption must be a boolean');
-  if (secret === undefined)
-    throw new InvalidOptionError('encryption needs serverSecret to derive its key');
-  return true;
 }
 
 function checkSecret(secret: unknown): string | undefined {

@@ -10,6 +10,7 @@
 import { InvalidArgumentError, NoRouteError } from '../errors.js';
 import { isName } from '../protocol/validate.js';
 import type { MessageContext } from './message.js';
+import { isThenable } from '../util/thenable.js';
 
 /** A middleware: runs before routes; `stop()` makes its return value the reply. */
 export type Middleware<C extends MessageContext> = (context: C) => unknown;
@@ -31,14 +32,6 @@ interface RouteEntry<C extends MessageContext> {
   route: string | undefined;
   act: string | undefined;
   handler: RouteHandler<C>;
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
 }
 
 /** Marker returned when nothing handled a message. */

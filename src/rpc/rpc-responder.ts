@@ -17,6 +17,7 @@ import { toWireError } from '../protocol/wire-error.js';
 import type { Connection } from '../transport/connection.js';
 import { checkArity, DEFAULT_HOPS, type CallTarget } from './call-target.js';
 import { StreamProducer } from './stream-producer.js';
+import { isThenable } from '../util/thenable.js';
 
 /** Finds functions by namespace and name (local first, then the cluster). */
 export interface FunctionResolver {
@@ -36,14 +37,6 @@ interface PeerState {
   readonly producers: Map<number, StreamProducer>;
   readonly calls: Map<number, AbortController>;
   readonly watching: Set<string>;
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
 }
 
 /** Serves RPC frames for one server. */

@@ -4,6 +4,7 @@
  * `finally` blocks run) when the consumer cancels or goes away.
  * @module
  */
+import { isThenable } from '../util/thenable.js';
 
 /** Where a producer sends what it pulls. */
 export interface StreamSink {
@@ -17,14 +18,6 @@ export const MAX_BATCH = 256;
 
 type AnyIterator =
   Iterator<unknown, unknown, undefined> | AsyncIterator<unknown, unknown, undefined>;
-
-function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
-}
 
 /** Streams one iterator to one consumer. */
 export class StreamProducer {

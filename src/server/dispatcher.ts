@@ -82,14 +82,40 @@ export class MessageDispatcher {
       awaitRes: id !== 0,
     };
     const context = new ServerMessageContext(mes, raw, ws, this.server);
-    this.run(context, id, (result) => {
-      if (result === NOT_ROUTED) {
-        this.server.emitNoRouting(ws, mes, raw);
-        if (id !== 0) ws.connection.replyError(id, noRouteError(mes.route, mes.act));
-        return;
-      }
-      if (id !== 0) ws.connection.reply(id, result);
-    });
+    let result: unknown;
+    try {
+      result = this.router.dispatch(context);
+    } catch (error) {
+      this.failed(ws, id, error);
+      return;
+    }
+    // The common case (a synchronous handler) allocates no closure.
+    if (!(result instanceof Promise)) {
+      this.answer(context, id, result);
+      return;
+    }
+    ws.inFlight++;
+    result.then(
+      (value) => {
+        ws.inFlight--;
+        this.answer(context, id, value);
+      },
+      (error: unknown) => {
+        ws.inFlight--;
+        this.failed(ws, id, error);
+      },
+    );
+  }
+
+  /** Replies to a routed message (or reports that nothing routed it). */
+  private answer(context: ServerMessageContext, id: number, result: unknown): void {
+    const { ws, mes, raw } = context;
+    if (result === NOT_ROUTED) {
+      this.server.emitNoRouting(ws, mes, raw);
+      if (id !== 0) ws.connection.replyError(id, noRouteError(mes.route, mes.act));
+      return;
+    }
+    if (id !== 0) ws.connection.reply(id, result);
   }
 
   handleMembership(
@@ -160,36 +186,28 @@ export class MessageDispatcher {
     apply: (stopped: boolean, value: unknown) => unknown,
   ): void {
     const context = new ServerMessageContext(mes, raw, ws, this.server);
-    this.run(
-      context,
-      id,
-      (result) => {
-        let value: unknown;
-        try {
-          value = apply(context.stopped, result);
-        } catch (error) {
-          if (id !== 0) ws.connection.replyError(id, error);
-          else this.server.reportError(error, ws);
-          return;
-        }
-        if (id !== 0) ws.connection.reply(id, value);
-      },
-      true,
-    );
+    this.runMiddlewares(context, id, (result) => {
+      let value: unknown;
+      try {
+        value = apply(context.stopped, result);
+      } catch (error) {
+        if (id !== 0) ws.connection.replyError(id, error);
+        else this.server.reportError(error, ws);
+        return;
+      }
+      if (id !== 0) ws.connection.reply(id, value);
+    });
   }
 
-  /** Runs the router and hands the (possibly async) result to `done`; errors become replies. */
-  private run(
+  /** Runs the middlewares and hands the (possibly async) result to `done`; errors become replies. */
+  private runMiddlewares(
     context: ServerMessageContext,
     id: number,
     done: (result: unknown) => void,
-    middlewaresOnly = false,
   ): void {
     let result: unknown;
     try {
-      result = middlewaresOnly
-        ? this.router.dispatchMiddlewares(context)
-        : this.router.dispatch(context);
+      result = this.router.dispatchMiddlewares(context);
     } catch (error) {
       this.failed(context.ws, id, error);
       return;

@@ -19,6 +19,7 @@ import {
   type MetricsOption,
   type ResolvedOpsOptions,
 } from '../ops/ops-options.js';
+import { checkEncryption } from '../transport/frame-cipher.js';
 
 export type { AuthFnIn, AuthFnOut };
 
@@ -186,14 +187,6 @@ function optionalFunction<T>(name: string, value: unknown): T | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'function') throw new InvalidOptionError(`${name} must be a function`);
   return value as T;
-}
-
-function checkEncryption(encryption: unknown, secret: unknown): boolean {
-  if (encryption === undefined || encryption === false) return false;
-  if (encryption !== true) throw new InvalidOptionError('encryption must be a boolean');
-  if (secret === undefined)
-    throw new InvalidOptionError('encryption needs a serverSecret to derive its key');
-  return true;
 }
 
 function checkRateLimit(value: unknown): { messages: number; interval: number } | undefined {

@@ -5,6 +5,7 @@
  * `node-cipher.ts`, so browser builds do not pull in `node:crypto`.
  * @module
  */
+import { InvalidOptionError } from '../errors.js';
 
 /** Seals and opens whole frames. */
 export interface FrameCipher {
@@ -24,3 +25,13 @@ export type CipherFactory = (
 
 /** Name of the only scheme, announced in HELLO (`enc`). */
 export const CIPHER_SCHEME = 'aes-256-gcm';
+
+/** Checks an `encryption` option: a boolean, and true only with a secret to derive the key from. */
+export function checkEncryption(encryption: unknown, secret: unknown): boolean {
+  if (encryption === undefined || encryption === false) return false;
+  if (encryption !== true) throw new InvalidOptionError('encryption must be a boolean');
+  if (secret === undefined) {
+    throw new InvalidOptionError('encryption needs a serverSecret to derive its key');
+  }
+  return true;
+}
