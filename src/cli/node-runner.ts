@@ -6,6 +6,12 @@
  * @module
  */
 import { createHmac, randomBytes } from 'node:crypto';
+import {
+  createServer,
+  type IncomingMessage,
+  type Server as HttpServer,
+  type ServerResponse,
+} from 'node:http';
 import { hostname } from 'node:os';
 import { createConsoleLogger } from '../ops/logger.js';
 import { Server } from '../server/server.js';
@@ -16,6 +22,7 @@ import { registerModuleFunctions } from './functions-module.js';
 import type { CommandIo } from './io.js';
 import { stopRequested } from './shutdown.js';
 import type { StartConfig } from './start-config.js';
+import { BUNDLE_MISSING, createStaticSite, meshUrls } from './static-files.js';
 
 /** What a worker tells its parent once it listens. */
 export interface WorkerReady {
@@ -43,8 +50,44 @@ export function cloneAuthValue(secret: string): string {
   return createHmac('sha256', secret).update('wsmesh clone link').digest('hex');
 }
 
+/** Environment variable holding the node's id, set before the functions module loads. */
+export const NODE_ID_ENV = 'WSMESH_NODE_ID';
+
 function isAddressInUse(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === 'EADDRINUSE';
+}
+
+function listenError(error: unknown, host: string, port: number): CliError {
+  if (isAddressInUse(error)) {
+    return new CliError(`port ${port} on ${host} is already in use`, Exit.FAILED);
+  }
+  return new CliError(
+    `cannot listen on ${host}:${port}: ${error instanceof Error ? error.message : String(error)}`,
+    Exit.FAILED,
+  );
+}
+
+/** Listens on `port` (0: any free one); resolves with the bound port. */
+function listenHttp(http: HttpServer, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(port, host, () => {
+      http.off('error', reject);
+      const address = http.address();
+      resolve(typeof address === 'object' && address !== null ? address.port : port);
+    });
+  });
+}
+
+function closeHttp(http: HttpServer | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (http === undefined || !http.listening) {
+      resolve();
+      return;
+    }
+    http.close(() => resolve());
+    http.closeAllConnections();
+  });
 }
 
 function serverOptions(
@@ -91,8 +134,40 @@ export async function runNode(
   let port = config.port;
   let url: string | undefined;
   let functionNames: string[] = [];
+  // --static: the node gets an http server of ours that serves the folder too (the
+  // WebSocket endpoint, the dashboard and /metrics are on it as usual, answered first).
+  let http: HttpServer | undefined;
+  const site =
+    config.staticDir === undefined
+      ? undefined
+      : createStaticSite({
+          root: config.staticDir,
+          mesh: (request) => {
+            const own =
+              server?.url ?? `ws://${request.headers.host ?? `${dialHost}:${port}`}${suffix}`;
+            return {
+              id: server?.id ?? '',
+              urls: meshUrls(own, server?.stats().clones.peers ?? []),
+            };
+          },
+        });
+  const onRequest = (request: IncomingMessage, response: ServerResponse): void => {
+    if (server === undefined) {
+      response.writeHead(503, { 'content-type': 'text/plain' }).end('starting\n');
+      return;
+    }
+    if (server.handleHttp(request, response)) return;
+    site?.handle(request, response);
+  };
   for (let attempt = 0; server === undefined; attempt++) {
-    if (config.port === 0) port = await freePort(config.host);
+    if (site !== undefined) {
+      http = createServer(onRequest);
+      try {
+        port = await listenHttp(http, config.port, config.host);
+      } catch (error) {
+        throw listenError(error, config.host, config.port);
+      }
+    } else if (config.port === 0) port = await freePort(config.host);
     url =
       config.url ??
       (isWildcard(config.host) && !worker
@@ -100,33 +175,35 @@ export async function runNode(
         : `ws://${urlHost(dialHost)}:${port}${suffix}`);
     const id = config.id ?? `${hostname()}-${port}`;
     const options = serverOptions(config, port, id, url);
+    if (http !== undefined) options.server = http;
     if (config.dashboard && dashboardToken !== undefined)
       options.dashboard = { token: dashboardToken };
     let candidate: Server;
     try {
       candidate = new Server(options);
     } catch (error) {
+      await closeHttp(http);
       throw usageError(error instanceof Error ? error.message : String(error), 'start');
     }
+    // A functions module may read which node it runs in (the CLI runs one node per process).
+    process.env[NODE_ID_ENV] = id;
     if (config.functions !== undefined) {
       functionNames = await registerModuleFunctions(
         config.functions,
         config.namespace,
         (fn, where) => candidate.origin(fn, where),
-      );
+      ).catch(async (error: unknown) => {
+        await closeHttp(http);
+        throw error;
+      });
     }
     try {
       await candidate.start();
       server = candidate;
     } catch (error) {
+      await closeHttp(http);
       if (isAddressInUse(error) && config.port === 0 && attempt < 3) continue;
-      if (isAddressInUse(error)) {
-        throw new CliError(`port ${port} on ${config.host} is already in use`, Exit.FAILED);
-      }
-      throw new CliError(
-        `cannot listen on ${config.host}:${port}: ${error instanceof Error ? error.message : String(error)}`,
-        Exit.FAILED,
-      );
+      throw listenError(error, config.host, port);
     }
   }
   const running = server;
@@ -135,6 +212,7 @@ export async function runNode(
       running.addClone(clone);
     } catch (error) {
       await running.stop();
+      await closeHttp(http);
       throw usageError(
         `--clone ${clone.id}=${clone.url}: ${error instanceof Error ? error.message : String(error)}`,
         'start',
@@ -158,6 +236,12 @@ export async function runNode(
       `  metrics    ${httpBase}/metrics${config.metricsToken === undefined ? '' : '  (Authorization: Bearer $WSMESH_METRICS_TOKEN)'}`,
     );
   }
+  if (site !== undefined) {
+    io.out(
+      `  static     ${config.staticDir ?? ''} at http://${urlHost(dialHost)}:${actualPort}/  (and /wsmesh-client.js, /wsmesh.json)`,
+    );
+    if (!worker && !site.bundleBuilt()) io.err(`wsmesh: warning: ${BUNDLE_MISSING.trim()}`);
+  }
   if (functionNames.length > 0) {
     io.out(`  functions  ${functionNames.join(', ')} in namespace "${config.namespace}"`);
   }
@@ -171,9 +255,10 @@ export async function runNode(
     const ready: WorkerReady = { type: 'ready', id: running.id, url: wsUrl, port: actualPort };
     process.send?.(ready);
   } else io.out('Ctrl+C stops the node.');
-  const reason = await stopRequested(worker);
+  const reason = await stopRequested();
   io.out(`wsmesh node ${running.id}: ${reason}, stopping`);
   await running.stop();
+  await closeHttp(http);
   io.out(`wsmesh node ${running.id} stopped`);
   return Exit.OK;
 }

@@ -1,11 +1,13 @@
 /**
- * Waiting for the signal to stop: SIGINT (Ctrl+C), SIGTERM, or, in a worker, the parent going
- * away. A second signal while stopping ends the process at once with exit code 1.
+ * Waiting for the signal to stop: SIGINT (Ctrl+C), SIGTERM, or the parent going away when the
+ * process has an IPC channel to it (a worker, or a `wsmesh start` that a program spawned with
+ * `stdio: [..., 'ipc']`, as `npm start` does: the node does not outlive the program). A second
+ * signal while stopping ends the process at once with exit code 1.
  * @module
  */
 
 /** Resolves with the reason once the process is asked to stop. */
-export function stopRequested(watchParent: boolean): Promise<string> {
+export function stopRequested(): Promise<string> {
   return new Promise((resolve) => {
     const stop = (reason: string): void => {
       process.off('SIGINT', onInt);
@@ -22,6 +24,6 @@ export function stopRequested(watchParent: boolean): Promise<string> {
     const onDisconnect = (): void => stop('parent exited');
     process.once('SIGINT', onInt);
     process.once('SIGTERM', onTerm);
-    if (watchParent) process.once('disconnect', onDisconnect);
+    if (process.channel !== undefined) process.once('disconnect', onDisconnect);
   });
 }

@@ -5,9 +5,18 @@
  * process list shows flags to every user of the machine).
  * @module
  */
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { isLogLevel, type LogLevel } from '../ops/logger.js';
+import {
+  fileBoolean,
+  fileNumber,
+  fileString,
+  parseConfigObject,
+  readConfigFile,
+  type FileConfig,
+  type FileKey,
+} from './config-file.js';
 import { usageError } from './exit.js';
 import { parseInteger } from './parse.js';
 
@@ -31,6 +40,8 @@ export interface StartConfig {
   workers: number;
   dashboard: boolean;
   metrics: boolean;
+  /** Absolute path of the folder served over HTTP (`--static`). */
+  staticDir: string | undefined;
   logLevel: LogLevel;
   secret: string | undefined;
   dashboardToken: string | undefined;
@@ -50,30 +61,9 @@ export interface StartFlags {
   workers?: string | undefined;
   dashboard?: boolean | undefined;
   metrics?: boolean | undefined;
+  static?: string | undefined;
   'log-level'?: string | undefined;
 }
-
-/** Keys a config file may have. */
-const FILE_KEYS = [
-  'port',
-  'host',
-  'id',
-  'url',
-  'path',
-  'clones',
-  'functions',
-  'namespace',
-  'workers',
-  'dashboard',
-  'metrics',
-  'logLevel',
-  'secret',
-  'dashboardToken',
-  'metricsToken',
-] as const;
-
-type FileKey = (typeof FILE_KEYS)[number];
-type FileConfig = Partial<Record<FileKey, unknown>>;
 
 const COMMAND = 'start';
 
@@ -95,68 +85,6 @@ function parseBoolean(text: string, where: string): boolean {
   throw usageError(`${where} must be true or false, not "${text}"`, COMMAND);
 }
 
-function readConfigFile(path: string): { config: FileConfig; dir: string } {
-  const absolute = resolve(path);
-  let text: string;
-  try {
-    text = readFileSync(absolute, 'utf8');
-  } catch (error) {
-    throw usageError(
-      `cannot read --config ${path}: ${error instanceof Error ? error.message : String(error)}`,
-      COMMAND,
-    );
-  }
-  return { config: parseConfigObject(text, `--config ${path}`), dir: dirname(absolute) };
-}
-
-/** Parses and checks the keys of a JSON config object. */
-export function parseConfigObject(text: string, where: string): FileConfig {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text) as unknown;
-  } catch (error) {
-    throw usageError(
-      `${where} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
-      COMMAND,
-    );
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw usageError(`${where} must hold a JSON object`, COMMAND);
-  }
-  const unknown = Object.keys(parsed).filter(
-    (key) => !(FILE_KEYS as readonly string[]).includes(key),
-  );
-  if (unknown.length > 0) {
-    throw usageError(
-      `${where}: unknown key${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (known: ${FILE_KEYS.join(', ')})`,
-      COMMAND,
-    );
-  }
-  return parsed as FileConfig;
-}
-
-function fileString(config: FileConfig, key: FileKey, where: string): string | undefined {
-  const value = config[key];
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw usageError(`${where}: "${key}" must be a string`, COMMAND);
-  return value;
-}
-
-function fileNumber(config: FileConfig, key: FileKey, where: string): string | undefined {
-  const value = config[key];
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number') throw usageError(`${where}: "${key}" must be a number`, COMMAND);
-  return String(value);
-}
-
-function fileBoolean(config: FileConfig, key: FileKey, where: string): boolean | undefined {
-  const value = config[key];
-  if (value === undefined) return undefined;
-  if (typeof value !== 'boolean')
-    throw usageError(`${where}: "${key}" must be true or false`, COMMAND);
-  return value;
-}
-
 function fileClones(config: FileConfig, where: string): CloneSpec[] | undefined {
   const value = config.clones;
   if (value === undefined) return undefined;
@@ -170,6 +98,19 @@ function fileClones(config: FileConfig, where: string): CloneSpec[] | undefined 
       return parseCloneSpec(`${spec.id}=${spec.url}`, `${where} clones`);
     throw usageError(`${where}: every clone must be "id=url" or {"id", "url"}`, COMMAND);
   });
+}
+
+/** `--static`: an existing folder (its absolute path), or a usage error that says why not. */
+function staticFolder(path: string, base: string, where: string): string {
+  const absolute = resolve(base, path);
+  let isDirectory: boolean;
+  try {
+    isDirectory = statSync(absolute).isDirectory();
+  } catch {
+    throw usageError(`${where} ${path}: no such directory (${absolute})`, COMMAND);
+  }
+  if (!isDirectory) throw usageError(`${where} ${path}: not a directory`, COMMAND);
+  return absolute;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
@@ -245,6 +186,18 @@ export function resolveStartConfig(
       : functionsFile === undefined
         ? undefined
         : resolve(fileDir, functionsFile);
+  const staticFlag = flags.static ?? nonEmpty(env['WSMESH_STATIC']);
+  const staticFile = fileString(file, 'static', where);
+  const staticDir =
+    staticFlag !== undefined
+      ? staticFolder(
+          staticFlag,
+          process.cwd(),
+          flags.static !== undefined ? '--static' : 'WSMESH_STATIC',
+        )
+      : staticFile === undefined
+        ? undefined
+        : staticFolder(staticFile, fileDir, `${where}: "static"`);
   const logLevel = pick(flags['log-level'], 'WSMESH_LOG_LEVEL', 'logLevel') ?? 'warn';
   if (!isLogLevel(logLevel)) {
     throw usageError(
@@ -280,6 +233,7 @@ export function resolveStartConfig(
     workers,
     dashboard: pickBoolean(flags.dashboard, 'WSMESH_DASHBOARD', 'dashboard'),
     metrics: pickBoolean(flags.metrics, 'WSMESH_METRICS', 'metrics'),
+    staticDir,
     logLevel,
     secret,
     dashboardToken,
@@ -287,7 +241,7 @@ export function resolveStartConfig(
   };
 }
 
-/** The config as a worker's JSON (config-file format; the functions path is absolute). */
+/** The config as a worker's JSON (config-file format; the functions and static paths are absolute). */
 export function workerJson(config: StartConfig, overrides: Partial<StartConfig>): string {
   const merged = { ...config, ...overrides };
   const file: FileConfig = {
@@ -302,6 +256,7 @@ export function workerJson(config: StartConfig, overrides: Partial<StartConfig>)
     workers: 1,
     dashboard: merged.dashboard,
     metrics: merged.metrics,
+    static: merged.staticDir,
     logLevel: merged.logLevel,
     secret: merged.secret,
     dashboardToken: merged.dashboardToken,

@@ -31,9 +31,12 @@ the config file):
                        on consecutive ports (default 1) [WSMESH_WORKERS]
   --dashboard          serve the live dashboard at /_wsmesh [WSMESH_DASHBOARD=1]
   --metrics            serve Prometheus metrics at /metrics [WSMESH_METRICS=1]
+  --static <dir>       also serve the folder's files over HTTP (index.html for /), the
+                       browser client at /wsmesh-client.js and the node's urls at
+                       /wsmesh.json [WSMESH_STATIC]
   --log-level <level>  debug, info, warn, error or silent (default warn) [WSMESH_LOG_LEVEL]
   --config <file>      JSON file with any of: port, host, id, url, path, clones, functions,
-                       namespace, workers, dashboard, metrics, logLevel, secret,
+                       namespace, workers, dashboard, metrics, static, logLevel, secret,
                        dashboardToken, metricsToken
   -h, --help           this help
 
@@ -46,6 +49,7 @@ Secrets (environment or config file only, never flags):
 
 Examples:
   wsmesh start --port 3000 --dashboard
+  wsmesh start --port 8080 --static ./public --functions ./api.js --namespace api
   wsmesh start --port 4000 --id b --clone a=ws://10.0.0.1:3000 --url ws://10.0.0.2:4000
   WSMESH_SECRET=s3cret wsmesh start --functions ./math.js --namespace math --workers 4`;
 
@@ -67,6 +71,7 @@ export async function startCommand(args: string[], io: CommandIo, script: string
     workers: { type: 'string' },
     dashboard: { type: 'boolean' },
     metrics: { type: 'boolean' },
+    static: { type: 'string' },
     'log-level': { type: 'string' },
     config: { type: 'string' },
     help: { type: 'boolean', short: 'h' },

@@ -15,6 +15,7 @@ import type { CommandIo } from './io.js';
 import { isWildcard, urlHost, type WorkerReady } from './node-runner.js';
 import { stopRequested } from './shutdown.js';
 import { workerJson, type StartConfig } from './start-config.js';
+import { BUNDLE_MISSING, isBundleBuilt } from './static-files.js';
 
 /** Environment variable that carries a worker's configuration (config-file JSON). */
 export const WORKER_ENV = 'WSMESH_WORKER_CONFIG';
@@ -108,7 +109,7 @@ export async function runWorkers(
     throw new CliError(`ports ${config.port}..${config.port + count - 1} do not fit`, Exit.USAGE);
   }
   const workers: Worker[] = [];
-  const stopping = stopRequested(false);
+  const stopping = stopRequested();
   try {
     const first = spawnWorker(
       script,
@@ -148,8 +149,12 @@ export async function runWorkers(
       `wsmesh: ${count} workers ready: ${ready.map((worker) => `${worker.id} ${worker.url}`).join(', ')}`,
     );
     const seed = ready[0];
+    const host = urlHost(isWildcard(config.host) ? '127.0.0.1' : config.host);
+    if (config.staticDir !== undefined) {
+      io.out(`  pages      ${ready.map((worker) => `http://${host}:${worker.port}/`).join(' ')}`);
+      if (!isBundleBuilt()) io.err(`wsmesh: warning: ${BUNDLE_MISSING.trim()}`);
+    }
     if (config.dashboard && seed !== undefined) {
-      const host = urlHost(isWildcard(config.host) ? '127.0.0.1' : config.host);
       const suffix = config.path === '/' ? '' : config.path;
       io.out(
         `  dashboard  http://${host}:${seed.port}${suffix}/_wsmesh` +
