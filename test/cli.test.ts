@@ -3,16 +3,26 @@
  * needed): `start` (from flags, environment and a config file, with a functions module, the
  * dashboard and metrics), `call`, `publish`, `inspect`, `--help`, exit codes for bad flags
  * and unreachable nodes, graceful shutdown on SIGTERM (clients told with 1001, clone links
- * closed), and `--workers` (meshed worker processes, stopped with their parent).
+ * closed), `--workers` (meshed worker processes, stopped with their parent), and `--static`
+ * (a folder, the browser client and /wsmesh.json on the node's http server; paths never
+ * leave the folder).
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer, request as httpRequest, type Server as HttpServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { main } from '../src/cli/run.js';
+import {
+  BUNDLE_MISSING,
+  createStaticSite,
+  isBundleBuilt,
+  meshUrls,
+  pathSegments,
+} from '../src/cli/static-files.js';
 import { Client } from '../src/client/client.js';
 import { startClone, type Clone } from './clone-helpers.js';
 import { getFreePort, waitFor, within } from './helpers.js';
@@ -155,6 +165,66 @@ async function runInProcess(args: string[], env: Record<string, string> = {}): P
   return { code, stdout, stderr };
 }
 
+/** What a raw HTTP request got (the path is sent exactly as given, not normalized). */
+interface HttpResult {
+  status: number;
+  type: string | undefined;
+  length: string | undefined;
+  location: string | undefined;
+  body: string;
+}
+
+function rawGet(port: number, path: string, method = 'GET'): Promise<HttpResult> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, method }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () =>
+        resolve({
+          status: response.statusCode ?? 0,
+          type: response.headers['content-type'],
+          length: response.headers['content-length'],
+          location: response.headers.location,
+          body,
+        }),
+      );
+    });
+    req.once('error', reject);
+    req.end();
+  });
+}
+
+/** A folder to serve, with a secret next to it (outside) and tricky entries inside. */
+function makeSite(base: string): string {
+  const site = join(base, 'site');
+  mkdirSync(join(site, 'sub'), { recursive: true });
+  writeFileSync(join(site, 'index.html'), '<!doctype html><title>static test</title>');
+  writeFileSync(join(site, 'app.js'), 'export const answer = 42;\n');
+  writeFileSync(join(site, 'style.css'), 'body { color: red; }\n');
+  writeFileSync(join(site, 'logo.svg'), '<svg xmlns="http://www.w3.org/2000/svg"/>');
+  writeFileSync(join(site, 'sub', 'index.html'), 'sub page');
+  writeFileSync(join(site, '.env'), 'HIDDEN=1');
+  writeFileSync(join(base, 'secret.txt'), 'TOP-SECRET');
+  symlinkSync(join(base, 'secret.txt'), join(site, 'link.txt'));
+  return site;
+}
+
+/** Every way out of the folder, each refused without the secret. */
+const TRAVERSALS: [string, number][] = [
+  ['/../secret.txt', 403],
+  ['/sub/../../secret.txt', 403],
+  ['/%2e%2e/secret.txt', 403],
+  ['/%2E%2E%2fsecret.txt', 403],
+  ['/..%2fsecret.txt', 403],
+  ['/sub/..%2f..%2fsecret.txt', 403],
+  ['/..%5csecret.txt', 400],
+  ['/secret.txt%00.html', 400],
+  ['/%zz', 400],
+  ['/.env', 404],
+  ['/link.txt', 404],
+];
+
 let dir: string;
 
 before(() => {
@@ -179,6 +249,7 @@ before(() => {
     }),
   );
   writeFileSync(join(dir, 'bad.json'), JSON.stringify({ prot: 1 }));
+  writeFileSync(join(dir, 'bad-static.json'), JSON.stringify({ static: 'no-such-folder' }));
 });
 
 after(async () => {
@@ -232,6 +303,9 @@ describe('wsmesh CLI', { concurrency: true }, () => {
       [['call', 'ws://127.0.0.1:1'], /call needs <url> <namespace> <function>/],
       [['publish', 'ws://127.0.0.1:1', 'g'], /publish needs <url> <group> <json>/],
       [['inspect', 'ftp://x'], /unsupported scheme/],
+      [['start', '--static', join(dir, 'nope')], /--static .*nope: no such directory/],
+      [['start', '--static', join(dir, 'math.mjs')], /--static .*math\.mjs: not a directory/],
+      [['start', '--config', join(dir, 'bad-static.json')], /"static" no-such-folder: no such/],
     ];
     // The first four as processes (exit code and stderr of the real command), the rest in
     // this process through the same entry (main), which is what the process runs.
@@ -409,5 +483,156 @@ describe('wsmesh CLI', { concurrency: true }, () => {
     assert.match(node.output(), /wsmesh node wk-1 stopped/);
     assert.match(node.output(), /wsmesh node wk-2 stopped/);
     assert.throws(() => process.kill(workerPid, 0), /ESRCH/);
+  });
+
+  test('--static with --workers 2: files, types, 404, no way out, /wsmesh.json lists both', async () => {
+    const site = makeSite(join(dir, 'served'));
+    const missing = await runCli(['start', '--static', join(dir, 'no-such-folder')]);
+    assert.equal(missing.code, 2, missing.stderr);
+    assert.match(missing.stderr, /--static .*no-such-folder: no such directory/);
+
+    const node = startCli(['--workers', '2', '--port', '0', '--id', 'st', '--static', site], {});
+    const ready = await waitOutput(node, /2 workers ready: st-1 (ws:\/\/\S+), st-2 (ws:\/\/\S+)/);
+    const [first = '', second = ''] = [ready[1], ready[2]];
+    const port = Number(new URL(first).port);
+    assert.match(node.output(), new RegExp(`pages {6}http://127\\.0\\.0\\.1:${port}/ http://`));
+
+    const index = await rawGet(port, '/');
+    assert.equal(index.status, 200);
+    assert.equal(index.type, 'text/html; charset=utf-8');
+    assert.match(index.body, /static test/);
+    for (const [path, type] of [
+      ['/app.js', 'text/javascript; charset=utf-8'],
+      ['/style.css', 'text/css; charset=utf-8'],
+      ['/logo.svg', 'image/svg+xml'],
+      ['/sub/', 'text/html; charset=utf-8'],
+      ['/app.js?v=2', 'text/javascript; charset=utf-8'],
+    ] as const) {
+      const result = await rawGet(port, path);
+      assert.equal(result.status, 200, path);
+      assert.equal(result.type, type, path);
+    }
+    const head = await rawGet(port, '/app.js', 'HEAD');
+    assert.equal(head.status, 200);
+    assert.equal(head.length, String('export const answer = 42;\n'.length));
+    assert.equal(head.body, '');
+    assert.equal((await rawGet(port, '/nope.html')).status, 404);
+    assert.equal((await rawGet(port, '/', 'POST')).status, 405);
+    for (const [path, status] of TRAVERSALS) {
+      const result = await rawGet(port, path);
+      assert.equal(result.status, status, path);
+      assert.ok(!result.body.includes('TOP-SECRET') && !result.body.includes('HIDDEN'), path);
+    }
+
+    // The browser client, from the package's dist/ (npm run bundle).
+    const bundle = await rawGet(port, '/wsmesh-client.js');
+    if (isBundleBuilt()) {
+      assert.equal(bundle.status, 200);
+      assert.equal(bundle.type, 'text/javascript; charset=utf-8');
+      assert.match(bundle.body, /WebClient/);
+    } else {
+      assert.equal(bundle.status, 404);
+      assert.match(bundle.body, /npm run bundle/);
+    }
+
+    // Each worker lists itself first, then the other once they are linked.
+    for (const [own, other, id] of [
+      [first, second, 'st-1'],
+      [second, first, 'st-2'],
+    ] as const) {
+      const mesh = await until(
+        async () => {
+          const response = await fetch(`${own.replace('ws:', 'http:')}/wsmesh.json`);
+          const body = (await response.json()) as { id: string; urls: string[] };
+          return body.urls.length === 2 ? body : undefined;
+        },
+        15_000,
+        `${id} lists its clone`,
+        100,
+      );
+      assert.deepEqual(mesh, { id, urls: [own, other] });
+    }
+    // The WebSocket endpoint is on the same port.
+    const published = await runInProcess(['publish', first, 'lobby', '1']);
+    assert.equal(published.code, 0, published.stderr);
+    assert.equal(await node.stop('SIGTERM'), 0, node.output());
+  });
+
+  test('the static site in process: bundle present or missing, chunks, mesh urls', async () => {
+    const base = join(dir, 'in-process');
+    const site = makeSite(base);
+    const bundleDir = join(base, 'bundle');
+    mkdirSync(join(bundleDir, 'chunks'), { recursive: true });
+    writeFileSync(join(bundleDir, 'chunks', 'msgpack-X.js'), 'export const m = 1;');
+    const https: HttpServer[] = [];
+    const serve = async (bundle: string): Promise<number> => {
+      const handler = createStaticSite({
+        root: site,
+        bundleDir: bundle,
+        mesh: () => ({ id: 'n1', urls: ['ws://127.0.0.1:1'] }),
+      });
+      const http = createServer((request, response) => handler.handle(request, response));
+      https.push(http);
+      await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+      const address = http.address();
+      return typeof address === 'object' && address !== null ? address.port : 0;
+    };
+    try {
+      const port = await serve(bundleDir);
+      // No entry yet: the hint, for the entry and its chunks.
+      for (const path of ['/wsmesh-client.js', '/chunks/msgpack-X.js']) {
+        const result = await rawGet(port, path);
+        assert.equal(result.status, 404, path);
+        assert.equal(result.body, BUNDLE_MISSING);
+      }
+      writeFileSync(join(bundleDir, 'wsmesh-client.js'), 'export class WebClient {}');
+      const entry = await rawGet(port, '/wsmesh-client.js');
+      assert.equal(entry.status, 200);
+      assert.equal(entry.type, 'text/javascript; charset=utf-8');
+      assert.equal((await rawGet(port, '/chunks/msgpack-X.js')).status, 200);
+      assert.equal((await rawGet(port, '/chunks/missing.js')).status, 404);
+      assert.equal((await rawGet(port, '/chunks/..%2f..%2fsecret.txt')).status, 403);
+      const mesh = await rawGet(port, '/wsmesh.json');
+      assert.equal(mesh.type, 'application/json; charset=utf-8');
+      assert.deepEqual(JSON.parse(mesh.body), { id: 'n1', urls: ['ws://127.0.0.1:1'] });
+      const redirect = await rawGet(port, '//sub');
+      assert.equal(redirect.status, 301, 'a folder without its slash is redirected');
+      assert.equal(redirect.location, '/sub/', 'to a path, never to //host');
+      for (const [path, status] of TRAVERSALS)
+        assert.equal((await rawGet(port, path)).status, status);
+    } finally {
+      for (const http of https) await new Promise((resolve) => http.close(resolve));
+    }
+    assert.deepEqual(pathSegments('/a/b%20c/?x=1'), ['a', 'b c']);
+    assert.deepEqual(
+      meshUrls('ws://a', [
+        {
+          id: 'c',
+          url: 'ws://c',
+          state: 'routed',
+          latencyMs: null,
+          relayFramesOut: 0,
+          relayFramesIn: 0,
+        },
+        {
+          id: 'd',
+          url: 'ws://d',
+          state: 'unreachable',
+          latencyMs: null,
+          relayFramesOut: 0,
+          relayFramesIn: 0,
+        },
+        {
+          id: 'b',
+          url: 'ws://b',
+          state: 'linked',
+          latencyMs: 1,
+          relayFramesOut: 0,
+          relayFramesIn: 0,
+        },
+        { id: 'e', url: null, state: 'linked', latencyMs: 1, relayFramesOut: 0, relayFramesIn: 0 },
+      ]),
+      ['ws://a', 'ws://b', 'ws://c'],
+    );
   });
 });
