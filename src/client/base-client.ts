@@ -43,7 +43,7 @@ import { RpcCaller } from '../rpc/rpc-caller.js';
 import { createProxy, type RpcProxy, type UntypedApi } from '../rpc/proxy.js';
 import { DEFAULT_NAMESPACE } from '../rpc/registry.js';
 import { createProof, verifyServerProof } from '../rpc/secret.js';
-import type { HelloBody, PeerKind, SecretProof } from '../protocol/frames.js';
+import type { HelloBody, PeerKind, SecretProof, WelcomeBody } from '../protocol/frames.js';
 import { Emitter } from '../util/emitter.js';
 import { ClientMessageContext } from './context.js';
 import {
@@ -573,12 +573,12 @@ export class BaseClient extends Emitter<ClientEvents> {
                           const waiting = held ?? [];
                           held = undefined;
                           if (!ok) return;
-                          this.welcomed(url, body.serverId, body.connectionId, body.maxPayload);
+                          this.welcomed(url, body);
                           for (const [next, nextRaw] of waiting) this.handleFrame(next, nextRaw);
                         });
                         return;
                       }
-                      this.welcomed(url, body.serverId, body.connectionId, body.maxPayload);
+                      this.welcomed(url, body);
                     }
                     return;
                   }
@@ -613,6 +613,11 @@ export class BaseClient extends Emitter<ClientEvents> {
               };
               if (proof !== undefined) hello.auth = proof;
               if (this.options.encryption) hello.enc = CIPHER_SCHEME;
+              else {
+                // Several frames per message from the server (PROTOCOL.md, "Batches").
+                hello.batch = true;
+                this.connection.acceptsBatches = true;
+              }
               if (credentials !== undefined) hello.credentials = credentials;
               this.connection.send([FrameType.HELLO, hello]);
             } catch (error) {
@@ -657,12 +662,14 @@ export class BaseClient extends Emitter<ClientEvents> {
     return ok;
   }
 
-  private welcomed(url: string, serverId: string, connectionId: string, maxPayload: number): void {
+  private welcomed(url: string, body: WelcomeBody): void {
+    const { serverId, connectionId, maxPayload } = body;
     const connection = this.connection;
     if (connection === undefined) return;
     if (this.welcomeDeadline !== undefined) deadlines.remove(this.welcomeDeadline);
     this.welcomeDeadline = undefined;
     connection.peerMaxPayload = maxPayload;
+    if (body.batch === true) connection.startBatching();
     this.serverId = serverId;
     this.connectionId = connectionId;
     this.failedAttempts = 0;

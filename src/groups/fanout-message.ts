@@ -9,7 +9,7 @@ import { ErrorCode, ProtocolError } from '../errors.js';
 import type { Codec, WirePayload } from '../protocol/codec.js';
 import { FrameType, type GroupTarget } from '../protocol/frames.js';
 import { validateFrame } from '../protocol/validate.js';
-import { PreparedFrame } from '../transport/node-socket.js';
+import { PreparedFrame } from '../transport/prepared-frame.js';
 
 /** One published group message on its way to subscribers. */
 export class FanoutMessage {
@@ -72,10 +72,10 @@ export class FanoutMessage {
   /** The framed bytes for `codec`, built on first use. */
   frameFor(codec: Codec): PreparedFrame {
     if (codec.binary) {
-      this.msgpackFrame ??= new PreparedFrame(this.encode(codec));
+      this.msgpackFrame ??= PreparedFrame.of(this.encode(codec));
       return this.msgpackFrame;
     }
-    this.jsonFrame ??= new PreparedFrame(this.encode(codec));
+    this.jsonFrame ??= PreparedFrame.of(this.encode(codec));
     return this.jsonFrame;
   }
 }

@@ -23,7 +23,18 @@ export interface Codec {
   encode(frame: readonly unknown[]): WirePayload;
   /** Decodes a payload. Throws on bytes that are not valid for this codec. */
   decode(payload: WirePayload): unknown;
+  /**
+   * Decodes a batch (several frames in one message, see PROTOCOL.md "Batches"): calls
+   * `each` with every frame and the part of the payload it came from, in order. Throws on
+   * bytes that are not valid for this codec, after handing out the frames before them.
+   */
+  decodeEach(payload: WirePayload, each: (value: unknown, raw: WirePayload) => void): void;
+  /** Joins encoded frames into one batch payload. */
+  join(payloads: readonly WirePayload[]): WirePayload;
 }
+
+/** Separates the frames of a JSON batch. JSON.stringify never writes a raw line feed. */
+export const JSON_BATCH_SEPARATOR = '\n';
 
 /** Subprotocol names, `wsmesh.v<version>.<codec>`. */
 export const Subprotocol = {
@@ -51,5 +62,12 @@ export const jsonCodec: Codec = {
   },
   decode(payload) {
     return JSON.parse(typeof payload === 'string' ? payload : textDecoder.decode(payload));
+  },
+  decodeEach(payload, each) {
+    const text = typeof payload === 'string' ? payload : textDecoder.decode(payload);
+    for (const line of text.split(JSON_BATCH_SEPARATOR)) each(JSON.parse(line), line);
+  },
+  join(payloads) {
+    return payloads.join(JSON_BATCH_SEPARATOR);
   },
 };

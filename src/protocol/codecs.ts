@@ -35,7 +35,7 @@ export function codecForSubprotocol(subprotocol: string): Codec | undefined {
 }
 
 /** MessagePack codec (binary WebSocket messages) over the lazily loaded msgpack module. */
-function msgpackCodec({ pack, unpack }: typeof MessagePack): Codec {
+function msgpackCodec({ pack, unpack, unpackEach }: typeof MessagePack): Codec {
   return {
     name: 'msgpack',
     subprotocol: Subprotocol.msgpack,
@@ -52,6 +52,24 @@ function msgpackCodec({ pack, unpack }: typeof MessagePack): Codec {
     decode(payload) {
       if (typeof payload === 'string') throw new TypeError('MessagePack frames must be binary');
       return unpack(payload);
+    },
+    decodeEach(payload, each) {
+      if (typeof payload === 'string') throw new TypeError('MessagePack frames must be binary');
+      unpackEach(payload, each);
+    },
+    join(payloads) {
+      let length = 0;
+      for (const payload of payloads) {
+        if (typeof payload === 'string') throw new TypeError('MessagePack frames must be binary');
+        length += payload.byteLength;
+      }
+      const joined = new Uint8Array(length);
+      let offset = 0;
+      for (const payload of payloads) {
+        joined.set(payload as Uint8Array, offset);
+        offset += (payload as Uint8Array).byteLength;
+      }
+      return joined;
     },
   };
 }

@@ -84,6 +84,11 @@ export interface HelloBody {
   credentials?: unknown;
   /** Asks for payload encryption after the handshake (`aes-256-gcm`); needs a secret proof. */
   enc?: string;
+  /**
+   * The dialing peer reads batches: several frames in one WebSocket message (see
+   * PROTOCOL.md, "Batches"). Ignored when `enc` is set.
+   */
+  batch?: boolean;
 }
 
 /** Proof of a shared secret, sent in HELLO.auth by RPC proxies and server links. */
@@ -110,6 +115,8 @@ export interface WelcomeBody {
   maxPayload: number;
   /** Set to `aes-256-gcm` when every frame after WELCOME is encrypted. */
   enc?: string;
+  /** The server reads batches from this connection (never set together with `enc`). */
+  batch?: boolean;
   /** When the peer proved a secret: the server's own proof, `HMAC(secret, wsmesh-v1|server|<serverId>|<nonce>)`. */
   auth?: { proof: string };
 }

@@ -25,3 +25,17 @@ export function pack(value: unknown): Uint8Array {
 export function unpack(bytes: Uint8Array): unknown {
   return packr.unpack(bytes);
 }
+
+/**
+ * Decodes a batch: MessagePack values written back to back. `each` gets every value with
+ * the bytes it came from; throws on bytes that are not MessagePack (after the values before
+ * them were handed out).
+ */
+export function unpackEach(
+  bytes: Uint8Array,
+  each: (value: unknown, raw: Uint8Array) => void,
+): void {
+  packr.unpackMultiple(bytes, (value: unknown, start?: number, end?: number) => {
+    each(value, bytes.subarray(start ?? 0, end ?? bytes.byteLength));
+  });
+}

@@ -54,6 +54,8 @@ function checkHello(body: unknown): HelloBody {
   if (body.enc !== undefined && body.enc !== 'aes-256-gcm')
     throw bad('HELLO.enc must be aes-256-gcm');
   if (instance !== undefined && !isName(instance)) throw bad('HELLO.instance must be a string');
+  if (body.batch !== undefined && typeof body.batch !== 'boolean')
+    throw bad('HELLO.batch must be a boolean');
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1)
     throw bad('HELLO.v must be a version');
   if (!isName(id)) throw bad('HELLO.id must be a non-empty string');
@@ -73,6 +75,8 @@ function checkWelcome(body: unknown): WelcomeBody {
     throw bad('WELCOME.auth must carry a proof');
   }
   if (typeof v !== 'number') throw bad('WELCOME.v must be a version');
+  if (body.batch !== undefined && typeof body.batch !== 'boolean')
+    throw bad('WELCOME.batch must be a boolean');
   if (!isName(serverId) || !isName(connectionId)) throw bad('WELCOME ids must be strings');
   if (typeof maxPayload !== 'number' || maxPayload <= 0) throw bad('WELCOME.maxPayload invalid');
   return body as unknown as WelcomeBody;

@@ -42,6 +42,8 @@ export class Router<C extends MessageContext> {
   private readonly middlewares: Middleware<C>[] = [];
   private readonly routes: RouteEntry<C>[] = [];
   private readonly byRoute = new Map<string | null, RouteEntry<C>[]>();
+  private lastRoute: string | null = null;
+  private lastList: RouteEntry<C>[] | undefined;
 
   /** Adds a middleware. */
   use(middleware: Middleware<C>): void {
@@ -71,6 +73,7 @@ export class Router<C extends MessageContext> {
     }
     this.routes.push({ route, act, handler });
     this.byRoute.clear();
+    this.lastList = undefined;
   }
 
   /**
@@ -79,7 +82,8 @@ export class Router<C extends MessageContext> {
    * with what a middleware or handler threw.
    */
   dispatch(context: C): unknown {
-    return this.runMiddlewares(context, 0);
+    if (this.middlewares.length > 0) return this.runMiddlewares(context, 0);
+    return this.runRoutes(context, this.candidates(context.mes.route), 0, false);
   }
 
   /**
@@ -91,11 +95,15 @@ export class Router<C extends MessageContext> {
   }
 
   private candidates(route: string | null): RouteEntry<C>[] {
+    // Most messages on a connection share their route: remember the last one.
+    if (route === this.lastRoute && this.lastList !== undefined) return this.lastList;
     let list = this.byRoute.get(route);
     if (list === undefined) {
       list = this.routes.filter((entry) => entry.route === undefined || entry.route === route);
       this.byRoute.set(route, list);
     }
+    this.lastRoute = route;
+    this.lastList = list;
     return list;
   }
 

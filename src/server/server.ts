@@ -197,6 +197,8 @@ export class Server
   private starting: Promise<void> | undefined;
   private boundPort: number | undefined;
   private rejectedConnections = 0;
+  /** `start({ skipUTF8Validation: true })`: text messages are decoded without a check. */
+  private trustTextFrames = false;
   private readonly logger: ServerLog;
   private readonly ops: OpsEndpoint | undefined;
 
@@ -454,6 +456,7 @@ export class Server
         'perMessageDeflate is not supported: fan-out writes pre-framed bytes to every socket',
       );
     }
+    this.trustTextFrames = startOptions.skipUTF8Validation === true;
     // Both codecs are always accepted; loading them here keeps the upgrade path synchronous.
     await Promise.all([loadCodec('json'), loadCodec('msgpack')]);
     const chosen = new WeakMap<IncomingMessage, Codec>();
@@ -462,7 +465,8 @@ export class Server
       maxPayload: this.options.maxPayload,
       perMessageDeflate: false,
       clientTracking: false,
-      skipUTF8Validation: startOptions.skipUTF8Validation === true,
+      // Text is validated while it is decoded, in one pass (transport/utf8.ts).
+      skipUTF8Validation: true,
       handleProtocols: (_protocols, request) => chosen.get(request)?.subprotocol ?? false,
     });
     const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
@@ -567,7 +571,11 @@ export class Server
       maxBufferedBytes: this.options.maxBufferedBytes,
       requestTimeout: this.options.awaitResTimeout,
     });
-    wire.attach(client.connection, (error) => this.connectionError(client, error));
+    wire.attach(
+      client.connection,
+      (error) => this.connectionError(client, error),
+      !this.trustTextFrames,
+    );
     if (!this.active) {
       client.connection.close(CloseCode.GOING_AWAY, 'server stopping');
       return;
@@ -677,6 +685,12 @@ export class Server
     ws.kind = hello.kind ?? 'client';
     ws.linkNamespace = hello.namespace ?? DEFAULT_NAMESPACE;
     if (hello.maxPayload !== undefined) ws.connection.peerMaxPayload = hello.maxPayload;
+    // Both sides batch when the peer reads batches (WELCOME says the server does too);
+    // encrypted connections seal frame by frame and do not batch.
+    if (hello.batch === true && hello.enc === undefined) {
+      ws.connection.acceptsBatches = true;
+      ws.connection.startBatching();
+    }
     if (ws.kind === 'clone') {
       ws.state = 'authenticating';
       void this.authenticateClone(ws, hello);
@@ -845,6 +859,7 @@ export class Server
     };
     if (auth !== undefined) body.auth = auth;
     if (cipher !== undefined) body.enc = CIPHER_SCHEME;
+    else if (ws.connection.acceptsBatches) body.batch = true;
     try {
       ws.connection.send([FrameType.WELCOME, body]);
     } catch {

@@ -55,6 +55,12 @@ const MAX_REQUEST_ID = 2 ** 31 - 1;
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder();
 
+/**
+ * Largest batch a socket builds. Bigger batches save little (the per-message cost is already
+ * spread) and would delay the first frame's handling behind a long parse.
+ */
+export const BATCH_MAX_BYTES = 64 * 1024;
+
 /** How long a slow consumer's socket may linger after its close frame was queued. */
 export const SLOW_CONSUMER_GRACE_MS = 1000;
 
@@ -88,6 +94,12 @@ export class Connection {
   cipher: FrameCipher | undefined;
   /** Round trip of the last timed PING (see {@link ping}) in ms; undefined until one returned. */
   rttMs: number | undefined;
+  /**
+   * The peer may send batches: several frames in one message (JSON: lines; MessagePack:
+   * values back to back). Set by the side that announced it reads them (HELLO/WELCOME
+   * `batch`); see PROTOCOL.md, "Batches".
+   */
+  acceptsBatches = false;
   /** `performance.now()` when the timed PING in flight was sent; 0 when none is. */
   private pingSentAt = 0;
 
@@ -105,6 +117,16 @@ export class Connection {
     this.maxBufferedBytes = options.maxBufferedBytes;
     this.requestTimeout = options.requestTimeout;
     this.localId = options.localId;
+  }
+
+  /**
+   * The peer reads batches: from now on the socket may join the frames sent in one tick into
+   * one message, up to {@link BATCH_MAX_BYTES} and the peer's maxPayload. Not with a cipher
+   * (frames are sealed one by one).
+   */
+  startBatching(): void {
+    if (this.cipher !== undefined) return;
+    this.socket.startBatching?.(Math.min(BATCH_MAX_BYTES, this.peerMaxPayload), this.codec.join);
   }
 
   /** Bytes waiting to be written to the peer. */
@@ -215,6 +237,15 @@ export class Connection {
     }
   }
 
+  /** A text message that is not UTF-8 arrived: fails the connection with 1007 (RFC 6455). */
+  refuseInvalidText(): void {
+    if (this.closed) return;
+    this.handler.onError(
+      new ProtocolError(ErrorCode.BAD_FRAME, 'A text message is not valid UTF-8'),
+    );
+    this.close(CloseCode.INVALID_PAYLOAD, 'invalid UTF-8');
+  }
+
   /** Feeds one incoming WebSocket message. Never throws. */
   receive(payload: WirePayload): void {
     if (this.closed) return;
@@ -241,16 +272,42 @@ export class Connection {
       );
       return;
     }
+    // A JSON batch has a line feed; a MessagePack message is always read as a possible batch.
+    if (this.acceptsBatches && (typeof payload !== 'string' || payload.includes('\n'))) {
+      this.receiveBatch(payload);
+      return;
+    }
     let decoded: unknown;
     try {
       decoded = this.codec.decode(payload);
     } catch {
-      this.handler.onError(
-        new ProtocolError(ErrorCode.BAD_FRAME, `Undecodable ${this.codec.name} payload`),
-      );
-      this.close(CloseCode.INVALID_PAYLOAD, `invalid ${this.codec.name} payload`);
+      this.refuseUndecodable();
       return;
     }
+    this.receiveFrame(decoded, payload);
+  }
+
+  /** Several frames in one message (see {@link acceptsBatches}): each is handled in order. */
+  private receiveBatch(payload: WirePayload): void {
+    try {
+      this.codec.decodeEach(payload, (decoded, raw) => {
+        if (!this.closed) this.receiveFrame(decoded, raw);
+      });
+    } catch {
+      this.refuseUndecodable();
+    }
+  }
+
+  private refuseUndecodable(): void {
+    if (this.closed) return;
+    this.handler.onError(
+      new ProtocolError(ErrorCode.BAD_FRAME, `Undecodable ${this.codec.name} payload`),
+    );
+    this.close(CloseCode.INVALID_PAYLOAD, `invalid ${this.codec.name} payload`);
+  }
+
+  /** Validates one decoded frame and handles it. */
+  private receiveFrame(decoded: unknown, payload: WirePayload): void {
     let frame: Frame;
     try {
       frame = validateFrame(decoded);

@@ -5,7 +5,10 @@
 import type { Duplex } from 'node:stream';
 import WebSocket from 'ws';
 import type { Dialer } from './dialer.js';
+import { ErrorCode, ProtocolError } from '../errors.js';
+import { CloseCode } from '../protocol/frames.js';
 import { NodeWireSocket } from './node-socket.js';
+import { decodeUtf8 } from './utf8.js';
 
 /** Dials with `ws`. Compression is off: wsmesh frames are small and often pre-framed. */
 export const nodeDialer: Dialer = (url, protocols, options, events) => {
@@ -13,6 +16,8 @@ export const nodeDialer: Dialer = (url, protocols, options, events) => {
     maxPayload: options.maxPayload,
     handshakeTimeout: options.handshakeTimeout,
     perMessageDeflate: false,
+    // Text is validated while it is decoded, in one pass (utf8.ts).
+    skipUTF8Validation: true,
     // Node's TLS takes any Uint8Array where its types say Buffer.
     ...(options.tls as WebSocket.ClientOptions | undefined),
   });
@@ -24,7 +29,18 @@ export const nodeDialer: Dialer = (url, protocols, options, events) => {
   });
   ws.on('open', () => events.open(ws.protocol));
   ws.on('message', (data: Buffer, isBinary: boolean) => {
-    events.message(isBinary ? data : data.toString('utf8'));
+    if (isBinary) {
+      events.message(data);
+      return;
+    }
+    const text = decodeUtf8(data);
+    if (text !== undefined) {
+      events.message(text);
+      return;
+    }
+    // RFC 6455 8.1: a text message that is not UTF-8 fails the connection.
+    events.error(new ProtocolError(ErrorCode.BAD_FRAME, 'A text message is not valid UTF-8'));
+    ws.close(CloseCode.INVALID_PAYLOAD, 'invalid UTF-8');
   });
   ws.on('close', (code: number, reason: Buffer) => events.close(code, reason.toString('utf8')));
   ws.on('error', (error: Error) => events.error(error));

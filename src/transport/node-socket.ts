@@ -2,73 +2,44 @@
  * Node adapter from a `ws` WebSocket to {@link WireSocket}, with one write per socket per
  * tick: the first send of a tick corks the underlying TCP socket and a single `nextTick`
  * uncorks every socket written during that tick, so many small frames leave in one syscall.
+ * When the peer reads batches, the messages of a tick are also joined into one WebSocket
+ * message, which saves the peer a frame parse, a UTF-8 check and an event per message.
  * @module
  */
 import type { Duplex } from 'node:stream';
-import * as wsModule from 'ws';
 import WebSocket from 'ws';
 import type { WirePayload } from '../protocol/codec.js';
 import type { Connection } from './connection.js';
+import { PreparedFrame, payloadBound, type JoinPayloads } from './prepared-frame.js';
+import { decodeUtf8 } from './utf8.js';
 import type { SharedFrame, WireSocket } from './wire-socket.js';
 
-const corkedSockets: NodeWireSocket[] = [];
+export { PreparedFrame } from './prepared-frame.js';
+
+const scheduledSockets: NodeWireSocket[] = [];
 let flushScheduled = false;
 
-function flushCorked(): void {
+function flushScheduledSockets(): void {
   flushScheduled = false;
-  // Sockets corked while flushing (by a write in an 'drain' callback) wait for the next tick.
-  const batch = corkedSockets.splice(0, corkedSockets.length);
-  for (const socket of batch) socket.uncork();
-}
-
-/** `ws` frames a payload for a server-to-client message (unmasked). */
-interface FrameOptions {
-  fin: boolean;
-  opcode: number;
-  mask: boolean;
-  readOnly: boolean;
-  rsv1: boolean;
-}
-type FrameFunction = (data: Buffer, options: FrameOptions) => Buffer[];
-// Under ESM, `Sender` is a named export of 'ws' (not a property of its default export).
-type SenderModule = { Sender?: { frame?: FrameFunction } };
-const wsSender =
-  (wsModule as unknown as SenderModule).Sender ?? (WebSocket as unknown as SenderModule).Sender;
-const senderFrame: FrameFunction | undefined =
-  typeof wsSender?.frame === 'function' ? wsSender.frame.bind(wsSender) : undefined;
-
-/**
- * A payload framed once for many receivers. Server-side frames are not masked, so the same
- * bytes can be written to every subscriber's socket.
- */
-export class PreparedFrame implements SharedFrame {
-  /** Header and payload buffers, as `ws` lays them out; undefined if `ws` cannot frame. */
-  readonly framed: Buffer[] | undefined;
-  constructor(readonly payload: WirePayload) {
-    if (senderFrame === undefined) {
-      this.framed = undefined;
-      return;
-    }
-    const binary = typeof payload !== 'string';
-    const data = binary
-      ? Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)
-      : Buffer.from(payload);
-    const parts = senderFrame(data, {
-      fin: true,
-      opcode: binary ? 2 : 1,
-      mask: false,
-      readOnly: true,
-      rsv1: false,
-    });
-    // Header and payload in one buffer: one write per subscriber instead of two. Large
-    // payloads stay apart to avoid copying them.
-    this.framed = parts.length > 1 && data.length <= 64 * 1024 ? [Buffer.concat(parts)] : parts;
-  }
+  // Sockets written while flushing (by a write in an 'drain' callback) wait for the next tick.
+  const batch = scheduledSockets.splice(0, scheduledSockets.length);
+  for (const socket of batch) socket.flush();
 }
 
 /** A server- or client-side `ws` socket seen as a {@link WireSocket}. */
 export class NodeWireSocket implements WireSocket {
-  private corked = false;
+  /** Registered for the end-of-tick flush. */
+  private scheduled = false;
+  /** The TCP socket was corked for this tick. */
+  private rawCorked = false;
+  /** Largest batch, in bytes; 0 while the peer has not said it reads batches. */
+  private batchLimit = 0;
+  private join: JoinPayloads | undefined;
+  /** Queued this tick while every queued message is a shared frame: their shared batch. */
+  private queuedShared: PreparedFrame | undefined;
+  /** Queued this tick otherwise: the payloads, in order. */
+  private queued: WirePayload[] | undefined;
+  private queuedBound = 0;
 
   /**
    * @param ws the `ws` WebSocket
@@ -87,10 +58,20 @@ export class NodeWireSocket implements WireSocket {
     return this.rawSocket;
   }
 
-  /** Routes the socket's events to `connection`. */
-  attach(connection: Connection, onError: (error: Error) => void): void {
+  /**
+   * Routes the socket's events to `connection`. `checkUtf8` validates text messages while
+   * decoding them (the `ws` server runs with `skipUTF8Validation`, see utf8.ts); false
+   * trusts the peer.
+   */
+  attach(connection: Connection, onError: (error: Error) => void, checkUtf8 = true): void {
     this.ws.on('message', (data: Buffer, isBinary: boolean) => {
-      connection.receive(isBinary ? data : data.toString('utf8'));
+      if (isBinary) {
+        connection.receive(data);
+        return;
+      }
+      const text = checkUtf8 ? decodeUtf8(data) : data.toString('utf8');
+      if (text === undefined) connection.refuseInvalidText();
+      else connection.receive(text);
     });
     this.ws.on('close', (code: number, reason: Buffer) => {
       connection.handleClosed(code, reason.toString('utf8'));
@@ -102,49 +83,123 @@ export class NodeWireSocket implements WireSocket {
     return this.raw !== undefined ? this.raw.writableLength : this.ws.bufferedAmount;
   }
 
+  startBatching(maxBytes: number, join: JoinPayloads): void {
+    this.batchLimit = maxBytes;
+    this.join = join;
+  }
+
   send(payload: WirePayload): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
-    this.cork();
-    this.ws.send(payload);
+    this.schedule();
+    if (this.batchLimit === 0) this.ws.send(payload);
+    else this.enqueue(payload);
   }
 
   /** Writes a frame prepared once for many sockets (pre-framed bytes on the server side). */
   sendShared(frame: SharedFrame): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
-    const { framed } = frame;
-    const raw = this.raw;
-    if (framed === undefined || !this.isServer || raw === undefined) {
-      this.send(frame.payload);
-      return;
-    }
-    this.cork();
-    for (const buffer of framed) raw.write(buffer);
+    this.schedule();
+    if (this.batchLimit > 0 && frame instanceof PreparedFrame && this.queued === undefined) {
+      this.enqueueShared(frame);
+    } else if (this.batchLimit > 0) this.enqueue(frame.payload);
+    else this.writeShared(frame);
   }
 
   close(code: number, reason: string): void {
+    // Messages of this tick go before the close frame.
+    this.writeQueued();
     this.ws.close(code, reason);
   }
 
   terminate(): void {
+    this.queued = undefined;
+    this.queuedShared = undefined;
     this.ws.terminate();
   }
 
-  /** @internal */
-  uncork(): void {
-    this.corked = false;
-    this.rawSocket?.uncork();
+  /** Writes what this tick queued and uncorks. @internal */
+  flush(): void {
+    this.scheduled = false;
+    this.writeQueued();
+    if (this.rawCorked) {
+      this.rawCorked = false;
+      this.rawSocket?.uncork();
+    }
   }
 
-  private cork(): void {
-    if (this.corked) return;
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
     const raw = this.raw;
-    if (raw === undefined) return;
-    this.corked = true;
-    raw.cork();
-    corkedSockets.push(this);
+    if (raw !== undefined) {
+      raw.cork();
+      this.rawCorked = true;
+    }
+    scheduledSockets.push(this);
     if (!flushScheduled) {
       flushScheduled = true;
-      process.nextTick(flushCorked);
+      process.nextTick(flushScheduledSockets);
+    }
+  }
+
+  private writeShared(frame: SharedFrame): void {
+    const { framed } = frame;
+    const raw = this.raw;
+    if (framed === undefined || !this.isServer || raw === undefined) this.ws.send(frame.payload);
+    else for (const buffer of framed) raw.write(buffer);
+  }
+
+  private enqueueShared(frame: PreparedFrame): void {
+    const queued = this.queuedShared;
+    if (queued === undefined) {
+      if (frame.bound <= this.batchLimit) this.queuedShared = frame;
+      else this.writeShared(frame);
+      return;
+    }
+    if (queued.bound + 1 + frame.bound <= this.batchLimit && this.join !== undefined) {
+      this.queuedShared = queued.followedBy(frame, this.join);
+      return;
+    }
+    this.writeQueued();
+    this.enqueueShared(frame);
+  }
+
+  private enqueue(payload: WirePayload): void {
+    const shared = this.queuedShared;
+    if (shared !== undefined) {
+      // A message of this socket's own joins frames shared with others: the batch is its own.
+      this.queuedShared = undefined;
+      this.queued = [...shared.payloads];
+      this.queuedBound = shared.bound;
+    }
+    const bound = payloadBound(payload);
+    if (this.queued !== undefined && this.queuedBound + 1 + bound > this.batchLimit) {
+      this.writeQueued();
+    }
+    if (bound > this.batchLimit) {
+      this.ws.send(payload);
+      return;
+    }
+    if (this.queued === undefined) {
+      this.queued = [payload];
+      this.queuedBound = bound;
+    } else {
+      this.queued.push(payload);
+      this.queuedBound += 1 + bound;
+    }
+  }
+
+  private writeQueued(): void {
+    const shared = this.queuedShared;
+    const queued = this.queued;
+    this.queuedShared = undefined;
+    this.queued = undefined;
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    if (shared !== undefined) this.writeShared(shared);
+    else if (queued !== undefined) {
+      const [first] = queued;
+      if (queued.length === 1 && first !== undefined) this.ws.send(first);
+      else if (this.join !== undefined) this.ws.send(this.join(queued));
     }
   }
 }

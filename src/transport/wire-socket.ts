@@ -27,4 +27,9 @@ export interface WireSocket {
   close(code: number, reason: string): void;
   /** Drops the connection at once, without a closing handshake. */
   terminate(): void;
+  /**
+   * Optional: from now on, messages sent in the same tick may leave as one batch (joined
+   * with `join`) of at most `maxBytes`. Adapters without it send every message alone.
+   */
+  startBatching?(maxBytes: number, join: (payloads: readonly WirePayload[]) => WirePayload): void;
 }

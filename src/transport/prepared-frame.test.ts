@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { jsonCodec } from '../protocol/codec.js';
+import { PreparedFrame, payloadBound } from './prepared-frame.js';
+
+// Each test file runs in its own process, so nothing here has `require`d 'ws' before: this
+// checks that fan-out really frames once under ESM (ws's Sender is a named export there).
+test('a prepared frame is framed once, as a ws server frame', () => {
+  const text = PreparedFrame.of('hello');
+  assert.ok(text.framed !== undefined, 'ws Sender.frame is reachable');
+  const bytes = Buffer.concat(text.framed);
+  assert.equal(text.framed.length, 1, 'small frames are one buffer');
+  assert.equal(bytes[0], 0x81); // FIN + text opcode
+  assert.equal(bytes[1], 5); // unmasked, length 5
+  assert.equal(bytes.subarray(2).toString(), 'hello');
+  assert.equal(text.framed, text.framed, 'framed once, then reused');
+  const binary = PreparedFrame.of(new Uint8Array([1, 2, 3]));
+  assert.equal(Buffer.concat(binary.framed ?? [])[0], 0x82); // FIN + binary opcode
+});
+
+test('a batch continued by the same frame is the same object, so sockets share its bytes', () => {
+  const a = PreparedFrame.of('[8,"g","m",null,1]');
+  const b = PreparedFrame.of('[8,"g","m",null,2]');
+  const c = PreparedFrame.of('[8,"g","m",null,3]');
+  const ab = a.followedBy(b, jsonCodec.join);
+  assert.equal(a.followedBy(b, jsonCodec.join), ab);
+  const abc = ab.followedBy(c, jsonCodec.join);
+  assert.equal(ab.followedBy(c, jsonCodec.join), abc);
+  assert.notEqual(a.followedBy(c, jsonCodec.join), abc);
+  assert.equal(abc.count, 3);
+  assert.equal(abc.payload, '[8,"g","m",null,1]\n[8,"g","m",null,2]\n[8,"g","m",null,3]');
+  assert.ok(abc.bound >= Buffer.byteLength(abc.payload as string));
+  const bytes = Buffer.concat(abc.framed ?? []);
+  assert.equal(bytes[0], 0x81);
+  assert.equal(bytes.subarray(2).toString(), abc.payload);
+});
+
+test('payload bounds never undercount UTF-8 bytes', () => {
+  for (const text of ['abc', 'é', '日本語', '😀', '']) {
+    assert.ok(payloadBound(text) >= Buffer.byteLength(text), text);
+  }
+  assert.equal(payloadBound(new Uint8Array(7)), 7);
+});
