@@ -106,6 +106,9 @@ export class PeerDialer {
       return;
     }
     if (this.stopped || this.socket !== undefined) return;
+    // Links read batches unless they encrypt (PROTOCOL.md, "Batches").
+    const batch = hello.enc === undefined;
+    if (batch) hello = { ...hello, batch: true };
     let connection: Connection | undefined;
     let accepted = false;
     // Frames right behind WELCOME (the peer's first CLONE_SYNC) wait while it is checked.
@@ -169,6 +172,7 @@ export class PeerDialer {
             },
           );
           connection = opened;
+          opened.acceptsBatches = batch;
           try {
             opened.send([FrameType.HELLO, hello]);
           } catch (error) {
@@ -214,6 +218,7 @@ export class PeerDialer {
     if (error !== undefined || connection.closed)
       return error ?? new WsMeshError('ERR_PEER_UNREACHABLE', 'closed');
     connection.peerMaxPayload = body.maxPayload;
+    if (body.batch === true) connection.startBatching();
     this.live = connection;
     this.failures = 0;
     this.hooks.opened(connection, body);

@@ -28,14 +28,31 @@ export function unpack(bytes: Uint8Array): unknown {
 
 /**
  * Decodes a batch: MessagePack values written back to back. `each` gets every value with
- * the bytes it came from; throws on bytes that are not MessagePack (after the values before
- * them were handed out).
+ * the bytes it came from; throws on bytes that are not MessagePack, after the values before
+ * them were handed out.
  */
 export function unpackEach(
   bytes: Uint8Array,
   each: (value: unknown, raw: Uint8Array) => void,
 ): void {
-  packr.unpackMultiple(bytes, (value: unknown, start?: number, end?: number) => {
-    each(value, bytes.subarray(start ?? 0, end ?? bytes.byteLength));
-  });
+  // msgpackr keeps its read position in module state, so `each` (which may unpack a relayed
+  // payload) runs only once the whole batch is read.
+  const values: unknown[] = [];
+  const ends: number[] = [];
+  let failure: unknown;
+  try {
+    packr.unpackMultiple(bytes, (value: unknown, _start?: number, end?: number) => {
+      values.push(value);
+      ends.push(end ?? bytes.byteLength);
+    });
+  } catch (error) {
+    failure = error;
+  }
+  let start = 0;
+  for (let index = 0; index < values.length; index++) {
+    const end = ends[index] ?? bytes.byteLength;
+    each(values[index], bytes.subarray(start, end));
+    start = end;
+  }
+  if (failure !== undefined) throw failure;
 }
