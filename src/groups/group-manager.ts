@@ -115,10 +115,12 @@ export class GroupManager<Member extends Subscriber = Subscriber> implements Gro
     const { id, ws } = options;
     if (id === undefined) {
       let removed = false;
-      for (const groupId of [...ws.groups]) {
+      const groups = ws.groups;
+      if (groups.size === 0) return false;
+      for (const groupId of [...groups]) {
         if (this.groups.get(groupId)?.deleteSubscriber(ws) === true) removed = true;
       }
-      ws.groups.clear();
+      groups.clear();
       return removed;
     }
     return this.groups.get(checkId(id, 'deleteSubscriber'))?.deleteSubscriber(ws) ?? false;

@@ -22,8 +22,29 @@ import type { NodeWireSocket } from '../transport/node-socket.js';
 export interface UpgradeRequestInfo {
   /** Path and query string, e.g. `/?token=abc`. */
   url: string;
-  /** Request headers. */
+  /**
+   * Request headers, without those of the WebSocket handshake itself (`upgrade`,
+   * `connection`, `sec-websocket-key`, `sec-websocket-version`, `sec-websocket-extensions`),
+   * which mean nothing once the connection is open.
+   */
   headers: IncomingHttpHeaders;
+}
+
+/** Handshake headers a connection does not keep (see {@link UpgradeRequestInfo}). */
+const HANDSHAKE_HEADERS = new Set([
+  'upgrade',
+  'connection',
+  'sec-websocket-key',
+  'sec-websocket-version',
+  'sec-websocket-extensions',
+]);
+
+function keptHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  const kept: IncomingHttpHeaders = {};
+  for (const name of Object.keys(headers)) {
+    if (!HANDSHAKE_HEADERS.has(name)) kept[name] = headers[name];
+  }
+  return kept;
 }
 
 /** Connection states on the server. */
@@ -57,7 +78,12 @@ export class ServerConnection implements Subscriber, ConnectionHandler {
   /** What kind of peer this is, from HELLO. */
   kind: PeerKind = 'client';
   /** Group ids this connection is subscribed to. */
-  readonly groups = new Set<string>();
+  get groups(): Set<string> {
+    // Made on first use: idle connections that never subscribe cost nothing.
+    this.groupSet ??= new Set();
+    return this.groupSet;
+  }
+  private groupSet: Set<string> | undefined;
   /** Remote IP address, when known. */
   readonly remoteAddress: string | undefined;
   /**
@@ -94,7 +120,7 @@ export class ServerConnection implements Subscriber, ConnectionHandler {
     limits: { maxBufferedBytes: number; requestTimeout: number },
   ) {
     this.id = id;
-    this.request = { url: request.url ?? '/', headers: request.headers };
+    this.request = { url: request.url ?? '/', headers: keptHeaders(request.headers) };
     this.remoteAddress = request.socket.remoteAddress;
     this.connection = new Connection(socket, this, {
       codec,

@@ -160,6 +160,15 @@ class HandshakeDeadline extends DeadlineEntry {
   }
 }
 
+/**
+ * Error listener of upgraded sockets. A module function, not a closure: a closure made in the
+ * upgrade handler would keep its whole scope (the upgrade request with its headers and
+ * streams) alive for as long as the socket lives.
+ */
+function destroySocket(this: Duplex): void {
+  this.destroy();
+}
+
 /** A wsmesh server. */
 export class Server
   extends Emitter<ServerEvents>
@@ -489,7 +498,7 @@ export class Server
         return;
       }
       chosen.set(request, codec);
-      socket.on('error', () => socket.destroy());
+      socket.on('error', destroySocket);
       wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, socket, request, codec));
     };
     let httpServer = this.options.server;
@@ -571,11 +580,7 @@ export class Server
       maxBufferedBytes: this.options.maxBufferedBytes,
       requestTimeout: this.options.awaitResTimeout,
     });
-    wire.attach(
-      client.connection,
-      (error) => this.connectionError(client, error),
-      !this.trustTextFrames,
-    );
+    wire.attach(client.connection, !this.trustTextFrames);
     if (!this.active) {
       client.connection.close(CloseCode.GOING_AWAY, 'server stopping');
       return;

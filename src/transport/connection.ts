@@ -237,6 +237,11 @@ export class Connection {
     }
   }
 
+  /** Reports a socket error to the connection's owner. */
+  reportError(error: Error): void {
+    this.handler.onError(error);
+  }
+
   /** A text message that is not UTF-8 arrived: fails the connection with 1007 (RFC 6455). */
   refuseInvalidText(): void {
     if (this.closed) return;

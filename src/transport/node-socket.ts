@@ -26,6 +26,21 @@ function flushScheduledSockets(): void {
   for (const socket of batch) socket.flush();
 }
 
+const WIRE: unique symbol = Symbol('wsmesh.wire');
+type AttachedWebSocket = WebSocket & { [WIRE]?: NodeWireSocket };
+
+function onWsMessage(this: AttachedWebSocket, data: Buffer, isBinary: boolean): void {
+  this[WIRE]?.received(data, isBinary);
+}
+
+function onWsClose(this: AttachedWebSocket, code: number, reason: Buffer): void {
+  this[WIRE]?.attached?.handleClosed(code, reason.toString('utf8'));
+}
+
+function onWsError(this: AttachedWebSocket, error: Error): void {
+  this[WIRE]?.attached?.reportError(error);
+}
+
 /** A server- or client-side `ws` socket seen as a {@link WireSocket}. */
 export class NodeWireSocket implements WireSocket {
   /** Registered for the end-of-tick flush. */
@@ -40,6 +55,9 @@ export class NodeWireSocket implements WireSocket {
   /** Queued this tick otherwise: the payloads, in order. */
   private queued: WirePayload[] | undefined;
   private queuedBound = 0;
+  /** The connection fed by this socket's events (see {@link attach}). @internal */
+  attached: Connection | undefined;
+  private checkUtf8 = true;
 
   /**
    * @param ws the `ws` WebSocket
@@ -61,22 +79,29 @@ export class NodeWireSocket implements WireSocket {
   /**
    * Routes the socket's events to `connection`. `checkUtf8` validates text messages while
    * decoding them (the `ws` server runs with `skipUTF8Validation`, see utf8.ts); false
-   * trusts the peer.
+   * trusts the peer. The listeners are module functions, not closures: an idle connection
+   * should cost as little memory as possible.
    */
-  attach(connection: Connection, onError: (error: Error) => void, checkUtf8 = true): void {
-    this.ws.on('message', (data: Buffer, isBinary: boolean) => {
-      if (isBinary) {
-        connection.receive(data);
-        return;
-      }
-      const text = checkUtf8 ? decodeUtf8(data) : data.toString('utf8');
-      if (text === undefined) connection.refuseInvalidText();
-      else connection.receive(text);
-    });
-    this.ws.on('close', (code: number, reason: Buffer) => {
-      connection.handleClosed(code, reason.toString('utf8'));
-    });
-    this.ws.on('error', onError);
+  attach(connection: Connection, checkUtf8 = true): void {
+    this.attached = connection;
+    this.checkUtf8 = checkUtf8;
+    (this.ws as AttachedWebSocket)[WIRE] = this;
+    this.ws.on('message', onWsMessage);
+    this.ws.on('close', onWsClose);
+    this.ws.on('error', onWsError);
+  }
+
+  /** @internal */
+  received(data: Buffer, isBinary: boolean): void {
+    const connection = this.attached;
+    if (connection === undefined) return;
+    if (isBinary) {
+      connection.receive(data);
+      return;
+    }
+    const text = this.checkUtf8 ? decodeUtf8(data) : data.toString('utf8');
+    if (text === undefined) connection.refuseInvalidText();
+    else connection.receive(text);
   }
 
   get bufferedAmount(): number {
