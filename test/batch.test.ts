@@ -965,7 +965,11 @@ describe('invalid UTF-8 from a server', LONG, () => {
             Buffer.from([0xff]),
             Buffer.from('"]'),
           ]);
-          setTimeout(() => ws.send(bytes, { binary: false }), 20);
+          setTimeout(() => {
+            ws.send(bytes, { binary: false });
+            // Nothing after the bad message is handled either.
+            ws.send('[2,0,"after",null,"x"]');
+          }, 20);
         });
       });
     });
@@ -973,15 +977,22 @@ describe('invalid UTF-8 from a server', LONG, () => {
     const c = new Client({ url, reconnect: false });
     const closes: number[] = [];
     const routed: unknown[] = [];
+    const errors: Error[] = [];
     c.addRoute({ route: 'utf8', handler: ({ data }) => void routed.push(data) });
+    c.addRoute({ route: 'after', handler: ({ data }) => void routed.push(data) });
     c.on('close', ({ code }) => closes.push(code));
+    c.on('error', ({ error }) => errors.push(error));
     try {
       await within(c.start(), 5000, 'client start');
       assert.equal(await within(serverSeen, 5000, 'close at the server'), 1007);
       await waitFor(() => closes.length > 0, 5000, 'client close event');
       assert.deepEqual(closes, [1007]);
       assert.equal(c.connected, false);
-      assert.deepEqual(routed, [], 'the invalid message was not handled');
+      assert.deepEqual(routed, [], 'neither the invalid message nor the next one was handled');
+      assert.ok(
+        errors.some((error) => error instanceof ProtocolError && error.code === 'ERR_BAD_FRAME'),
+        `an ERR_BAD_FRAME error was reported (got ${errors.map((error) => error.message).join('; ')})`,
+      );
     } finally {
       await c.stop();
       for (const ws of wss.clients) ws.terminate();

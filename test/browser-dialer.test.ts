@@ -47,6 +47,8 @@ function dial(url: string, maxPayload = 100, handshakeTimeout = 5000): Recorded 
   const events: DialEvents = {
     open: (protocol) => recorded.opened.push(protocol),
     message: (payload) => recorded.messages.push(payload),
+    // The platform WebSocket checks UTF-8 itself: the browser dialer never calls this.
+    invalidText: () => recorded.errors.push(new Error('invalidText called')),
     error: (error) => recorded.errors.push(error),
     close: (code, reason) => recorded.closes.push([code, reason]),
   };
@@ -214,6 +216,7 @@ describe('browser dialer', () => {
     const events: DialEvents = {
       open: () => undefined,
       message: () => undefined,
+      invalidText: () => undefined,
       error: () => undefined,
       close: () => undefined,
     };

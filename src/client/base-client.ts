@@ -627,6 +627,9 @@ export class BaseClient extends Emitter<ClientEvents> {
           message: (payload) => {
             if (this.socket === socket) this.connection?.receive(payload);
           },
+          invalidText: () => {
+            if (this.socket === socket) this.connection?.refuseInvalidText();
+          },
           close: onClose,
           error: (error) => {
             if (this.socket === socket) this.lastError = error;

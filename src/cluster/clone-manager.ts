@@ -358,8 +358,12 @@ export class CloneManager implements DialerOwner, GroupsObserver {
       others,
     ]);
     this.routes.invalidate();
+    // A new link is announced with the next change of interest or at the next tick, not at
+    // once: it only offers shorter paths, so others lose nothing by learning it a little
+    // later, and a clone that opens 31 links while a mesh forms announces one or two
+    // versions instead of 31, each of which every other clone would pass on. A closed link
+    // goes out at once (paths through it are gone).
     this.linksChanged = true;
-    this.scheduleFlush();
   }
 
   /** @internal */
@@ -540,6 +544,8 @@ export class CloneManager implements DialerOwner, GroupsObserver {
     const firstHand = new Set(record.links);
     for (const link of this.links.values()) {
       if (link === from || link.peerId === record.id || firstHand.has(link.peerId)) continue;
+      // Nor to a clone whose own record says it is linked to the clone described.
+      if (this.records.get(link.peerId)?.links.includes(record.id) === true) continue;
       link.send([FrameType.CLONE_UPDATE, record]);
     }
     this.ensureDialers();
@@ -590,14 +596,17 @@ export class CloneManager implements DialerOwner, GroupsObserver {
     }
     if ((theirs.get(this.host.id) ?? -1) < this.version)
       link.send([FrameType.CLONE_UPDATE, this.ownRecord()]);
+    const peer = this.records.get(link.peerId);
     for (const record of this.records.values()) {
-      if (record.id === link.peerId) continue;
-      if ((theirs.get(record.id) ?? -1) < record.v)
-        link.send([FrameType.CLONE_UPDATE, RecordStore.toFull(record)]);
+      if (record.id === link.peerId || (theirs.get(record.id) ?? -1) >= record.v) continue;
+      // A peer linked to that clone gets its record first-hand (the update may be in flight).
+      if (record.links.includes(link.peerId) || peer?.links.includes(record.id) === true) continue;
+      link.send([FrameType.CLONE_UPDATE, RecordStore.toFull(record)]);
     }
   }
 
   private tick(): void {
+    if (this.linksChanged) this.flush();
     const digest: [string, number][] = [[this.host.id, this.version], ...this.records.digest()];
     for (const link of this.links.values()) link.send([FrameType.CLONE_DIGEST, digest]);
     const now = Date.now();

@@ -181,6 +181,7 @@ export class PeerDialer {
           }
         },
         message: (payload) => connection?.receive(payload),
+        invalidText: () => connection?.refuseInvalidText(),
         close: (code, reason) => {
           connection?.handleClosed(code, reason);
           this.socket = undefined;

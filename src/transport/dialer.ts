@@ -13,6 +13,11 @@ export interface DialEvents {
   open(protocol: string): void;
   /** One message arrived (text as string, binary as bytes). */
   message(payload: WirePayload): void;
+  /**
+   * A text message that is not valid UTF-8 arrived; the owner fails the connection (1007).
+   * Only dialers that check UTF-8 themselves call it (browsers do it in the platform).
+   */
+  invalidText(): void;
   /** The socket closed (also after a failed dial). */
   close(code: number, reason: string): void;
   /** A socket error; `close` follows. */

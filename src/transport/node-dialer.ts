@@ -5,8 +5,6 @@
 import type { Duplex } from 'node:stream';
 import WebSocket from 'ws';
 import type { Dialer } from './dialer.js';
-import { ErrorCode, ProtocolError } from '../errors.js';
-import { CloseCode } from '../protocol/frames.js';
 import { NodeWireSocket } from './node-socket.js';
 import { decodeUtf8 } from './utf8.js';
 
@@ -34,13 +32,8 @@ export const nodeDialer: Dialer = (url, protocols, options, events) => {
       return;
     }
     const text = decodeUtf8(data);
-    if (text !== undefined) {
-      events.message(text);
-      return;
-    }
-    // RFC 6455 8.1: a text message that is not UTF-8 fails the connection.
-    events.error(new ProtocolError(ErrorCode.BAD_FRAME, 'A text message is not valid UTF-8'));
-    ws.close(CloseCode.INVALID_PAYLOAD, 'invalid UTF-8');
+    if (text === undefined) events.invalidText();
+    else events.message(text);
   });
   ws.on('close', (code: number, reason: Buffer) => events.close(code, reason.toString('utf8')));
   ws.on('error', (error: Error) => events.error(error));
