@@ -24,8 +24,9 @@ export interface UpgradeRequestInfo {
   url: string;
   /**
    * Request headers, without those of the WebSocket handshake itself (`upgrade`,
-   * `connection`, `sec-websocket-key`, `sec-websocket-version`, `sec-websocket-extensions`),
-   * which mean nothing once the connection is open.
+   * `connection`, `sec-websocket-key`, `sec-websocket-version`, `sec-websocket-extensions`,
+   * `sec-websocket-protocol`), which mean nothing once the connection is open (the codec
+   * chosen is `ws.codec`).
    */
   headers: IncomingHttpHeaders;
 }
@@ -37,6 +38,7 @@ const HANDSHAKE_HEADERS = new Set([
   'sec-websocket-key',
   'sec-websocket-version',
   'sec-websocket-extensions',
+  'sec-websocket-protocol',
 ]);
 
 function keptHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
@@ -121,6 +123,7 @@ export class ServerConnection implements Subscriber, ConnectionHandler {
   ) {
     this.id = id;
     this.request = { url: request.url ?? '/', headers: keptHeaders(request.headers) };
+    // Read now: once the socket is closed Node no longer knows it (disconnect logs need it).
     this.remoteAddress = request.socket.remoteAddress;
     this.connection = new Connection(socket, this, {
       codec,
