@@ -758,3 +758,28 @@ describe('bad input: the server goes away', LONG, () => {
     assert.ok(Date.now() - started < 5000);
   });
 });
+
+describe('start({ skipUTF8Validation: true })', () => {
+  test('trusted peers: invalid UTF-8 is decoded leniently instead of closing with 1007', async () => {
+    const { Server: ServerClass } = await import('../src/server/server.js');
+    const server = new ServerClass({ port: 0, host: '127.0.0.1', silent: true });
+    server.addRoute({ route: 'echo', handler: ({ data }) => data });
+    await server.start({ skipUTF8Validation: true });
+    const peer = await connectRaw(`ws://127.0.0.1:${String(server.port)}`);
+    try {
+      const id = peer.allocateId();
+      const bytes = Buffer.concat([
+        Buffer.from(`[2,${id},"echo",null,"a`),
+        Buffer.from([0xff]),
+        Buffer.from('b"]'),
+      ]);
+      peer.ws.send(bytes, { binary: false });
+      const reply = await peer.waitForFrame((frame) => isFrame(frame, FrameType.REPLY, id));
+      assert.equal(reply[2], 'a\uFFFDb', 'the bad byte became U+FFFD');
+      assert.ok(peer.open, 'the connection stays open');
+    } finally {
+      peer.ws.terminate();
+      await server.stop();
+    }
+  });
+});
