@@ -775,7 +775,7 @@ describe('start({ skipUTF8Validation: true })', () => {
       ]);
       peer.ws.send(bytes, { binary: false });
       const reply = await peer.waitForFrame((frame) => isFrame(frame, FrameType.REPLY, id));
-      assert.equal(reply[2], 'a\uFFFDb', 'the bad byte became U+FFFD');
+      assert.equal((reply as unknown[])[2], 'a\uFFFDb', 'the bad byte became U+FFFD');
       assert.ok(peer.open, 'the connection stays open');
     } finally {
       peer.ws.terminate();

@@ -163,9 +163,13 @@ export const SERVER_DEFAULTS = {
   silent: true,
 } as const;
 
-/** Random id, unique enough for node and connection ids. */
+/**
+ * Random id for nodes and connections: 96 random bits in base64url (16 characters), shorter
+ * than a UUID string because every connection keeps one.
+ */
 export function generateId(prefix: string): string {
-  return `${prefix}-${globalThis.crypto.randomUUID()}`;
+  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(12));
+  return `${prefix}-${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url')}`;
 }
 
 function positiveNumber(name: string, value: unknown, fallback: number, allowZero = false): number {

@@ -26,6 +26,10 @@ function flushScheduledSockets(): void {
   for (const socket of batch) socket.flush();
 }
 
+const SCHEDULED = 1;
+const RAW_CORKED = 2;
+const NO_UTF8_CHECK = 4;
+
 const WIRE: unique symbol = Symbol('wsmesh.wire');
 type AttachedWebSocket = WebSocket & { [WIRE]?: NodeWireSocket };
 
@@ -43,10 +47,8 @@ function onWsError(this: AttachedWebSocket, error: Error): void {
 
 /** A server- or client-side `ws` socket seen as a {@link WireSocket}. */
 export class NodeWireSocket implements WireSocket {
-  /** Registered for the end-of-tick flush. */
-  private scheduled = false;
-  /** The TCP socket was corked for this tick. */
-  private rawCorked = false;
+  /** SCHEDULED, RAW_CORKED and NO_UTF8_CHECK bits (one field: idle sockets stay small). */
+  private flags = 0;
   /** Largest batch, in bytes; 0 while the peer has not said it reads batches. */
   private batchLimit = 0;
   private join: JoinPayloads | undefined;
@@ -57,7 +59,6 @@ export class NodeWireSocket implements WireSocket {
   private queuedBound = 0;
   /** The connection fed by this socket's events (see {@link attach}). @internal */
   attached: Connection | undefined;
-  private checkUtf8 = true;
 
   /**
    * @param ws the `ws` WebSocket
@@ -84,7 +85,7 @@ export class NodeWireSocket implements WireSocket {
    */
   attach(connection: Connection, checkUtf8 = true): void {
     this.attached = connection;
-    this.checkUtf8 = checkUtf8;
+    if (!checkUtf8) this.flags |= NO_UTF8_CHECK;
     (this.ws as AttachedWebSocket)[WIRE] = this;
     this.ws.on('message', onWsMessage);
     this.ws.on('close', onWsClose);
@@ -99,7 +100,7 @@ export class NodeWireSocket implements WireSocket {
       connection.receive(data);
       return;
     }
-    const text = this.checkUtf8 ? decodeUtf8(data) : data.toString('utf8');
+    const text = (this.flags & NO_UTF8_CHECK) === 0 ? decodeUtf8(data) : data.toString('utf8');
     if (text === undefined) connection.refuseInvalidText();
     else connection.receive(text);
   }
@@ -144,21 +145,19 @@ export class NodeWireSocket implements WireSocket {
 
   /** Writes what this tick queued and uncorks. @internal */
   flush(): void {
-    this.scheduled = false;
+    const corked = (this.flags & RAW_CORKED) !== 0;
+    this.flags &= ~(SCHEDULED | RAW_CORKED);
     this.writeQueued();
-    if (this.rawCorked) {
-      this.rawCorked = false;
-      this.rawSocket?.uncork();
-    }
+    if (corked) this.rawSocket?.uncork();
   }
 
   private schedule(): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
+    if ((this.flags & SCHEDULED) !== 0) return;
+    this.flags |= SCHEDULED;
     const raw = this.raw;
     if (raw !== undefined) {
       raw.cork();
-      this.rawCorked = true;
+      this.flags |= RAW_CORKED;
     }
     scheduledSockets.push(this);
     if (!flushScheduled) {
