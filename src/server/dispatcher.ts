@@ -4,7 +4,7 @@
  * limits (rate, requests in flight, groups) and the replies.
  * @module
  */
-import { LimitError, RateLimitError } from '../errors.js';
+import { ErrorCode, LimitError, ProtocolError, RateLimitError } from '../errors.js';
 import type { WirePayload } from '../protocol/codec.js';
 import { FrameType, type Frame, type MessageFrame, type PublishFrame } from '../protocol/frames.js';
 import type { IncomingMessage as WsMeshMessage } from '../routing/message.js';
@@ -26,6 +26,42 @@ export class MessageDispatcher {
     private readonly server: Server,
     private readonly router: Router<ServerMessageContext>,
   ) {}
+
+  /**
+   * A frame of an open client (or RPC proxy) connection, after the rate limit, that is not an
+   * RPC frame: messages, memberships, publishes, errors the peer reports.
+   */
+  handleFrame(ws: ServerConnection, frame: Frame, raw: WirePayload): void {
+    switch (frame[0]) {
+      case FrameType.MESSAGE:
+        this.handleMessage(ws, frame, raw);
+        return;
+      case FrameType.SUBSCRIBE:
+      case FrameType.UNSUBSCRIBE:
+        this.handleMembership(ws, frame[0], frame[1], frame[2], raw);
+        return;
+      case FrameType.PUBLISH:
+        this.handlePublish(ws, frame, raw);
+        return;
+      case FrameType.ERROR:
+        this.server.connectionError(
+          ws,
+          new ProtocolError(
+            ErrorCode.PROTOCOL,
+            `Peer reported ${frame[2].code}: ${frame[2].message}`,
+          ),
+        );
+        return;
+      default:
+        ws.connection.replyError(
+          0,
+          new ProtocolError(
+            ErrorCode.PROTOCOL,
+            `Frame type ${frame[0]} is not accepted by a server`,
+          ),
+        );
+    }
+  }
 
   /** Applies the rate limit to a frame that asks for work; false when it was refused. */
   admitFrame(

@@ -1,0 +1,231 @@
+/**
+ * The network side of a server: its http server (its own, or one it attaches to), the checks
+ * an upgrade request passes (server running, `maxConnections`, subprotocol), the `ws`
+ * WebSocketServer that completes it, and taking it all down again.
+ * @module
+ */
+import {
+  createServer,
+  type IncomingMessage,
+  type Server as HttpServer,
+  type ServerResponse,
+} from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { InvalidOptionError } from '../errors.js';
+import type { Codec } from '../protocol/codec.js';
+import { Subprotocol } from '../protocol/codec.js';
+import { codecForSubprotocol, loadCodec } from '../protocol/codecs.js';
+import type { ResolvedServerOptions } from './options.js';
+import type { ServerConnection } from './server-connection.js';
+import { attachEndpoint, rejectUpgrade } from './upgrade-router.js';
+
+/** Options passed through to the `ws` WebSocketServer by `start()`. */
+export interface StartOptions {
+  /** Skip UTF-8 validation of text frames (trusted peers only). */
+  skipUTF8Validation?: boolean;
+  /** `listen` backlog when the server opens its own port. */
+  backlog?: number;
+}
+
+/** What the endpoint reads of its server. */
+export interface EndpointHost {
+  /** Upgrades are refused (503) unless the server runs. */
+  readonly active: boolean;
+  readonly options: ResolvedServerOptions;
+  /** Serves the ops endpoints; false for any other request. */
+  handleHttp(request: IncomingMessage, response: ServerResponse): boolean;
+}
+
+/** Takes over a WebSocket whose upgrade the endpoint completed. */
+export type AcceptSocket = (
+  ws: WebSocket,
+  socket: Duplex,
+  request: IncomingMessage,
+  codec: Codec,
+) => void;
+
+/**
+ * Error listener of upgraded sockets. A module function, not a closure: a closure made in the
+ * upgrade handler would keep its whole scope (the upgrade request with its headers and
+ * streams) alive for as long as the socket lives.
+ */
+function destroySocket(this: Duplex): void {
+  this.destroy();
+}
+
+/** The http server and WebSocketServer of one wsmesh server. */
+export class ServerEndpoint {
+  /** Upgrades refused by `maxConnections`. */
+  rejectedConnections = 0;
+  /** Port actually listened on, once started. */
+  port: number | undefined;
+  /** `start({ skipUTF8Validation: true })`: text messages are decoded without a check. */
+  trustTextFrames = false;
+  private wss: WebSocketServer | undefined;
+  private httpServer: HttpServer | HttpsServer | undefined;
+  private ownHttpServer = false;
+  private detachUpgrades: (() => void) | undefined;
+
+  constructor(
+    private readonly host: EndpointHost,
+    /** Open sockets of the server, counted against `maxConnections`. */
+    private readonly sockets: ReadonlySet<ServerConnection>,
+    private readonly accept: AcceptSocket,
+  ) {}
+
+  /**
+   * Listens (own port) or attaches to the configured http/https server. Upgrades are refused
+   * until the host is active.
+   */
+  async open(startOptions: StartOptions): Promise<void> {
+    if (typeof startOptions !== 'object' || startOptions === null) {
+      throw new InvalidOptionError('start() options must be an object');
+    }
+    if ('perMessageDeflate' in startOptions) {
+      throw new InvalidOptionError(
+        'perMessageDeflate is not supported: fan-out writes pre-framed bytes to every socket',
+      );
+    }
+    const { options } = this.host;
+    this.trustTextFrames = startOptions.skipUTF8Validation === true;
+    // Both codecs are always accepted; loading them here keeps the upgrade path synchronous.
+    await Promise.all([loadCodec('json'), loadCodec('msgpack')]);
+    const chosen = new WeakMap<IncomingMessage, Codec>();
+    const wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: options.maxPayload,
+      perMessageDeflate: false,
+      clientTracking: false,
+      // Text is validated while it is decoded, in one pass (transport/utf8.ts).
+      skipUTF8Validation: true,
+      handleProtocols: (_protocols, request) => chosen.get(request)?.subprotocol ?? false,
+    });
+    const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+      if (!this.host.active) {
+        rejectUpgrade(socket, 503, 'Service Unavailable');
+        return;
+      }
+      if (options.maxConnections > 0 && this.sockets.size >= options.maxConnections) {
+        this.rejectedConnections++;
+        rejectUpgrade(socket, 503, 'Service Unavailable: too many connections');
+        return;
+      }
+      const codec = pickCodec(request.headers['sec-websocket-protocol'], options.codec);
+      if (codec === undefined) {
+        rejectUpgrade(
+          socket,
+          400,
+          `Unsupported subprotocol; use ${Subprotocol.json} or ${Subprotocol.msgpack}`,
+        );
+        return;
+      }
+      chosen.set(request, codec);
+      socket.on('error', destroySocket);
+      wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, socket, request, codec));
+    };
+    let httpServer = options.server;
+    if (httpServer === undefined) {
+      httpServer = createServer((request, response) => {
+        if (this.host.handleHttp(request, response)) return;
+        response.writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket' });
+        response.end('This is a wsmesh WebSocket endpoint\n');
+      });
+      this.ownHttpServer = true;
+    }
+    const detach = attachEndpoint(httpServer, options.path, onUpgrade);
+    if (this.ownHttpServer) {
+      try {
+        await listen(httpServer, options.port, options.host, startOptions.backlog);
+      } catch (error) {
+        detach();
+        this.ownHttpServer = false;
+        throw error;
+      }
+    }
+    const address = httpServer.address();
+    this.port = typeof address === 'object' && address !== null ? address.port : undefined;
+    this.wss = wss;
+    this.httpServer = httpServer;
+    this.detachUpgrades = detach;
+  }
+
+  /** Stops taking upgrades (first step of stopping; open sockets are closed after it). */
+  detach(): void {
+    this.detachUpgrades?.();
+    this.detachUpgrades = undefined;
+  }
+
+  /** Closes the WebSocketServer, and the http server when it is the endpoint's own. */
+  async close(): Promise<void> {
+    this.wss?.close();
+    this.wss = undefined;
+    const httpServer = this.httpServer;
+    this.httpServer = undefined;
+    if (httpServer !== undefined && this.ownHttpServer) {
+      this.ownHttpServer = false;
+      await new Promise<void>((resolve) => {
+        httpServer.close(() => resolve());
+        (httpServer as HttpServer).closeAllConnections?.();
+      });
+    }
+  }
+}
+
+/** The codec of the subprotocol to answer with: the preferred one if offered, else the first known. */
+function pickCodec(
+  header: string | undefined,
+  preferredCodec: ResolvedServerOptions['codec'],
+): Codec | undefined {
+  if (header === undefined) return codecForSubprotocol(Subprotocol.json);
+  const offered = header.split(',').map((name) => name.trim());
+  const preferred = Subprotocol[preferredCodec];
+  if (offered.includes(preferred)) return codecForSubprotocol(preferred);
+  for (const name of offered) {
+    const codec = codecForSubprotocol(name);
+    if (codec !== undefined) return codec;
+  }
+  return undefined;
+}
+
+function listen(
+  server: HttpServer | HttpsServer,
+  port: number,
+  host: string | undefined,
+  backlog?: number,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => reject(error);
+    server.once('error', onError);
+    server.listen({ port, host, backlog }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+/** Waits until every socket closed; those still open after `timeoutMs` are terminated. */
+export function waitForSocketsClosed(
+  sockets: ServerConnection[],
+  timeoutMs: number,
+): Promise<void> {
+  const open = sockets.filter((ws) => ws.socket.ws.readyState !== 3);
+  if (open.length === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    let remaining = open.length;
+    const timer = setTimeout(() => {
+      for (const ws of open) ws.socket.terminate();
+      resolve();
+    }, timeoutMs);
+    for (const ws of open) {
+      ws.socket.ws.once('close', () => {
+        remaining--;
+        if (remaining === 0) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    }
+  });
+}
