@@ -21,7 +21,7 @@ export interface CliOptions {
 /** Usage text. */
 export const USAGE = `Usage: npm run bench -- [options]
 
-  --scenario s1|s2|s3|s5|s6|all
+  --scenario ${SCENARIO_NAMES.join('|')}|all
                          scenario to run (default: all); may be repeated or comma-separated
   --rounds N             interleaved repetitions (default 3, or 1 with --quick; at most 20)
   --quick                small counts, for a smoke run of a few seconds per trial

@@ -80,7 +80,7 @@ export function s2Config(quick: boolean): S2Config {
       };
 }
 
-/** S3 counts: the S2 workload over 2 servers (half the subscribers on each). */
+/** S3 counts (2 and 4 servers): the S2 workload, the subscribers split evenly over the servers. */
 export function s3Config(quick: boolean): S2Config {
   return s2Config(quick);
 }

@@ -48,6 +48,20 @@ export interface ResultMessage {
   metrics: Metrics;
 }
 
+/**
+ * The orchestrator tells every server of a cluster that all of them started; a server
+ * answers {@link SettledMessage} once the cluster is formed (wsmesh: every clone linked to
+ * every other), so the load starts on a finished cluster.
+ */
+export interface SettleRequest {
+  t: 'settle';
+}
+
+/** Answer to a {@link SettleRequest}. */
+export interface SettledMessage {
+  t: 'settled';
+}
+
 /** A child failed. */
 export interface ErrorMessage {
   t: 'error';
@@ -77,6 +91,16 @@ export function isSnapshot(value: unknown): value is Snapshot {
 /** Checks a ready message. */
 export function isReady(value: unknown): value is ReadyMessage {
   return isRecord(value) && value.t === 'ready' && isFiniteNumber(value.port);
+}
+
+/** Checks a settle request. */
+export function isSettleRequest(value: unknown): value is SettleRequest {
+  return isRecord(value) && value.t === 'settle';
+}
+
+/** Checks a settled message. */
+export function isSettled(value: unknown): value is SettledMessage {
+  return isRecord(value) && value.t === 'settled';
 }
 
 /** Checks a probe request. */

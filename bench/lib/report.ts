@@ -18,6 +18,8 @@ const HEADLINES: [string, string, string][] = [
   ['s2', 'serverCpuUs', 'S2 server CPU per delivery (lower is better)'],
   ['s3', 'deliveriesPerSec', 'S3 deliveries/s, 2 servers (vs raw ws relay)'],
   ['s3', 'serverCpuUs', 'S3 server CPU per delivery, both servers (lower is better)'],
+  ['s3x4', 'deliveriesPerSec', 'S3 deliveries/s, 4 servers (vs raw ws relay)'],
+  ['s3x4', 'serverCpuUs', 'S3 server CPU per delivery, all 4 servers (lower is better)'],
   ['s4', 'rssKbPerConn', 'S4 RSS per idle connection (lower is better)'],
 ];
 

@@ -27,10 +27,10 @@ export interface TableSpec {
 }
 
 /** Scenario ids. */
-export type ScenarioName = 's1' | 's2' | 's3' | 's4' | 's5' | 's6';
+export type ScenarioName = 's1' | 's2' | 's3' | 's3x4' | 's4' | 's5' | 's6';
 
 /** Every scenario id, in run order. */
-export const SCENARIO_NAMES: readonly ScenarioName[] = ['s1', 's2', 's3', 's4', 's5', 's6'];
+export const SCENARIO_NAMES: readonly ScenarioName[] = ['s1', 's2', 's3', 's3x4', 's4', 's5', 's6'];
 
 /** One scenario. */
 export interface Scenario {
@@ -130,31 +130,39 @@ const S2: Scenario = {
   headline: ['deliveriesPerSec', 'serverCpuUs', 'lossPct', 'rssKbPerConn'],
 };
 
-const S3: Scenario = {
-  name: 's3',
-  title: 'S3 fan-out across 2 servers',
-  loaderScript: 'bench/clients/fanout-load.ts',
-  config: s3Config,
-  timeoutMs: (quick) => (quick ? 60_000 : 180_000),
-  tables: [
-    {
-      title:
-        'S3 cross-server fan-out (2 server processes, half the subscribers on each, publisher on the first)',
-      metrics: [
-        metric('deliveriesPerSec', 'deliveries/s', 0, 'deliveries/s vs ws relay'),
-        metric('lossPct', 'loss %', 3),
-        metric('duplicates', 'duplicates', 0),
-        metric('outOfOrder', 'out of order', 0),
-        metric('serverCpuUs', 'server CPU us/delivery (both)', 3, 'server CPU vs ws relay'),
-        metric('clientCpuUs', 'client CPU us/delivery', 3),
-      ],
-    },
-  ],
-  headline: ['deliveriesPerSec', 'serverCpuUs', 'lossPct', 'duplicates'],
-  contenders: ['ws', 'socket.io', 'wsmesh'],
-  servers: 2,
-  needsRedis: true,
-};
+/** S3 over `servers` server processes: `s3` with 2, `s3x4` with 4. */
+function crossServerFanout(name: ScenarioName, servers: number): Scenario {
+  const share =
+    servers === 2 ? 'half the' : servers === 4 ? 'a quarter of the' : `1/${servers} of the`;
+  const all = servers === 2 ? 'both' : `all ${servers}`;
+  return {
+    name,
+    title: `S3 fan-out across ${servers} servers`,
+    loaderScript: 'bench/clients/fanout-load.ts',
+    config: s3Config,
+    timeoutMs: (quick) => (quick ? 60_000 : 180_000),
+    tables: [
+      {
+        title: `S3 cross-server fan-out (${servers} server processes, ${share} subscribers on each, publisher on the first)`,
+        metrics: [
+          metric('deliveriesPerSec', 'deliveries/s', 0, 'deliveries/s vs ws relay'),
+          metric('lossPct', 'loss %', 3),
+          metric('duplicates', 'duplicates', 0),
+          metric('outOfOrder', 'out of order', 0),
+          metric('serverCpuUs', `server CPU us/delivery (${all})`, 3, 'server CPU vs ws relay'),
+          metric('clientCpuUs', 'client CPU us/delivery', 3),
+        ],
+      },
+    ],
+    headline: ['deliveriesPerSec', 'serverCpuUs', 'lossPct', 'duplicates'],
+    contenders: ['ws', 'socket.io', 'wsmesh'],
+    servers,
+    needsRedis: true,
+  };
+}
+
+const S3 = crossServerFanout('s3', 2);
+const S3X4 = crossServerFanout('s3x4', 4);
 
 const S4: Scenario = {
   name: 's4',
@@ -229,4 +237,4 @@ const S6: Scenario = {
 };
 
 /** Every scenario, in run order. */
-export const SCENARIOS: readonly Scenario[] = [S1, S2, S3, S4, S5, S6];
+export const SCENARIOS: readonly Scenario[] = [S1, S2, S3, S3X4, S4, S5, S6];

@@ -3,13 +3,15 @@
  * answer resource probes, and exit when the orchestrator goes away or says so.
  * @module
  */
-import { isProbeRequest, sendToParent, type ProbeReply } from './ipc.js';
+import { isProbeRequest, isSettleRequest, sendToParent, type ProbeReply } from './ipc.js';
 import { takeSnapshot } from './snapshot.js';
 
 /** What the orchestrator tells a server (several servers form one cluster in S3). */
 export interface ServerArgument {
   /** Position of this server in its cluster (0 for the first one started). */
   index: number;
+  /** Servers in the cluster (1 outside S3). The last one started serves the publisher. */
+  servers: number;
   /** Ports of the servers of the cluster started before this one. */
   peerPorts: number[];
   /** Port of the redis-server the Socket.IO Redis adapter uses (S3), if any. */
@@ -28,6 +30,7 @@ function serverArgument(): ServerArgument {
     : [];
   return {
     index: typeof record.index === 'number' ? record.index : 0,
+    servers: typeof record.servers === 'number' ? record.servers : peerPorts.length + 1,
     peerPorts,
     ...(typeof record.redisPort === 'number' ? { redisPort: record.redisPort } : {}),
   };
@@ -39,6 +42,24 @@ export interface StartedServer {
   port: number;
   /** Stops it. */
   close(): Promise<void>;
+  /**
+   * Resolves once the cluster is formed, called after every server of the cluster started
+   * (wsmesh: linked to every other clone). None: nothing to wait for.
+   */
+  settle?(): Promise<void>;
+}
+
+/** Answers the orchestrator's settle request once `server` (when started) is settled. */
+async function settle(server: StartedServer | undefined): Promise<void> {
+  try {
+    if (server === undefined) throw new Error('settle request before the server started');
+    await server.settle?.();
+    await sendToParent({ t: 'settled' });
+  } catch (error) {
+    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    console.error(message);
+    await sendToParent({ t: 'error', message }).catch(() => undefined);
+  }
 }
 
 async function shutdown(server: StartedServer | undefined, code: number): Promise<never> {
@@ -58,6 +79,10 @@ export function runServerChild(start: (argument: ServerArgument) => Promise<Star
   process.on('disconnect', () => void shutdown(server, 0));
   process.on('SIGTERM', () => void shutdown(server, 0));
   process.on('message', (message: unknown) => {
+    if (isSettleRequest(message)) {
+      void settle(server);
+      return;
+    }
     if (!isProbeRequest(message)) return;
     const reply: ProbeReply = { t: 'probed', id: message.id, snapshot: takeSnapshot(message.gc) };
     void sendToParent(reply).catch(() => undefined);

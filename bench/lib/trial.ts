@@ -11,6 +11,7 @@ import {
   isProbeRequest,
   isReady,
   isResult,
+  isSettled,
   type Metrics,
   type ProbeReply,
   type ProbeRequest,
@@ -30,9 +31,11 @@ export interface TrialSpec {
   /** Extra node flags of the load generator process. */
   loaderFlags?: string[];
   /**
-   * Server processes (default 1). Each is told the ports of those started before it; the
-   * loader gets `ports` with the last one started first (S3: the clone the publisher uses).
-   * With 0, the loader runs alone (S5, S6: it starts its own servers).
+   * Server processes (default 1). Each is told the ports of those started before it and the
+   * cluster size; once all are up, each is asked to settle (wsmesh: until every clone is
+   * linked to every other). The loader gets `ports` with the last one started first (S3: the
+   * server the publisher uses). With 0, the loader runs alone (S5, S6: it starts its own
+   * servers).
    */
   servers?: number;
   /** Port of a running redis-server, handed to every server (S3, Socket.IO). */
@@ -40,6 +43,7 @@ export interface TrialSpec {
 }
 
 const SERVER_START_MS = 20_000;
+const SETTLE_MS = 20_000;
 const PROBE_MS = 10_000;
 
 async function probeOne(server: ChildProcess, request: ProbeRequest): Promise<ProbeReply> {
@@ -75,6 +79,25 @@ async function relayProbe(
   if (loader.connected) loader.send(answer);
 }
 
+/** Asks every server of a cluster to settle and waits until all did. */
+async function settleCluster(
+  contender: ContenderName,
+  servers: readonly ChildProcess[],
+): Promise<void> {
+  await Promise.all(
+    servers.map((server, index) => {
+      const settled = waitForMessage(
+        server,
+        (message) => (isSettled(message) ? true : undefined),
+        SETTLE_MS,
+        `${contender} server ${index + 1} settle`,
+      );
+      server.send({ t: 'settle' });
+      return settled;
+    }),
+  );
+}
+
 function serverExit(server: ChildProcess): Promise<never> {
   return new Promise((_resolve, reject) => {
     server.once('exit', (code, signal) => {
@@ -94,11 +117,13 @@ export async function runTrial(spec: TrialSpec): Promise<Metrics> {
   let loader: ChildProcess | undefined;
   try {
     const exits: Promise<never>[] = [];
-    for (let index = 0; index < (spec.servers ?? 1); index++) {
+    const count = spec.servers ?? 1;
+    for (let index = 0; index < count; index++) {
       const server = spawnChild(
         `bench/servers/${contenderFile(spec.contender)}.ts`,
         {
           index,
+          servers: count,
           peerPorts: [...ports],
           ...(spec.redisPort === undefined ? {} : { redisPort: spec.redisPort }),
         },
@@ -116,6 +141,7 @@ export async function runTrial(spec: TrialSpec): Promise<Metrics> {
       exited.catch(() => undefined);
       exits.push(exited);
     }
+    if (count > 1) await settleCluster(spec.contender, servers);
     const loaderPorts = [...ports].reverse();
     const child = spawnChild(
       spec.loaderScript,

@@ -2,8 +2,10 @@
  * Raw `ws` server, the hand-optimized reference. Paths: `/rpc` answers `{id, data: {a, b}}`
  * with `{id, result: a + b}`; `/sub` joins the fan-out; `/pub` fans each message out, framed
  * once and written to every subscriber's socket with one write per socket per tick.
- * As the S3 relay, a server told of a peer forwards every publish to the peer's `/pub` over
- * one ws connection (corked the same way), and the peer fans it out to its own subscribers.
+ * As the S3 relay, the last server of a cluster (the one the publisher uses) is a hub: it
+ * forwards every publish to each peer over one ws connection per peer (corked the same way),
+ * to the peer's `/relay`, which fans it out to the peer's own subscribers like `/pub` but
+ * never forwards it (no loops, whatever the cluster's shape).
  * @module
  */
 import type { AddressInfo } from 'node:net';
@@ -38,11 +40,12 @@ interface Relay {
   ws: WebSocket;
   socket: CorkedSocket;
 }
-let relay: Relay | undefined;
+/** Connections to the peers' `/relay` (only on the hub). */
+let relays: Relay[] = [];
 
-/** Opens the relay connection to the peer's `/pub`. */
+/** Opens the relay connection to a peer's `/relay`. */
 function openRelay(port: number): Promise<Relay> {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/pub`, { perMessageDeflate: false });
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/relay`, { perMessageDeflate: false });
   let raw: Duplex | undefined;
   ws.once('upgrade', (response) => {
     raw = response.socket;
@@ -81,10 +84,11 @@ function serveRpc(ws: WebSocket, socket: CorkedSocket): void {
   });
 }
 
-function servePublisher(ws: WebSocket): void {
+/** A publisher (`/pub`, forwarded to the peers) or the hub's relay (`/relay`, not forwarded). */
+function servePublisher(ws: WebSocket, forward: readonly Relay[]): void {
   ws.on('message', (data: RawData, isBinary: boolean) => {
     const bytes = rawBytes(data);
-    if (relay !== undefined) {
+    for (const relay of forward) {
       relay.socket.cork();
       relay.ws.send(bytes, { binary: isBinary });
     }
@@ -99,8 +103,10 @@ function serveSubscriber(ws: WebSocket, socket: CorkedSocket): void {
 }
 
 async function start(argument: ServerArgument): Promise<StartedServer> {
-  const peer = argument.peerPorts[0];
-  if (peer !== undefined) relay = await openRelay(peer);
+  // Started last, the hub knows every peer; the others are only relayed to.
+  if (argument.index === argument.servers - 1) {
+    relays = await Promise.all(argument.peerPorts.map(openRelay));
+  }
   const wss = new WebSocketServer({
     host: '127.0.0.1',
     port: 0,
@@ -112,7 +118,8 @@ async function start(argument: ServerArgument): Promise<StartedServer> {
     ws.on('error', () => ws.terminate());
     if (request.url === '/rpc') serveRpc(ws, socket);
     else if (request.url === '/sub') serveSubscriber(ws, socket);
-    else if (request.url === '/pub') servePublisher(ws);
+    else if (request.url === '/pub') servePublisher(ws, relays);
+    else if (request.url === '/relay') servePublisher(ws, []);
     else ws.close(1008, 'unknown path');
   });
   await new Promise<void>((resolve, reject) => {
@@ -124,7 +131,7 @@ async function start(argument: ServerArgument): Promise<StartedServer> {
     port,
     close: () =>
       new Promise<void>((resolve) => {
-        relay?.ws.terminate();
+        for (const relay of relays) relay.ws.terminate();
         wss.close(() => resolve());
       }),
   };
