@@ -3,7 +3,8 @@
  * reconnect. Requests keep their deadline while they wait; the queue is bounded.
  * @module
  */
-import { QueueFullError, TimeoutError, type WsMeshError } from '../errors.js';
+import { AbortError, QueueFullError, TimeoutError, type WsMeshError } from '../errors.js';
+import type { Connection } from '../transport/connection.js';
 import { DeadlineEntry, deadlines } from '../transport/deadline-queue.js';
 
 /** One waiting frame. */
@@ -52,6 +53,64 @@ export class Outbox {
     }
     this.frames.add(entry);
     if (entry.isRequest) deadlines.add(entry, entry.timeout);
+  }
+
+  /**
+   * Queues a frame written while offline. The promise settles as the write would have: with
+   * the reply (requests) or undefined once sent; it rejects with `QueueFullError`, on abort,
+   * or with `TimeoutError` when a request's reply timeout passes while it waits.
+   */
+  enqueue(
+    frame: unknown[],
+    isRequest: boolean,
+    timeout: number,
+    signal: AbortSignal | undefined,
+  ): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted === true) {
+        reject(new AbortError());
+        return;
+      }
+      const entry = new QueuedFrame(
+        this,
+        frame,
+        isRequest,
+        timeout,
+        signal,
+        resolve,
+        reject,
+        Date.now(),
+      );
+      this.push(entry);
+      signal?.addEventListener(
+        'abort',
+        () => {
+          this.remove(entry);
+          reject(new AbortError());
+        },
+        { once: true },
+      );
+    });
+  }
+
+  /** Sends every waiting frame on a new connection, oldest first; requests keep their deadline. */
+  flush(connection: Connection): void {
+    const now = Date.now();
+    for (const entry of this.drain()) {
+      if (entry.isRequest) {
+        const left = entry.timeout - (now - entry.createdAt);
+        connection
+          .request(entry.frame, { timeout: Math.max(1, left), signal: entry.signal })
+          .then(entry.resolve, entry.reject);
+      } else {
+        try {
+          connection.send(entry.frame);
+          entry.resolve(undefined);
+        } catch (error) {
+          entry.reject(error as WsMeshError);
+        }
+      }
+    }
   }
 
   /** Removes one entry. */

@@ -1,0 +1,363 @@
+/**
+ * The connection lifecycle of a client: dialing the urls in turn, WELCOME (groups restored,
+ * the offline queue flushed), closes, reconnecting at once or after `reconnectTimeout`,
+ * switching urls, and giving up (`attempts`, `reconnect: false`, refused authentication).
+ * Each attempt is a {@link ClientSession}.
+ * @module
+ */
+import { AuthError, NotConnectedError, StoppedError, WsMeshError } from '../errors.js';
+import type { Codec } from '../protocol/codec.js';
+import { loadCodec } from '../protocol/codecs.js';
+import {
+  CloseCode,
+  type PeerKind,
+  type SecretProof,
+  type WelcomeBody,
+} from '../protocol/frames.js';
+import type { RpcCaller } from '../rpc/rpc-caller.js';
+import { createProof } from '../rpc/secret.js';
+import type { Connection } from '../transport/connection.js';
+import type { Dialer } from '../transport/dialer.js';
+import type { CipherFactory } from '../transport/frame-cipher.js';
+import { HeartbeatMonitor } from '../transport/heartbeat.js';
+import type { BaseClient, ClientEvents, ClientInfo, ClientState } from './base-client.js';
+import type { ClientGroups } from './client-groups.js';
+import type { FrameSink } from './client-router.js';
+import { ClientSession, type SessionHost } from './client-session.js';
+import type { ResolvedClientOptions } from './options.js';
+import type { Outbox } from './outbox.js';
+import { UrlRotation } from './url-rotation.js';
+
+/** What the connector needs from its client. */
+export interface ConnectorHost {
+  /** The client, as events name it. */
+  readonly client: BaseClient;
+  readonly options: ResolvedClientOptions;
+  /** What the client announces itself as (`rpc` for RpcProxy). */
+  readonly kind: PeerKind;
+  readonly dialer: Dialer;
+  /** Payload encryption of this platform, when it has one (Node). */
+  readonly cipherFactory: CipherFactory | undefined;
+  /** Takes the frames of open connections. */
+  readonly frames: FrameSink;
+  readonly groups: ClientGroups;
+  readonly outbox: Outbox;
+  readonly rpcCaller: RpcCaller;
+  /** The client's (protected) `emit`. */
+  readonly emit: <K extends keyof ClientEvents>(event: K, payload: ClientEvents[K]) => boolean;
+  reportError(error: unknown): void;
+}
+
+/** Connects one client and keeps it connected. */
+export class ClientConnector implements SessionHost {
+  readonly id: string;
+  readonly kind: PeerKind;
+  readonly options: ResolvedClientOptions;
+  readonly dialer: Dialer;
+  readonly cipherFactory: CipherFactory | undefined;
+  readonly frames: FrameSink;
+  /** Lifecycle state of the client (read through `state`). */
+  private phase: ClientState = 'idle';
+  /** The server urls, in turn. */
+  readonly urls: UrlRotation;
+  private readonly heartbeat: HeartbeatMonitor;
+  /** The current connection attempt, from dialing until its socket closed. */
+  private session: ClientSession | undefined;
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private failedAttempts = 0;
+  /** Set by `nextUrl()`: the close it causes redials at once, on the next url. */
+  private switching = false;
+  private currentUrl: string | undefined;
+  private serverId: string | undefined;
+  private connectionId: string | undefined;
+  /** Why the current attempt is failing, reported when it closes before WELCOME. */
+  private lastError: Error | undefined;
+  /** Set when the server refused authentication: the close that follows gives up. */
+  private authRefused: AuthError | undefined;
+  private startWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
+  private closeWaiters: (() => void)[] = [];
+
+  constructor(private readonly host: ConnectorHost) {
+    const { options } = host;
+    this.id = options.id;
+    this.kind = host.kind;
+    this.options = options;
+    this.dialer = host.dialer;
+    this.cipherFactory = host.cipherFactory;
+    this.frames = host.frames;
+    this.urls = new UrlRotation(options.urls);
+    this.heartbeat = new HeartbeatMonitor(options.heartbeatInterval);
+  }
+
+  /**
+   * Connects. Resolves once the first connection is established; rejects if the client
+   * gives up (`attempts`, `reconnect: false`) or is stopped first.
+   */
+  start(): Promise<void> {
+    if (this.phase === 'open') return Promise.resolve();
+    const promise = new Promise<void>((resolve, reject) => {
+      this.startWaiters.push({ resolve, reject });
+    });
+    if (this.phase === 'idle' || this.phase === 'stopped') {
+      this.phase = 'connecting';
+      this.failedAttempts = 0;
+      this.host.emit('start', { client: this.host.client });
+      void this.dial();
+    }
+    return promise;
+  }
+
+  /** Closes the connection, stops reconnecting and fails everything still waiting. */
+  async stop(): Promise<void> {
+    if (this.phase === 'stopped' || this.phase === 'idle') return;
+    this.phase = 'stopped';
+    this.clearTimers();
+    const stopped = new StoppedError('The client was stopped');
+    this.host.outbox.rejectAll(stopped);
+    this.settleStart(stopped);
+    const closed = new Promise<void>((resolve) => this.closeWaiters.push(resolve));
+    const session = this.session;
+    if (session !== undefined) {
+      const { socket } = session;
+      if (session.connection !== undefined) {
+        session.connection.close(CloseCode.NORMAL, 'client stopped');
+      } else socket.close(CloseCode.NORMAL, 'client stopped');
+      const timer = setTimeout(() => socket.terminate(), 1000);
+      await closed;
+      clearTimeout(timer);
+    }
+    this.heartbeat.stop();
+    this.log('stopped');
+    this.host.emit('stop', { client: this.host.client });
+  }
+
+  /** Switches to the next url now (closing the current connection). Returns that url. */
+  nextUrl(): string | undefined {
+    if (this.urls.size === 0) return undefined;
+    this.urls.advance();
+    const url = this.urls.current;
+    if (this.phase === 'stopped' || this.phase === 'idle') return url;
+    if (this.session !== undefined) {
+      this.switching = true;
+      if (this.connection !== undefined) this.connection.close(CloseCode.NORMAL, 'switching url');
+      else this.session.socket.terminate();
+    } else {
+      this.clearTimers();
+      void this.dial();
+    }
+    return url;
+  }
+
+  /** Lifecycle state of the client. */
+  get state(): ClientState {
+    return this.phase;
+  }
+
+  /** What `client.getInfo()` reports. */
+  info(): ClientInfo {
+    return {
+      id: this.id,
+      url: this.phase === 'open' ? this.currentUrl : this.urls.current,
+      urls: this.urls.list(),
+      state: this.state,
+      connected: this.phase === 'open',
+      serverId: this.serverId,
+      connectionId: this.connectionId,
+      codec: this.connection?.codec.name,
+      groups: this.host.groups.list(),
+      queued: this.host.outbox.size,
+      pending: this.connection?.pending.size ?? 0,
+      failedAttempts: this.failedAttempts,
+    };
+  }
+
+  /** The connection of the current session, once the WebSocket is open. */
+  get connection(): Connection | undefined {
+    return this.session?.connection;
+  }
+
+  /** The connection, while the client is open and it is not closed. */
+  liveConnection(): Connection | undefined {
+    return this.phase === 'open' && this.connection !== undefined && !this.connection.closed
+      ? this.connection
+      : undefined;
+  }
+
+  /** Dials the current url (after preparing the secret proof and credentials). */
+  private async dial(): Promise<void> {
+    this.reconnectTimer = undefined;
+    if (this.phase === 'stopped') return;
+    const url = this.urls.current;
+    if (url === undefined) {
+      this.giveUp(new NotConnectedError('No server url left to connect to'));
+      return;
+    }
+    this.phase = 'connecting';
+    this.currentUrl = url;
+    let codec: Codec;
+    try {
+      codec = await loadCodec(this.options.codec);
+    } catch (error) {
+      this.giveUp(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    let proof: SecretProof | undefined;
+    const secret = this.options.serverSecret;
+    if (secret !== undefined) proof = await createProof(secret, this.kind, this.id);
+    let credentials: unknown = this.options.credentials;
+    if (typeof credentials === 'function') {
+      try {
+        credentials = await (credentials as () => unknown)();
+      } catch (error) {
+        this.lastError = error instanceof Error ? error : new Error(String(error));
+        this.socketClosed(url, false, CloseCode.AUTH_FAILED, 'credentials failed');
+        return;
+      }
+    }
+    if (this.phase !== 'connecting') return;
+    this.log(`connecting to ${url}`);
+    let session: ClientSession;
+    try {
+      session = new ClientSession(this, url, codec, proof, credentials);
+    } catch (error) {
+      this.lastError = error instanceof Error ? error : new Error(String(error));
+      this.socketClosed(url, false, CloseCode.INTERNAL_ERROR, this.lastError.message);
+      return;
+    }
+    this.adopt(session);
+  }
+
+  /** Makes `session` the current one (or none): events of any other session are ignored. */
+  private adopt(session: ClientSession | undefined): void {
+    if (this.session !== undefined) this.session.current = false;
+    this.session = session;
+    if (session !== undefined) session.current = true;
+  }
+
+  /** SessionHost: WELCOME arrived; the client is open. */
+  welcomed(url: string, body: WelcomeBody): void {
+    const { serverId, connectionId, maxPayload } = body;
+    const session = this.session;
+    const connection = session?.connection;
+    if (session === undefined || connection === undefined) return;
+    session.clearDeadline();
+    connection.peerMaxPayload = maxPayload;
+    if (body.batch === true) connection.startBatching();
+    this.serverId = serverId;
+    this.connectionId = connectionId;
+    this.failedAttempts = 0;
+    this.lastError = undefined;
+    if (this.phase === 'stopped') return;
+    this.phase = 'open';
+    this.heartbeat.add(connection);
+    // Subscriptions first, so queued publishes and messages come after them.
+    this.host.groups.restore(connection);
+    this.host.outbox.flush(connection);
+    this.log(`open ${url} (server ${serverId})`);
+    this.host.emit('open', { client: this.host.client, url, serverId });
+    const waiters = this.startWaiters;
+    this.startWaiters = [];
+    for (const waiter of waiters) waiter.resolve();
+  }
+
+  /** SessionHost: the current socket closed; reconnect, switch url, or give up. */
+  socketClosed(url: string, wasOpen: boolean, code: number, reason: string): void {
+    const connection = this.connection;
+    if (connection !== undefined) this.heartbeat.delete(connection);
+    this.session?.clearDeadline();
+    this.adopt(undefined);
+    this.serverId = undefined;
+    this.host.rpcCaller.connectionClosed();
+    this.connectionId = undefined;
+    const waiters = this.closeWaiters;
+    this.closeWaiters = [];
+    for (const resolve of waiters) resolve();
+    if (wasOpen) {
+      this.log(`closed ${url} (${code}${reason === '' ? '' : ` ${reason}`})`);
+      this.host.emit('close', { client: this.host.client, url, code, reason });
+    }
+    if (this.phase === 'stopped') return;
+    const switching = this.switching;
+    this.switching = false;
+    if (switching) {
+      void this.dial();
+      return;
+    }
+    const authRefused =
+      this.authRefused ??
+      (code === CloseCode.AUTH_FAILED ? new AuthError('Authentication refused') : undefined);
+    this.authRefused = undefined;
+    if (authRefused !== undefined) {
+      // A wrong secret will not fix itself: stop at once instead of hanging or retrying.
+      this.giveUp(authRefused);
+      return;
+    }
+    if (!wasOpen) {
+      this.failedAttempts++;
+      const error =
+        this.lastError ?? new NotConnectedError(`Could not connect to ${url} (${code})`);
+      this.lastError = undefined;
+      this.host.reportError(error);
+      // An 'error' listener may have stopped the client (RpcProxy.create does): no redial then.
+      if ((this.phase as ClientState) === 'stopped') return;
+    }
+    if (!this.options.reconnect) {
+      this.giveUp(new NotConnectedError(`Connection to ${url} closed and reconnect is off`));
+      return;
+    }
+    if (this.options.attempts > 0 && this.failedAttempts >= this.options.attempts) {
+      this.giveUp(new NotConnectedError(`Gave up after ${this.failedAttempts} failed attempts`));
+      return;
+    }
+    this.urls.advance();
+    this.phase = 'waiting';
+    // A dropped connection is retried at once (on the next url); failed attempts wait.
+    const delay = wasOpen ? 0 : this.options.reconnectTimeout;
+    this.reconnectTimer = setTimeout(() => void this.dial(), delay);
+  }
+
+  /** Stops for good: everything still waiting fails with `error`. */
+  private giveUp(error: Error): void {
+    this.phase = 'stopped';
+    this.clearTimers();
+    const notConnected =
+      error instanceof WsMeshError ? error : new NotConnectedError(error.message);
+    this.host.outbox.rejectAll(notConnected);
+    this.settleStart(notConnected);
+    this.heartbeat.stop();
+    this.host.reportError(error);
+    this.log('gave up');
+    this.host.emit('stop', { client: this.host.client });
+  }
+
+  private settleStart(error: Error): void {
+    const waiters = this.startWaiters;
+    this.startWaiters = [];
+    for (const waiter of waiters) waiter.reject(error);
+  }
+
+  private clearTimers(): void {
+    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    this.session?.clearDeadline();
+  }
+
+  /** SessionHost: why the attempt is failing. */
+  failed(error: Error): void {
+    this.lastError = error;
+  }
+
+  /** SessionHost: the server refused authentication. */
+  refused(error: AuthError): void {
+    this.authRefused = error;
+  }
+
+  /** SessionHost: reports through the client's `error` event. */
+  reportError(error: unknown): void {
+    this.host.reportError(error);
+  }
+
+  private log(message: string): void {
+    if (!this.options.silent) console.log(`[wsmesh client ${this.id}] ${message}`);
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * What a client does with the frames of an open connection: messages (direct and group ones)
+ * through its middlewares and routes with the replies, errors the server reports, membership
+ * changes the server made, and RPC frames to the RPC caller.
+ * @module
+ */
+import { ErrorCode, ProtocolError, WsMeshError } from '../errors.js';
+import type { WirePayload } from '../protocol/codec.js';
+import { FrameType, type Frame } from '../protocol/frames.js';
+import type { IncomingMessage } from '../routing/message.js';
+import { NOT_ROUTED, noRouteError, type Router } from '../routing/router.js';
+import type { RpcCaller } from '../rpc/rpc-caller.js';
+import type { Connection } from '../transport/connection.js';
+import type { ClientGroups } from './client-groups.js';
+import { ClientMessageContext } from './context.js';
+
+/** Where a session hands the frames of its connection. */
+export interface FrameSink {
+  /** One frame; replies go to `connection`, the connection it came on. */
+  handleFrame(frame: Frame, raw: WirePayload, connection: Connection | undefined): void;
+}
+
+/** Routes the frames a server sends to one client (`C` is the client type handlers see). */
+export class ClientFrameRouter<C> implements FrameSink {
+  constructor(
+    /** The client handed to middlewares and handlers. */
+    private readonly client: C,
+    private readonly router: Router<ClientMessageContext<C>>,
+    private readonly groups: ClientGroups,
+    private readonly rpcCaller: RpcCaller,
+    private readonly reportError: (error: unknown) => void,
+  ) {}
+
+  handleFrame(frame: Frame, raw: WirePayload, connection: Connection | undefined): void {
+    switch (frame[0]) {
+      case FrameType.MESSAGE: {
+        const id = frame[1];
+        const mes: IncomingMessage = {
+          kind: 'message',
+          route: frame[2],
+          act: frame[3],
+          data: frame[4],
+          awaitRes: id !== 0,
+        };
+        this.route(mes, raw, id, connection);
+        return;
+      }
+      case FrameType.GROUP_MESSAGE: {
+        const mes: IncomingMessage = {
+          kind: 'message',
+          route: frame[2],
+          act: frame[3],
+          data: frame[4],
+          awaitRes: false,
+          group: frame[1],
+        };
+        this.route(mes, raw, 0, connection);
+        return;
+      }
+      case FrameType.ERROR:
+        this.reportError(
+          new WsMeshError(frame[2].code, `Server error: ${frame[2].message}`, frame[2].data),
+        );
+        return;
+      case FrameType.MEMBERSHIP:
+        // The server changed a membership itself (a route, group deletion...): follow it.
+        this.groups.membershipChanged(frame[1], frame[2]);
+        return;
+      default:
+        if (this.rpcCaller.handleFrame(frame)) return;
+        connection?.replyError(
+          0,
+          new ProtocolError(
+            ErrorCode.PROTOCOL,
+            `Frame type ${frame[0]} is not accepted by a client`,
+          ),
+        );
+    }
+  }
+
+  private route(
+    mes: IncomingMessage,
+    raw: WirePayload,
+    id: number,
+    // Replies go to the connection the message came on, even if another one is up by then.
+    connection: Connection | undefined,
+  ): void {
+    const context = new ClientMessageContext<C>(mes, raw, this.client);
+    let result: unknown;
+    try {
+      result = this.router.dispatch(context);
+    } catch (error) {
+      this.routeFailed(connection, id, error);
+      return;
+    }
+    // Closures only for results that arrive later; group messages are mostly synchronous.
+    if (result instanceof Promise) {
+      result.then(
+        (value) => this.routeDone(connection, mes, id, value),
+        (error: unknown) => this.routeFailed(connection, id, error),
+      );
+    } else this.routeDone(connection, mes, id, result);
+  }
+
+  private routeDone(
+    connection: Connection | undefined,
+    mes: IncomingMessage,
+    id: number,
+    result: unknown,
+  ): void {
+    if (id === 0) return;
+    if (result === NOT_ROUTED) connection?.replyError(id, noRouteError(mes.route, mes.act));
+    else connection?.reply(id, result);
+  }
+
+  private routeFailed(connection: Connection | undefined, id: number, error: unknown): void {
+    if (id !== 0) connection?.replyError(id, error);
+    else this.reportError(error);
+  }
+}
