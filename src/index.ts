@@ -32,6 +32,7 @@ export { DEFAULT_NAMESPACE } from './rpc/registry.js';
 export type { StandardSchemaV1 } from './rpc/standard-schema.js';
 export type { FunctionInfo } from './protocol/frames.js';
 export type { SharedLogger, ServerStats } from './server/server.js';
+export type { RouteStats } from './routing/route-counters.js';
 export { createConsoleLogger } from './ops/logger.js';
 export type { WsMeshLogger, LogLevel } from './ops/logger.js';
 export type { MetricsOption, DashboardOption } from './ops/ops-options.js';

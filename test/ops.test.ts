@@ -144,6 +144,22 @@ describe('metrics', () => {
       );
     }
     assert.ok(!text.includes('unknown-function'));
+    // Per route: the echo request in, the probe publishes out (once each, not per delivery).
+    const echo = stats.routes.find((route) => route.route === 'echo');
+    assert.deepEqual(echo, { route: 'echo', in: 1, out: 0 });
+    const probe = stats.routes.find((route) => route.route === 'probe');
+    assert.ok(probe !== undefined && probe.out >= 1 && probe.in === 0);
+    for (const route of stats.routes) {
+      const labels = [`route="${route.route}"`];
+      assert.equal(
+        metric(values, 'wsmesh_route_messages_total', [...labels, 'direction="in"']),
+        route.in,
+      );
+      assert.equal(
+        metric(values, 'wsmesh_route_messages_total', [...labels, 'direction="out"']),
+        route.out,
+      );
+    }
     // The receiving clone counted the relay frame from its neighbour.
     const inbound = b.server.stats().clones.peers.find((entry) => entry.id === 'm-a');
     assert.ok(inbound !== undefined && inbound.relayFramesIn >= 1);
@@ -202,6 +218,49 @@ describe('metrics', () => {
     assert.equal(body.node.id, 'attached');
     const post = await fetch(`http://127.0.0.1:${port}/metrics`, { method: 'POST' });
     assert.equal(post.status, 405);
+  });
+});
+
+describe('route counters', () => {
+  test('routes the server has, (unrouted), (none), server sends, group publishes, and a cap', async () => {
+    const { server, url } = await startServer({ silent: true }, (created) => {
+      created.addRoute({ route: 'known', handler: () => 'ok' });
+      created.addRoute({ handler: () => 'caught' }); // catch-all: unknown routes are answered
+    });
+    const client = await startClient(url, { silent: true });
+    try {
+      await client.sendMes({ route: 'known', awaitRes: true });
+      await client.sendMes({ route: 'known', awaitRes: true });
+      await client.sendMes({ awaitRes: true });
+      for (let index = 0; index < 150; index++)
+        await client.sendMes({ route: `made-up-${index}`, awaitRes: true });
+      const ws = [...server.clients.values()][0];
+      assert.ok(ws !== undefined);
+      await ws.sendMes({ route: 'notice', data: 1 });
+      server.groups.sendMes({ id: 'nobody', route: 'news', data: 1 });
+      const byRoute = new Map(server.stats().routes.map((route) => [route.route, route]));
+      assert.deepEqual(byRoute.get('known'), { route: 'known', in: 2, out: 0 });
+      assert.deepEqual(byRoute.get('(none)'), { route: '(none)', in: 1, out: 0 });
+      // A client inventing routes adds one label, whatever it sends.
+      assert.deepEqual(byRoute.get('(unrouted)'), { route: '(unrouted)', in: 150, out: 0 });
+      assert.equal(byRoute.get('notice')?.out, 1);
+      assert.equal(byRoute.get('news')?.out, 1);
+      // Server-chosen routes past the cap share one label.
+      for (let index = 0; index < 120; index++)
+        await ws.sendMes({ route: `topic-${index}`, data: 1 });
+      const routes = server.stats().routes;
+      assert.ok(routes.length <= 101, `at most 100 labels and (other), got ${routes.length}`);
+      const other = routes.find((route) => route.route === '(other)');
+      assert.ok(other !== undefined && other.out > 0);
+      assert.equal(
+        routes.reduce((sum, route) => sum + route.out, 0),
+        122,
+        'every message is counted once',
+      );
+    } finally {
+      await client.stop();
+      await server.stop();
+    }
   });
 });
 

@@ -46,6 +46,8 @@ export class GroupManager<Member extends Subscriber = Subscriber> implements Gro
   observer: GroupsObserver | undefined;
   /** Deliveries made to local subscribers so far. */
   deliveries = 0;
+  /** @internal Counts each publish under its route (the server's route counters). */
+  routeCounters: { countOut(route: string | null): void } | undefined;
 
   /** Number of groups. */
   get size(): number {
@@ -148,6 +150,7 @@ export class GroupManager<Member extends Subscriber = Subscriber> implements Gro
       act,
       options.data === undefined ? null : options.data,
     );
+    this.routeCounters?.countOut(route);
     const delivered = this.deliverLocal(message, options.withoutId);
     this.observer?.published?.(message, options.withoutId);
     return delivered;

@@ -14,6 +14,7 @@ export const METRIC_NAMES = [
   'wsmesh_clients',
   'wsmesh_sockets',
   'wsmesh_messages_in_total',
+  'wsmesh_route_messages_total',
   'wsmesh_publishes_total',
   'wsmesh_group_deliveries_total',
   'wsmesh_groups',
@@ -169,6 +170,19 @@ export class ServerMetrics {
       'Group messages received from other clones (after de-duplication)',
       (s) => s.clones.relayedIn,
     );
+    new Counter({
+      name: 'wsmesh_route_messages_total',
+      help: 'Messages per route: in = received from clients, out = sent by this node (a group publish once)',
+      labelNames: ['route', 'direction'],
+      registers,
+      collect() {
+        this.reset();
+        for (const route of current().routes) {
+          this.inc({ route: route.route, direction: 'in' }, route.in);
+          this.inc({ route: route.route, direction: 'out' }, route.out);
+        }
+      },
+    });
     new Gauge({
       name: 'wsmesh_clone_link_up',
       help: 'Per known clone: 1 when a direct link is up, else 0',

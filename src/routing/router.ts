@@ -42,8 +42,14 @@ export class Router<C extends MessageContext> {
   private readonly middlewares: Middleware<C>[] = [];
   private readonly routes: RouteEntry<C>[] = [];
   private readonly byRoute = new Map<string | null, RouteEntry<C>[]>();
+  private readonly routeNames = new Set<string>();
   private lastRoute: string | null = null;
   private lastList: RouteEntry<C>[] | undefined;
+
+  /** True when a route of this exact name was added (catch-all routes do not count). */
+  hasRoute(route: string): boolean {
+    return this.routeNames.has(route);
+  }
 
   /** Adds a middleware. */
   use(middleware: Middleware<C>): void {
@@ -72,6 +78,7 @@ export class Router<C extends MessageContext> {
       );
     }
     this.routes.push({ route, act, handler });
+    if (route !== undefined) this.routeNames.add(route);
     this.byRoute.clear();
     this.lastList = undefined;
   }

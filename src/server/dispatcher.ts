@@ -98,6 +98,7 @@ export class MessageDispatcher {
 
   handleMessage(ws: ServerConnection, frame: MessageFrame, raw: WirePayload): void {
     this.messagesIn++;
+    this.server.routeCounters.countIn(frame[2]);
     const id = frame[1];
     if (ws.inFlight >= this.server.options.maxInFlight) {
       if (id !== 0) {

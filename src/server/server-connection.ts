@@ -15,6 +15,7 @@ import {
   type AwaitedSendMessageOptions,
   type SendMessageOptions,
 } from '../routing/send-message.js';
+import type { RouteCounters } from '../routing/route-counters.js';
 import { Connection, type ConnectionHandler } from '../transport/connection.js';
 import type { NodeWireSocket } from '../transport/node-socket.js';
 
@@ -59,6 +60,8 @@ export interface ServerConnectionOwner {
   readonly awaitResTimeout: number;
   connectionClosed(ws: ServerConnection, code: number, reason: string): void;
   connectionError(ws: ServerConnection, error: Error): void;
+  /** Per-route message counters (`stats().routes`). */
+  readonly routeCounters: RouteCounters;
 }
 
 /** A peer connected to the server. */
@@ -175,6 +178,7 @@ export class ServerConnection implements Subscriber, ConnectionHandler {
     } catch (error) {
       return Promise.reject(error);
     }
+    this.owner.routeCounters.countOut(options.route ?? null);
     return sendOnConnection(this.connection, options, this.owner.awaitResTimeout);
   }
 

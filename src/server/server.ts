@@ -18,6 +18,7 @@ import type { Codec, WirePayload } from '../protocol/codec.js';
 import { loadCodec } from '../protocol/codecs.js';
 import { CloseCode, FrameType, type Frame } from '../protocol/frames.js';
 import type { IncomingMessage as WsMeshMessage } from '../routing/message.js';
+import { RouteCounters } from '../routing/route-counters.js';
 import { Router } from '../routing/router.js';
 import type { AnyFunction } from '../rpc/function-info.js';
 import type { RpcProxy, UntypedApi } from '../rpc/proxy.js';
@@ -68,6 +69,8 @@ export class Server
   /** @internal */
   readonly options: ResolvedServerOptions;
   private readonly router = new Router<ServerMessageContext>();
+  /** @internal Messages in and out per route (`stats().routes`, `/metrics`). */
+  readonly routeCounters = new RouteCounters((route) => this.router.hasRoute(route));
   private readonly dispatcher = new MessageDispatcher(this, this.router);
   /** Open sockets, handshaking ones included; an entry goes once its socket has closed. */
   private readonly sockets = new Set<ServerConnection>();
@@ -96,6 +99,7 @@ export class Server
     this.heartbeat = new HeartbeatMonitor(this.options.heartbeatInterval);
     this.clones = new CloneManager(this);
     this.groups.observer = this.clones;
+    this.groups.routeCounters = this.routeCounters;
     // The link manager only reads options when it is made; the resolver asks it for routes.
     this.linkManager = new LinkManager(this);
     this.functions = new ServerFunctions(this.registry, this.linkManager);

@@ -10,6 +10,7 @@ import { clonePeerStats, type ClonePeerStats } from '../ops/clone-peers.js';
 import type { OpsEndpoint } from '../ops/ops-endpoint.js';
 import type { FunctionStats } from '../ops/rpc-stats.js';
 import type { FunctionRegistry } from '../rpc/registry.js';
+import type { RouteCounters, RouteStats } from '../routing/route-counters.js';
 import type { RpcResponder } from '../rpc/rpc-responder.js';
 import type { MessageDispatcher } from './dispatcher.js';
 import type { ServerEndpoint } from './endpoint.js';
@@ -25,6 +26,11 @@ export interface ServerStats {
   sockets: number;
   /** Messages (MESSAGE frames) received from clients. */
   messagesIn: number;
+  /**
+   * Messages in (from clients) and out (sent by this server, group publishes once each) per
+   * route; see {@link RouteStats} for the `(none)`, `(unrouted)` and `(other)` labels.
+   */
+  routes: RouteStats[];
   /** Upgrades refused by `maxConnections`. */
   rejectedConnections: number;
   /** Frames refused by `rateLimit`. */
@@ -56,6 +62,7 @@ export interface ServerStats {
 /** The public parts of a server that `stats()` reads. */
 export interface StatsHost {
   readonly id: string;
+  readonly routeCounters: RouteCounters;
   readonly active: boolean;
   readonly clients: ReadonlyMap<string, ServerConnection>;
   readonly groups: GroupManager<ServerConnection>;
@@ -82,6 +89,7 @@ export function collectStats(server: StatsHost, parts: StatsParts): ServerStats 
     clients: server.clients.size,
     sockets: parts.sockets.size,
     messagesIn: parts.dispatcher.messagesIn,
+    routes: server.routeCounters.snapshot(),
     rejectedConnections: parts.endpoint.rejectedConnections,
     rateLimited: parts.dispatcher.rateLimited,
     publishes: parts.dispatcher.publishes,
