@@ -1,8 +1,10 @@
 /**
  * Waiting for the signal to stop: SIGINT (Ctrl+C), SIGTERM, or the parent going away when the
  * process has an IPC channel to it (a worker, or a `wsmesh start` that a program spawned with
- * `stdio: [..., 'ipc']`, as `npm start` does: the node does not outlive the program). A second
- * signal while stopping ends the process at once with exit code 1.
+ * `stdio: [..., 'ipc']`, as `npm start` does: the node does not outlive the program). The same
+ * signal again while stopping ends the process at once with exit code 1. Only the same one:
+ * Ctrl+C in a terminal reaches `--workers` children directly and their parent then forwards
+ * SIGTERM, which must not cut their graceful stop short.
  * @module
  */
 
@@ -13,10 +15,11 @@ export function stopRequested(): Promise<string> {
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);
       process.off('disconnect', onDisconnect);
-      // From now on, one more signal means "stop now".
+      // From now on, the same signal once more means "stop now"; the other one is ignored.
       const force = (): void => process.exit(1);
-      process.once('SIGINT', force);
-      process.once('SIGTERM', force);
+      const ignore = (): void => undefined;
+      process.once('SIGINT', reason === 'SIGINT' ? force : ignore);
+      process.once('SIGTERM', reason === 'SIGTERM' ? force : ignore);
       resolve(reason);
     };
     const onInt = (): void => stop('SIGINT');
