@@ -1,9 +1,11 @@
 /**
  * wsmesh: realtime messaging and RPC over WebSockets that scales horizontally.
  *
- * Node entry point: `import { Server, Client } from 'wsmesh'`.
+ * Node entry point: `import { Server, Client } from 'wsmesh'`. It offers everything
+ * `wsmesh/client` does (client/exports.ts) plus the server, groups and operations.
  * @module
  */
+export * from './client/exports.js';
 export { Server } from './server/server.js';
 export type { ServerEvents, StartOptions, ServerMiddleware, ServerRoute } from './server/server.js';
 export type { ServerOptions, AuthFnIn, AuthFnOut } from './server/options.js';
@@ -11,26 +13,9 @@ export { SERVER_DEFAULTS } from './server/options.js';
 export { ServerConnection } from './server/server-connection.js';
 export { ServerMessageContext } from './server/context.js';
 export { Client } from './client/client.js';
-export { BaseClient } from './client/base-client.js';
-export type {
-  ClientEvents,
-  ClientInfo,
-  ClientState,
-  GroupMessageOptions,
-  ClientMiddleware,
-  ClientRoute,
-} from './client/base-client.js';
-export type { ClientOptions } from './client/options.js';
-export { CLIENT_DEFAULTS } from './client/options.js';
-export { ClientMessageContext } from './client/context.js';
 export { RpcProxy } from './client/node-rpc-proxy.js';
-export type { RpcProxyOptions } from './client/rpc-proxy.js';
-export type { RpcProxyMembers, RemoteFunction, RemoteResult, UntypedApi } from './rpc/proxy.js';
-export type { CallOptions } from './rpc/rpc-caller.js';
 export type { OriginOptions } from './rpc/registry.js';
-export { DEFAULT_NAMESPACE } from './rpc/registry.js';
 export type { StandardSchemaV1 } from './rpc/standard-schema.js';
-export type { FunctionInfo } from './protocol/frames.js';
 export type { SharedLogger, ServerStats } from './server/server.js';
 export type { RouteStats } from './routing/route-counters.js';
 export { createConsoleLogger } from './ops/logger.js';
@@ -44,14 +29,4 @@ export { Group } from './groups/group.js';
 export type { GroupSendOptions } from './groups/group.js';
 export { GroupManager } from './groups/group-manager.js';
 export type { GroupsSendOptions } from './groups/group-manager.js';
-export type { IncomingMessage, MessageKind } from './routing/message.js';
-export { MessageContext } from './routing/message.js';
-export type {
-  SendMessageOptions,
-  AwaitedSendMessageOptions,
-  ResponseResult,
-} from './routing/send-message.js';
-export { PROTOCOL_VERSION, FrameType, CloseCode } from './protocol/frames.js';
-export { Subprotocol } from './protocol/codec.js';
-export type { CodecName } from './protocol/codec.js';
-export * from './errors.js';
+export { FrameType } from './protocol/frames.js';

@@ -244,11 +244,7 @@ export class Connection {
 
   /** A text message that is not UTF-8 arrived: fails the connection with 1007 (RFC 6455). */
   refuseInvalidText(): void {
-    if (this.closed) return;
-    this.handler.onError(
-      new ProtocolError(ErrorCode.BAD_FRAME, 'A text message is not valid UTF-8'),
-    );
-    this.close(CloseCode.INVALID_PAYLOAD, 'invalid UTF-8');
+    this.refuse('A text message is not valid UTF-8', CloseCode.INVALID_PAYLOAD, 'invalid UTF-8');
   }
 
   /** Feeds one incoming WebSocket message. Never throws. */
@@ -258,22 +254,17 @@ export class Connection {
     if (this.cipher !== undefined) {
       const opened = typeof payload === 'string' ? undefined : this.cipher.open(payload);
       if (opened === undefined) {
-        this.handler.onError(new ProtocolError(ErrorCode.BAD_FRAME, 'A frame failed decryption'));
-        this.close(CloseCode.INVALID_PAYLOAD, 'decryption failed');
+        this.refuse('A frame failed decryption', CloseCode.INVALID_PAYLOAD, 'decryption failed');
         return;
       }
       payload = this.codec.binary ? opened : textDecoder.decode(opened);
     }
     if ((typeof payload === 'string') === this.codec.binary) {
-      this.handler.onError(
-        new ProtocolError(
-          ErrorCode.BAD_FRAME,
-          `A ${this.codec.name} connection got a ${typeof payload === 'string' ? 'text' : 'binary'} message`,
-        ),
-      );
-      this.close(
+      const { name, binary } = this.codec;
+      this.refuse(
+        `A ${name} connection got a ${binary ? 'text' : 'binary'} message`,
         CloseCode.UNSUPPORTED_DATA,
-        `${this.codec.name} connections take ${this.codec.binary ? 'binary' : 'text'} messages`,
+        `${name} connections take ${binary ? 'binary' : 'text'} messages`,
       );
       return;
     }
@@ -304,11 +295,19 @@ export class Connection {
   }
 
   private refuseUndecodable(): void {
-    if (this.closed) return;
-    this.handler.onError(
-      new ProtocolError(ErrorCode.BAD_FRAME, `Undecodable ${this.codec.name} payload`),
+    const { name } = this.codec;
+    this.refuse(
+      `Undecodable ${name} payload`,
+      CloseCode.INVALID_PAYLOAD,
+      `invalid ${name} payload`,
     );
-    this.close(CloseCode.INVALID_PAYLOAD, `invalid ${this.codec.name} payload`);
+  }
+
+  /** Reports a message the peer should not have sent (ERR_BAD_FRAME) and closes with `code`. */
+  private refuse(message: string, code: number, reason: string): void {
+    if (this.closed) return;
+    this.handler.onError(new ProtocolError(ErrorCode.BAD_FRAME, message));
+    this.close(code, reason);
   }
 
   /** Validates one decoded frame and handles it. */
