@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { WebSocketServer } from 'ws';
 import { Client, ErrorCode, ProtocolError, type Server } from '../src/index.js';
 import { CloseCode, FrameType, PROTOCOL_VERSION } from '../src/protocol/frames.js';
-import { createProof } from '../src/rpc/secret.js';
+import { rawHandshake } from './trust-helpers.js';
 import { nodeCipherFactory } from '../src/transport/node-cipher.js';
 import {
   Cleanup,
@@ -836,7 +836,9 @@ describe('batches and encryption', LONG, () => {
       await plain.subscribe({ id: 'enc' });
 
       const [hello] = dataFrames(tap.toServer);
-      const [welcome] = dataFrames(tap.toClient);
+      const welcome = dataFrames(tap.toClient).find((frame) =>
+        frame.payload.toString().startsWith(`[${FrameType.WELCOME},`),
+      );
       const helloBody = (JSON.parse(hello?.payload.toString() ?? '[]') as unknown[])[1] as Record<
         string,
         unknown
@@ -892,22 +894,22 @@ describe('batches and encryption', LONG, () => {
   test('a raw peer announcing batch together with enc gets no batch: one sealed frame per message', async () => {
     const started = await startServer({ serverSecret: secret, encryption: true });
     try {
-      const raw = await connectRaw(started.url, { hello: false });
       const id = 'enc-raw-batch';
-      const proof = await createProof(secret, 'client', id);
+      const outcome = await rawHandshake(started.url, {
+        id,
+        kind: 'client',
+        secret,
+        enc: true,
+        batch: true,
+      });
+      const raw = outcome.peer;
       const messages: Buffer[] = [];
       raw.ws.on('message', (data: Buffer) => messages.push(data));
-      raw.send([
-        FrameType.HELLO,
-        { v: PROTOCOL_VERSION, id, kind: 'client', auth: proof, enc: 'aes-256-gcm', batch: true },
-      ]);
-      const [, welcome] = (await raw.waitForFrame((f) => isFrame(f, FrameType.WELCOME))) as [
-        number,
-        Record<string, unknown>,
-      ];
+      const welcome = raw.welcome ?? {};
       assert.equal(welcome.enc, 'aes-256-gcm');
       assert.equal(welcome.batch, undefined, 'no batch with enc');
-      const cipher = nodeCipherFactory(secret, proof.nonce, String(welcome.serverId), id);
+      const salt = `${outcome.peerNonce ?? ''}|${outcome.challenge?.nonce ?? ''}`;
+      const cipher = nodeCipherFactory(secret, salt, String(welcome.serverId), id);
       const open = (data: Buffer): unknown => {
         const plain = cipher.open(data);
         return plain === undefined ? undefined : JSON.parse(Buffer.from(plain).toString('utf8'));

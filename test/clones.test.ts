@@ -39,6 +39,7 @@ import {
   waitFor,
   within,
 } from './helpers.js';
+import { rawHandshake } from './trust-helpers.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -484,15 +485,15 @@ describe('authentication', { concurrency: true }, () => {
       cleanup.add(() => target.server.stop());
       const refused: string[] = [];
       target.server.on('authError', ({ clone }) => refused.push(clone.id));
-      const peer = await connectRaw(target.url, { codec: 'msgpack', hello: false });
-      cleanup.add(() => peer.terminate());
-      peer.send([
-        FrameType.HELLO,
-        { v: PROTOCOL_VERSION, id: 'rogue', kind: 'clone', auth: 'bad' },
-      ]);
-      const error = await peer.waitForFrame((frame) => isFrame(frame, FrameType.ERROR));
-      assert.equal(((error as unknown[])[2] as { code?: unknown }).code, 'ERR_AUTH');
-      assert.equal((await peer.waitClose()).code, 4003);
+      const outcome = await rawHandshake(target.url, {
+        codec: 'msgpack',
+        id: 'rogue',
+        kind: 'clone',
+        authValue: 'bad',
+      });
+      cleanup.add(() => outcome.peer.terminate());
+      assert.equal(outcome.errorCode, 'ERR_AUTH');
+      assert.equal(outcome.closeCode, 4003);
       assert.deepEqual(refused, ['rogue']);
       assert.equal(target.server.clones.clones.size, 0);
     } finally {
@@ -1017,13 +1018,14 @@ describe('faults and misconfiguration', { concurrency: true }, () => {
     try {
       const clone = await startClone('self');
       cleanup.add(() => clone.server.stop());
-      const peer = await connectRaw(clone.url, { codec: 'msgpack', hello: false });
-      cleanup.add(() => peer.terminate());
-      peer.send([
-        FrameType.HELLO,
-        { v: PROTOCOL_VERSION, id: 'self', kind: 'clone', instance: 'other' },
-      ]);
-      assert.equal((await peer.waitClose()).code, 4009);
+      const outcome = await rawHandshake(clone.url, {
+        codec: 'msgpack',
+        id: 'self',
+        kind: 'clone',
+        instance: 'other',
+      });
+      cleanup.add(() => outcome.peer.terminate());
+      assert.equal(outcome.closeCode, 4009);
       assert.ok(errorCodes(clone).includes('ERR_DUPLICATE_ID'));
       assert.equal(clone.server.clones.clones.size, 0);
     } finally {
@@ -1066,13 +1068,14 @@ describe('faults and misconfiguration', { concurrency: true }, () => {
       cleanup.add(() => clone.server.stop());
       const inbox = await startInbox(clone.url, ['g'], { codec: 'json' });
       cleanup.add(() => inbox.client.stop());
-      const peer = await connectRaw(clone.url, { codec: 'msgpack', hello: false });
+      const { peer, welcomed } = await rawHandshake(clone.url, {
+        codec: 'msgpack',
+        id: 'raw-clone',
+        kind: 'clone',
+        instance: 'raw',
+      });
       cleanup.add(() => peer.terminate());
-      peer.send([
-        FrameType.HELLO,
-        { v: PROTOCOL_VERSION, id: 'raw-clone', kind: 'clone', instance: 'raw' },
-      ]);
-      await peer.waitForFrame((frame) => isFrame(frame, FrameType.WELCOME));
+      assert.ok(welcomed);
       const bad: unknown[] = [
         null,
         'garbage',

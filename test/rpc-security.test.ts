@@ -5,7 +5,7 @@
  * server's proof in WELCOME and refuses an impostor.
  */
 import assert from 'node:assert/strict';
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   createServer as createNetServer,
   connect as netConnect,
@@ -26,16 +26,9 @@ import {
   Subprotocol,
   type Server,
 } from '../src/index.js';
-import {
-  connectRaw,
-  isFrame,
-  startServer,
-  stopAll,
-  waitFor,
-  within,
-  type RawPeer,
-} from './helpers.js';
+import { connectRaw, isFrame, startServer, stopAll, waitFor, within } from './helpers.js';
 import { collect, rejectsWith, since } from './rpc-helpers.js';
+import { hmac, rawHandshake, type RawOutcome } from './trust-helpers.js';
 
 const SECRET = 'correct horse battery staple 8220';
 
@@ -58,80 +51,26 @@ function share(server: Server): void {
   server.origin(count, { namespace: 'secure' });
 }
 
-/** The HMAC proof a peer of `kind` with `id` sends (PROTOCOL: SecretProof). */
-function proofFor(secret: string, kind: string, id: string, ts: number, nonce: string): string {
-  return createHmac('sha256', secret)
-    .update(`wsmesh-v1|${kind}|${id}|${ts}|${nonce}`)
-    .digest('base64url');
-}
-
-/** The proof a server returns in WELCOME for `nonce`. */
-function serverProofFor(secret: string, serverId: string, nonce: string): string {
-  return createHmac('sha256', secret)
-    .update(`wsmesh-v1|server|${serverId}|${nonce}`)
-    .digest('base64url');
-}
-
-interface HelloOptions {
-  kind?: string;
-  id?: string;
-  ts?: number;
-  nonce?: string;
-  secret?: string;
-}
-
-/** A HELLO body with a proof computed here, the way a correct peer would. */
-function helloBody(options: HelloOptions = {}): {
-  v: number;
-  id: string;
-  kind: string;
-  auth: { alg: string; ts: number; nonce: string; proof: string };
-} {
-  const kind = options.kind ?? 'rpc';
-  const id = options.id ?? `raw-${randomBytes(4).toString('hex')}`;
-  const ts = options.ts ?? Date.now();
-  const nonce = options.nonce ?? randomBytes(18).toString('base64url');
-  const proof = proofFor(options.secret ?? SECRET, kind, id, ts, nonce);
-  return { v: PROTOCOL_VERSION, id, kind, auth: { alg: 'hmac-sha256', ts, nonce, proof } };
-}
-
-/** Sends `hello` (an object, or the exact text) on a fresh raw socket; resolves with what happened. */
-async function tryHello(
-  url: string,
-  hello: unknown,
-): Promise<{
-  peer: RawPeer;
-  welcome: Record<string, unknown> | undefined;
-  closeCode: number | undefined;
-}> {
-  const peer = await connectRaw(url, { hello: false, protocols: Subprotocol.json });
-  if (typeof hello === 'string') peer.sendText(hello);
-  else peer.send([FrameType.HELLO, hello]);
-  const outcome = await Promise.race([
-    peer
-      .waitForFrame((frame) => isFrame(frame, FrameType.WELCOME), { timeoutMs: 4000 })
-      .then(
-        () => 'welcome' as const,
-        () => 'no welcome' as const,
-      ),
-    peer.closed.then(() => 'closed' as const),
-  ]);
-  if (outcome === 'welcome') return { peer, welcome: peer.welcome, closeCode: undefined };
-  const info = await peer.waitClose(4000);
-  return { peer, welcome: undefined, closeCode: info.code };
+/** The accepting side's proof in CHALLENGE (PROTOCOL.md 2.1). */
+function serverProofFor(
+  secret: string,
+  serverId: string,
+  kind: string,
+  peerId: string,
+  peerNonce: string,
+  serverNonce: string,
+): string {
+  return hmac(secret, `wsmesh-v2|server|${serverId}|${kind}|${peerId}|${peerNonce}|${serverNonce}`);
 }
 
 /** Asserts that the server refused a handshake: an ERR_AUTH error frame, then close 4003. */
-async function assertRefused(url: string, hello: unknown, label: string): Promise<void> {
-  const { peer, welcome, closeCode } = await tryHello(url, hello);
-  assert.equal(welcome, undefined, `${label}: no WELCOME`);
-  assert.equal(closeCode, CloseCode.AUTH_FAILED, `${label}: closed with 4003`);
-  assert.equal(closeCode, 4003);
-  const error = peer.frames.find((frame) => isFrame(frame, FrameType.ERROR));
-  assert.ok(error !== undefined, `${label}: an ERROR frame came first`);
-  assert.equal(((error as unknown[])[2] as { code?: unknown }).code, ErrorCode.AUTH);
+function assertRefused(outcome: RawOutcome, label: string): void {
+  outcome.peer.terminate();
+  assert.equal(outcome.welcomed, false, `${label}: no WELCOME`);
+  assert.equal(outcome.closeCode, CloseCode.AUTH_FAILED, `${label}: closed with 4003`);
+  assert.equal(outcome.errorCode, ErrorCode.AUTH, `${label}: an ERR_AUTH frame came first`);
   assert.ok(
-    !peer.frames.some((frame) => isFrame(frame, FrameType.REPLY)),
+    !outcome.peer.frames.some((frame) => isFrame(frame, FrameType.REPLY)),
     `${label}: nothing was answered`,
   );
 }
@@ -278,7 +217,9 @@ describe('serverSecret: proxies that do not know it', () => {
     );
     assert.ok(since(started) < 3000, `took ${since(started)} ms`);
     assert.ok(!error.message.includes(SECRET));
-    await waitFor(() => authErrors.length > 0, 3000, 'the server reported the refusal');
+    // The proxy refuses first: the server's CHALLENGE proof does not match its secret, so it
+    // sends no AUTH at all.
+    assert.match(error.message, /did not prove the server secret/);
     assert.ok(authErrors.every((entry) => !entry.message.includes(SECRET)));
     await waitFor(() => server.clients.size === 0, 3000, 'the refused connection is gone');
   });
@@ -421,6 +362,7 @@ describe('a server without serverSecret', () => {
       const garbage = await connectRaw(url, {
         hello: { v: PROTOCOL_VERSION, id: 'garbage', kind: 'rpc', auth: { whatever: true } },
       });
+      // An unknown HELLO field (the version-1 `auth`) is ignored.
       garbage.send([FrameType.RPC_CALL, 1, 'secure', 'add', [20, 22]]);
       const reply = await garbage.waitForFrame((frame) => isFrame(frame, FrameType.REPLY, 1));
       assert.deepEqual(reply, [FrameType.REPLY, 1, 42]);
@@ -470,11 +412,18 @@ describe('the secret never crosses the wire', () => {
       // The decoder works: the handshakes and calls are visible in clear.
       const hellos = toServer.filter((text) => text.startsWith(`[${FrameType.HELLO},`));
       assert.equal(hellos.length, 3);
-      assert.ok(hellos.every((text) => text.includes('"proof"')));
+      assert.ok(hellos.every((text) => text.includes('"challenge"')));
+      assert.equal(
+        toServer.filter(
+          (text) => text.startsWith(`[${FrameType.AUTH},`) && text.includes('"proof"'),
+        ).length,
+        2,
+        'two AUTH proofs: the proxy with a wrong secret sent none',
+      );
       assert.ok(toServer.some((text) => text.startsWith(`[${FrameType.RPC_CALL},`)));
       assert.ok(
         toClient.some(
-          (text) => text.startsWith(`[${FrameType.WELCOME},`) && text.includes('"proof"'),
+          (text) => text.startsWith(`[${FrameType.CHALLENGE},`) && text.includes('"proof"'),
         ),
       );
       assert.ok(toClient.some((text) => text.startsWith(`[${FrameType.RPC_ITEMS},`)));
@@ -506,11 +455,14 @@ describe('the secret never crosses the wire', () => {
 
 describe('handshake proofs', () => {
   let server: Server;
+  let sibling: Server;
   let url: string;
+  let siblingUrl: string;
   let recorder: RecordingProxy;
 
   before(async () => {
     ({ server, url } = await startServer({ serverSecret: SECRET }, share));
+    ({ server: sibling, url: siblingUrl } = await startServer({ serverSecret: SECRET }, share));
     const port = server.port;
     assert.ok(port !== undefined);
     recorder = new RecordingProxy(port);
@@ -518,29 +470,32 @@ describe('handshake proofs', () => {
   });
   after(async () => {
     await recorder.stop();
-    await stopAll(server);
+    await stopAll(server, sibling);
   });
 
-  test('a correct proof is welcomed, with the server proof over our nonce', async () => {
-    const hello = helloBody();
-    const { peer, welcome } = await tryHello(url, hello);
+  test('a correct proof is welcomed; CHALLENGE carries the server proof over both nonces', async () => {
+    const id = `raw-${randomBytes(4).toString('hex')}`;
+    const outcome = await rawHandshake(url, { id, kind: 'rpc', secret: SECRET });
     try {
-      assert.ok(welcome !== undefined, 'welcomed');
-      assert.equal(welcome.serverId, server.id);
-      const auth = welcome.auth as { proof?: unknown } | undefined;
-      assert.equal(auth?.proof, serverProofFor(SECRET, server.id, hello.auth.nonce));
-      peer.send([FrameType.RPC_CALL, 1, 'secure', 'add', [1, 2]]);
-      assert.deepEqual(await peer.waitForFrame((frame) => isFrame(frame, FrameType.REPLY, 1)), [
-        FrameType.REPLY,
-        1,
-        3,
-      ]);
+      assert.ok(outcome.welcomed, 'welcomed');
+      const challenge = outcome.challenge;
+      assert.ok(challenge !== undefined);
+      assert.equal(challenge.serverId, server.id);
+      assert.equal(
+        challenge.proof,
+        serverProofFor(SECRET, server.id, 'rpc', id, outcome.peerNonce ?? '', challenge.nonce),
+      );
+      outcome.peer.send([FrameType.RPC_CALL, 1, 'secure', 'add', [1, 2]]);
+      assert.deepEqual(
+        await outcome.peer.waitForFrame((frame) => isFrame(frame, FrameType.REPLY, 1)),
+        [FrameType.REPLY, 1, 3],
+      );
     } finally {
-      peer.terminate();
+      outcome.peer.terminate();
     }
   });
 
-  test('a replayed HELLO is refused (4003), while the original is open and after', async () => {
+  test('a captured handshake replayed to the same server or a sibling with the same secret is refused', async () => {
     const viaRecorder = `ws://127.0.0.1:${recorder.port}/`;
     const before = recorder.connections.length;
     const proxy = await RpcProxy.create<SecureApi>({
@@ -548,80 +503,54 @@ describe('handshake proofs', () => {
       serverSecret: SECRET,
       namespace: 'secure',
     });
-    let captured: string | undefined;
+    let hello: { id: string; kind: 'rpc'; challenge: string } | undefined;
+    let proof: string | undefined;
     try {
       assert.equal(await proxy.add(1, 2), 3);
       const record = recorder.connections[before];
       assert.ok(record !== undefined);
-      captured = decodeWebSocketFrames(Buffer.concat(record.toServer))
-        .map((message) => message.payload.toString('utf8'))
-        .find((text) => text.startsWith(`[${FrameType.HELLO},`));
-      assert.ok(captured !== undefined, 'the HELLO of the proxy was captured');
-      assert.match(captured, /"kind":"rpc"/);
-      await assertRefused(url, captured, 'replay while the original is connected');
+      const texts = decodeWebSocketFrames(Buffer.concat(record.toServer)).map((message) =>
+        message.payload.toString('utf8'),
+      );
+      const helloText = texts.find((text) => text.startsWith(`[${FrameType.HELLO},`));
+      const authText = texts.find((text) => text.startsWith(`[${FrameType.AUTH},`));
+      assert.ok(helloText !== undefined && authText !== undefined, 'HELLO and AUTH captured');
+      hello = (JSON.parse(helloText) as [number, typeof hello])[1];
+      proof = (JSON.parse(authText) as [number, { proof: string }])[1].proof;
+      assert.ok(hello !== undefined);
+      const replay = { id: hello.id, kind: hello.kind, challenge: hello.challenge, proof };
+      assertRefused(await rawHandshake(url, replay), 'replay while the original is connected');
+      assertRefused(await rawHandshake(siblingUrl, replay), 'replay to a sibling');
     } finally {
       await proxy.close();
     }
-    await assertRefused(url, captured, 'replay after the original left');
-    // Same nonce with a fresh timestamp and a valid MAC (only the secret holder could do
-    // this): the nonce alone is refused.
-    const original = JSON.parse(captured) as [
-      number,
-      { id: string; kind: string; auth: { nonce: string } },
-    ];
-    const body = original[1];
-    await assertRefused(
-      url,
-      helloBody({ id: body.id, kind: body.kind, nonce: body.auth.nonce }),
-      'reused nonce with a fresh timestamp',
-    );
+    assert.ok(hello !== undefined && proof !== undefined);
+    const replay = { id: hello.id, kind: hello.kind, challenge: hello.challenge, proof };
+    assertRefused(await rawHandshake(url, replay), 'replay after the original left');
   });
 
-  test('a tampered proof is refused (4003)', async () => {
-    const hello = helloBody();
-    const proof = hello.auth.proof;
-    const firstChar = proof.charAt(0);
-    const tampered = {
-      ...hello,
-      auth: { ...hello.auth, proof: `${firstChar === 'A' ? 'B' : 'A'}${proof.slice(1)}` },
-    };
-    assert.notEqual(tampered.auth.proof, proof);
-    assert.equal(tampered.auth.proof.length, proof.length);
-    await assertRefused(url, tampered, 'one character changed');
-    await assertRefused(url, { ...hello, id: `${hello.id}x` }, 'proof for another id');
-    await assertRefused(url, { ...hello, kind: 'link' }, 'proof for another kind');
-    await assertRefused(
-      url,
-      { ...hello, auth: { ...hello.auth, ts: hello.auth.ts + 1 } },
-      'another timestamp',
+  test('a tampered proof, or one for another id, kind or secret, is refused (4003)', async () => {
+    const id = `raw-${randomBytes(4).toString('hex')}`;
+    assertRefused(
+      await rawHandshake(url, { id, kind: 'rpc', secret: `${SECRET}!` }),
+      'proof made with another secret',
     );
-    await assertRefused(url, { ...hello, auth: { ...hello.auth, proof: '' } }, 'empty proof');
-    await assertRefused(url, { ...hello, auth: 'abcd' }, 'not a proof object');
-    await assertRefused(url, helloBody({ secret: `${SECRET}!` }), 'proof made with another secret');
-    // The untampered original (fresh nonce, never used) is still good.
-    const { peer, welcome } = await tryHello(url, hello);
-    peer.terminate();
-    assert.ok(welcome !== undefined, 'the original proof is accepted');
-  });
-
-  test('a stale or future timestamp is refused (4003), even with a correct proof', async () => {
-    const fiveMinutes = 5 * 60 * 1000;
-    await assertRefused(url, helloBody({ ts: Date.now() - fiveMinutes }), 'five minutes old');
-    await assertRefused(url, helloBody({ ts: Date.now() + fiveMinutes }), 'five minutes ahead');
-    // Within the one-minute window: accepted.
-    const { peer, welcome } = await tryHello(url, helloBody({ ts: Date.now() - 20_000 }));
-    peer.terminate();
-    assert.ok(welcome !== undefined, 'a 20 s old proof is within the window');
+    assertRefused(
+      await rawHandshake(url, { id, kind: 'rpc', proof: 'A'.repeat(43) }),
+      'made-up proof',
+    );
+    assertRefused(await rawHandshake(url, { id, kind: 'rpc', proof: '' }), 'empty proof');
+    assertRefused(await rawHandshake(url, { id, kind: 'rpc' }), 'no challenge, no proof');
+    const outcome = await rawHandshake(url, { id, kind: 'rpc', secret: SECRET });
+    outcome.peer.terminate();
+    assert.ok(outcome.welcomed, 'the honest peer is accepted');
   });
 });
 
 describe('the proxy checks the server', () => {
-  /** A fake wsmesh server that answers HELLO with WELCOME carrying `auth` of its choosing. */
+  /** A fake wsmesh server that answers HELLO with a CHALLENGE of its choosing. */
   async function fakeServer(
-    answer: (hello: {
-      id: string;
-      auth?: { nonce?: string };
-    }) => Record<string, unknown> | undefined,
+    answer: (hello: { id: string; challenge?: string }) => Record<string, unknown> | undefined,
   ): Promise<{ url: string; received: unknown[]; close: () => Promise<void> }> {
     const received: unknown[] = [];
     const wss = new WebSocketServer({
@@ -630,20 +559,26 @@ describe('the proxy checks the server', () => {
       handleProtocols: (protocols) => (protocols.has(Subprotocol.json) ? Subprotocol.json : false),
     });
     await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
+    const welcome = {
+      v: PROTOCOL_VERSION,
+      serverId: 'impostor',
+      connectionId: 'conn-1',
+      maxPayload: 1024 * 1024,
+    };
     wss.on('connection', (ws: ServerSideWebSocket) => {
       ws.on('message', (data: Buffer) => {
         const frame = JSON.parse(data.toString('utf8')) as unknown[];
         received.push(frame);
         if (frame[0] === FrameType.HELLO) {
-          const hello = frame[1] as { id: string; auth?: { nonce?: string } };
-          const welcome: Record<string, unknown> = {
-            v: PROTOCOL_VERSION,
-            serverId: 'impostor',
-            connectionId: 'conn-1',
-            maxPayload: 1024 * 1024,
-          };
-          const auth = answer(hello);
-          if (auth !== undefined) welcome.auth = auth;
+          const challenge = answer(frame[1] as { id: string; challenge?: string });
+          ws.send(
+            JSON.stringify(
+              challenge === undefined
+                ? [FrameType.WELCOME, welcome]
+                : [FrameType.CHALLENGE, challenge],
+            ),
+          );
+        } else if (frame[0] === FrameType.AUTH) {
           ws.send(JSON.stringify([FrameType.WELCOME, welcome]));
         } else if (frame[0] === FrameType.RPC_LIST) {
           ws.send(
@@ -664,28 +599,51 @@ describe('the proxy checks the server', () => {
     };
   }
 
+  const serverNonce = randomBytes(18).toString('base64url');
+  const challengeWith = (proof: string): Record<string, unknown> => ({
+    serverId: 'impostor',
+    nonce: serverNonce,
+    proof,
+  });
   const impostors: [
     string,
-    (hello: { id: string; auth?: { nonce?: string } }) => Record<string, unknown> | undefined,
+    (hello: { id: string; challenge?: string }) => Record<string, unknown> | undefined,
   ][] = [
-    ['no proof at all', () => undefined],
-    ['a made-up proof', () => ({ proof: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' })],
+    ['WELCOME without any CHALLENGE', () => undefined],
+    ['a CHALLENGE without proof', () => ({ serverId: 'impostor', nonce: serverNonce })],
+    ['a made-up proof', () => challengeWith('A'.repeat(43))],
     [
       'a proof made with another secret',
-      (hello) => ({ proof: serverProofFor('guess', 'impostor', hello.auth?.nonce ?? '') }),
+      (hello) =>
+        challengeWith(
+          serverProofFor('guess', 'impostor', 'rpc', hello.id, hello.challenge ?? '', serverNonce),
+        ),
     ],
     [
       'a proof over another nonce',
-      () => ({ proof: serverProofFor(SECRET, 'impostor', 'some-other-nonce-123') }),
+      (hello) =>
+        challengeWith(
+          serverProofFor(SECRET, 'impostor', 'rpc', hello.id, 'some-other-nonce-123', serverNonce),
+        ),
     ],
     [
       'a proof for another server id',
-      (hello) => ({ proof: serverProofFor(SECRET, 'real-server', hello.auth?.nonce ?? '') }),
+      (hello) =>
+        challengeWith(
+          serverProofFor(
+            SECRET,
+            'real-server',
+            'rpc',
+            hello.id,
+            hello.challenge ?? '',
+            serverNonce,
+          ),
+        ),
     ],
   ];
 
   for (const [label, answer] of impostors) {
-    test(`a server answering with ${label} is refused with AuthError`, async () => {
+    test(`a server answering with ${label} is refused with AuthError, and gets no AUTH`, async () => {
       const fake = await fakeServer(answer);
       try {
         const started = Date.now();
@@ -711,9 +669,11 @@ describe('the proxy checks the server', () => {
   }
 
   test('a (fake) server that proves the secret is accepted', async () => {
-    const fake = await fakeServer((hello) => ({
-      proof: serverProofFor(SECRET, 'impostor', hello.auth?.nonce ?? ''),
-    }));
+    const fake = await fakeServer((hello) =>
+      challengeWith(
+        serverProofFor(SECRET, 'impostor', 'rpc', hello.id, hello.challenge ?? '', serverNonce),
+      ),
+    );
     try {
       const proxy = await RpcProxy.create({
         url: fake.url,

@@ -8,14 +8,8 @@
 import { AuthError, NotConnectedError, StoppedError, WsMeshError } from '../errors.js';
 import type { Codec } from '../protocol/codec.js';
 import { loadCodec } from '../protocol/codecs.js';
-import {
-  CloseCode,
-  type PeerKind,
-  type SecretProof,
-  type WelcomeBody,
-} from '../protocol/frames.js';
+import { CloseCode, type PeerKind, type WelcomeBody } from '../protocol/frames.js';
 import type { RpcCaller } from '../rpc/rpc-caller.js';
-import { createProof } from '../rpc/secret.js';
 import type { Connection } from '../transport/connection.js';
 import type { Dialer } from '../transport/dialer.js';
 import type { CipherFactory } from '../transport/frame-cipher.js';
@@ -183,7 +177,7 @@ export class ClientConnector implements SessionHost {
       : undefined;
   }
 
-  /** Dials the current url (after preparing the secret proof and credentials). */
+  /** Dials the current url (after preparing the credentials). */
   private async dial(): Promise<void> {
     this.reconnectTimer = undefined;
     if (this.phase === 'stopped') return;
@@ -201,9 +195,6 @@ export class ClientConnector implements SessionHost {
       this.giveUp(error instanceof Error ? error : new Error(String(error)));
       return;
     }
-    let proof: SecretProof | undefined;
-    const secret = this.options.serverSecret;
-    if (secret !== undefined) proof = await createProof(secret, this.kind, this.id);
     let credentials: unknown = this.options.credentials;
     if (typeof credentials === 'function') {
       try {
@@ -218,7 +209,7 @@ export class ClientConnector implements SessionHost {
     this.log(`connecting to ${url}`);
     let session: ClientSession;
     try {
-      session = new ClientSession(this, url, codec, proof, credentials);
+      session = new ClientSession(this, url, codec, credentials);
     } catch (error) {
       this.lastError = error instanceof Error ? error : new Error(String(error));
       this.socketClosed(url, false, CloseCode.INTERNAL_ERROR, this.lastError.message);

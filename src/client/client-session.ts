@@ -1,32 +1,30 @@
 /**
  * One connection attempt of a client, from dialing to close: the subprotocol the server
- * chose, HELLO, WELCOME with the server's secret proof (frames right behind it wait until the
- * proof is checked) and encryption, then every frame of the connection to the client's frame
- * router. The client decides what happens before (urls, credentials) and after (reconnect).
+ * chose, the handshake (src/handshake/dialing.ts: HELLO, CHALLENGE and AUTH when a secret is
+ * proved both ways, WELCOME with encryption), then every frame of the connection to the
+ * client's frame router. The client decides what happens before (urls, credentials) and
+ * after (reconnect).
  * @module
  */
 import { AuthError, ErrorCode, ProtocolError } from '../errors.js';
+import { DialingHandshake, handshakeError } from '../handshake/dialing.js';
 import type { Codec, WirePayload } from '../protocol/codec.js';
 import { codecForSubprotocol } from '../protocol/codecs.js';
 import {
   CloseCode,
   FrameType,
-  PROTOCOL_VERSION,
+  type ChallengeBody,
   type Frame,
-  type HelloBody,
   type PeerKind,
-  type SecretProof,
   type WelcomeBody,
 } from '../protocol/frames.js';
-import { verifyServerProof } from '../rpc/secret.js';
 import { Connection, type ConnectionHandler } from '../transport/connection.js';
 import { DeadlineEntry, deadlines } from '../transport/deadline-queue.js';
 import type { DialEvents, Dialer } from '../transport/dialer.js';
-import { CIPHER_SCHEME, type CipherFactory } from '../transport/frame-cipher.js';
+import type { CipherFactory } from '../transport/frame-cipher.js';
 import type { WireSocket } from '../transport/wire-socket.js';
 import type { FrameSink } from './client-router.js';
 import type { ResolvedClientOptions } from './options.js';
-
 /** Closes a socket whose wsmesh handshake did not complete in time. */
 class WelcomeDeadline extends DeadlineEntry {
   constructor(private readonly socket: WireSocket) {
@@ -72,8 +70,8 @@ export class ClientSession implements DialEvents, ConnectionHandler {
   connection: Connection | undefined;
   /** Set by WELCOME: the connection was established. */
   private welcomed = false;
-  /** Frames that arrived behind WELCOME while the server's proof is checked. */
-  private held: [Frame, WirePayload][] | undefined;
+  /** HELLO, CHALLENGE and AUTH, WELCOME. */
+  private readonly handshake: DialingHandshake;
   /** When the connection closed itself (heartbeat, slow consumer...), its code is the one to report. */
   private localClose: [number, string] | undefined;
   private deadline: WelcomeDeadline | undefined;
@@ -85,11 +83,21 @@ export class ClientSession implements DialEvents, ConnectionHandler {
     /** The url dialed. */
     readonly url: string,
     private readonly codec: Codec,
-    private readonly proof: SecretProof | undefined,
-    private readonly credentials: unknown,
+    credentials: unknown,
   ) {
     this.frames = host.frames;
     const { options } = host;
+    this.handshake = new DialingHandshake({
+      id: host.id,
+      kind: host.kind,
+      maxPayload: options.maxPayload,
+      secret: options.serverSecret,
+      encryption: options.encryption,
+      cipherFactory: host.cipherFactory,
+      credentials,
+      // Several frames per message from the server (PROTOCOL.md, "Batches").
+      batch: true,
+    });
     this.socket = host.dialer(
       url,
       [codec.subprotocol],
@@ -132,21 +140,8 @@ export class ClientSession implements DialEvents, ConnectionHandler {
     });
     this.connection = connection;
     try {
-      const hello: HelloBody = {
-        v: PROTOCOL_VERSION,
-        id: this.host.id,
-        kind: this.host.kind,
-        maxPayload: options.maxPayload,
-      };
-      if (this.proof !== undefined) hello.auth = this.proof;
-      if (options.encryption) hello.enc = CIPHER_SCHEME;
-      else {
-        // Several frames per message from the server (PROTOCOL.md, "Batches").
-        hello.batch = true;
-        connection.acceptsBatches = true;
-      }
-      if (this.credentials !== undefined) hello.credentials = this.credentials;
-      connection.send([FrameType.HELLO, hello]);
+      connection.acceptsBatches = this.handshake.readsBatches;
+      connection.send([FrameType.HELLO, this.handshake.hello]);
     } catch (error) {
       this.host.reportError(error);
     }
@@ -177,19 +172,26 @@ export class ClientSession implements DialEvents, ConnectionHandler {
 
   /** ConnectionHandler: one frame of the connection. */
   onFrame(frame: Frame, raw: WirePayload): void {
-    if (this.held !== undefined) {
-      this.held.push([frame, raw]);
+    if (this.welcomed) {
+      this.frames.handleFrame(frame, raw, this.connection);
       return;
     }
-    if (frame[0] === FrameType.WELCOME) {
-      if (!this.welcomed) this.welcome(frame[1]);
-      return;
+    switch (frame[0]) {
+      case FrameType.CHALLENGE:
+        void this.answer(frame[1]);
+        return;
+      case FrameType.WELCOME:
+        this.welcome(frame[1]);
+        return;
+      case FrameType.ERROR: {
+        const error = handshakeError(frame[2]);
+        if (error instanceof AuthError) this.host.refused(error);
+        else this.host.failed(error);
+        return;
+      }
+      default:
+        this.abort(new ProtocolError(ErrorCode.PROTOCOL, `Frame type ${frame[0]} before WELCOME`));
     }
-    if (!this.welcomed && frame[0] === FrameType.ERROR && frame[2].code === ErrorCode.AUTH) {
-      this.host.refused(new AuthError(frame[2].message));
-      return;
-    }
-    this.frames.handleFrame(frame, raw, this.connection);
   }
 
   /** ConnectionHandler: the connection closed (maybe by itself, before the socket did). */
@@ -202,51 +204,45 @@ export class ClientSession implements DialEvents, ConnectionHandler {
     this.host.reportError(error);
   }
 
-  /** The first WELCOME: with a server secret, the server must prove it too. */
-  private welcome(body: WelcomeBody): void {
-    this.welcomed = true;
-    const secret = this.host.options.serverSecret;
-    const { proof } = this;
-    if (secret === undefined || proof === undefined) {
-      this.host.welcomed(this.url, body);
+  /** CHALLENGE: checks the server, then proves the secret back with AUTH. */
+  private async answer(challenge: ChallengeBody): Promise<void> {
+    let auth;
+    try {
+      auth = await this.handshake.answer(challenge);
+    } catch (error) {
+      this.abort(error instanceof Error ? error : new Error(String(error)));
       return;
     }
-    // Frames right behind WELCOME wait until the server's proof is checked.
-    this.held = [];
-    if (this.host.options.encryption) {
-      const { cipherFactory } = this.host;
-      if (body.enc !== CIPHER_SCHEME || cipherFactory === undefined) {
-        this.host.refused(new AuthError('The server did not agree to encrypt'));
-        this.socket.close(CloseCode.AUTH_FAILED, 'encryption refused');
-        return;
-      }
-      if (this.connection !== undefined) {
-        this.connection.cipher = cipherFactory(secret, proof.nonce, body.serverId, this.host.id);
-      }
+    if (!this.current || this.connection === undefined || this.connection.closed) return;
+    try {
+      this.connection.send([FrameType.AUTH, auth]);
+    } catch (error) {
+      this.host.reportError(error);
     }
-    void this.checkServer(secret, proof.nonce, body.serverId, body.auth?.proof).then((ok) => {
-      const waiting = this.held ?? [];
-      this.held = undefined;
-      if (!ok) return;
-      this.host.welcomed(this.url, body);
-      // A session replaced meanwhile has no connection of the client's to reply on.
-      const connection = this.current ? this.connection : undefined;
-      for (const [next, nextRaw] of waiting) this.frames.handleFrame(next, nextRaw, connection);
-    });
   }
 
-  /** Checks that the server proved the secret too (so it is not an impostor collecting calls). */
-  private async checkServer(
-    secret: string,
-    nonce: string,
-    serverId: string,
-    proof: string | undefined,
-  ): Promise<boolean> {
-    const ok = proof !== undefined && (await verifyServerProof(secret, serverId, nonce, proof));
-    if (!ok) {
-      this.host.refused(new AuthError(`Server "${serverId}" did not prove the server secret`));
-      this.socket.close(CloseCode.AUTH_FAILED, 'server failed authentication');
+  /** WELCOME: the server is who it must be; encryption switches on here when agreed. */
+  private welcome(body: WelcomeBody): void {
+    let cipher;
+    try {
+      ({ cipher } = this.handshake.welcome(body));
+    } catch (error) {
+      this.abort(error instanceof Error ? error : new Error(String(error)));
+      return;
     }
-    return ok;
+    this.welcomed = true;
+    if (this.connection !== undefined) this.connection.cipher = cipher;
+    this.host.welcomed(this.url, body);
+  }
+
+  /** The server is not who it must be, or broke the handshake: report and close. */
+  private abort(error: Error): void {
+    if (error instanceof AuthError) {
+      this.host.refused(error);
+      this.socket.close(CloseCode.AUTH_FAILED, error.message.slice(0, 100));
+    } else {
+      this.host.failed(error);
+      this.socket.close(CloseCode.HANDSHAKE_FAILED, error.message.slice(0, 100));
+    }
   }
 }

@@ -1,12 +1,14 @@
 /**
- * Dials one remote clone: HELLO with the authValue from `authFnOut`; the WELCOME must come
- * from the expected id. Reconnection and backoff are the {@link PeerDialer}'s.
+ * Dials one remote clone. The peer must answer with the expected id, and prove the server
+ * secret when there is one, before the authValue from `authFnOut` is sent. Reconnection and
+ * backoff are the {@link PeerDialer}'s.
  * @module
  */
 import { AuthError, WsMeshError } from '../errors.js';
 import type { Codec } from '../protocol/codec.js';
-import { PROTOCOL_VERSION, type Frame } from '../protocol/frames.js';
+import type { Frame } from '../protocol/frames.js';
 import type { TlsOptions } from '../transport/dialer.js';
+import { nodeCipherFactory } from '../transport/node-cipher.js';
 import { CloneLink } from './clone-link.js';
 import { PeerDialer } from './peer-dialer.js';
 import type { RemoteClone } from './remote-clone.js';
@@ -20,6 +22,10 @@ export interface DialerOwner {
   readonly maxPayload: number;
   readonly maxBufferedBytes: number;
   readonly tls: TlsOptions | undefined;
+  /** The server secret: clones prove it to each other, both ways, when it is set. */
+  readonly secret: string | undefined;
+  /** Ask for payload encryption on clone links (needs `secret`). */
+  readonly encryption: boolean;
   authValueFor(clone: RemoteClone): Promise<unknown>;
   linkOpened(link: CloneLink): void;
   linkFrame(link: CloneLink, frame: Frame): void;
@@ -61,31 +67,30 @@ export class CloneDialer {
         return owner.cloneInterval;
       },
       url: () => clone.url,
-      hello: async () => {
-        let auth: unknown;
-        try {
-          auth = await owner.authValueFor(clone);
-        } catch (error) {
-          throw new AuthError(
-            `authFnOut failed: ${error instanceof Error ? error.message : String(error)}`,
-          );
-        }
-        return {
-          v: PROTOCOL_VERSION,
-          id: owner.selfId,
-          kind: 'clone',
-          auth,
-          maxPayload: owner.maxPayload,
-          instance: owner.instance,
-        };
-      },
-      accept: async (welcome) =>
-        welcome.serverId === clone.id
-          ? undefined
-          : new WsMeshError(
-              'ERR_CLONE_ID_MISMATCH',
-              `${String(clone.url)} answered as "${welcome.serverId}", not "${clone.id}"`,
-            ),
+      handshake: () => ({
+        id: owner.selfId,
+        kind: 'clone',
+        maxPayload: owner.maxPayload,
+        instance: owner.instance,
+        expectServerId: clone.id,
+        mismatch: (serverId) =>
+          new WsMeshError(
+            'ERR_CLONE_ID_MISMATCH',
+            `${String(clone.url)} answered as "${serverId}", not "${clone.id}"`,
+          ),
+        secret: owner.secret,
+        encryption: owner.encryption && owner.secret !== undefined,
+        cipherFactory: nodeCipherFactory,
+        authValue: async () => {
+          try {
+            return await owner.authValueFor(clone);
+          } catch (error) {
+            throw new AuthError(
+              `authFnOut failed: ${error instanceof Error ? error.message : String(error)}`,
+            );
+          }
+        },
+      }),
       opened: (connection) => {
         this.link = new CloneLink(clone.id, 'out', connection, owner.selfId);
         owner.linkOpened(this.link);

@@ -39,6 +39,8 @@ export interface CloneHost {
     maxBufferedBytes: number;
     authFnOut: AuthFnOut | undefined;
     tls: TlsOptions | undefined;
+    serverSecret: string | undefined;
+    encryption: boolean;
   };
   emitAuthError(clone: { id: string; url: string | null }, error: Error): void;
   reportError(error: unknown): void;
@@ -134,6 +136,14 @@ export class CloneManager implements DialerOwner, GroupsObserver {
   /** @internal */
   get tls(): TlsOptions | undefined {
     return this.host.cloneOptions.tls;
+  }
+  /** @internal */
+  get secret(): string | undefined {
+    return this.host.cloneOptions.serverSecret;
+  }
+  /** @internal */
+  get encryption(): boolean {
+    return this.host.cloneOptions.encryption;
   }
 
   /** True when `deleteClone` removed `id` and `addClone` did not bring it back. */

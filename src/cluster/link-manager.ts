@@ -11,24 +11,20 @@
  * calls in flight over it fail with `ConnectionClosedError`; dialed links redial by themselves.
  * @module
  */
-import { AuthError, InvalidArgumentError, NotConnectedError, type WsMeshError } from '../errors.js';
+import { InvalidArgumentError, NotConnectedError, type WsMeshError } from '../errors.js';
 import type { Codec } from '../protocol/codec.js';
 import {
   CloseCode,
   FrameType,
-  PROTOCOL_VERSION,
   type Frame,
   type FunctionInfo,
-  type HelloBody,
   type LinkRoute,
 } from '../protocol/frames.js';
 import type { CallTarget } from '../rpc/call-target.js';
 import { DEFAULT_NAMESPACE, type FunctionRegistry } from '../rpc/registry.js';
 import type { RpcResponder } from '../rpc/rpc-responder.js';
-import { createProof, verifyServerProof } from '../rpc/secret.js';
 import type { Connection } from '../transport/connection.js';
 import type { TlsOptions } from '../transport/dialer.js';
-import { CIPHER_SCHEME } from '../transport/frame-cipher.js';
 import { nodeCipherFactory } from '../transport/node-cipher.js';
 import { HeartbeatMonitor } from '../transport/heartbeat.js';
 import { proxyUrl, type RpcEndpointOptions } from '../rpc/endpoint.js';
@@ -131,7 +127,6 @@ export class LinkManager {
     }
     const codec = await this.host.loadLinkCodec();
     const { host } = this;
-    let nonce = '';
     let settle: { resolve: () => void; reject: (error: Error) => void } | undefined;
     const firstOpen = new Promise<void>((resolve, reject) => {
       settle = { resolve, reject };
@@ -144,37 +139,19 @@ export class LinkManager {
       tls: options.tls ?? host.linkOptions.tls,
       retryBase: 1000,
       url: () => url,
-      hello: async () => {
-        const hello = {
-          v: PROTOCOL_VERSION,
-          id: host.id,
-          kind: 'link' as const,
-          namespace,
-          maxPayload: host.linkOptions.maxPayload,
-        };
-        if (secret === undefined) return hello;
-        const proof = await createProof(secret, 'link', host.id);
-        nonce = proof.nonce;
-        const withProof: HelloBody = { ...hello, auth: proof };
-        if (options.encryption === true) withProof.enc = CIPHER_SCHEME;
-        return withProof;
-      },
-      cipherFor: (welcome) =>
-        secret !== undefined && options.encryption === true && welcome.enc === CIPHER_SCHEME
-          ? nodeCipherFactory(secret, nonce, welcome.serverId, host.id)
+      handshake: () => ({
+        id: host.id,
+        kind: 'link',
+        namespace,
+        maxPayload: host.linkOptions.maxPayload,
+        secret,
+        encryption: options.encryption === true,
+        cipherFactory: nodeCipherFactory,
+      }),
+      accept: (welcome) =>
+        welcome.serverId === host.id
+          ? new InvalidArgumentError('createServerProxy: a server cannot link to itself')
           : undefined,
-      accept: async (welcome) => {
-        if (options.encryption === true && welcome.enc !== CIPHER_SCHEME) {
-          return new AuthError(`Server at ${url} did not agree to encrypt the link`);
-        }
-        if (welcome.serverId === host.id)
-          return new InvalidArgumentError('createServerProxy: a server cannot link to itself');
-        if (secret === undefined) return undefined;
-        const proof = welcome.auth?.proof;
-        const ok =
-          proof !== undefined && (await verifyServerProof(secret, welcome.serverId, nonce, proof));
-        return ok ? undefined : new AuthError(`Server at ${url} did not prove the server secret`);
-      },
       opened: (connection, welcome) => {
         this.addLink(new ServerLink(welcome.serverId, namespace, connection, 'out'));
         settle?.resolve();

@@ -1,22 +1,17 @@
 /**
  * Keeps one outbound server-to-server connection (a clone link or an RPC server link) up:
- * dials, sends HELLO, checks WELCOME, hands frames to its owner, and redials with
+ * dials, runs the dialing handshake (src/handshake/dialing.ts), hands frames to its owner,
+ * and redials with
  * exponential backoff and jitter (harder after an authentication refusal) so an unreachable
  * or hostile peer is not hammered.
  * @module
  */
-import { AuthError, ErrorCode, ProtocolError, WsMeshError } from '../errors.js';
+import { AuthError, WsMeshError } from '../errors.js';
+import { DialingHandshake, handshakeError, type DialingSetup } from '../handshake/dialing.js';
 import type { Codec } from '../protocol/codec.js';
-import {
-  CloseCode,
-  FrameType,
-  type Frame,
-  type HelloBody,
-  type WelcomeBody,
-} from '../protocol/frames.js';
+import { CloseCode, FrameType, type Frame, type WelcomeBody } from '../protocol/frames.js';
 import { Connection } from '../transport/connection.js';
 import type { TlsOptions } from '../transport/dialer.js';
-import type { FrameCipher } from '../transport/frame-cipher.js';
 import { nodeDialer } from '../transport/node-dialer.js';
 import type { WireSocket } from '../transport/wire-socket.js';
 
@@ -34,12 +29,10 @@ export interface PeerDialerHooks {
   readonly retryBase: number;
   /** Current url to dial, or null to stop trying. */
   url(): string | null;
-  /** Builds the HELLO body (credentials included). */
-  hello(): Promise<HelloBody>;
-  /** Checks WELCOME; an error refuses the link. */
-  accept(welcome: WelcomeBody): Promise<Error | undefined>;
-  /** The cipher to switch to as soon as WELCOME arrives, when encryption was agreed. */
-  cipherFor?(welcome: WelcomeBody): FrameCipher | undefined;
+  /** What the handshake announces and checks (without `batch`, which links always read). */
+  handshake(): DialingSetup;
+  /** Checks WELCOME beyond the handshake's own checks; an error refuses the link. */
+  accept?(welcome: WelcomeBody): Error | undefined;
   opened(connection: Connection, welcome: WelcomeBody): void;
   frame(connection: Connection, frame: Frame): void;
   closed(connection: Connection): void;
@@ -98,22 +91,25 @@ export class PeerDialer {
     const { hooks } = this;
     const url = hooks.url();
     if (this.stopped || url === null) return;
-    let hello: HelloBody;
+    let handshake: DialingHandshake;
     try {
-      hello = await hooks.hello();
+      // Links read batches unless they encrypt (PROTOCOL.md, "Batches").
+      handshake = new DialingHandshake({ ...hooks.handshake(), batch: true });
     } catch (error) {
       this.failed(error instanceof Error ? error : new AuthError(String(error)), true);
       return;
     }
     if (this.stopped || this.socket !== undefined) return;
-    // Links read batches unless they encrypt (PROTOCOL.md, "Batches").
-    const batch = hello.enc === undefined;
-    if (batch) hello = { ...hello, batch: true };
     let connection: Connection | undefined;
     let accepted = false;
-    // Frames right behind WELCOME (the peer's first CLONE_SYNC) wait while it is checked.
-    let held: Frame[] | undefined;
     let lastError: Error | undefined;
+    const refuse = (opened: Connection, error: Error): void => {
+      lastError = error;
+      opened.close(
+        error instanceof AuthError ? CloseCode.AUTH_FAILED : CloseCode.POLICY_VIOLATION,
+        error.message.slice(0, 100),
+      );
+    };
     const timeout = Math.max(hooks.retryBase * 2, 5000);
     const socket = nodeDialer(
       url,
@@ -129,34 +125,27 @@ export class PeerDialer {
                   hooks.frame(opened, frame);
                   return;
                 }
-                if (held !== undefined) {
-                  held.push(frame);
-                  return;
-                }
-                if (frame[0] === FrameType.WELCOME) {
-                  held = [];
-                  opened.cipher = hooks.cipherFor?.(frame[1]);
-                  void this.welcome(opened, frame[1]).then((error) => {
-                    if (error !== undefined) {
-                      lastError = error;
-                      opened.close(
-                        error instanceof AuthError
-                          ? CloseCode.AUTH_FAILED
-                          : CloseCode.POLICY_VIOLATION,
-                        error.message.slice(0, 100),
-                      );
-                      return;
-                    }
-                    accepted = true;
-                    const frames = held ?? [];
-                    held = undefined;
-                    for (const next of frames) hooks.frame(opened, next);
-                  });
-                } else if (frame[0] === FrameType.ERROR) {
-                  lastError =
-                    frame[2].code === ErrorCode.AUTH
-                      ? new AuthError(frame[2].message)
-                      : new ProtocolError(ErrorCode.PROTOCOL, frame[2].message);
+                switch (frame[0]) {
+                  case FrameType.CHALLENGE:
+                    handshake.answer(frame[1]).then(
+                      (auth) => {
+                        if (!opened.closed) opened.send([FrameType.AUTH, auth]);
+                      },
+                      (error: unknown) =>
+                        refuse(opened, error instanceof Error ? error : new Error(String(error))),
+                    );
+                    return;
+                  case FrameType.WELCOME: {
+                    const error = this.welcome(opened, handshake, frame[1]);
+                    if (error !== undefined) refuse(opened, error);
+                    else accepted = true;
+                    return;
+                  }
+                  case FrameType.ERROR:
+                    lastError = handshakeError(frame[2]);
+                    return;
+                  default:
+                    refuse(opened, new AuthError(`Frame type ${frame[0]} before WELCOME`));
                 }
               },
               onClose: () => undefined,
@@ -172,9 +161,9 @@ export class PeerDialer {
             },
           );
           connection = opened;
-          opened.acceptsBatches = batch;
+          opened.acceptsBatches = handshake.readsBatches;
           try {
-            opened.send([FrameType.HELLO, hello]);
+            opened.send([FrameType.HELLO, handshake.hello]);
           } catch (error) {
             lastError = error instanceof Error ? error : new Error(String(error));
             socket.terminate();
@@ -214,10 +203,22 @@ export class PeerDialer {
     this.socket = socket;
   }
 
-  private async welcome(connection: Connection, body: WelcomeBody): Promise<Error | undefined> {
-    const error = await this.hooks.accept(body);
-    if (error !== undefined || connection.closed)
-      return error ?? new WsMeshError('ERR_PEER_UNREACHABLE', 'closed');
+  /** WELCOME: the handshake's checks and the owner's; the link is up when both pass. */
+  private welcome(
+    connection: Connection,
+    handshake: DialingHandshake,
+    body: WelcomeBody,
+  ): Error | undefined {
+    let cipher;
+    try {
+      ({ cipher } = handshake.welcome(body));
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error));
+    }
+    const error = this.hooks.accept?.(body);
+    if (error !== undefined) return error;
+    if (connection.closed) return new WsMeshError('ERR_PEER_UNREACHABLE', 'closed');
+    connection.cipher = cipher;
     connection.peerMaxPayload = body.maxPayload;
     if (body.batch === true) connection.startBatching();
     this.live = connection;

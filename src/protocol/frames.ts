@@ -1,11 +1,11 @@
 /**
- * Frame types of the wsmesh wire protocol, version 1. Every frame is an array whose first
+ * Frame types of the wsmesh wire protocol, version 2. Every frame is an array whose first
  * element is the frame type; see PROTOCOL.md for the meaning of each field.
  * @module
  */
 
 /** Version of the wire protocol spoken by this build. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Numeric frame types. The numbers are part of the protocol and never change meaning. */
 export const FrameType = {
@@ -22,6 +22,10 @@ export const FrameType = {
   PONG: 10,
   /** Server to client: the connection joined or left a group (whoever changed it). */
   MEMBERSHIP: 11,
+  /** Accepting side: its id and a fresh nonce, with its secret proof when the dialer asked. */
+  CHALLENGE: 12,
+  /** Dialing side: its answer to CHALLENGE (secret proof and/or a clone's authValue). */
+  AUTH: 13,
   /** Clone links only: full clone records the sender knows. */
   CLONE_SYNC: 20,
   /** Clone links only: one clone record changed. */
@@ -74,33 +78,24 @@ export interface HelloBody {
   kind?: PeerKind;
   /** Largest frame the dialing peer accepts, in bytes. */
   maxPayload?: number;
-  /** Credentials, when the accepting side requires them. */
-  auth?: unknown;
+  /**
+   * The dialing peer holds the server secret and will prove it: a fresh random nonce (16-128
+   * base64url characters) the server's proof in CHALLENGE must cover.
+   */
+  challenge?: string;
   /** Clones only: random id of the dialing process, to tell duplicate ids apart. */
   instance?: string;
   /** Server links only: the namespace (or namespace group) the link is for. */
   namespace?: string;
   /** Clients: credentials for the server's `authenticate` hook (a token, for example). */
   credentials?: unknown;
-  /** Asks for payload encryption after the handshake (`aes-256-gcm`); needs a secret proof. */
+  /** Asks for payload encryption after the handshake (`aes-256-gcm`); needs `challenge`. */
   enc?: string;
   /**
    * The dialing peer reads batches: several frames in one WebSocket message (see
    * PROTOCOL.md, "Batches"). Ignored when `enc` is set.
    */
   batch?: boolean;
-}
-
-/** Proof of a shared secret, sent in HELLO.auth by RPC proxies and server links. */
-export interface SecretProof {
-  /** Always `hmac-sha256`. */
-  alg: 'hmac-sha256';
-  /** Sender's clock, epoch ms; must be within a minute of the receiver's. */
-  ts: number;
-  /** Random string used once (16-128 chars). */
-  nonce: string;
-  /** base64url HMAC-SHA256 of `wsmesh-v1|<kind>|<id>|<ts>|<nonce>` keyed with the secret. */
-  proof: string;
 }
 
 /** Body of a WELCOME frame (the accepting side's answer to HELLO). */
@@ -117,8 +112,24 @@ export interface WelcomeBody {
   enc?: string;
   /** The server reads batches from this connection (never set together with `enc`). */
   batch?: boolean;
-  /** When the peer proved a secret: the server's own proof, `HMAC(secret, wsmesh-v1|server|<serverId>|<nonce>)`. */
-  auth?: { proof: string };
+}
+
+/** Body of a CHALLENGE frame: the accepting side's answer to a HELLO that needs proof. */
+export interface ChallengeBody {
+  /** Id of the accepting server. */
+  serverId: string;
+  /** Fresh random nonce of this connection (base64url, 24 characters). */
+  nonce: string;
+  /** When HELLO carried `challenge`: the server's proof of the secret (PROTOCOL.md 2.1). */
+  proof?: string;
+}
+
+/** Body of an AUTH frame: the dialing side's answer to CHALLENGE. */
+export interface AuthBody {
+  /** Proof of the server secret over both nonces and both ids (PROTOCOL.md 2.1). */
+  proof?: string;
+  /** Clones: the value of their `authFnOut`, checked by the accepting side's `authFnIn`. */
+  authValue?: unknown;
 }
 
 /** Error object carried by ERROR frames. */
@@ -142,6 +153,8 @@ export type GroupTarget = string | string[] | null;
 
 export type HelloFrame = [typeof FrameType.HELLO, HelloBody];
 export type WelcomeFrame = [typeof FrameType.WELCOME, WelcomeBody];
+export type ChallengeFrame = [typeof FrameType.CHALLENGE, ChallengeBody];
+export type AuthFrame = [typeof FrameType.AUTH, AuthBody];
 /** `[2, id, route, act, data]`; id 0 = no reply wanted. */
 export type MessageFrame = [
   typeof FrameType.MESSAGE,
@@ -291,10 +304,12 @@ export type MembershipFrame = [typeof FrameType.MEMBERSHIP, string, boolean];
 export type PingFrame = [typeof FrameType.PING];
 export type PongFrame = [typeof FrameType.PONG];
 
-/** Any valid frame of protocol version 1. */
+/** Any valid frame of protocol version 2. */
 export type Frame =
   | HelloFrame
   | WelcomeFrame
+  | ChallengeFrame
+  | AuthFrame
   | MessageFrame
   | ReplyFrame
   | ErrorFrame

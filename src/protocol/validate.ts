@@ -7,6 +7,8 @@
 import { ErrorCode, ProtocolError } from '../errors.js';
 import {
   FrameType,
+  type AuthBody,
+  type ChallengeBody,
   type CloneRecord,
   type Frame,
   type HelloBody,
@@ -24,6 +26,16 @@ const PEER_KINDS = new Set(['client', 'clone', 'link', 'rpc']);
 
 function bad(message: string, id?: number): ProtocolError {
   return new ProtocolError(ErrorCode.BAD_FRAME, message, id === undefined ? undefined : { id });
+}
+
+/** Handshake bodies that break the rules are a protocol error (close 4001), not a bad frame. */
+function badHandshake(message: string): ProtocolError {
+  return new ProtocolError(ErrorCode.PROTOCOL, message);
+}
+
+/** A handshake nonce: 16 to 128 base64url characters. */
+function isNonce(value: unknown): value is string {
+  return typeof value === 'string' && /^[A-Za-z0-9_-]{16,128}$/.test(value);
 }
 
 function isRequestId(value: unknown): value is number {
@@ -48,8 +60,9 @@ function isNameList(value: unknown): value is string[] {
 }
 
 function checkHello(body: unknown): HelloBody {
+  const bad = badHandshake;
   if (!isPlainObject(body)) throw bad('HELLO body must be an object');
-  const { v, id, kind, maxPayload, instance, namespace } = body;
+  const { v, id, kind, maxPayload, instance, namespace, challenge } = body;
   if (namespace !== undefined && !isName(namespace)) throw bad('HELLO.namespace must be a string');
   if (body.enc !== undefined && body.enc !== 'aes-256-gcm')
     throw bad('HELLO.enc must be aes-256-gcm');
@@ -65,21 +78,43 @@ function checkHello(body: unknown): HelloBody {
   if (maxPayload !== undefined && !(typeof maxPayload === 'number' && maxPayload > 0)) {
     throw bad('HELLO.maxPayload must be a positive number');
   }
+  if (challenge !== undefined && !isNonce(challenge)) {
+    throw bad('HELLO.challenge must be 16-128 base64url characters');
+  }
+  if (body.enc !== undefined && challenge === undefined) {
+    throw bad('HELLO.enc needs HELLO.challenge (encryption is keyed by the secret proof)');
+  }
   return body as unknown as HelloBody;
 }
 
 function checkWelcome(body: unknown): WelcomeBody {
+  const bad = badHandshake;
   if (!isPlainObject(body)) throw bad('WELCOME body must be an object');
-  const { v, serverId, connectionId, maxPayload, auth } = body;
-  if (auth !== undefined && !(isPlainObject(auth) && typeof auth.proof === 'string')) {
-    throw bad('WELCOME.auth must carry a proof');
-  }
+  const { v, serverId, connectionId, maxPayload } = body;
   if (typeof v !== 'number') throw bad('WELCOME.v must be a version');
   if (body.batch !== undefined && typeof body.batch !== 'boolean')
     throw bad('WELCOME.batch must be a boolean');
   if (!isName(serverId) || !isName(connectionId)) throw bad('WELCOME ids must be strings');
   if (typeof maxPayload !== 'number' || maxPayload <= 0) throw bad('WELCOME.maxPayload invalid');
   return body as unknown as WelcomeBody;
+}
+
+function checkChallenge(body: unknown): ChallengeBody {
+  const bad = badHandshake;
+  if (!isPlainObject(body)) throw bad('CHALLENGE body must be an object');
+  if (!isName(body.serverId)) throw bad('CHALLENGE.serverId must be a string');
+  if (!isNonce(body.nonce)) throw bad('CHALLENGE.nonce must be 16-128 base64url characters');
+  if (body.proof !== undefined && typeof body.proof !== 'string')
+    throw bad('CHALLENGE.proof must be a string');
+  return body as unknown as ChallengeBody;
+}
+
+function checkAuth(body: unknown): AuthBody {
+  const bad = badHandshake;
+  if (!isPlainObject(body)) throw bad('AUTH body must be an object');
+  if (body.proof !== undefined && typeof body.proof !== 'string')
+    throw bad('AUTH.proof must be a string');
+  return body as unknown as AuthBody;
 }
 
 function checkWireError(value: unknown, id: number): WireError {
@@ -209,6 +244,12 @@ export function validateFrame(value: unknown): Frame {
       return value as Frame;
     case FrameType.WELCOME:
       checkWelcome(value[1]);
+      return value as Frame;
+    case FrameType.CHALLENGE:
+      checkChallenge(value[1]);
+      return value as Frame;
+    case FrameType.AUTH:
+      checkAuth(value[1]);
       return value as Frame;
     case FrameType.PING:
     case FrameType.PONG:

@@ -1,55 +1,82 @@
 /**
- * The server side of the wsmesh handshake: the HELLO checks, the `authenticate` hook, the
- * server secret proof (and encryption), clone authentication, WELCOME, and the frames that
- * wait meanwhile. A connection leaves it open, or closed.
+ * The accepting side of the wsmesh handshake. Every connection goes through the same steps:
+ * HELLO, then the admission plan (src/handshake/admission.ts) says what the peer must prove:
+ * CHALLENGE and AUTH (secret proof, a clone's authValue), the `authenticate` hook; then
+ * WELCOME, and the connection opens as one typed peer with its grants. Frames that arrive
+ * meanwhile wait, bounded in number and bytes; the whole handshake has one deadline.
  * @module
  */
 import { AuthError, ErrorCode, ProtocolError } from '../errors.js';
 import { checkAuthIn } from '../cluster/auth.js';
 import type { LinkManager } from '../cluster/link-manager.js';
+import {
+  grantsFor,
+  isOpen,
+  planAdmission,
+  type AdmissionPlan,
+  type SecuritySetup,
+} from '../handshake/admission.js';
+import {
+  cipherSalt,
+  randomNonce,
+  serverProof,
+  verifyPeerProof,
+  type ProofContext,
+} from '../handshake/proof.js';
 import type { WirePayload } from '../protocol/codec.js';
 import {
   CloseCode,
   FrameType,
   PROTOCOL_VERSION,
+  type AuthBody,
   type Frame,
   type HelloBody,
   type WelcomeBody,
 } from '../protocol/frames.js';
 import { DEFAULT_NAMESPACE } from '../rpc/registry.js';
-import { NonceCache, serverProof, verifyProof } from '../rpc/secret.js';
 import { DeadlineEntry, deadlines } from '../transport/deadline-queue.js';
 import { CIPHER_SCHEME, type FrameCipher } from '../transport/frame-cipher.js';
 import type { HeartbeatMonitor } from '../transport/heartbeat.js';
 import { nodeCipherFactory } from '../transport/node-cipher.js';
 import type { ServerLog } from '../ops/logger.js';
-import type { AuthenticateHook } from './options.js';
 import type { ServerConnection } from './server-connection.js';
 import type { ServerEvents } from './server-types.js';
 import type { Server } from './server.js';
 
-/** Frames a connection may send while it is being authenticated, before it is closed. */
-const MAX_HELD_FRAMES = 10_000;
+/** Most frames a connection may send before its handshake ends. */
+const MAX_HELD_FRAMES = 1_000;
 
-/** Closes a connection that sent no HELLO within `handshakeTimeout`. */
+/** Closes a connection whose handshake did not end within `handshakeTimeout`. */
 export class HandshakeDeadline extends DeadlineEntry {
   constructor(private readonly ws: ServerConnection) {
     super();
   }
   override expire(): void {
-    if (this.ws.state === 'handshaking') {
-      this.ws.connection.close(CloseCode.HANDSHAKE_FAILED, 'no HELLO in time');
+    if (isHandshaking(this.ws)) {
+      this.ws.connection.close(CloseCode.HANDSHAKE_FAILED, 'handshake timed out');
     }
   }
 }
 
+function isHandshaking(ws: ServerConnection): boolean {
+  return ws.state !== 'open' && ws.state !== 'closed';
+}
+
+/** A connection between HELLO and WELCOME. */
+interface PendingAdmission {
+  readonly hello: HelloBody;
+  readonly plan: AdmissionPlan;
+  /** This connection's CHALLENGE nonce, when one was sent. */
+  serverNonce?: string;
+}
+
 /** Parts of the server the handshake uses that are not public members of `Server`. */
 export interface HandshakeParts {
-  /** HELLO deadlines of the connections still handshaking (the server's bookkeeping). */
+  /** Deadlines of the connections still handshaking (the server's bookkeeping). */
   readonly pending: Map<ServerConnection, HandshakeDeadline>;
-  /** The heartbeat of client connections; links leave it for their own, faster one. */
+  /** The heartbeat of client connections; mesh peers leave it for their own, faster one. */
   readonly heartbeat: HeartbeatMonitor;
-  /** Takes over inbound server links once they are authenticated. */
+  /** Takes over inbound server links once they are admitted. */
   readonly links: LinkManager;
   readonly logger: ServerLog;
   /** The server's (protected) `emit`. */
@@ -58,251 +85,292 @@ export interface HandshakeParts {
 
 /** Takes the connections of one server through the handshake. */
 export class ServerHandshake {
-  /** Nonces of accepted secret proofs, so a proof cannot be replayed. */
-  private readonly nonces = new NonceCache();
+  private readonly admissions = new WeakMap<ServerConnection, PendingAdmission>();
 
   constructor(
     private readonly server: Server,
     private readonly parts: HandshakeParts,
   ) {}
 
-  /** A connection was accepted: it must send HELLO within `handshakeTimeout`. */
+  /** The server's security options, as the admission policy reads them. */
+  security(ws: ServerConnection): SecuritySetup {
+    const { options } = this.server;
+    return {
+      secret: options.serverSecret !== undefined,
+      authenticate: options.authenticate !== undefined,
+      authFnIn: options.authFnIn !== undefined,
+      encryption: options.encryption,
+      entry: ws.entry,
+    };
+  }
+
+  /** True when the server has no security option at all (the seed's open mesh). */
+  get open(): boolean {
+    const { options } = this.server;
+    return isOpen({
+      secret: options.serverSecret !== undefined,
+      authenticate: options.authenticate !== undefined,
+      authFnIn: options.authFnIn !== undefined,
+      encryption: options.encryption,
+      entry: 'any',
+    });
+  }
+
+  /** A connection was accepted: its whole handshake must end within `handshakeTimeout`. */
   begin(ws: ServerConnection): void {
     const deadline = new HandshakeDeadline(ws);
     this.parts.pending.set(ws, deadline);
     deadlines.add(deadline, this.server.options.handshakeTimeout);
   }
 
-  /** A connection closed: its HELLO deadline, if any, goes. */
+  /** A connection closed or opened: its deadline, if any, goes. */
   end(ws: ServerConnection): void {
     const deadline = this.parts.pending.get(ws);
     if (deadline !== undefined) {
       deadlines.remove(deadline);
       this.parts.pending.delete(ws);
     }
+    this.admissions.delete(ws);
   }
 
-  /** The server stops: every HELLO deadline goes. */
+  /** The server stops: every deadline goes. */
   clear(): void {
     for (const entry of this.parts.pending.values()) deadlines.remove(entry);
     this.parts.pending.clear();
   }
 
+  /** A frame of a connection that is not open yet. */
+  handleFrame(ws: ServerConnection, frame: Frame, raw: WirePayload): void {
+    switch (ws.state) {
+      case 'handshaking':
+        this.hello(ws, frame);
+        return;
+      case 'challenged':
+        if (frame[0] !== FrameType.AUTH) {
+          this.fail(ws, 'The frame after CHALLENGE must be AUTH');
+          return;
+        }
+        ws.state = 'authenticating';
+        void this.admit(ws, frame[1]);
+        return;
+      case 'authenticating':
+        this.hold(ws, frame, raw);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /**
+   * A frame of a handshaking connection failed validation: the transport sends the error
+   * reply right after this call; then close with 4001 (PROTOCOL.md 2.1). Undecodable input is
+   * closed by the transport itself (1003/1007) before the microtask runs.
+   */
+  invalidFrame(ws: ServerConnection, error: Error): void {
+    if (!(error instanceof ProtocolError)) return;
+    queueMicrotask(() => {
+      if (isHandshaking(ws) && !ws.connection.closed) {
+        ws.connection.close(CloseCode.HANDSHAKE_FAILED, 'invalid handshake frame');
+      }
+    });
+  }
+
   /** The first frame of a connection: it must be a HELLO this server can accept. */
-  handleHello(ws: ServerConnection, frame: Frame): void {
-    const deadline = this.parts.pending.get(ws);
-    if (deadline !== undefined) deadlines.remove(deadline);
-    this.parts.pending.delete(ws);
+  private hello(ws: ServerConnection, frame: Frame): void {
     if (frame[0] !== FrameType.HELLO) {
-      ws.connection.replyError(
-        0,
-        new ProtocolError(ErrorCode.PROTOCOL, 'The first frame must be HELLO'),
-      );
-      ws.connection.close(CloseCode.HANDSHAKE_FAILED, 'first frame must be HELLO');
+      this.fail(ws, 'The first frame must be HELLO');
       return;
     }
     const hello: HelloBody = frame[1];
     if (hello.v !== PROTOCOL_VERSION) {
-      ws.connection.replyError(
-        0,
-        new ProtocolError(
-          ErrorCode.PROTOCOL,
-          `Unsupported protocol version ${hello.v}; this server speaks ${PROTOCOL_VERSION}`,
-        ),
+      this.fail(
+        ws,
+        `Unsupported protocol version ${hello.v}; this server speaks ${PROTOCOL_VERSION}`,
       );
-      ws.connection.close(CloseCode.HANDSHAKE_FAILED, 'unsupported protocol version');
       return;
     }
     ws.clientId = hello.id;
     ws.kind = hello.kind ?? 'client';
     ws.linkNamespace = hello.namespace ?? DEFAULT_NAMESPACE;
     if (hello.maxPayload !== undefined) ws.connection.peerMaxPayload = hello.maxPayload;
+    const plan = planAdmission(hello, this.security(ws));
+    if (plan.refuse !== undefined) {
+      this.refuse(ws, new AuthError(plan.refuse));
+      return;
+    }
+    if (plan.requireEncryption && hello.enc === undefined) {
+      this.refuse(ws, new AuthError('This server requires encryption (encryption: true)'));
+      return;
+    }
     // Both sides batch when the peer reads batches (WELCOME says the server does too);
     // encrypted connections seal frame by frame and do not batch.
     if (hello.batch === true && hello.enc === undefined) {
       ws.connection.acceptsBatches = true;
       ws.connection.startBatching();
     }
-    if (ws.kind === 'clone') {
+    const admission: PendingAdmission = { hello, plan };
+    this.admissions.set(ws, admission);
+    if (!plan.challenge) {
       ws.state = 'authenticating';
-      void this.authenticateClone(ws, hello);
+      void this.admit(ws, undefined);
       return;
     }
-    const secret = this.server.options.serverSecret;
-    const presentsProof = ws.kind === 'rpc' || ws.kind === 'link' || hello.auth !== undefined;
-    const authenticate = ws.kind === 'link' ? undefined : this.server.options.authenticate;
-    if ((secret !== undefined && presentsProof) || authenticate !== undefined) {
-      ws.state = 'authenticating';
-      void this.admit(ws, hello, authenticate, presentsProof ? secret : undefined);
-      return;
-    }
-    ws.rpcAuthorized = secret === undefined;
-    this.opened(ws, undefined);
+    ws.state = 'challenged';
+    void this.challenge(ws, admission);
   }
 
-  /**
-   * A frame of a handshaking connection failed validation. A first frame that fails is "not
-   * HELLO" (PROTOCOL.md 2.1): the transport sends the error reply right after this call; then
-   * close with 4001. Undecodable input is closed by the transport itself (1003/1007) before
-   * the microtask runs.
-   */
-  invalidFrame(ws: ServerConnection, error: Error): void {
-    if (!(error instanceof ProtocolError)) return;
-    queueMicrotask(() => {
-      if (ws.state === 'handshaking' && !ws.connection.closed) {
-        ws.connection.close(CloseCode.HANDSHAKE_FAILED, 'first frame must be a valid HELLO');
-      }
-    });
+  /** Sends CHALLENGE: this server's id and nonce, and its proof when the peer asked. */
+  private async challenge(ws: ServerConnection, admission: PendingAdmission): Promise<void> {
+    const serverNonce = randomNonce();
+    admission.serverNonce = serverNonce;
+    const body: { serverId: string; nonce: string; proof?: string } = {
+      serverId: this.server.id,
+      nonce: serverNonce,
+    };
+    const secret = this.server.options.serverSecret;
+    if (admission.plan.proveServer && secret !== undefined) {
+      body.proof = await serverProof(secret, this.context(admission, serverNonce));
+    }
+    if (ws.state !== 'challenged') return;
+    try {
+      ws.connection.send([FrameType.CHALLENGE, body]);
+    } catch {
+      // Closed meanwhile: the close handler cleans up.
+    }
+  }
+
+  private context(admission: PendingAdmission, serverNonce: string): ProofContext {
+    const { hello } = admission;
+    return {
+      kind: hello.kind ?? 'client',
+      peerId: hello.id,
+      serverId: this.server.id,
+      peerNonce: hello.challenge ?? '',
+      serverNonce,
+    };
   }
 
   /** Frames that arrive while authentication runs wait, in order, up to a bound. */
-  hold(ws: ServerConnection, frame: Frame, raw: WirePayload): void {
+  private hold(ws: ServerConnection, frame: Frame, raw: WirePayload): void {
     ws.backlog ??= [];
-    if (ws.backlog.length >= MAX_HELD_FRAMES) {
-      ws.connection.close(CloseCode.POLICY_VIOLATION, 'too many frames before authentication');
+    ws.backlogBytes += typeof raw === 'string' ? raw.length : raw.byteLength;
+    if (ws.backlog.length >= MAX_HELD_FRAMES || ws.backlogBytes > this.server.options.maxPayload) {
+      ws.connection.close(CloseCode.POLICY_VIOLATION, 'too much sent before the handshake ended');
       return;
     }
     ws.backlog.push([frame, raw]);
   }
 
-  /** Runs the `authenticate` hook, then checks the secret proof; frames wait meanwhile. */
-  private async admit(
-    ws: ServerConnection,
-    hello: HelloBody,
-    authenticate: AuthenticateHook | undefined,
-    secret: string | undefined,
-  ): Promise<void> {
-    if (authenticate !== undefined) {
+  /** Checks everything the plan asks for, in order; the first failure refuses. */
+  private async admit(ws: ServerConnection, auth: AuthBody | undefined): Promise<void> {
+    const admission = this.admissions.get(ws);
+    if (admission === undefined) return;
+    const { hello, plan } = admission;
+    const { options } = this.server;
+    const secret = options.serverSecret;
+    let context: ProofContext | undefined;
+    if (plan.requireProof) {
+      context = this.context(admission, admission.serverNonce ?? '');
+      const ok = secret !== undefined && (await verifyPeerProof(secret, context, auth?.proof));
+      if (ws.state !== 'authenticating') return;
+      if (!ok) {
+        this.refuse(ws, new AuthError('Wrong or missing server secret proof'));
+        return;
+      }
+    }
+    if (plan.checkAuthFnIn) {
+      const accepted = await checkAuthIn(options.authFnIn, auth?.authValue);
+      if (ws.state !== 'authenticating') return;
+      if (!accepted) {
+        const error = new AuthError(`Clone "${hello.id}" failed authentication`);
+        this.parts.logger.info(`authError clone ${hello.id}`);
+        this.parts.emit('authError', {
+          server: this.server,
+          clone: { id: hello.id, url: null },
+          error,
+        });
+        this.refuse(ws, error, false);
+        return;
+      }
+    }
+    if (plan.runAuthenticate && options.authenticate !== undefined) {
       let result: unknown;
       try {
-        result = await authenticate({ credentials: hello.credentials, request: ws.request, ws });
+        result = await options.authenticate({
+          credentials: hello.credentials,
+          request: ws.request,
+          ws,
+        });
       } catch {
         result = false;
       }
       if (ws.state !== 'authenticating') return;
       if (result === false) {
-        const error = new AuthError('The server refused the credentials');
-        this.server.reportError(error, ws);
-        ws.connection.replyError(0, error);
-        ws.connection.close(CloseCode.AUTH_FAILED, 'authentication failed');
+        this.refuse(ws, new AuthError('The server refused the credentials'));
         return;
       }
       ws.auth = result;
     }
-    if (secret === undefined) {
-      ws.rpcAuthorized = this.server.options.serverSecret === undefined;
-      this.opened(ws, undefined);
-      return;
-    }
-    await this.authenticateSecret(ws, hello, secret);
+    const cipher =
+      context !== undefined && secret !== undefined && hello.enc === CIPHER_SCHEME
+        ? nodeCipherFactory(secret, cipherSalt(context), this.server.id, hello.id)
+        : undefined;
+    ws.grants = grantsFor(hello, this.security(ws), context !== undefined);
+    this.opened(ws, hello, cipher);
   }
 
   /** The handshake succeeded: WELCOME, then the frames that waited. */
-  private opened(
-    ws: ServerConnection,
-    auth: { proof: string } | undefined,
-    cipher?: FrameCipher,
-  ): void {
+  private opened(ws: ServerConnection, hello: HelloBody, cipher: FrameCipher | undefined): void {
     const { server } = this;
-    ws.state = 'open';
-    if (ws.kind === 'link') {
-      // A server link is not a client: it is watched by the link layer's faster heartbeat.
-      this.welcome(ws, auth, cipher);
-      this.parts.heartbeat.delete(ws.connection);
-      this.parts.links.acceptInbound(ws.connection, ws.clientId ?? ws.id, ws.linkNamespace);
-      this.replayBacklog(ws);
-      return;
-    }
-    server.clients.set(ws.id, ws);
-    this.welcome(ws, auth, cipher);
-    this.parts.logger.info(`connection ${ws.id} (${ws.kind} ${ws.clientId ?? '?'})`);
-    this.parts.emit('connection', { server, ws });
-    this.replayBacklog(ws);
-  }
-
-  /** RPC proxies and server links prove the server secret (HMAC with nonce; no replay). */
-  private async authenticateSecret(
-    ws: ServerConnection,
-    hello: HelloBody,
-    secret: string,
-  ): Promise<void> {
-    const kind = hello.kind ?? 'client';
-    let nonce: string | undefined;
-    try {
-      nonce = await verifyProof(secret, kind, hello.id, hello.auth, this.nonces);
-    } catch {
-      nonce = undefined;
-    }
-    if (ws.state !== 'authenticating') return;
-    if (nonce === undefined) {
-      const error = new AuthError('Wrong or missing server secret proof');
-      this.server.reportError(error, ws);
-      ws.connection.replyError(0, error);
-      ws.connection.close(CloseCode.AUTH_FAILED, 'authentication failed');
-      return;
-    }
-    const wantsEncryption = hello.enc === CIPHER_SCHEME;
-    if (this.server.options.encryption && !wantsEncryption && ws.kind !== 'client') {
-      const error = new AuthError('This server requires encryption (encryption: true)');
-      ws.connection.replyError(0, error);
-      ws.connection.close(CloseCode.AUTH_FAILED, 'encryption required');
-      return;
-    }
-    ws.rpcAuthorized = true;
-    const proof = await serverProof(secret, this.server.id, nonce);
-    if (ws.state !== 'authenticating') return;
-    const cipher = wantsEncryption
-      ? nodeCipherFactory(secret, nonce, this.server.id, hello.id)
-      : undefined;
-    this.opened(ws, { proof }, cipher);
-  }
-
-  /** A clone dialing in: `authFnIn` decides, and one live link per clone id. */
-  private async authenticateClone(ws: ServerConnection, hello: HelloBody): Promise<void> {
-    const { server } = this;
-    const clone = { id: hello.id, url: null };
-    const accepted = await checkAuthIn(server.options.authFnIn, hello.auth);
-    if (ws.state !== 'authenticating') return;
-    if (!accepted) {
-      const error = new AuthError(`Clone "${hello.id}" failed authentication`);
-      this.parts.logger.info(`authError clone ${hello.id}`);
-      this.parts.emit('authError', { server, clone, error });
-      ws.connection.replyError(0, error);
-      ws.connection.close(CloseCode.AUTH_FAILED, 'authentication failed');
-      return;
-    }
-    this.parts.emit('auth', { server, clone });
-    // Refuse a duplicate id before WELCOME: a dialer that got WELCOME counts the link as up
-    // and redials within milliseconds instead of backing off.
-    if (!server.clones.canAcceptInbound(hello.id, hello.instance)) {
-      const deleted = server.clones.isDeleted(hello.id);
-      ws.connection.close(
-        deleted ? CloseCode.POLICY_VIOLATION : CloseCode.DUPLICATE_ID,
-        deleted ? 'clone deleted here' : 'duplicate clone id',
-      );
-      return;
-    }
-    ws.state = 'open';
-    ws.rpcAuthorized = true; // an authenticated clone is trusted with RPC
-    this.welcome(ws);
-    // Clone links are watched by the link layer's faster heartbeat (one monitor per connection).
-    this.parts.heartbeat.delete(ws.connection);
-    if (!server.clones.acceptInbound(ws.connection, hello.id, hello.instance)) {
-      ws.connection.close(CloseCode.DUPLICATE_ID, 'duplicate clone id');
-      return;
+    this.end(ws);
+    switch (ws.grants.role) {
+      case 'clone': {
+        // Refuse a duplicate id before WELCOME: a dialer that got WELCOME counts the link as
+        // up and redials within milliseconds instead of backing off.
+        if (!server.clones.canAcceptInbound(hello.id, hello.instance)) {
+          const deleted = server.clones.isDeleted(hello.id);
+          ws.connection.close(
+            deleted ? CloseCode.POLICY_VIOLATION : CloseCode.DUPLICATE_ID,
+            deleted ? 'clone deleted here' : 'duplicate clone id',
+          );
+          return;
+        }
+        this.parts.emit('auth', { server, clone: { id: hello.id, url: null } });
+        ws.state = 'open';
+        this.welcome(ws, cipher);
+        // Mesh peers are watched by the link layer's faster heartbeat.
+        this.parts.heartbeat.delete(ws.connection);
+        if (!server.clones.acceptInbound(ws.connection, hello.id, hello.instance)) {
+          ws.connection.close(CloseCode.DUPLICATE_ID, 'duplicate clone id');
+          return;
+        }
+        break;
+      }
+      case 'link':
+        ws.state = 'open';
+        this.welcome(ws, cipher);
+        this.parts.heartbeat.delete(ws.connection);
+        this.parts.links.acceptInbound(ws.connection, hello.id, ws.linkNamespace);
+        break;
+      case 'client':
+        ws.state = 'open';
+        server.clients.set(ws.id, ws);
+        this.welcome(ws, cipher);
+        this.parts.logger.info(`connection ${ws.id} (${ws.kind} ${hello.id})`);
+        this.parts.emit('connection', { server, ws });
+        break;
     }
     this.replayBacklog(ws);
   }
 
   /** Sends WELCOME (in clear), then switches the connection to encryption when agreed. */
-  private welcome(ws: ServerConnection, auth?: { proof: string }, cipher?: FrameCipher): void {
+  private welcome(ws: ServerConnection, cipher: FrameCipher | undefined): void {
     const body: WelcomeBody = {
       v: PROTOCOL_VERSION,
       serverId: this.server.id,
       connectionId: ws.id,
       maxPayload: this.server.options.maxPayload,
     };
-    if (auth !== undefined) body.auth = auth;
     if (cipher !== undefined) body.enc = CIPHER_SCHEME;
     else if (ws.connection.acceptsBatches) body.batch = true;
     try {
@@ -311,12 +379,31 @@ export class ServerHandshake {
       // Closed meanwhile: the close handler cleans up.
     }
     ws.connection.cipher = cipher;
+    ws.connection.established();
+  }
+
+  /** A broken handshake: ERROR `ERR_PROTOCOL`, close 4001. */
+  private fail(ws: ServerConnection, message: string): void {
+    ws.connection.replyError(0, new ProtocolError(ErrorCode.PROTOCOL, message));
+    ws.connection.close(CloseCode.HANDSHAKE_FAILED, message.slice(0, 100));
+  }
+
+  /** A refused peer: ERROR `ERR_AUTH`, close 4003; nothing it sent is handled. */
+  private refuse(ws: ServerConnection, error: AuthError, report = true): void {
+    if (report) this.server.reportError(error, ws);
+    ws.backlog = undefined;
+    ws.connection.replyError(0, error);
+    ws.connection.close(CloseCode.AUTH_FAILED, 'authentication failed');
   }
 
   /** Handles the frames that waited for the handshake, in order, as if they came now. */
   private replayBacklog(ws: ServerConnection): void {
     const backlog = ws.backlog ?? [];
     ws.backlog = undefined;
-    for (const [frame, raw] of backlog) this.server.handleFrame(ws, frame, raw);
+    ws.backlogBytes = 0;
+    for (const [frame, raw] of backlog) {
+      if (ws.state !== 'open') return;
+      this.server.handleFrame(ws, frame, raw);
+    }
   }
 }

@@ -6,6 +6,7 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { InvalidArgumentError } from '../errors.js';
 import type { FanoutMessage } from '../groups/fanout-message.js';
+import { NO_GRANTS, type PeerGrants } from '../handshake/admission.js';
 import type { Subscriber } from '../groups/subscriber.js';
 import type { Codec, WirePayload } from '../protocol/codec.js';
 import { CloseCode, FrameType, type Frame, type PeerKind } from '../protocol/frames.js';
@@ -51,7 +52,8 @@ function keptHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
 }
 
 /** Connection states on the server. */
-export type ServerConnectionState = 'handshaking' | 'authenticating' | 'open' | 'closed';
+export type ServerConnectionState =
+  'handshaking' | 'challenged' | 'authenticating' | 'open' | 'closed';
 
 /** Callbacks from a connection to the server that owns it. */
 export interface ServerConnectionOwner {
@@ -108,10 +110,17 @@ export class ServerConnection implements Subscriber, ConnectionHandler {
   tokensAt = 0;
   /** @internal For server links: the namespace the link is for. */
   linkNamespace = 'DEFAULT';
-  /** True when this connection may make RPC calls (no server secret, or it proved the secret). */
-  rpcAuthorized = false;
+  /**
+   * @internal What this peer may do, decided once when its handshake ends
+   * (src/handshake/admission.ts); nothing before that.
+   */
+  grants: PeerGrants = NO_GRANTS;
+  /** @internal The endpoint it came in on (`any` unless the server has a `meshEndpoint`). */
+  entry: 'any' | 'public' | 'mesh' = 'any';
   /** @internal Frames received while authentication runs. */
   backlog: [Frame, WirePayload][] | undefined;
+  /** @internal Bytes of `backlog`. */
+  backlogBytes = 0;
   /** @internal transport connection */
   readonly connection: Connection;
 
@@ -133,6 +142,7 @@ export class ServerConnection implements Subscriber, ConnectionHandler {
       maxBufferedBytes: limits.maxBufferedBytes,
       requestTimeout: limits.requestTimeout,
       localId: owner.id,
+      accepting: true,
     });
   }
 
@@ -207,7 +217,7 @@ export class ServerConnection implements Subscriber, ConnectionHandler {
 
   /** @internal Tells the client its memberships changed, so `getMyGroups()` stays right. */
   membershipChanged(groupId: string, joined: boolean): void {
-    if (this.state !== 'open' || this.kind !== 'client') return;
+    if (this.state !== 'open' || this.grants.role !== 'client') return;
     try {
       this.connection.send([FrameType.MEMBERSHIP, groupId, joined]);
     } catch {

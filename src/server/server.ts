@@ -33,6 +33,7 @@ import { OpsEndpoint } from '../ops/ops-endpoint.js';
 import type { ServerMessageContext } from './context.js';
 import { MessageDispatcher } from './dispatcher.js';
 import { ServerEndpoint, waitForSocketsClosed, type StartOptions } from './endpoint.js';
+import { frameSink } from './frame-table.js';
 import { ServerHandshake, type HandshakeDeadline } from './handshake.js';
 import {
   generateId,
@@ -318,41 +319,51 @@ export class Server
     if (this.logger.debugEnabled)
       this.logger.debug('frame in', { conn: ws.id, kind: ws.kind, frame: frameName(frame[0]) });
     if (ws.state !== 'open') {
-      if (ws.state === 'handshaking') this.handshake.handleHello(ws, frame);
-      else if (ws.state === 'authenticating') this.handshake.hold(ws, frame, raw);
+      this.handshake.handleFrame(ws, frame, raw);
       return;
     }
+    const { grants } = ws;
     const { rateLimit } = this.options;
     if (
       rateLimit !== undefined &&
-      ws.kind === 'client' &&
+      grants.rateLimited &&
       !this.dispatcher.admitFrame(ws, frame, rateLimit)
     )
       return;
-    if (RpcResponder.accepts(frame[0])) {
-      this.responder.handle(ws.connection, ws.rpcAuthorized, frame);
-      return;
-    }
-    if (ws.kind === 'link') {
-      this.linkManager.inboundFrame(ws.connection, frame);
-      return;
-    }
-    if (ws.kind === 'clone') {
-      if (frame[0] >= FrameType.CLONE_SYNC && frame[0] <= FrameType.CLONE_GROUP_DELETE) {
+    switch (frameSink(grants.role, frame[0])) {
+      case 'dispatcher':
+        this.dispatcher.handleFrame(ws, frame, raw);
+        return;
+      case 'responder':
+        this.responder.handle(ws.connection, grants.rpc, frame);
+        return;
+      case 'clones':
         this.clones.inboundFrame(ws.connection, frame);
-      } else if (frame[0] >= FrameType.RPC_CALL)
-        this.linkManager.cloneLinkFrame(ws.connection, frame);
-      else
+        return;
+      case 'links':
+        if (grants.role === 'clone') this.linkManager.cloneLinkFrame(ws.connection, frame);
+        else this.linkManager.inboundFrame(ws.connection, frame);
+        return;
+      case 'report':
+        if (frame[0] === FrameType.ERROR) {
+          this.connectionError(
+            ws,
+            new ProtocolError(
+              ErrorCode.PROTOCOL,
+              `Peer reported ${frame[2].code}: ${frame[2].message}`,
+            ),
+          );
+        }
+        return;
+      case undefined:
         ws.connection.replyError(
           0,
           new ProtocolError(
             ErrorCode.PROTOCOL,
-            `Frame type ${frame[0]} is not accepted on a clone link`,
+            `Frame type ${frame[0]} is not accepted from a ${grants.role} peer`,
           ),
         );
-      return;
     }
-    this.dispatcher.handleFrame(ws, frame, raw);
   }
 
   /** @internal */
@@ -360,8 +371,8 @@ export class Server
     this.handshake.end(ws);
     this.heartbeat.delete(ws.connection);
     this.groups.deleteSubscriber({ ws });
-    if (ws.kind === 'clone') this.clones.inboundClosed(ws.connection);
-    if (ws.kind === 'link') this.linkManager.inboundClosed(ws.connection);
+    if (ws.grants.role === 'clone') this.clones.inboundClosed(ws.connection);
+    if (ws.grants.role === 'link') this.linkManager.inboundClosed(ws.connection);
     this.responder.connectionClosed(ws.connection);
     ws.backlog = undefined;
     const wasOpen = this.clients.delete(ws.id);
@@ -378,7 +389,7 @@ export class Server
   /** @internal */
   connectionError(ws: ServerConnection, error: Error): void {
     this.reportError(error, ws);
-    if (ws.state === 'handshaking') this.handshake.invalidFrame(ws, error);
+    if (ws.state !== 'open' && ws.state !== 'closed') this.handshake.invalidFrame(ws, error);
   }
 
   /** @internal */

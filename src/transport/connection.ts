@@ -41,6 +41,11 @@ export interface ConnectionOptions {
   requestTimeout: number;
   /** Id of the local node, put in error replies as `origin`. */
   localId?: string;
+  /**
+   * The accepting side of a handshake: until {@link Connection.established}, every frame
+   * (PING and REPLY included) goes to the handler, which refuses what is not a handshake frame.
+   */
+  accepting?: boolean;
 }
 
 /** Per-request options. */
@@ -102,6 +107,8 @@ export class Connection {
   acceptsBatches = false;
   /** `performance.now()` when the timed PING in flight was sent; 0 when none is. */
   private pingSentAt = 0;
+  /** Accepting side, handshake not over: the handler sees every frame. */
+  private handshaking: boolean;
 
   private nextId = 1;
   private readonly maxBufferedBytes: number;
@@ -117,6 +124,12 @@ export class Connection {
     this.maxBufferedBytes = options.maxBufferedBytes;
     this.requestTimeout = options.requestTimeout;
     this.localId = options.localId;
+    this.handshaking = options.accepting === true;
+  }
+
+  /** The handshake is over: PING, PONG, REPLY and ERROR are handled here from now on. */
+  established(): void {
+    this.handshaking = false;
   }
 
   /**
@@ -320,6 +333,10 @@ export class Connection {
       const data = protocolError.data as { id?: number } | undefined;
       this.handler.onError(protocolError);
       this.replyError(data?.id ?? 0, protocolError);
+      return;
+    }
+    if (this.handshaking) {
+      this.handler.onFrame(frame, payload);
       return;
     }
     switch (frame[0]) {

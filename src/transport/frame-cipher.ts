@@ -18,7 +18,8 @@ export interface FrameCipher {
 /** Derives a cipher from the secret and handshake values. */
 export type CipherFactory = (
   secret: string,
-  nonce: string,
+  /** HKDF salt: `peerNonce|serverNonce` of the handshake (PROTOCOL.md 2.7). */
+  salt: string,
   serverId: string,
   clientId: string,
 ) => FrameCipher;

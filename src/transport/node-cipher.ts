@@ -1,6 +1,6 @@
 /**
- * AES-256-GCM frame encryption with `node:crypto`: key = HKDF-SHA256(secret, salt = nonce,
- * info = "wsmesh-v1|aes-256-gcm|<serverId>|<clientId>"), a random 96-bit IV per frame, and
+ * AES-256-GCM frame encryption with `node:crypto`: key = HKDF-SHA256(secret, salt = the
+ * handshake's two nonces, info = "wsmesh-v2|aes-256-gcm|<serverId>|<clientId>"), a random 96-bit IV per frame, and
  * the frame laid out as IV (12 bytes) | ciphertext | tag (16 bytes).
  * @module
  */
@@ -11,9 +11,9 @@ const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
 /** Node implementation of {@link CipherFactory}. */
-export const nodeCipherFactory: CipherFactory = (secret, nonce, serverId, clientId) => {
+export const nodeCipherFactory: CipherFactory = (secret, salt, serverId, clientId) => {
   const key = Buffer.from(
-    hkdfSync('sha256', secret, nonce, `wsmesh-v1|aes-256-gcm|${serverId}|${clientId}`, 32),
+    hkdfSync('sha256', secret, salt, `wsmesh-v2|aes-256-gcm|${serverId}|${clientId}`, 32),
   );
   const cipher: FrameCipher = {
     seal(plain) {
