@@ -560,7 +560,7 @@ describe('bad input: handshake', LONG, () => {
   });
 
   test('a wrong protocol version: error frame, then closed with 4001', async () => {
-    for (const v of [2, 99]) {
+    for (const v of [1, 3, 99]) {
       const peer = await connectRaw(strict.url, { hello: false });
       peer.send([FrameType.HELLO, { v, id: 'future-client' }]);
       const info = await peer.waitClose();
@@ -571,7 +571,7 @@ describe('bad input: handshake', LONG, () => {
     await strict.healthy();
   });
 
-  test('a malformed first frame gets ERR_BAD_FRAME and is closed with 4001 at once', async () => {
+  test('a malformed first frame gets ERR_PROTOCOL or ERR_BAD_FRAME and is closed with 4001 at once', async () => {
     // A long handshake timeout, so closing by timeout cannot pass for closing at once.
     const patient = await arena(cleanup, { handshakeTimeout: 20_000 });
     const firstFrames: unknown[] = [
@@ -585,6 +585,9 @@ describe('bad input: handshake', LONG, () => {
       {},
       [],
       [999],
+      [FrameType.PING],
+      [FrameType.REPLY, 1, null],
+      [FrameType.AUTH, {}],
     ];
     for (const first of firstFrames) {
       const peer = await connectRaw(patient.url, { hello: false });
@@ -593,11 +596,14 @@ describe('bad input: handshake', LONG, () => {
       assert.equal(info.code, CloseCode.HANDSHAKE_FAILED, JSON.stringify(first));
       assert.ok(
         peer.frames.some((f) =>
-          [ErrorCode.BAD_FRAME, ErrorCode.UNKNOWN_FRAME].some((code) => code === errorCode(f)),
+          [ErrorCode.PROTOCOL, ErrorCode.BAD_FRAME, ErrorCode.UNKNOWN_FRAME].some(
+            (code) => code === errorCode(f),
+          ),
         ),
         `error frame for ${JSON.stringify(first)}`,
       );
       assert.ok(!peer.frames.some((f) => isFrame(f, FrameType.WELCOME)));
+      assert.ok(!peer.frames.some((f) => isFrame(f, FrameType.PONG)), 'no PONG before HELLO');
     }
     // Junk that cannot even be decoded keeps its own close codes before the handshake too.
     const junk = await connectRaw(patient.url, { hello: false });

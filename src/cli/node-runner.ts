@@ -5,7 +5,7 @@
  * links are closed, the mesh is told this clone leaves).
  * @module
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   createServer,
   type IncomingMessage,
@@ -40,14 +40,6 @@ export function isWildcard(host: string): boolean {
 /** `host` as it goes in a URL (IPv6 in brackets). */
 export function urlHost(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-}
-
-/**
- * The value clones present to each other when the node has a secret: an HMAC of a fixed label
- * under the secret, so the secret itself never crosses a clone link.
- */
-export function cloneAuthValue(secret: string): string {
-  return createHmac('sha256', secret).update('wsmesh clone link').digest('hex');
 }
 
 /** Environment variable holding the node's id, set before the functions module loads. */
@@ -105,12 +97,8 @@ function serverOptions(
   };
   if (url !== undefined) options.url = url;
   const { secret } = config;
-  if (secret !== undefined) {
-    const authValue = cloneAuthValue(secret);
-    options.serverSecret = secret;
-    options.authFnOut = () => authValue;
-    options.authFnIn = (value) => value === authValue;
-  }
+  // Clones prove the secret to each other with the handshake's challenge-response proof.
+  if (secret !== undefined) options.serverSecret = secret;
   if (config.metrics) {
     options.metrics = config.metricsToken === undefined ? true : { token: config.metricsToken };
   }

@@ -41,8 +41,8 @@ the config file):
   -h, --help           this help
 
 Secrets (environment or config file only, never flags):
-  WSMESH_SECRET            server secret: RPC proxies and server links must prove it; clones
-                           authenticate each other with a value derived from it
+  WSMESH_SECRET            server secret: RPC proxies, server links and clones must prove
+                           it (a challenge-response proof; the secret never crosses the wire)
   WSMESH_DASHBOARD_TOKEN   dashboard token (default: the secret, or a random one printed
                            at start)
   WSMESH_METRICS_TOKEN     makes /metrics require "Authorization: Bearer <token>"

@@ -89,14 +89,13 @@ export function contentType(path: string): string {
 }
 
 /**
- * The urls of `/wsmesh.json`: `own` first, then the clones of `stats` that have a url and are
- * not unreachable, linked ones first (each url once).
+ * The urls of `/wsmesh.json`: `own` first, then the clones of `stats` this node has a live
+ * link with (each url once). Only linked clones passed this node's handshake checks; a url
+ * merely learned by gossip is never handed to browsers, which would send it their credentials.
  */
 export function meshUrls(own: string, peers: ServerStats['clones']['peers']): string[] {
-  const rank = (state: string): number => (state === 'linked' ? 0 : 1);
-  const urls = [...peers]
-    .filter((peer) => peer.url !== null && peer.state !== 'unreachable')
-    .sort((a, b) => rank(a.state) - rank(b.state))
+  const urls = peers
+    .filter((peer) => peer.url !== null && peer.state === 'linked')
     .map((peer) => peer.url ?? '');
   return [...new Set([own, ...urls])];
 }

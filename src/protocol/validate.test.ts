@@ -189,8 +189,11 @@ describe('validateFrame: handshake and heartbeats', () => {
       0,
       { ...hello, kind: 'clone', maxPayload: 1024 },
     ]);
-    // A higher version is well-formed; refusing it is the server's decision.
-    assert.doesNotThrow(() => validateFrame([0, { v: 2, id: 'c1' }]));
+    // Another version is well-formed; refusing it is the server's decision.
+    assert.doesNotThrow(() => validateFrame([0, { v: 3, id: 'c1' }]));
+    assert.doesNotThrow(() =>
+      validateFrame([0, { ...hello, challenge: 'abcdefghijklmnop', enc: 'aes-256-gcm' }]),
+    );
     const bad: unknown[] = [
       undefined,
       null,
@@ -209,18 +212,42 @@ describe('validateFrame: handshake and heartbeats', () => {
       { v: 1, id: 'c1', maxPayload: -5 },
       { v: 1, id: 'c1', maxPayload: '1' },
       { v: 1, id: 'c1', maxPayload: NaN },
+      { v: 1, id: 'c1', challenge: 'short' },
+      { v: 1, id: 'c1', challenge: 'not base64url!!!!!!!' },
+      { v: 1, id: 'c1', enc: 'aes-256-gcm' },
     ];
-    for (const body of bad) rejects([0, body], ErrorCode.BAD_FRAME);
+    // PROTOCOL.md 2.1: a bad handshake body is ERR_PROTOCOL (then close 4001).
+    for (const body of bad) rejects([0, body], ErrorCode.PROTOCOL);
   });
 
   test('WELCOME body checks', () => {
     const welcome = { v: 1, serverId: 's', connectionId: 'c', maxPayload: 10 };
     assert.deepEqual(validateFrame([1, welcome]), [1, welcome]);
-    rejects([1, null], ErrorCode.BAD_FRAME);
-    rejects([1, { ...welcome, v: '1' }], ErrorCode.BAD_FRAME);
-    rejects([1, { ...welcome, serverId: '' }], ErrorCode.BAD_FRAME);
-    rejects([1, { ...welcome, connectionId: 3 }], ErrorCode.BAD_FRAME);
-    rejects([1, { ...welcome, maxPayload: 0 }], ErrorCode.BAD_FRAME);
+    rejects([1, null], ErrorCode.PROTOCOL);
+    rejects([1, { ...welcome, v: '1' }], ErrorCode.PROTOCOL);
+    rejects([1, { ...welcome, serverId: '' }], ErrorCode.PROTOCOL);
+    rejects([1, { ...welcome, connectionId: 3 }], ErrorCode.PROTOCOL);
+    rejects([1, { ...welcome, maxPayload: 0 }], ErrorCode.PROTOCOL);
+  });
+
+  test('CHALLENGE and AUTH body checks', () => {
+    const challenge = { serverId: 's', nonce: 'abcdefghijklmnop' };
+    assert.deepEqual(validateFrame([12, challenge]), [12, challenge]);
+    assert.deepEqual(validateFrame([12, { ...challenge, proof: 'p' }]), [
+      12,
+      { ...challenge, proof: 'p' },
+    ]);
+    rejects([12, null], ErrorCode.PROTOCOL);
+    rejects([12, { ...challenge, serverId: '' }], ErrorCode.PROTOCOL);
+    rejects([12, { ...challenge, nonce: 'short' }], ErrorCode.PROTOCOL);
+    rejects([12, { ...challenge, proof: 5 }], ErrorCode.PROTOCOL);
+    assert.deepEqual(validateFrame([13, {}]), [13, {}]);
+    assert.deepEqual(validateFrame([13, { proof: 'p', authValue: { any: 1 } }]), [
+      13,
+      { proof: 'p', authValue: { any: 1 } },
+    ]);
+    rejects([13, 'token'], ErrorCode.PROTOCOL);
+    rejects([13, { proof: 1 }], ErrorCode.PROTOCOL);
   });
 
   test('PING and PONG need no fields', () => {

@@ -38,12 +38,19 @@ export interface EndpointHost {
   handleHttp(request: IncomingMessage, response: ServerResponse): boolean;
 }
 
+/**
+ * Which endpoint a connection came in on: `any` when the server has one endpoint for every
+ * kind of peer; `public` (clients) or `mesh` (clones, links) with a `meshEndpoint`.
+ */
+export type EndpointEntry = 'any' | 'public' | 'mesh';
+
 /** Takes over a WebSocket whose upgrade the endpoint completed. */
 export type AcceptSocket = (
   ws: WebSocket,
   socket: Duplex,
   request: IncomingMessage,
   codec: Codec,
+  entry: EndpointEntry,
 ) => void;
 
 /**
@@ -61,12 +68,19 @@ export class ServerEndpoint {
   rejectedConnections = 0;
   /** Port actually listened on, once started. */
   port: number | undefined;
+  /** Address actually listened on (`::` or `0.0.0.0` for every interface), once started. */
+  address: string | undefined;
   /** `start({ skipUTF8Validation: true })`: text messages are decoded without a check. */
   trustTextFrames = false;
   private wss: WebSocketServer | undefined;
   private httpServer: HttpServer | HttpsServer | undefined;
   private ownHttpServer = false;
   private detachUpgrades: (() => void) | undefined;
+  /** The mesh endpoint's own http server, when `meshEndpoint` has a port. */
+  private meshHttpServer: HttpServer | undefined;
+  private detachMesh: (() => void) | undefined;
+  /** Port of the mesh endpoint's own listener, once started. */
+  meshPort: number | undefined;
 
   constructor(
     private readonly host: EndpointHost,
@@ -102,29 +116,34 @@ export class ServerEndpoint {
       skipUTF8Validation: true,
       handleProtocols: (_protocols, request) => chosen.get(request)?.subprotocol ?? false,
     });
-    const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
-      if (!this.host.active) {
-        rejectUpgrade(socket, 503, 'Service Unavailable');
-        return;
-      }
-      if (options.maxConnections > 0 && this.sockets.size >= options.maxConnections) {
-        this.rejectedConnections++;
-        rejectUpgrade(socket, 503, 'Service Unavailable: too many connections');
-        return;
-      }
-      const codec = pickCodec(request.headers['sec-websocket-protocol'], options.codec);
-      if (codec === undefined) {
-        rejectUpgrade(
-          socket,
-          400,
-          `Unsupported subprotocol; use ${Subprotocol.json} or ${Subprotocol.msgpack}`,
+    const upgradeHandler =
+      (entry: EndpointEntry) =>
+      (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+        if (!this.host.active) {
+          rejectUpgrade(socket, 503, 'Service Unavailable');
+          return;
+        }
+        if (options.maxConnections > 0 && this.sockets.size >= options.maxConnections) {
+          this.rejectedConnections++;
+          rejectUpgrade(socket, 503, 'Service Unavailable: too many connections');
+          return;
+        }
+        const codec = pickCodec(request.headers['sec-websocket-protocol'], options.codec);
+        if (codec === undefined) {
+          rejectUpgrade(
+            socket,
+            400,
+            `Unsupported subprotocol; use ${Subprotocol.json} or ${Subprotocol.msgpack}`,
+          );
+          return;
+        }
+        chosen.set(request, codec);
+        socket.on('error', destroySocket);
+        wss.handleUpgrade(request, socket, head, (ws) =>
+          this.accept(ws, socket, request, codec, entry),
         );
-        return;
-      }
-      chosen.set(request, codec);
-      socket.on('error', destroySocket);
-      wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, socket, request, codec));
-    };
+      };
+    const mesh = options.meshEndpoint;
     let httpServer = options.server;
     if (httpServer === undefined) {
       httpServer = createServer((request, response) => {
@@ -134,18 +153,47 @@ export class ServerEndpoint {
       });
       this.ownHttpServer = true;
     }
-    const detach = attachEndpoint(httpServer, options.path, onUpgrade);
-    if (this.ownHttpServer) {
-      try {
+    const detachClients = attachEndpoint(
+      httpServer,
+      options.path,
+      upgradeHandler(mesh === undefined ? 'any' : 'public'),
+    );
+    const detachMesh =
+      mesh === undefined || mesh.port !== undefined
+        ? undefined
+        : attachEndpoint(httpServer, mesh.path, upgradeHandler('mesh'));
+    const detach = (): void => {
+      detachClients();
+      detachMesh?.();
+    };
+    try {
+      if (this.ownHttpServer) {
         await listen(httpServer, options.port, options.host, startOptions.backlog);
-      } catch (error) {
-        detach();
-        this.ownHttpServer = false;
-        throw error;
       }
+      if (mesh?.port !== undefined) {
+        const meshServer = createServer((_request, response) => {
+          response.writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket' });
+          response.end('This is a wsmesh mesh endpoint\n');
+        });
+        const detachOwn = attachEndpoint(meshServer, mesh.path, upgradeHandler('mesh'));
+        await listen(meshServer, mesh.port, mesh.host ?? options.host, startOptions.backlog);
+        const meshAddress = meshServer.address();
+        this.meshPort =
+          typeof meshAddress === 'object' && meshAddress !== null ? meshAddress.port : undefined;
+        this.meshHttpServer = meshServer;
+        this.detachMesh = detachOwn;
+      }
+    } catch (error) {
+      detach();
+      if (this.ownHttpServer) {
+        this.ownHttpServer = false;
+        httpServer.close();
+      }
+      throw error;
     }
     const address = httpServer.address();
     this.port = typeof address === 'object' && address !== null ? address.port : undefined;
+    this.address = typeof address === 'object' && address !== null ? address.address : undefined;
     this.wss = wss;
     this.httpServer = httpServer;
     this.detachUpgrades = detach;
@@ -155,12 +203,23 @@ export class ServerEndpoint {
   detach(): void {
     this.detachUpgrades?.();
     this.detachUpgrades = undefined;
+    this.detachMesh?.();
+    this.detachMesh = undefined;
   }
 
   /** Closes the WebSocketServer, and the http server when it is the endpoint's own. */
   async close(): Promise<void> {
     this.wss?.close();
     this.wss = undefined;
+    const meshServer = this.meshHttpServer;
+    this.meshHttpServer = undefined;
+    this.meshPort = undefined;
+    if (meshServer !== undefined) {
+      await new Promise<void>((resolve) => {
+        meshServer.close(() => resolve());
+        meshServer.closeAllConnections();
+      });
+    }
     const httpServer = this.httpServer;
     this.httpServer = undefined;
     if (httpServer !== undefined && this.ownHttpServer) {

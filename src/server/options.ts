@@ -2,6 +2,11 @@
  * Server options, their defaults and up-front validation.
  * @module
  */
+import {
+  resolveMeshEndpoint,
+  type MeshEndpointOption,
+  type ResolvedMeshEndpoint,
+} from './mesh-endpoint.js';
 import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { InvalidOptionError } from '../errors.js';
@@ -35,8 +40,17 @@ export interface ServerOptions {
   server?: HttpServer | HttpsServer;
   /** URL path of this endpoint. Default `/`. */
   path?: string;
-  /** This server's public address, announced to clones so they can dial back. */
+  /**
+   * This server's public address, announced to clones so they can dial back (the mesh
+   * endpoint's address when `meshEndpoint` is set).
+   */
   url?: string;
+  /**
+   * Serve clones and server links on their own endpoint (`{ port, host? }` or `{ path }`),
+   * so the client endpoint can face the internet while the mesh one does not. Default: none,
+   * every kind of peer on the one endpoint.
+   */
+  meshEndpoint?: MeshEndpointOption;
   /** Any user data. */
   data?: unknown;
   /** Checks a remote clone or server link dialing in. */
@@ -124,6 +138,7 @@ export interface ResolvedServerOptions {
   server: HttpServer | HttpsServer | undefined;
   path: string;
   url: string | undefined;
+  meshEndpoint: ResolvedMeshEndpoint | undefined;
   data: unknown;
   authFnIn: AuthFnIn | undefined;
   authFnOut: AuthFnOut | undefined;
@@ -271,6 +286,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     server,
     path,
     url: options.url,
+    meshEndpoint: resolveMeshEndpoint(options.meshEndpoint, path),
     data: options.data,
     authFnIn: optionalFunction<AuthFnIn>('authFnIn', options.authFnIn),
     authFnOut: optionalFunction<AuthFnOut>('authFnOut', options.authFnOut),

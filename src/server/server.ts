@@ -32,7 +32,12 @@ import { frameName, ServerLog } from '../ops/logger.js';
 import { OpsEndpoint } from '../ops/ops-endpoint.js';
 import type { ServerMessageContext } from './context.js';
 import { MessageDispatcher } from './dispatcher.js';
-import { ServerEndpoint, waitForSocketsClosed, type StartOptions } from './endpoint.js';
+import {
+  ServerEndpoint,
+  waitForSocketsClosed,
+  type EndpointEntry,
+  type StartOptions,
+} from './endpoint.js';
 import { frameSink } from './frame-table.js';
 import { ServerHandshake, type HandshakeDeadline } from './handshake.js';
 import {
@@ -114,8 +119,8 @@ export class Server
       logger: this.logger,
       emit: (event, payload) => this.emit(event, payload),
     });
-    this.endpoint = new ServerEndpoint(this, this.sockets, (ws, socket, request, codec) =>
-      this.accept(ws, socket, request, codec),
+    this.endpoint = new ServerEndpoint(this, this.sockets, (ws, socket, request, codec, entry) =>
+      this.accept(ws, socket, request, codec, entry),
     );
     this.registry.onChange = (namespace) => {
       this.functionsChanged(namespace);
@@ -239,6 +244,11 @@ export class Server
     return this.endpoint.port;
   }
 
+  /** Port of the mesh endpoint's own listener (`meshEndpoint: { port }`), once started. */
+  get meshPort(): number | undefined {
+    return this.endpoint.meshPort;
+  }
+
   /** URL path of this endpoint. */
   get path(): string {
     return this.options.path;
@@ -276,6 +286,13 @@ export class Server
     this.clones.start(await loadCodec('msgpack'));
     this.linkManager.start();
     this.log(`started ${this.id} on port ${String(this.port)} path ${this.options.path}`);
+    const { address } = this.endpoint;
+    if (this.handshake.open && address !== undefined && !isLoopback(address)) {
+      this.logger.warn(
+        `${this.id} listens on ${address} with no security option: any process that reaches ` +
+          'it can join the mesh as a clone or server link (set authFnIn or serverSecret)',
+      );
+    }
     this.emit('start', { server: this });
   }
 
@@ -298,12 +315,19 @@ export class Server
   }
 
   /** A WebSocket upgrade completed: the connection starts its handshake. */
-  private accept(ws: WebSocket, socket: Duplex, request: IncomingMessage, codec: Codec): void {
+  private accept(
+    ws: WebSocket,
+    socket: Duplex,
+    request: IncomingMessage,
+    codec: Codec,
+    entry: EndpointEntry,
+  ): void {
     const wire = new NodeWireSocket(ws, socket, true);
     const client = new ServerConnection(this, wire, codec, request, generateId('conn'), {
       maxBufferedBytes: this.options.maxBufferedBytes,
       requestTimeout: this.options.awaitResTimeout,
     });
+    client.entry = entry;
     wire.attach(client.connection, !this.endpoint.trustTextFrames);
     if (!this.active) {
       client.connection.close(CloseCode.GOING_AWAY, 'server stopping');
@@ -440,4 +464,9 @@ export class Server
   deliverRelayed(message: FanoutMessage): number {
     return this.groups.deliverLocal(message, undefined);
   }
+}
+
+/** True for an address only this machine can reach. */
+function isLoopback(address: string): boolean {
+  return address === '::1' || address.startsWith('127.') || address === '::ffff:127.0.0.1';
 }
