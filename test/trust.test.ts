@@ -488,6 +488,40 @@ describe('meshEndpoint', () => {
     }
   });
 
+  test('clones with serverSecret and encryption link with sealed frames and relay messages', async () => {
+    const clones: Clone[] = [];
+    try {
+      const options = { serverSecret: SECRET, encryption: true };
+      const a = await startClone('enc-a', options);
+      clones.push(a);
+      const b = await startClone('enc-b', options);
+      clones.push(b);
+      a.server.addClone({ id: 'enc-b', url: b.url });
+      await waitFor(() => linkedAll(clones), 5000, 'linked');
+      const link = a.server.clones.links.get('enc-b');
+      assert.ok(link !== undefined && link.connection.cipher !== undefined, 'the link is sealed');
+      const inbox = await startInbox(b.url, ['g']);
+      const sender = new Client({ url: a.url, reconnect: false, serverSecret: SECRET });
+      await within(sender.start(), 5000, 'sender');
+      try {
+        await waitFor(
+          async () => {
+            await sender.sendMesToGroup({ id: 'g', route: 'hi', data: 1 });
+            return inbox.messages.length > 0;
+          },
+          5000,
+          'a group message over the sealed link',
+          100,
+        );
+      } finally {
+        await sender.stop();
+        await inbox.client.stop();
+      }
+    } finally {
+      await stopClones(clones);
+    }
+  });
+
   test('meshEndpoint options are checked up front', () => {
     assert.throws(() => new Server({ meshEndpoint: {} }), { code: 'ERR_INVALID_OPTION' });
     assert.throws(() => new Server({ meshEndpoint: { path: '/' } }), {
