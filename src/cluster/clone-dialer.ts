@@ -48,6 +48,7 @@ export class CloneDialer {
     readonly clone: RemoteClone,
   ) {
     this.dialer = new PeerDialer({
+      role: 'clone',
       get selfId() {
         return owner.selfId;
       },

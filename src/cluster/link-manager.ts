@@ -132,6 +132,7 @@ export class LinkManager {
       settle = { resolve, reject };
     });
     const dialer: PeerDialer = new PeerDialer({
+      role: 'link',
       selfId: host.id,
       codec,
       maxPayload: host.linkOptions.maxPayload,

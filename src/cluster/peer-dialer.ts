@@ -6,8 +6,9 @@
  * or hostile peer is not hammered.
  * @module
  */
-import { AuthError, WsMeshError } from '../errors.js';
+import { AuthError, ErrorCode, ProtocolError, WsMeshError } from '../errors.js';
 import { DialingHandshake, handshakeError, type DialingSetup } from '../handshake/dialing.js';
+import { frameSink } from '../handshake/frame-table.js';
 import type { Codec } from '../protocol/codec.js';
 import { CloseCode, FrameType, type Frame, type WelcomeBody } from '../protocol/frames.js';
 import { Connection } from '../transport/connection.js';
@@ -21,6 +22,8 @@ export const MAX_BACKOFF_MS = 30_000;
 /** What a dialer needs from its owner. */
 export interface PeerDialerHooks {
   readonly selfId: string;
+  /** What the dialed peer is: the frames it may send are that role's (frame-table.ts). */
+  readonly role: 'clone' | 'link';
   readonly codec: Codec;
   readonly maxPayload: number;
   readonly maxBufferedBytes: number;
@@ -122,7 +125,15 @@ export class PeerDialer {
             {
               onFrame: (frame) => {
                 if (accepted) {
-                  hooks.frame(opened, frame);
+                  if (frameSink(hooks.role, frame[0]) !== undefined) hooks.frame(opened, frame);
+                  else
+                    opened.replyError(
+                      0,
+                      new ProtocolError(
+                        ErrorCode.PROTOCOL,
+                        `Frame type ${frame[0]} is not accepted from a ${hooks.role} peer`,
+                      ),
+                    );
                   return;
                 }
                 switch (frame[0]) {

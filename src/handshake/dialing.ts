@@ -77,7 +77,9 @@ export class DialingHandshake {
     if (setup.secret !== undefined) hello.challenge = randomNonce();
     if (setup.encryption === true) hello.enc = CIPHER_SCHEME;
     else if (setup.batch === true) hello.batch = true;
-    if (setup.credentials !== undefined) hello.credentials = setup.credentials;
+    // With a secret, credentials wait for AUTH: nothing reusable before the server proved it.
+    if (setup.credentials !== undefined && setup.secret === undefined)
+      hello.credentials = setup.credentials;
     if (setup.instance !== undefined) hello.instance = setup.instance;
     if (setup.namespace !== undefined) hello.namespace = setup.namespace;
     this.hello = hello;
@@ -111,6 +113,7 @@ export class DialingHandshake {
       }
       this.context = context;
       body.proof = await peerProof(setup.secret, context);
+      if (setup.credentials !== undefined) body.credentials = setup.credentials;
     }
     if (setup.authValue !== undefined) {
       const value = await setup.authValue();

@@ -87,7 +87,10 @@ export interface HelloBody {
   instance?: string;
   /** Server links only: the namespace (or namespace group) the link is for. */
   namespace?: string;
-  /** Clients: credentials for the server's `authenticate` hook (a token, for example). */
+  /**
+   * Clients: credentials for the server's `authenticate` hook (a token, for example). A peer
+   * that sends `challenge` puts them in AUTH instead, once the server proved the secret.
+   */
   credentials?: unknown;
   /** Asks for payload encryption after the handshake (`aes-256-gcm`); needs `challenge`. */
   enc?: string;
@@ -130,6 +133,8 @@ export interface AuthBody {
   proof?: string;
   /** Clones: the value of their `authFnOut`, checked by the accepting side's `authFnIn`. */
   authValue?: unknown;
+  /** Clients and proxies that prove the secret: `credentials` go here, not in HELLO. */
+  credentials?: unknown;
 }
 
 /** Error object carried by ERROR frames. */

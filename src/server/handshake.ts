@@ -297,7 +297,7 @@ export class ServerHandshake {
       let result: unknown;
       try {
         result = await options.authenticate({
-          credentials: hello.credentials,
+          credentials: plan.challenge ? auth?.credentials : hello.credentials,
           request: ws.request,
           ws,
         });

@@ -38,7 +38,7 @@ import {
   type EndpointEntry,
   type StartOptions,
 } from './endpoint.js';
-import { frameSink } from './frame-table.js';
+import { frameSink } from '../handshake/frame-table.js';
 import { ServerHandshake, type HandshakeDeadline } from './handshake.js';
 import {
   generateId,

@@ -1,10 +1,11 @@
 /**
- * Which part of the server takes each frame an open peer sends, per peer role. What a peer
- * may do depends only on the role its handshake granted, never on which side dialed: a frame
- * type missing from a role's table is refused with ERR_PROTOCOL.
+ * Which part of a server takes each frame an open peer sends, per peer role. What a peer may
+ * do depends only on its role, never on which side dialed: the accepting side looks up the
+ * role its handshake granted, a dialer the role of the peer it dialed (a clone or a server
+ * link). A frame type missing from a role's table is refused with ERR_PROTOCOL.
  * @module
  */
-import type { PeerRole } from '../handshake/admission.js';
+import type { PeerRole } from './admission.js';
 import { FrameType } from '../protocol/frames.js';
 
 /** The part of the server a frame goes to. */
