@@ -50,7 +50,7 @@ describe('MessagePack is plain', () => {
           return { type: typeof data, value: typeof data === 'bigint' ? String(data) : data };
         },
       });
-      s.addRoute({ route: 'add', handler: ({ data }) => (data as number[])[0]! + 1 });
+      s.addRoute({ route: 'add', handler: ({ data }) => ((data as number[])[0] ?? 0) + 1 });
     }));
   });
   after(async () => {
