@@ -46,6 +46,8 @@ export class GroupManager<Member extends Subscriber = Subscriber> implements Gro
   observer: GroupsObserver | undefined;
   /** Deliveries made to local subscribers so far. */
   deliveries = 0;
+  /** Deliveries skipped because the message exceeds the subscriber's announced maxPayload. */
+  tooLarge = 0;
   /** @internal Counts each publish under its route (the server's route counters). */
   routeCounters: { countOut(route: string | null): void } | undefined;
 
@@ -160,6 +162,7 @@ export class GroupManager<Member extends Subscriber = Subscriber> implements Gro
   deliverLocal(message: FanoutMessage, withoutId: string | undefined): number {
     const delivered = this.fanOut(message, withoutId);
     this.deliveries += delivered;
+    this.tooLarge += message.tooLarge;
     return delivered;
   }
 

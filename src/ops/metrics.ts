@@ -17,6 +17,7 @@ export const METRIC_NAMES = [
   'wsmesh_route_messages_total',
   'wsmesh_publishes_total',
   'wsmesh_group_deliveries_total',
+  'wsmesh_group_messages_too_large_total',
   'wsmesh_groups',
   'wsmesh_rejected_connections_total',
   'wsmesh_rate_limited_total',
@@ -150,6 +151,11 @@ export class ServerMetrics {
       'wsmesh_group_deliveries_total',
       "Group messages delivered to this node's connections (fan-out)",
       (s) => s.deliveries,
+    );
+    counter(
+      'wsmesh_group_messages_too_large_total',
+      'Group messages not written to a connection because they exceed the maxPayload it announced',
+      (s) => s.groupMessagesTooLarge,
     );
     gauge('wsmesh_groups', 'Groups on this node', (s) => s.groups);
     counter(

@@ -39,6 +39,11 @@ export interface ServerStats {
   publishes: number;
   /** Deliveries of group messages to this server's connections (local and relayed). */
   deliveries: number;
+  /**
+   * Group messages not written to a connection because they are larger than the `maxPayload`
+   * that connection announced in HELLO (the connection stays open and gets the next ones).
+   */
+  groupMessagesTooLarge: number;
   groups: number;
   clones: {
     known: number;
@@ -94,6 +99,7 @@ export function collectStats(server: StatsHost, parts: StatsParts): ServerStats 
     rateLimited: parts.dispatcher.rateLimited,
     publishes: parts.dispatcher.publishes,
     deliveries: server.groups.deliveries,
+    groupMessagesTooLarge: server.groups.tooLarge,
     groups: server.groups.size,
     clones: {
       known: server.clones.clones.size,
