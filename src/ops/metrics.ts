@@ -25,6 +25,7 @@ export const METRIC_NAMES = [
   'wsmesh_clones_linked',
   'wsmesh_clone_relayed_out_total',
   'wsmesh_clone_relayed_in_total',
+  'wsmesh_clone_frames_unsent_total',
   'wsmesh_clone_link_up',
   'wsmesh_clone_link_latency_seconds',
   'wsmesh_clone_link_relay_frames_total',
@@ -175,6 +176,11 @@ export class ServerMetrics {
       'wsmesh_clone_relayed_in_total',
       'Group messages received from other clones (after de-duplication)',
       (s) => s.clones.relayedIn,
+    );
+    counter(
+      'wsmesh_clone_frames_unsent_total',
+      'Clone frames not sent although the link was up (too large for the peer, or not encodable)',
+      (s) => s.clones.framesUnsent,
     );
     new Counter({
       name: 'wsmesh_route_messages_total',

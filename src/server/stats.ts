@@ -50,6 +50,11 @@ export interface ServerStats {
     linked: number;
     relayedOut: number;
     relayedIn: number;
+    /**
+     * Clone frames not sent although the link was up (larger than the peer's maxPayload, or
+     * not encodable); each is also reported through the `error` event.
+     */
+    framesUnsent: number;
     /** Every known clone: state, link latency, relay frames to and from it. */
     peers: ClonePeerStats[];
   };
@@ -106,6 +111,7 @@ export function collectStats(server: StatsHost, parts: StatsParts): ServerStats 
       linked: server.clones.links.size,
       relayedOut: relay.relayedOut,
       relayedIn: relay.relayedIn,
+      framesUnsent: server.clones.framesUnsent,
       peers: clonePeerStats(server.clones),
     },
     serverLinks: parts.links.list().filter((link) => link.namespace !== null).length,
