@@ -19,6 +19,8 @@ export const METRIC_NAMES = [
   'wsmesh_group_deliveries_total',
   'wsmesh_group_messages_too_large_total',
   'wsmesh_groups',
+  'wsmesh_subscriptions',
+  'wsmesh_subscriptions_refused_total',
   'wsmesh_rejected_connections_total',
   'wsmesh_rate_limited_total',
   'wsmesh_clones_known',
@@ -159,9 +161,19 @@ export class ServerMetrics {
       (s) => s.groupMessagesTooLarge,
     );
     gauge('wsmesh_groups', 'Groups on this node', (s) => s.groups);
+    gauge(
+      'wsmesh_subscriptions',
+      'Connection-group memberships on this node',
+      (s) => s.subscriptions,
+    );
+    counter(
+      'wsmesh_subscriptions_refused_total',
+      'Client subscriptions refused by maxGroups or maxSubscriptions',
+      (s) => s.subscriptionsRefused,
+    );
     counter(
       'wsmesh_rejected_connections_total',
-      'Upgrades refused by maxConnections',
+      'Upgrades refused by maxConnections or maxConnectionsPerIp',
       (s) => s.rejectedConnections,
     );
     counter('wsmesh_rate_limited_total', 'Frames refused by rateLimit', (s) => s.rateLimited);

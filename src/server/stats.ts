@@ -31,7 +31,7 @@ export interface ServerStats {
    * route; see {@link RouteStats} for the `(none)`, `(unrouted)` and `(other)` labels.
    */
   routes: RouteStats[];
-  /** Upgrades refused by `maxConnections`. */
+  /** Upgrades refused by `maxConnections` or `maxConnectionsPerIp`. */
   rejectedConnections: number;
   /** Frames refused by `rateLimit`. */
   rateLimited: number;
@@ -45,6 +45,10 @@ export interface ServerStats {
    */
   groupMessagesTooLarge: number;
   groups: number;
+  /** Memberships (connection-group pairs) on this server; capped by `maxSubscriptions`. */
+  subscriptions: number;
+  /** Client subscriptions refused by the server-wide `maxGroups` or `maxSubscriptions`. */
+  subscriptionsRefused: number;
   clones: {
     known: number;
     linked: number;
@@ -106,6 +110,8 @@ export function collectStats(server: StatsHost, parts: StatsParts): ServerStats 
     deliveries: server.groups.deliveries,
     groupMessagesTooLarge: server.groups.tooLarge,
     groups: server.groups.size,
+    subscriptions: server.groups.subscriptions,
+    subscriptionsRefused: parts.dispatcher.subscriptionsRefused,
     clones: {
       known: server.clones.clones.size,
       linked: server.clones.links.size,
