@@ -188,6 +188,7 @@ describe('bad input: malformed frames', LONG, () => {
       [0x01, 0x02],
       [0xdd, 0xff, 0xff, 0xff, 0xff],
       [0xa5, 0x61],
+      [0xc1],
     ]) {
       const peer = await connectRaw(main.url, { codec: 'msgpack' });
       peer.sendBinary(new Uint8Array(junk));
@@ -206,7 +207,7 @@ describe('bad input: malformed frames', LONG, () => {
     text.sendText('[2,0,"echo",null,1]');
     assert.equal((await text.waitClose()).code, CloseCode.UNSUPPORTED_DATA);
     const survivor = await connectRaw(main.url, { codec: 'msgpack' });
-    for (const bytes of [[0x2a], [0xc0], [0xa3, 0x61, 0x62, 0x63], [0x80], [0x90], [0xc1]]) {
+    for (const bytes of [[0x2a], [0xc0], [0xa3, 0x61, 0x62, 0x63], [0x80], [0x90]]) {
       const frame = await errorReplyTo(survivor, () => survivor.sendBinary(new Uint8Array(bytes)));
       assert.equal(frame[1], 0);
       assert.equal(errorCode(frame), ErrorCode.BAD_FRAME, `bytes ${bytes.join(',')}`);

@@ -3,6 +3,7 @@
  * both directions, always MessagePack.
  * @module
  */
+import { ConnectionClosedError, SlowConsumerError } from '../errors.js';
 import type { Frame } from '../protocol/frames.js';
 import type { Connection } from '../transport/connection.js';
 
@@ -15,6 +16,11 @@ export class CloneLink {
   peerInstance: string | undefined;
   /** Set once the link is replaced or closed. */
   closed = false;
+  /**
+   * Told about a frame that was not sent although the link is up (too large for the peer, or
+   * not encodable): such a frame is an error to report, never a silent drop.
+   */
+  onUnsent: ((frame: readonly unknown[], error: unknown) => void) | undefined;
 
   constructor(
     /** Id of the remote clone. */
@@ -27,13 +33,19 @@ export class CloneLink {
     readonly dialerId: string,
   ) {}
 
-  /** Sends a frame; a closed or overloaded link drops it (the link's close handles the rest). */
+  /**
+   * Sends a frame; false when it was not sent. A closed or overloaded link drops it (the
+   * link's close handles the rest); any other failure goes to {@link onUnsent}.
+   */
   send(frame: readonly unknown[]): boolean {
     if (this.closed || this.connection.closed) return false;
     try {
       this.connection.send(frame);
       return true;
-    } catch {
+    } catch (error) {
+      if (!(error instanceof ConnectionClosedError || error instanceof SlowConsumerError)) {
+        this.onUnsent?.(frame, error);
+      }
       return false;
     }
   }

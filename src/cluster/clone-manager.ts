@@ -24,6 +24,7 @@ import type { AuthFnOut } from './auth.js';
 import { CloneDialer, type DialerOwner } from './clone-dialer.js';
 import { CloneLink } from './clone-link.js';
 import { RecordStore } from './clone-records.js';
+import { PAGE_BYTES, PageAssembler, paginate, syncParts } from './record-pages.js';
 import { CloneRelay, type RelayContext } from './clone-relay.js';
 import { RemoteClone } from './remote-clone.js';
 import { RouteTable } from './routes.js';
@@ -55,7 +56,7 @@ export interface CloneHost {
 /** Error code of two live servers claiming one id. */
 export const DUPLICATE_ID = 'ERR_DUPLICATE_ID';
 
-/** Larger interest changes are sent as a full list rather than a delta. */
+/** Interest changes up to this size always go as a delta, even when the full list is shorter. */
 const MAX_DELTA = 256;
 
 /** The clone mesh as seen from one server. */
@@ -70,6 +71,9 @@ export class CloneManager implements DialerOwner, GroupsObserver {
   private readonly inbound = new Map<Connection, CloneLink>();
   private readonly dialers = new Map<string, CloneDialer>();
   private readonly records = new RecordStore();
+  private readonly pages = new PageAssembler();
+  /** Clone frames not sent although their link was up (too large for the peer...), reported. */
+  framesUnsent = 0;
   private readonly forgotten = new Set<string>();
   private readonly routes: RouteTable;
   private readonly relay: CloneRelay;
@@ -234,6 +238,7 @@ export class CloneManager implements DialerOwner, GroupsObserver {
     this.dialers.delete(id);
     this.links.get(id)?.close(CloseCode.NORMAL, 'clone deleted');
     this.records.delete(id);
+    this.pages.delete(id);
     this.routes.invalidate();
     return existed;
   }
@@ -350,6 +355,7 @@ export class CloneManager implements DialerOwner, GroupsObserver {
       this.links.delete(link.peerId);
     }
     this.links.set(link.peerId, link);
+    link.onUnsent = (frame, error) => this.unsent(link, frame, error);
     this.host.cloneLinkUp(link.connection, link.peerId, link.direction);
     // A clone that dialed in is added after the clones it tells about (see CLONE_SYNC), as the
     // original library did, so `clones.clones` lists them in the same order.
@@ -362,11 +368,11 @@ export class CloneManager implements DialerOwner, GroupsObserver {
       .filter((known) => known.id !== link.peerId)
       .map((known): [string, string | null] => [known.id, known.url]);
     const records = [...this.records.values()].filter((record) => record.id !== link.peerId);
-    link.send([
-      FrameType.CLONE_SYNC,
-      [...records.map((record) => RecordStore.toFull(record)), this.ownRecord()],
-      others,
-    ]);
+    const full = [...records.map((record) => RecordStore.toFull(record)), this.ownRecord()];
+    // A large mesh or a large group list takes several frames (records cut into pages).
+    for (const [part, known] of syncParts(full, others, this.pageBytes(link))) {
+      link.send([FrameType.CLONE_SYNC, part, known]);
+    }
     this.routes.invalidate();
     // A new link is announced with the next change of interest or at the next tick, not at
     // once: it only offers shorter paths, so others lose nothing by learning it a little
@@ -432,10 +438,10 @@ export class CloneManager implements DialerOwner, GroupsObserver {
         return;
       case FrameType.CLONE_REQUEST: {
         const id = frame[1];
-        if (id === this.host.id) link.send([FrameType.CLONE_UPDATE, this.ownRecord()]);
+        if (id === this.host.id) this.sendRecord(link, this.ownRecord());
         else {
           const record = this.records.get(id);
-          if (record !== undefined) link.send([FrameType.CLONE_UPDATE, RecordStore.toFull(record)]);
+          if (record !== undefined) this.sendRecord(link, RecordStore.toFull(record));
         }
         return;
       }
@@ -502,7 +508,8 @@ export class CloneManager implements DialerOwner, GroupsObserver {
     const base = this.version;
     this.version++;
     let update: CloneRecord;
-    if (this.pendingAdd.size + this.pendingDel.size <= MAX_DELTA) {
+    const changes = this.pendingAdd.size + this.pendingDel.size;
+    if (changes <= Math.max(MAX_DELTA, this.interest.size)) {
       update = {
         id: this.host.id,
         instance: this.instance,
@@ -520,7 +527,33 @@ export class CloneManager implements DialerOwner, GroupsObserver {
     this.pendingDel.clear();
     this.linksChanged = false;
     if (!this.started) return;
-    for (const link of this.links.values()) link.send([FrameType.CLONE_UPDATE, update]);
+    for (const link of this.links.values()) this.sendRecord(link, update);
+  }
+
+  /** Largest frame a record page is cut to for `link`. */
+  private pageBytes(link: CloneLink): number {
+    return Math.min(PAGE_BYTES, link.connection.peerMaxPayload);
+  }
+
+  /** Sends a record as CLONE_UPDATE, in pages when it does not fit in one frame. */
+  private sendRecord(link: CloneLink, record: CloneRecord): void {
+    for (const page of paginate(record, this.pageBytes(link))) {
+      if (!link.send([FrameType.CLONE_UPDATE, page])) return;
+    }
+  }
+
+  /** A frame for a live link was not sent: an error, reported and counted, never silent. */
+  private unsent(link: CloneLink, frame: readonly unknown[], error: unknown): void {
+    this.framesUnsent++;
+    const code = error instanceof WsMeshError ? error.code : 'ERR_SERIALIZE';
+    const why = error instanceof Error ? error.message : String(error);
+    this.host.reportError(
+      new WsMeshError(
+        code,
+        `Clone frame ${String(frame[0])} for "${link.peerId}" was not sent: ${why}`,
+        { peer: link.peerId, frameType: frame[0] },
+      ),
+    );
   }
 
   private applyRecord(record: CloneRecord, from: CloneLink): void {
@@ -531,6 +564,17 @@ export class CloneManager implements DialerOwner, GroupsObserver {
       return;
     }
     if (this.forgotten.has(record.id)) return;
+    if (record.page !== undefined) {
+      const known = this.records.get(record.id);
+      if (known !== undefined && known.instance === record.instance && record.v <= known.v) return;
+      const whole = this.pages.add(
+        from.peerId,
+        record as CloneRecord & { page: [number, number] },
+        Date.now(),
+      );
+      if (whole === undefined) return;
+      record = whole;
+    }
     const result = this.records.apply(record);
     if (result === 'gap') {
       from.send([FrameType.CLONE_REQUEST, record.id]);
@@ -556,7 +600,7 @@ export class CloneManager implements DialerOwner, GroupsObserver {
       if (link === from || link.peerId === record.id || firstHand.has(link.peerId)) continue;
       // Nor to a clone whose own record says it is linked to the clone described.
       if (this.records.get(link.peerId)?.links.includes(record.id) === true) continue;
-      link.send([FrameType.CLONE_UPDATE, record]);
+      this.sendRecord(link, record);
     }
     this.ensureDialers();
   }
@@ -604,14 +648,13 @@ export class CloneManager implements DialerOwner, GroupsObserver {
       const mine = this.records.get(id);
       if (mine === undefined || mine.v < version) link.send([FrameType.CLONE_REQUEST, id]);
     }
-    if ((theirs.get(this.host.id) ?? -1) < this.version)
-      link.send([FrameType.CLONE_UPDATE, this.ownRecord()]);
+    if ((theirs.get(this.host.id) ?? -1) < this.version) this.sendRecord(link, this.ownRecord());
     const peer = this.records.get(link.peerId);
     for (const record of this.records.values()) {
       if (record.id === link.peerId || (theirs.get(record.id) ?? -1) >= record.v) continue;
       // A peer linked to that clone gets its record first-hand (the update may be in flight).
       if (record.links.includes(link.peerId) || peer?.links.includes(record.id) === true) continue;
-      link.send([FrameType.CLONE_UPDATE, RecordStore.toFull(record)]);
+      this.sendRecord(link, RecordStore.toFull(record));
     }
   }
 
@@ -630,12 +673,15 @@ export class CloneManager implements DialerOwner, GroupsObserver {
         // Nothing was ever forgotten in the old design; a learned clone gone this long is.
         this.clones.delete(clone.id);
         this.records.delete(clone.id);
+        this.pages.delete(clone.id);
         this.dialers.get(clone.id)?.stop();
         this.dialers.delete(clone.id);
       }
     }
     this.ensureDialers();
     this.relay.sweep(now - 10 * 60_000);
+    // Pages arrive back to back; a record whose pages stopped coming is fetched again by digests.
+    this.pages.sweep(now - Math.max(10_000, 5 * this.cloneInterval));
   }
 
   private duplicateId(id: string, why: string): void {

@@ -11,6 +11,8 @@ import { FrameType, type GroupTarget } from '../protocol/frames.js';
 import { validateFrame } from '../protocol/validate.js';
 import { PreparedFrame } from '../transport/prepared-frame.js';
 
+const textEncoder = new TextEncoder();
+
 /** One published group message on its way to subscribers. */
 export class FanoutMessage {
   private frameArray: unknown[] | undefined;
@@ -19,6 +21,12 @@ export class FanoutMessage {
   private msgpackPayload: WirePayload | undefined;
   private jsonFrame: PreparedFrame | undefined;
   private msgpackFrame: PreparedFrame | undefined;
+  private jsonBytes: number | undefined;
+  /**
+   * Receivers this message was not written to because it exceeds the `maxPayload` they
+   * announced (see {@link fits}); the group manager adds it to its count.
+   */
+  tooLarge = 0;
 
   private constructor(
     /** Target as published: one id, ids, or null for every group. */
@@ -67,6 +75,23 @@ export class FanoutMessage {
     }
     this.jsonPayload ??= codec.encode(this.frame);
     return this.jsonPayload;
+  }
+
+  /**
+   * True when the frame encoded with `codec` plus `overhead` bytes is at most `limit` bytes:
+   * a receiver must never get a message larger than the `maxPayload` it announced. Measured
+   * once per codec, and only when the length in UTF-16 units cannot settle it.
+   */
+  fits(codec: Codec, limit: number, overhead = 0): boolean {
+    if (limit === Infinity) return true;
+    const payload = this.encode(codec);
+    const room = limit - overhead;
+    if (typeof payload !== 'string') return payload.byteLength <= room;
+    // A UTF-16 code unit takes one to three UTF-8 bytes.
+    if (payload.length * 3 <= room) return true;
+    if (payload.length > room) return false;
+    this.jsonBytes ??= textEncoder.encode(payload).byteLength;
+    return this.jsonBytes <= room;
   }
 
   /** The framed bytes for `codec`, built on first use. */

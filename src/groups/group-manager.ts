@@ -46,6 +46,10 @@ export class GroupManager<Member extends Subscriber = Subscriber> implements Gro
   observer: GroupsObserver | undefined;
   /** Deliveries made to local subscribers so far. */
   deliveries = 0;
+  /** Deliveries skipped because the message exceeds the subscriber's announced maxPayload. */
+  tooLarge = 0;
+  /** Memberships (subscriber-group pairs) over all groups, for the server's `maxSubscriptions`. */
+  subscriptions = 0;
   /** @internal Counts each publish under its route (the server's route counters). */
   routeCounters: { countOut(route: string | null): void } | undefined;
 
@@ -82,6 +86,7 @@ export class GroupManager<Member extends Subscriber = Subscriber> implements Gro
     const group = this.groups.get(id);
     if (group === undefined) return false;
     const hadMembers = group.subscribers.size > 0;
+    this.subscriptions -= group.subscribers.size;
     this.groups.delete(id);
     for (const subscriber of group.subscribers.values()) {
       subscriber.groups.delete(id);
@@ -160,6 +165,7 @@ export class GroupManager<Member extends Subscriber = Subscriber> implements Gro
   deliverLocal(message: FanoutMessage, withoutId: string | undefined): number {
     const delivered = this.fanOut(message, withoutId);
     this.deliveries += delivered;
+    this.tooLarge += message.tooLarge;
     return delivered;
   }
 
@@ -180,11 +186,13 @@ export class GroupManager<Member extends Subscriber = Subscriber> implements Gro
 
   /** @internal */
   memberAdded(group: Group, _subscriber: Subscriber): void {
+    this.subscriptions++;
     if (group.subscribers.size === 1) this.observer?.interestAdded?.(group.id);
   }
 
   /** @internal */
   memberRemoved(group: Group, _subscriber: Subscriber): void {
+    this.subscriptions--;
     if (group.subscribers.size > 0) return;
     if (!group.persistent) this.groups.delete(group.id);
     this.observer?.interestRemoved?.(group.id);

@@ -17,13 +17,17 @@ export const METRIC_NAMES = [
   'wsmesh_route_messages_total',
   'wsmesh_publishes_total',
   'wsmesh_group_deliveries_total',
+  'wsmesh_group_messages_too_large_total',
   'wsmesh_groups',
+  'wsmesh_subscriptions',
+  'wsmesh_subscriptions_refused_total',
   'wsmesh_rejected_connections_total',
   'wsmesh_rate_limited_total',
   'wsmesh_clones_known',
   'wsmesh_clones_linked',
   'wsmesh_clone_relayed_out_total',
   'wsmesh_clone_relayed_in_total',
+  'wsmesh_clone_frames_unsent_total',
   'wsmesh_clone_link_up',
   'wsmesh_clone_link_latency_seconds',
   'wsmesh_clone_link_relay_frames_total',
@@ -151,10 +155,25 @@ export class ServerMetrics {
       "Group messages delivered to this node's connections (fan-out)",
       (s) => s.deliveries,
     );
+    counter(
+      'wsmesh_group_messages_too_large_total',
+      'Group messages not written to a connection because they exceed the maxPayload it announced',
+      (s) => s.groupMessagesTooLarge,
+    );
     gauge('wsmesh_groups', 'Groups on this node', (s) => s.groups);
+    gauge(
+      'wsmesh_subscriptions',
+      'Connection-group memberships on this node',
+      (s) => s.subscriptions,
+    );
+    counter(
+      'wsmesh_subscriptions_refused_total',
+      'Client subscriptions refused by maxGroups or maxSubscriptions',
+      (s) => s.subscriptionsRefused,
+    );
     counter(
       'wsmesh_rejected_connections_total',
-      'Upgrades refused by maxConnections',
+      'Upgrades refused by maxConnections or maxConnectionsPerIp',
       (s) => s.rejectedConnections,
     );
     counter('wsmesh_rate_limited_total', 'Frames refused by rateLimit', (s) => s.rateLimited);
@@ -169,6 +188,11 @@ export class ServerMetrics {
       'wsmesh_clone_relayed_in_total',
       'Group messages received from other clones (after de-duplication)',
       (s) => s.clones.relayedIn,
+    );
+    counter(
+      'wsmesh_clone_frames_unsent_total',
+      'Clone frames not sent although the link was up (too large for the peer, or not encodable)',
+      (s) => s.clones.framesUnsent,
     );
     new Counter({
       name: 'wsmesh_route_messages_total',

@@ -220,6 +220,11 @@ export interface CloneRecord {
   base?: number;
   /** True when the clone was stopped on purpose (the record is a tombstone). */
   gone?: boolean;
+  /**
+   * `[index, count]` when this is one page of a record too large for one frame: the pages
+   * share every field but the lists, which are split across them (PROTOCOL.md 2.8).
+   */
+  page?: [number, number];
 }
 
 /** `[20, records, known]`: full records plus other known clones `[id, url]` without records. */

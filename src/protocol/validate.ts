@@ -136,7 +136,7 @@ function isUnboundedNameList(value: unknown): value is string[] {
 /** Checks a clone record (see `CloneRecord`). */
 export function isCloneRecord(value: unknown): value is CloneRecord {
   if (!isPlainObject(value)) return false;
-  const { id, instance, url, v, links, groups, add, del, base, gone } = value;
+  const { id, instance, url, v, links, groups, add, del, base, gone, page } = value;
   return (
     isName(id) &&
     isName(instance) &&
@@ -147,7 +147,25 @@ export function isCloneRecord(value: unknown): value is CloneRecord {
     (add === undefined || isUnboundedNameList(add)) &&
     (del === undefined || isUnboundedNameList(del)) &&
     (base === undefined || isVersion(base)) &&
-    (gone === undefined || typeof gone === 'boolean')
+    (gone === undefined || typeof gone === 'boolean') &&
+    (page === undefined || isPage(page))
+  );
+}
+
+/** Most pages one clone record may be cut into. */
+export const MAX_RECORD_PAGES = 65_536;
+
+/** `[index, count]` of a record page. */
+function isPage(value: unknown): boolean {
+  if (!Array.isArray(value) || value.length !== 2) return false;
+  const [index, count] = value as unknown[];
+  return (
+    Number.isSafeInteger(index) &&
+    Number.isSafeInteger(count) &&
+    (count as number) >= 1 &&
+    (count as number) <= MAX_RECORD_PAGES &&
+    (index as number) >= 0 &&
+    (index as number) < (count as number)
   );
 }
 

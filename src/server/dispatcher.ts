@@ -21,6 +21,8 @@ export class MessageDispatcher {
   publishes = 0;
   /** Frames refused by the rate limit. */
   rateLimited = 0;
+  /** Subscriptions refused by the server-wide `maxGroups` or `maxSubscriptions`. */
+  subscriptionsRefused = 0;
 
   constructor(
     private readonly server: Server,
@@ -174,20 +176,33 @@ export class MessageDispatcher {
     this.runMiddlewaresOnly(ws, mes, raw, id, (stopped) => {
       if (ws.open && !stopped) {
         if (subscribe) {
-          if (
-            !ws.groups.has(groupId) &&
-            ws.groups.size >= this.server.options.maxGroupsPerConnection
-          ) {
-            throw new LimitError(
-              `A connection may be in at most ${this.server.options.maxGroupsPerConnection} groups`,
-            );
-          }
+          if (!ws.groups.has(groupId)) this.checkSubscriptionLimits(ws, groupId);
           this.server.groups.addSubscriber({ id: groupId, ws });
         } else this.server.groups.deleteSubscriber({ id: groupId, ws });
       }
       // The reply is the membership after processing, so the client knows whether it applied.
       return ws.groups.has(groupId);
     });
+  }
+
+  /**
+   * Throws `LimitError` when joining `groupId` would pass a limit: groups per connection,
+   * subscriptions on the server, or groups on the server (a new group only).
+   */
+  private checkSubscriptionLimits(ws: ServerConnection, groupId: string): void {
+    const { maxGroupsPerConnection, maxSubscriptions, maxGroups } = this.server.options;
+    const { groups } = this.server;
+    if (ws.groups.size >= maxGroupsPerConnection) {
+      throw new LimitError(`A connection may be in at most ${maxGroupsPerConnection} groups`);
+    }
+    if (maxSubscriptions > 0 && groups.subscriptions >= maxSubscriptions) {
+      this.subscriptionsRefused++;
+      throw new LimitError(`This server holds its maximum of ${maxSubscriptions} subscriptions`);
+    }
+    if (maxGroups > 0 && groups.size >= maxGroups && groups.get({ id: groupId }) === undefined) {
+      this.subscriptionsRefused++;
+      throw new LimitError(`This server holds its maximum of ${maxGroups} groups`);
+    }
   }
 
   handlePublish(ws: ServerConnection, frame: PublishFrame, raw: WirePayload): void {

@@ -64,8 +64,10 @@ function destroySocket(this: Duplex): void {
 
 /** The http server and WebSocketServer of one wsmesh server. */
 export class ServerEndpoint {
-  /** Upgrades refused by `maxConnections`. */
+  /** Upgrades refused by `maxConnections` or `maxConnectionsPerIp`. */
   rejectedConnections = 0;
+  /** Open sockets per remote address, kept only when `maxConnectionsPerIp` is set. */
+  private readonly perIp = new Map<string, number>();
   /** Port actually listened on, once started. */
   port: number | undefined;
   /** Address actually listened on (`::` or `0.0.0.0` for every interface), once started. */
@@ -137,6 +139,14 @@ export class ServerEndpoint {
           );
           return;
         }
+        if (
+          options.maxConnectionsPerIp > 0 &&
+          !this.admitAddress(socket, options.maxConnectionsPerIp)
+        ) {
+          this.rejectedConnections++;
+          rejectUpgrade(socket, 429, 'Too Many Requests: too many connections from this address');
+          return;
+        }
         chosen.set(request, codec);
         socket.on('error', destroySocket);
         wss.handleUpgrade(request, socket, head, (ws) =>
@@ -197,6 +207,24 @@ export class ServerEndpoint {
     this.wss = wss;
     this.httpServer = httpServer;
     this.detachUpgrades = detach;
+  }
+
+  /**
+   * Counts a socket against its address's `maxConnectionsPerIp` until it closes; false when
+   * the address already has `limit` open sockets.
+   */
+  private admitAddress(socket: Duplex, limit: number): boolean {
+    const address = (socket as Duplex & { remoteAddress?: string }).remoteAddress;
+    if (address === undefined) return true;
+    const open = this.perIp.get(address) ?? 0;
+    if (open >= limit) return false;
+    this.perIp.set(address, open + 1);
+    socket.once('close', () => {
+      const left = (this.perIp.get(address) ?? 1) - 1;
+      if (left > 0) this.perIp.set(address, left);
+      else this.perIp.delete(address);
+    });
+    return true;
   }
 
   /** Stops taking upgrades (first step of stopping; open sockets are closed after it). */

@@ -89,8 +89,30 @@ export interface ServerOptions {
   encryption?: boolean;
   /** Most open sockets at once; more upgrades get HTTP 503. Default 0 (no limit). */
   maxConnections?: number;
+  /**
+   * Most open sockets from one IP address at once; more upgrades from it get HTTP 429. Counts
+   * the TCP peer's address: behind a reverse proxy every client has the proxy's, so set the
+   * limit on the proxy instead. 0 = no limit.
+   * @default 0
+   */
+  maxConnectionsPerIp?: number;
   /** Most groups one connection may be in; more subscriptions fail with `ERR_LIMIT`. Default 10000. */
   maxGroupsPerConnection?: number;
+  /**
+   * Most groups on this server. A client's SUBSCRIBE that would create one more fails with
+   * `ERR_LIMIT` (server code, `groups.add` and `groups.addSubscriber`, is not limited). It also
+   * bounds what this server mirrors to every clone: each clone keeps the list of groups with
+   * subscribers here. 0 = no limit.
+   * @default 100000
+   */
+  maxGroups?: number;
+  /**
+   * Most subscriptions (connection-group memberships) on this server, over all connections.
+   * A client's SUBSCRIBE past it fails with `ERR_LIMIT`; server code is not limited. 0 = no
+   * limit.
+   * @default 1000000
+   */
+  maxSubscriptions?: number;
   /** Most requests of one connection whose handlers are still running; more fail with `ERR_LIMIT`. Default 1000. */
   maxInFlight?: number;
   /**
@@ -155,7 +177,10 @@ export interface ResolvedServerOptions {
   tls: TlsOptions | undefined;
   encryption: boolean;
   maxConnections: number;
+  maxConnectionsPerIp: number;
   maxGroupsPerConnection: number;
+  maxGroups: number;
+  maxSubscriptions: number;
   maxInFlight: number;
   rateLimit: { messages: number; interval: number } | undefined;
   authenticate: AuthenticateHook | undefined;
@@ -176,6 +201,9 @@ export const SERVER_DEFAULTS = {
   awaitResTimeout: 10_000,
   maxBufferedBytes: 4 * 1024 * 1024,
   silent: true,
+  maxConnectionsPerIp: 0,
+  maxGroups: 100_000,
+  maxSubscriptions: 1_000_000,
 } as const;
 
 /**
@@ -198,6 +226,15 @@ function positiveNumber(name: string, value: unknown, fallback: number, allowZer
     throw new InvalidOptionError(
       `${name} must be a ${allowZero ? 'non-negative' : 'positive'} number`,
     );
+  }
+  return value;
+}
+
+/** A count limit: a non-negative integer, 0 meaning no limit. */
+function limitOption(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidOptionError(`${name} must be a non-negative integer (0 = no limit)`);
   }
   return value;
 }
@@ -328,6 +365,17 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     tls: checkTls(options.tls),
     encryption: checkEncryption(options.encryption, options.serverSecret),
     maxConnections: positiveNumber('maxConnections', options.maxConnections, 0, true),
+    maxConnectionsPerIp: limitOption(
+      'maxConnectionsPerIp',
+      options.maxConnectionsPerIp,
+      SERVER_DEFAULTS.maxConnectionsPerIp,
+    ),
+    maxGroups: limitOption('maxGroups', options.maxGroups, SERVER_DEFAULTS.maxGroups),
+    maxSubscriptions: limitOption(
+      'maxSubscriptions',
+      options.maxSubscriptions,
+      SERVER_DEFAULTS.maxSubscriptions,
+    ),
     maxGroupsPerConnection: positiveNumber(
       'maxGroupsPerConnection',
       options.maxGroupsPerConnection,

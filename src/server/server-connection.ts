@@ -195,7 +195,14 @@ export class ServerConnection implements Subscriber, ConnectionHandler {
   /** @internal Fan-out delivery (see `Subscriber`). Throws `SerializationError`. */
   deliver(message: FanoutMessage): boolean {
     if (this.state !== 'open') return false;
-    return this.connection.writeShared(message.frameFor(this.connection.codec));
+    const { connection } = this;
+    // Never a frame the peer said it cannot take (PROTOCOL.md 2.3); a sealed frame carries
+    // a 12-byte IV and a 16-byte tag more.
+    if (!message.fits(connection.codec, connection.peerMaxPayload, connection.cipher ? 28 : 0)) {
+      message.tooLarge++;
+      return false;
+    }
+    return connection.writeShared(message.frameFor(connection.codec));
   }
 
   /** @internal Takes one rate-limit token; false when the bucket is empty. */

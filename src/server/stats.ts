@@ -31,7 +31,7 @@ export interface ServerStats {
    * route; see {@link RouteStats} for the `(none)`, `(unrouted)` and `(other)` labels.
    */
   routes: RouteStats[];
-  /** Upgrades refused by `maxConnections`. */
+  /** Upgrades refused by `maxConnections` or `maxConnectionsPerIp`. */
   rejectedConnections: number;
   /** Frames refused by `rateLimit`. */
   rateLimited: number;
@@ -39,12 +39,26 @@ export interface ServerStats {
   publishes: number;
   /** Deliveries of group messages to this server's connections (local and relayed). */
   deliveries: number;
+  /**
+   * Group messages not written to a connection because they are larger than the `maxPayload`
+   * that connection announced in HELLO (the connection stays open and gets the next ones).
+   */
+  groupMessagesTooLarge: number;
   groups: number;
+  /** Memberships (connection-group pairs) on this server; capped by `maxSubscriptions`. */
+  subscriptions: number;
+  /** Client subscriptions refused by the server-wide `maxGroups` or `maxSubscriptions`. */
+  subscriptionsRefused: number;
   clones: {
     known: number;
     linked: number;
     relayedOut: number;
     relayedIn: number;
+    /**
+     * Clone frames not sent although the link was up (larger than the peer's maxPayload, or
+     * not encodable); each is also reported through the `error` event.
+     */
+    framesUnsent: number;
     /** Every known clone: state, link latency, relay frames to and from it. */
     peers: ClonePeerStats[];
   };
@@ -94,12 +108,16 @@ export function collectStats(server: StatsHost, parts: StatsParts): ServerStats 
     rateLimited: parts.dispatcher.rateLimited,
     publishes: parts.dispatcher.publishes,
     deliveries: server.groups.deliveries,
+    groupMessagesTooLarge: server.groups.tooLarge,
     groups: server.groups.size,
+    subscriptions: server.groups.subscriptions,
+    subscriptionsRefused: parts.dispatcher.subscriptionsRefused,
     clones: {
       known: server.clones.clones.size,
       linked: server.clones.links.size,
       relayedOut: relay.relayedOut,
       relayedIn: relay.relayedIn,
+      framesUnsent: server.clones.framesUnsent,
       peers: clonePeerStats(server.clones),
     },
     serverLinks: parts.links.list().filter((link) => link.namespace !== null).length,
