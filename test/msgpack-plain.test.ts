@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { FrameType } from '../src/protocol/frames.js';
+import { FrameType, PROTOCOL_VERSION } from '../src/protocol/frames.js';
 import type { Server } from '../src/server/server.js';
 import { Cleanup, connectRaw, isFrame, startClient, startServer, type RawPeer } from './helpers.js';
 
@@ -61,7 +61,7 @@ describe('MessagePack is plain', () => {
   async function raw(batch = false): Promise<RawPeer> {
     const peer = await connectRaw(url, {
       codec: 'msgpack',
-      hello: batch ? { v: 1, id: `raw-batch-${Date.now()}`, batch: true } : true,
+      hello: batch ? { v: PROTOCOL_VERSION, id: `raw-batch-${Date.now()}`, batch: true } : true,
     });
     cleanup.add(() => peer.terminate());
     return peer;
