@@ -69,7 +69,7 @@ export interface ServerOptions {
   codec?: CodecName;
   /** ms of silence before a PING; a peer silent for two ticks is dropped. Default 10000. */
   heartbeatInterval?: number;
-  /** ms a new connection has to send HELLO. Default 10000. */
+  /** ms a new connection has to finish its handshake, hooks included. Default 10000. */
   handshakeTimeout?: number;
   /** Default reply timeout for `ws.sendMes` in ms. Default 10000. */
   awaitResTimeout?: number;
