@@ -18,7 +18,6 @@ import { nodeCipherFactory } from '../src/transport/node-cipher.js';
 import {
   Cleanup,
   connectRaw,
-  delay,
   isFrame,
   rawPackr,
   startClient,
@@ -127,6 +126,27 @@ class BatchPeer {
       10_000,
       `${count} frames`,
     );
+  }
+
+  /**
+   * Asks the server to echo a marker and waits for the reply: everything the server sent
+   * before is in the messages before the returned index (the reply's message). The server
+   * must have the `echo` route.
+   */
+  async sync(): Promise<number> {
+    const id = this.allocateId();
+    const from = this.messages.length;
+    this.send([FrameType.MESSAGE, id, 'echo', null, 'sync']);
+    await this.waitFrame((f) => isFrame(f, FrameType.REPLY, id), from);
+    return this.messages.findIndex(
+      (message, index) =>
+        index >= from && message.frames.some((f) => isFrame(f, FrameType.REPLY, id)),
+    );
+  }
+
+  /** Frames received in messages from index `from` up to, not including, `end`. */
+  framesBetween(from: number, end: number): unknown[] {
+    return this.messages.slice(from, end).flatMap((message) => message.frames);
   }
 
   /** SUBSCRIBE and wait for the REPLY. */
@@ -375,13 +395,13 @@ describe('batches', LONG, () => {
         main.server.groups.sendMes({ id: `g1-${codec}`, route: 'r', data: i });
       }
       await p.waitCount(isGroupMessage, 20, from);
-      await delay(20);
-      const messages = p.messages.slice(from);
+      const end = await p.sync();
+      const messages = p.messages.slice(from, end);
       assert.ok(messages.length < 20, `fewer messages than frames (${messages.length})`);
       assert.equal(messages.length, 1, 'the whole tick fits in one batch');
       assert.equal(messages[0]?.binary, codec === 'msgpack');
       assert.deepEqual(
-        p.framesFrom(from),
+        p.framesBetween(from, end),
         Array.from({ length: 20 }, (_, i) => [
           FrameType.GROUP_MESSAGE,
           `g1-${codec}`,
@@ -402,12 +422,12 @@ describe('batches', LONG, () => {
         main.server.groups.sendMes({ id: `g2-${codec}`, route: 'r', data: i });
       }
       await p.waitCount(isGroupMessage, 20, from);
-      await delay(20);
-      const messages = p.messages.slice(from);
+      const end = await p.sync();
+      const messages = p.messages.slice(from, end);
       assert.equal(messages.length, 20, 'one message per frame');
       assert.ok(messages.every((m) => m.frames.length === 1));
       assert.deepEqual(
-        p.framesFrom(from),
+        p.framesBetween(from, end),
         Array.from({ length: 20 }, (_, i) => [
           FrameType.GROUP_MESSAGE,
           `g2-${codec}`,
@@ -549,8 +569,9 @@ describe('batches', LONG, () => {
     );
     // A frame right behind the refused message is not handled either.
     p.raw.sendText(JSON.stringify([FrameType.MESSAGE, 0, 'mark', null, 'after-invalid-utf8']));
+    // The peer's socket closes once the server read the peer's close frame, which follows
+    // the frame behind the refused message: the server has read (and dropped) that one too.
     assert.equal((await p.raw.waitClose()).code, CloseCode.INVALID_PAYLOAD);
-    await delay(20);
     assert.ok(
       !state.marks.includes('in-invalid-batch'),
       'no frame of the invalid message was handled',
@@ -569,14 +590,14 @@ describe('batches', LONG, () => {
         main.server.groups.sendMes({ id: `g5-${codec}`, route: 'r', data: `${body}${i}` });
       }
       await p.waitCount(isGroupMessage, 100, from);
-      await delay(20);
-      const messages = p.messages.slice(from);
+      const end = await p.sync();
+      const messages = p.messages.slice(from, end);
       for (const message of messages) {
         assert.ok(message.data.length <= maxPayload, `a message of ${message.data.length} bytes`);
       }
       assert.ok(messages.length > 1 && messages.length < 100, `${messages.length} messages`);
       assert.deepEqual(
-        p.framesFrom(from),
+        p.framesBetween(from, end),
         Array.from({ length: 100 }, (_, i) => [
           FrameType.GROUP_MESSAGE,
           `g5-${codec}`,
@@ -599,9 +620,9 @@ describe('batches', LONG, () => {
     main.server.groups.sendMes({ id: 'g5-big', route: 'r', data: big });
     main.server.groups.sendMes({ id: 'g5-big', route: 'r', data: 'c' });
     await p.waitCount(isGroupMessage, 4, from);
-    await delay(20);
+    const end = await p.sync();
     assert.deepEqual(
-      p.messages.slice(from).map((m) => m.frames.map((f) => (f as unknown[])[4])),
+      p.messages.slice(from, end).map((m) => m.frames.map((f) => (f as unknown[])[4])),
       [['a', 'b'], [big], ['c']],
     );
   });
@@ -666,7 +687,8 @@ describe('batches', LONG, () => {
     const tap = await wireTap(main);
     cleanup.add(() => tap.stop());
     const c = await client({}, tap.url);
-    await delay(20);
+    // A round trip: whatever the client sent on connecting is before `from`.
+    await c.sendMes({ route: 'echo', data: 'ready', awaitRes: true });
     const from = tap.toServer.length;
     const replies = await Promise.all(
       Array.from({ length: 20 }, (_, i) => c.sendMes({ route: 'echo', data: i, awaitRes: true })),
@@ -687,15 +709,15 @@ describe('batches', LONG, () => {
     const from = p.messages.length;
     p.send([FrameType.MESSAGE, id, 'mix', null, null]);
     await p.waitFrame((f) => isFrame(f, FrameType.REPLY, id), from);
-    await delay(20);
-    assert.deepEqual(p.framesFrom(from), [
+    const end = await p.sync();
+    assert.deepEqual(p.framesBetween(from, end), [
       [FrameType.GROUP_MESSAGE, 'mixA', 'gA', null, 1],
       [FrameType.MESSAGE, 0, 'direct', null, 2],
       [FrameType.MEMBERSHIP, 'mixB', true],
       [FrameType.GROUP_MESSAGE, 'mixB', 'gB', null, 3],
       [FrameType.REPLY, id, 4],
     ]);
-    assert.equal(p.messages.length - from, 1, 'all in one batch');
+    assert.equal(end - from, 1, 'all in one batch');
   });
 
   test('frames of all kinds sent in one tick arrive in send order (Client)', async () => {
@@ -826,6 +848,7 @@ describe('batches and encryption', LONG, () => {
     const plainGot: unknown[] = [];
     let encrypted: Client | undefined;
     let plain: Client | undefined;
+    started.server.addRoute({ route: 'echo', handler: ({ data }) => data });
     try {
       encrypted = await startClient(tap.url, { serverSecret: secret, encryption: true });
       encrypted.addRoute({ route: 'r', handler: ({ data }) => void got.push(data) });
@@ -855,7 +878,9 @@ describe('batches and encryption', LONG, () => {
       )[1] as Record<string, unknown> | undefined;
       assert.equal(plainHelloBody?.batch, true, 'control: a clear client announces batch');
 
-      await delay(20);
+      // Round trips: the frames of the subscriptions are before `from`.
+      await encrypted.sendMes({ route: 'echo', awaitRes: true });
+      await plain.sendMes({ route: 'echo', awaitRes: true });
       const from = tap.toClient.length;
       const plainFrom = plainTap.toClient.length;
       for (let i = 0; i < 20; i++)
@@ -864,20 +889,21 @@ describe('batches and encryption', LONG, () => {
       await waitFor(() => got.length >= 20 && plainGot.length >= 20, 5000, '20 messages');
       assert.deepEqual(got, expected);
       assert.deepEqual(plainGot, expected);
-      await delay(20);
+      // Round trips again: the reply is the one message after those of the tick.
+      await encrypted.sendMes({ route: 'echo', awaitRes: true });
+      await plain.sendMes({ route: 'echo', awaitRes: true });
       assert.equal(
         dataFrames(tap.toClient, from).length,
-        20,
+        20 + 1,
         'one message per frame when encrypted',
       );
       assert.equal(
         dataFrames(plainTap.toClient, plainFrom).length,
-        1,
+        1 + 1,
         'control: one batch in clear',
       );
       // The encrypted client's own requests of one tick are not batched either.
       const sentFrom = tap.toServer.length;
-      started.server.addRoute({ route: 'echo', handler: ({ data }) => data });
       const replies = await Promise.all(
         expected.map((i) => encrypted?.sendMes({ route: 'echo', data: i, awaitRes: true })),
       );
@@ -922,15 +948,22 @@ describe('batches and encryption', LONG, () => {
         5000,
         'subscribed',
       );
-      await delay(20);
       const from = messages.length;
       for (let i = 0; i < 20; i++) {
         started.server.groups.sendMes({ id: 'encRaw', route: 'r', data: i });
       }
       await waitFor(() => messages.length - from >= 20, 5000, '20 messages');
-      await delay(20);
+      // A request to no route: its ERROR comes after anything else the server sent.
+      raw.sendBinary(
+        cipher.seal(Buffer.from(JSON.stringify([FrameType.MESSAGE, 2, 'none', null, 0]))),
+      );
+      await waitFor(
+        () => messages.some((m) => isFrame(open(m), FrameType.ERROR, 2)),
+        5000,
+        'marker',
+      );
       assert.deepEqual(
-        messages.slice(from).map(open),
+        messages.slice(from, -1).map(open),
         Array.from({ length: 20 }, (_, i) => [FrameType.GROUP_MESSAGE, 'encRaw', 'r', null, i]),
       );
       assert.ok(raw.open);

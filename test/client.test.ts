@@ -371,7 +371,11 @@ describe('urls and reconnect', () => {
   test('reconnect: false gives up on the first failure and after the connection drops', async () => {
     const dead = new Client({ url: await deadUrl(), reconnect: false });
     const server = await serve();
-    const client = new Client({ url: serverUrl(server), reconnect: false });
+    const client = new Client({ id: 'no-reconnect', url: serverUrl(server), reconnect: false });
+    // Kicked after `client`, reconnects at once: by then `client` would have redialed too.
+    const control = new Client({ id: 'control', url: serverUrl(server), silent: true });
+    const connected: string[] = [];
+    server.on('connection', ({ ws }) => connected.push(ws.clientId ?? '?'));
     server.addRoute({
       route: 'kick',
       handler: ({ ws }) => {
@@ -391,56 +395,80 @@ describe('urls and reconnect', () => {
       await stopped;
       assert.equal(client.getInfo().state, 'stopped');
       await assert.rejects(client.sendMes({ route: 'x' }), NotConnectedError);
-      await delay(100);
-      assert.equal(server.clients.size, 0, 'no reconnection');
+      await control.start();
+      const back = waitFor(() => connected.filter((id) => id === 'control').length >= 2);
+      await control.sendMes({ route: 'kick', awaitRes: true });
+      await back;
+      assert.deepEqual(
+        connected.filter((id) => id === 'no-reconnect'),
+        ['no-reconnect'],
+        'no reconnection',
+      );
     } finally {
-      await stopAll(dead, client, server);
+      await stopAll(dead, client, control, server);
     }
   });
 
   test('stop() stops reconnecting for good', async () => {
     const port = await getFreePort();
     let server = await serve({ port });
-    const client = new Client({ url: `ws://127.0.0.1:${port}/`, reconnectTimeout: 30 });
+    const url = `ws://127.0.0.1:${port}/`;
+    const client = new Client({ id: 'stopped', url, reconnectTimeout: 30 });
+    // Keeps redialing with the same period: its failures and its connection are the clock.
+    const control = new Client({ id: 'control', url, reconnectTimeout: 30, silent: true });
     try {
       await client.start();
+      await control.start();
       await server.stop();
       await waitFor(() => client.getInfo().failedAttempts >= 1);
       const stopped = nextEvent(client, 'stop');
       await client.stop();
       await stopped;
       assert.equal(client.getInfo().state, 'stopped');
-      let connections = 0;
+      const failed = client.getInfo().failedAttempts;
+      const controlFailed = control.getInfo().failedAttempts;
+      // Two more failures of the control span a whole reconnect period.
+      await waitFor(() => control.getInfo().failedAttempts >= controlFailed + 2);
+      assert.equal(client.getInfo().failedAttempts, failed, 'a stopped client must not redial');
+      const connected: string[] = [];
       server = new Server({ port, host: '127.0.0.1' });
-      server.on('connection', () => connections++);
+      server.on('connection', ({ ws }) => connected.push(ws.clientId ?? '?'));
       await server.start();
-      await delay(300); // 10 reconnect periods
-      assert.equal(connections, 0, 'a stopped client must not reconnect');
+      await waitFor(() => control.connected, 5000, 'the control reconnected');
+      assert.deepEqual(connected, ['control'], 'a stopped client must not reconnect');
       assert.equal(client.connected, false);
     } finally {
-      await stopAll(client, server);
+      await stopAll(client, control, server);
     }
   });
 
   test('stop() during a connection attempt stops dialing; the client can be started again', async () => {
     const port = await getFreePort();
-    const client = new Client({ url: `ws://127.0.0.1:${port}/`, reconnectTimeout: 20 });
+    const url = `ws://127.0.0.1:${port}/`;
+    const client = new Client({ url, reconnectTimeout: 20 });
+    // Keeps dialing with the same period: its failures are the clock.
+    const control = new Client({ url, reconnectTimeout: 20, silent: true });
     let server: Server | undefined;
     try {
       const starting = rejection(client.start());
+      const controlStarting = control.start();
       await waitFor(() => client.getInfo().failedAttempts >= 1);
       await client.stop();
       assert.ok((await starting) instanceof StoppedError);
+      const failed = client.getInfo().failedAttempts;
+      const controlFailed = control.getInfo().failedAttempts;
+      await waitFor(() => control.getInfo().failedAttempts >= controlFailed + 2);
+      assert.equal(client.getInfo().failedAttempts, failed, 'a stopped client must not redial');
       server = await serve({ port });
       let connections = 0;
       server.on('connection', () => connections++);
-      await delay(200);
-      assert.equal(connections, 0);
+      await controlStarting;
+      assert.equal(connections, 1, 'only the control connected');
       await client.start();
       assert.equal(client.connected, true);
-      assert.equal(connections, 1);
+      assert.equal(connections, 2);
     } finally {
-      await stopAll(client, server);
+      await stopAll(client, control, server);
     }
   });
 });

@@ -15,7 +15,7 @@ import { createServer as createNetServer, connect, type Socket } from 'node:net'
 import { fileURLToPath } from 'node:url';
 import { Client } from '../src/client/client.js';
 import type { ClientOptions } from '../src/client/options.js';
-import type { GroupTarget } from '../src/protocol/frames.js';
+import type { Frame, GroupTarget } from '../src/protocol/frames.js';
 import type { ServerOptions } from '../src/server/options.js';
 import { Server } from '../src/server/server.js';
 import { delay, getFreePort, waitFor, within } from './helpers.js';
@@ -129,6 +129,64 @@ export function linkedAll(clones: Clone[]): boolean {
     knowsAll(clones) &&
     clones.every((clone) => linkedIds(clone.server).join(',') === othersOf(clones, clone))
   );
+}
+
+/**
+ * Calls `listener` with every frame `server` receives over its clone links (gossip, relay),
+ * before the server handles it. Returns a function that stops watching.
+ */
+export function watchCloneFrames(
+  server: Server,
+  listener: (peerId: string, frame: Frame) => void,
+): () => void {
+  const manager = server.clones;
+  const handle = manager.linkFrame;
+  manager.linkFrame = function watched(link, frame) {
+    listener(link.peerId, frame);
+    handle.call(this, link, frame);
+  };
+  return () => {
+    manager.linkFrame = handle;
+  };
+}
+
+/**
+ * When something was seen (a dial attempt, through an `auth` or `authError` event), so a test
+ * checks the spacing of attempts instead of counting them over a fixed sleep.
+ */
+export class Attempts {
+  /** `performance.now()` of each attempt, in order. */
+  readonly times: number[] = [];
+
+  /** Records an attempt now (pass it as an event listener). */
+  readonly note = (): void => {
+    this.times.push(performance.now());
+  };
+
+  /** Attempts seen so far. */
+  get count(): number {
+    return this.times.length;
+  }
+
+  /** Waits until `count` attempts were seen; resolves with the gaps (ms) between them. */
+  async gapsOnceSeen(count: number, timeoutMs = 10_000): Promise<number[]> {
+    await waitFor(() => this.times.length >= count, timeoutMs, `${count} attempts`);
+    return this.times.slice(1).map((time, index) => time - (this.times[index] ?? time));
+  }
+}
+
+/**
+ * Asserts a dialer backs off: after three failures in a row the wait is at least twice
+ * `cloneInterval` (the backoff doubles from `cloneInterval / 4`; jitter only adds). A dialer
+ * that retries at a fixed pace, or without waiting, fails this. `gaps` must span at least
+ * three failures.
+ */
+export function assertBacksOff(gaps: number[], cloneInterval: number): void {
+  const last = gaps.at(-1) ?? 0;
+  // Timers may fire a millisecond early.
+  if (last < 2 * cloneInterval - 2) {
+    throw new Error(`redialed after ${last.toFixed(0)} ms: no backoff (gaps ${gaps.join(', ')})`);
+  }
 }
 
 /** A group message as a client received it. */
@@ -258,8 +316,11 @@ export function prober(
   return (tag) => client.sendMesToGroup({ id: target, route: 'probe', data: tag });
 }
 
-/** Sends a `done` marker per publisher and waits until every inbox got all of them. */
-export async function flush(
+/**
+ * Sends a `done` marker per publisher and waits until every inbox got all of them: whatever
+ * these publishers sent before through the same clones arrived first.
+ */
+export async function deliverMarker(
   publishers: Client[],
   target: string | string[],
   inboxes: Inbox[],
@@ -277,6 +338,15 @@ export async function flush(
     10_000,
     'every inbox received the done markers',
   );
+}
+
+/** {@link deliverMarker}, then a moment for a late duplicate to show up. */
+export async function flush(
+  publishers: Client[],
+  target: string | string[],
+  inboxes: Inbox[],
+): Promise<void> {
+  await deliverMarker(publishers, target, inboxes);
   // A late duplicate could only come through another path: give it a moment to show up.
   await delay(100);
 }

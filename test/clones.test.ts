@@ -11,7 +11,10 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '../src/client/client.js';
 import { FrameType, PROTOCOL_VERSION } from '../src/protocol/frames.js';
 import {
+  Attempts,
+  assertBacksOff,
   awaitInterest,
+  deliverMarker,
   flush,
   knownIds,
   linkedAll,
@@ -24,6 +27,7 @@ import {
   startInbox,
   startMesh,
   startTcpProxy,
+  watchCloneFrames,
   stopClones,
   stopInboxes,
   type Clone,
@@ -265,11 +269,24 @@ describe('membership', () => {
       d1.server.addClone({ id: 'd2', url: d2.url });
       d1.server.addClone({ id: 'd3', url: d3.url });
       await waitFor(() => linkedAll(clones), 5000, 'mesh');
+      // Every record of d3 that d2 sends d1 from now on must be ignored.
+      let toldAboutD3 = 0;
+      const stopWatching = watchCloneFrames(d1.server, (peerId, frame) => {
+        if (peerId !== 'd2') return;
+        const records =
+          frame[0] === FrameType.CLONE_UPDATE
+            ? [frame[1]]
+            : frame[0] === FrameType.CLONE_SYNC
+              ? frame[1]
+              : [];
+        if (records.some((record) => record.id === 'd3')) toldAboutD3++;
+      });
       assert.equal(d1.server.deleteClone({ id: 'd3' }), true);
       assert.deepEqual(knownIds(d1.server), ['d2']);
       await waitFor(() => !linkedIds(d3.server).includes('d1'), 5000, 'd3 lost its link to d1');
-      // Ten gossip rounds later d2 still tells d1 about d3, and d1 still ignores it.
-      await delay(1000);
+      // d2 keeps telling d1 about d3 (each gossip round), and d1 keeps ignoring it.
+      await waitFor(() => toldAboutD3 >= 3, 5000, 'd2 sent the record of d3 three times');
+      stopWatching();
       assert.deepEqual(knownIds(d1.server), ['d2']);
       assert.deepEqual(linkedIds(d1.server), ['d2']);
       assert.ok(!linkedIds(d3.server).includes('d1'));
@@ -295,20 +312,21 @@ describe('membership', () => {
       // e2 dials e1 explicitly and keeps doing so: deleteClone on e1 does not change e2.
       e2.server.addClone({ id: 'e1', url: e1.url });
       await waitFor(() => linkedAll(clones), 5000, 'pair linked');
-      let attempts = 0;
+      const attempts = new Attempts();
       e1.server.on('auth', ({ clone }) => {
-        if (clone.id === 'e2') attempts++;
+        if (clone.id === 'e2') attempts.note();
       });
       e1.server.deleteClone({ id: 'e2' });
       await waitFor(() => linkedIds(e2.server).length === 0, 5000, 'e2 lost its link');
-      await delay(1000);
-      // No live link to a clone e1 does not list, and e2 backs off instead of hammering.
+      // e2 backs off instead of hammering: each wait at least doubles.
+      const gaps = await attempts.gapsOnceSeen(4);
+      t.diagnostic(`e2 redialed e1 after ${gaps.map((gap) => gap.toFixed(0)).join(', ')} ms`);
+      assertBacksOff(gaps, 100);
+      // No live link to a clone e1 does not list, after every refused attempt.
       assert.deepEqual(knownIds(e1.server), []);
       assert.deepEqual(linkedIds(e1.server), []);
       assert.deepEqual(linkedIds(e2.server), []);
       assert.deepEqual(knownIds(e2.server), ['e1']);
-      t.diagnostic(`e2 dialed e1 ${attempts} times in ~1 s`);
-      assert.ok(attempts < 8, `e2 redialed ${attempts} times`);
     } finally {
       await stopClones(clones);
     }
@@ -449,6 +467,8 @@ describe('authentication', { concurrency: true }, () => {
       clones.push(dialer);
       const refusedHere: string[] = [];
       const refusedThere: string[] = [];
+      const attempts = new Attempts();
+      target.server.on('authError', attempts.note);
       let auths = 0;
       target.server.on('authError', ({ clone, error }) => {
         refusedHere.push(clone.id);
@@ -464,10 +484,10 @@ describe('authentication', { concurrency: true }, () => {
       );
       assert.equal(refusedHere[0], 'r1');
       assert.equal(refusedThere[0], 'r2');
-      // Three seconds of a refused clone with cloneInterval 200: a few attempts, not fifteen.
-      await delay(3000);
-      t.diagnostic(`attempts refused in ~3 s: ${refusedHere.length}`);
-      assert.ok(refusedHere.length < 8, `the dialer hammered: ${refusedHere.length} attempts`);
+      // A refusal counts as four failures: the next attempt waits 800 to 1600 ms, not 200.
+      const [gap = 0] = await attempts.gapsOnceSeen(2);
+      t.diagnostic(`second attempt after ${gap.toFixed(0)} ms`);
+      assert.ok(gap >= 800 - 2, `the dialer retried after ${gap.toFixed(0)} ms`);
       assert.equal(auths, 0);
       assert.deepEqual(linkedIds(target.server), []);
       assert.deepEqual(linkedIds(dialer.server), []);
@@ -692,10 +712,12 @@ describe('group relay', () => {
     try {
       clones = await startMesh(['x1', 'x2', 'x3', 'x4']);
       for (const clone of clones) clone.server.groups.add({ id: 'persistent' });
-      for (const clone of clones.slice(0, 3)) inboxes.push(await startInbox(clone.url, ['room']));
+      for (const clone of clones.slice(0, 3))
+        inboxes.push(await startInbox(clone.url, ['room', 'marker']));
       publisher = new Client({ url: clones[0]?.url ?? '', reconnect: false, silent: true });
       await publisher.start();
       await awaitInterest(prober(publisher, 'room'), inboxes);
+      await awaitInterest(prober(publisher, 'marker'), inboxes);
       const last = clones[3];
       assert.ok(last);
       last.server.groups.delete({ id: 'persistent' });
@@ -710,14 +732,11 @@ describe('group relay', () => {
         5000,
         'groups deleted everywhere',
       );
-      // The subscribers were removed with the group: nothing reaches them any more.
-      const before = inboxes.map((inbox) => inbox.messages.length);
+      // The subscribers were removed with the group: nothing reaches them any more. A marker
+      // to another group, sent after, takes the same path and arrives after them.
       publishNumbered(publisher, 'after', 'room', 0, 5);
-      await delay(300);
-      assert.deepEqual(
-        inboxes.map((inbox) => inbox.messages.length),
-        before,
-      );
+      await deliverMarker([publisher], 'marker', inboxes);
+      for (const inbox of inboxes) assert.equal(sequences(inbox).get('after'), undefined);
     } finally {
       await stopInboxes(inboxes);
       await publisher?.stop();
@@ -735,6 +754,9 @@ describe('group relay', () => {
       assert.ok(a && b && c);
       const onA = await startInbox(a.url, ['only-a']);
       inboxes.push(onA);
+      // Only to show that what b sent before it reached c.
+      const markerOnC = await startInbox(c.url, ['c-marker']);
+      inboxes.push(markerOnC);
       publisher = new Client({ url: b.url, reconnect: false, silent: true });
       await publisher.start();
       await awaitInterest(prober(publisher, 'only-a'), [onA]);
@@ -749,6 +771,7 @@ describe('group relay', () => {
       assert.equal(b.server.clones.relayStats.relayedOut - outB, 51); // 50 messages and the marker
       assert.equal(a.server.clones.relayStats.relayedIn - inA, 51);
       assert.deepEqual(c.server.clones.relayStats, { relayedOut: 0, relayedIn: 0 });
+      await awaitInterest(prober(publisher, 'c-marker'), [markerOnC]);
       // Interest changes are pushed: a subscriber on c makes c receive, its departure stops it.
       const onC = await startInbox(c.url, ['only-a']);
       inboxes.push(onC);
@@ -759,8 +782,9 @@ describe('group relay', () => {
         async () => {
           const seen = c.server.clones.relayStats.relayedIn;
           await publisher?.sendMesToGroup({ id: 'only-a', route: 'probe', awaitRes: true });
-          await delay(50);
-          return c.server.clones.relayStats.relayedIn === seen;
+          if (publisher !== undefined) await deliverMarker([publisher], 'c-marker', [markerOnC]);
+          // The marker is the only message relayed to c.
+          return c.server.clones.relayStats.relayedIn === seen + 1;
         },
         5000,
         'c no longer receives',
@@ -974,9 +998,9 @@ describe('faults and misconfiguration', { concurrency: true }, () => {
       publisher = new Client({ url: other.url, reconnect: false, silent: true });
       await publisher.start();
       await awaitInterest(prober(publisher, 'room'), inboxes);
-      let attempts = 0;
+      const attempts = new Attempts();
       other.server.on('auth', ({ clone }) => {
-        if (clone.id === 'dup') attempts++;
+        if (clone.id === 'dup') attempts.note();
       });
       twin = await startClone('dup');
       const twinInbox = await startInbox(twin.url, ['room']);
@@ -1001,10 +1025,9 @@ describe('faults and misconfiguration', { concurrency: true }, () => {
       );
       assert.deepEqual(linkedIds(other.server), ['dup']);
       // The refused twin must not redial in a tight loop (cloneInterval 200).
-      const before = attempts;
-      await delay(2000);
-      t.diagnostic(`twin attempts in 2 s: ${attempts - before}`);
-      assert.ok(attempts - before < 8, `the twin redialed ${attempts - before} times in 2 s`);
+      const gaps = await attempts.gapsOnceSeen(attempts.count + 3);
+      t.diagnostic(`twin redialed after ${gaps.map((gap) => gap.toFixed(0)).join(', ')} ms`);
+      assertBacksOff(gaps, 200);
     } finally {
       await stopInboxes(inboxes);
       await publisher?.stop();
@@ -1120,17 +1143,17 @@ describe('faults and misconfiguration', { concurrency: true }, () => {
       clones.push(real);
       const dialer = await startClone('asker');
       clones.push(dialer);
-      let attempts = 0;
-      real.server.on('auth', () => attempts++);
+      const attempts = new Attempts();
+      real.server.on('auth', attempts.note);
       dialer.server.addClone({ id: 'expected', url: real.url });
       await waitFor(
         () => errorCodes(dialer).includes('ERR_CLONE_ID_MISMATCH'),
         5000,
         'mismatch reported',
       );
-      await delay(2000);
-      t.diagnostic(`attempts in ~2 s: ${attempts}`);
-      assert.ok(attempts < 8, `redialed ${attempts} times`);
+      const gaps = await attempts.gapsOnceSeen(4);
+      t.diagnostic(`redialed after ${gaps.map((gap) => gap.toFixed(0)).join(', ')} ms`);
+      assertBacksOff(gaps, 200);
       assert.deepEqual(linkedIds(dialer.server), []);
       assert.deepEqual(knownIds(dialer.server), ['expected']);
       assert.notEqual(dialer.server.clones.clones.get('expected')?.state, 'linked');

@@ -1121,11 +1121,13 @@ describe('breaks, redial and security', () => {
     const cluster = new Cluster();
     try {
       let started = 0;
+      const ran: string[] = [];
       let streamFinally = false;
       const a = await cluster.node('A', (server) => {
         server.origin(
-          async function hold(ms: number) {
+          async function hold(ms: number, tag = '') {
             started++;
+            ran.push(tag);
             await nap(ms);
             return 'held';
           },
@@ -1161,8 +1163,8 @@ describe('breaks, redial and security', () => {
         (error: unknown) => error,
       );
       await waitFor(() => items.length >= 3, 3000, 'stream flowing');
-      const calls = Array.from({ length: 5 }, () =>
-        proxyC.call('hold', 8000).then(
+      const calls = Array.from({ length: 5 }, (_, i) =>
+        proxyC.call('hold', 8000, `call-${i}`).then(
           () => undefined,
           (error: unknown) => ({ error, at: performance.now() }),
         ),
@@ -1193,6 +1195,16 @@ describe('breaks, redial and security', () => {
       await rejectsWith(proxyC.call('hold', 1), NoRouteError, ErrorCode.NO_ROUTE);
       assert.equal(inFlight(b) + inFlight(c), 0);
       assert.equal(responderSnapshot(b).producers + responderSnapshot(c).producers, 0);
+      // B redials A once the relay is back: nothing that was in flight is sent again. A call
+      // made after the redial comes after any replay on the same link.
+      await relay.restore();
+      await seesAll(proxyC, ['hold', 'drip'], 'proxy on C after the redial', 15_000);
+      assert.equal(await proxyC.call('hold', 0, 'after-redial'), 'held');
+      assert.deepEqual(
+        [...ran].sort(),
+        ['after-redial', 'call-0', 'call-1', 'call-2', 'call-3', 'call-4'],
+        'each call ran exactly once',
+      );
     } finally {
       await cluster.stop();
     }

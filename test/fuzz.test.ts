@@ -12,6 +12,7 @@ import { loadCodec } from '../src/protocol/codecs.js';
 import { FrameType } from '../src/protocol/frames.js';
 import { validateFrame } from '../src/protocol/validate.js';
 import { Connection } from '../src/transport/connection.js';
+import { deadlines } from '../src/transport/deadline-queue.js';
 import type { SharedFrame, WireSocket } from '../src/transport/wire-socket.js';
 import { connectRaw, startClient, startServer, stopAll, waitFor } from './helpers.js';
 
@@ -84,14 +85,39 @@ describe('fuzzing decoders', () => {
 
   test('a connection fed random payloads in both codecs never throws and never leaks', async () => {
     const msgpack = await loadCodec('msgpack');
+    // Replies and errors for the three requests in flight (ids 1 to 3), intact or mutated.
+    const replies = fc.oneof(
+      fc
+        .tuple(
+          fc.constantFrom(FrameType.REPLY, FrameType.ERROR),
+          fc.integer({ min: 0, max: 4 }),
+          fc.oneof(fc.anything(), fc.constant({ code: 'E', message: 'm' })),
+        )
+        .map((frame) => [...frame]),
+      fc
+        .tuple(
+          fc.constantFrom<unknown[]>(
+            [FrameType.REPLY, 1, 'x'],
+            [FrameType.ERROR, 2, { code: 'E', message: 'm' }],
+          ),
+          fc.nat({ max: 3 }),
+          fc.anything(),
+        )
+        .map(([frame, index, value]) => {
+          const copy = [...frame];
+          copy[index] = value;
+          return copy;
+        }),
+    );
+    const baseline = deadlines.size;
     let cases = 0;
     for (const codec of [jsonCodec, msgpack]) {
-      fc.assert(
-        fc.property(
+      await fc.assert(
+        fc.asyncProperty(
           fc.oneof(
             fc.uint8Array({ maxLength: 64 }),
             fc.string({ maxLength: 64 }),
-            fc.oneof(frameLike, mutated).map((value) => {
+            fc.oneof(frameLike, mutated, replies).map((value) => {
               try {
                 return codec.encode([value].flat() as unknown[]) as WirePayload;
               } catch {
@@ -99,15 +125,30 @@ describe('fuzzing decoders', () => {
               }
             }),
           ),
-          (payload) => {
+          async (payload) => {
             cases++;
             const connection = new Connection(
               new NullSocket(),
               { onFrame: () => undefined, onClose: () => undefined, onError: () => undefined },
-              { codec, maxBufferedBytes: 1 << 20, requestTimeout: 1000 },
+              { codec, maxBufferedBytes: 1 << 20, requestTimeout: 60_000 },
             );
+            const settled = new Set<number>();
+            for (const id of [1, 2, 3]) {
+              const settle = (): void => void settled.add(id);
+              connection.request([FrameType.MESSAGE, 0, 'r', null, null]).then(settle, settle);
+            }
+            assert.deepEqual([...connection.pending.keys()], [1, 2, 3]);
             connection.receive(payload instanceof Uint8Array ? payload : String(payload));
-            assert.equal(connection.pending.size, 0);
+            await new Promise((resolve) => setImmediate(resolve));
+            // Each request is either still waiting or settled, never both, never neither.
+            for (const id of [1, 2, 3]) {
+              assert.notEqual(connection.pending.has(id), settled.has(id), `request ${id}`);
+            }
+            connection.close();
+            await new Promise((resolve) => setImmediate(resolve));
+            assert.equal(connection.pending.size, 0, 'requests left after close');
+            assert.equal(settled.size, 3, 'requests never settled');
+            assert.equal(deadlines.size, baseline, 'deadlines left after close');
           },
         ),
         { numRuns: RUNS },

@@ -442,17 +442,34 @@ export async function stopAll(...items: ({ stop(): Promise<void> } | undefined)[
   await Promise.all(items.map((item) => item?.stop().catch(() => undefined)));
 }
 
-/** A TCP port on 127.0.0.1 that was free a moment ago (for tests that restart on one port). */
-export function getFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Binds `port` on 127.0.0.1 and releases it; resolves with the port bound, or undefined if taken. */
+function probePort(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
     const probe = createNetServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
+    probe.once('error', () => resolve(undefined));
+    probe.listen(port, '127.0.0.1', () => {
       const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => resolve(port));
+      const bound = typeof address === 'object' && address !== null ? address.port : undefined;
+      probe.close(() => resolve(bound));
     });
   });
+}
+
+/**
+ * A TCP port on 127.0.0.1 that was free a moment ago (for tests that restart on one port, or
+ * configure ports before the servers start). Picked below the kernel's ephemeral range
+ * (32768 and up by default), which outgoing connections and port-0 listeners of every other
+ * process draw from: a port taken from there was seen taken again by the time a child process
+ * listened on it.
+ */
+export async function getFreePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await probePort(20_000 + Math.floor(Math.random() * 12_000));
+    if (port !== undefined) return port;
+  }
+  const port = await probePort(0);
+  if (port === undefined) throw new Error('no free port');
+  return port;
 }
 
 /** Result of {@link runScript}. */

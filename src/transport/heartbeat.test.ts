@@ -1,14 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { WebSocketServer } from 'ws';
-import {
-  Cleanup,
-  connectRaw,
-  delay,
-  startClient,
-  startServer,
-  waitFor,
-} from '../../test/helpers.js';
+import { Cleanup, connectRaw, startClient, startServer, waitFor } from '../../test/helpers.js';
 import { jsonCodec, type WirePayload } from '../protocol/codec.js';
 import { CloseCode, FrameType } from '../protocol/frames.js';
 import { Connection, type ConnectionHandler } from './connection.js';
@@ -85,9 +78,10 @@ describe('HeartbeatMonitor (in memory)', () => {
     a.socket.peer = b.connection;
     b.socket.peer = a.connection;
     monitor.add(a.connection);
-    await delay(300);
+    // Each PING after the first means the tick after the previous one saw a PONG: without
+    // one, that tick would have terminated the connection instead.
+    await waitFor(() => a.socket.pings() >= 3, 3000, 'three PINGs');
     assert.equal(a.connection.closed, false);
-    assert.ok(a.socket.pings() >= 2, `only ${a.socket.pings()} PINGs in 300 ms`);
     assert.ok(b.socket.sent.length >= 2, 'the peer answered with PONGs');
     monitor.stop();
   });
@@ -95,10 +89,13 @@ describe('HeartbeatMonitor (in memory)', () => {
   test('a busy connection is never PINGed', async () => {
     const monitor = new HeartbeatMonitor(40);
     const busy = endpoint();
+    // A silent connection on the same monitor counts ticks: it is PINGed, then terminated.
+    const clock = endpoint();
     monitor.add(busy.connection);
+    monitor.add(clock.connection);
     const traffic = setInterval(() => busy.connection.receive('[2,0,"r",null,null]'), 5);
     try {
-      await delay(300);
+      await waitFor(() => clock.connection.closed, 3000, 'two ticks');
     } finally {
       clearInterval(traffic);
     }
@@ -111,7 +108,9 @@ describe('HeartbeatMonitor (in memory)', () => {
     const monitor = new HeartbeatMonitor(15);
     const deleted = endpoint();
     const stopped = endpoint();
+    const clock = endpoint();
     monitor.add(deleted.connection);
+    monitor.add(clock.connection);
     monitor.delete(deleted.connection);
     const other = new HeartbeatMonitor(15);
     other.add(stopped.connection);
@@ -119,21 +118,31 @@ describe('HeartbeatMonitor (in memory)', () => {
     const disabled = new HeartbeatMonitor(0);
     const idle = endpoint();
     disabled.add(idle.connection);
-    await delay(150);
+    // The silent clock connection is terminated on the second tick of a 15 ms monitor.
+    await waitFor(() => clock.connection.closed, 3000, 'two ticks');
+    assert.equal(monitor.size, 0);
     for (const side of [deleted, stopped, idle]) {
       assert.equal(side.connection.closed, false);
       assert.equal(side.socket.pings(), 0);
     }
   });
 
-  test('closed connections are dropped from the watch list', async () => {
+  test('closed connections are dropped from the watch list at the next tick', async () => {
     const monitor = new HeartbeatMonitor(15);
     const gone = endpoint();
+    // Watched after `gone`, so the tick that PINGs it has visited `gone` first.
+    const clock = endpoint();
     monitor.add(gone.connection);
+    monitor.add(clock.connection);
+    assert.equal(monitor.size, 2);
     gone.connection.close();
-    await delay(100);
+    await waitFor(() => clock.socket.pings() >= 1, 3000, 'first tick');
+    assert.equal(monitor.size, 1, 'the closed connection is still watched');
     assert.deepEqual(gone.closes, [CloseCode.NORMAL]);
     assert.equal(gone.socket.pings(), 0);
+    await waitFor(() => clock.connection.closed, 3000, 'second tick');
+    assert.equal(monitor.size, 0);
+    monitor.stop();
   });
 });
 
@@ -161,7 +170,13 @@ describe('heartbeats over real sockets', () => {
     const info = await silent.waitClose(3000);
     assert.equal(info.code, 1006, 'terminated without a closing handshake');
     await waitFor(() => closed.includes(CloseCode.HEARTBEAT_TIMEOUT), 3000, 'closeClient 4000');
-    await delay(300);
+    // Two more PINGs answered after the silent peer was dropped: the answering one survives
+    // every tick that would have dropped it.
+    const pings = (): number =>
+      answering.frames.filter((frame) => Array.isArray(frame) && frame[0] === FrameType.PING)
+        .length;
+    const seen = pings();
+    await waitFor(() => pings() >= seen + 2, 3000, 'two more PINGs');
     assert.equal(answering.open, true);
     assert.equal(server.clients.size, 1);
     const reply = await answering.request(null, null, 1);
@@ -177,7 +192,17 @@ describe('heartbeats over real sockets', () => {
     cleanup.add(() => client.stop());
     let closes = 0;
     client.on('close', () => closes++);
-    await delay(400);
+    // Every PING (a silent tick on the server) and PONG (a silent tick on the client) the
+    // server sends is one heartbeat round that did not drop the link.
+    const [link] = [...server.clients.values()];
+    assert.ok(link !== undefined);
+    const send = link.connection.send.bind(link.connection);
+    let beats = 0;
+    link.connection.send = (frame) => {
+      if (frame[0] === FrameType.PING || frame[0] === FrameType.PONG) beats++;
+      send(frame);
+    };
+    await waitFor(() => beats >= 8, 5000, 'eight heartbeat rounds');
     assert.equal(closes, 0);
     assert.equal(client.connected, true);
     assert.equal(await client.sendMes({ route: 'echo', data: 'alive', awaitRes: true }), 'alive');

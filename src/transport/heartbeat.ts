@@ -17,6 +17,11 @@ export class HeartbeatMonitor {
   /** @param intervalMs tick length; a dead peer is detected after 2 to 3 ticks of silence. */
   constructor(readonly intervalMs: number) {}
 
+  /** Number of connections watched. */
+  get size(): number {
+    return this.connections.size;
+  }
+
   /** Starts watching `connection`. */
   add(connection: Connection): void {
     connection.receivedSinceTick = true;
