@@ -1143,8 +1143,14 @@ describe('faults and misconfiguration', { concurrency: true }, () => {
       clones.push(real);
       const dialer = await startClone('asker');
       clones.push(dialer);
+      // The dialer hangs up at CHALLENGE (the id is wrong), before AUTH: `real` never sees an
+      // authenticated attempt, so attempts are counted where the dialer reports them.
       const attempts = new Attempts();
-      real.server.on('auth', attempts.note);
+      dialer.server.on('error', ({ error }) => {
+        if ((error as { code?: unknown }).code === 'ERR_CLONE_ID_MISMATCH') attempts.note();
+      });
+      const authenticated: string[] = [];
+      real.server.on('auth', ({ clone }) => authenticated.push(clone.id));
       dialer.server.addClone({ id: 'expected', url: real.url });
       await waitFor(
         () => errorCodes(dialer).includes('ERR_CLONE_ID_MISMATCH'),
@@ -1158,6 +1164,7 @@ describe('faults and misconfiguration', { concurrency: true }, () => {
       assert.deepEqual(knownIds(dialer.server), ['expected']);
       assert.notEqual(dialer.server.clones.clones.get('expected')?.state, 'linked');
       assert.ok(!knownIds(real.server).includes('expected'));
+      assert.deepEqual(authenticated, [], 'no AUTH ever reached the wrong server');
     } finally {
       await stopClones(clones);
     }

@@ -325,6 +325,8 @@ export class ServerHandshake {
     this.end(ws);
     switch (ws.grants.role) {
       case 'clone': {
+        // It proved who it is (`auth`), even if it is refused below as deleted or duplicate.
+        this.parts.emit('auth', { server, clone: { id: hello.id, url: null } });
         // Refuse a duplicate id before WELCOME: a dialer that got WELCOME counts the link as
         // up and redials within milliseconds instead of backing off.
         if (!server.clones.canAcceptInbound(hello.id, hello.instance)) {
@@ -335,7 +337,6 @@ export class ServerHandshake {
           );
           return;
         }
-        this.parts.emit('auth', { server, clone: { id: hello.id, url: null } });
         ws.state = 'open';
         this.welcome(ws, cipher);
         // Mesh peers are watched by the link layer's faster heartbeat.
