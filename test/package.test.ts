@@ -4,6 +4,9 @@
  * - type-checks a Node TypeScript file importing `wsmesh` and `wsmesh/client`, compiles it
  *   and runs it: the README's request/response example (on port 0), and the same with
  *   `wsmesh/client`, which resolves to the Node entry on Node;
+ * - the same from CommonJS (a folder with `"type": "commonjs"`): a TypeScript file compiled
+ *   to `require()` calls, and plain JavaScript calling `require('wsmesh')` and
+ *   `require('wsmesh/client')` (Node >= 20.19 requires the ESM build);
  * - type-checks a browser TypeScript file importing `wsmesh/client` with the DOM library and
  *   no Node types (`skipLibCheck` off: the browser declarations need nothing from Node);
  * - bundles that file for the browser with esbuild (the `browser` condition), with no
@@ -119,6 +122,47 @@ console.log(
 );
 await Promise.all([client.stop(), other.stop()]);
 await server.stop();
+`;
+
+/**
+ * The same from CommonJS (`"type": "commonjs"`): TypeScript compiles the imports to
+ * `require()` calls (`module: nodenext`), which Node >= 20.19 resolves to the ESM build.
+ */
+const CJS_APP = `import { Server, Client } from 'wsmesh';
+import { Client as EntryClient, TimeoutError } from 'wsmesh/client';
+
+async function main(): Promise<void> {
+  const server = new Server({ port: 0, host: '127.0.0.1' });
+  server.addRoute({ route: 'math', act: 'add', handler: ({ data }) => (data as number[]).length });
+  await server.start();
+  const url = \`ws://127.0.0.1:\${String(server.port)}\`;
+  const client = new Client({ url });
+  const other = new EntryClient({ url });
+  await Promise.all([client.start(), other.start()]);
+  const replies = await Promise.all([
+    client.sendMes({ route: 'math', act: 'add', data: [1, 2], awaitRes: true }),
+    other.sendMes({ route: 'math', act: 'add', data: [1, 2, 3], awaitRes: true }),
+  ]);
+  console.log(
+    JSON.stringify({
+      replies,
+      timeout: new TimeoutError('x').code,
+      entry: require.resolve('wsmesh/client').split('/').pop(),
+    }),
+  );
+  await Promise.all([client.stop(), other.stop()]);
+  await server.stop();
+}
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
+`;
+
+/** Plain CommonJS JavaScript, as a `require()` user writes it. */
+const CJS_PLAIN = `const { Server, RpcProxy } = require('wsmesh');
+const client = require('wsmesh/client');
+console.log(JSON.stringify([typeof Server, typeof RpcProxy.create, typeof client.Client, typeof client.WebClient]));
 `;
 
 /** Browser code: type-checked without Node types, then bundled for the browser. */
@@ -238,9 +282,31 @@ test(
           files: ['browser.ts'],
         }),
       );
+      // CommonJS: a folder whose package.json says so, inside the same project.
+      const cjs = join(app, 'cjs');
+      mkdirSync(cjs);
+      writeFileSync(join(cjs, 'package.json'), JSON.stringify({ type: 'commonjs' }));
+      writeFileSync(join(cjs, 'app.ts'), CJS_APP);
+      writeFileSync(join(cjs, 'plain.js'), CJS_PLAIN);
+      writeFileSync(
+        join(cjs, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            target: 'ES2022',
+            module: 'NodeNext',
+            moduleResolution: 'NodeNext',
+            strict: true,
+            skipLibCheck: true,
+            types: ['node'],
+            outDir: 'out',
+          },
+          files: ['app.ts'],
+        }),
+      );
       await Promise.all([
         run(process.execPath, [tsc, '-p', 'tsconfig.json'], app),
         run(process.execPath, [tsc, '-p', 'tsconfig.browser.json'], app),
+        run(process.execPath, [tsc, '-p', 'tsconfig.json'], cjs),
       ]);
 
       // 4. Node: run the compiled README example.
@@ -253,6 +319,24 @@ test(
         timeout: 'ERR_TIMEOUT',
         entry: 'client-node.js',
       });
+
+      // CommonJS: the compiled file really requires wsmesh, and both entries load.
+      const compiled = readFileSync(join(cjs, 'out', 'app.js'), 'utf8');
+      assert.match(compiled, /require\("wsmesh"\)/, 'TypeScript emitted require() calls');
+      const cjsOutput = await run(process.execPath, ['out/app.js'], cjs, 30_000);
+      assert.deepEqual(JSON.parse(cjsOutput.stdout.trim()), {
+        replies: [2, 3],
+        timeout: 'ERR_TIMEOUT',
+        entry: 'client-node.js',
+      });
+      assert.doesNotMatch(cjsOutput.stderr, /Warning/, 'no warning when required');
+      const plain = await run(process.execPath, ['plain.js'], cjs, 30_000);
+      assert.deepEqual(JSON.parse(plain.stdout.trim()), [
+        'function',
+        'function',
+        'function',
+        'function',
+      ]);
 
       // 5. Browser: bundle with the browser condition, no externals.
       const { metafile: meta } = await build({
