@@ -427,6 +427,10 @@ describe('wsmesh CLI', { concurrency: true }, () => {
       assert.equal(state.node.id, 'cli-node');
       assert.equal(refused.code, 4);
       assert.match(refused.stderr, /refused the token/);
+      // The cluster secret is not a dashboard token, and inspect does not offer it as one.
+      const missing = await runInProcess(['inspect', url], { WSMESH_SECRET: TOKEN });
+      assert.equal(missing.code, 4);
+      assert.match(missing.stderr, /the dashboard token is missing: set WSMESH_DASHBOARD_TOKEN/);
     });
 
     test('SIGTERM stops gracefully: clients get 1001, clone links close, exit 0', async () => {
@@ -442,6 +446,34 @@ describe('wsmesh CLI', { concurrency: true }, () => {
         'clone link closed',
       );
     });
+  });
+
+  test('the dashboard gets a token of its own, printed once, never the secret, in no url', async () => {
+    const secret = 'cluster-secret-value';
+    const node = startCli(['--port', '0', '--id', 'tok', '--dashboard', '--metrics'], {
+      WSMESH_SECRET: secret,
+    });
+    await waitOutput(node, /Ctrl\+C stops the node/);
+    const output = node.output();
+    const page = /dashboard {2}(\S+)/.exec(output)?.[1] ?? '';
+    const token = /token {6}(\S+) {2}\(dashboard login, shown once/.exec(output)?.[1] ?? '';
+    assert.match(page, /^http:\/\/127\.0\.0\.1:\d+\/_wsmesh$/, 'the url carries no credential');
+    assert.ok(token.length >= 32, `a generated token: ${output}`);
+    assert.notEqual(token, secret);
+    assert.ok(!output.includes(secret), 'the secret is never printed');
+    assert.equal(output.split(token).length - 1, 1, 'the token is printed once');
+    for (const line of output.split('\n'))
+      assert.ok(!/https?:\/\/\S*[?&]token=/.test(line), `no token in a url: ${line}`);
+    const api = `${page}/api/state`;
+    const withToken = await fetch(api, { headers: { Authorization: `Bearer ${token}` } });
+    assert.equal(withToken.status, 200);
+    const withSecret = await fetch(api, { headers: { Authorization: `Bearer ${secret}` } });
+    assert.equal(withSecret.status, 401, 'the secret opens nothing over HTTP');
+    const inspected = await runInProcess(['inspect', page.replace(/\/_wsmesh$/, '')], {
+      WSMESH_DASHBOARD_TOKEN: token,
+    });
+    assert.equal(inspected.code, 0, inspected.stderr);
+    assert.equal(await node.stop('SIGTERM'), 0, node.output());
   });
 
   test('--workers 2: two meshed processes, stopped with their parent', async () => {

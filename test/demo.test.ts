@@ -36,6 +36,7 @@ describe('npm start (examples/demo.ts)', { concurrency: false }, () => {
   const pids = new Set<number>();
   let pages: string[] = [];
   let dashboard = '';
+  let dashboardToken = '';
 
   const waitOutput = (pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> =>
     waitFor(
@@ -72,6 +73,7 @@ describe('npm start (examples/demo.ts)', { concurrency: false }, () => {
       (match) => match[1] ?? '',
     );
     dashboard = /the live dashboard of the mesh: (\S+)/.exec(output)?.[1] ?? '';
+    dashboardToken = /log in with the token printed above: (\S+)\)/.exec(output)?.[1] ?? '';
   });
 
   after(async () => {
@@ -94,7 +96,8 @@ describe('npm start (examples/demo.ts)', { concurrency: false }, () => {
       assert.match(output, line);
     }
     assert.equal(pages.length, 2, output);
-    assert.match(dashboard, /^http:\/\/127\.0\.0\.1:\d+\/_wsmesh\?token=\S+$/);
+    assert.match(dashboard, /^http:\/\/127\.0\.0\.1:\d+\/_wsmesh$/, 'no token in the url');
+    assert.match(dashboardToken, /^[\w-]{32}$/);
   });
 
   test('the page, its script and the browser client over HTTP; the dashboard needs its token', async () => {
@@ -111,13 +114,11 @@ describe('npm start (examples/demo.ts)', { concurrency: false }, () => {
       assert.equal(client.headers.get('content-type'), 'text/javascript; charset=utf-8');
       assert.match(await client.text(), /WebClient/);
     }
-    const withToken = await fetch(dashboard);
+    const token = dashboardToken;
+    const withToken = await fetch(dashboard, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(withToken.status, 200);
     assert.match(await withToken.text(), /<html/i);
-    const url = new URL(dashboard);
-    const token = url.searchParams.get('token') ?? '';
-    url.search = '';
-    assert.equal((await fetch(url)).status, 401);
+    assert.equal((await fetch(dashboard)).status, 401);
     // Every worker serves the dashboard with the same token: their PIDs, to check they stop.
     for (const page of pages) {
       const state = await fetch(new URL('/_wsmesh/api/state', page), {

@@ -43,8 +43,8 @@ the config file):
 Secrets (environment or config file only, never flags):
   WSMESH_SECRET            server secret: RPC proxies and server links must prove it; clones
                            authenticate each other with a value derived from it
-  WSMESH_DASHBOARD_TOKEN   dashboard token (default: the secret, or a random one printed
-                           at start)
+  WSMESH_DASHBOARD_TOKEN   dashboard token (default: a random one, printed once at start;
+                           never the secret)
   WSMESH_METRICS_TOKEN     makes /metrics require "Authorization: Bearer <token>"
 
 Examples:

@@ -8,11 +8,16 @@
  * @module
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { CliError, Exit } from './exit.js';
 import type { CommandIo } from './io.js';
-import { isWildcard, urlHost, type WorkerReady } from './node-runner.js';
+import {
+  dashboardLines,
+  isWildcard,
+  newDashboardToken,
+  urlHost,
+  type WorkerReady,
+} from './node-runner.js';
 import { stopRequested } from './shutdown.js';
 import { workerJson, type StartConfig } from './start-config.js';
 import { BUNDLE_MISSING, isBundleBuilt } from './static-files.js';
@@ -99,9 +104,7 @@ export async function runWorkers(
   const count = config.workers;
   const base = config.id ?? `${hostname()}-${process.pid}`;
   const generatedToken =
-    config.dashboard && config.dashboardToken === undefined && config.secret === undefined
-      ? randomBytes(18).toString('base64url')
-      : undefined;
+    config.dashboard && config.dashboardToken === undefined ? newDashboardToken() : undefined;
   const shared: Partial<StartConfig> =
     generatedToken === undefined ? {} : { dashboardToken: generatedToken };
   const portOf = (index: number): number => (config.port === 0 ? 0 : config.port + index);
@@ -156,11 +159,9 @@ export async function runWorkers(
     }
     if (config.dashboard && seed !== undefined) {
       const suffix = config.path === '/' ? '' : config.path;
-      io.out(
-        `  dashboard  http://${host}:${seed.port}${suffix}/_wsmesh` +
-          (generatedToken === undefined ? '' : `?token=${generatedToken}`) +
-          '  (every worker serves one)',
-      );
+      const page = `http://${host}:${seed.port}${suffix}/_wsmesh`;
+      for (const line of dashboardLines(page, generatedToken)) io.out(line);
+      io.out('             (every worker serves one, with the same token)');
     }
     io.out('Ctrl+C stops every worker.');
   }

@@ -63,10 +63,6 @@ const SCRIPT = `
 (function () {
   'use strict';
   var api = document.body.getAttribute('data-api');
-  var params = new URLSearchParams(location.search);
-  var token = params.get('token');
-  // The server set a cookie for this token: keep it out of the address bar and of screenshots.
-  if (token) history.replaceState(null, '', location.pathname);
   var SVG = 'http://www.w3.org/2000/svg';
   var SERIES = [
     ['messagesIn', 'messages in/s'], ['deliveries', 'group deliveries/s'],
@@ -228,10 +224,9 @@ const SCRIPT = `
     document.body.setAttribute('data-error', String(error && error.message ? error.message : error));
   }
   function poll() {
-    var headers = token ? { Authorization: 'Bearer ' + token } : {};
-    fetch(api, { headers: headers, credentials: 'same-origin', cache: 'no-store' })
+    fetch(api, { credentials: 'same-origin', cache: 'no-store' })
       .then(function (response) {
-        if (response.status === 401) throw new Error('unauthorized (open this page with ?token=...)');
+        if (response.status === 401) throw new Error('session expired: reload the page to log in');
         if (!response.ok) throw new Error('HTTP ' + response.status);
         return response.json();
       })
@@ -301,11 +296,17 @@ export function dashboardHtml(apiPath: string): string {
 `;
 }
 
-/** The page shown without a valid credential: a form that reloads the page with `?token=`. */
-export function loginHtml(): string {
+/**
+ * The page shown without a valid credential: a form that posts the token to `loginPath`
+ * (in the request body, so it never appears in a url); `failed` says the last one was wrong.
+ */
+export function loginHtml(loginPath: string, failed: boolean): string {
+  const notice = failed ? '<p id="login-error">Wrong token.</p>' : '';
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>wsmesh dashboard</title><style>${STYLE}</style></head>
-<body><main><h1>wsmesh dashboard</h1><p>This page needs the dashboard token (or the server secret).</p>
-<form method="get"><input type="password" name="token" placeholder="token" autofocus> <button>Open</button></form></main></body></html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>wsmesh dashboard</title><style>${STYLE}</style></head>
+<body><main><h1>wsmesh dashboard</h1><p>This page needs the dashboard token
+(<code>wsmesh start</code> prints it once, or set <code>WSMESH_DASHBOARD_TOKEN</code>).</p>${notice}
+<form method="post" action="${escapeAttribute(loginPath)}"><input type="password" name="token" placeholder="token" autocomplete="current-password" autofocus required> <button>Open</button></form></main></body></html>
 `;
 }
