@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { hasModuleSyntax, packageType } from '../src/cli/load-module.js';
 import { main } from '../src/cli/run.js';
 import {
   BUNDLE_MISSING,
@@ -287,11 +288,23 @@ describe('wsmesh CLI', { concurrency: true }, () => {
 
   test('bad flags, arguments and config files exit with 2 and say why', async () => {
     const cases: [string[], RegExp][] = [
-      [['start', '--bogus'], /Unknown option '--bogus'/],
+      [['start', '--bogus'], /^wsmesh: unknown option --bogus for "wsmesh start"\n/],
       [['start', '--port', 'abc'], /port must be an integer/],
       [['call', 'ws://127.0.0.1:1', 'math', 'add', 'not-json'], /argument 1 is not JSON/],
       [['frobnicate'], /unknown command "frobnicate"/],
       [['start', '--clone', 'nope'], /is not id=ws:\/\/host:port/],
+      [
+        ['start', '--prot', '3000'],
+        /unknown option --prot for "wsmesh start" \(did you mean --port\?\)/,
+      ],
+      [['start', '--port'], /^wsmesh: --port needs a value: --port <value>\n/],
+      [
+        ['start', '--dashboard=yes'],
+        /^wsmesh: --dashboard takes no value: write --dashboard alone/,
+      ],
+      [['call', '-x'], /unknown option -x for "wsmesh call"\n/],
+      [['start', '--secret', 's3cret'], /secrets are read from WSMESH_SECRET/],
+      [['inspect', '--token'], /--token needs a value/],
       [['start', '--log-level', 'loud'], /log level must be/],
       [['start', '--workers', '2', '--url', 'ws://x:1'], /--url cannot be combined with --workers/],
       [['start', '--config', join(dir, 'bad.json')], /unknown key prot/],
@@ -317,7 +330,22 @@ describe('wsmesh CLI', { concurrency: true }, () => {
       assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
       assert.match(result.stderr, pattern, args.join(' '));
       assert.match(result.stderr, /See: wsmesh/);
+      assert.doesNotMatch(result.stderr, /To specify a positional argument/, "not Node's raw text");
     });
+  });
+
+  test('--functions: ES module syntax is told apart from CommonJS, package types are found', () => {
+    assert.equal(hasModuleSyntax('export function add(a, b) { return a + b; }'), true);
+    assert.equal(hasModuleSyntax("import { x } from 'y';\nexport default x;"), true);
+    assert.equal(hasModuleSyntax('console.log(import.meta.url);'), true);
+    assert.equal(hasModuleSyntax('await Promise.resolve(1);'), true);
+    assert.equal(hasModuleSyntax('exports.add = (a, b) => a + b;\nreturn;'), false);
+    assert.equal(hasModuleSyntax('const x = ;'), false, 'a plain syntax error is not ESM');
+    const project = join(dir, 'typed-project');
+    mkdirSync(join(project, 'lib'), { recursive: true });
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ type: 'commonjs' }));
+    assert.equal(packageType(join(project, 'lib', 'math.js')), 'commonjs');
+    assert.equal(packageType(join(ROOT, 'src', 'index.ts')), 'module');
   });
 
   test('unreachable nodes exit with 3', async () => {
@@ -476,7 +504,7 @@ describe('wsmesh CLI', { concurrency: true }, () => {
     assert.equal(await node.stop('SIGTERM'), 0, node.output());
   });
 
-  test('--workers 2: two meshed processes, stopped with their parent', async () => {
+  test('--workers 2: two meshed processes, stopped with their parent; a killed one is reported', async () => {
     const node = startCli(
       [
         '--workers',
@@ -511,9 +539,17 @@ describe('wsmesh CLI', { concurrency: true }, () => {
     assert.ok(workerPid > 0 && workerPid !== node.child.pid);
     const sum = await runInProcess(['call', second, 'math', 'add', '20', '22']);
     assert.equal(sum.stdout.trim(), '42');
+    // Worker 2 killed from outside: the parent says by which signal, and keeps worker 1.
+    const secondState = await runInProcess(['inspect', second, '--json'], {
+      WSMESH_DASHBOARD_TOKEN: TOKEN,
+    });
+    const secondPid = (JSON.parse(secondState.stdout) as { node: { pid: number } }).node.pid;
+    assert.ok(secondPid > 0 && secondPid !== workerPid);
+    process.kill(secondPid, 'SIGKILL');
+    await waitOutput(node, /wsmesh: worker wk-2 was killed by SIGKILL\n/);
     assert.equal(await node.stop('SIGTERM'), 0, node.output());
     assert.match(node.output(), /wsmesh node wk-1 stopped/);
-    assert.match(node.output(), /wsmesh node wk-2 stopped/);
+    assert.doesNotMatch(node.output(), /exited \(code null\)/);
     assert.throws(() => process.kill(workerPid, 0), /ESRCH/);
   });
 

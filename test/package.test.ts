@@ -65,6 +65,49 @@ function run(command: string, args: string[], cwd: string, timeoutMs = 120_000):
   });
 }
 
+/** A `wsmesh start --functions <file>` of the installed bin; `url` resolves once it listens. */
+function startBin(
+  bin: string,
+  functions: string,
+  cwd: string,
+): { url: Promise<string>; output(): string; stop(): Promise<void> } {
+  const child = spawn(bin, ['start', '--port', '0', '--functions', `./${functions}`], {
+    cwd,
+    env: Object.fromEntries(
+      Object.entries(process.env).filter(([key]) => !key.startsWith('WSMESH_')),
+    ),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${functions}: no start\n${output}`)), 30_000);
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString();
+      const match = /listening on (ws:\/\/\S+)/.exec(output);
+      if (match?.[1] !== undefined && output.includes('Ctrl+C stops the node')) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    void exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`wsmesh start --functions ${functions} exited:\n${output}`));
+    });
+  });
+  url.catch(() => undefined);
+  return {
+    url,
+    output: () => output,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
 /** The README's request/response example (port 0), then `wsmesh/client` on Node. */
 const NODE_APP = `import { Server, Client } from 'wsmesh';
 import {
@@ -230,6 +273,7 @@ test(
         devDependencies: Record<string, string>;
       };
       const typesNode = rootPackage.devDependencies['@types/node'] ?? '^20';
+      const tsxVersion = rootPackage.devDependencies['tsx'] ?? '^4';
       mkdirSync(app);
       writeFileSync(
         join(app, 'package.json'),
@@ -239,7 +283,7 @@ test(
           private: true,
           type: 'module',
           dependencies: { wsmesh: `file:../${tarball}` },
-          devDependencies: { '@types/node': typesNode },
+          devDependencies: { '@types/node': typesNode, tsx: tsxVersion },
         }),
       );
       await run(npm, ['install', '--prefer-offline', '--no-audit', '--no-fund'], app);
@@ -337,6 +381,36 @@ test(
         'function',
         'function',
       ]);
+
+      // The CLI in the CommonJS folder: --functions with ES module syntax in a .js file (what
+      // `npm init` projects get wrong), CommonJS, and TypeScript (through the project's tsx).
+      writeFileSync(join(cjs, 'esm.js'), 'export function add(a, b) { return a + b; }\n');
+      writeFileSync(
+        join(cjs, 'common.js'),
+        'exports.mul = function mul(a, b) { return a * b; };\n',
+      );
+      writeFileSync(
+        join(cjs, 'typed.ts'),
+        'interface Pair { a: number; b: number }\n' +
+          'export function sub({ a, b }: Pair): number { return a - b; }\n',
+      );
+      const bin = join(app, 'node_modules', '.bin', 'wsmesh');
+      const nodes = ['esm.js', 'common.js', 'typed.ts'].map((file) => startBin(bin, file, cjs));
+      try {
+        const urls = await Promise.all(nodes.map((node) => node.url));
+        const results = await Promise.all([
+          run(bin, ['call', urls[0] ?? '', 'DEFAULT', 'add', '2', '3'], cjs, 30_000),
+          run(bin, ['call', urls[1] ?? '', 'DEFAULT', 'mul', '2', '3'], cjs, 30_000),
+          run(bin, ['call', urls[2] ?? '', 'DEFAULT', 'sub', '{"a":7,"b":2}'], cjs, 30_000),
+        ]);
+        assert.deepEqual(
+          results.map((result) => result.stdout.trim()),
+          ['5', '6', '5'],
+        );
+        for (const node of nodes) assert.doesNotMatch(node.output(), /Warning|Error/);
+      } finally {
+        await Promise.all(nodes.map((node) => node.stop()));
+      }
 
       // 5. Browser: bundle with the browser condition, no externals.
       const { metafile: meta } = await build({

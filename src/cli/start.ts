@@ -25,7 +25,8 @@ the config file):
   --url <ws-url>       address other clones dial (default ws://<host>:<port>) [WSMESH_URL]
   --path <path>        WebSocket endpoint path (default /) [WSMESH_PATH]
   --clone <id=url>     a clone to join, repeatable [WSMESH_CLONES=id=url,id=url]
-  --functions <file>   share the module's exported functions over RPC [WSMESH_FUNCTIONS]
+  --functions <file>   share the module's exported functions over RPC: ES module,
+                       CommonJS, or TypeScript with tsx installed [WSMESH_FUNCTIONS]
   --namespace <name>   namespace of those functions (default DEFAULT) [WSMESH_NAMESPACE]
   --workers <n>        run n clones of this node, one process each, meshed with each other
                        on consecutive ports (default 1) [WSMESH_WORKERS]

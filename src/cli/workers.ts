@@ -25,11 +25,23 @@ import { BUNDLE_MISSING, isBundleBuilt } from './static-files.js';
 /** Environment variable that carries a worker's configuration (config-file JSON). */
 export const WORKER_ENV = 'WSMESH_WORKER_CONFIG';
 
+/** How a worker process ended: its exit code, or the signal that killed it. */
+export interface WorkerExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
 interface Worker {
   index: number;
   child: ChildProcess;
   ready: WorkerReady | undefined;
-  exited: Promise<number | null>;
+  exited: Promise<WorkerExit>;
+}
+
+/** "exited with code 1", "was killed by SIGKILL": what the user needs to tell a crash apart. */
+export function describeExit({ code, signal }: WorkerExit): string {
+  if (signal !== null) return `was killed by ${signal}`;
+  return `exited with code ${String(code)}`;
 }
 
 function isReady(message: unknown): message is WorkerReady {
@@ -46,8 +58,8 @@ function spawnWorker(script: string, index: number, json: string): Worker {
     env: { ...process.env, [WORKER_ENV]: json },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const exited = new Promise<number | null>((resolve) => {
-    child.once('exit', (code) => resolve(code));
+  const exited = new Promise<WorkerExit>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
   });
   return { index, child, ready: undefined, exited };
 }
@@ -64,12 +76,12 @@ function waitReady(worker: Worker, timeoutMs: number): Promise<WorkerReady> {
       worker.ready = message;
       resolve(message);
     };
-    const onExit = (code: number | null): void => {
+    const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
       cleanup();
       reject(
         new CliError(
-          `worker ${worker.index + 1} exited during start (code ${String(code)})`,
-          code ?? Exit.FAILED,
+          `worker ${worker.index + 1} ${describeExit({ code, signal })} during start`,
+          code === null || code === 0 ? Exit.FAILED : code,
         ),
       );
     };
@@ -171,9 +183,9 @@ export async function runWorkers(
     () => 'workers exited',
   );
   for (const worker of workers) {
-    void worker.exited.then((code) => {
+    void worker.exited.then((exit) => {
       if (!stoppingAll && worker.ready !== undefined)
-        io.err(`wsmesh: worker ${worker.ready.id} exited (code ${String(code)})`);
+        io.err(`wsmesh: worker ${worker.ready.id} ${describeExit(exit)}`);
     });
   }
   const reason = await Promise.race([stopping, allExited]);
