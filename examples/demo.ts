@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { Client, RemoteError, Server } from '../src/index.js';
+import { Client, RemoteError, Server } from 'wsmesh';
 import { startBot, BOT_INTERVAL_MS, type Bot } from './demo-web/bot.js';
 
 const server = new Server({ id: 'demo-server', port: 0, host: '127.0.0.1' });

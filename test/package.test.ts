@@ -1,6 +1,6 @@
 /**
- * The package as a user gets it: `npm pack` (which runs `prepare` and `prepack`: the build
- * and the browser bundle), then a scratch project that installs the tarball and:
+ * The package as a user gets it: `npm pack` (which runs `prepack`: the build and the browser
+ * bundle; the package has no install-time scripts), then a scratch project that installs the tarball and:
  * - type-checks a Node TypeScript file importing `wsmesh` and `wsmesh/client`, compiles it
  *   and runs it: the README's request/response example (on port 0), and the same with
  *   `wsmesh/client`, which resolves to the Node entry on Node;
@@ -241,7 +241,7 @@ test(
   async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wsmesh-pack-'));
     try {
-      // 1. Pack, as `npm publish` would (prepare: build; prepack: browser bundle).
+      // 1. Pack, as `npm publish` would (prepack: build and browser bundle).
       await run(npm, ['pack', '--pack-destination', dir], root);
       const tarball = readdirSync(dir).find((name) => name.endsWith('.tgz'));
       assert.ok(tarball !== undefined, 'npm pack wrote a tarball');
@@ -255,6 +255,7 @@ test(
         'package/dist/client-node.js',
         'package/dist/client-node.d.ts',
         'package/dist/wsmesh-client.js',
+        'package/LICENSE',
       ]) {
         assert.ok(files.includes(expected), `the tarball has ${expected}`);
       }
@@ -265,6 +266,17 @@ test(
       assert.ok(
         !files.some((file) => file.endsWith('.test.js') || file.startsWith('package/src/')),
         'no tests or sources in the tarball',
+      );
+
+      // Nothing runs when a user installs it (no install-script warning).
+      const packed = await run('tar', ['xzOf', join(dir, tarball), 'package/package.json'], dir);
+      const scripts = (JSON.parse(packed.stdout) as { scripts?: Record<string, string> }).scripts;
+      for (const hook of ['preinstall', 'install', 'postinstall', 'prepare']) {
+        assert.equal(scripts?.[hook], undefined, `the package has no ${hook} script`);
+      }
+      assert.match(
+        (await run('tar', ['xzOf', join(dir, tarball), 'package/LICENSE'], dir)).stdout,
+        /^MIT License/,
       );
 
       // 2. A scratch project that depends on the tarball.
