@@ -130,6 +130,39 @@ if (mode === 'fail') {
       assert.ok(session !== undefined && session.httpOnly && session.value !== TOKEN);
     });
 
+    test('on a phone (390 px wide) nothing leaves the screen; wide tables scroll in their panel', async () => {
+      const [a] = clones;
+      assert.ok(a !== undefined && browser !== undefined);
+      const phone = await browser.context.newPage(); // same context: the session cookie
+      try {
+        await phone.setViewportSize({ width: 390, height: 844 });
+        await phone.goto(`http://127.0.0.1:${a.port}/_wsmesh`);
+        await phone.waitForFunction(
+          () => (document.getElementById('functions')?.textContent ?? '').includes('add'),
+          undefined,
+          { timeout: 10_000 },
+        );
+        const layout = await phone.evaluate(() => ({
+          width: window.innerWidth,
+          page: document.documentElement.scrollWidth,
+          boxes: Array.from(document.querySelectorAll('.panel, .card, header')).map((box) => {
+            const rect = box.getBoundingClientRect();
+            return { left: rect.left, right: rect.right };
+          }),
+          graph: document.getElementById('graph')?.getBoundingClientRect().width ?? 0,
+        }));
+        assert.equal(layout.width, 390);
+        assert.ok(layout.page <= 390, `the page is ${layout.page} px wide at 390`);
+        for (const box of layout.boxes) {
+          assert.ok(box.left >= 0 && box.right <= 390, `a panel at ${box.left}..${box.right}`);
+        }
+        assert.ok(layout.graph > 250, 'the graph uses the width');
+        await phone.screenshot({ path: join(ARTIFACTS, 'dashboard-390px.png'), fullPage: true });
+      } finally {
+        await phone.close();
+      }
+    });
+
     test('draws three nodes and their three links, then the graph after one clone stops', async () => {
       const [a, , c] = clones;
       assert.ok(a !== undefined && c !== undefined);

@@ -12,6 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { Client } from '../src/client/client.js';
 import { chromiumSuite, launchChromium } from './chromium-helpers.js';
 import { waitFor, within } from './helpers.js';
 
@@ -161,6 +162,74 @@ describe('npm start (examples/demo.ts)', { concurrency: false }, () => {
         assert.match((await answer.textContent()) ?? '', /bot \[lobby, sent via demo-2\]/);
         assert.deepEqual(errors, []);
       } finally {
+        await browser.close();
+      }
+    },
+  );
+
+  test(
+    'in Chromium at 390 px: nothing overflows, and 300 messages scroll in their box',
+    { skip: mode === 'skip' ? SKIP_MESSAGE : false },
+    async () => {
+      assert.notEqual(mode, 'fail', '/usr/bin/chromium is missing and CI is set');
+      const browser = await launchChromium();
+      const publisher = new Client({ url: (pages[0] ?? '').replace(/^http/, 'ws'), silent: true });
+      try {
+        const page = await browser.context.newPage();
+        await page.setViewportSize({ width: 390, height: 844 });
+        await page.goto(pages[0] ?? '');
+        await page.waitForFunction(() => 'wsmeshDemo' in window, undefined, { timeout: 10_000 });
+        const measure = (): Promise<{
+          page: number;
+          rpcTop: number;
+          box: { height: number; scroll: number };
+          right: number;
+        }> =>
+          page.evaluate(() => {
+            const box = document.getElementById('messages');
+            const edges = ['#text', '#send button', '#join button', '#rpc', '#switch'].map(
+              (selector) => document.querySelector(selector)?.getBoundingClientRect().right ?? 0,
+            );
+            return {
+              page: document.documentElement.scrollWidth,
+              rpcTop: (document.getElementById('rpc')?.getBoundingClientRect().top ?? 0) + scrollY,
+              box: { height: box?.clientHeight ?? 0, scroll: box?.scrollHeight ?? 0 },
+              right: Math.max(...edges),
+            };
+          });
+        const before = await measure();
+        assert.ok(before.page <= 390, `the page is ${before.page} px wide at 390`);
+        assert.ok(before.right <= 390, `an input or button ends at ${before.right} px`);
+        await within(publisher.start(), 5000, 'publisher start');
+        const text = 'a long line that wraps on a phone screen, again and again, ';
+        for (let index = 0; index < 300; index++) {
+          void publisher.sendMesToGroup({
+            id: 'lobby',
+            route: 'chat',
+            data: { from: 'load', text: `${index}: ${text.repeat(2)}` },
+          });
+        }
+        await page.waitForFunction(
+          // Any item: the bot may post after the last one.
+          () =>
+            Array.from(document.querySelectorAll('#messages li')).some((li) =>
+              (li.textContent ?? '').includes('299:'),
+            ),
+          undefined,
+          { timeout: 10_000 },
+        );
+        const after = await measure();
+        assert.equal(
+          await page.evaluate(() => document.querySelectorAll('#messages li').length),
+          200,
+          'the page keeps the last 200 messages',
+        );
+        assert.equal(after.rpcTop, before.rpcTop, 'the RPC panel did not move');
+        assert.ok(after.box.height <= 844 * 0.4 + 1, `the box is ${after.box.height} px high`);
+        assert.ok(after.box.scroll > after.box.height, 'the messages scroll inside the box');
+        assert.ok(after.page <= 390, `the page is ${after.page} px wide at 390`);
+      } finally {
+        await publisher.stop();
         await browser.close();
       }
     },

@@ -15,8 +15,8 @@ const STYLE = `
   --unreachable: #e5534b; --server: #a371f7; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 14px/1.4 system-ui, sans-serif; background: var(--bg); color: var(--text); }
-header { display: flex; align-items: baseline; gap: 16px; padding: 12px 20px;
-  border-bottom: 1px solid var(--line); }
+header { display: flex; flex-wrap: wrap; align-items: baseline; gap: 4px 16px; padding: 12px 20px;
+  border-bottom: 1px solid var(--line); overflow-wrap: anywhere; }
 h1 { font-size: 18px; margin: 0; } h1 span { color: var(--self); }
 h2 { font-size: 13px; text-transform: uppercase; letter-spacing: .06em; color: var(--muted);
   margin: 0 0 8px; }
@@ -25,10 +25,13 @@ main { padding: 16px 20px; display: grid; gap: 16px; }
 .cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(130px, 1fr)); gap: 10px; }
 .card { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 10px; }
 .card b { display: block; font-size: 20px; } .card small { color: var(--muted); }
-.row { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 16px; }
+.row { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(420px, 100%), 1fr));
+  gap: 16px; }
 .panel { background: var(--panel); border: 1px solid var(--line); border-radius: 8px;
-  padding: 12px; overflow: auto; }
-#graph { width: 100%; height: 360px; display: block; }
+  padding: 12px; overflow: auto; min-width: 0; }
+#graph { width: 100%; height: auto; aspect-ratio: 4 / 3; max-height: 360px; display: block; }
+@media (max-width: 520px) { header, main { padding-left: 10px; padding-right: 10px; }
+  main { gap: 10px; } .cards { grid-template-columns: repeat(auto-fit, minmax(100px, 1fr)); } }
 .edge { stroke: var(--linked); stroke-width: 2.5; }
 .edge.link { stroke: var(--server); stroke-dasharray: 6 4; }
 .node circle { stroke: var(--bg); stroke-width: 3; fill: var(--routed); }
