@@ -5,7 +5,7 @@
  *
  * Run: `npx tsx examples/clone-mesh.ts` (ports 4101-4103; set CLONE_MESH_BASE_PORT to change).
  */
-import { Client, Server } from '../src/index.js';
+import { Client, Server } from 'wsmesh';
 
 const base = Number(process.env.CLONE_MESH_BASE_PORT ?? 4101);
 const url = (n: number): string => `ws://127.0.0.1:${base + n - 1}`;

@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { Client, RemoteError, Server } from '../src/index.js';
+import { Client, RemoteError, Server } from 'wsmesh';
 import { startBot, BOT_INTERVAL_MS, type Bot } from './demo-web/bot.js';
 
 const server = new Server({ id: 'demo-server', port: 0, host: '127.0.0.1' });
@@ -168,13 +168,15 @@ async function runWebDemo(): Promise<void> {
 
   let readyMatch: RegExpExecArray | null = null;
   let dashboard = '';
+  let dashboardToken = '';
   let allReady: (() => void) | undefined;
   const readyLines = new Promise<void>((resolve) => (allReady = resolve));
   for (const stream of [child.stdout, child.stderr]) {
     if (stream === null) continue;
     createInterface({ input: stream }).on('line', (line) => {
       console.log(`   | ${line}`);
-      dashboard = /dashboard {2}(http:\/\/\S+\?token=\S+)/.exec(line)?.[1] ?? dashboard;
+      dashboard = /dashboard {2}(http:\/\/\S+)/.exec(line)?.[1] ?? dashboard;
+      dashboardToken = /token {6}(\S+)/.exec(line)?.[1] ?? dashboardToken;
       readyMatch ??= /workers ready: (\S+) (ws:\/\/\S+), (\S+) (ws:\/\/\S+)/.exec(line);
       // The last line the CLI prints once every worker listens.
       if (line.startsWith('Ctrl+C stops every worker')) allReady?.();
@@ -214,5 +216,6 @@ async function runWebDemo(): Promise<void> {
   console.log(`   or   ${page(url2)}  (served by ${id2}; open both to chat across the mesh)`);
   console.log(`   a Node bot on ${id2} posts to "lobby" every ${BOT_INTERVAL_MS / 1000} s`);
   console.log(`   the live dashboard of the mesh: ${dashboard}`);
+  console.log(`   (log in with the token printed above: ${dashboardToken})`);
   console.log('   Ctrl+C stops the demo.');
 }

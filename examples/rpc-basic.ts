@@ -1,16 +1,17 @@
 /**
- * `npx tsx examples/rpc-basic.ts`: easyrpc's basic example in TypeScript. A web server (here a
- * plain `http` server standing in for FastAPI) hosts an RPC endpoint at `/ws/server_a` that
- * shares functions in the `database` namespace; a proxy calls them as if they were local.
+ * `npx tsx examples/rpc-basic.ts`: the RPC seed's basic example in TypeScript. A web server
+ * (a plain `http` server; Express or Fastify work the same) hosts an RPC endpoint at
+ * `/ws/server_a` that shares functions in the `database` namespace; a proxy calls them as if
+ * they were local.
  * Everything runs in this process on a free port, prints what happens and stops by itself.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { NoRouteError, RemoteError, RpcProxy, Server } from '../src/index.js';
+import { NoRouteError, RemoteError, RpcProxy, Server } from 'wsmesh';
 
 const SECRET = 'abcd1234';
 
-// --- server.py -------------------------------------------------------------------------------
+// --- the server ------------------------------------------------------------------------------
 // The "database" the shared functions read.
 const db = new Map<string, { name: string; color: string; count: number }>([
   ['foo', { name: 'foo', color: 'red', count: 3 }],
@@ -47,7 +48,7 @@ rpcServer.origin(
 await rpcServer.start();
 console.log(`server: RPC endpoint ws://127.0.0.1:${port}/ws/server_a (namespace "database")\n`);
 
-// --- client.py -------------------------------------------------------------------------------
+// --- the client ------------------------------------------------------------------------------
 type DatabaseApi = {
   get_data_from_db(key: string): Promise<{ name: string; color: string; count: number }>;
   get_rows(color?: string): AsyncGenerator<{ name: string; color: string; count: number }>;

@@ -6,7 +6,7 @@
  *
  * Run: `npx tsx examples/rpc-cluster.ts` (listens on free ports of 127.0.0.1, exits by itself).
  */
-import { RpcProxy, Server } from '../src/index.js';
+import { RpcProxy, Server } from 'wsmesh';
 
 const secret = process.env.CLUSTER_SECRET ?? 'abcd1234';
 const wait = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

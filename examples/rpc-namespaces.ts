@@ -5,11 +5,11 @@
  * registered to the group lands in each member) and a shared logger lives in `logs`. One proxy
  * per namespace shows what each one can reach. Runs on a free port and stops by itself.
  */
-import { NoRouteError, RpcProxy, Server } from '../src/index.js';
+import { NoRouteError, RpcProxy, Server } from 'wsmesh';
 
 const SECRET = 'abcd1234';
 
-// --- server.py -------------------------------------------------------------------------------
+// --- the server ------------------------------------------------------------------------------
 const easyServer = new Server({
   host: '127.0.0.1',
   port: 0,
@@ -35,7 +35,7 @@ easyServer.origin({ namespace: 'public' })(function public_func(a: number, b: nu
 
 // @easy_server.origin(namespace='public')
 // @easy_server.origin(namespace='private')
-// Python's **kw becomes a trailing options object.
+// Keyword arguments become a trailing options object.
 function open_function(a: number, kw: Record<string, unknown> = {}) {
   console.log(`  [server] open_function ${a} ${JSON.stringify(kw)}`);
   return { open_function: [a, kw] };
@@ -70,7 +70,7 @@ console.log(
   `server: ws://127.0.0.1:${port}/ws/easy with namespaces public, private, group everything, logs\n`,
 );
 
-// --- client.py -------------------------------------------------------------------------------
+// --- the client ------------------------------------------------------------------------------
 type OpenFunction = (
   a: number,
   kw?: Record<string, unknown>,

@@ -3,7 +3,7 @@
  * `npx tsx examples/seed-clones.ts`; it prints what the original example says at each step.
  * Ports come from the environment (defaults 4001-4004) so tests can run it on free ports.
  */
-import { Server } from '../src/index.js';
+import { Server } from 'wsmesh';
 
 const wait = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const base = Number(process.env.SEED_BASE_PORT ?? 4001);

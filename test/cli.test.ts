@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { hasModuleSyntax, packageType } from '../src/cli/load-module.js';
 import { main } from '../src/cli/run.js';
 import {
   BUNDLE_MISSING,
@@ -287,11 +288,23 @@ describe('wsmesh CLI', { concurrency: true }, () => {
 
   test('bad flags, arguments and config files exit with 2 and say why', async () => {
     const cases: [string[], RegExp][] = [
-      [['start', '--bogus'], /Unknown option '--bogus'/],
+      [['start', '--bogus'], /^wsmesh: unknown option --bogus for "wsmesh start"\n/],
       [['start', '--port', 'abc'], /port must be an integer/],
       [['call', 'ws://127.0.0.1:1', 'math', 'add', 'not-json'], /argument 1 is not JSON/],
       [['frobnicate'], /unknown command "frobnicate"/],
       [['start', '--clone', 'nope'], /is not id=ws:\/\/host:port/],
+      [
+        ['start', '--prot', '3000'],
+        /unknown option --prot for "wsmesh start" \(did you mean --port\?\)/,
+      ],
+      [['start', '--port'], /^wsmesh: --port needs a value: --port <value>\n/],
+      [
+        ['start', '--dashboard=yes'],
+        /^wsmesh: --dashboard takes no value: write --dashboard alone/,
+      ],
+      [['call', '-x'], /unknown option -x for "wsmesh call"\n/],
+      [['start', '--secret', 's3cret'], /secrets are read from WSMESH_SECRET/],
+      [['inspect', '--token'], /--token needs a value/],
       [['start', '--log-level', 'loud'], /log level must be/],
       [['start', '--workers', '2', '--url', 'ws://x:1'], /--url cannot be combined with --workers/],
       [['start', '--config', join(dir, 'bad.json')], /unknown key prot/],
@@ -317,7 +330,22 @@ describe('wsmesh CLI', { concurrency: true }, () => {
       assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
       assert.match(result.stderr, pattern, args.join(' '));
       assert.match(result.stderr, /See: wsmesh/);
+      assert.doesNotMatch(result.stderr, /To specify a positional argument/, "not Node's raw text");
     });
+  });
+
+  test('--functions: ES module syntax is told apart from CommonJS, package types are found', () => {
+    assert.equal(hasModuleSyntax('export function add(a, b) { return a + b; }'), true);
+    assert.equal(hasModuleSyntax("import { x } from 'y';\nexport default x;"), true);
+    assert.equal(hasModuleSyntax('console.log(import.meta.url);'), true);
+    assert.equal(hasModuleSyntax('await Promise.resolve(1);'), true);
+    assert.equal(hasModuleSyntax('exports.add = (a, b) => a + b;\nreturn;'), false);
+    assert.equal(hasModuleSyntax('const x = ;'), false, 'a plain syntax error is not ESM');
+    const project = join(dir, 'typed-project');
+    mkdirSync(join(project, 'lib'), { recursive: true });
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ type: 'commonjs' }));
+    assert.equal(packageType(join(project, 'lib', 'math.js')), 'commonjs');
+    assert.equal(packageType(join(ROOT, 'src', 'index.ts')), 'module');
   });
 
   test('unreachable nodes exit with 3', async () => {
@@ -427,6 +455,10 @@ describe('wsmesh CLI', { concurrency: true }, () => {
       assert.equal(state.node.id, 'cli-node');
       assert.equal(refused.code, 4);
       assert.match(refused.stderr, /refused the token/);
+      // The cluster secret is not a dashboard token, and inspect does not offer it as one.
+      const missing = await runInProcess(['inspect', url], { WSMESH_SECRET: TOKEN });
+      assert.equal(missing.code, 4);
+      assert.match(missing.stderr, /the dashboard token is missing: set WSMESH_DASHBOARD_TOKEN/);
     });
 
     test('SIGTERM stops gracefully: clients get 1001, clone links close, exit 0', async () => {
@@ -444,7 +476,35 @@ describe('wsmesh CLI', { concurrency: true }, () => {
     });
   });
 
-  test('--workers 2: two meshed processes, stopped with their parent', async () => {
+  test('the dashboard gets a token of its own, printed once, never the secret, in no url', async () => {
+    const secret = 'cluster-secret-value';
+    const node = startCli(['--port', '0', '--id', 'tok', '--dashboard', '--metrics'], {
+      WSMESH_SECRET: secret,
+    });
+    await waitOutput(node, /Ctrl\+C stops the node/);
+    const output = node.output();
+    const page = /dashboard {2}(\S+)/.exec(output)?.[1] ?? '';
+    const token = /token {6}(\S+) {2}\(dashboard login, shown once/.exec(output)?.[1] ?? '';
+    assert.match(page, /^http:\/\/127\.0\.0\.1:\d+\/_wsmesh$/, 'the url carries no credential');
+    assert.ok(token.length >= 32, `a generated token: ${output}`);
+    assert.notEqual(token, secret);
+    assert.ok(!output.includes(secret), 'the secret is never printed');
+    assert.equal(output.split(token).length - 1, 1, 'the token is printed once');
+    for (const line of output.split('\n'))
+      assert.ok(!/https?:\/\/\S*[?&]token=/.test(line), `no token in a url: ${line}`);
+    const api = `${page}/api/state`;
+    const withToken = await fetch(api, { headers: { Authorization: `Bearer ${token}` } });
+    assert.equal(withToken.status, 200);
+    const withSecret = await fetch(api, { headers: { Authorization: `Bearer ${secret}` } });
+    assert.equal(withSecret.status, 401, 'the secret opens nothing over HTTP');
+    const inspected = await runInProcess(['inspect', page.replace(/\/_wsmesh$/, '')], {
+      WSMESH_DASHBOARD_TOKEN: token,
+    });
+    assert.equal(inspected.code, 0, inspected.stderr);
+    assert.equal(await node.stop('SIGTERM'), 0, node.output());
+  });
+
+  test('--workers 2: two meshed processes, stopped with their parent; a killed one is reported', async () => {
     const node = startCli(
       [
         '--workers',
@@ -479,9 +539,17 @@ describe('wsmesh CLI', { concurrency: true }, () => {
     assert.ok(workerPid > 0 && workerPid !== node.child.pid);
     const sum = await runInProcess(['call', second, 'math', 'add', '20', '22']);
     assert.equal(sum.stdout.trim(), '42');
+    // Worker 2 killed from outside: the parent says by which signal, and keeps worker 1.
+    const secondState = await runInProcess(['inspect', second, '--json'], {
+      WSMESH_DASHBOARD_TOKEN: TOKEN,
+    });
+    const secondPid = (JSON.parse(secondState.stdout) as { node: { pid: number } }).node.pid;
+    assert.ok(secondPid > 0 && secondPid !== workerPid);
+    process.kill(secondPid, 'SIGKILL');
+    await waitOutput(node, /wsmesh: worker wk-2 was killed by SIGKILL\n/);
     assert.equal(await node.stop('SIGTERM'), 0, node.output());
     assert.match(node.output(), /wsmesh node wk-1 stopped/);
-    assert.match(node.output(), /wsmesh node wk-2 stopped/);
+    assert.doesNotMatch(node.output(), /exited \(code null\)/);
     assert.throws(() => process.kill(workerPid, 0), /ESRCH/);
   });
 

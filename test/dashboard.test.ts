@@ -1,6 +1,7 @@
 /**
  * The dashboard in a real browser (Debian's Chromium through playwright-core): a mesh of three
- * clones with `dashboard: { token }`, the page opened on the first one. It must draw three
+ * clones with `dashboard: { token }`, the page opened on the first one after logging in through
+ * its form (the token in the request body, a session cookie back). It must draw three
  * nodes and the three clone links between them (SVG), the functions and groups tables, and,
  * after one clone stops, a graph of two nodes and one link. Screenshots go to
  * test-artifacts/ (gitignored).
@@ -111,10 +112,61 @@ if (mode === 'fail') {
       assert.equal(await page.locator('input[name=token]').count(), 1);
     });
 
+    test('a wrong token is refused; the right one logs in with a session cookie', async () => {
+      const [a] = clones;
+      assert.ok(a !== undefined);
+      await page.goto(`http://127.0.0.1:${a.port}/_wsmesh`);
+      await page.fill('input[name=token]', 'not-the-token');
+      await page.click('form button');
+      await page.waitForSelector('#login-error');
+      await page.fill('input[name=token]', TOKEN);
+      await page.click('form button');
+      await page.waitForSelector('#graph');
+      // The token never was in a url; the session cookie is not the token.
+      assert.equal(new URL(page.url()).pathname, '/_wsmesh');
+      assert.equal(new URL(page.url()).search, '');
+      const cookies = await browser?.context.cookies();
+      const session = cookies?.find((entry) => entry.name === 'wsmesh_dashboard');
+      assert.ok(session !== undefined && session.httpOnly && session.value !== TOKEN);
+    });
+
+    test('on a phone (390 px wide) nothing leaves the screen; wide tables scroll in their panel', async () => {
+      const [a] = clones;
+      assert.ok(a !== undefined && browser !== undefined);
+      const phone = await browser.context.newPage(); // same context: the session cookie
+      try {
+        await phone.setViewportSize({ width: 390, height: 844 });
+        await phone.goto(`http://127.0.0.1:${a.port}/_wsmesh`);
+        await phone.waitForFunction(
+          () => (document.getElementById('functions')?.textContent ?? '').includes('add'),
+          undefined,
+          { timeout: 10_000 },
+        );
+        const layout = await phone.evaluate(() => ({
+          width: window.innerWidth,
+          page: document.documentElement.scrollWidth,
+          boxes: Array.from(document.querySelectorAll('.panel, .card, header')).map((box) => {
+            const rect = box.getBoundingClientRect();
+            return { left: rect.left, right: rect.right };
+          }),
+          graph: document.getElementById('graph')?.getBoundingClientRect().width ?? 0,
+        }));
+        assert.equal(layout.width, 390);
+        assert.ok(layout.page <= 390, `the page is ${layout.page} px wide at 390`);
+        for (const box of layout.boxes) {
+          assert.ok(box.left >= 0 && box.right <= 390, `a panel at ${box.left}..${box.right}`);
+        }
+        assert.ok(layout.graph > 250, 'the graph uses the width');
+        await phone.screenshot({ path: join(ARTIFACTS, 'dashboard-390px.png'), fullPage: true });
+      } finally {
+        await phone.close();
+      }
+    });
+
     test('draws three nodes and their three links, then the graph after one clone stops', async () => {
       const [a, , c] = clones;
       assert.ok(a !== undefined && c !== undefined);
-      await page.goto(`http://127.0.0.1:${a.port}/_wsmesh?token=${TOKEN}`);
+      await page.goto(`http://127.0.0.1:${a.port}/_wsmesh`);
       await page.waitForFunction(
         () =>
           document.querySelectorAll('#graph g.node').length === 3 &&
@@ -122,8 +174,6 @@ if (mode === 'fail') {
         undefined,
         { timeout: 10_000 },
       );
-      // The token left the address bar (a cookie keeps the page authorized).
-      assert.equal(new URL(page.url()).search, '');
       const before = await drawn(page);
       assert.deepEqual(before.nodes.map((node) => node.id).sort(), ['dash-a', 'dash-b', 'dash-c']);
       assert.match(before.nodes.find((node) => node.id === 'dash-a')?.cls ?? '', /state-self/);

@@ -12,6 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { Client } from '../src/client/client.js';
 import { chromiumSuite, launchChromium } from './chromium-helpers.js';
 import { waitFor, within } from './helpers.js';
 
@@ -36,6 +37,7 @@ describe('npm start (examples/demo.ts)', { concurrency: false }, () => {
   const pids = new Set<number>();
   let pages: string[] = [];
   let dashboard = '';
+  let dashboardToken = '';
 
   const waitOutput = (pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> =>
     waitFor(
@@ -72,6 +74,7 @@ describe('npm start (examples/demo.ts)', { concurrency: false }, () => {
       (match) => match[1] ?? '',
     );
     dashboard = /the live dashboard of the mesh: (\S+)/.exec(output)?.[1] ?? '';
+    dashboardToken = /log in with the token printed above: (\S+)\)/.exec(output)?.[1] ?? '';
   });
 
   after(async () => {
@@ -94,7 +97,8 @@ describe('npm start (examples/demo.ts)', { concurrency: false }, () => {
       assert.match(output, line);
     }
     assert.equal(pages.length, 2, output);
-    assert.match(dashboard, /^http:\/\/127\.0\.0\.1:\d+\/_wsmesh\?token=\S+$/);
+    assert.match(dashboard, /^http:\/\/127\.0\.0\.1:\d+\/_wsmesh$/, 'no token in the url');
+    assert.match(dashboardToken, /^[\w-]{32}$/);
   });
 
   test('the page, its script and the browser client over HTTP; the dashboard needs its token', async () => {
@@ -111,13 +115,11 @@ describe('npm start (examples/demo.ts)', { concurrency: false }, () => {
       assert.equal(client.headers.get('content-type'), 'text/javascript; charset=utf-8');
       assert.match(await client.text(), /WebClient/);
     }
-    const withToken = await fetch(dashboard);
+    const token = dashboardToken;
+    const withToken = await fetch(dashboard, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(withToken.status, 200);
     assert.match(await withToken.text(), /<html/i);
-    const url = new URL(dashboard);
-    const token = url.searchParams.get('token') ?? '';
-    url.search = '';
-    assert.equal((await fetch(url)).status, 401);
+    assert.equal((await fetch(dashboard)).status, 401);
     // Every worker serves the dashboard with the same token: their PIDs, to check they stop.
     for (const page of pages) {
       const state = await fetch(new URL('/_wsmesh/api/state', page), {
@@ -160,6 +162,74 @@ describe('npm start (examples/demo.ts)', { concurrency: false }, () => {
         assert.match((await answer.textContent()) ?? '', /bot \[lobby, sent via demo-2\]/);
         assert.deepEqual(errors, []);
       } finally {
+        await browser.close();
+      }
+    },
+  );
+
+  test(
+    'in Chromium at 390 px: nothing overflows, and 300 messages scroll in their box',
+    { skip: mode === 'skip' ? SKIP_MESSAGE : false },
+    async () => {
+      assert.notEqual(mode, 'fail', '/usr/bin/chromium is missing and CI is set');
+      const browser = await launchChromium();
+      const publisher = new Client({ url: (pages[0] ?? '').replace(/^http/, 'ws'), silent: true });
+      try {
+        const page = await browser.context.newPage();
+        await page.setViewportSize({ width: 390, height: 844 });
+        await page.goto(pages[0] ?? '');
+        await page.waitForFunction(() => 'wsmeshDemo' in window, undefined, { timeout: 10_000 });
+        const measure = (): Promise<{
+          page: number;
+          rpcTop: number;
+          box: { height: number; scroll: number };
+          right: number;
+        }> =>
+          page.evaluate(() => {
+            const box = document.getElementById('messages');
+            const edges = ['#text', '#send button', '#join button', '#rpc', '#switch'].map(
+              (selector) => document.querySelector(selector)?.getBoundingClientRect().right ?? 0,
+            );
+            return {
+              page: document.documentElement.scrollWidth,
+              rpcTop: (document.getElementById('rpc')?.getBoundingClientRect().top ?? 0) + scrollY,
+              box: { height: box?.clientHeight ?? 0, scroll: box?.scrollHeight ?? 0 },
+              right: Math.max(...edges),
+            };
+          });
+        const before = await measure();
+        assert.ok(before.page <= 390, `the page is ${before.page} px wide at 390`);
+        assert.ok(before.right <= 390, `an input or button ends at ${before.right} px`);
+        await within(publisher.start(), 5000, 'publisher start');
+        const text = 'a long line that wraps on a phone screen, again and again, ';
+        for (let index = 0; index < 300; index++) {
+          void publisher.sendMesToGroup({
+            id: 'lobby',
+            route: 'chat',
+            data: { from: 'load', text: `${index}: ${text.repeat(2)}` },
+          });
+        }
+        await page.waitForFunction(
+          // Any item: the bot may post after the last one.
+          () =>
+            Array.from(document.querySelectorAll('#messages li')).some((li) =>
+              (li.textContent ?? '').includes('299:'),
+            ),
+          undefined,
+          { timeout: 10_000 },
+        );
+        const after = await measure();
+        assert.equal(
+          await page.evaluate(() => document.querySelectorAll('#messages li').length),
+          200,
+          'the page keeps the last 200 messages',
+        );
+        assert.equal(after.rpcTop, before.rpcTop, 'the RPC panel did not move');
+        assert.ok(after.box.height <= 844 * 0.4 + 1, `the box is ${after.box.height} px high`);
+        assert.ok(after.box.scroll > after.box.height, 'the messages scroll inside the box');
+        assert.ok(after.page <= 390, `the page is ${after.page} px wide at 390`);
+      } finally {
+        await publisher.stop();
         await browser.close();
       }
     },

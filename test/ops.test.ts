@@ -10,6 +10,8 @@ import { after, describe, test } from 'node:test';
 import { RpcProxy } from '../src/client/node-rpc-proxy.js';
 import { InvalidOptionError } from '../src/errors.js';
 import type { ClusterState } from '../src/ops/cluster-state.js';
+import { Sessions } from '../src/ops/http-auth.js';
+import type { DashboardOption } from '../src/ops/ops-options.js';
 import { METRIC_NAMES } from '../src/ops/metrics.js';
 import { Server } from '../src/server/server.js';
 import { awaitInterest, startInbox, startMesh, stopClones, stopInboxes } from './clone-helpers.js';
@@ -172,6 +174,13 @@ describe('metrics', () => {
     cleanup.add(() => two.server.stop());
     assert.equal((await getMetrics(one.port)).status, 401);
     assert.equal((await getMetrics(one.port, '/metrics', 'wrong-token')).status, 401);
+    // Only the Bearer header: a token in the url (which ends up in logs) or a cookie is refused.
+    const inUrl = await fetch(`http://127.0.0.1:${one.port}/metrics?token=metrics-token-1`);
+    assert.equal(inUrl.status, 401);
+    const inCookie = await fetch(`http://127.0.0.1:${one.port}/metrics`, {
+      headers: { cookie: 'wsmesh_dashboard=metrics-token-1' },
+    });
+    assert.equal(inCookie.status, 401);
     const guarded = await getMetrics(one.port, '/metrics', 'metrics-token-1');
     assert.equal(guarded.status, 200);
     assert.match(await guarded.text(), /wsmesh_clients\{node="reg-1"\} 0/);
@@ -268,18 +277,28 @@ describe('dashboard API', () => {
   const cleanup = new Cleanup();
   after(() => cleanup.run());
 
-  test('needs a credential; the server secret works when there is no token', () => {
-    assert.throws(() => new Server({ dashboard: true }), InvalidOptionError);
+  test('needs a token of its own: the server secret never stands in for it', () => {
+    const asOption = (value: unknown): DashboardOption => value as DashboardOption;
+    assert.throws(() => new Server({ dashboard: asOption(true) }), InvalidOptionError);
+    assert.throws(
+      () => new Server({ serverSecret: 'cluster-secret', dashboard: asOption(true) }),
+      /dashboard needs a token of its own/,
+    );
+    assert.throws(
+      () => new Server({ serverSecret: 'cluster-secret', dashboard: asOption({ history: 10 }) }),
+      InvalidOptionError,
+    );
     assert.throws(() => new Server({ dashboard: { token: 'short' } }), InvalidOptionError);
     assert.throws(() => new Server({ metrics: 'yes' as unknown as boolean }), InvalidOptionError);
   });
 
-  test('state: functions and where they live, server links, latency, cookie after ?token=', async () => {
+  test('state: functions and where they live, server links, latency; the secret is no token', async () => {
     const secret = 'dashboard-secret';
+    const token = 'hub-dashboard-token';
     const hub = await startServer({
       id: 'hub',
       serverSecret: secret,
-      dashboard: { sampleInterval: 50 },
+      dashboard: { token, sampleInterval: 50 },
     });
     cleanup.add(() => hub.server.stop());
     const leaf = await startServer({ id: 'leaf', serverSecret: secret });
@@ -299,7 +318,7 @@ describe('dashboard API', () => {
     await hub.server.createServerProxy({ url: leaf.url, namespace: 'pub' });
     const state = await waitFor(
       async () => {
-        const response = await getMetrics(hub.port, '/_wsmesh/api/state', secret);
+        const response = await getMetrics(hub.port, '/_wsmesh/api/state', token);
         assert.equal(response.status, 200);
         const body = (await response.json()) as ClusterState;
         const far = body.namespaces
@@ -334,20 +353,101 @@ describe('dashboard API', () => {
       5000,
       'server link latency measured',
     );
-    // Opening the page with ?token= sets a cookie (not the token itself) for the API.
-    const page = await fetch(`http://127.0.0.1:${hub.port}/_wsmesh?token=${secret}`);
+    assert.equal((await getMetrics(hub.port, '/_wsmesh/api/state', secret)).status, 401);
+    const page = await getMetrics(hub.port, '/_wsmesh', token);
     assert.equal(page.status, 200);
     assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'sha256-/);
-    const cookie = (page.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
-    assert.match(cookie, /^wsmesh_dashboard=[0-9a-f]{64}$/);
-    assert.ok(!cookie.includes(secret));
-    const withCookie = await fetch(`http://127.0.0.1:${hub.port}/_wsmesh/api/state`, {
-      headers: { cookie },
+  });
+
+  test('login: the token only in a form body, a random session cookie per login', async () => {
+    const token = 'login-dashboard-token';
+    // Two servers with the same token: a session of one is worth nothing on the other.
+    const one = await startServer({ id: 'login-1', dashboard: { token } });
+    cleanup.add(() => one.server.stop());
+    const two = await startServer({ id: 'login-2', dashboard: { token } });
+    cleanup.add(() => two.server.stop());
+    const base = `http://127.0.0.1:${one.port}/_wsmesh`;
+    const login = (value: string, headers: Record<string, string> = {}): Promise<Response> =>
+      fetch(`${base}/login`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+        body: new URLSearchParams({ token: value }).toString(),
+      });
+
+    // A token in the url opens nothing and sets no cookie.
+    for (const path of ['', '/api/state']) {
+      const response = await fetch(`${base}${path}?token=${token}`);
+      assert.equal(response.status, 401, `${path}?token=`);
+      assert.equal(response.headers.get('set-cookie'), null);
+    }
+    // The login page posts the form to the login path.
+    const form = await (await fetch(base)).text();
+    assert.match(form, /<form method="post" action="\/_wsmesh\/login">/);
+
+    const wrong = await login('not-the-token');
+    assert.equal(wrong.status, 401);
+    assert.equal(wrong.headers.get('set-cookie'), null);
+    assert.match(await wrong.text(), /Wrong token/);
+    const crossSite = await login(token, { origin: 'http://evil.example' });
+    assert.equal(crossSite.status, 403);
+    assert.equal(crossSite.headers.get('set-cookie'), null);
+    assert.equal((await fetch(`${base}/login`)).status, 405);
+
+    const cookies: string[] = [];
+    for (let index = 0; index < 2; index++) {
+      const ok = await login(token, { origin: `http://127.0.0.1:${one.port}` });
+      assert.equal(ok.status, 303);
+      assert.equal(ok.headers.get('location'), '/_wsmesh');
+      const setCookie = ok.headers.get('set-cookie') ?? '';
+      assert.match(setCookie, /; Path=\/_wsmesh; Max-Age=43200; HttpOnly; SameSite=Strict$/);
+      const pair = setCookie.split(';')[0] ?? '';
+      assert.match(pair, /^wsmesh_dashboard=[\w-]{43}$/);
+      cookies.push(pair);
+    }
+    const [first = '', second = ''] = cookies;
+    assert.notEqual(first, second, 'every login gets its own random session');
+    assert.ok(!first.includes(token));
+    for (const pair of cookies) {
+      const api = await fetch(`${base}/api/state`, { headers: { cookie: pair } });
+      assert.equal(api.status, 200);
+      const page = await fetch(base, { headers: { cookie: pair } });
+      assert.equal(page.status, 200);
+      assert.match(await page.text(), /id="graph"/);
+    }
+    // The session is neither a bearer token nor valid on another server with the same token.
+    const value = first.split('=')[1] ?? '';
+    assert.equal((await getMetrics(one.port, '/_wsmesh/api/state', value)).status, 401);
+    const elsewhere = await fetch(`http://127.0.0.1:${two.port}/_wsmesh/api/state`, {
+      headers: { cookie: first },
     });
-    assert.equal(withCookie.status, 200);
-    // The cookie value is not a bearer token.
-    const cookieAsToken = await getMetrics(hub.port, '/_wsmesh/api/state', cookie.split('=')[1]);
-    assert.equal(cookieAsToken.status, 401);
+    assert.equal(elsewhere.status, 401);
+    const forged = await fetch(`${base}/api/state`, {
+      headers: { cookie: `wsmesh_dashboard=${'A'.repeat(43)}` },
+    });
+    assert.equal(forged.status, 401);
+    // An oversized form is refused without reading it all.
+    const huge = await fetch(`${base}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `token=${'x'.repeat(100_000)}`,
+    });
+    assert.equal(huge.status, 401);
+  });
+
+  test('sessions expire and are capped', () => {
+    let now = 1000;
+    const sessions = new Sessions(500, 3, () => now);
+    const ids = [sessions.create(), sessions.create(), sessions.create()];
+    assert.ok(ids.every((id) => sessions.valid(id)));
+    const fourth = sessions.create();
+    assert.equal(sessions.size, 3);
+    assert.equal(sessions.valid(ids[0]), false, 'the oldest made room');
+    assert.ok(sessions.valid(fourth));
+    now += 500;
+    assert.equal(sessions.valid(fourth), false, 'expired');
+    assert.equal(sessions.valid(undefined), false);
+    assert.equal(sessions.valid(''), false);
   });
 
   test('clone links are timed: latency in stats() and the graph', async () => {

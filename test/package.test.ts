@@ -1,9 +1,12 @@
 /**
- * The package as a user gets it: `npm pack` (which runs `prepare` and `prepack`: the build
- * and the browser bundle), then a scratch project that installs the tarball and:
+ * The package as a user gets it: `npm pack` (which runs `prepack`: the build and the browser
+ * bundle; the package has no install-time scripts), then a scratch project that installs the tarball and:
  * - type-checks a Node TypeScript file importing `wsmesh` and `wsmesh/client`, compiles it
  *   and runs it: the README's request/response example (on port 0), and the same with
  *   `wsmesh/client`, which resolves to the Node entry on Node;
+ * - the same from CommonJS (a folder with `"type": "commonjs"`): a TypeScript file compiled
+ *   to `require()` calls, and plain JavaScript calling `require('wsmesh')` and
+ *   `require('wsmesh/client')` (Node >= 20.19 requires the ESM build);
  * - type-checks a browser TypeScript file importing `wsmesh/client` with the DOM library and
  *   no Node types (`skipLibCheck` off: the browser declarations need nothing from Node);
  * - bundles that file for the browser with esbuild (the `browser` condition), with no
@@ -60,6 +63,49 @@ function run(command: string, args: string[], cwd: string, timeoutMs = 120_000):
         );
     });
   });
+}
+
+/** A `wsmesh start --functions <file>` of the installed bin; `url` resolves once it listens. */
+function startBin(
+  bin: string,
+  functions: string,
+  cwd: string,
+): { url: Promise<string>; output(): string; stop(): Promise<void> } {
+  const child = spawn(bin, ['start', '--port', '0', '--functions', `./${functions}`], {
+    cwd,
+    env: Object.fromEntries(
+      Object.entries(process.env).filter(([key]) => !key.startsWith('WSMESH_')),
+    ),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${functions}: no start\n${output}`)), 30_000);
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString();
+      const match = /listening on (ws:\/\/\S+)/.exec(output);
+      if (match?.[1] !== undefined && output.includes('Ctrl+C stops the node')) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    void exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`wsmesh start --functions ${functions} exited:\n${output}`));
+    });
+  });
+  url.catch(() => undefined);
+  return {
+    url,
+    output: () => output,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
 
 /** The README's request/response example (port 0), then `wsmesh/client` on Node. */
@@ -121,6 +167,47 @@ await Promise.all([client.stop(), other.stop()]);
 await server.stop();
 `;
 
+/**
+ * The same from CommonJS (`"type": "commonjs"`): TypeScript compiles the imports to
+ * `require()` calls (`module: nodenext`), which Node >= 20.19 resolves to the ESM build.
+ */
+const CJS_APP = `import { Server, Client } from 'wsmesh';
+import { Client as EntryClient, TimeoutError } from 'wsmesh/client';
+
+async function main(): Promise<void> {
+  const server = new Server({ port: 0, host: '127.0.0.1' });
+  server.addRoute({ route: 'math', act: 'add', handler: ({ data }) => (data as number[]).length });
+  await server.start();
+  const url = \`ws://127.0.0.1:\${String(server.port)}\`;
+  const client = new Client({ url });
+  const other = new EntryClient({ url });
+  await Promise.all([client.start(), other.start()]);
+  const replies = await Promise.all([
+    client.sendMes({ route: 'math', act: 'add', data: [1, 2], awaitRes: true }),
+    other.sendMes({ route: 'math', act: 'add', data: [1, 2, 3], awaitRes: true }),
+  ]);
+  console.log(
+    JSON.stringify({
+      replies,
+      timeout: new TimeoutError('x').code,
+      entry: require.resolve('wsmesh/client').split('/').pop(),
+    }),
+  );
+  await Promise.all([client.stop(), other.stop()]);
+  await server.stop();
+}
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
+`;
+
+/** Plain CommonJS JavaScript, as a `require()` user writes it. */
+const CJS_PLAIN = `const { Server, RpcProxy } = require('wsmesh');
+const client = require('wsmesh/client');
+console.log(JSON.stringify([typeof Server, typeof RpcProxy.create, typeof client.Client, typeof client.WebClient]));
+`;
+
 /** Browser code: type-checked without Node types, then bundled for the browser. */
 const BROWSER_APP = `import { Client, RpcProxy, WebClient, WsMeshError, type ClientOptions } from 'wsmesh/client';
 
@@ -154,7 +241,7 @@ test(
   async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wsmesh-pack-'));
     try {
-      // 1. Pack, as `npm publish` would (prepare: build; prepack: browser bundle).
+      // 1. Pack, as `npm publish` would (prepack: build and browser bundle).
       await run(npm, ['pack', '--pack-destination', dir], root);
       const tarball = readdirSync(dir).find((name) => name.endsWith('.tgz'));
       assert.ok(tarball !== undefined, 'npm pack wrote a tarball');
@@ -168,6 +255,7 @@ test(
         'package/dist/client-node.js',
         'package/dist/client-node.d.ts',
         'package/dist/wsmesh-client.js',
+        'package/LICENSE',
       ]) {
         assert.ok(files.includes(expected), `the tarball has ${expected}`);
       }
@@ -180,12 +268,24 @@ test(
         'no tests or sources in the tarball',
       );
 
+      // Nothing runs when a user installs it (no install-script warning).
+      const packed = await run('tar', ['xzOf', join(dir, tarball), 'package/package.json'], dir);
+      const scripts = (JSON.parse(packed.stdout) as { scripts?: Record<string, string> }).scripts;
+      for (const hook of ['preinstall', 'install', 'postinstall', 'prepare']) {
+        assert.equal(scripts?.[hook], undefined, `the package has no ${hook} script`);
+      }
+      assert.match(
+        (await run('tar', ['xzOf', join(dir, tarball), 'package/LICENSE'], dir)).stdout,
+        /^MIT License/,
+      );
+
       // 2. A scratch project that depends on the tarball.
       const app = join(dir, 'app');
       const rootPackage = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
         devDependencies: Record<string, string>;
       };
       const typesNode = rootPackage.devDependencies['@types/node'] ?? '^20';
+      const tsxVersion = rootPackage.devDependencies['tsx'] ?? '^4';
       mkdirSync(app);
       writeFileSync(
         join(app, 'package.json'),
@@ -195,7 +295,7 @@ test(
           private: true,
           type: 'module',
           dependencies: { wsmesh: `file:../${tarball}` },
-          devDependencies: { '@types/node': typesNode },
+          devDependencies: { '@types/node': typesNode, tsx: tsxVersion },
         }),
       );
       await run(npm, ['install', '--prefer-offline', '--no-audit', '--no-fund'], app);
@@ -238,9 +338,31 @@ test(
           files: ['browser.ts'],
         }),
       );
+      // CommonJS: a folder whose package.json says so, inside the same project.
+      const cjs = join(app, 'cjs');
+      mkdirSync(cjs);
+      writeFileSync(join(cjs, 'package.json'), JSON.stringify({ type: 'commonjs' }));
+      writeFileSync(join(cjs, 'app.ts'), CJS_APP);
+      writeFileSync(join(cjs, 'plain.js'), CJS_PLAIN);
+      writeFileSync(
+        join(cjs, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            target: 'ES2022',
+            module: 'NodeNext',
+            moduleResolution: 'NodeNext',
+            strict: true,
+            skipLibCheck: true,
+            types: ['node'],
+            outDir: 'out',
+          },
+          files: ['app.ts'],
+        }),
+      );
       await Promise.all([
         run(process.execPath, [tsc, '-p', 'tsconfig.json'], app),
         run(process.execPath, [tsc, '-p', 'tsconfig.browser.json'], app),
+        run(process.execPath, [tsc, '-p', 'tsconfig.json'], cjs),
       ]);
 
       // 4. Node: run the compiled README example.
@@ -253,6 +375,54 @@ test(
         timeout: 'ERR_TIMEOUT',
         entry: 'client-node.js',
       });
+
+      // CommonJS: the compiled file really requires wsmesh, and both entries load.
+      const compiled = readFileSync(join(cjs, 'out', 'app.js'), 'utf8');
+      assert.match(compiled, /require\("wsmesh"\)/, 'TypeScript emitted require() calls');
+      const cjsOutput = await run(process.execPath, ['out/app.js'], cjs, 30_000);
+      assert.deepEqual(JSON.parse(cjsOutput.stdout.trim()), {
+        replies: [2, 3],
+        timeout: 'ERR_TIMEOUT',
+        entry: 'client-node.js',
+      });
+      assert.doesNotMatch(cjsOutput.stderr, /Warning/, 'no warning when required');
+      const plain = await run(process.execPath, ['plain.js'], cjs, 30_000);
+      assert.deepEqual(JSON.parse(plain.stdout.trim()), [
+        'function',
+        'function',
+        'function',
+        'function',
+      ]);
+
+      // The CLI in the CommonJS folder: --functions with ES module syntax in a .js file (what
+      // `npm init` projects get wrong), CommonJS, and TypeScript (through the project's tsx).
+      writeFileSync(join(cjs, 'esm.js'), 'export function add(a, b) { return a + b; }\n');
+      writeFileSync(
+        join(cjs, 'common.js'),
+        'exports.mul = function mul(a, b) { return a * b; };\n',
+      );
+      writeFileSync(
+        join(cjs, 'typed.ts'),
+        'interface Pair { a: number; b: number }\n' +
+          'export function sub({ a, b }: Pair): number { return a - b; }\n',
+      );
+      const bin = join(app, 'node_modules', '.bin', 'wsmesh');
+      const nodes = ['esm.js', 'common.js', 'typed.ts'].map((file) => startBin(bin, file, cjs));
+      try {
+        const urls = await Promise.all(nodes.map((node) => node.url));
+        const results = await Promise.all([
+          run(bin, ['call', urls[0] ?? '', 'DEFAULT', 'add', '2', '3'], cjs, 30_000),
+          run(bin, ['call', urls[1] ?? '', 'DEFAULT', 'mul', '2', '3'], cjs, 30_000),
+          run(bin, ['call', urls[2] ?? '', 'DEFAULT', 'sub', '{"a":7,"b":2}'], cjs, 30_000),
+        ]);
+        assert.deepEqual(
+          results.map((result) => result.stdout.trim()),
+          ['5', '6', '5'],
+        );
+        for (const node of nodes) assert.doesNotMatch(node.output(), /Warning|Error/);
+      } finally {
+        await Promise.all(nodes.map((node) => node.stop()));
+      }
 
       // 5. Browser: bundle with the browser condition, no externals.
       const { metafile: meta } = await build({

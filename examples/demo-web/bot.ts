@@ -4,7 +4,7 @@
  * its messages (group messages cross the mesh).
  * @module
  */
-import { Client } from '../../src/index.js';
+import { Client } from 'wsmesh';
 
 /** How often the bot posts. */
 export const BOT_INTERVAL_MS = 4000;

@@ -1,13 +1,13 @@
 /**
- * `--functions ./module.js`: loads an ES module (or CommonJS file) and shares its exported
- * functions over RPC in one namespace, each under its export name. A default export that is a
- * function is shared under its own name; a default export that is an object shares its
- * function members.
+ * `--functions ./module.js`: loads an ES module, a CommonJS file or a TypeScript file (see
+ * load-module.ts) and shares its exported functions over RPC in one namespace, each under its
+ * export name. A default export that is a function is shared under its own name; a default
+ * export that is an object (`module.exports = { ... }`) shares its function members.
  * @module
  */
-import { pathToFileURL } from 'node:url';
 import type { AnyFunction } from '../rpc/function-info.js';
 import { usageError } from './exit.js';
+import { loadModule } from './load-module.js';
 
 /** What registers a function (the server's `origin`). */
 export type Register = (fn: AnyFunction, options: { namespace: string; name: string }) => unknown;
@@ -37,7 +37,7 @@ export async function registerModuleFunctions(
 ): Promise<string[]> {
   let module: Record<string, unknown>;
   try {
-    module = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+    module = await loadModule(path);
   } catch (error) {
     throw usageError(
       `cannot load --functions ${path}: ${error instanceof Error ? error.message : String(error)}`,

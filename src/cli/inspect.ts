@@ -1,7 +1,7 @@
 /**
  * `wsmesh inspect <url>`: prints the cluster as one node sees it. It reads the node's dashboard
  * API (`/_wsmesh/api/state`) over HTTP, so the node must run with the dashboard on; the token is
- * the dashboard token or the server secret.
+ * the dashboard's own (never the server secret).
  * @module
  */
 import type { ClusterState } from '../ops/cluster-state.js';
@@ -27,9 +27,7 @@ Options:
   -h, --help       this help
 
 Environment:
-  WSMESH_DASHBOARD_TOKEN   the dashboard token
-  WSMESH_SECRET            used when no token is given (a dashboard without its own token
-                           accepts the server secret)
+  WSMESH_DASHBOARD_TOKEN   the dashboard token (wsmesh start prints a generated one once)
 
 Exit codes: 0 done, 1 no dashboard there, 2 bad arguments, 3 node unreachable, 4 token refused.`;
 
@@ -53,12 +51,13 @@ export async function inspectCommand(args: string[], io: CommandIo): Promise<num
     values.timeout === undefined
       ? 5000
       : parseInteger(values.timeout, '--timeout', 'inspect', 1, 600_000);
-  const token = values.token ?? io.env['WSMESH_DASHBOARD_TOKEN'] ?? io.env['WSMESH_SECRET'];
+  const given = values.token ?? io.env['WSMESH_DASHBOARD_TOKEN'];
+  const token = given === '' ? undefined : given;
   const url = `${base}/_wsmesh/api/state`;
   let response: Response;
   try {
     response = await fetch(url, {
-      headers: token === undefined || token === '' ? {} : { Authorization: `Bearer ${token}` },
+      headers: token === undefined ? {} : { Authorization: `Bearer ${token}` },
       signal: AbortSignal.timeout(timeout),
     });
   } catch (error) {
@@ -74,7 +73,9 @@ export async function inspectCommand(args: string[], io: CommandIo): Promise<num
   if (response.status === 401) {
     await response.body?.cancel();
     throw new CliError(
-      `${base} refused the token: set WSMESH_DASHBOARD_TOKEN (or WSMESH_SECRET) to the node's dashboard token`,
+      token === undefined
+        ? `the dashboard token is missing: set WSMESH_DASHBOARD_TOKEN (or --token) to the token ${base} was started with`
+        : `${base} refused the token: WSMESH_DASHBOARD_TOKEN (or --token) is not that node's dashboard token`,
       Exit.AUTH,
     );
   }

@@ -42,6 +42,28 @@ export function urlHost(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
+/**
+ * A dashboard token of its own (24 random bytes), made when none is configured: the cluster
+ * secret never doubles as the dashboard's credential, which travels over HTTP.
+ */
+export function newDashboardToken(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+/**
+ * The lines that say where the dashboard is and how to log in. The url carries no credential:
+ * a generated token is printed once, on its own line; a configured one is named, not shown.
+ */
+export function dashboardLines(pageUrl: string, generatedToken: string | undefined): string[] {
+  if (generatedToken === undefined) {
+    return [`  dashboard  ${pageUrl}  (log in with WSMESH_DASHBOARD_TOKEN)`];
+  }
+  return [
+    `  dashboard  ${pageUrl}`,
+    `  token      ${generatedToken}  (dashboard login, shown once; WSMESH_DASHBOARD_TOKEN sets your own)`,
+  ];
+}
+
 /** Environment variable holding the node's id, set before the functions module loads. */
 export const NODE_ID_ENV = 'WSMESH_NODE_ID';
 
@@ -112,10 +134,8 @@ export async function runNode(
   worker: boolean,
 ): Promise<number> {
   const generatedToken =
-    config.dashboard && config.dashboardToken === undefined && config.secret === undefined
-      ? randomBytes(18).toString('base64url')
-      : undefined;
-  const dashboardToken = config.dashboardToken ?? config.secret ?? generatedToken;
+    config.dashboard && config.dashboardToken === undefined ? newDashboardToken() : undefined;
+  const dashboardToken = config.dashboardToken ?? generatedToken;
   const dialHost = isWildcard(config.host) ? '127.0.0.1' : config.host;
   const suffix = config.path === '/' ? '' : config.path;
   let server: Server | undefined;
@@ -213,11 +233,7 @@ export async function runNode(
   io.out(`wsmesh node ${running.id} listening on ${wsUrl}`);
   if (config.dashboard && worker) io.out(`  dashboard  ${httpBase}/_wsmesh`);
   else if (config.dashboard) {
-    io.out(
-      generatedToken === undefined
-        ? `  dashboard  ${httpBase}/_wsmesh  (token: ${config.dashboardToken === undefined ? 'WSMESH_SECRET' : 'WSMESH_DASHBOARD_TOKEN'}; open with ?token=...)`
-        : `  dashboard  ${httpBase}/_wsmesh?token=${generatedToken}`,
-    );
+    for (const line of dashboardLines(`${httpBase}/_wsmesh`, generatedToken)) io.out(line);
   }
   if (config.metrics) {
     io.out(

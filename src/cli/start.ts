@@ -25,7 +25,8 @@ the config file):
   --url <ws-url>       address other clones dial (default ws://<host>:<port>) [WSMESH_URL]
   --path <path>        WebSocket endpoint path (default /) [WSMESH_PATH]
   --clone <id=url>     a clone to join, repeatable [WSMESH_CLONES=id=url,id=url]
-  --functions <file>   share the module's exported functions over RPC [WSMESH_FUNCTIONS]
+  --functions <file>   share the module's exported functions over RPC: ES module,
+                       CommonJS, or TypeScript with tsx installed [WSMESH_FUNCTIONS]
   --namespace <name>   namespace of those functions (default DEFAULT) [WSMESH_NAMESPACE]
   --workers <n>        run n clones of this node, one process each, meshed with each other
                        on consecutive ports (default 1) [WSMESH_WORKERS]
@@ -43,8 +44,8 @@ the config file):
 Secrets (environment or config file only, never flags):
   WSMESH_SECRET            server secret: RPC proxies, server links and clones must prove
                            it (a challenge-response proof; the secret never crosses the wire)
-  WSMESH_DASHBOARD_TOKEN   dashboard token (default: the secret, or a random one printed
-                           at start)
+  WSMESH_DASHBOARD_TOKEN   dashboard token (default: a random one, printed once at start;
+                           never the secret)
   WSMESH_METRICS_TOKEN     makes /metrics require "Authorization: Bearer <token>"
 
 Examples:

@@ -60,8 +60,8 @@ export function isBundleBuilt(bundleDir = PACKAGE_BUNDLE_DIR): boolean {
 
 /** Served when the bundle was not built. */
 export const BUNDLE_MISSING =
-  'The wsmesh browser client is not built: run `npm run bundle` in the wsmesh package ' +
-  '(npm install does it too); it writes dist/wsmesh-client.js and dist/chunks/.\n';
+  'The wsmesh browser client is not built: run `npm run bundle` in the wsmesh repository ' +
+  '(the published package contains it); it writes dist/wsmesh-client.js and dist/chunks/.\n';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

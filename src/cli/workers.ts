@@ -8,11 +8,16 @@
  * @module
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { CliError, Exit } from './exit.js';
 import type { CommandIo } from './io.js';
-import { isWildcard, urlHost, type WorkerReady } from './node-runner.js';
+import {
+  dashboardLines,
+  isWildcard,
+  newDashboardToken,
+  urlHost,
+  type WorkerReady,
+} from './node-runner.js';
 import { stopRequested } from './shutdown.js';
 import { workerJson, type StartConfig } from './start-config.js';
 import { BUNDLE_MISSING, isBundleBuilt } from './static-files.js';
@@ -20,11 +25,23 @@ import { BUNDLE_MISSING, isBundleBuilt } from './static-files.js';
 /** Environment variable that carries a worker's configuration (config-file JSON). */
 export const WORKER_ENV = 'WSMESH_WORKER_CONFIG';
 
+/** How a worker process ended: its exit code, or the signal that killed it. */
+export interface WorkerExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
 interface Worker {
   index: number;
   child: ChildProcess;
   ready: WorkerReady | undefined;
-  exited: Promise<number | null>;
+  exited: Promise<WorkerExit>;
+}
+
+/** "exited with code 1", "was killed by SIGKILL": what the user needs to tell a crash apart. */
+export function describeExit({ code, signal }: WorkerExit): string {
+  if (signal !== null) return `was killed by ${signal}`;
+  return `exited with code ${String(code)}`;
 }
 
 function isReady(message: unknown): message is WorkerReady {
@@ -41,8 +58,8 @@ function spawnWorker(script: string, index: number, json: string): Worker {
     env: { ...process.env, [WORKER_ENV]: json },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const exited = new Promise<number | null>((resolve) => {
-    child.once('exit', (code) => resolve(code));
+  const exited = new Promise<WorkerExit>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
   });
   return { index, child, ready: undefined, exited };
 }
@@ -59,12 +76,12 @@ function waitReady(worker: Worker, timeoutMs: number): Promise<WorkerReady> {
       worker.ready = message;
       resolve(message);
     };
-    const onExit = (code: number | null): void => {
+    const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
       cleanup();
       reject(
         new CliError(
-          `worker ${worker.index + 1} exited during start (code ${String(code)})`,
-          code ?? Exit.FAILED,
+          `worker ${worker.index + 1} ${describeExit({ code, signal })} during start`,
+          code === null || code === 0 ? Exit.FAILED : code,
         ),
       );
     };
@@ -99,9 +116,7 @@ export async function runWorkers(
   const count = config.workers;
   const base = config.id ?? `${hostname()}-${process.pid}`;
   const generatedToken =
-    config.dashboard && config.dashboardToken === undefined && config.secret === undefined
-      ? randomBytes(18).toString('base64url')
-      : undefined;
+    config.dashboard && config.dashboardToken === undefined ? newDashboardToken() : undefined;
   const shared: Partial<StartConfig> =
     generatedToken === undefined ? {} : { dashboardToken: generatedToken };
   const portOf = (index: number): number => (config.port === 0 ? 0 : config.port + index);
@@ -156,11 +171,9 @@ export async function runWorkers(
     }
     if (config.dashboard && seed !== undefined) {
       const suffix = config.path === '/' ? '' : config.path;
-      io.out(
-        `  dashboard  http://${host}:${seed.port}${suffix}/_wsmesh` +
-          (generatedToken === undefined ? '' : `?token=${generatedToken}`) +
-          '  (every worker serves one)',
-      );
+      const page = `http://${host}:${seed.port}${suffix}/_wsmesh`;
+      for (const line of dashboardLines(page, generatedToken)) io.out(line);
+      io.out('             (every worker serves one, with the same token)');
     }
     io.out('Ctrl+C stops every worker.');
   }
@@ -170,9 +183,9 @@ export async function runWorkers(
     () => 'workers exited',
   );
   for (const worker of workers) {
-    void worker.exited.then((code) => {
+    void worker.exited.then((exit) => {
       if (!stoppingAll && worker.ready !== undefined)
-        io.err(`wsmesh: worker ${worker.ready.id} exited (code ${String(code)})`);
+        io.err(`wsmesh: worker ${worker.ready.id} ${describeExit(exit)}`);
     });
   }
   const reason = await Promise.race([stopping, allExited]);

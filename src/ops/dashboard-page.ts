@@ -15,8 +15,8 @@ const STYLE = `
   --unreachable: #e5534b; --server: #a371f7; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 14px/1.4 system-ui, sans-serif; background: var(--bg); color: var(--text); }
-header { display: flex; align-items: baseline; gap: 16px; padding: 12px 20px;
-  border-bottom: 1px solid var(--line); }
+header { display: flex; flex-wrap: wrap; align-items: baseline; gap: 4px 16px; padding: 12px 20px;
+  border-bottom: 1px solid var(--line); overflow-wrap: anywhere; }
 h1 { font-size: 18px; margin: 0; } h1 span { color: var(--self); }
 h2 { font-size: 13px; text-transform: uppercase; letter-spacing: .06em; color: var(--muted);
   margin: 0 0 8px; }
@@ -25,10 +25,13 @@ main { padding: 16px 20px; display: grid; gap: 16px; }
 .cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(130px, 1fr)); gap: 10px; }
 .card { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 10px; }
 .card b { display: block; font-size: 20px; } .card small { color: var(--muted); }
-.row { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 16px; }
+.row { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(420px, 100%), 1fr));
+  gap: 16px; }
 .panel { background: var(--panel); border: 1px solid var(--line); border-radius: 8px;
-  padding: 12px; overflow: auto; }
-#graph { width: 100%; height: 360px; display: block; }
+  padding: 12px; overflow: auto; min-width: 0; }
+#graph { width: 100%; height: auto; aspect-ratio: 4 / 3; max-height: 360px; display: block; }
+@media (max-width: 520px) { header, main { padding-left: 10px; padding-right: 10px; }
+  main { gap: 10px; } .cards { grid-template-columns: repeat(auto-fit, minmax(100px, 1fr)); } }
 .edge { stroke: var(--linked); stroke-width: 2.5; }
 .edge.link { stroke: var(--server); stroke-dasharray: 6 4; }
 .node circle { stroke: var(--bg); stroke-width: 3; fill: var(--routed); }
@@ -63,10 +66,6 @@ const SCRIPT = `
 (function () {
   'use strict';
   var api = document.body.getAttribute('data-api');
-  var params = new URLSearchParams(location.search);
-  var token = params.get('token');
-  // The server set a cookie for this token: keep it out of the address bar and of screenshots.
-  if (token) history.replaceState(null, '', location.pathname);
   var SVG = 'http://www.w3.org/2000/svg';
   var SERIES = [
     ['messagesIn', 'messages in/s'], ['deliveries', 'group deliveries/s'],
@@ -228,10 +227,9 @@ const SCRIPT = `
     document.body.setAttribute('data-error', String(error && error.message ? error.message : error));
   }
   function poll() {
-    var headers = token ? { Authorization: 'Bearer ' + token } : {};
-    fetch(api, { headers: headers, credentials: 'same-origin', cache: 'no-store' })
+    fetch(api, { credentials: 'same-origin', cache: 'no-store' })
       .then(function (response) {
-        if (response.status === 401) throw new Error('unauthorized (open this page with ?token=...)');
+        if (response.status === 401) throw new Error('session expired: reload the page to log in');
         if (!response.ok) throw new Error('HTTP ' + response.status);
         return response.json();
       })
@@ -301,11 +299,17 @@ export function dashboardHtml(apiPath: string): string {
 `;
 }
 
-/** The page shown without a valid credential: a form that reloads the page with `?token=`. */
-export function loginHtml(): string {
+/**
+ * The page shown without a valid credential: a form that posts the token to `loginPath`
+ * (in the request body, so it never appears in a url); `failed` says the last one was wrong.
+ */
+export function loginHtml(loginPath: string, failed: boolean): string {
+  const notice = failed ? '<p id="login-error">Wrong token.</p>' : '';
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>wsmesh dashboard</title><style>${STYLE}</style></head>
-<body><main><h1>wsmesh dashboard</h1><p>This page needs the dashboard token (or the server secret).</p>
-<form method="get"><input type="password" name="token" placeholder="token" autofocus> <button>Open</button></form></main></body></html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>wsmesh dashboard</title><style>${STYLE}</style></head>
+<body><main><h1>wsmesh dashboard</h1><p>This page needs the dashboard token
+(<code>wsmesh start</code> prints it once, or set <code>WSMESH_DASHBOARD_TOKEN</code>).</p>${notice}
+<form method="post" action="${escapeAttribute(loginPath)}"><input type="password" name="token" placeholder="token" autocomplete="current-password" autofocus required> <button>Open</button></form></main></body></html>
 `;
 }

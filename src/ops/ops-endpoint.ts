@@ -1,9 +1,11 @@
 /**
  * The operations pages of one server, served from its HTTP request handler:
  *
- * - `/metrics`: Prometheus exposition (`metrics` option; open, or `{ token }` required).
+ * - `/metrics`: Prometheus exposition (`metrics` option; open, or `{ token }` required as
+ *   `Authorization: Bearer`).
  * - `/_wsmesh`: the dashboard page, and `/_wsmesh/api/state`: its JSON (`dashboard` option;
- *   always needs the dashboard token or the server secret).
+ *   always needs the dashboard's own token, as a Bearer header or through a login session).
+ * - `/_wsmesh/login`: the login form posts the token here and gets a session cookie.
  *
  * Paths are under the server's `path` when it is not `/` (`/chat/metrics`). The server's own
  * http server asks this endpoint first; an attached http server calls `server.handleHttp`.
@@ -11,12 +13,18 @@
  * charts and times a PING on every clone link (link latency).
  * @module
  */
-import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RpcObserver } from '../rpc/rpc-responder.js';
 import { clusterState } from './cluster-state.js';
 import { DASHBOARD_CSP, dashboardHtml, loginHtml } from './dashboard-page.js';
-import { matchesToken, presentedCredential } from './http-auth.js';
+import {
+  bearerToken,
+  cookie,
+  matchesToken,
+  readLoginToken,
+  sameOrigin,
+  Sessions,
+} from './http-auth.js';
 import type { ServerMetrics } from './metrics.js';
 import type { OpsHost } from './ops-host.js';
 import type { ResolvedOpsOptions } from './ops-options.js';
@@ -29,10 +37,6 @@ const COOKIE = 'wsmesh_dashboard';
 export interface OpsAttachHost extends OpsHost {
   readonly responder: { observer: RpcObserver | undefined };
   on(event: 'start' | 'stop', listener: () => void): unknown;
-}
-
-function cookieValue(token: string): string {
-  return createHash('sha256').update(`wsmesh-dashboard-cookie\u0000${token}`).digest('hex');
 }
 
 function send(
@@ -58,7 +62,9 @@ export class OpsEndpoint {
   /** The Prometheus metrics, made on the first scrape (prom-client loads only then). */
   private metrics: Promise<ServerMetrics> | undefined;
   private readonly history: RateHistory | undefined;
-  private readonly paths: { metrics: string; page: string; api: string };
+  private readonly paths: { metrics: string; page: string; api: string; login: string };
+  /** Dashboard sessions opened by the login form. */
+  readonly sessions = new Sessions();
   private timer: ReturnType<typeof setInterval> | undefined;
   private startedAt = Date.now();
 
@@ -72,6 +78,7 @@ export class OpsEndpoint {
       metrics: `${base}/metrics`,
       page: `${base}/_wsmesh`,
       api: `${base}/_wsmesh/api/state`,
+      login: `${base}/_wsmesh/login`,
     };
     this.history =
       options.dashboard === undefined ? undefined : new RateHistory(options.dashboard.history + 1);
@@ -123,15 +130,31 @@ export class OpsEndpoint {
     }
     const path = url.pathname;
     const { paths } = this;
+    const dashboard = this.options.dashboard !== undefined;
     const which =
       this.options.metrics !== undefined && path === paths.metrics
         ? 'metrics'
-        : this.options.dashboard !== undefined && (path === paths.page || path === `${paths.page}/`)
+        : dashboard && (path === paths.page || path === `${paths.page}/`)
           ? 'page'
-          : this.options.dashboard !== undefined && path === paths.api
+          : dashboard && path === paths.api
             ? 'api'
-            : undefined;
+            : dashboard && path === paths.login
+              ? 'login'
+              : undefined;
     if (which === undefined) return false;
+    if (which === 'login') {
+      if (request.method === 'POST') void this.login(request, response);
+      else {
+        send(
+          request,
+          response,
+          405,
+          { Allow: 'POST', 'Content-Type': 'text/plain' },
+          'Method Not Allowed\n',
+        );
+      }
+      return true;
+    }
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       send(
         request,
@@ -142,16 +165,17 @@ export class OpsEndpoint {
       );
       return true;
     }
-    if (which === 'metrics') this.serveMetrics(request, response, url);
-    else this.serveDashboard(request, response, url, which);
+    if (which === 'metrics') this.serveMetrics(request, response);
+    else this.serveDashboard(request, response, which);
     return true;
   }
 
-  private serveMetrics(request: IncomingMessage, response: ServerResponse, url: URL): void {
+  private serveMetrics(request: IncomingMessage, response: ServerResponse): void {
     const token = this.options.metrics?.token;
     if (token !== undefined) {
-      const given = presentedCredential(request, url, COOKIE);
-      if (given === undefined || given.source === 'cookie' || !matchesToken(given.value, token)) {
+      // Only the header: Prometheus sends it, and a token in a url would end up in logs.
+      const given = bearerToken(request);
+      if (given === undefined || !matchesToken(given, token)) {
         send(
           request,
           response,
@@ -175,40 +199,83 @@ export class OpsEndpoint {
       );
   }
 
+  /** True when the request carries the dashboard token (Bearer) or a live session cookie. */
+  private authorized(request: IncomingMessage, token: string): boolean {
+    const given = bearerToken(request);
+    if (given !== undefined) return matchesToken(given, token);
+    return this.sessions.valid(cookie(request, COOKIE));
+  }
+
+  // Referrer-Policy same-origin (not no-referrer): browsers then send the real Origin with the
+  // login form, which the login checks; no-referrer would make it "null".
+  private sendLogin(
+    request: IncomingMessage,
+    response: ServerResponse,
+    status: number,
+    failed: boolean,
+  ): void {
+    send(
+      request,
+      response,
+      status,
+      {
+        'WWW-Authenticate': 'Bearer realm="wsmesh dashboard"',
+        'Content-Type': 'text/html; charset=utf-8',
+        'Content-Security-Policy': DASHBOARD_CSP,
+        'Referrer-Policy': 'same-origin',
+        'X-Frame-Options': 'DENY',
+      },
+      loginHtml(this.paths.login, failed),
+    );
+  }
+
+  /** POST of the login form: a right token opens a session (cookie) and goes to the page. */
+  private async login(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const dashboard = this.options.dashboard;
+    if (dashboard === undefined) return;
+    if (!sameOrigin(request)) {
+      request.resume();
+      send(request, response, 403, { 'Content-Type': 'text/plain' }, 'Forbidden\n');
+      return;
+    }
+    const token = await readLoginToken(request);
+    if (token === undefined || !matchesToken(token, dashboard.token)) {
+      this.sendLogin(request, response, 401, true);
+      return;
+    }
+    const secure = 'encrypted' in request.socket && request.socket.encrypted === true;
+    const maxAge = Math.floor(this.sessions.ttlMs / 1000);
+    send(
+      request,
+      response,
+      303,
+      {
+        Location: this.paths.page,
+        'Content-Type': 'text/plain',
+        'Set-Cookie': `${COOKIE}=${this.sessions.create()}; Path=${this.paths.page}; Max-Age=${maxAge}; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`,
+      },
+      'See Other\n',
+    );
+  }
+
   private serveDashboard(
     request: IncomingMessage,
     response: ServerResponse,
-    url: URL,
     which: 'page' | 'api',
   ): void {
     const dashboard = this.options.dashboard;
     if (dashboard === undefined) return;
-    const given = presentedCredential(request, url, COOKIE);
-    const authorized =
-      given !== undefined &&
-      (given.source === 'cookie'
-        ? matchesToken(given.value, cookieValue(dashboard.token))
-        : matchesToken(given.value, dashboard.token));
-    if (!authorized) {
-      const headers = { 'WWW-Authenticate': 'Bearer realm="wsmesh dashboard"' };
-      if (which === 'page') {
+    if (!this.authorized(request, dashboard.token)) {
+      if (which === 'page') this.sendLogin(request, response, 401, false);
+      else {
         send(
           request,
           response,
           401,
           {
-            ...headers,
-            'Content-Type': 'text/html; charset=utf-8',
-            'Content-Security-Policy': DASHBOARD_CSP,
+            'WWW-Authenticate': 'Bearer realm="wsmesh dashboard"',
+            'Content-Type': 'application/json',
           },
-          loginHtml(),
-        );
-      } else {
-        send(
-          request,
-          response,
-          401,
-          { ...headers, 'Content-Type': 'application/json' },
           '{"error":"unauthorized"}\n',
         );
       }
@@ -225,15 +292,9 @@ export class OpsEndpoint {
     const headers: Record<string, string> = {
       'Content-Type': 'text/html; charset=utf-8',
       'Content-Security-Policy': DASHBOARD_CSP,
-      'Referrer-Policy': 'no-referrer',
+      'Referrer-Policy': 'same-origin',
       'X-Frame-Options': 'DENY',
     };
-    if (given.source === 'query') {
-      // Later requests (the API, a reload) authenticate with a cookie derived from the token.
-      const secure = 'encrypted' in request.socket && request.socket.encrypted === true;
-      headers['Set-Cookie'] =
-        `${COOKIE}=${cookieValue(dashboard.token)}; Path=${this.paths.page}; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`;
-    }
     send(request, response, 200, headers, dashboardHtml(this.paths.api));
   }
 

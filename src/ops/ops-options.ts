@@ -1,22 +1,43 @@
 /**
- * The `metrics` and `dashboard` server options: what they accept, their defaults, and how the
- * dashboard's credential is chosen.
+ * The `metrics` and `dashboard` server options: what they accept and their defaults. The
+ * dashboard has a token of its own, never the server secret: the token is typed into a
+ * browser and sent over HTTP, where the cluster's secret must never go.
  * @module
  */
 import { InvalidOptionError } from '../errors.js';
 
-/** The `metrics` server option: `true` serves an open `/metrics`; `{ token }` requires it. */
-export type MetricsOption = boolean | { token?: string };
-
-/** The `dashboard` server option. */
-export type DashboardOption =
+/**
+ * The `metrics` server option: `true` serves an open `/metrics`; `{ token }` requires
+ * `Authorization: Bearer <token>`.
+ */
+export type MetricsOption =
   | boolean
   | {
-      /** Credential of the page and its API. Default: the server's `serverSecret`. */
+      /**
+       * Token a scraper must send as `Authorization: Bearer <token>` (at least 8 characters).
+       * @default undefined (open)
+       */
       token?: string;
-      /** ms between rate samples. Default 5000. */
+    };
+
+/** The `dashboard` server option: `{ token }` serves the page; `false` does not. */
+export type DashboardOption =
+  | false
+  | {
+      /**
+       * Credential of the page and its API (at least 8 characters; use a long random one).
+       * Required, and never the server secret.
+       */
+      token: string;
+      /**
+       * ms between rate samples.
+       * @default 5000
+       */
       sampleInterval?: number;
-      /** Samples kept (the charts' width). Default 120 (10 minutes at 5 s). */
+      /**
+       * Samples kept (the charts' width).
+       * @default 120 (10 minutes at 5 s)
+       */
       history?: number;
     };
 
@@ -43,14 +64,10 @@ function positiveInteger(name: string, value: unknown, fallback: number): number
 }
 
 /**
- * Validates `metrics` and `dashboard`. The dashboard always needs a credential: its `token`,
- * or else the server's `serverSecret`; neither throws `InvalidOptionError`.
+ * Validates `metrics` and `dashboard`. The dashboard always needs its own `token`; without
+ * one (`dashboard: true`) it throws `InvalidOptionError`.
  */
-export function resolveOpsOptions(
-  metrics: unknown,
-  dashboard: unknown,
-  serverSecret: string | undefined,
-): ResolvedOpsOptions {
+export function resolveOpsOptions(metrics: unknown, dashboard: unknown): ResolvedOpsOptions {
   let resolvedMetrics: ResolvedOpsOptions['metrics'];
   if (metrics === true) resolvedMetrics = { token: undefined };
   else if (typeof metrics === 'object' && metrics !== null) {
@@ -63,10 +80,10 @@ export function resolveOpsOptions(
   let resolvedDashboard: ResolvedOpsOptions['dashboard'];
   if (dashboard === true || (typeof dashboard === 'object' && dashboard !== null)) {
     const given = dashboard === true ? {} : (dashboard as Record<string, unknown>);
-    const token = optionalToken('dashboard.token', given['token']) ?? serverSecret;
+    const token = optionalToken('dashboard.token', given['token']);
     if (token === undefined) {
       throw new InvalidOptionError(
-        'dashboard needs a credential: give dashboard: { token } or a serverSecret',
+        'dashboard needs a token of its own: dashboard: { token } (never the server secret)',
       );
     }
     resolvedDashboard = {
@@ -75,7 +92,7 @@ export function resolveOpsOptions(
       history: positiveInteger('dashboard.history', given['history'], 120),
     };
   } else if (dashboard !== undefined && dashboard !== false) {
-    throw new InvalidOptionError('dashboard must be a boolean or { token, sampleInterval }');
+    throw new InvalidOptionError('dashboard must be { token, sampleInterval?, history? }');
   }
   return { metrics: resolvedMetrics, dashboard: resolvedDashboard };
 }

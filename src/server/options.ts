@@ -134,8 +134,8 @@ export interface ServerOptions {
    */
   metrics?: MetricsOption;
   /**
-   * Serve the live dashboard at `/_wsmesh` (and its JSON at `/_wsmesh/api/state`). Needs a
-   * credential: `{ token }`, or else the `serverSecret`.
+   * Serve the live dashboard at `/_wsmesh` (and its JSON at `/_wsmesh/api/state`), behind its
+   * own `{ token }` (never the server secret).
    */
   dashboard?: DashboardOption;
   /**
@@ -384,7 +384,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     maxInFlight: positiveNumber('maxInFlight', options.maxInFlight, 1000),
     rateLimit: checkRateLimit(options.rateLimit),
     authenticate: optionalFunction<AuthenticateHook>('authenticate', options.authenticate),
-    ops: resolveOpsOptions(options.metrics, options.dashboard, options.serverSecret),
+    ops: resolveOpsOptions(options.metrics, options.dashboard),
     logger: checkLogger(options.logger),
   };
 }

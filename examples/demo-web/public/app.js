@@ -6,6 +6,8 @@
 import { WebClient } from '/wsmesh-client.js';
 
 const $ = (id) => document.getElementById(id);
+/** Messages kept on the page (the oldest go): a page left open for days stays light. */
+const MAX_MESSAGES = 200;
 /** `{ id, urls }`: this node's WebSocket url first, then its clones'. */
 const mesh = await (await fetch('/wsmesh.json')).json();
 $('node').textContent = mesh.id;
@@ -42,7 +44,9 @@ function show(group, message) {
   meta.className = 'meta';
   meta.textContent = ' [' + group + ', sent via ' + String(message.via ?? '?') + '] ';
   li.append(who, meta, document.createTextNode(String(message.text ?? '')));
-  $('messages').prepend(li);
+  const list = $('messages');
+  list.prepend(li); // newest first, in a box that scrolls
+  while (list.childElementCount > MAX_MESSAGES) list.lastElementChild?.remove();
 }
 
 client.addRoute({ route: 'chat', handler: ({ data, mes }) => show(mes.group, data ?? {}) });
