@@ -30,6 +30,8 @@ export interface Relay {
   url: string;
   /** Every message relayed, in order. */
   readonly log: RelayedMessage[];
+  /** Sockets of the relay that closed (either side). */
+  readonly closed: () => number;
   close(): Promise<void>;
 }
 
@@ -43,6 +45,7 @@ function toBuffer(data: RawData): Buffer {
 export async function startRelay(target: string, hooks: RelayHooks = {}): Promise<Relay> {
   const log: RelayedMessage[] = [];
   const sockets = new Set<WebSocket>();
+  let closed = 0;
   const wss = new WebSocketServer({
     port: 0,
     host: '127.0.0.1',
@@ -68,7 +71,10 @@ export async function startRelay(target: string, hooks: RelayHooks = {}): Promis
         send(binary ? message.data : message.data.toString('utf8'));
         hooks.onMessage?.(message, send);
       });
-      from.on('close', () => to.close());
+      from.on('close', () => {
+        closed++;
+        to.close();
+      });
       from.on('error', () => to.terminate());
     };
     relay(down, up, 'up');
@@ -81,6 +87,7 @@ export async function startRelay(target: string, hooks: RelayHooks = {}): Promis
   return {
     url: `ws://127.0.0.1:${port}/`,
     log,
+    closed: () => closed,
     close: () =>
       new Promise((resolve) => {
         for (const socket of sockets) socket.terminate();
