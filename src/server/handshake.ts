@@ -154,6 +154,12 @@ export class ServerHandshake {
         void this.admit(ws, frame[1]);
         return;
       case 'authenticating':
+        // Frames of an encrypted connection are sealed from WELCOME on: a clear frame before
+        // it was not sent by the peer that proved the secret, but added by someone in between.
+        if (this.admissions.get(ws)?.hello.enc !== undefined) {
+          this.fail(ws, 'An encrypted connection sends nothing between AUTH and WELCOME');
+          return;
+        }
         this.hold(ws, frame, raw);
         return;
       default:
