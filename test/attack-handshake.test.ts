@@ -71,52 +71,45 @@ describe('a relay in the middle of an encrypted RPC connection', () => {
 
   // Not fixed here: sealed frames carry no sequence number and both directions share one key
   // (src/transport/node-cipher.ts), so a sealed frame can be sent again, or back to its sender.
-  test(
-    'cannot repeat a sealed call',
-    { todo: 'sealed frames need a per-direction counter' },
-    async () => {
-      const cleanup = new Cleanup();
-      try {
-        const calls: string[] = [];
-        const { server, url } = await startServer(
-          { serverSecret: SECRET, encryption: true },
-          (s) => {
-            s.origin(
-              function charge(who: string) {
-                calls.push(who);
-                return 'charged';
-              },
-              { name: 'charge' },
-            );
+  test('cannot repeat a sealed call', async () => {
+    const cleanup = new Cleanup();
+    try {
+      const calls: string[] = [];
+      const { server, url } = await startServer({ serverSecret: SECRET, encryption: true }, (s) => {
+        s.origin(
+          function charge(who: string) {
+            calls.push(who);
+            return 'charged';
           },
+          { name: 'charge' },
         );
-        cleanup.add(() => server.stop());
-        let repeat = false;
-        const sealed: Buffer[] = [];
-        const relay = await startRelay(url, {
-          onMessage(message, send) {
-            if (message.direction !== 'up' || !repeat) return;
-            // The payment call, sealed: the relay cannot read it but sends it once more.
-            sealed.push(message.data);
-            send(message.data);
-          },
-        });
-        cleanup.add(() => relay.close());
-        const proxy = await within(
-          RpcProxy.create({ url: relay.url, serverSecret: SECRET, encryption: true }),
-          10_000,
-          'proxy',
-        );
-        cleanup.add(() => proxy.close());
-        repeat = true;
-        assert.equal(await proxy.call('charge', 'honest'), 'charged');
-        assert.ok(sealed.length > 0, 'the relay repeated a sealed frame');
-        // Either the server refused the repeated frame (and closed), or it ran the call again.
-        await waitFor(() => calls.length > 1 || relay.closed() > 0, 5000, 'the repeat handled');
-        assert.deepEqual(calls, ['honest'], 'the call ran once');
-      } finally {
-        await cleanup.run();
-      }
-    },
-  );
+      });
+      cleanup.add(() => server.stop());
+      let repeat = false;
+      const sealed: Buffer[] = [];
+      const relay = await startRelay(url, {
+        onMessage(message, send) {
+          if (message.direction !== 'up' || !repeat) return;
+          // The payment call, sealed: the relay cannot read it but sends it once more.
+          sealed.push(message.data);
+          send(message.data);
+        },
+      });
+      cleanup.add(() => relay.close());
+      const proxy = await within(
+        RpcProxy.create({ url: relay.url, serverSecret: SECRET, encryption: true }),
+        10_000,
+        'proxy',
+      );
+      cleanup.add(() => proxy.close());
+      repeat = true;
+      assert.equal(await proxy.call('charge', 'honest'), 'charged');
+      assert.ok(sealed.length > 0, 'the relay repeated a sealed frame');
+      // Either the server refused the repeated frame (and closed), or it ran the call again.
+      await waitFor(() => calls.length > 1 || relay.closed() > 0, 5000, 'the repeat handled');
+      assert.deepEqual(calls, ['honest'], 'the call ran once');
+    } finally {
+      await cleanup.run();
+    }
+  });
 });

@@ -929,17 +929,22 @@ describe('batches and encryption', LONG, () => {
         batch: true,
       });
       const raw = outcome.peer;
+      const salt = `${outcome.peerNonce ?? ''}|${outcome.challenge?.nonce ?? ''}`;
+      // Sealed frames open once, in order (one counter per direction): open each on arrival.
+      const cipher = nodeCipherFactory(secret, salt, String(raw.welcome?.serverId), id, 'dialing');
       const messages: Buffer[] = [];
-      raw.ws.on('message', (data: Buffer) => messages.push(data));
+      const opened: unknown[] = [];
+      raw.ws.on('message', (data: Buffer) => {
+        messages.push(data);
+        const plain = cipher.open(data);
+        opened.push(
+          plain === undefined ? undefined : JSON.parse(Buffer.from(plain).toString('utf8')),
+        );
+      });
       const welcome = raw.welcome ?? {};
       assert.equal(welcome.enc, 'aes-256-gcm');
       assert.equal(welcome.batch, undefined, 'no batch with enc');
-      const salt = `${outcome.peerNonce ?? ''}|${outcome.challenge?.nonce ?? ''}`;
-      const cipher = nodeCipherFactory(secret, salt, String(welcome.serverId), id);
-      const open = (data: Buffer): unknown => {
-        const plain = cipher.open(data);
-        return plain === undefined ? undefined : JSON.parse(Buffer.from(plain).toString('utf8'));
-      };
+      const open = (data: Buffer): unknown => opened[messages.indexOf(data)];
       raw.sendBinary(cipher.seal(Buffer.from(JSON.stringify([FrameType.SUBSCRIBE, 1, 'encRaw']))));
       await waitFor(
         () =>

@@ -114,6 +114,7 @@ export class PeerDialer {
       );
     };
     const timeout = Math.max(hooks.retryBase * 2, 5000);
+    let deadline: ReturnType<typeof setTimeout> | undefined = undefined;
     const socket = nodeDialer(
       url,
       [hooks.codec.subprotocol],
@@ -183,6 +184,7 @@ export class PeerDialer {
         message: (payload) => connection?.receive(payload),
         invalidText: () => connection?.refuseInvalidText(),
         close: (code, reason) => {
+          clearTimeout(deadline);
           connection?.handleClosed(code, reason);
           this.socket = undefined;
           if (accepted && connection !== undefined) {
@@ -212,6 +214,17 @@ export class PeerDialer {
       },
     );
     this.socket = socket;
+    // The dialer's own timeout covers the WebSocket upgrade; this covers the wsmesh handshake
+    // after it, so a peer that upgrades and then says nothing does not park the link forever.
+    deadline = setTimeout(() => {
+      if (!accepted) {
+        lastError ??= new WsMeshError(
+          'ERR_PEER_UNREACHABLE',
+          `${url} did not finish the handshake`,
+        );
+        socket.terminate();
+      }
+    }, timeout);
   }
 
   /** WELCOME: the handshake's checks and the owner's; the link is up when both pass. */

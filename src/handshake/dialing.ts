@@ -148,6 +148,7 @@ export class DialingHandshake {
         cipherSalt(context),
         welcome.serverId,
         setup.id,
+        'dialing',
       ),
     };
   }

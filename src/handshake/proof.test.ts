@@ -30,23 +30,49 @@ describe('secret proofs', () => {
     assert.equal(peer, 'FM789bKZDXt1WEdRgZRPI0UzJn0aJFd7j_trMJkdVtU');
     assert.ok(page.includes(`server proof      ${server}`));
     assert.ok(page.includes(`peer proof        ${peer}`));
-    // The key of 2.7: seal with it, open with a key derived by hand from the page's formula.
-    const cipher = nodeCipherFactory('example-secret', cipherSalt(example), 'node-a', 'proxy-1');
-    const sealed = cipher.seal(new TextEncoder().encode('[9]'));
-    const { createDecipheriv } = await import('node:crypto');
-    const key = Buffer.from(
-      '133c29bfd03885a186abc07ba016f4d7b75e73a112b33f6e7c69ebdfad3622fc',
-      'hex',
+    // The keys of 2.7: what the dialing side seals opens with the page's to-server key and
+    // counter 0, then 1; the accepting side's cipher opens them once, in order, and no more.
+    const dialing = nodeCipherFactory(
+      'example-secret',
+      cipherSalt(example),
+      'node-a',
+      'proxy-1',
+      'dialing',
     );
-    assert.ok(page.includes(key.toString('hex')));
-    const bytes = Buffer.from(sealed);
-    const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, 12));
-    decipher.setAuthTag(bytes.subarray(bytes.length - 16));
-    const plain = Buffer.concat([
-      decipher.update(bytes.subarray(12, bytes.length - 16)),
-      decipher.final(),
-    ]);
-    assert.equal(plain.toString(), '[9]');
+    const accepting = nodeCipherFactory(
+      'example-secret',
+      cipherSalt(example),
+      'node-a',
+      'proxy-1',
+      'accepting',
+    );
+    const { createDecipheriv } = await import('node:crypto');
+    const toServer = '4d57a67fa2711d7bb7be51ace552d89fbdf0017ccfaa97514a2bf8e729cb0a8e';
+    assert.ok(page.includes(`key to-server     ${toServer}`));
+    const first = Buffer.from(dialing.seal(new TextEncoder().encode('[9]')));
+    const second = Buffer.from(dialing.seal(new TextEncoder().encode('[10]')));
+    for (const [sealed, counter, text] of [
+      [first, 0, '[9]'],
+      [second, 1, '[10]'],
+    ] as const) {
+      const iv = sealed.subarray(0, 12);
+      assert.equal(iv.readBigUInt64BE(4), BigInt(counter));
+      const decipher = createDecipheriv('aes-256-gcm', Buffer.from(toServer, 'hex'), iv);
+      decipher.setAuthTag(sealed.subarray(sealed.length - 16));
+      const plain = Buffer.concat([
+        decipher.update(sealed.subarray(12, sealed.length - 16)),
+        decipher.final(),
+      ]);
+      assert.equal(plain.toString(), text);
+    }
+    assert.equal(accepting.open(second), undefined, 'out of order');
+    assert.equal(Buffer.from(accepting.open(first) ?? []).toString(), '[9]');
+    assert.equal(accepting.open(first), undefined, 'repeated');
+    assert.equal(Buffer.from(accepting.open(second) ?? []).toString(), '[10]');
+    // Reflected: the dialing side's own frame does not open on its side.
+    assert.equal(dialing.open(first), undefined, 'reflected');
+    const reply = accepting.seal(new TextEncoder().encode('[10]'));
+    assert.equal(Buffer.from(dialing.open(reply) ?? []).toString(), '[10]');
   });
 
   test('each proof is bound to both ids, both nonces, the kind and its direction', async () => {

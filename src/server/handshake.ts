@@ -319,7 +319,7 @@ export class ServerHandshake {
     }
     const cipher =
       context !== undefined && secret !== undefined && hello.enc === CIPHER_SCHEME
-        ? nodeCipherFactory(secret, cipherSalt(context), this.server.id, hello.id)
+        ? nodeCipherFactory(secret, cipherSalt(context), this.server.id, hello.id, 'accepting')
         : undefined;
     ws.grants = grantsFor(hello, this.security(ws), context !== undefined);
     this.opened(ws, hello, cipher);

@@ -22,6 +22,8 @@ export type CipherFactory = (
   salt: string,
   serverId: string,
   clientId: string,
+  /** Which end of the connection this cipher is for: each direction has its own key. */
+  side: 'dialing' | 'accepting',
 ) => FrameCipher;
 
 /** Name of the only scheme, announced in HELLO (`enc`). */
