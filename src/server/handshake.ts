@@ -45,6 +45,12 @@ import type { Server } from './server.js';
 
 /** Most frames a connection may send before its handshake ends. */
 const MAX_HELD_FRAMES = 1_000;
+/**
+ * Most encoded bytes held before the handshake ends (or `maxPayload`, when smaller). Held
+ * frames are decoded, and a decoded frame can take far more memory than its bytes, for as long
+ * as a slow `authenticate` hook runs: so far less than a full frame.
+ */
+const MAX_HELD_BYTES = 64 * 1024;
 
 /** Closes a connection whose handshake did not end within `handshakeTimeout`. */
 export class HandshakeDeadline extends DeadlineEntry {
