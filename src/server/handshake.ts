@@ -266,7 +266,10 @@ export class ServerHandshake {
   private hold(ws: ServerConnection, frame: Frame, raw: WirePayload): void {
     ws.backlog ??= [];
     ws.backlogBytes += typeof raw === 'string' ? raw.length : raw.byteLength;
-    if (ws.backlog.length >= MAX_HELD_FRAMES || ws.backlogBytes > this.server.options.maxPayload) {
+    if (
+      ws.backlog.length >= MAX_HELD_FRAMES ||
+      ws.backlogBytes > Math.min(MAX_HELD_BYTES, this.server.options.maxPayload)
+    ) {
       ws.connection.close(CloseCode.POLICY_VIOLATION, 'too much sent before the handshake ended');
       return;
     }
