@@ -7,8 +7,9 @@
 import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
 import { describe, test } from 'node:test';
-import { RpcProxy } from '../src/index.js';
-import { startServer, stopAll } from './helpers.js';
+import { ErrorCode, FrameType, RpcProxy, type Server } from '../src/index.js';
+import { MAX_WATCHED_NAMESPACES } from '../src/rpc/rpc-responder.js';
+import { connectRaw, isFrame, startServer, stopAll, waitFor, type RawPeer } from './helpers.js';
 import { collect } from './rpc-helpers.js';
 
 const NS = 'bounds';
@@ -26,7 +27,60 @@ type BoundsApi = {
   add: typeof add;
 };
 
+/** Namespaces watched by some connection (private state, read for leak checks only). */
+function watchedNamespaces(server: Server): number {
+  return server['responder']['watchers'].size;
+}
+
+/** Sends RPC_LIST for `namespace` and resolves with the REPLY or ERROR answering it. */
+async function list(peer: RawPeer, namespace: string): Promise<unknown[]> {
+  const id = peer.allocateId();
+  peer.send([FrameType.RPC_LIST, id, namespace]);
+  return (await peer.waitForFrame(
+    (f) => isFrame(f, FrameType.REPLY, id) || isFrame(f, FrameType.ERROR, id),
+  )) as unknown[];
+}
+
 describe('RPC bounds', () => {
+  test('RPC_LIST: watchers go with their connection, and one connection watches at most MAX_WATCHED_NAMESPACES', async () => {
+    const { server, url } = await startServer({}, (s) => {
+      s.origin(add, { namespace: NS });
+    });
+    const peers: RawPeer[] = [];
+    try {
+      for (let index = 0; index < 3; index++) peers.push(await connectRaw(url));
+      const [first, second, third] = peers as [RawPeer, RawPeer, RawPeer];
+      for (let index = 0; index < MAX_WATCHED_NAMESPACES; index++) {
+        const answer = await list(first, `ns-${index}`);
+        assert.ok(isFrame(answer, FrameType.REPLY), `namespace ${index} is listed`);
+      }
+      const refused = await list(first, 'one-too-many');
+      assert.ok(isFrame(refused, FrameType.ERROR));
+      assert.equal((refused[2] as { code: string }).code, ErrorCode.LIMIT);
+      // Listing a namespace it already watches is not a new one; the connection stays usable.
+      assert.ok(isFrame(await list(first, 'ns-0'), FrameType.REPLY));
+      assert.ok(isFrame(await list(first, NS), FrameType.ERROR));
+      assert.equal(first.open, true);
+      for (let index = 0; index < 100; index++) await list(second, `other-${index}`);
+      await list(third, NS);
+      assert.equal(watchedNamespaces(server), MAX_WATCHED_NAMESPACES + 100 + 1);
+
+      // Functions registered later reach the watcher that is still there.
+      const pushed = third.waitForFrame((f) => isFrame(f, FrameType.RPC_FUNCTIONS));
+      first.terminate();
+      second.terminate();
+      await waitFor(() => watchedNamespaces(server) === 1, 5000, 'closed watchers removed');
+      server.origin(numbers, { namespace: NS });
+      const functions = ((await pushed) as unknown[])[2] as { name: string }[];
+      assert.deepEqual(functions.map((info) => info.name).sort(), ['add', 'numbers']);
+      third.terminate();
+      await waitFor(() => watchedNamespaces(server) === 0, 5000, 'last watcher removed');
+    } finally {
+      for (const peer of peers) peer.terminate();
+      await stopAll(server);
+    }
+  });
+
   test('50 finished streams and calls on one AbortSignal leave no abort listener', async () => {
     const { server, url } = await startServer({}, (s) => {
       s.origin(numbers, { namespace: NS });

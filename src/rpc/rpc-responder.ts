@@ -9,6 +9,7 @@ import {
   AuthError,
   ConnectionClosedError,
   ErrorCode,
+  LimitError,
   NoRouteError,
   ProtocolError,
 } from '../errors.js';
@@ -32,6 +33,9 @@ export interface FunctionResolver {
 export interface RpcObserver {
   callFinished(namespace: string, name: string, ms: number, ok: boolean): void;
 }
+
+/** Most namespaces one connection may watch (RPC_LIST); more are refused with `ERR_LIMIT`. */
+export const MAX_WATCHED_NAMESPACES = 256;
 
 interface PeerState {
   readonly producers: Map<number, StreamProducer>;
@@ -107,18 +111,9 @@ export class RpcResponder {
       case FrameType.RPC_CANCEL:
         this.peers.get(connection)?.calls.get(frame[1])?.abort();
         return;
-      case FrameType.RPC_LIST: {
-        const namespace = frame[2];
-        this.state(connection).watching.add(namespace);
-        let set = this.watchers.get(namespace);
-        if (set === undefined) {
-          set = new Set();
-          this.watchers.set(namespace, set);
-        }
-        set.add(connection);
-        connection.reply(frame[1], { namespace, functions: this.resolver.list(namespace) });
+      case FrameType.RPC_LIST:
+        this.list(connection, frame[1], frame[2]);
         return;
-      }
       default:
         connection.replyError(
           0,
@@ -141,11 +136,6 @@ export class RpcResponder {
     }
   }
 
-  /** Namespaces some connection watches. */
-  watchedNamespaces(): string[] {
-    return [...this.watchers.keys()];
-  }
-
   /** Stops every stream and forgets every call of a closed connection. */
   connectionClosed(connection: Connection): void {
     const state = this.peers.get(connection);
@@ -153,7 +143,40 @@ export class RpcResponder {
     this.peers.delete(connection);
     for (const producer of [...state.producers.values()]) producer.cancel();
     for (const controller of state.calls.values()) controller.abort(new ConnectionClosedError());
-    for (const namespace of state.watching) this.watchers.get(namespace)?.delete(connection);
+    for (const namespace of state.watching) this.unwatch(namespace, connection);
+  }
+
+  /**
+   * RPC_LIST: answers the namespace's functions and watches it for changes, refusing with
+   * `ERR_LIMIT` a connection that already watches {@link MAX_WATCHED_NAMESPACES} others.
+   */
+  private list(connection: Connection, id: number, namespace: string): void {
+    const { watching } = this.state(connection);
+    if (!watching.has(namespace)) {
+      if (watching.size >= MAX_WATCHED_NAMESPACES) {
+        connection.replyError(
+          id,
+          new LimitError(`A connection may watch at most ${MAX_WATCHED_NAMESPACES} namespaces`),
+        );
+        return;
+      }
+      watching.add(namespace);
+      let set = this.watchers.get(namespace);
+      if (set === undefined) {
+        set = new Set();
+        this.watchers.set(namespace, set);
+      }
+      set.add(connection);
+    }
+    connection.reply(id, { namespace, functions: this.resolver.list(namespace) });
+  }
+
+  private unwatch(namespace: string, connection: Connection): void {
+    const set = this.watchers.get(namespace);
+    if (set === undefined) return;
+    set.delete(connection);
+    // An empty entry would outlive every connection that ever listed the namespace.
+    if (set.size === 0) this.watchers.delete(namespace);
   }
 
   private state(connection: Connection): PeerState {
