@@ -41,7 +41,107 @@ async function list(peer: RawPeer, namespace: string): Promise<unknown[]> {
   )) as unknown[];
 }
 
+/** Sends RPC_CALL and resolves with the REPLY or ERROR answering it. */
+function call(peer: RawPeer, name: string, args: unknown[] = []): Promise<unknown[]> {
+  const id = peer.allocateId();
+  peer.send([FrameType.RPC_CALL, id, NS, name, args]);
+  return peer.waitForFrame(
+    (f) => isFrame(f, FrameType.REPLY, id) || isFrame(f, FrameType.ERROR, id),
+    { timeoutMs: 10_000 },
+  ) as Promise<unknown[]>;
+}
+
+/** Opens a stream with `credit` and resolves with its first answer (RPC_ITEMS or an error). */
+function openStream(peer: RawPeer, id: number, name: string, args: unknown[], credit: number) {
+  const after = peer.frames.length;
+  peer.send([FrameType.RPC_STREAM, id, NS, name, args, credit]);
+  return peer.waitForFrame(
+    (f) =>
+      isFrame(f, FrameType.RPC_ITEMS, id) ||
+      isFrame(f, FrameType.RPC_STREAM_ERROR, id) ||
+      isFrame(f, FrameType.RPC_END, id) ||
+      isFrame(f, FrameType.ERROR),
+    { after },
+  ) as Promise<unknown[]>;
+}
+
+function codeOf(frame: unknown[]): unknown {
+  return (frame[2] as { code?: unknown } | null)?.code;
+}
+
+function* endless(): Generator<number> {
+  for (let index = 0; ; index++) yield index;
+}
+
 describe('RPC bounds', () => {
+  test('maxInFlight counts slow calls and open streams with plain requests; past it ERR_LIMIT, and nothing else is lost', async () => {
+    const releases: (() => void)[] = [];
+    const { server, url } = await startServer({ maxInFlight: 10 }, (s) => {
+      s.origin(
+        function slow(): Promise<string> {
+          return new Promise((resolve) => releases.push(() => resolve('late')));
+        },
+        { namespace: NS },
+      );
+      s.origin(endless, { namespace: NS });
+      s.origin(add, { namespace: NS });
+      s.addRoute({
+        route: 'wait',
+        handler: () => new Promise((resolve) => releases.push(() => resolve('ok'))),
+      });
+    });
+    const peers: RawPeer[] = [];
+    try {
+      const peer = await connectRaw(url);
+      const other = await connectRaw(url);
+      peers.push(peer, other);
+      const ws = [...server.clients.values()].find(
+        (c) => c.id === (peer.welcome?.connectionId as string),
+      );
+      assert.ok(ws !== undefined);
+      const slowCalls = Array.from({ length: 5 }, () => call(peer, 'slow'));
+      const waiting = peer.request('wait', null, null, 10_000);
+      // Settled below; a failing assertion in between must not surface as their rejection.
+      for (const pending of [...slowCalls, waiting]) pending.catch(() => undefined);
+      for (let id = 1; id <= 4; id++) {
+        const first = await openStream(peer, id, 'endless', [], 1);
+        assert.ok(isFrame(first, FrameType.RPC_ITEMS, id), 'a suspended stream (credit spent)');
+      }
+      await waitFor(() => ws.inFlight === 10, 5000, '5 calls + 1 request + 4 streams in flight');
+
+      const refusedCall = await call(peer, 'add', [1, 2]);
+      assert.ok(isFrame(refusedCall, FrameType.ERROR));
+      assert.equal(codeOf(refusedCall), ErrorCode.LIMIT);
+      const refusedStream = await openStream(peer, 5, 'endless', [], 1);
+      assert.ok(isFrame(refusedStream, FrameType.RPC_STREAM_ERROR, 5), 'on the stream frame');
+      assert.equal(codeOf(refusedStream), ErrorCode.LIMIT);
+      const refusedMessage = await peer.request('wait', null, null);
+      assert.equal(codeOf(refusedMessage), ErrorCode.LIMIT);
+      // Another connection has its own budget.
+      assert.deepEqual((await call(other, 'add', [1, 2])).slice(2), [3]);
+
+      // A stream that ends gives its place back.
+      peer.send([FrameType.RPC_STREAM_CANCEL, 1]);
+      await waitFor(() => ws.inFlight === 9, 5000, 'cancelled stream released');
+      const sum = await call(peer, 'add', [2, 3]);
+      assert.deepEqual(sum.slice(2), [5]);
+      const more = call(peer, 'slow');
+      await waitFor(() => ws.inFlight === 10, 5000, 'a new slow call counted');
+
+      // Nothing accepted was lost: every slow call and the request complete.
+      for (const release of releases.splice(0)) release();
+      for (const reply of await Promise.all([...slowCalls, more]))
+        assert.deepEqual(reply.slice(2), ['late']);
+      assert.deepEqual((await waiting).slice(2), ['ok']);
+      for (let id = 2; id <= 4; id++) peer.send([FrameType.RPC_STREAM_CANCEL, id]);
+      await waitFor(() => ws.inFlight === 0, 5000, 'budget back to 0');
+      assert.equal(peer.open, true);
+    } finally {
+      for (const peer of peers) peer.terminate();
+      await stopAll(server);
+    }
+  });
+
   test('RPC_LIST: watchers go with their connection, and one connection watches at most MAX_WATCHED_NAMESPACES', async () => {
     const { server, url } = await startServer({}, (s) => {
       s.origin(add, { namespace: NS });

@@ -34,6 +34,15 @@ export interface RpcObserver {
   callFinished(namespace: string, name: string, ms: number, ok: boolean): void;
 }
 
+/**
+ * What a connection has running, shared with its plain requests: calls still running and open
+ * streams count here, and new ones are refused with `ERR_LIMIT` once it reaches the
+ * responder's `maxInFlight`.
+ */
+export interface InFlightBudget {
+  inFlight: number;
+}
+
 /** Most namespaces one connection may watch (RPC_LIST); more are refused with `ERR_LIMIT`. */
 export const MAX_WATCHED_NAMESPACES = 256;
 
@@ -56,6 +65,8 @@ export class RpcResponder {
   constructor(
     private readonly resolver: FunctionResolver,
     private readonly serverId: string,
+    /** Most calls and streams (with the plain requests) one budgeted connection has running. */
+    private readonly maxInFlight = Number.POSITIVE_INFINITY,
   ) {}
 
   /** True for the frame types this responder handles. */
@@ -70,8 +81,13 @@ export class RpcResponder {
     );
   }
 
-  /** Handles one RPC frame from `connection`; `authorized` is false without a valid secret proof. */
-  handle(connection: Connection, authorized: boolean, frame: Frame): void {
+  /**
+   * Handles one RPC frame from `connection`; `authorized` is false without a valid secret
+   * proof. With a `budget`, calls and streams count in it and are refused past `maxInFlight`
+   * (server links and clone links have none: they carry the calls of many clients, each
+   * counted where it entered).
+   */
+  handle(connection: Connection, authorized: boolean, frame: Frame, budget?: InFlightBudget): void {
     if (!authorized) {
       const id = frame[0] === FrameType.RPC_CALL || frame[0] === FrameType.RPC_LIST ? frame[1] : 0;
       const error = new AuthError('RPC on this server needs the server secret');
@@ -83,6 +99,7 @@ export class RpcResponder {
       case FrameType.RPC_CALL:
         this.call(
           connection,
+          budget,
           frame[1],
           frame[2],
           frame[3],
@@ -94,6 +111,7 @@ export class RpcResponder {
       case FrameType.RPC_STREAM:
         this.openStream(
           connection,
+          budget,
           frame[1],
           frame[2],
           frame[3],
@@ -213,8 +231,24 @@ export class RpcResponder {
     return target;
   }
 
+  /** True (after refusing with `ERR_LIMIT` through `refuse`) when `budget` is spent. */
+  private overBudget(
+    budget: InFlightBudget | undefined,
+    refuse: (error: LimitError) => void,
+  ): boolean {
+    if (budget === undefined || budget.inFlight < this.maxInFlight) return false;
+    this.callErrors++;
+    refuse(
+      new LimitError(
+        `More than ${this.maxInFlight} requests, calls and streams in flight on this connection`,
+      ),
+    );
+    return true;
+  }
+
   private call(
     connection: Connection,
+    budget: InFlightBudget | undefined,
     id: number,
     namespace: string,
     name: string,
@@ -223,6 +257,7 @@ export class RpcResponder {
     timeout?: number,
   ): void {
     this.callsServed++;
+    if (this.overBudget(budget, (error) => connection.replyError(id, error))) return;
     const observer = this.observer;
     let started = 0;
     let result: unknown;
@@ -249,13 +284,16 @@ export class RpcResponder {
       connection.reply(id, result);
       return;
     }
+    if (budget !== undefined) budget.inFlight++;
     Promise.resolve(result).then(
       (value) => {
+        if (budget !== undefined) budget.inFlight--;
         if (controller !== undefined) this.peers.get(connection)?.calls.delete(id);
         observer?.callFinished(namespace, name, performance.now() - started, true);
         connection.reply(id, value);
       },
       (error: unknown) => {
+        if (budget !== undefined) budget.inFlight--;
         if (controller !== undefined) this.peers.get(connection)?.calls.delete(id);
         this.callErrors++;
         observer?.callFinished(namespace, name, performance.now() - started, false);
@@ -266,6 +304,7 @@ export class RpcResponder {
 
   private openStream(
     connection: Connection,
+    budget: InFlightBudget | undefined,
     id: number,
     namespace: string,
     name: string,
@@ -274,6 +313,7 @@ export class RpcResponder {
     hops: number,
   ): void {
     this.callsServed++;
+    if (this.overBudget(budget, (error) => this.sendStreamError(connection, id, error))) return;
     const state = this.state(connection);
     if (state.producers.has(id)) {
       this.sendStreamError(
@@ -319,6 +359,7 @@ export class RpcResponder {
           },
         },
         (finished) => {
+          if (budget !== undefined) budget.inFlight--;
           observer?.callFinished(namespace, name, performance.now() - started, !failed);
           controller.abort();
           if (state.producers.get(finished.id) === finished) state.producers.delete(finished.id);
@@ -332,6 +373,8 @@ export class RpcResponder {
       return;
     }
     state.producers.set(id, producer);
+    // Counted before it starts: a short generator can finish within start().
+    if (budget !== undefined) budget.inFlight++;
     producer.start();
   }
 

@@ -104,7 +104,7 @@ export class Server
     this.linkManager = new LinkManager(this);
     this.functions = new ServerFunctions(this.registry, this.linkManager);
     this.resolver = this.functions.resolver;
-    this.responder = new RpcResponder(this.resolver, this.options.id);
+    this.responder = new RpcResponder(this.resolver, this.options.id, this.options.maxInFlight);
     this.ops = OpsEndpoint.attach(this, this.options.ops, this.options.path);
     this.handshake = new ServerHandshake(this, {
       pending: this.handshakes,
@@ -330,7 +330,8 @@ export class Server
     )
       return;
     if (RpcResponder.accepts(frame[0])) {
-      this.responder.handle(ws.connection, ws.rpcAuthorized, frame);
+      const budgeted = ws.kind === 'client' || ws.kind === 'rpc';
+      this.responder.handle(ws.connection, ws.rpcAuthorized, frame, budgeted ? ws : undefined);
       return;
     }
     if (ws.kind === 'link') {
