@@ -9,11 +9,14 @@
  * growth is the server's.
  * @module
  */
+import { Worker } from 'node:worker_threads';
 import WebSocket from 'ws';
 import { Server } from '../src/server/server.js';
 import { FrameType, PROTOCOL_VERSION } from '../src/protocol/frames.js';
 
 const COUNT = Number(process.argv[2] ?? 50_000);
+/** Credit of the greedy streams: the largest the server accepts. */
+const CREDIT = Number(process.argv[3] ?? 65_536);
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error('run with node --expose-gc');
 
@@ -35,6 +38,8 @@ async function until(condition: () => boolean, label: string, timeoutMs = 120_00
 class Peer {
   readonly counts = new Map<string, number>();
   closeCode: number | undefined;
+  /** Told every frame, after counting. */
+  onFrame: ((frame: unknown[]) => void) | undefined;
   private constructor(readonly ws: WebSocket) {
     ws.on('close', (code: number) => {
       this.closeCode = code;
@@ -46,6 +51,7 @@ class Peer {
         ? `${String(frame[0])}:${(frame[2] as { code: string }).code}`
         : String(frame[0]);
       this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+      this.onFrame?.(frame);
     });
   }
 
@@ -120,6 +126,37 @@ class Peer {
   }
 }
 
+const GREEDY = `
+const { parentPort, workerData } = require('node:worker_threads');
+const WebSocket = require('ws');
+const { url, credit } = workerData;
+const ws = new WebSocket(url, 'wsmesh.v1.json', { perMessageDeflate: false });
+const received = new Map();
+let total = 0;
+let closeCode = null;
+ws.on('close', (code) => { closeCode = code; });
+ws.on('open', () => ws.send(JSON.stringify([${FrameType.HELLO}, { v: ${PROTOCOL_VERSION}, id: 'greedy' }])));
+ws.on('message', (data) => {
+  const frame = JSON.parse(data.toString('utf8'));
+  if (frame[0] === ${FrameType.WELCOME}) {
+    for (let id = 1; id <= 10; id++)
+      ws.send(JSON.stringify([${FrameType.RPC_STREAM}, id, 'abuse', 'endless', [], credit]));
+    parentPort.postMessage('started');
+  } else if (frame[0] === ${FrameType.RPC_ITEMS}) {
+    total += frame[2].length;
+    const count = (received.get(frame[1]) ?? 0) + frame[2].length;
+    if (count >= credit / 2) {
+      ws.send(JSON.stringify([${FrameType.RPC_CREDIT}, frame[1], count]));
+      received.set(frame[1], 0);
+    } else received.set(frame[1], count);
+  }
+});
+parentPort.on('message', () => {
+  parentPort.postMessage({ total, closeCode });
+  ws.terminate();
+});
+`;
+
 const server = new Server({ port: 0, host: '127.0.0.1' });
 const hanging: (() => void)[] = [];
 server.origin(
@@ -131,6 +168,12 @@ server.origin(
 server.origin(
   function* endless(): Generator<number> {
     for (let index = 0; ; index++) yield index;
+  },
+  { namespace: 'abuse' },
+);
+server.origin(
+  function add(a: number, b: number): number {
+    return a + b;
   },
   { namespace: 'abuse' },
 );
@@ -188,5 +231,45 @@ await scenario(`${connections} connections x ${perConnection} watched namespaces
     console.log(`  watched namespaces after close: ${server['responder']['watchers'].size}`);
   };
 });
+
+/** Sequential calls of `add` from a fresh connection for `ms`: latency percentiles. */
+async function latency(ms: number): Promise<string> {
+  const peer = await Peer.open(url);
+  const samples: number[] = [];
+  const ends = Date.now() + ms;
+  for (let id = 1; Date.now() < ends; id++) {
+    const sent = performance.now();
+    await new Promise<void>((resolve) => {
+      peer.onFrame = (frame) => {
+        if (frame[1] === id) resolve();
+      };
+      peer.send([FrameType.RPC_CALL, id, 'abuse', 'add', [1, 2]]);
+    });
+    samples.push(performance.now() - sent);
+  }
+  await peer.close();
+  samples.sort((a, b) => a - b);
+  const at = (q: number): string => (samples[Math.floor(q * (samples.length - 1))] ?? 0).toFixed(2);
+  return `${samples.length} calls, p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${at(1)} ms`;
+}
+
+console.log(`good client alone: ${await latency(2000)}`);
+{
+  // A greedy consumer in a worker thread (its decoding must not slow this event loop): 10
+  // streams of a generator that never awaits, opened with the largest credit and granted more
+  // as soon as half of it arrived.
+  const greedy = new Worker(GREEDY, { eval: true, workerData: { url, credit: CREDIT } });
+  await new Promise((resolve) => greedy.once('message', resolve));
+  console.log(`good client beside 10 greedy streams of credit ${CREDIT}: ${await latency(2000)}`);
+  greedy.postMessage('stop');
+  const report = (await new Promise((resolve) => greedy.once('message', resolve))) as {
+    total: number;
+    closeCode: number | null;
+  };
+  console.log(
+    `  greedy: ${report.total} items received${report.closeCode === null ? '' : `, closed ${report.closeCode}`}`,
+  );
+  await greedy.terminate();
+}
 
 await server.stop();

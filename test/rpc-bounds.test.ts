@@ -8,9 +8,10 @@ import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
 import { describe, test } from 'node:test';
 import { ErrorCode, FrameType, RpcProxy, type Server } from '../src/index.js';
+import { MAX_STREAM_CREDIT } from '../src/protocol/validate.js';
 import { MAX_WATCHED_NAMESPACES } from '../src/rpc/rpc-responder.js';
 import { connectRaw, isFrame, startServer, stopAll, waitFor, type RawPeer } from './helpers.js';
-import { collect } from './rpc-helpers.js';
+import { collect, responderSnapshot } from './rpc-helpers.js';
 
 const NS = 'bounds';
 
@@ -73,7 +74,72 @@ function* endless(): Generator<number> {
   for (let index = 0; ; index++) yield index;
 }
 
+/** Items received on stream `id` so far. */
+function itemsOf(peer: RawPeer, id: number): number {
+  let total = 0;
+  for (const frame of peer.frames) {
+    if (isFrame(frame, FrameType.RPC_ITEMS, id)) total += (frame[2] as unknown[]).length;
+  }
+  return total;
+}
+
 describe('RPC bounds', () => {
+  test('a stream with the largest credit shares the event loop: calls are answered while it produces', async () => {
+    let produced = 0;
+    const { server, url } = await startServer({}, (s) => {
+      s.origin(
+        function* counted(): Generator<number> {
+          for (;;) yield ++produced;
+        },
+        { namespace: NS },
+      );
+      s.origin(
+        function progress(): number {
+          return produced;
+        },
+        { namespace: NS },
+      );
+    });
+    const peers: RawPeer[] = [];
+    try {
+      const greedy = await connectRaw(url);
+      const good = await connectRaw(url);
+      peers.push(greedy, good);
+      greedy.send([FrameType.RPC_STREAM, 1, NS, 'counted', [], MAX_STREAM_CREDIT]);
+      // Sequential calls from another client while the stream runs through its credit: each
+      // answer tells how far the stream was when the call ran.
+      const seen: number[] = [];
+      for (let probe = 0; probe < 5000 && produced < MAX_STREAM_CREDIT; probe++) {
+        const reply = await call(good, 'progress');
+        seen.push(reply[2] as number);
+      }
+      const during = seen.filter((value) => value > 0 && value < MAX_STREAM_CREDIT);
+      assert.ok(
+        during.length >= 2,
+        `calls answered while the stream produced: ${during.length} of ${seen.length} (${seen.slice(0, 5).join(', ')}...)`,
+      );
+      // The credit is still the bound: all of it arrives, then nothing more.
+      await waitFor(() => itemsOf(greedy, 1) === MAX_STREAM_CREDIT, 10_000, 'credit delivered');
+      const pong = greedy.frames.length;
+      greedy.send([FrameType.PING]);
+      await greedy.waitForFrame((f) => isFrame(f, FrameType.PONG), { after: pong });
+      assert.equal(itemsOf(greedy, 1), MAX_STREAM_CREDIT);
+      assert.equal(produced, MAX_STREAM_CREDIT);
+
+      // A window above the maximum fails the stream on its own frame and stops the generator.
+      greedy.send([FrameType.RPC_CREDIT, 1, MAX_STREAM_CREDIT]); // fine: all credit was used
+      greedy.send([FrameType.RPC_CREDIT, 1, MAX_STREAM_CREDIT]); // above the maximum
+      const failed = (await greedy.waitForFrame((f) =>
+        isFrame(f, FrameType.RPC_STREAM_ERROR, 1),
+      )) as unknown[];
+      assert.equal(codeOf(failed), ErrorCode.LIMIT);
+      await waitFor(() => responderSnapshot(server).producers === 0, 5000, 'producer stopped');
+    } finally {
+      for (const peer of peers) peer.terminate();
+      await stopAll(server);
+    }
+  });
+
   test('maxInFlight counts slow calls and open streams with plain requests; past it ERR_LIMIT, and nothing else is lost', async () => {
     const releases: (() => void)[] = [];
     const { server, url } = await startServer({ maxInFlight: 10 }, (s) => {

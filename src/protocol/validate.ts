@@ -20,6 +20,12 @@ export const MAX_NAME_LENGTH = 256;
 /** Most group ids accepted in one HELLO or one publish target. */
 export const MAX_TARGET_GROUPS = 10_000;
 
+/**
+ * Most credit an RPC stream's producer may hold: the largest `credit` of RPC_STREAM, `n` of
+ * RPC_CREDIT, and the largest window a consumer may keep open.
+ */
+export const MAX_STREAM_CREDIT = 65_536;
+
 const PEER_KINDS = new Set(['client', 'clone', 'link', 'rpc']);
 
 function bad(message: string, id?: number): ProtocolError {
@@ -257,8 +263,11 @@ export function validateFrame(value: unknown): Frame {
       if (!isName(value[2]) || !isName(value[3]))
         throw bad('RPC namespace and name must be strings', id);
       if (!Array.isArray(value[4])) throw bad('RPC args must be an array', id);
-      if (type === FrameType.RPC_STREAM && !(isPositiveId(value[5]) && value[5] <= 1_000_000)) {
-        throw bad('RPC_STREAM credit must be a positive integer', id);
+      if (
+        type === FrameType.RPC_STREAM &&
+        !(isPositiveId(value[5]) && value[5] <= MAX_STREAM_CREDIT)
+      ) {
+        throw bad(`RPC_STREAM credit must be an integer from 1 to ${MAX_STREAM_CREDIT}`, id);
       }
       const hops: unknown = value[type === FrameType.RPC_STREAM ? 6 : 5];
       if (hops !== undefined && hops !== null && !(isVersion(hops) && hops <= 64)) {
@@ -291,8 +300,8 @@ export function validateFrame(value: unknown): Frame {
       checkWireError(value[2], 0);
       return value as Frame;
     case FrameType.RPC_CREDIT:
-      if (!isPositiveId(value[1]) || !(isPositiveId(value[2]) && value[2] <= 1_000_000)) {
-        throw bad('RPC_CREDIT needs a stream id and a positive count');
+      if (!isPositiveId(value[1]) || !(isPositiveId(value[2]) && value[2] <= MAX_STREAM_CREDIT)) {
+        throw bad(`RPC_CREDIT needs a stream id and a count from 1 to ${MAX_STREAM_CREDIT}`);
       }
       return value as Frame;
     case FrameType.RPC_LIST:
