@@ -84,6 +84,96 @@ function itemsOf(peer: RawPeer, id: number): number {
 }
 
 describe('RPC bounds', () => {
+  test('stream errors travel on the stream (RPC_STREAM_ERROR), never as ERROR in the request-id space', async () => {
+    const releases: (() => void)[] = [];
+    const { server, url } = await startServer({}, (s) => {
+      s.origin(endless, { namespace: NS });
+      s.addRoute({
+        route: 'wait',
+        handler: () => new Promise((resolve) => releases.push(() => resolve('reply 1'))),
+      });
+    });
+    const peers: RawPeer[] = [];
+    try {
+      const peer = await connectRaw(url);
+      peers.push(peer);
+      // Request 1 is pending while stream 1 is refused: its answer must still be its reply.
+      const request = peer.request('wait', null, null);
+      request.catch(() => undefined);
+      await waitFor(() => releases.length === 1, 5000, 'request 1 running');
+      const malformed: [string, unknown[]][] = [
+        ['args not an array', [FrameType.RPC_STREAM, 1, NS, 'endless', 'x', 10]],
+        ['no credit', [FrameType.RPC_STREAM, 1, NS, 'endless', [], 0]],
+        ['credit too large', [FrameType.RPC_STREAM, 1, NS, 'endless', [], MAX_STREAM_CREDIT + 1]],
+        ['bad hops', [FrameType.RPC_STREAM, 1, NS, 'endless', [], 10, 65]],
+        ['bad namespace', [FrameType.RPC_STREAM, 1, 5, 'endless', [], 10]],
+      ];
+      for (const [label, frame] of malformed) {
+        const after = peer.frames.length;
+        peer.send(frame);
+        const answer = (await peer.waitForFrame(
+          (f) => isFrame(f, FrameType.RPC_STREAM_ERROR, 1) || isFrame(f, FrameType.ERROR),
+          { after },
+        )) as unknown[];
+        assert.equal(answer[0], FrameType.RPC_STREAM_ERROR, label);
+        assert.equal(codeOf(answer), ErrorCode.BAD_FRAME, label);
+      }
+      // Without a readable stream id, the connection-level ERROR with id 0.
+      const after = peer.frames.length;
+      peer.send([FrameType.RPC_STREAM, 'one', NS, 'endless', [], 10]);
+      const unaddressed = (await peer.waitForFrame((f) => isFrame(f, FrameType.ERROR), {
+        after,
+      })) as unknown[];
+      assert.equal(unaddressed[1], 0);
+      releases[0]?.();
+      assert.deepEqual((await request).slice(0, 3), [FrameType.REPLY, 1, 'reply 1']);
+      assert.equal(
+        peer.frames.filter((f) => isFrame(f, FrameType.ERROR, 1)).length,
+        0,
+        'no ERROR for request 1',
+      );
+
+      // A stream id opened twice: both end, with one error on that stream.
+      const first = await openStream(peer, 2, 'endless', [], 1);
+      assert.ok(isFrame(first, FrameType.RPC_ITEMS, 2));
+      const duplicate = await openStream(peer, 2, 'endless', [], 1);
+      assert.ok(isFrame(duplicate, FrameType.RPC_STREAM_ERROR, 2));
+      assert.equal(codeOf(duplicate), ErrorCode.BAD_FRAME);
+      await waitFor(() => responderSnapshot(server).producers === 0, 5000, 'both stopped');
+      assert.equal(peer.open, true);
+    } finally {
+      for (const peer of peers) peer.terminate();
+      await stopAll(server);
+    }
+  });
+
+  test('rate limit: a refused stream gets RPC_STREAM_ERROR; credit and cancels of admitted ones pass', async () => {
+    const { server, url } = await startServer(
+      { rateLimit: { messages: 3, interval: 60_000 } },
+      (s) => {
+        s.origin(endless, { namespace: NS });
+      },
+    );
+    const peers: RawPeer[] = [];
+    try {
+      const peer = await connectRaw(url);
+      peers.push(peer);
+      for (let id = 1; id <= 3; id++) {
+        assert.ok(isFrame(await openStream(peer, id, 'endless', [], 1), FrameType.RPC_ITEMS, id));
+      }
+      const refused = await openStream(peer, 4, 'endless', [], 1);
+      assert.ok(isFrame(refused, FrameType.RPC_STREAM_ERROR, 4));
+      assert.equal(codeOf(refused), ErrorCode.RATE_LIMIT);
+      peer.send([FrameType.RPC_CREDIT, 1, 5]);
+      await waitFor(() => itemsOf(peer, 1) === 6, 5000, 'credit past the rate limit');
+      for (let id = 1; id <= 3; id++) peer.send([FrameType.RPC_STREAM_CANCEL, id]);
+      await waitFor(() => responderSnapshot(server).producers === 0, 5000, 'cancels passed');
+    } finally {
+      for (const peer of peers) peer.terminate();
+      await stopAll(server);
+    }
+  });
+
   test('a stream with the largest credit shares the event loop: calls are answered while it produces', async () => {
     let produced = 0;
     const { server, url } = await startServer({}, (s) => {

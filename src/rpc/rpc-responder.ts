@@ -315,7 +315,10 @@ export class RpcResponder {
     this.callsServed++;
     if (this.overBudget(budget, (error) => this.sendStreamError(connection, id, error))) return;
     const state = this.state(connection);
-    if (state.producers.has(id)) {
+    const open = state.producers.get(id);
+    if (open !== undefined) {
+      // The consumer can no longer tell the two apart: both end, with one error.
+      open.cancel();
       this.sendStreamError(
         connection,
         id,
