@@ -84,6 +84,42 @@ function itemsOf(peer: RawPeer, id: number): number {
 }
 
 describe('RPC bounds', () => {
+  test('through a server link: an open stream counts in the link inFlight, and server.rpc carries its timeout', async () => {
+    const secret = 'bounds-secret';
+    const a = await startServer({ id: 'A', serverSecret: secret }, (s) => {
+      s.origin(endless, { namespace: NS });
+      s.origin(
+        async function late(ms: number): Promise<string> {
+          await new Promise((resolve) => setTimeout(resolve, ms));
+          return 'late';
+        },
+        { namespace: NS },
+      );
+    });
+    const b = await startServer({ id: 'B', serverSecret: secret, awaitResTimeout: 200 });
+    let proxy: RpcProxy | undefined;
+    try {
+      await b.server.createServerProxy({ url: a.url, serverSecret: secret, namespace: NS });
+      proxy = await RpcProxy.create({ url: b.url, serverSecret: secret, namespace: NS });
+      const view = await b.server.rpc(NS);
+      await waitFor(() => proxy?.functions.some((info) => info.name === 'endless'), 5000, 'routes');
+      const linkInFlight = (): number =>
+        b.server.serverLinks().reduce((total, link) => total + link.inFlight, 0);
+      const stream = proxy.call('endless') as unknown as AsyncIterableIterator<number>;
+      assert.deepEqual(await stream.next(), { done: false, value: 0 });
+      assert.equal(linkInFlight(), 1, 'the open stream counts');
+      await stream.return?.();
+      await waitFor(() => linkInFlight() === 0, 5000, 'the ended stream no longer counts');
+      // Longer than B's awaitResTimeout (the link's default wait): the caller's timeout rules.
+      assert.equal(await view.with({ timeout: 5000 }).call('late', 400), 'late');
+      assert.equal(linkInFlight(), 0);
+      await view.close();
+    } finally {
+      await proxy?.close().catch(() => undefined);
+      await stopAll(b.server, a.server);
+    }
+  });
+
   test('stream errors travel on the stream (RPC_STREAM_ERROR), never as ERROR in the request-id space', async () => {
     const releases: (() => void)[] = [];
     const { server, url } = await startServer({}, (s) => {

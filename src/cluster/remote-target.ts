@@ -37,9 +37,37 @@ export class RemoteTarget implements CallTarget {
     return reply;
   }
 
+  /** The stream counts in the link's `inFlight` (the load balancer's measure) until it ends. */
   stream(args: unknown[], signal: AbortSignal | undefined, hops: number): PullIterator {
     if (hops <= 0) throw new NoRouteError(`Hop limit reached calling "${this.info.name}"`);
     const { link } = this;
-    return link.caller.stream(this.namespace, this.info.name, args, { signal, hops: hops - 1 });
+    const inner = link.caller.stream(this.namespace, this.info.name, args, {
+      signal,
+      hops: hops - 1,
+    });
+    link.inFlight++;
+    let open = true;
+    const release = (): void => {
+      if (!open) return;
+      open = false;
+      link.inFlight--;
+    };
+    return {
+      next: () =>
+        inner.next().then(
+          (step) => {
+            if (step.done === true) release();
+            return step;
+          },
+          (error: unknown) => {
+            release();
+            throw error;
+          },
+        ),
+      return: (value?: unknown) => {
+        release();
+        return inner.return(value);
+      },
+    };
   }
 }

@@ -57,7 +57,9 @@ export class LocalBackend implements RpcBackend {
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       return await Promise.race([
-        Promise.resolve(target.call(args, controller.signal, DEFAULT_HOPS)),
+        // The timeout goes along, so a forwarded call waits as long as this caller, not
+        // the link's default.
+        Promise.resolve(target.call(args, controller.signal, DEFAULT_HOPS, timeout)),
         new Promise<never>((_resolve, reject) => {
           timer = setTimeout(() => {
             reject(new TimeoutError(`No reply within ${timeout} ms`));
