@@ -5,6 +5,7 @@
  */
 import { NoRouteError } from '../errors.js';
 import type { FunctionInfo } from '../protocol/frames.js';
+import type { CallContext } from '../rpc/call-context.js';
 import type { CallTarget, PullIterator } from '../rpc/call-target.js';
 import type { ServerLink } from './server-link.js';
 
@@ -20,8 +21,9 @@ export class RemoteTarget implements CallTarget {
     private readonly timeout: number,
   ) {}
 
-  call(args: unknown[], signal: AbortSignal | undefined, hops: number, timeout?: number): unknown {
+  call(args: unknown[], context: CallContext | undefined, hops: number, timeout?: number): unknown {
     if (hops <= 0) throw new NoRouteError(`Hop limit reached calling "${this.info.name}"`);
+    const signal = context?.signal;
     const { link } = this;
     link.inFlight++;
     const done = (): void => {
@@ -38,11 +40,11 @@ export class RemoteTarget implements CallTarget {
   }
 
   /** The stream counts in the link's `inFlight` (the load balancer's measure) until it ends. */
-  stream(args: unknown[], signal: AbortSignal | undefined, hops: number): PullIterator {
+  stream(args: unknown[], context: CallContext | undefined, hops: number): PullIterator {
     if (hops <= 0) throw new NoRouteError(`Hop limit reached calling "${this.info.name}"`);
     const { link } = this;
     const inner = link.caller.stream(this.namespace, this.info.name, args, {
-      signal,
+      signal: context?.signal,
       hops: hops - 1,
     });
     link.inFlight++;

@@ -16,6 +16,7 @@ import {
 import { FrameType, type Frame, type FunctionInfo } from '../protocol/frames.js';
 import { toWireError } from '../protocol/wire-error.js';
 import type { Connection } from '../transport/connection.js';
+import { CallContext } from './call-context.js';
 import { checkArity, DEFAULT_HOPS, type CallTarget } from './call-target.js';
 import { StreamProducer } from './stream-producer.js';
 import { isThenable } from '../util/thenable.js';
@@ -48,7 +49,8 @@ export const MAX_WATCHED_NAMESPACES = 256;
 
 interface PeerState {
   readonly producers: Map<number, StreamProducer>;
-  readonly calls: Map<number, AbortController>;
+  /** Calls still running, by request id. */
+  readonly calls: Map<number, CallContext>;
   readonly watching: Set<string>;
 }
 
@@ -261,16 +263,11 @@ export class RpcResponder {
     const observer = this.observer;
     let started = 0;
     let result: unknown;
-    let controller: AbortController | undefined;
+    const context = new CallContext();
     try {
       const target = this.target(namespace, name, 'function', args);
       if (observer !== undefined) started = performance.now();
-      // Only calls that leave this server can be cancelled; local ones run to completion.
-      if (target.remote) {
-        controller = new AbortController();
-        this.state(connection).calls.set(id, controller);
-      }
-      result = target.call(args, controller?.signal, hops, timeout);
+      result = target.call(args, context, hops, timeout);
     } catch (error) {
       this.callErrors++;
       // started is set once the function was found: only known functions are observed.
@@ -285,16 +282,21 @@ export class RpcResponder {
       return;
     }
     if (budget !== undefined) budget.inFlight++;
+    // Still running: RPC_CANCEL (or the connection closing) calls it off through `context`.
+    const { calls } = this.state(connection);
+    calls.set(id, context);
+    const settled = (): void => {
+      if (budget !== undefined) budget.inFlight--;
+      if (calls.get(id) === context) calls.delete(id);
+    };
     Promise.resolve(result).then(
       (value) => {
-        if (budget !== undefined) budget.inFlight--;
-        if (controller !== undefined) this.peers.get(connection)?.calls.delete(id);
+        settled();
         observer?.callFinished(namespace, name, performance.now() - started, true);
         connection.reply(id, value);
       },
       (error: unknown) => {
-        if (budget !== undefined) budget.inFlight--;
-        if (controller !== undefined) this.peers.get(connection)?.calls.delete(id);
+        settled();
         this.callErrors++;
         observer?.callFinished(namespace, name, performance.now() - started, false);
         connection.replyError(id, error);
@@ -333,8 +335,8 @@ export class RpcResponder {
     try {
       const target = this.target(namespace, name, 'generator', args);
       if (observer !== undefined) started = performance.now();
-      const controller = new AbortController();
-      const iterator = target.stream(args, controller.signal, hops);
+      const context = new CallContext();
+      const iterator = target.stream(args, context, hops);
       producer = new StreamProducer(
         id,
         iterator,
@@ -364,7 +366,7 @@ export class RpcResponder {
         (finished) => {
           if (budget !== undefined) budget.inFlight--;
           observer?.callFinished(namespace, name, performance.now() - started, !failed);
-          controller.abort();
+          context.abort();
           if (state.producers.get(finished.id) === finished) state.producers.delete(finished.id);
         },
       );
