@@ -14,6 +14,7 @@ export { ServerConnection } from './server/server-connection.js';
 export { ServerMessageContext } from './server/context.js';
 export { Client } from './client/client.js';
 export { RpcProxy } from './client/node-rpc-proxy.js';
+export type { RpcCallContext } from './rpc/call-context.js';
 export type { OriginOptions } from './rpc/registry.js';
 export type { StandardSchemaV1 } from './rpc/standard-schema.js';
 export type { SharedLogger, ServerStats } from './server/server.js';

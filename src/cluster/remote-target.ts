@@ -5,6 +5,7 @@
  */
 import { NoRouteError } from '../errors.js';
 import type { FunctionInfo } from '../protocol/frames.js';
+import type { CallContext } from '../rpc/call-context.js';
 import type { CallTarget, PullIterator } from '../rpc/call-target.js';
 import type { ServerLink } from './server-link.js';
 
@@ -20,8 +21,9 @@ export class RemoteTarget implements CallTarget {
     private readonly timeout: number,
   ) {}
 
-  call(args: unknown[], signal: AbortSignal | undefined, hops: number, timeout?: number): unknown {
+  call(args: unknown[], context: CallContext | undefined, hops: number, timeout?: number): unknown {
     if (hops <= 0) throw new NoRouteError(`Hop limit reached calling "${this.info.name}"`);
+    const signal = context?.signal;
     const { link } = this;
     link.inFlight++;
     const done = (): void => {
@@ -37,9 +39,37 @@ export class RemoteTarget implements CallTarget {
     return reply;
   }
 
-  stream(args: unknown[], signal: AbortSignal | undefined, hops: number): PullIterator {
+  /** The stream counts in the link's `inFlight` (the load balancer's measure) until it ends. */
+  stream(args: unknown[], context: CallContext | undefined, hops: number): PullIterator {
     if (hops <= 0) throw new NoRouteError(`Hop limit reached calling "${this.info.name}"`);
     const { link } = this;
-    return link.caller.stream(this.namespace, this.info.name, args, { signal, hops: hops - 1 });
+    const inner = link.caller.stream(this.namespace, this.info.name, args, {
+      signal: context?.signal,
+      hops: hops - 1,
+    });
+    link.inFlight++;
+    let open = true;
+    const release = (): void => {
+      if (!open) return;
+      open = false;
+      link.inFlight--;
+    };
+    return {
+      next: () =>
+        inner.next().then(
+          (step) => {
+            if (step.done === true) release();
+            return step;
+          },
+          (error: unknown) => {
+            release();
+            throw error;
+          },
+        ),
+      return: (value?: unknown) => {
+        release();
+        return inner.return(value);
+      },
+    };
   }
 }

@@ -22,6 +22,12 @@ export const MAX_NAME_LENGTH = 256;
 /** Most group ids accepted in one HELLO or one publish target. */
 export const MAX_TARGET_GROUPS = 10_000;
 
+/**
+ * Most credit an RPC stream's producer may hold: the largest `credit` of RPC_STREAM, and the
+ * largest window a consumer may keep open.
+ */
+export const MAX_STREAM_CREDIT = 65_536;
+
 const PEER_KINDS = new Set(['client', 'clone', 'link', 'rpc']);
 
 function bad(message: string, id?: number): ProtocolError {
@@ -36,6 +42,11 @@ function badHandshake(message: string): ProtocolError {
 /** A handshake nonce: 16 to 128 base64url characters. */
 function isNonce(value: unknown): value is string {
   return typeof value === 'string' && /^[A-Za-z0-9_-]{16,128}$/.test(value);
+}
+
+/** A malformed RPC_STREAM whose stream id could be read: it is answered on that stream. */
+function badStream(message: string, streamId: number): ProtocolError {
+  return new ProtocolError(ErrorCode.BAD_FRAME, message, { streamId });
 }
 
 function isRequestId(value: unknown): value is number {
@@ -313,15 +324,20 @@ export function validateFrame(value: unknown): Frame {
     case FrameType.RPC_STREAM: {
       const id: unknown = value[1];
       if (!isPositiveId(id)) throw bad('RPC call id must be a positive integer');
+      // Stream ids are not request ids: a stream's problems are answered on the stream.
+      const fail = type === FrameType.RPC_STREAM ? badStream : bad;
       if (!isName(value[2]) || !isName(value[3]))
-        throw bad('RPC namespace and name must be strings', id);
-      if (!Array.isArray(value[4])) throw bad('RPC args must be an array', id);
-      if (type === FrameType.RPC_STREAM && !(isPositiveId(value[5]) && value[5] <= 1_000_000)) {
-        throw bad('RPC_STREAM credit must be a positive integer', id);
+        throw fail('RPC namespace and name must be strings', id);
+      if (!Array.isArray(value[4])) throw fail('RPC args must be an array', id);
+      if (
+        type === FrameType.RPC_STREAM &&
+        !(isPositiveId(value[5]) && value[5] <= MAX_STREAM_CREDIT)
+      ) {
+        throw fail(`RPC_STREAM credit must be an integer from 1 to ${MAX_STREAM_CREDIT}`, id);
       }
       const hops: unknown = value[type === FrameType.RPC_STREAM ? 6 : 5];
       if (hops !== undefined && hops !== null && !(isVersion(hops) && hops <= 64)) {
-        throw bad('RPC hops must be an integer from 0 to 64', id);
+        throw fail('RPC hops must be an integer from 0 to 64', id);
       }
       const timeout: unknown = type === FrameType.RPC_CALL ? value[6] : undefined;
       if (
@@ -350,7 +366,8 @@ export function validateFrame(value: unknown): Frame {
       checkWireError(value[2], 0);
       return value as Frame;
     case FrameType.RPC_CREDIT:
-      if (!isPositiveId(value[1]) || !(isPositiveId(value[2]) && value[2] <= 1_000_000)) {
+      // A count above MAX_STREAM_CREDIT is well formed: the producer fails that stream.
+      if (!isPositiveId(value[1]) || !isPositiveId(value[2])) {
         throw bad('RPC_CREDIT needs a stream id and a positive count');
       }
       return value as Frame;

@@ -5,6 +5,7 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import type { FunctionInfo } from '../protocol/frames.js';
+import { CallContext } from './call-context.js';
 import type { LocalFunction } from './registry.js';
 
 /** An iterator a stream can pull from. */
@@ -18,12 +19,13 @@ export interface CallTarget {
   /** True when the call leaves this server (so cancelling it is worth telling the far side). */
   readonly remote: boolean;
   /**
-   * Runs a plain function; returns its value or a promise of it. `hops` is how many more
-   * servers a forwarded call may cross.
+   * Runs a plain function; returns its value or a promise of it. `context` says when the
+   * call is called off (a local function gets it as `this`); `hops` is how many more servers
+   * a forwarded call may cross.
    */
-  call(args: unknown[], signal: AbortSignal | undefined, hops: number, timeout?: number): unknown;
+  call(args: unknown[], context: CallContext | undefined, hops: number, timeout?: number): unknown;
   /** Runs a generator function; returns the iterator to pull from. */
-  stream(args: unknown[], signal: AbortSignal | undefined, hops: number): PullIterator;
+  stream(args: unknown[], context: CallContext | undefined, hops: number): PullIterator;
 }
 
 /** Forwarding hops a call may take by default (a guard against routing loops). */
@@ -45,7 +47,10 @@ export function checkArity(info: FunctionInfo, args: readonly unknown[]): void {
   }
 }
 
-type Callable = (...args: unknown[]) => unknown;
+type Callable = (this: CallContext, ...args: unknown[]) => unknown;
+
+/** `this` of a local function called without a context: never aborted. */
+const UNCANCELLED = new CallContext();
 
 /** A function registered on this server. */
 export class LocalTarget implements CallTarget {
@@ -56,20 +61,22 @@ export class LocalTarget implements CallTarget {
     return this.local.info;
   }
 
-  call(args: unknown[]): unknown {
+  call(args: unknown[], context: CallContext = UNCANCELLED): unknown {
     const fn = this.local.fn as Callable;
     const prepared = this.local.prepareArgs(args);
-    return Array.isArray(prepared) ? fn(...prepared) : prepared.then((valid) => fn(...valid));
+    return Array.isArray(prepared)
+      ? fn.apply(context, prepared)
+      : prepared.then((valid) => fn.apply(context, valid));
   }
 
-  stream(args: unknown[]): PullIterator {
+  stream(args: unknown[], context: CallContext = UNCANCELLED): PullIterator {
     const fn = this.local.fn as Callable;
     const prepared = this.local.prepareArgs(args);
-    if (Array.isArray(prepared)) return fn(...prepared) as PullIterator;
+    if (Array.isArray(prepared)) return fn.apply(context, prepared) as PullIterator;
     // Validation is async: start the generator once the arguments passed.
     let inner: PullIterator | undefined;
     const ready = prepared.then((valid) => {
-      inner = fn(...valid) as PullIterator;
+      inner = fn.apply(context, valid) as PullIterator;
       return inner;
     });
     return {

@@ -5,6 +5,7 @@
  */
 import { AbortError, NoRouteError, TimeoutError } from '../errors.js';
 import type { FunctionInfo } from '../protocol/frames.js';
+import { CallContext } from './call-context.js';
 import { checkArity, DEFAULT_HOPS, type PullIterator } from './call-target.js';
 import type { RpcBackend } from './proxy.js';
 import type { CallOptions } from './rpc-caller.js';
@@ -48,7 +49,7 @@ export class LocalBackend implements RpcBackend {
     checkArity(target.info, args);
     const { signal, timeout } = options;
     if (signal?.aborted === true) throw new AbortError();
-    if (timeout === undefined) return target.call(args, signal, DEFAULT_HOPS);
+    if (timeout === undefined) return target.call(args, new CallContext(signal), DEFAULT_HOPS);
     // `with({timeout})`: give up after `timeout` ms and cancel the call where it can be
     // cancelled (a call forwarded through server links is cancelled hop by hop).
     const controller = new AbortController();
@@ -57,7 +58,11 @@ export class LocalBackend implements RpcBackend {
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       return await Promise.race([
-        Promise.resolve(target.call(args, controller.signal, DEFAULT_HOPS)),
+        // The timeout goes along, so a forwarded call waits as long as this caller, not
+        // the link's default.
+        Promise.resolve(
+          target.call(args, new CallContext(controller.signal), DEFAULT_HOPS, timeout),
+        ),
         new Promise<never>((_resolve, reject) => {
           timer = setTimeout(() => {
             reject(new TimeoutError(`No reply within ${timeout} ms`));
@@ -83,7 +88,8 @@ export class LocalBackend implements RpcBackend {
       return toAsyncIterator({ next: () => Promise.reject(error) }, undefined);
     }
     checkArity(target.info, args);
-    return toAsyncIterator(target.stream(args, options.signal, DEFAULT_HOPS), options.signal);
+    const context = new CallContext(options.signal);
+    return toAsyncIterator(target.stream(args, context, DEFAULT_HOPS), options.signal);
   }
 
   async list(namespace: string): Promise<FunctionInfo[]> {

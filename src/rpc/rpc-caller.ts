@@ -83,7 +83,11 @@ export class RpcCaller {
     const id = this.nextStreamId;
     this.nextStreamId = id >= 2 ** 31 - 1 ? 1 : id + 1;
     const { signal } = options;
-    const onAbort = (): void => consumer.fail(new AbortError('The stream was aborted'));
+    // One listener, added and removed as the same function, so finished streams leave none.
+    const onAbort = (): void => {
+      this.trySend([FrameType.RPC_STREAM_CANCEL, id]);
+      consumer.fail(new AbortError('The stream was aborted'));
+    };
     const consumer = new StreamConsumer<T>(id, {
       credit: (n) => this.trySend([FrameType.RPC_CREDIT, id, n]),
       cancel: () => this.trySend([FrameType.RPC_STREAM_CANCEL, id]),
@@ -105,16 +109,7 @@ export class RpcCaller {
       consumer.fail(error instanceof WsMeshError ? error : new NotConnectedError(String(error)));
       return consumer;
     }
-    if (signal !== undefined) {
-      signal.addEventListener(
-        'abort',
-        () => {
-          this.trySend([FrameType.RPC_STREAM_CANCEL, id]);
-          onAbort();
-        },
-        { once: true },
-      );
-    }
+    signal?.addEventListener('abort', onAbort, { once: true });
     return consumer;
   }
 

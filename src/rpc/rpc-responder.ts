@@ -9,12 +9,14 @@ import {
   AuthError,
   ConnectionClosedError,
   ErrorCode,
+  LimitError,
   NoRouteError,
   ProtocolError,
 } from '../errors.js';
 import { FrameType, type Frame, type FunctionInfo } from '../protocol/frames.js';
 import { toWireError } from '../protocol/wire-error.js';
 import type { Connection } from '../transport/connection.js';
+import { CallContext } from './call-context.js';
 import { checkArity, DEFAULT_HOPS, type CallTarget } from './call-target.js';
 import { StreamProducer } from './stream-producer.js';
 import { isThenable } from '../util/thenable.js';
@@ -33,9 +35,22 @@ export interface RpcObserver {
   callFinished(namespace: string, name: string, ms: number, ok: boolean): void;
 }
 
+/**
+ * What a connection has running, shared with its plain requests: calls still running and open
+ * streams count here, and new ones are refused with `ERR_LIMIT` once it reaches the
+ * responder's `maxInFlight`.
+ */
+export interface InFlightBudget {
+  inFlight: number;
+}
+
+/** Most namespaces one connection may watch (RPC_LIST); more are refused with `ERR_LIMIT`. */
+export const MAX_WATCHED_NAMESPACES = 256;
+
 interface PeerState {
   readonly producers: Map<number, StreamProducer>;
-  readonly calls: Map<number, AbortController>;
+  /** Calls still running, by request id. */
+  readonly calls: Map<number, CallContext>;
   readonly watching: Set<string>;
 }
 
@@ -52,6 +67,8 @@ export class RpcResponder {
   constructor(
     private readonly resolver: FunctionResolver,
     private readonly serverId: string,
+    /** Most calls and streams (with the plain requests) one budgeted connection has running. */
+    private readonly maxInFlight = Number.POSITIVE_INFINITY,
   ) {}
 
   /** True for the frame types this responder handles. */
@@ -66,8 +83,13 @@ export class RpcResponder {
     );
   }
 
-  /** Handles one RPC frame from `connection`; `authorized` is false without a valid secret proof. */
-  handle(connection: Connection, authorized: boolean, frame: Frame): void {
+  /**
+   * Handles one RPC frame from `connection`; `authorized` is false without a valid secret
+   * proof. With a `budget`, calls and streams count in it and are refused past `maxInFlight`
+   * (server links and clone links have none: they carry the calls of many clients, each
+   * counted where it entered).
+   */
+  handle(connection: Connection, authorized: boolean, frame: Frame, budget?: InFlightBudget): void {
     if (!authorized) {
       const id = frame[0] === FrameType.RPC_CALL || frame[0] === FrameType.RPC_LIST ? frame[1] : 0;
       const error = new AuthError('RPC on this server needs the server secret');
@@ -79,6 +101,7 @@ export class RpcResponder {
       case FrameType.RPC_CALL:
         this.call(
           connection,
+          budget,
           frame[1],
           frame[2],
           frame[3],
@@ -90,6 +113,7 @@ export class RpcResponder {
       case FrameType.RPC_STREAM:
         this.openStream(
           connection,
+          budget,
           frame[1],
           frame[2],
           frame[3],
@@ -107,18 +131,9 @@ export class RpcResponder {
       case FrameType.RPC_CANCEL:
         this.peers.get(connection)?.calls.get(frame[1])?.abort();
         return;
-      case FrameType.RPC_LIST: {
-        const namespace = frame[2];
-        this.state(connection).watching.add(namespace);
-        let set = this.watchers.get(namespace);
-        if (set === undefined) {
-          set = new Set();
-          this.watchers.set(namespace, set);
-        }
-        set.add(connection);
-        connection.reply(frame[1], { namespace, functions: this.resolver.list(namespace) });
+      case FrameType.RPC_LIST:
+        this.list(connection, frame[1], frame[2]);
         return;
-      }
       default:
         connection.replyError(
           0,
@@ -141,11 +156,6 @@ export class RpcResponder {
     }
   }
 
-  /** Namespaces some connection watches. */
-  watchedNamespaces(): string[] {
-    return [...this.watchers.keys()];
-  }
-
   /** Stops every stream and forgets every call of a closed connection. */
   connectionClosed(connection: Connection): void {
     const state = this.peers.get(connection);
@@ -153,7 +163,40 @@ export class RpcResponder {
     this.peers.delete(connection);
     for (const producer of [...state.producers.values()]) producer.cancel();
     for (const controller of state.calls.values()) controller.abort(new ConnectionClosedError());
-    for (const namespace of state.watching) this.watchers.get(namespace)?.delete(connection);
+    for (const namespace of state.watching) this.unwatch(namespace, connection);
+  }
+
+  /**
+   * RPC_LIST: answers the namespace's functions and watches it for changes, refusing with
+   * `ERR_LIMIT` a connection that already watches {@link MAX_WATCHED_NAMESPACES} others.
+   */
+  private list(connection: Connection, id: number, namespace: string): void {
+    const { watching } = this.state(connection);
+    if (!watching.has(namespace)) {
+      if (watching.size >= MAX_WATCHED_NAMESPACES) {
+        connection.replyError(
+          id,
+          new LimitError(`A connection may watch at most ${MAX_WATCHED_NAMESPACES} namespaces`),
+        );
+        return;
+      }
+      watching.add(namespace);
+      let set = this.watchers.get(namespace);
+      if (set === undefined) {
+        set = new Set();
+        this.watchers.set(namespace, set);
+      }
+      set.add(connection);
+    }
+    connection.reply(id, { namespace, functions: this.resolver.list(namespace) });
+  }
+
+  private unwatch(namespace: string, connection: Connection): void {
+    const set = this.watchers.get(namespace);
+    if (set === undefined) return;
+    set.delete(connection);
+    // An empty entry would outlive every connection that ever listed the namespace.
+    if (set.size === 0) this.watchers.delete(namespace);
   }
 
   private state(connection: Connection): PeerState {
@@ -190,8 +233,24 @@ export class RpcResponder {
     return target;
   }
 
+  /** True (after refusing with `ERR_LIMIT` through `refuse`) when `budget` is spent. */
+  private overBudget(
+    budget: InFlightBudget | undefined,
+    refuse: (error: LimitError) => void,
+  ): boolean {
+    if (budget === undefined || budget.inFlight < this.maxInFlight) return false;
+    this.callErrors++;
+    refuse(
+      new LimitError(
+        `More than ${this.maxInFlight} requests, calls and streams in flight on this connection`,
+      ),
+    );
+    return true;
+  }
+
   private call(
     connection: Connection,
+    budget: InFlightBudget | undefined,
     id: number,
     namespace: string,
     name: string,
@@ -200,19 +259,15 @@ export class RpcResponder {
     timeout?: number,
   ): void {
     this.callsServed++;
+    if (this.overBudget(budget, (error) => connection.replyError(id, error))) return;
     const observer = this.observer;
     let started = 0;
     let result: unknown;
-    let controller: AbortController | undefined;
+    const context = new CallContext();
     try {
       const target = this.target(namespace, name, 'function', args);
       if (observer !== undefined) started = performance.now();
-      // Only calls that leave this server can be cancelled; local ones run to completion.
-      if (target.remote) {
-        controller = new AbortController();
-        this.state(connection).calls.set(id, controller);
-      }
-      result = target.call(args, controller?.signal, hops, timeout);
+      result = target.call(args, context, hops, timeout);
     } catch (error) {
       this.callErrors++;
       // started is set once the function was found: only known functions are observed.
@@ -226,14 +281,22 @@ export class RpcResponder {
       connection.reply(id, result);
       return;
     }
+    if (budget !== undefined) budget.inFlight++;
+    // Still running: RPC_CANCEL (or the connection closing) calls it off through `context`.
+    const { calls } = this.state(connection);
+    calls.set(id, context);
+    const settled = (): void => {
+      if (budget !== undefined) budget.inFlight--;
+      if (calls.get(id) === context) calls.delete(id);
+    };
     Promise.resolve(result).then(
       (value) => {
-        if (controller !== undefined) this.peers.get(connection)?.calls.delete(id);
+        settled();
         observer?.callFinished(namespace, name, performance.now() - started, true);
         connection.reply(id, value);
       },
       (error: unknown) => {
-        if (controller !== undefined) this.peers.get(connection)?.calls.delete(id);
+        settled();
         this.callErrors++;
         observer?.callFinished(namespace, name, performance.now() - started, false);
         connection.replyError(id, error);
@@ -243,6 +306,7 @@ export class RpcResponder {
 
   private openStream(
     connection: Connection,
+    budget: InFlightBudget | undefined,
     id: number,
     namespace: string,
     name: string,
@@ -251,8 +315,12 @@ export class RpcResponder {
     hops: number,
   ): void {
     this.callsServed++;
+    if (this.overBudget(budget, (error) => this.sendStreamError(connection, id, error))) return;
     const state = this.state(connection);
-    if (state.producers.has(id)) {
+    const open = state.producers.get(id);
+    if (open !== undefined) {
+      // The consumer can no longer tell the two apart: both end, with one error.
+      open.cancel();
       this.sendStreamError(
         connection,
         id,
@@ -267,8 +335,8 @@ export class RpcResponder {
     try {
       const target = this.target(namespace, name, 'generator', args);
       if (observer !== undefined) started = performance.now();
-      const controller = new AbortController();
-      const iterator = target.stream(args, controller.signal, hops);
+      const context = new CallContext();
+      const iterator = target.stream(args, context, hops);
       producer = new StreamProducer(
         id,
         iterator,
@@ -296,8 +364,9 @@ export class RpcResponder {
           },
         },
         (finished) => {
+          if (budget !== undefined) budget.inFlight--;
           observer?.callFinished(namespace, name, performance.now() - started, !failed);
-          controller.abort();
+          context.abort();
           if (state.producers.get(finished.id) === finished) state.producers.delete(finished.id);
         },
       );
@@ -309,6 +378,8 @@ export class RpcResponder {
       return;
     }
     state.producers.set(id, producer);
+    // Counted before it starts: a short generator can finish within start().
+    if (budget !== undefined) budget.inFlight++;
     producer.start();
   }
 

@@ -1,9 +1,12 @@
 /**
  * The producing side of an RPC stream: pulls from a generator only while the consumer has
- * credit, batches items per event-loop turn, and stops the generator (`return()`, so its
- * `finally` blocks run) when the consumer cancels or goes away.
+ * credit, batches items per event-loop turn, lets I/O run between full batches (so a stream
+ * with a large credit cannot hold the event loop), and stops the generator (`return()`, so
+ * its `finally` blocks run) when the consumer cancels or goes away.
  * @module
  */
+import { LimitError } from '../errors.js';
+import { MAX_STREAM_CREDIT } from '../protocol/validate.js';
 import { isThenable } from '../util/thenable.js';
 
 /** Where a producer sends what it pulls. */
@@ -15,6 +18,11 @@ export interface StreamSink {
 
 /** Most items in one RPC_ITEMS frame. */
 export const MAX_BATCH = 256;
+
+/** Resolves after pending I/O callbacks ran (the next check phase of the event loop). */
+function yieldToIo(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
 
 type AnyIterator =
   Iterator<unknown, unknown, undefined> | AsyncIterator<unknown, unknown, undefined>;
@@ -39,8 +47,22 @@ export class StreamProducer {
     void this.run();
   }
 
-  /** The consumer can take `n` more items. */
+  /**
+   * The consumer can take `n` more items. Credit held above {@link MAX_STREAM_CREDIT} means
+   * the consumer's window is larger than the protocol allows: the stream fails with
+   * `ERR_LIMIT` and the generator is stopped.
+   */
   addCredit(n: number): void {
+    if (this.finished) return;
+    if (this.credit + n > MAX_STREAM_CREDIT) {
+      this.flush();
+      this.sink.error(
+        this.id,
+        new LimitError(`A stream's credit may not exceed ${MAX_STREAM_CREDIT} items`),
+      );
+      this.cancel();
+      return;
+    }
     this.credit += n;
     const wake = this.wake;
     this.wake = undefined;
@@ -80,8 +102,11 @@ export class StreamProducer {
         }
         this.batch.push(step.value);
         this.credit--;
-        if (this.batch.length >= MAX_BATCH) this.flush();
-        else this.flushTimer ??= setImmediate(() => this.flush());
+        if (this.batch.length >= MAX_BATCH) {
+          this.flush();
+          // A generator that never awaits would otherwise run its whole credit in one turn.
+          await yieldToIo();
+        } else this.flushTimer ??= setImmediate(() => this.flush());
       }
     } catch (error) {
       if (this.finished) return;

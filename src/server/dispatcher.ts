@@ -72,15 +72,26 @@ export class MessageDispatcher {
     limit: { messages: number; interval: number },
   ): boolean {
     const type = frame[0];
+    // Answers, and RPC frames about work already admitted (credit, cancels), are not new work.
     if (
       type === FrameType.PING ||
       type === FrameType.PONG ||
       type === FrameType.REPLY ||
-      type === FrameType.ERROR
+      type === FrameType.ERROR ||
+      type === FrameType.RPC_CREDIT ||
+      type === FrameType.RPC_CANCEL ||
+      type === FrameType.RPC_STREAM_CANCEL
     )
       return true;
     if (ws.takeToken(limit, Date.now())) return true;
     this.rateLimited++;
+    const refusal = new RateLimitError(
+      `More than ${limit.messages} messages per ${limit.interval} ms`,
+    );
+    if (type === FrameType.RPC_STREAM) {
+      ws.connection.streamError(frame[1], refusal);
+      return false;
+    }
     const id =
       type === FrameType.MESSAGE ||
       type === FrameType.SUBSCRIBE ||
@@ -90,11 +101,7 @@ export class MessageDispatcher {
       type === FrameType.RPC_LIST
         ? frame[1]
         : 0;
-    if (id !== 0)
-      ws.connection.replyError(
-        id,
-        new RateLimitError(`More than ${limit.messages} messages per ${limit.interval} ms`),
-      );
+    if (id !== 0) ws.connection.replyError(id, refusal);
     return false;
   }
 

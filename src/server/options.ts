@@ -113,7 +113,13 @@ export interface ServerOptions {
    * @default 1000000
    */
   maxSubscriptions?: number;
-  /** Most requests of one connection whose handlers are still running; more fail with `ERR_LIMIT`. Default 1000. */
+  /**
+   * Most work one client or RPC proxy connection may have running: requests whose handlers
+   * have not finished, RPC calls not yet answered and RPC streams still open, together. More
+   * fail with `ERR_LIMIT` (a stream on its own RPC_STREAM_ERROR); the connection stays open.
+   * Server links and clone links are not counted.
+   * @default 1000
+   */
   maxInFlight?: number;
   /**
    * Per-connection rate limit: at most `messages` frames (messages, publishes, subscriptions,

@@ -110,7 +110,7 @@ export class Server
     this.linkManager = new LinkManager(this);
     this.functions = new ServerFunctions(this.registry, this.linkManager);
     this.resolver = this.functions.resolver;
-    this.responder = new RpcResponder(this.resolver, this.options.id);
+    this.responder = new RpcResponder(this.resolver, this.options.id, this.options.maxInFlight);
     this.ops = OpsEndpoint.attach(this, this.options.ops, this.options.path);
     this.handshake = new ServerHandshake(this, {
       pending: this.handshakes,
@@ -359,7 +359,13 @@ export class Server
         this.dispatcher.handleFrame(ws, frame, raw);
         return;
       case 'responder':
-        this.responder.handle(ws.connection, grants.rpc, frame);
+        // Clients and proxies spend their own `maxInFlight`; mesh peers carry many clients' calls.
+        this.responder.handle(
+          ws.connection,
+          grants.rpc,
+          frame,
+          grants.role === 'client' ? ws : undefined,
+        );
         return;
       case 'clones':
         this.clones.inboundFrame(ws.connection, frame);

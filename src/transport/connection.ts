@@ -250,6 +250,16 @@ export class Connection {
     }
   }
 
+  /** Ends RPC stream `streamId` with an error (RPC_STREAM_ERROR; stream ids are not request ids). */
+  streamError(streamId: number, error: unknown): void {
+    if (this.closed) return;
+    try {
+      this.send([FrameType.RPC_STREAM_ERROR, streamId, toWireError(error, this.localId)]);
+    } catch {
+      // Closed: the consumer learns it from its own connection.
+    }
+  }
+
   /** Reports a socket error to the connection's owner. */
   reportError(error: Error): void {
     this.handler.onError(error);
@@ -330,9 +340,10 @@ export class Connection {
       frame = validateFrame(decoded);
     } catch (error) {
       const protocolError = error as ProtocolError;
-      const data = protocolError.data as { id?: number } | undefined;
+      const data = protocolError.data as { id?: number; streamId?: number } | undefined;
       this.handler.onError(protocolError);
-      this.replyError(data?.id ?? 0, protocolError);
+      if (data?.streamId !== undefined) this.streamError(data.streamId, protocolError);
+      else this.replyError(data?.id ?? 0, protocolError);
       return;
     }
     if (this.handshaking) {
