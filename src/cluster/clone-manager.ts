@@ -360,10 +360,7 @@ export class CloneManager implements DialerOwner, GroupsObserver {
     // A clone that dialed in is added after the clones it tells about (see CLONE_SYNC), as the
     // original library did, so `clones.clones` lists them in the same order.
     const clone = this.clones.get(link.peerId);
-    if (clone !== undefined) {
-      clone.state = 'linked';
-      clone.lastSeen = Date.now();
-    }
+    clone?.linkUp();
     const others = [...this.clones.values()]
       .filter((known) => known.id !== link.peerId)
       .map((known): [string, string | null] => [known.id, known.url]);
@@ -388,7 +385,7 @@ export class CloneManager implements DialerOwner, GroupsObserver {
     this.links.delete(link.peerId);
     this.host.cloneLinkDown(link.connection);
     const clone = this.clones.get(link.peerId);
-    if (clone !== undefined) clone.state = 'unreachable';
+    clone?.linkDown();
     this.routes.invalidate();
     this.linksChanged = true;
     this.scheduleFlush();
@@ -402,8 +399,7 @@ export class CloneManager implements DialerOwner, GroupsObserver {
 
   /** @internal */
   dialFailed(clone: RemoteClone, error: Error, authRefused: boolean): void {
-    if (clone.state !== 'linked')
-      clone.state = this.routes.hop(clone.id) === undefined ? 'unreachable' : 'routed';
+    clone.dialFailed(this.routes.hop(clone.id) !== undefined);
     if (authRefused) this.host.emitAuthError({ id: clone.id, url: clone.url }, error);
     else if (
       error instanceof WsMeshError &&
@@ -426,10 +422,7 @@ export class CloneManager implements DialerOwner, GroupsObserver {
           this.applyRecord(record, link);
         }
         const peer = this.learn(link.peerId, null);
-        if (peer !== undefined && this.links.get(peer.id) === link) {
-          peer.state = 'linked';
-          peer.lastSeen = Date.now();
-        }
+        if (peer !== undefined && this.links.get(peer.id) === link) peer.linkUp();
         this.ensureDialers();
         return;
       }
@@ -635,7 +628,7 @@ export class CloneManager implements DialerOwner, GroupsObserver {
         this.dialers.set(clone.id, dialer);
       }
       if (!dialer.busy) {
-        if (clone.state === 'unreachable') clone.state = 'connecting';
+        clone.dialing();
         dialer.start();
       }
     }
@@ -665,11 +658,9 @@ export class CloneManager implements DialerOwner, GroupsObserver {
     const now = Date.now();
     const forgetAfter = Math.max(60_000, 30 * this.cloneInterval);
     for (const clone of this.clones.values()) {
-      if (this.links.has(clone.id)) clone.state = 'linked';
-      else if (this.routes.hop(clone.id) !== undefined) clone.state = 'routed';
-      else if (clone.state !== 'connecting') clone.state = 'unreachable';
-      if (clone.state === 'linked' || clone.state === 'routed') clone.lastSeen = now;
-      else if (!clone.explicit && now - clone.lastSeen > forgetAfter) {
+      clone.refresh(this.links.has(clone.id), this.routes.hop(clone.id) !== undefined, now);
+      if (clone.state === 'linked' || clone.state === 'routed') continue;
+      if (!clone.explicit && now - clone.lastSeen > forgetAfter) {
         // Nothing was ever forgotten in the old design; a learned clone gone this long is.
         this.clones.delete(clone.id);
         this.records.delete(clone.id);
