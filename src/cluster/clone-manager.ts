@@ -22,7 +22,8 @@ import type { Connection } from '../transport/connection.js';
 import type { TlsOptions } from '../transport/dialer.js';
 import type { AuthFnOut } from './auth.js';
 import { CloneDialer, type DialerOwner } from './clone-dialer.js';
-import { CloneLink } from './clone-link.js';
+import type { CloneLink } from './clone-link.js';
+import { LinkTable } from './link-table.js';
 import { RecordStore } from './clone-records.js';
 import { PAGE_BYTES, PageAssembler, paginate, syncParts } from './record-pages.js';
 import { CloneRelay, type RelayContext } from './clone-relay.js';
@@ -65,10 +66,7 @@ export class CloneManager implements DialerOwner, GroupsObserver {
   readonly clones = new Map<string, RemoteClone>();
   /** Random id of this server process, announced to clones. */
   readonly instance = randomUUID();
-  /** @internal Live links by peer id. */
-  readonly links = new Map<string, CloneLink>();
-
-  private readonly inbound = new Map<Connection, CloneLink>();
+  private readonly linkTable = new LinkTable();
   private readonly dialers = new Map<string, CloneDialer>();
   private readonly records = new RecordStore();
   private readonly pages = new PageAssembler();
@@ -115,6 +113,10 @@ export class CloneManager implements DialerOwner, GroupsObserver {
     };
   }
 
+  /** @internal Live links by peer id. */
+  get links(): ReadonlyMap<string, CloneLink> {
+    return this.linkTable.live;
+  }
   /** @internal */
   get selfId(): string {
     return this.host.id;
@@ -281,8 +283,7 @@ export class CloneManager implements DialerOwner, GroupsObserver {
     }
     for (const dialer of this.dialers.values()) dialer.stop();
     this.dialers.clear();
-    this.links.clear();
-    this.inbound.clear();
+    this.linkTable.clear();
   }
 
   /** @internal Where `authFnOut` values come from: per-clone function, else the server's. */
@@ -302,13 +303,7 @@ export class CloneManager implements DialerOwner, GroupsObserver {
       this.duplicateId(peerId, "a clone dialed in with this server's own id");
       return false;
     }
-    const existing = this.links.get(peerId);
-    if (
-      existing !== undefined &&
-      peerInstance !== undefined &&
-      existing.peerInstance !== undefined &&
-      existing.peerInstance !== peerInstance
-    ) {
+    if (this.linkTable.claimedByOther(peerId, peerInstance)) {
       this.duplicateId(peerId, 'two live servers claim this id');
       return false;
     }
@@ -321,40 +316,25 @@ export class CloneManager implements DialerOwner, GroupsObserver {
    */
   acceptInbound(connection: Connection, peerId: string, peerInstance: string | undefined): boolean {
     if (!this.canAcceptInbound(peerId, peerInstance)) return false;
-    const link = new CloneLink(peerId, 'in', connection, peerId);
-    link.peerInstance = peerInstance;
-    this.inbound.set(connection, link);
-    this.linkOpened(link);
+    this.linkOpened(this.linkTable.addInbound(connection, peerId, peerInstance));
     return true;
   }
 
   /** @internal A frame on an inbound clone connection. */
   inboundFrame(connection: Connection, frame: Frame): void {
-    const link = this.inbound.get(connection);
+    const link = this.linkTable.inboundLink(connection);
     if (link !== undefined) this.linkFrame(link, frame);
   }
 
   /** @internal An inbound clone connection closed. */
   inboundClosed(connection: Connection): void {
-    const link = this.inbound.get(connection);
-    if (link === undefined) return;
-    this.inbound.delete(connection);
-    link.closed = true;
-    this.linkClosed(link);
+    const link = this.linkTable.removeInbound(connection);
+    if (link !== undefined) this.linkClosed(link);
   }
 
   /** @internal */
   linkOpened(link: CloneLink): void {
-    const existing = this.links.get(link.peerId);
-    if (existing !== undefined && !existing.closed) {
-      // Two links to one clone: both sides keep the one dialed by the smaller id.
-      const keepNew = link.dialerId <= existing.dialerId;
-      const loser = keepNew ? existing : link;
-      loser.close(CloseCode.NORMAL, 'duplicate clone link');
-      if (!keepNew) return;
-      this.links.delete(link.peerId);
-    }
-    this.links.set(link.peerId, link);
+    if (!this.linkTable.open(link)) return;
     link.onUnsent = (frame, error) => this.unsent(link, frame, error);
     this.host.cloneLinkUp(link.connection, link.peerId, link.direction);
     // A clone that dialed in is added after the clones it tells about (see CLONE_SYNC), as the
@@ -381,8 +361,7 @@ export class CloneManager implements DialerOwner, GroupsObserver {
 
   /** @internal */
   linkClosed(link: CloneLink): void {
-    if (this.links.get(link.peerId) !== link) return;
-    this.links.delete(link.peerId);
+    if (!this.linkTable.close(link)) return;
     this.host.cloneLinkDown(link.connection);
     const clone = this.clones.get(link.peerId);
     clone?.linkDown();
