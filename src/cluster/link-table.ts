@@ -4,12 +4,15 @@
  * both sides then keep the link dialed by the smaller id, so they agree without a message.
  * @module
  */
+import { WsMeshError } from '../errors.js';
 import { CloseCode } from '../protocol/frames.js';
 import type { Connection } from '../transport/connection.js';
 import { CloneLink } from './clone-link.js';
 
 /** Live links by peer id, and inbound links by their connection. */
 export class LinkTable {
+  /** Frames not sent although their link was up (too large for the peer...), each reported. */
+  framesUnsent = 0;
   private readonly byPeer = new Map<string, CloneLink>();
   /** Inbound frames and closes arrive by connection; outbound ones come through their dialer. */
   private readonly inbound = new Map<Connection, CloneLink>();
@@ -18,6 +21,8 @@ export class LinkTable {
   get live(): ReadonlyMap<string, CloneLink> {
     return this.byPeer;
   }
+
+  constructor(private readonly reportError: (error: WsMeshError) => void) {}
 
   /**
    * True when `peerInstance` differs from the instance of the live link to `peerId`: two
@@ -69,6 +74,7 @@ export class LinkTable {
       this.byPeer.delete(link.peerId);
     }
     this.byPeer.set(link.peerId, link);
+    link.onUnsent = (frame, error) => this.unsent(link, frame, error);
     return true;
   }
 
@@ -77,6 +83,20 @@ export class LinkTable {
     if (this.byPeer.get(link.peerId) !== link) return false;
     this.byPeer.delete(link.peerId);
     return true;
+  }
+
+  /** A frame for a live link was not sent: an error, reported and counted, never silent. */
+  private unsent(link: CloneLink, frame: readonly unknown[], error: unknown): void {
+    this.framesUnsent++;
+    const code = error instanceof WsMeshError ? error.code : 'ERR_SERIALIZE';
+    const why = error instanceof Error ? error.message : String(error);
+    this.reportError(
+      new WsMeshError(
+        code,
+        `Clone frame ${String(frame[0])} for "${link.peerId}" was not sent: ${why}`,
+        { peer: link.peerId, frameType: frame[0] },
+      ),
+    );
   }
 
   /** Forgets every link (their connections are closed by the caller). */
