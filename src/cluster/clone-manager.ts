@@ -1,87 +1,51 @@
 /**
  * `server.clones`: the clones this server knows, its links to them, and what it tells them.
- *
- * Membership: every clone floods a versioned record of itself (url, live links, groups with
- * subscribers). A clone applies a record only if newer and passes it on, so news spreads in a
- * few round trips instead of on a timer; every `cloneInterval` each link also exchanges a
- * digest of record versions, which repairs anything a push missed. One WebSocket per pair of
- * clones: the clone with the smaller id dials (a clone without `url` always dials), explicit
- * `addClone` always dials, and when two links to the same clone meet, the one dialed by the
- * smaller id stays.
+ * A facade over units with one job each: membership gossip (clone-gossip.ts), the dial
+ * policy (clone-dialers.ts), the link table (link-table.ts), the groups observer
+ * (clone-groups.ts) and the group relay (clone-relay.ts). This file holds the public API and
+ * carries the gossip's decisions out on the links.
  * @module
  */
 import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError, WsMeshError } from '../errors.js';
 import type { FanoutMessage } from '../groups/fanout-message.js';
-import type { GroupManager, GroupsObserver } from '../groups/group-manager.js';
-import type { Subscriber } from '../groups/subscriber.js';
+import type { GroupsObserver } from '../groups/group-manager.js';
 import type { Codec } from '../protocol/codec.js';
-import { CloseCode, FrameType, type CloneRecord, type Frame } from '../protocol/frames.js';
-import { isName } from '../protocol/validate.js';
+import { CloseCode, FrameType, type Frame } from '../protocol/frames.js';
 import type { Connection } from '../transport/connection.js';
-import type { TlsOptions } from '../transport/dialer.js';
 import type { AuthFnOut } from './auth.js';
-import { CloneDialer, type DialerOwner } from './clone-dialer.js';
-import { CloneLink } from './clone-link.js';
-import { RecordStore } from './clone-records.js';
-import { PAGE_BYTES, PageAssembler, paginate, syncParts } from './record-pages.js';
-import { CloneRelay, type RelayContext } from './clone-relay.js';
-import { RemoteClone } from './remote-clone.js';
+import { CloneDialers, type DialEvents } from './clone-dialers.js';
+import type { CloneHost } from './clone-host.js';
+import { CloneGossip, type GossipAction } from './clone-gossip.js';
+import { CloneGroupsObserver } from './clone-groups.js';
+import type { CloneLink } from './clone-link.js';
+import { CloneRelay } from './clone-relay.js';
+import { LinkTable } from './link-table.js';
+import { CloneTable } from './clone-table.js';
+import type { RemoteClone } from './remote-clone.js';
 import { RouteTable } from './routes.js';
 
-/** What the clone manager needs from its server. */
-export interface CloneHost {
-  readonly id: string;
-  readonly url: string | undefined;
-  readonly groups: GroupManager<Subscriber>;
-  readonly cloneOptions: {
-    cloneInterval: number;
-    maxPayload: number;
-    maxBufferedBytes: number;
-    authFnOut: AuthFnOut | undefined;
-    tls: TlsOptions | undefined;
-    serverSecret: string | undefined;
-    encryption: boolean;
-  };
-  emitAuthError(clone: { id: string; url: string | null }, error: Error): void;
-  reportError(error: unknown): void;
-  /** A clone link is up: clones also share RPC functions over it. */
-  cloneLinkUp(connection: Connection, peerId: string, direction: 'in' | 'out'): void;
-  /** A clone link that was up closed. */
-  cloneLinkDown(connection: Connection): void;
-  /** An RPC or route frame arrived on a clone link. */
-  cloneLinkFrame(connection: Connection, frame: Frame): void;
-}
+export type { CloneHost } from './clone-host.js';
 
 /** Error code of two live servers claiming one id. */
 export const DUPLICATE_ID = 'ERR_DUPLICATE_ID';
 
-/** Interest changes up to this size always go as a delta, even when the full list is shorter. */
-const MAX_DELTA = 256;
+/** Relay sequence windows of origins silent this long are dropped. */
+const RELAY_FORGET_MS = 10 * 60_000;
 
 /** The clone mesh as seen from one server. */
-export class CloneManager implements DialerOwner, GroupsObserver {
+export class CloneManager implements DialEvents, GroupsObserver {
   /** Known remote clones by id (never this server's own id). */
-  readonly clones = new Map<string, RemoteClone>();
+  readonly clones: Map<string, RemoteClone>;
   /** Random id of this server process, announced to clones. */
   readonly instance = randomUUID();
-  /** @internal Live links by peer id. */
-  readonly links = new Map<string, CloneLink>();
-
-  private readonly inbound = new Map<Connection, CloneLink>();
-  private readonly dialers = new Map<string, CloneDialer>();
-  private readonly records = new RecordStore();
-  private readonly pages = new PageAssembler();
-  /** Clone frames not sent although their link was up (too large for the peer...), reported. */
-  framesUnsent = 0;
-  private readonly forgotten = new Set<string>();
+  private readonly linkTable: LinkTable;
+  private readonly groupEvents: CloneGroupsObserver;
+  private readonly gossip: CloneGossip;
+  private readonly dialers: CloneDialers;
   private readonly routes: RouteTable;
   private readonly relay: CloneRelay;
-  private readonly interest = new Set<string>();
-  private readonly pendingAdd = new Set<string>();
-  private readonly pendingDel = new Set<string>();
-  private version = 0;
-  private linksChanged = false;
+  private readonly table: CloneTable;
   private flushScheduled = false;
   private started = false;
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -90,18 +54,39 @@ export class CloneManager implements DialerOwner, GroupsObserver {
 
   constructor(private readonly host: CloneHost) {
     this.authFnOut = host.cloneOptions.authFnOut;
+    this.linkTable = new LinkTable((error) => host.reportError(error));
+    const links = this.linkTable.live;
+    this.table = new CloneTable(host.id, (id) => this.dialers.drop(id));
+    this.clones = this.table.clones;
+    const isForgotten = (id: string): boolean => this.table.isDeleted(id);
+    this.groupEvents = new CloneGroupsObserver({
+      publish: (message) => {
+        if (this.started) this.relay.publish(message);
+      },
+      deleteGroup: (groupId) => {
+        if (this.started) this.relay.deleteGroup(groupId);
+      },
+      interestChanged: () => this.scheduleFlush(),
+    });
+    this.gossip = new CloneGossip({
+      selfId: host.id,
+      instance: this.instance,
+      get url() {
+        return host.url ?? null;
+      },
+      interest: this.groupEvents,
+      links: () => links.keys(),
+      maxPayload: (peer) =>
+        links.get(peer)?.connection.peerMaxPayload ?? host.cloneOptions.maxPayload,
+      isForgotten,
+    });
     this.routes = new RouteTable(
       host.id,
-      () => this.links.keys(),
-      () => this.records.values(),
+      () => links.keys(),
+      () => this.gossip.known(),
     );
-    this.relay = new CloneRelay(this.relayContext());
-  }
-
-  private relayContext(): RelayContext {
-    const { host, links, routes, records } = this;
     const codec = (): Codec => this.codec;
-    return {
+    this.relay = new CloneRelay({
       selfId: host.id,
       instance: this.instance,
       get codec() {
@@ -109,50 +94,45 @@ export class CloneManager implements DialerOwner, GroupsObserver {
       },
       groups: host.groups,
       links,
-      routes,
-      records: () => records.values(),
+      routes: this.routes,
+      records: () => this.gossip.known(),
       reportError: (error) => host.reportError(error),
-    };
+    });
+    this.dialers = new CloneDialers(
+      host,
+      {
+        instance: this.instance,
+        get codec() {
+          return codec();
+        },
+        running: () => this.started,
+        isKnown: (id) => this.clones.has(id),
+        isLinked: (id) => links.has(id),
+        isForgotten,
+      },
+      this,
+    );
   }
 
-  /** @internal */
-  get selfId(): string {
-    return this.host.id;
+  /** Clone frames not sent although their link was up (too large for the peer...), reported. */
+  get framesUnsent(): number {
+    return this.linkTable.framesUnsent;
   }
-  /** @internal */
+
+  /** @internal Live links by peer id. */
+  get links(): ReadonlyMap<string, CloneLink> {
+    return this.linkTable.live;
+  }
+  /** @internal The MessagePack codec of clone links; throws before `start`. */
   get codec(): Codec {
     if (this.msgpack === undefined)
       throw new WsMeshError('ERR_NOT_STARTED', 'Clone links need a started server');
     return this.msgpack;
   }
-  /** @internal */
-  get cloneInterval(): number {
-    return this.host.cloneOptions.cloneInterval;
-  }
-  /** @internal */
-  get maxPayload(): number {
-    return this.host.cloneOptions.maxPayload;
-  }
-  /** @internal */
-  get maxBufferedBytes(): number {
-    return this.host.cloneOptions.maxBufferedBytes;
-  }
-  /** @internal */
-  get tls(): TlsOptions | undefined {
-    return this.host.cloneOptions.tls;
-  }
-  /** @internal */
-  get secret(): string | undefined {
-    return this.host.cloneOptions.serverSecret;
-  }
-  /** @internal */
-  get encryption(): boolean {
-    return this.host.cloneOptions.encryption;
-  }
 
   /** True when `deleteClone` removed `id` and `addClone` did not bring it back. */
   isDeleted(id: string): boolean {
-    return this.forgotten.has(id);
+    return this.table.isDeleted(id);
   }
 
   /** Ids of the clones with a live direct link. */
@@ -175,52 +155,13 @@ export class CloneManager implements DialerOwner, GroupsObserver {
    * links and the groups it has subscribers for, this clone first.
    */
   topology(): { id: string; url: string | null; links: string[]; groups: string[] }[] {
-    const result = [
-      {
-        id: this.host.id,
-        url: this.host.url ?? null,
-        links: [...this.links.keys()],
-        groups: [...this.interest],
-      },
-    ];
-    for (const record of this.records.values()) {
-      if (record.gone || this.forgotten.has(record.id)) continue;
-      result.push({
-        id: record.id,
-        url: record.url,
-        links: [...record.links],
-        groups: [...record.groups],
-      });
-    }
-    return result;
+    return this.gossip.topology();
   }
 
   /** Adds (or updates) a clone and dials it when the server runs. */
   addClone(options: { id: string; url: string; authFnOut?: AuthFnOut }): RemoteClone {
-    const { id, url, authFnOut } = options ?? {};
-    if (!isName(id)) throw new InvalidArgumentError('addClone: id must be a non-empty string');
-    if (id === this.host.id)
-      throw new InvalidArgumentError('addClone: a server cannot be its own clone');
-    if (typeof url !== 'string' || !/^wss?:\/\//.test(url)) {
-      throw new InvalidArgumentError('addClone: url must start with ws:// or wss://');
-    }
-    if (authFnOut !== undefined && typeof authFnOut !== 'function') {
-      throw new InvalidArgumentError('addClone: authFnOut must be a function');
-    }
-    this.forgotten.delete(id);
-    let clone = this.clones.get(id);
-    if (clone === undefined) {
-      clone = new RemoteClone(id, url, true, authFnOut);
-      this.clones.set(id, clone);
-    } else {
-      if (clone.url !== url) this.dialers.get(id)?.stop();
-      if (clone.url !== url) this.dialers.delete(id);
-      clone.url = url;
-      clone.explicit = true;
-      if (authFnOut !== undefined) clone.authFnOut = authFnOut;
-    }
-    // Tell the mesh at once, so everyone can dial the newcomer without waiting for it.
-    for (const link of this.links.values()) link.send([FrameType.CLONE_SYNC, [], [[id, url]]]);
+    const clone = this.table.add(options);
+    this.run(this.gossip.introduce(clone.id, options.url));
     this.ensureDialers();
     return clone;
   }
@@ -231,14 +172,10 @@ export class CloneManager implements DialerOwner, GroupsObserver {
    */
   deleteClone(options: { id: string }): boolean {
     const id = options?.id;
-    if (!isName(id)) throw new InvalidArgumentError('deleteClone: id must be a non-empty string');
-    const existed = this.clones.delete(id);
-    this.forgotten.add(id);
-    this.dialers.get(id)?.stop();
-    this.dialers.delete(id);
+    const existed = this.table.delete(id);
+    this.dialers.drop(id);
     this.links.get(id)?.close(CloseCode.NORMAL, 'clone deleted');
-    this.records.delete(id);
-    this.pages.delete(id);
+    this.gossip.forget(id);
     this.routes.invalidate();
     return existed;
   }
@@ -249,12 +186,10 @@ export class CloneManager implements DialerOwner, GroupsObserver {
       throw new InvalidArgumentError('updateAuthFnOut takes a function');
     }
     this.authFnOut = authFnOut;
-    // As documented for the original: the function of every clone is replaced.
+    // The new function replaces the per-clone ones too (docs/clones.md): after a credential
+    // rotation no clone should keep presenting the old value.
     for (const clone of this.clones.values()) clone.authFnOut = undefined;
-    for (const [id, dialer] of this.dialers) {
-      dialer.stop();
-      this.dialers.delete(id);
-    }
+    this.dialers.dropAll();
     this.ensureDialers();
   }
 
@@ -263,7 +198,7 @@ export class CloneManager implements DialerOwner, GroupsObserver {
     this.msgpack = msgpack;
     this.started = true;
     this.ensureDialers();
-    this.timer = setInterval(() => this.tick(), this.cloneInterval);
+    this.timer = setInterval(() => this.tick(), this.host.cloneOptions.cloneInterval);
     this.timer.unref();
   }
 
@@ -273,16 +208,10 @@ export class CloneManager implements DialerOwner, GroupsObserver {
     this.started = false;
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
-    this.version++;
-    const farewell: CloneRecord = { ...this.ownRecord(), links: [], groups: [], gone: true };
-    for (const link of this.links.values()) {
-      link.send([FrameType.CLONE_UPDATE, farewell]);
-      link.close(CloseCode.GOING_AWAY, 'server stopping');
-    }
-    for (const dialer of this.dialers.values()) dialer.stop();
-    this.dialers.clear();
-    this.links.clear();
-    this.inbound.clear();
+    this.run(this.gossip.leave());
+    for (const link of this.links.values()) link.close(CloseCode.GOING_AWAY, 'server stopping');
+    this.dialers.dropAll();
+    this.linkTable.clear();
   }
 
   /** @internal Where `authFnOut` values come from: per-clone function, else the server's. */
@@ -297,18 +226,12 @@ export class CloneManager implements DialerOwner, GroupsObserver {
    */
   canAcceptInbound(peerId: string, peerInstance: string | undefined): boolean {
     // deleteClone means "no link with that clone" in both directions until addClone.
-    if (this.forgotten.has(peerId)) return false;
+    if (this.table.isDeleted(peerId)) return false;
     if (peerId === this.host.id) {
       this.duplicateId(peerId, "a clone dialed in with this server's own id");
       return false;
     }
-    const existing = this.links.get(peerId);
-    if (
-      existing !== undefined &&
-      peerInstance !== undefined &&
-      existing.peerInstance !== undefined &&
-      existing.peerInstance !== peerInstance
-    ) {
+    if (this.linkTable.claimedByOther(peerId, peerInstance)) {
       this.duplicateId(peerId, 'two live servers claim this id');
       return false;
     }
@@ -321,89 +244,49 @@ export class CloneManager implements DialerOwner, GroupsObserver {
    */
   acceptInbound(connection: Connection, peerId: string, peerInstance: string | undefined): boolean {
     if (!this.canAcceptInbound(peerId, peerInstance)) return false;
-    const link = new CloneLink(peerId, 'in', connection, peerId);
-    link.peerInstance = peerInstance;
-    this.inbound.set(connection, link);
-    this.linkOpened(link);
+    this.linkOpened(this.linkTable.addInbound(connection, peerId, peerInstance));
     return true;
   }
 
   /** @internal A frame on an inbound clone connection. */
   inboundFrame(connection: Connection, frame: Frame): void {
-    const link = this.inbound.get(connection);
+    const link = this.linkTable.inboundLink(connection);
     if (link !== undefined) this.linkFrame(link, frame);
   }
 
   /** @internal An inbound clone connection closed. */
   inboundClosed(connection: Connection): void {
-    const link = this.inbound.get(connection);
-    if (link === undefined) return;
-    this.inbound.delete(connection);
-    link.closed = true;
-    this.linkClosed(link);
+    const link = this.linkTable.removeInbound(connection);
+    if (link !== undefined) this.linkClosed(link);
   }
 
   /** @internal */
   linkOpened(link: CloneLink): void {
-    const existing = this.links.get(link.peerId);
-    if (existing !== undefined && !existing.closed) {
-      // Two links to one clone: both sides keep the one dialed by the smaller id.
-      const keepNew = link.dialerId <= existing.dialerId;
-      const loser = keepNew ? existing : link;
-      loser.close(CloseCode.NORMAL, 'duplicate clone link');
-      if (!keepNew) return;
-      this.links.delete(link.peerId);
-    }
-    this.links.set(link.peerId, link);
-    link.onUnsent = (frame, error) => this.unsent(link, frame, error);
+    if (!this.linkTable.open(link)) return;
     this.host.cloneLinkUp(link.connection, link.peerId, link.direction);
-    // A clone that dialed in is added after the clones it tells about (see CLONE_SYNC), as the
-    // original library did, so `clones.clones` lists them in the same order.
-    const clone = this.clones.get(link.peerId);
-    if (clone !== undefined) {
-      clone.state = 'linked';
-      clone.lastSeen = Date.now();
-    }
-    const others = [...this.clones.values()]
-      .filter((known) => known.id !== link.peerId)
-      .map((known): [string, string | null] => [known.id, known.url]);
-    const records = [...this.records.values()].filter((record) => record.id !== link.peerId);
-    const full = [...records.map((record) => RecordStore.toFull(record)), this.ownRecord()];
-    // A large mesh or a large group list takes several frames (records cut into pages).
-    for (const [part, known] of syncParts(full, others, this.pageBytes(link))) {
-      link.send([FrameType.CLONE_SYNC, part, known]);
-    }
+    // A clone that dialed in and is not known yet joins `clones` when its CLONE_SYNC arrives,
+    // after the clones that sync names, so `clones` lists clones in the order heard of.
+    this.clones.get(link.peerId)?.linkUp();
+    // Clones without a record (added here, never linked) are named too, so the peer can dial them.
+    this.run(this.gossip.linkUp(link.peerId, this.table.named(link.peerId)), link);
     this.routes.invalidate();
-    // A new link is announced with the next change of interest or at the next tick, not at
-    // once: it only offers shorter paths, so others lose nothing by learning it a little
-    // later, and a clone that opens 31 links while a mesh forms announces one or two
-    // versions instead of 31, each of which every other clone would pass on. A closed link
-    // goes out at once (paths through it are gone).
-    this.linksChanged = true;
   }
 
   /** @internal */
   linkClosed(link: CloneLink): void {
-    if (this.links.get(link.peerId) !== link) return;
-    this.links.delete(link.peerId);
+    if (!this.linkTable.close(link)) return;
     this.host.cloneLinkDown(link.connection);
-    const clone = this.clones.get(link.peerId);
-    if (clone !== undefined) clone.state = 'unreachable';
+    this.clones.get(link.peerId)?.linkDown();
     this.routes.invalidate();
-    this.linksChanged = true;
+    // Paths through the link are gone: announced at once, not at the next tick.
+    this.gossip.linkDown();
     this.scheduleFlush();
-    if (this.started) this.ensureDialers();
-  }
-
-  /** @internal */
-  wantsDial(id: string): boolean {
-    return this.started && !this.links.has(id) && this.clones.has(id) && !this.forgotten.has(id);
+    this.ensureDialers();
   }
 
   /** @internal */
   dialFailed(clone: RemoteClone, error: Error, authRefused: boolean): void {
-    if (clone.state !== 'linked')
-      clone.state = this.routes.hop(clone.id) === undefined ? 'unreachable' : 'routed';
+    clone.dialFailed(this.routes.hop(clone.id) !== undefined);
     if (authRefused) this.host.emitAuthError({ id: clone.id, url: clone.url }, error);
     else if (
       error instanceof WsMeshError &&
@@ -418,35 +301,21 @@ export class CloneManager implements DialerOwner, GroupsObserver {
   linkFrame(link: CloneLink, frame: Frame): void {
     switch (frame[0]) {
       case FrameType.CLONE_SYNC: {
-        for (const [id, url] of frame[2]) this.learn(id, url);
-        for (const record of frame[1]) {
-          if (record.id === link.peerId && link.peerInstance === undefined) {
-            link.peerInstance = record.instance;
-          }
-          this.applyRecord(record, link);
+        // The peer's instance tells its restart apart from a second process with its id.
+        const own = frame[1].find((record) => record.id === link.peerId);
+        if (own !== undefined && link.peerInstance === undefined) {
+          link.peerInstance = own.instance;
         }
-        const peer = this.learn(link.peerId, null);
-        if (peer !== undefined && this.links.get(peer.id) === link) {
-          peer.state = 'linked';
-          peer.lastSeen = Date.now();
-        }
+        this.run(this.gossip.receive(link.peerId, frame), link);
+        const peer = this.table.learn(link.peerId, null);
+        if (peer !== undefined && this.links.get(peer.id) === link) peer.linkUp();
         this.ensureDialers();
         return;
       }
       case FrameType.CLONE_UPDATE:
-        this.applyRecord(frame[1], link);
-        return;
-      case FrameType.CLONE_REQUEST: {
-        const id = frame[1];
-        if (id === this.host.id) this.sendRecord(link, this.ownRecord());
-        else {
-          const record = this.records.get(id);
-          if (record !== undefined) this.sendRecord(link, RecordStore.toFull(record));
-        }
-        return;
-      }
+      case FrameType.CLONE_REQUEST:
       case FrameType.CLONE_DIGEST:
-        this.compareDigest(link, frame[1]);
+        this.run(this.gossip.receive(link.peerId, frame), link);
         return;
       case FrameType.CLONE_RELAY:
         this.relay.receive(link, frame);
@@ -462,37 +331,53 @@ export class CloneManager implements DialerOwner, GroupsObserver {
 
   /** @internal Groups observer: a local publish goes to interested clones. */
   published(message: FanoutMessage): void {
-    if (this.started) this.relay.publish(message);
+    this.groupEvents.published(message);
   }
 
   /** @internal Groups observer. */
   deleted(groupId: string): void {
-    if (this.started) this.relay.deleteGroup(groupId);
+    this.groupEvents.deleted(groupId);
   }
 
   /** @internal Groups observer. */
   interestAdded(groupId: string): void {
-    this.interest.add(groupId);
-    if (!this.pendingDel.delete(groupId)) this.pendingAdd.add(groupId);
-    this.scheduleFlush();
+    this.groupEvents.interestAdded(groupId);
   }
 
   /** @internal Groups observer. */
   interestRemoved(groupId: string): void {
-    this.interest.delete(groupId);
-    if (!this.pendingAdd.delete(groupId)) this.pendingDel.add(groupId);
-    this.scheduleFlush();
+    this.groupEvents.interestRemoved(groupId);
   }
 
-  private ownRecord(): CloneRecord {
-    return {
-      id: this.host.id,
-      instance: this.instance,
-      url: this.host.url ?? null,
-      v: this.version,
-      links: [...this.links.keys()],
-      groups: [...this.interest],
-    };
+  /**
+   * Carries out the gossip's actions in order. Frames for the peer of `from` go on `from`,
+   * the link the frame being answered came on.
+   */
+  private run(actions: readonly GossipAction[], from?: CloneLink): void {
+    for (const action of actions) {
+      switch (action.type) {
+        case 'send': {
+          const link = from?.peerId === action.to ? from : this.links.get(action.to);
+          if (link === undefined) break;
+          // Pages after one that was not sent are useless alone.
+          for (const frame of action.frames) if (!link.send(frame)) break;
+          break;
+        }
+        case 'learn':
+          this.table.learn(action.id, action.url);
+          break;
+        case 'gone':
+          if (this.table.left(action.id)) this.dialers.drop(action.id);
+          break;
+        case 'duplicate':
+          this.duplicateId(action.id, action.why);
+          break;
+        case 'changed':
+          this.routes.invalidate();
+          this.ensureDialers();
+          break;
+      }
+    }
   }
 
   /** Batches changes of this clone's record made during one tick into one update. */
@@ -504,184 +389,28 @@ export class CloneManager implements DialerOwner, GroupsObserver {
 
   private flush(): void {
     this.flushScheduled = false;
-    if (!this.linksChanged && this.pendingAdd.size === 0 && this.pendingDel.size === 0) return;
-    const base = this.version;
-    this.version++;
-    let update: CloneRecord;
-    const changes = this.pendingAdd.size + this.pendingDel.size;
-    if (changes <= Math.max(MAX_DELTA, this.interest.size)) {
-      update = {
-        id: this.host.id,
-        instance: this.instance,
-        url: this.host.url ?? null,
-        v: this.version,
-        links: [...this.links.keys()],
-        add: [...this.pendingAdd],
-        del: [...this.pendingDel],
-        base,
-      };
-    } else {
-      update = this.ownRecord();
-    }
-    this.pendingAdd.clear();
-    this.pendingDel.clear();
-    this.linksChanged = false;
-    if (!this.started) return;
-    for (const link of this.links.values()) this.sendRecord(link, update);
-  }
-
-  /** Largest frame a record page is cut to for `link`. */
-  private pageBytes(link: CloneLink): number {
-    return Math.min(PAGE_BYTES, link.connection.peerMaxPayload);
-  }
-
-  /** Sends a record as CLONE_UPDATE, in pages when it does not fit in one frame. */
-  private sendRecord(link: CloneLink, record: CloneRecord): void {
-    for (const page of paginate(record, this.pageBytes(link))) {
-      if (!link.send([FrameType.CLONE_UPDATE, page])) return;
-    }
-  }
-
-  /** A frame for a live link was not sent: an error, reported and counted, never silent. */
-  private unsent(link: CloneLink, frame: readonly unknown[], error: unknown): void {
-    this.framesUnsent++;
-    const code = error instanceof WsMeshError ? error.code : 'ERR_SERIALIZE';
-    const why = error instanceof Error ? error.message : String(error);
-    this.host.reportError(
-      new WsMeshError(
-        code,
-        `Clone frame ${String(frame[0])} for "${link.peerId}" was not sent: ${why}`,
-        { peer: link.peerId, frameType: frame[0] },
-      ),
-    );
-  }
-
-  private applyRecord(record: CloneRecord, from: CloneLink): void {
-    if (record.id === this.host.id) {
-      if (record.instance !== this.instance && record.gone !== true) {
-        this.duplicateId(record.id, "another server announces this server's own id");
-      }
-      return;
-    }
-    if (this.forgotten.has(record.id)) return;
-    if (record.page !== undefined) {
-      const known = this.records.get(record.id);
-      if (known !== undefined && known.instance === record.instance && record.v <= known.v) return;
-      const whole = this.pages.add(
-        from.peerId,
-        record as CloneRecord & { page: [number, number] },
-        Date.now(),
-      );
-      if (whole === undefined) return;
-      record = whole;
-    }
-    const result = this.records.apply(record);
-    if (result === 'gap') {
-      from.send([FrameType.CLONE_REQUEST, record.id]);
-      return;
-    }
-    if (result === 'stale') return;
-    if (record.gone === true) {
-      const clone = this.clones.get(record.id);
-      if (clone !== undefined && !clone.explicit) {
-        this.clones.delete(record.id);
-        this.dialers.get(record.id)?.stop();
-        this.dialers.delete(record.id);
-      }
-    } else {
-      this.learn(record.id, record.url);
-    }
-    this.routes.invalidate();
-    // Pass it on, except to the clone it describes and to clones that clone is linked to:
-    // those got it first-hand. In a full mesh nothing is forwarded, so an update costs O(N)
-    // frames instead of O(N^2); digests repair what a stale links list misses.
-    const firstHand = new Set(record.links);
-    for (const link of this.links.values()) {
-      if (link === from || link.peerId === record.id || firstHand.has(link.peerId)) continue;
-      // Nor to a clone whose own record says it is linked to the clone described.
-      if (this.records.get(link.peerId)?.links.includes(record.id) === true) continue;
-      this.sendRecord(link, record);
-    }
-    this.ensureDialers();
-  }
-
-  private learn(id: string, url: string | null): RemoteClone | undefined {
-    if (id === this.host.id || this.forgotten.has(id)) return undefined;
-    let clone = this.clones.get(id);
-    if (clone === undefined) {
-      clone = new RemoteClone(id, url, false);
-      this.clones.set(id, clone);
-    } else if (url !== null && clone.url !== url && !clone.explicit) {
-      // A url given to addClone stays: the announced one may not be reachable from here (NAT, proxies).
-      clone.url = url;
-      this.dialers.get(id)?.stop();
-      this.dialers.delete(id);
-    }
-    return clone;
-  }
-
-  private shouldDial(clone: RemoteClone): boolean {
-    if (clone.url === null || this.forgotten.has(clone.id)) return false;
-    return clone.explicit || this.host.url === undefined || this.host.id < clone.id;
+    const actions = this.gossip.flush();
+    if (this.started) this.run(actions);
   }
 
   private ensureDialers(): void {
-    if (!this.started) return;
-    for (const clone of this.clones.values()) {
-      if (!this.shouldDial(clone) || this.links.has(clone.id)) continue;
-      let dialer = this.dialers.get(clone.id);
-      if (dialer === undefined) {
-        dialer = new CloneDialer(this, clone);
-        this.dialers.set(clone.id, dialer);
-      }
-      if (!dialer.busy) {
-        if (clone.state === 'unreachable') clone.state = 'connecting';
-        dialer.start();
-      }
-    }
-  }
-
-  private compareDigest(link: CloneLink, entries: [string, number][]): void {
-    const theirs = new Map(entries);
-    for (const [id, version] of entries) {
-      if (id === this.host.id || this.forgotten.has(id)) continue;
-      const mine = this.records.get(id);
-      if (mine === undefined || mine.v < version) link.send([FrameType.CLONE_REQUEST, id]);
-    }
-    if ((theirs.get(this.host.id) ?? -1) < this.version) this.sendRecord(link, this.ownRecord());
-    const peer = this.records.get(link.peerId);
-    for (const record of this.records.values()) {
-      if (record.id === link.peerId || (theirs.get(record.id) ?? -1) >= record.v) continue;
-      // A peer linked to that clone gets its record first-hand (the update may be in flight).
-      if (record.links.includes(link.peerId) || peer?.links.includes(record.id) === true) continue;
-      this.sendRecord(link, RecordStore.toFull(record));
-    }
+    this.dialers.ensure(this.clones.values());
   }
 
   private tick(): void {
-    if (this.linksChanged) this.flush();
-    const digest: [string, number][] = [[this.host.id, this.version], ...this.records.digest()];
-    for (const link of this.links.values()) link.send([FrameType.CLONE_DIGEST, digest]);
+    this.run(this.gossip.tick());
     const now = Date.now();
-    const forgetAfter = Math.max(60_000, 30 * this.cloneInterval);
     for (const clone of this.clones.values()) {
-      if (this.links.has(clone.id)) clone.state = 'linked';
-      else if (this.routes.hop(clone.id) !== undefined) clone.state = 'routed';
-      else if (clone.state !== 'connecting') clone.state = 'unreachable';
-      if (clone.state === 'linked' || clone.state === 'routed') clone.lastSeen = now;
-      else if (!clone.explicit && now - clone.lastSeen > forgetAfter) {
-        // Nothing was ever forgotten in the old design; a learned clone gone this long is.
-        this.clones.delete(clone.id);
-        this.records.delete(clone.id);
-        this.pages.delete(clone.id);
-        this.dialers.get(clone.id)?.stop();
-        this.dialers.delete(clone.id);
-      }
+      clone.refresh(this.links.has(clone.id), this.routes.hop(clone.id) !== undefined, now);
+      if (!this.dialers.forgettable(clone, now)) continue;
+      this.clones.delete(clone.id);
+      this.gossip.forget(clone.id);
+      this.dialers.drop(clone.id);
     }
     this.ensureDialers();
-    this.relay.sweep(now - 10 * 60_000);
+    this.relay.sweep(now - RELAY_FORGET_MS);
     // Pages arrive back to back; a record whose pages stopped coming is fetched again by digests.
-    this.pages.sweep(now - Math.max(10_000, 5 * this.cloneInterval));
+    this.gossip.sweep(now - Math.max(10_000, 5 * this.host.cloneOptions.cloneInterval));
   }
 
   private duplicateId(id: string, why: string): void {

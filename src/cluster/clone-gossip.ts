@@ -1,0 +1,327 @@
+/**
+ * Membership gossip of the clone mesh, as pure logic: it holds the records of every clone,
+ * takes the frames of the clone membership protocol and link events, and returns what to do
+ * (frames to send to whom, clones learned or gone). No sockets and no timers, so every rule
+ * can be tested by feeding frames.
+ *
+ * Every clone floods a versioned record of itself (url, live links, groups with subscribers).
+ * A clone applies a record only if it is newer and passes it on, so news spreads in a few
+ * round trips instead of on a timer; every `cloneInterval` each link also exchanges a digest
+ * of record versions, which repairs anything a push missed. Records too large for one frame
+ * travel in pages (record-pages.ts).
+ * @module
+ */
+import {
+  FrameType,
+  type CloneDigestFrame,
+  type CloneRecord,
+  type CloneRequestFrame,
+  type CloneSyncFrame,
+  type CloneUpdateFrame,
+} from '../protocol/frames.js';
+import type { Interest } from './clone-groups.js';
+import { RecordStore, type StoredRecord } from './clone-records.js';
+import { PAGE_BYTES, PageAssembler, paginate, syncParts } from './record-pages.js';
+
+/** The frames of the membership protocol. */
+export type GossipFrame = CloneSyncFrame | CloneUpdateFrame | CloneRequestFrame | CloneDigestFrame;
+
+/** Something the clone manager does for the gossip, in the order given. */
+export type GossipAction =
+  /** Send `frames` on the link to `to`, in order; the rest are dropped once one is not sent. */
+  | { type: 'send'; to: string; frames: GossipFrame[] }
+  /** A clone exists, at `url` when not null. */
+  | { type: 'learn'; id: string; url: string | null }
+  /** A clone announced that it stopped. */
+  | { type: 'gone'; id: string }
+  /** Another process uses this server's id. */
+  | { type: 'duplicate'; id: string; why: string }
+  /** A record changed: routes are stale and the dial policy may dial someone new. */
+  | { type: 'changed' };
+
+/** What the gossip reads from the clone manager. */
+export interface GossipContext {
+  readonly selfId: string;
+  readonly instance: string;
+  /** This server's url, null when it cannot be dialed. */
+  readonly url: string | null;
+  /** Groups with local subscribers. */
+  readonly interest: Interest;
+  /** Peers with a live link, in the order the links came up. */
+  links(): Iterable<string>;
+  /** Largest frame `peer` accepts. */
+  maxPayload(peer: string): number;
+  /** True when `deleteClone` removed the clone: nothing said about it is taken in. */
+  isForgotten(id: string): boolean;
+}
+
+/** Interest changes up to this size always go as a delta, even when the full list is shorter. */
+const MAX_DELTA = 256;
+
+/** The records this server knows and its own record's version. */
+export class CloneGossip {
+  private readonly records = new RecordStore();
+  private readonly pages = new PageAssembler();
+  private ownVersion = 0;
+  private linksChanged = false;
+
+  constructor(private readonly context: GossipContext) {}
+
+  /** Version of this server's own record. */
+  get version(): number {
+    return this.ownVersion;
+  }
+
+  /** True when this server's record changed since it was last sent. */
+  get dirty(): boolean {
+    return this.linksChanged || this.context.interest.pending > 0;
+  }
+
+  /** The records of other clones. */
+  known(): IterableIterator<StoredRecord> {
+    return this.records.values();
+  }
+
+  /** The record of clone `id`. */
+  record(id: string): StoredRecord | undefined {
+    return this.records.get(id);
+  }
+
+  /** This server's own record, complete. */
+  ownRecord(): CloneRecord {
+    const { context } = this;
+    return {
+      id: context.selfId,
+      instance: context.instance,
+      url: context.url,
+      v: this.ownVersion,
+      links: [...context.links()],
+      groups: [...context.interest.groups],
+    };
+  }
+
+  /**
+   * The mesh as the records tell it: every live clone with its links and the groups it has
+   * subscribers for, this clone first.
+   */
+  topology(): { id: string; url: string | null; links: string[]; groups: string[] }[] {
+    const own = this.ownRecord();
+    const result = [{ id: own.id, url: own.url, links: own.links, groups: own.groups ?? [] }];
+    for (const record of this.records.values()) {
+      if (record.gone || this.context.isForgotten(record.id)) continue;
+      const { id, url, links, groups } = record;
+      result.push({ id, url, links: [...links], groups: [...groups] });
+    }
+    return result;
+  }
+
+  /** Drops what is known of clone `id` (deleted or forgotten). */
+  forget(id: string): void {
+    this.records.delete(id);
+    this.pages.delete(id);
+  }
+
+  /** Drops record pages that got no company since `before` (ms); digests fetch them again. */
+  sweep(before: number): void {
+    this.pages.sweep(before);
+  }
+
+  /**
+   * A link to `peer` came up: it gets every record but its own, this server's record, and
+   * `known` (other clones `[id, url]`, records or not), in as many CLONE_SYNC frames as needed.
+   */
+  linkUp(peer: string, known: [string, string | null][]): GossipAction[] {
+    const records = [...this.records.values()].filter((record) => record.id !== peer);
+    const full = [...records.map((record) => RecordStore.toFull(record)), this.ownRecord()];
+    const actions: GossipAction[] = [];
+    for (const [part, others] of syncParts(full, known, this.pageBytes(peer))) {
+      actions.push({ type: 'send', to: peer, frames: [[FrameType.CLONE_SYNC, part, others]] });
+    }
+    // The new link is announced with the next change of interest or at the next tick: it only
+    // offers shorter paths, so others lose nothing by learning it a little later, and a clone
+    // that opens 31 links while a mesh forms announces one or two versions instead of 31,
+    // each of which every other clone would pass on.
+    this.linksChanged = true;
+    return actions;
+  }
+
+  /**
+   * A clone added here, for every link: peers can dial it at once instead of waiting for its
+   * record (it may have none yet, when it has not linked to anyone).
+   */
+  introduce(id: string, url: string): GossipAction[] {
+    return [...this.context.links()].map((peer) => ({
+      type: 'send',
+      to: peer,
+      frames: [[FrameType.CLONE_SYNC, [], [[id, url]]]],
+    }));
+  }
+
+  /** A link went down: paths through it are gone, so the next flush announces it. */
+  linkDown(): void {
+    this.linksChanged = true;
+  }
+
+  /**
+   * This server's record changes (links, interest) as one update for every link: a delta of
+   * the interest when that is small, the full record otherwise. Empty when nothing changed.
+   */
+  flush(): GossipAction[] {
+    if (!this.dirty) return [];
+    const { context } = this;
+    const base = this.ownVersion;
+    this.ownVersion++;
+    let update: CloneRecord;
+    if (context.interest.pending <= Math.max(MAX_DELTA, context.interest.groups.size)) {
+      const { add, del } = context.interest.takeDelta();
+      update = {
+        id: context.selfId,
+        instance: context.instance,
+        url: context.url,
+        v: this.ownVersion,
+        links: [...context.links()],
+        add,
+        del,
+        base,
+      };
+    } else {
+      context.interest.takeDelta();
+      update = this.ownRecord();
+    }
+    this.linksChanged = false;
+    return [...context.links()].map((peer) => this.sendRecord(peer, update));
+  }
+
+  /** The periodic exchange: pending link changes, then a digest of versions to every link. */
+  tick(): GossipAction[] {
+    const actions = this.linksChanged ? this.flush() : [];
+    const digest: [string, number][] = [
+      [this.context.selfId, this.ownVersion],
+      ...this.records.digest(),
+    ];
+    for (const peer of this.context.links()) {
+      actions.push({ type: 'send', to: peer, frames: [[FrameType.CLONE_DIGEST, digest]] });
+    }
+    return actions;
+  }
+
+  /** This server stops: a tombstone record for every link, so the mesh stops dialing it. */
+  leave(): GossipAction[] {
+    this.ownVersion++;
+    const farewell: CloneRecord = { ...this.ownRecord(), links: [], groups: [], gone: true };
+    return [...this.context.links()].map((peer) => ({
+      type: 'send',
+      to: peer,
+      frames: [[FrameType.CLONE_UPDATE, farewell]],
+    }));
+  }
+
+  /** A membership frame from `peer`. */
+  receive(peer: string, frame: GossipFrame): GossipAction[] {
+    const actions: GossipAction[] = [];
+    switch (frame[0]) {
+      case FrameType.CLONE_SYNC:
+        for (const [id, url] of frame[2]) actions.push({ type: 'learn', id, url });
+        for (const record of frame[1]) this.apply(record, peer, actions);
+        break;
+      case FrameType.CLONE_UPDATE:
+        this.apply(frame[1], peer, actions);
+        break;
+      case FrameType.CLONE_REQUEST: {
+        const id = frame[1];
+        const record = this.records.get(id);
+        if (id === this.context.selfId) actions.push(this.sendRecord(peer, this.ownRecord()));
+        else if (record !== undefined) {
+          actions.push(this.sendRecord(peer, RecordStore.toFull(record)));
+        }
+        break;
+      }
+      case FrameType.CLONE_DIGEST:
+        this.compareDigest(peer, frame[1], actions);
+        break;
+    }
+    return actions;
+  }
+
+  private apply(received: CloneRecord, from: string, actions: GossipAction[]): void {
+    let record = received;
+    const { context } = this;
+    if (record.id === context.selfId) {
+      if (record.instance !== context.instance && record.gone !== true) {
+        actions.push({
+          type: 'duplicate',
+          id: record.id,
+          why: "another server announces this server's own id",
+        });
+      }
+      return;
+    }
+    if (context.isForgotten(record.id)) return;
+    if (record.page !== undefined) {
+      const known = this.records.get(record.id);
+      if (known !== undefined && known.instance === record.instance && record.v <= known.v) return;
+      const whole = this.pages.add(
+        from,
+        record as CloneRecord & { page: [number, number] },
+        Date.now(),
+      );
+      if (whole === undefined) return;
+      record = whole;
+    }
+    const result = this.records.apply(record);
+    if (result === 'gap') {
+      actions.push({ type: 'send', to: from, frames: [[FrameType.CLONE_REQUEST, record.id]] });
+      return;
+    }
+    if (result === 'stale') return;
+    if (record.gone === true) actions.push({ type: 'gone', id: record.id });
+    else actions.push({ type: 'learn', id: record.id, url: record.url });
+    // Pass it on, except to the clone it describes and to clones that clone is linked to:
+    // those got it first-hand. In a full mesh nothing is forwarded, so an update costs O(N)
+    // frames instead of O(N^2); digests repair what a stale links list misses.
+    const firstHand = new Set(record.links);
+    for (const peer of context.links()) {
+      if (peer === from || peer === record.id || firstHand.has(peer)) continue;
+      // Nor to a clone whose own record says it is linked to the clone described.
+      if (this.records.get(peer)?.links.includes(record.id) === true) continue;
+      actions.push(this.sendRecord(peer, record));
+    }
+    actions.push({ type: 'changed' });
+  }
+
+  private compareDigest(peer: string, entries: [string, number][], actions: GossipAction[]): void {
+    const { selfId } = this.context;
+    const theirs = new Map(entries);
+    for (const [id, version] of entries) {
+      if (id === selfId || this.context.isForgotten(id)) continue;
+      const mine = this.records.get(id);
+      if (mine === undefined || mine.v < version) {
+        actions.push({ type: 'send', to: peer, frames: [[FrameType.CLONE_REQUEST, id]] });
+      }
+    }
+    if ((theirs.get(selfId) ?? -1) < this.ownVersion) {
+      actions.push(this.sendRecord(peer, this.ownRecord()));
+    }
+    const peerRecord = this.records.get(peer);
+    for (const record of this.records.values()) {
+      if (record.id === peer || (theirs.get(record.id) ?? -1) >= record.v) continue;
+      // A peer linked to that clone gets its record first-hand (the update may be in flight).
+      if (record.links.includes(peer) || peerRecord?.links.includes(record.id) === true) continue;
+      actions.push(this.sendRecord(peer, RecordStore.toFull(record)));
+    }
+  }
+
+  /** Largest frame a record page is cut to for `peer`. */
+  private pageBytes(peer: string): number {
+    return Math.min(PAGE_BYTES, this.context.maxPayload(peer));
+  }
+
+  /** A record as CLONE_UPDATE frames, in pages when it does not fit in one frame. */
+  private sendRecord(peer: string, record: CloneRecord): GossipAction {
+    const frames: GossipFrame[] = paginate(record, this.pageBytes(peer)).map((page) => [
+      FrameType.CLONE_UPDATE,
+      page,
+    ]);
+    return { type: 'send', to: peer, frames };
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * What the clone layer hears from the local groups. Published messages and group deletions
+ * go to the other clones at once. Interest changes (a group gained its first local subscriber
+ * or lost its last) are kept as a pending delta until the next record update, so a burst of
+ * subscribes in one tick costs the mesh one record version, not one per group.
+ * @module
+ */
+import type { FanoutMessage } from '../groups/fanout-message.js';
+import type { GroupsObserver } from '../groups/group-manager.js';
+
+/** Where the observer sends what it hears. */
+export interface CloneGroupsTarget {
+  /** A message published on this server, for the interested clones. */
+  publish(message: FanoutMessage): void;
+  /** A group deleted on this server, for every clone. */
+  deleteGroup(groupId: string): void;
+  /** The interest changed: a record update is due. */
+  interestChanged(): void;
+}
+
+/** The groups with local subscribers, and how they changed since the last record update. */
+export interface Interest {
+  /** Groups with at least one subscriber on this server. */
+  readonly groups: ReadonlySet<string>;
+  /** Number of changes not yet announced. */
+  readonly pending: number;
+  /** The changes not yet announced, cleared. */
+  takeDelta(): { add: string[]; del: string[] };
+}
+
+/** Turns local group events into relay calls and record deltas. */
+export class CloneGroupsObserver implements GroupsObserver, Interest {
+  private readonly current = new Set<string>();
+  private readonly added = new Set<string>();
+  private readonly removed = new Set<string>();
+
+  constructor(private readonly target: CloneGroupsTarget) {}
+
+  get groups(): ReadonlySet<string> {
+    return this.current;
+  }
+
+  get pending(): number {
+    return this.added.size + this.removed.size;
+  }
+
+  takeDelta(): { add: string[]; del: string[] } {
+    const delta = { add: [...this.added], del: [...this.removed] };
+    this.added.clear();
+    this.removed.clear();
+    return delta;
+  }
+
+  published(message: FanoutMessage): void {
+    this.target.publish(message);
+  }
+
+  deleted(groupId: string): void {
+    this.target.deleteGroup(groupId);
+  }
+
+  interestAdded(groupId: string): void {
+    this.current.add(groupId);
+    // A group removed and added again before the update is no change to announce.
+    if (!this.removed.delete(groupId)) this.added.add(groupId);
+    this.target.interestChanged();
+  }
+
+  interestRemoved(groupId: string): void {
+    this.current.delete(groupId);
+    if (!this.added.delete(groupId)) this.removed.add(groupId);
+    this.target.interestChanged();
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * What the clone layer needs from its server. A leaf module, so every clone unit can name
+ * the server's options without importing the clone manager.
+ * @module
+ */
+import type { GroupManager } from '../groups/group-manager.js';
+import type { Subscriber } from '../groups/subscriber.js';
+import type { Frame } from '../protocol/frames.js';
+import type { Connection } from '../transport/connection.js';
+import type { TlsOptions } from '../transport/dialer.js';
+import type { AuthFnOut } from './auth.js';
+
+/** What the clone manager needs from its server. */
+export interface CloneHost {
+  readonly id: string;
+  readonly url: string | undefined;
+  readonly groups: GroupManager<Subscriber>;
+  readonly cloneOptions: {
+    cloneInterval: number;
+    maxPayload: number;
+    maxBufferedBytes: number;
+    authFnOut: AuthFnOut | undefined;
+    tls: TlsOptions | undefined;
+    serverSecret: string | undefined;
+    encryption: boolean;
+  };
+  emitAuthError(clone: { id: string; url: string | null }, error: Error): void;
+  reportError(error: unknown): void;
+  /** A clone link is up: clones also share RPC functions over it. */
+  cloneLinkUp(connection: Connection, peerId: string, direction: 'in' | 'out'): void;
+  /** A clone link that was up closed. */
+  cloneLinkDown(connection: Connection): void;
+  /** An RPC or route frame arrived on a clone link. */
+  cloneLinkFrame(connection: Connection, frame: Frame): void;
+}
