@@ -27,19 +27,38 @@ export const ErrorCode = {
   LIMIT: 'ERR_LIMIT',
   RATE_LIMIT: 'ERR_RATE_LIMIT',
   DUPLICATE_NAME: 'ERR_DUPLICATE_NAME',
+  /** A second live server claims this server's or a linked clone's id. */
+  DUPLICATE_ID: 'ERR_DUPLICATE_ID',
+  /** A clone url answered with another id than the one it was dialed for. */
+  CLONE_ID_MISMATCH: 'ERR_CLONE_ID_MISMATCH',
+  /** A clone or server link could not be reached (refused, closed, silent). */
+  PEER_UNREACHABLE: 'ERR_PEER_UNREACHABLE',
+  /** The operation needs a started server. */
+  NOT_STARTED: 'ERR_NOT_STARTED',
+  /** The server did not apply (or restore) a subscription. */
+  SUBSCRIBE_REFUSED: 'ERR_SUBSCRIBE_REFUSED',
+  /** A value thrown that was not an Error, or a peer's code this version does not know. */
+  UNKNOWN: 'ERR_UNKNOWN',
 } as const;
 
-/** Union of the codes in {@link ErrorCode}. */
-export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
+/** Every code a {@link WsMeshError} can carry: the values of {@link ErrorCode}. */
+export type WsMeshErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+const KNOWN_CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));
+
+/** True for a code of the registry (a peer may send codes of a later version). */
+export function isErrorCode(code: string): code is WsMeshErrorCode {
+  return KNOWN_CODES.has(code);
+}
 
 /** Base class of every error thrown or rejected by wsmesh. */
 export class WsMeshError extends Error {
   /** Stable machine-readable code, e.g. `ERR_TIMEOUT`. */
-  readonly code: string;
+  readonly code: WsMeshErrorCode;
   /** Optional structured details. */
   readonly data: unknown;
 
-  constructor(code: string, message: string, data?: unknown) {
+  constructor(code: WsMeshErrorCode, message: string, data?: unknown) {
     super(message);
     this.name = new.target.name;
     this.code = code;

@@ -91,7 +91,7 @@ export class ClientGroups {
     if (member === false) {
       this.ids.delete(id);
       throw new WsMeshError(
-        'ERR_SUBSCRIBE_REFUSED',
+        ErrorCode.SUBSCRIBE_REFUSED,
         `The server did not apply the subscription to "${id}"`,
       );
     }
@@ -119,7 +119,7 @@ export class ClientGroups {
           if (member !== false) return;
           this.ids.delete(groupId);
           this.reportError(
-            new WsMeshError('ERR_SUBSCRIBE_REFUSED', `The server did not restore "${groupId}"`),
+            new WsMeshError(ErrorCode.SUBSCRIBE_REFUSED, `The server did not restore "${groupId}"`),
           );
         },
         (error: unknown) => {

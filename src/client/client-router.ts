@@ -4,7 +4,7 @@
  * changes the server made, and RPC frames to the RPC caller.
  * @module
  */
-import { ErrorCode, ProtocolError, WsMeshError } from '../errors.js';
+import { ErrorCode, ProtocolError, WsMeshError, isErrorCode } from '../errors.js';
 import type { WirePayload } from '../protocol/codec.js';
 import { FrameType, type Frame } from '../protocol/frames.js';
 import type { IncomingMessage } from '../routing/message.js';
@@ -59,7 +59,11 @@ export class ClientFrameRouter<C> implements FrameSink {
       }
       case FrameType.ERROR:
         this.reportError(
-          new WsMeshError(frame[2].code, `Server error: ${frame[2].message}`, frame[2].data),
+          new WsMeshError(
+            isErrorCode(frame[2].code) ? frame[2].code : ErrorCode.UNKNOWN,
+            `Server error: ${frame[2].message}`,
+            frame[2].data,
+          ),
         );
         return;
       case FrameType.MEMBERSHIP:

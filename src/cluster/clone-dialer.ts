@@ -4,7 +4,7 @@
  * backoff are the {@link PeerDialer}'s.
  * @module
  */
-import { AuthError, WsMeshError } from '../errors.js';
+import { AuthError, ErrorCode, WsMeshError } from '../errors.js';
 import type { Codec } from '../protocol/codec.js';
 import type { Frame } from '../protocol/frames.js';
 import type { TlsOptions } from '../transport/dialer.js';
@@ -76,7 +76,7 @@ export class CloneDialer {
         expectServerId: clone.id,
         mismatch: (serverId) =>
           new WsMeshError(
-            'ERR_CLONE_ID_MISMATCH',
+            ErrorCode.CLONE_ID_MISMATCH,
             `${String(clone.url)} answered as "${serverId}", not "${clone.id}"`,
           ),
         secret: owner.secret,

@@ -4,7 +4,6 @@
  * @module
  */
 import { ConnectionClosedError, SlowConsumerError } from '../errors.js';
-import type { Frame } from '../protocol/frames.js';
 import type { Connection } from '../transport/connection.js';
 
 /** Which side opened the link. */
@@ -55,9 +54,4 @@ export class CloneLink {
     this.closed = true;
     this.connection.close(code, reason);
   }
-}
-
-/** What a clone link reports to its owner. */
-export interface LinkEvents {
-  linkFrame(link: CloneLink, frame: Frame): void;
 }

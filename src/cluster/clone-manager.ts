@@ -7,7 +7,7 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
-import { InvalidArgumentError, WsMeshError } from '../errors.js';
+import { ErrorCode, InvalidArgumentError, WsMeshError } from '../errors.js';
 import type { FanoutMessage } from '../groups/fanout-message.js';
 import type { GroupsObserver } from '../groups/group-manager.js';
 import type { Codec } from '../protocol/codec.js';
@@ -28,7 +28,7 @@ import { RouteTable } from './routes.js';
 export type { CloneHost } from './clone-host.js';
 
 /** Error code of two live servers claiming one id. */
-export const DUPLICATE_ID = 'ERR_DUPLICATE_ID';
+export const DUPLICATE_ID = ErrorCode.DUPLICATE_ID;
 
 /** Relay sequence windows of origins silent this long are dropped. */
 const RELAY_FORGET_MS = 10 * 60_000;
@@ -126,7 +126,7 @@ export class CloneManager implements DialEvents, GroupsObserver {
   /** @internal The MessagePack codec of clone links; throws before `start`. */
   get codec(): Codec {
     if (this.msgpack === undefined)
-      throw new WsMeshError('ERR_NOT_STARTED', 'Clone links need a started server');
+      throw new WsMeshError(ErrorCode.NOT_STARTED, 'Clone links need a started server');
     return this.msgpack;
   }
 
@@ -290,7 +290,7 @@ export class CloneManager implements DialEvents, GroupsObserver {
     if (authRefused) this.host.emitAuthError({ id: clone.id, url: clone.url }, error);
     else if (
       error instanceof WsMeshError &&
-      (error.code === 'ERR_CLONE_ID_MISMATCH' || error.code === DUPLICATE_ID)
+      (error.code === ErrorCode.CLONE_ID_MISMATCH || error.code === DUPLICATE_ID)
     ) {
       // Misconfigurations that will not fix themselves: tell the user (once per attempt).
       this.host.reportError(error);

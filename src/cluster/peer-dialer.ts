@@ -198,13 +198,14 @@ export class PeerDialer {
           const authRefused = code === CloseCode.AUTH_FAILED || lastError instanceof AuthError;
           if (code === CloseCode.DUPLICATE_ID) {
             lastError = new WsMeshError(
-              'ERR_DUPLICATE_ID',
+              ErrorCode.DUPLICATE_ID,
               `${url} refused this server: another server with id "${hooks.selfId}" is linked there`,
               { id: hooks.selfId },
             );
           }
           this.failed(
-            lastError ?? new WsMeshError('ERR_PEER_UNREACHABLE', `Cannot reach ${url} (${code})`),
+            lastError ??
+              new WsMeshError(ErrorCode.PEER_UNREACHABLE, `Cannot reach ${url} (${code})`),
             authRefused,
           );
         },
@@ -219,7 +220,7 @@ export class PeerDialer {
     deadline = setTimeout(() => {
       if (!accepted) {
         lastError ??= new WsMeshError(
-          'ERR_PEER_UNREACHABLE',
+          ErrorCode.PEER_UNREACHABLE,
           `${url} did not finish the handshake`,
         );
         socket.terminate();
@@ -241,7 +242,7 @@ export class PeerDialer {
     }
     const error = this.hooks.accept?.(body);
     if (error !== undefined) return error;
-    if (connection.closed) return new WsMeshError('ERR_PEER_UNREACHABLE', 'closed');
+    if (connection.closed) return new WsMeshError(ErrorCode.PEER_UNREACHABLE, 'closed');
     connection.cipher = cipher;
     connection.peerMaxPayload = body.maxPayload;
     if (body.batch === true) connection.startBatching();

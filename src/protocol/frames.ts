@@ -62,9 +62,6 @@ export const FrameType = {
   LINK_ROUTES: 40,
 } as const;
 
-/** Union of the numbers in {@link FrameType}. */
-export type FrameTypeValue = (typeof FrameType)[keyof typeof FrameType];
-
 /** Kinds of peer announced in HELLO. */
 export type PeerKind = 'client' | 'clone' | 'link' | 'rpc';
 

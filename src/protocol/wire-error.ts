@@ -16,6 +16,7 @@ import {
   SerializationError,
   TimeoutError,
   ValidationError,
+  isErrorCode,
   WsMeshError,
 } from '../errors.js';
 import type { WireError } from './frames.js';
@@ -95,6 +96,9 @@ export function fromWireError(wire: WireError): WsMeshError {
     case ErrorCode.PROTOCOL:
       return new ProtocolError(wire.code, wire.message, wire.data);
     default:
-      return new WsMeshError(wire.code, wire.message, wire.data);
+      // A code of a later version: kept in `data.code`, so `code` stays one of ours.
+      return isErrorCode(wire.code)
+        ? new WsMeshError(wire.code, wire.message, wire.data)
+        : new WsMeshError(ErrorCode.UNKNOWN, wire.message, { code: wire.code, data: wire.data });
   }
 }

@@ -4,7 +4,7 @@
  * `awaitRes` (resolves with the reply or rejects).
  * @module
  */
-import { InvalidArgumentError, WsMeshError } from '../errors.js';
+import { ErrorCode, InvalidArgumentError, WsMeshError } from '../errors.js';
 import { FrameType } from '../protocol/frames.js';
 import { isName } from '../protocol/validate.js';
 import type { Connection } from '../transport/connection.js';
@@ -41,7 +41,7 @@ export type AwaitedSendMessageOptions = SendMessageOptions & { awaitRes: true };
 function toWsMeshError(error: unknown): WsMeshError {
   return error instanceof WsMeshError
     ? error
-    : new WsMeshError('ERR_UNKNOWN', error instanceof Error ? error.message : String(error));
+    : new WsMeshError(ErrorCode.UNKNOWN, error instanceof Error ? error.message : String(error));
 }
 
 /** Checks `sendMes` options; throws {@link InvalidArgumentError}. */

@@ -13,7 +13,6 @@ import { CloneManager, type CloneHost } from '../cluster/clone-manager.js';
 import { LinkManager, type LinkHost, type ServerProxyOptions } from '../cluster/link-manager.js';
 import type { RemoteClone } from '../cluster/remote-clone.js';
 import { GroupManager } from '../groups/group-manager.js';
-import type { FanoutMessage } from '../groups/fanout-message.js';
 import type { Codec, WirePayload } from '../protocol/codec.js';
 import { loadCodec } from '../protocol/codecs.js';
 import { CloseCode, FrameType, type Frame } from '../protocol/frames.js';
@@ -464,11 +463,6 @@ export class Server
 
   private log(message: string): void {
     this.logger.info(message);
-  }
-
-  /** @internal Delivers a relayed group message to local subscribers only. */
-  deliverRelayed(message: FanoutMessage): number {
-    return this.groups.deliverLocal(message, undefined);
   }
 }
 
