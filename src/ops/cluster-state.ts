@@ -5,7 +5,7 @@
  */
 import type { RemoteCloneState } from '../cluster/remote-clone.js';
 import type { FunctionInfo } from '../protocol/frames.js';
-import type { ServerStats } from '../server/server.js';
+import type { ServerStats } from './server-stats.js';
 import type { OpsHost } from './ops-host.js';
 import type { RatePoint } from './rate-history.js';
 

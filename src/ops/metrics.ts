@@ -6,7 +6,7 @@
  * @module
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ServerStats } from '../server/server.js';
+import type { ServerStats } from './server-stats.js';
 import { LATENCY_BUCKETS } from './rpc-stats.js';
 
 /** Names of every metric, for docs and tests. */

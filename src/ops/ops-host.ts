@@ -7,7 +7,7 @@ import type { CloneLink } from '../cluster/clone-link.js';
 import type { LinkManager } from '../cluster/link-manager.js';
 import type { RemoteClone } from '../cluster/remote-clone.js';
 import type { FunctionInfo } from '../protocol/frames.js';
-import type { ServerStats } from '../server/server.js';
+import type { ServerStats } from './server-stats.js';
 
 /** One entry of `server.serverLinks()`. */
 export type ServerLinkInfo = ReturnType<LinkManager['list']>[number];

@@ -6,7 +6,16 @@
 import { InvalidArgumentError } from '../errors.js';
 import type { FunctionInfo } from '../protocol/frames.js';
 import { CallContext } from './call-context.js';
-import type { LocalFunction } from './registry.js';
+
+/** What a local call target runs: a registered function (the registry's `LocalFunction`). */
+export interface LocalCallable {
+  /** What callers see. */
+  readonly info: FunctionInfo;
+  /** The function itself. */
+  readonly fn: unknown;
+  /** The arguments, checked against the function's schema (a promise when it is async). */
+  prepareArgs(args: unknown[]): unknown[] | Promise<unknown[]>;
+}
 
 /** An iterator a stream can pull from. */
 export type PullIterator =
@@ -55,7 +64,7 @@ const UNCANCELLED = new CallContext();
 /** A function registered on this server. */
 export class LocalTarget implements CallTarget {
   readonly remote = false;
-  constructor(private readonly local: LocalFunction) {}
+  constructor(private readonly local: LocalCallable) {}
 
   get info(): FunctionInfo {
     return this.local.info;

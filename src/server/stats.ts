@@ -6,72 +6,17 @@
 import type { CloneManager } from '../cluster/clone-manager.js';
 import type { LinkManager } from '../cluster/link-manager.js';
 import type { GroupManager } from '../groups/group-manager.js';
-import { clonePeerStats, type ClonePeerStats } from '../ops/clone-peers.js';
+import { clonePeerStats } from '../ops/clone-peers.js';
+import type { ServerStats } from '../ops/server-stats.js';
 import type { OpsEndpoint } from '../ops/ops-endpoint.js';
-import type { FunctionStats } from '../ops/rpc-stats.js';
 import type { FunctionRegistry } from '../rpc/registry.js';
-import type { RouteCounters, RouteStats } from '../routing/route-counters.js';
+import type { RouteCounters } from '../routing/route-counters.js';
 import type { RpcResponder } from '../rpc/rpc-responder.js';
 import type { MessageDispatcher } from './dispatcher.js';
 import type { ServerEndpoint } from './endpoint.js';
 import type { ServerConnection } from './server-connection.js';
 
-/** Figures returned by `server.stats()`. */
-export interface ServerStats {
-  id: string;
-  active: boolean;
-  /** Clients that completed the handshake. */
-  clients: number;
-  /** Open sockets, including handshaking ones and clone links. */
-  sockets: number;
-  /** Messages (MESSAGE frames) received from clients. */
-  messagesIn: number;
-  /**
-   * Messages in (from clients) and out (sent by this server, group publishes once each) per
-   * route; see {@link RouteStats} for the `(none)`, `(unrouted)` and `(other)` labels.
-   */
-  routes: RouteStats[];
-  /** Upgrades refused by `maxConnections` or `maxConnectionsPerIp`. */
-  rejectedConnections: number;
-  /** Frames refused by `rateLimit`. */
-  rateLimited: number;
-  /** Group messages published on this server. */
-  publishes: number;
-  /** Deliveries of group messages to this server's connections (local and relayed). */
-  deliveries: number;
-  /**
-   * Group messages not written to a connection because they are larger than the `maxPayload`
-   * that connection announced in HELLO (the connection stays open and gets the next ones).
-   */
-  groupMessagesTooLarge: number;
-  groups: number;
-  /** Memberships (connection-group pairs) on this server; capped by `maxSubscriptions`. */
-  subscriptions: number;
-  /** Client subscriptions refused by the server-wide `maxGroups` or `maxSubscriptions`. */
-  subscriptionsRefused: number;
-  clones: {
-    known: number;
-    linked: number;
-    relayedOut: number;
-    relayedIn: number;
-    /**
-     * Clone frames not sent although the link was up (larger than the peer's maxPayload, or
-     * not encodable); each is also reported through the `error` event.
-     */
-    framesUnsent: number;
-    /** Every known clone: state, link latency, relay frames to and from it. */
-    peers: ClonePeerStats[];
-  };
-  /** Live RPC server links (`createServerProxy`, both directions; clone links not included). */
-  serverLinks: number;
-  rpc: {
-    calls: number;
-    errors: number;
-    namespaces: number;
-    /** Per-function calls, errors and latency; filled when `metrics` or `dashboard` is on. */
-    functions: FunctionStats[];
-  };
-}
+export type { ServerStats } from '../ops/server-stats.js';
 
 /** The public parts of a server that `stats()` reads. */
 export interface StatsHost {

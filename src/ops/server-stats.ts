@@ -1,0 +1,65 @@
+/**
+ * The shape of `server.stats()`: a leaf module, so the ops layer (metrics, dashboard, cluster
+ * state) reads a server's figures without importing the server.
+ * @module
+ */
+import type { RouteStats } from '../routing/route-counters.js';
+import type { ClonePeerStats } from './clone-peers.js';
+import type { FunctionStats } from './rpc-stats.js';
+
+/** Figures returned by `server.stats()`. */
+export interface ServerStats {
+  id: string;
+  active: boolean;
+  /** Clients that completed the handshake. */
+  clients: number;
+  /** Open sockets, including handshaking ones and clone links. */
+  sockets: number;
+  /** Messages (MESSAGE frames) received from clients. */
+  messagesIn: number;
+  /**
+   * Messages in (from clients) and out (sent by this server, group publishes once each) per
+   * route; see {@link RouteStats} for the `(none)`, `(unrouted)` and `(other)` labels.
+   */
+  routes: RouteStats[];
+  /** Upgrades refused by `maxConnections` or `maxConnectionsPerIp`. */
+  rejectedConnections: number;
+  /** Frames refused by `rateLimit`. */
+  rateLimited: number;
+  /** Group messages published on this server. */
+  publishes: number;
+  /** Deliveries of group messages to this server's connections (local and relayed). */
+  deliveries: number;
+  /**
+   * Group messages not written to a connection because they are larger than the `maxPayload`
+   * that connection announced in HELLO (the connection stays open and gets the next ones).
+   */
+  groupMessagesTooLarge: number;
+  groups: number;
+  /** Memberships (connection-group pairs) on this server; capped by `maxSubscriptions`. */
+  subscriptions: number;
+  /** Client subscriptions refused by the server-wide `maxGroups` or `maxSubscriptions`. */
+  subscriptionsRefused: number;
+  clones: {
+    known: number;
+    linked: number;
+    relayedOut: number;
+    relayedIn: number;
+    /**
+     * Clone frames not sent although the link was up (larger than the peer's maxPayload, or
+     * not encodable); each is also reported through the `error` event.
+     */
+    framesUnsent: number;
+    /** Every known clone: state, link latency, relay frames to and from it. */
+    peers: ClonePeerStats[];
+  };
+  /** Live RPC server links (`createServerProxy`, both directions; clone links not included). */
+  serverLinks: number;
+  rpc: {
+    calls: number;
+    errors: number;
+    namespaces: number;
+    /** Per-function calls, errors and latency; filled when `metrics` or `dashboard` is on. */
+    functions: FunctionStats[];
+  };
+}
