@@ -6,7 +6,7 @@
  * they pass in.
  * @module
  */
-import { NotConnectedError } from '../errors.js';
+import { NotConnectedError, type WsMeshError } from '../errors.js';
 import type { PeerKind } from '../protocol/frames.js';
 import { Router, type Middleware, type RouteDefinition } from '../routing/router.js';
 import {
@@ -42,7 +42,16 @@ export interface ClientEvents {
   close: { client: BaseClient; url: string; code: number; reason: string };
   /** The client stopped (by `stop()`, or after giving up reconnecting). */
   stop: { client: BaseClient };
-  /** Something went wrong (connection failure, refused subscription, bad frame...). */
+  /**
+   * A connection attempt failed (Socket.IO's `connect_error`): `error` says why (refused,
+   * DNS, HTTP status, TLS, timeout, authentication) and keeps the socket's error as
+   * `error.cause`; `attempt` counts the failures in a row. `error` is emitted too.
+   */
+  connect_error: { client: BaseClient; error: WsMeshError; url: string; attempt: number };
+  /**
+   * Something went wrong: a failed connection attempt (as `connect_error`), a refused
+   * subscription, a bad frame, a throwing listener...
+   */
   error: { client: BaseClient; error: Error };
 }
 

@@ -5,7 +5,7 @@
  * router. The client decides what happens before (urls, credentials) and after (reconnect).
  * @module
  */
-import { AuthError, ErrorCode, ProtocolError } from '../errors.js';
+import { AuthError, ErrorCode, ProtocolError, TimeoutError, WsMeshError } from '../errors.js';
 import type { Codec, WirePayload } from '../protocol/codec.js';
 import { codecForSubprotocol } from '../protocol/codecs.js';
 import {
@@ -29,11 +29,14 @@ import type { ResolvedClientOptions } from './options.js';
 
 /** Closes a socket whose wsmesh handshake did not complete in time. */
 class WelcomeDeadline extends DeadlineEntry {
-  constructor(private readonly socket: WireSocket) {
+  constructor(
+    private readonly session: ClientSession,
+    private readonly timeout: number,
+  ) {
     super();
   }
   override expire(): void {
-    this.socket.terminate();
+    this.session.timedOut(this.timeout);
   }
 }
 
@@ -101,7 +104,7 @@ export class ClientSession implements DialEvents, ConnectionHandler {
       this,
     );
     // Covers the wsmesh handshake after the WebSocket one (the dialer covers that part).
-    this.deadline = new WelcomeDeadline(this.socket);
+    this.deadline = new WelcomeDeadline(this, options.handshakeTimeout);
     deadlines.add(this.deadline, options.handshakeTimeout);
   }
 
@@ -109,6 +112,14 @@ export class ClientSession implements DialEvents, ConnectionHandler {
   clearDeadline(): void {
     if (this.deadline !== undefined) deadlines.remove(this.deadline);
     this.deadline = undefined;
+  }
+
+  /** The handshake took longer than `handshakeTimeout`: the attempt fails. */
+  timedOut(timeout: number): void {
+    if (this.current) {
+      this.host.failed(new TimeoutError(`No wsmesh handshake within ${timeout} ms`));
+    }
+    this.socket.terminate();
   }
 
   /** DialEvents: the WebSocket is open; the connection starts with HELLO. */
@@ -185,8 +196,11 @@ export class ClientSession implements DialEvents, ConnectionHandler {
       if (!this.welcomed) this.welcome(frame[1]);
       return;
     }
-    if (!this.welcomed && frame[0] === FrameType.ERROR && frame[2].code === ErrorCode.AUTH) {
-      this.host.refused(new AuthError(frame[2].message));
+    if (!this.welcomed && frame[0] === FrameType.ERROR) {
+      const { code, message, data } = frame[2];
+      // Before WELCOME an error is the server refusing this attempt; the close follows.
+      if (code === ErrorCode.AUTH) this.host.refused(new AuthError(message));
+      else this.host.failed(new WsMeshError(code, message, data));
       return;
     }
     this.frames.handleFrame(frame, raw, this.connection);

@@ -25,6 +25,13 @@ export interface ClientOptions {
   awaitResTimeout?: number;
   /** Failed connection attempts in a row before giving up; 0 = never give up. Default 0. */
   attempts?: number;
+  /**
+   * `start()` rejects (and the client stops) when the first attempt fails, or the first try
+   * of each url when there are several, with the error that says why. When false, the
+   * client keeps trying as Socket.IO does, and reports each failure through `connect_error`
+   * and `error`. Default false.
+   */
+  failFast?: boolean;
   /** When false, log events to the console. Default true. */
   silent?: boolean;
   /** Codec to ask the server for. Default `json`. */
@@ -61,6 +68,7 @@ export interface ResolvedClientOptions {
   reconnectTimeout: number;
   awaitResTimeout: number;
   attempts: number;
+  failFast: boolean;
   silent: boolean;
   codec: CodecName;
   maxPayload: number;
@@ -80,6 +88,7 @@ export const CLIENT_DEFAULTS = {
   reconnectTimeout: 2000,
   awaitResTimeout: 10_000,
   attempts: 0,
+  failFast: false,
   silent: true,
   codec: 'json',
   maxPayload: 1024 * 1024,
@@ -140,7 +149,7 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
     throw new InvalidOptionError('id must be a non-empty string of at most 256 characters');
   const codec = options.codec ?? CLIENT_DEFAULTS.codec;
   if (!isCodecName(codec)) throw new InvalidOptionError('codec must be "json" or "msgpack"');
-  for (const flag of ['reconnect', 'silent'] as const) {
+  for (const flag of ['reconnect', 'silent', 'failFast'] as const) {
     if (options[flag] !== undefined && typeof options[flag] !== 'boolean') {
       throw new InvalidOptionError(`${flag} must be a boolean`);
     }
@@ -165,6 +174,7 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
       1,
     ),
     attempts,
+    failFast: options.failFast ?? CLIENT_DEFAULTS.failFast,
     silent: options.silent ?? CLIENT_DEFAULTS.silent,
     codec,
     maxPayload: numberOption('maxPayload', options.maxPayload, CLIENT_DEFAULTS.maxPayload, 1),
