@@ -6,7 +6,7 @@
  * they pass in.
  * @module
  */
-import { NotConnectedError, type WsMeshError } from '../errors.js';
+import { InvalidOptionError, NotConnectedError, type WsMeshError } from '../errors.js';
 import type { PeerKind } from '../protocol/frames.js';
 import { Router, type Middleware, type RouteDefinition } from '../routing/router.js';
 import {
@@ -33,7 +33,6 @@ export type { GroupMessageOptions } from './client-groups.js';
 
 /** Payloads of client events. */
 export interface ClientEvents {
-  [event: string]: unknown;
   /** `start()` was called. */
   start: { client: BaseClient };
   /** A connection is established (after every reconnect too). */
@@ -173,10 +172,18 @@ export class BaseClient extends Emitter<ClientEvents> {
   }
 
   /**
-   * Connects. Resolves once the first connection is established; rejects if the client
-   * gives up (`attempts`, `reconnect: false`) or is stopped first.
+   * Connects. Resolves once the first connection is established, before `open` listeners
+   * run; rejects if the client gives up first (`failFast`, `attempts`, `reconnect: false`,
+   * refused authentication) or is stopped first. Takes no options: they belong to the
+   * constructor.
    */
   start(): Promise<void> {
+    // JavaScript callers may pass what the clone library's start() took.
+    if (arguments.length > 0) {
+      return Promise.reject(
+        new InvalidOptionError('client.start() takes no options: give them to new Client()'),
+      );
+    }
     return this.connector.start();
   }
 

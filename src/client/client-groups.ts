@@ -9,6 +9,7 @@ import { FrameType } from '../protocol/frames.js';
 import { isName } from '../protocol/validate.js';
 import { checkSendOptions } from '../routing/send-message.js';
 import type { Connection } from '../transport/connection.js';
+import { refuseUnknownOptions, type OptionKeys } from '../util/known-options.js';
 
 /** Options of `sendMesToGroup`. */
 export interface GroupMessageOptions {
@@ -28,8 +29,22 @@ export interface GroupMessageOptions {
   timeout?: number;
 }
 
+const GROUP_MESSAGE_KEYS: OptionKeys<GroupMessageOptions> = {
+  id: true,
+  route: true,
+  act: true,
+  data: true,
+  notSendMe: true,
+  awaitRes: true,
+  timeout: true,
+};
+
 /** The PUBLISH frame of `sendMesToGroup`; throws `InvalidArgumentError` for bad options. */
 export function publishFrame(options: GroupMessageOptions): unknown[] {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidArgumentError('sendMesToGroup() takes an options object');
+  }
+  refuseUnknownOptions(options, GROUP_MESSAGE_KEYS, 'sendMesToGroup()');
   const { id, route, act, data, notSendMe, timeout } = options;
   if (
     id !== undefined &&

@@ -8,6 +8,7 @@ import { isCodecName } from '../protocol/codecs.js';
 import { isName } from '../protocol/validate.js';
 import { checkTls, type TlsOptions } from '../transport/dialer.js';
 import { checkEncryption } from '../transport/frame-cipher.js';
+import { refuseUnknownOptions, type OptionKeys } from '../util/known-options.js';
 
 /** Options of `new Client(options)`. */
 export interface ClientOptions {
@@ -98,6 +99,29 @@ export const CLIENT_DEFAULTS = {
   maxBufferedBytes: 16 * 1024 * 1024,
 } as const;
 
+/** The names of the client options (a missing one does not compile). */
+const CLIENT_OPTION_KEYS: OptionKeys<ClientOptions> = {
+  id: true,
+  url: true,
+  data: true,
+  reconnect: true,
+  reconnectTimeout: true,
+  awaitResTimeout: true,
+  attempts: true,
+  failFast: true,
+  silent: true,
+  codec: true,
+  maxPayload: true,
+  heartbeatInterval: true,
+  handshakeTimeout: true,
+  maxQueue: true,
+  maxBufferedBytes: true,
+  tls: true,
+  serverSecret: true,
+  credentials: true,
+  encryption: true,
+};
+
 /** Checks one server url; throws {@link InvalidOptionError}. */
 export function checkUrl(url: unknown): string {
   if (typeof url !== 'string') throw new InvalidOptionError('url must be a string');
@@ -142,6 +166,9 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
   if (typeof options !== 'object' || options === null) {
     throw new InvalidOptionError('Client options must be an object with a url');
   }
+  refuseUnknownOptions(options, CLIENT_OPTION_KEYS, 'new Client()', {
+    urls: 'give one url or an array of them as "url"',
+  });
   const urls = (Array.isArray(options.url) ? options.url : [options.url]).map(checkUrl);
   if (urls.length === 0) throw new InvalidOptionError('url must name at least one server');
   const id = options.id ?? randomId();

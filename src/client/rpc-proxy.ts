@@ -9,6 +9,7 @@ import { DEFAULT_NAMESPACE } from '../rpc/registry.js';
 import type { Dialer } from '../transport/dialer.js';
 import type { CipherFactory } from '../transport/frame-cipher.js';
 import { proxyUrl, type RpcEndpointOptions } from '../rpc/endpoint.js';
+import { refuseUnknownOptions, type OptionKeys } from '../util/known-options.js';
 import { BaseClient } from './base-client.js';
 
 /** Options of `RpcProxy.create`. Give `url`, or `host` + `port` (+ `path`). */
@@ -25,6 +26,21 @@ export interface RpcProxyOptions extends RpcEndpointOptions {
   maxPayload?: number;
 }
 
+const RPC_PROXY_OPTION_KEYS: OptionKeys<RpcProxyOptions> = {
+  url: true,
+  host: true,
+  port: true,
+  path: true,
+  serverSecret: true,
+  namespace: true,
+  tls: true,
+  timeout: true,
+  codec: true,
+  reconnect: true,
+  encryption: true,
+  maxPayload: true,
+};
+
 /**
  * Opens a connection and resolves with a proxy once the namespace's functions are known.
  * Rejects with `AuthError` for a wrong secret and `NotConnectedError` when the server cannot
@@ -37,6 +53,7 @@ export async function createRpcProxy<Api>(
 ): Promise<RpcProxyType<Api>> {
   if (typeof options !== 'object' || options === null)
     throw new InvalidOptionError('RpcProxy.create takes an options object');
+  refuseUnknownOptions(options, RPC_PROXY_OPTION_KEYS, 'RpcProxy.create()');
   const client = new BaseClient(
     {
       url: proxyUrl(options),

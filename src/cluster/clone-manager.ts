@@ -199,8 +199,13 @@ export class CloneManager implements DialerOwner, GroupsObserver {
       clone = new RemoteClone(id, url, true, authFnOut);
       this.clones.set(id, clone);
     } else {
-      if (clone.url !== url) this.dialers.get(id)?.stop();
-      if (clone.url !== url) this.dialers.delete(id);
+      // A dialer waiting out its backoff (the clone refused us, or was down) is replaced, so
+      // the clone is dialed now, as documented.
+      const dialer = this.dialers.get(id);
+      if (dialer !== undefined && (clone.url !== url || !dialer.busy)) {
+        dialer.stop();
+        this.dialers.delete(id);
+      }
       clone.url = url;
       clone.explicit = true;
       if (authFnOut !== undefined) clone.authFnOut = authFnOut;

@@ -8,14 +8,14 @@ import { InvalidArgumentError, WsMeshError } from '../errors.js';
 import { FrameType } from '../protocol/frames.js';
 import { isName } from '../protocol/validate.js';
 import type { Connection } from '../transport/connection.js';
+import { refuseUnknownOptions, type OptionKeys } from '../util/known-options.js';
 
-/** Result handed to `cbAfterRes`. */
-export interface ResponseResult {
-  /** Set when the request failed (timeout, remote error, closed connection...). */
-  error?: WsMeshError;
-  /** The reply, when the request succeeded. */
-  res?: unknown;
-}
+/**
+ * Result handed to `cbAfterRes`: `{res}` with the reply, or `{error, res: null}` when the
+ * request failed (timeout, remote error, closed connection...).
+ */
+export type ResponseResult<Res = unknown> =
+  { error?: undefined; res: Res } | { error: WsMeshError; res: null };
 
 /** Options of `sendMes`. */
 export interface SendMessageOptions {
@@ -35,6 +35,20 @@ export interface SendMessageOptions {
   signal?: AbortSignal;
 }
 
+const SEND_OPTION_KEYS: OptionKeys<SendMessageOptions> = {
+  route: true,
+  act: true,
+  data: true,
+  awaitRes: true,
+  cbAfterRes: true,
+  timeout: true,
+  signal: true,
+};
+const SEND_HINTS = {
+  cbAfterSend: 'sendMes() resolves once the message is written: await it instead',
+  id: 'sendMes() sends to one peer; sendMesToGroup({ id }) publishes to groups',
+};
+
 /** Options of `sendMes` that await the reply. */
 export type AwaitedSendMessageOptions = SendMessageOptions & { awaitRes: true };
 
@@ -49,6 +63,7 @@ export function checkSendOptions(options: SendMessageOptions): void {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidArgumentError('sendMes() takes an options object');
   }
+  refuseUnknownOptions(options, SEND_OPTION_KEYS, 'sendMes()', SEND_HINTS);
   const { route, act, cbAfterRes, timeout } = options;
   if (route !== undefined && route !== null && !isName(route)) {
     throw new InvalidArgumentError(
@@ -121,7 +136,7 @@ export function settleModes(
     };
     reply.then(
       (res) => callback({ res }),
-      (error: unknown) => callback({ error: toWsMeshError(error) }),
+      (error: unknown) => callback({ error: toWsMeshError(error), res: null }),
     );
     if (awaitRes !== true) return Promise.resolve(undefined);
   }

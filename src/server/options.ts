@@ -20,6 +20,7 @@ import {
   type ResolvedOpsOptions,
 } from '../ops/ops-options.js';
 import { checkEncryption } from '../transport/frame-cipher.js';
+import { refuseUnknownOptions, type OptionKeys } from '../util/known-options.js';
 
 export type { AuthFnIn, AuthFnOut };
 
@@ -163,6 +164,39 @@ export const SERVER_DEFAULTS = {
   silent: true,
 } as const;
 
+/** The names of the server options (a missing one does not compile). */
+const SERVER_OPTION_KEYS: OptionKeys<ServerOptions> = {
+  id: true,
+  port: true,
+  host: true,
+  server: true,
+  path: true,
+  url: true,
+  data: true,
+  authFnIn: true,
+  authFnOut: true,
+  serverSecret: true,
+  cloneInterval: true,
+  proxyInterval: true,
+  maxPayload: true,
+  codec: true,
+  heartbeatInterval: true,
+  handshakeTimeout: true,
+  awaitResTimeout: true,
+  maxBufferedBytes: true,
+  silent: true,
+  tls: true,
+  encryption: true,
+  maxConnections: true,
+  maxGroupsPerConnection: true,
+  maxInFlight: true,
+  rateLimit: true,
+  authenticate: true,
+  metrics: true,
+  dashboard: true,
+  logger: true,
+};
+
 /**
  * Random id for nodes and connections: 96 random bits in base64url (16 characters), shorter
  * than a UUID string because every connection keeps one.
@@ -224,6 +258,10 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   if (typeof options !== 'object' || options === null) {
     throw new InvalidOptionError('Server options must be an object');
   }
+  refuseUnknownOptions(options, SERVER_OPTION_KEYS, 'new Server()', {
+    perMessageDeflate:
+      'not supported: fan-out writes frames built once for every subscriber (compression would build them per socket)',
+  });
   const id = options.id ?? generateId('server');
   if (!isName(id))
     throw new InvalidOptionError('id must be a non-empty string of at most 256 characters');

@@ -13,7 +13,6 @@ import type { Server } from './server.js';
 
 /** Payloads of server events. */
 export interface ServerEvents {
-  [event: string]: unknown;
   start: { server: Server };
   stop: { server: Server };
   connection: { server: Server; ws: ServerConnection };

@@ -100,6 +100,7 @@ export class Server
     this.clones = new CloneManager(this);
     this.groups.observer = this.clones;
     this.groups.routeCounters = this.routeCounters;
+    this.groups.listenerError = (error) => this.reportError(error);
     // The link manager only reads options when it is made; the resolver asks it for routes.
     this.linkManager = new LinkManager(this);
     this.functions = new ServerFunctions(this.registry, this.linkManager);
