@@ -26,6 +26,18 @@ import { ClientConnector } from './client-connector.js';
 import { ClientGroups, publishFrame, type GroupMessageOptions } from './client-groups.js';
 import { ClientFrameRouter } from './client-router.js';
 import type { ClientMessageContext } from './context.js';
+import type {
+  ActName,
+  IsUntyped,
+  MessageTypes,
+  ResOf,
+  RouteName,
+  RoutesOf,
+  SpecOf,
+  TypedGroupOptions,
+  TypedRoute,
+  TypedSendOptions,
+} from '../routing/message-types.js';
 import { resolveClientOptions, type ClientOptions, type ResolvedClientOptions } from './options.js';
 import { Outbox } from './outbox.js';
 
@@ -82,8 +94,18 @@ export type ClientMiddleware<C> = Middleware<ClientMessageContext<C>>;
 /** Client route definition. */
 export type ClientRoute<C> = RouteDefinition<ClientMessageContext<C>>;
 
-/** Platform-independent wsmesh client. Use `Client` (Node) or `WebClient` (browsers). */
-export class BaseClient extends Emitter<ClientEvents> {
+/** Routes the server of `M` handles (what the client sends). */
+type ServerSide<M> = RoutesOf<M, 'server'>;
+/** Routes the clients of `M` handle (what the client receives). */
+type ClientSide<M> = RoutesOf<M, 'client'>;
+/** `Typed` when that side of `M` is declared, else `Untyped`. */
+type IfTyped<Routes, Typed, Untyped> = IsUntyped<Routes> extends true ? Untyped : Typed;
+
+/**
+ * Platform-independent wsmesh client. Use `Client` (Node) or `WebClient` (browsers).
+ * `M` declares the messages ({@link MessageTypes}); without it every message is untyped.
+ */
+export class BaseClient<M extends MessageTypes = MessageTypes> extends Emitter<ClientEvents> {
   /** Client id (sent to servers in HELLO). */
   readonly id: string;
   /** User data. */
@@ -165,9 +187,30 @@ export class BaseClient extends Emitter<ClientEvents> {
     return this;
   }
 
-  /** Adds a route for messages the server sends to this client. */
-  addRoute(definition: ClientRoute<this>): this {
-    this.router.addRoute(definition);
+  /**
+   * Adds a route for messages the server sends to this client. With declared client routes
+   * (`M['client']`), the handler's `data` and return value are typed from them; a route
+   * without `route` (catch-all) sees `data: unknown`.
+   */
+  addRoute<
+    Route extends RouteName<ClientSide<M>>,
+    Act extends ActName<ClientSide<M>, Route> = never,
+  >(
+    definition: IfTyped<
+      ClientSide<M>,
+      TypedRoute<ClientMessageContext<this>, ClientSide<M>, Route, Act>,
+      never
+    >,
+  ): this;
+  addRoute(
+    definition: IfTyped<
+      ClientSide<M>,
+      ClientRoute<this> & { route?: undefined },
+      ClientRoute<this>
+    >,
+  ): this;
+  addRoute(definition: unknown): this {
+    this.router.addRoute(definition as ClientRoute<this>);
     return this;
   }
 
@@ -197,9 +240,29 @@ export class BaseClient extends Emitter<ClientEvents> {
    * `awaitRes` (resolves with the reply; rejects with `TimeoutError`, `RemoteError`...).
    * While reconnecting, messages wait in a bounded queue and go out on reconnect.
    */
-  sendMes<T = unknown>(options: AwaitedSendMessageOptions): Promise<T>;
-  sendMes(options: SendMessageOptions): Promise<unknown>;
-  sendMes(options: SendMessageOptions): Promise<unknown> {
+  sendMes<
+    Route extends RouteName<ServerSide<M>>,
+    Act extends ActName<ServerSide<M>, Route> = never,
+  >(
+    options: IfTyped<
+      ServerSide<M>,
+      TypedSendOptions<ServerSide<M>, Route, Act> & { awaitRes: true },
+      never
+    >,
+  ): Promise<ResOf<SpecOf<ServerSide<M>, Route, Act>>>;
+  sendMes<
+    Route extends RouteName<ServerSide<M>>,
+    Act extends ActName<ServerSide<M>, Route> = never,
+  >(
+    options: IfTyped<ServerSide<M>, TypedSendOptions<ServerSide<M>, Route, Act>, never>,
+  ): Promise<void>;
+  sendMes<T = unknown>(
+    options: IfTyped<ServerSide<M>, never, AwaitedSendMessageOptions>,
+  ): Promise<T>;
+  sendMes(options: IfTyped<ServerSide<M>, never, SendMessageOptions>): Promise<unknown>;
+  sendMes(input: unknown): Promise<unknown> {
+    // Checked here: JavaScript callers may pass anything.
+    const options = input as SendMessageOptions;
     try {
       checkSendOptions(options);
     } catch (error) {
@@ -225,8 +288,19 @@ export class BaseClient extends Emitter<ClientEvents> {
     return this.groups.list();
   }
 
-  /** Publishes to one group, several, or all (no `id`). */
-  sendMesToGroup(options: GroupMessageOptions = {}): Promise<unknown> {
+  /**
+   * Publishes to one group, several, or all (no `id`). With declared client routes
+   * (`M['client']`), `route`, `act` and `data` are checked against them.
+   */
+  sendMesToGroup<
+    Route extends RouteName<ClientSide<M>>,
+    Act extends ActName<ClientSide<M>, Route> = never,
+  >(
+    options: IfTyped<ClientSide<M>, TypedGroupOptions<ClientSide<M>, Route, Act>, never>,
+  ): Promise<unknown>;
+  sendMesToGroup(options?: IfTyped<ClientSide<M>, never, GroupMessageOptions>): Promise<unknown>;
+  sendMesToGroup(input?: unknown): Promise<unknown> {
+    const options = (input ?? {}) as GroupMessageOptions;
     let frame: unknown[];
     try {
       frame = publishFrame(options);

@@ -9,13 +9,9 @@ import { FrameType } from '../protocol/frames.js';
 import { isName } from '../protocol/validate.js';
 import type { Connection } from '../transport/connection.js';
 import { refuseUnknownOptions, type OptionKeys } from '../util/known-options.js';
+import type { ResponseResult } from './message-types.js';
 
-/**
- * Result handed to `cbAfterRes`: `{res}` with the reply, or `{error, res: null}` when the
- * request failed (timeout, remote error, closed connection...).
- */
-export type ResponseResult<Res = unknown> =
-  { error?: undefined; res: Res } | { error: WsMeshError; res: null };
+export type { ResponseResult };
 
 /** Options of `sendMes`. */
 export interface SendMessageOptions {

@@ -43,6 +43,14 @@ import {
 import { ServerConnection, type ServerConnectionOwner } from './server-connection.js';
 import { ServerFunctions, type SharedLogger } from './server-functions.js';
 import type { ServerEvents, ServerMiddleware, ServerRoute } from './server-types.js';
+import type {
+  ActName,
+  IsUntyped,
+  MessageTypes,
+  RouteName,
+  RoutesOf,
+  TypedRoute,
+} from '../routing/message-types.js';
 import { collectStats, type ServerStats } from './stats.js';
 
 export type { StartOptions } from './endpoint.js';
@@ -50,11 +58,17 @@ export type { SharedLogger } from './server-functions.js';
 export type { ServerStats } from './stats.js';
 export type { ServerEvents, ServerMiddleware, ServerRoute } from './server-types.js';
 
-/** A wsmesh server. */
-export class Server
-  extends Emitter<ServerEvents>
-  implements ServerConnectionOwner, CloneHost, LinkHost
-{
+/** `Typed` when the server side of `M` is declared, else `Untyped`. */
+type IfTyped<M, Typed, Untyped> = IsUntyped<RoutesOf<M, 'server'>> extends true ? Untyped : Typed;
+
+/**
+ * A wsmesh server. `M` declares the messages (see {@link MessageTypes}): with it, route
+ * handlers get typed `data` and must return the declared reply; without it every message is
+ * untyped.
+ */
+// It serves as ServerConnectionOwner, CloneHost and LinkHost through members the published
+// declarations leave out (@internal), so it does not declare those interfaces.
+export class Server<M extends MessageTypes = MessageTypes> extends Emitter<ServerEvents> {
   /** Connected clients that completed the handshake, by connection id (clone links are not clients). */
   readonly clients = new Map<string, ServerConnection>();
   /** Groups of this server. */
@@ -255,9 +269,24 @@ export class Server
     return this;
   }
 
-  /** Adds a route: `{route?, act?, handler}`. */
-  addRoute(definition: ServerRoute): this {
-    this.router.addRoute(definition);
+  /**
+   * Adds a route: `{route?, act?, handler}`. With declared server routes (`M['server']`), the
+   * handler's `data` and return value are typed from them; a route without `route`
+   * (catch-all) sees `data: unknown`.
+   */
+  addRoute<
+    Route extends RouteName<RoutesOf<M, 'server'>>,
+    Act extends ActName<RoutesOf<M, 'server'>, Route> = never,
+  >(
+    definition: IfTyped<
+      M,
+      TypedRoute<ServerMessageContext, RoutesOf<M, 'server'>, Route, Act>,
+      never
+    >,
+  ): this;
+  addRoute(definition: IfTyped<M, ServerRoute & { route?: undefined }, ServerRoute>): this;
+  addRoute(definition: unknown): this {
+    this.router.addRoute(definition as ServerRoute);
     return this;
   }
 
