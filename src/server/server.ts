@@ -40,7 +40,7 @@ import {
   type ResolvedServerOptions,
   type ServerOptions,
 } from './options.js';
-import { ServerConnection, type ServerConnectionOwner } from './server-connection.js';
+import { ServerConnection } from './server-connection.js';
 import { ServerFunctions, type SharedLogger } from './server-functions.js';
 import type { ServerEvents, ServerMiddleware, ServerRoute } from './server-types.js';
 import type {
