@@ -28,11 +28,12 @@ import { ClientFrameRouter } from './client-router.js';
 import type { ClientMessageContext } from './context.js';
 import type {
   ActName,
-  IsUntyped,
+  ClientSide,
+  IfTyped,
   MessageTypes,
   ResOf,
   RouteName,
-  RoutesOf,
+  ServerSide,
   SpecOf,
   TypedGroupOptions,
   TypedRoute,
@@ -94,13 +95,6 @@ export type ClientMiddleware<C> = Middleware<ClientMessageContext<C>>;
 /** Client route definition. */
 export type ClientRoute<C> = RouteDefinition<ClientMessageContext<C>>;
 
-/** Routes the server of `M` handles (what the client sends). */
-type ServerSide<M> = RoutesOf<M, 'server'>;
-/** Routes the clients of `M` handle (what the client receives). */
-type ClientSide<M> = RoutesOf<M, 'client'>;
-/** `Typed` when that side of `M` is declared, else `Untyped`. */
-type IfTyped<Routes, Typed, Untyped> = IsUntyped<Routes> extends true ? Untyped : Typed;
-
 /**
  * Platform-independent wsmesh client. Use `Client` (Node) or `WebClient` (browsers).
  * `M` declares the messages ({@link MessageTypes}); without it every message is untyped.
@@ -119,6 +113,7 @@ export class BaseClient<M extends MessageTypes = MessageTypes> extends Emitter<C
   private readonly connector: ClientConnector;
   private readonly rpcCaller: RpcCaller;
 
+  /** @internal Platform clients (`Client`, `WebClient`) pass their dialer. */
   constructor(
     options: ClientOptions,
     dialer: Dialer,

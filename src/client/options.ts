@@ -12,52 +12,103 @@ import { refuseUnknownOptions, type OptionKeys } from '../util/known-options.js'
 
 /** Options of `new Client(options)`. */
 export interface ClientOptions {
-  /** Client id, sent to the server in HELLO. Default: generated. */
-  id?: string;
-  /** Server url, or several: tried round-robin when one fails. */
-  url: string | string[];
-  /** User data (stays local). */
-  data?: unknown;
-  /** Reconnect after the connection drops. Default true. */
-  reconnect?: boolean;
-  /** ms between reconnect attempts. Default 2000. */
-  reconnectTimeout?: number;
-  /** Default reply timeout of `sendMes` in ms. Default 10000. */
-  awaitResTimeout?: number;
-  /** Failed connection attempts in a row before giving up; 0 = never give up. Default 0. */
-  attempts?: number;
   /**
-   * `start()` rejects (and the client stops) when the first attempt fails, or the first try
-   * of each url when there are several, with the error that says why. When false, the
-   * client keeps trying as Socket.IO does, and reports each failure through `connect_error`
-   * and `error`. Default false.
+   * Client id, sent to the server in HELLO.
+   * @default generated (`client-<uuid>`)
    */
-  failFast?: boolean;
-  /** When false, log events to the console. Default true. */
-  silent?: boolean;
-  /** Codec to ask the server for. Default `json`. */
-  codec?: CodecName;
-  /** Largest accepted incoming frame. Default 1 MiB. */
-  maxPayload?: number;
-  /** ms of silence before a PING; a server silent for two ticks is dropped. Default 10000. */
-  heartbeatInterval?: number;
-  /** ms allowed for connecting (WebSocket + wsmesh handshake). Default 10000. */
-  handshakeTimeout?: number;
-  /** Messages kept while disconnected, sent on reconnect. Default 1000. */
-  maxQueue?: number;
-  /** Outbound bytes allowed to wait in the socket. Default 16 MiB. */
-  maxBufferedBytes?: number;
-  /** TLS settings for `wss://` urls (Node only), e.g. `{ ca }` for a self-signed certificate. */
-  tls?: TlsOptions;
-  /** Shared secret for RPC; proved in the handshake, never sent. */
-  serverSecret?: string;
+  id?: string | undefined;
+  /**
+   * Server url, or several: tried round-robin when one fails.
+   */
+  url: string | string[];
+  /**
+   * User data (stays local).
+   * @default undefined
+   */
+  data?: unknown;
+  /**
+   * Reconnect after the connection drops.
+   * @default true
+   */
+  reconnect?: boolean | undefined;
+  /**
+   * ms between reconnect attempts.
+   * @default 2000
+   */
+  reconnectTimeout?: number | undefined;
+  /**
+   * Default reply timeout of `sendMes` in ms.
+   * @default 10000
+   */
+  awaitResTimeout?: number | undefined;
+  /**
+   * Failed connection attempts in a row before giving up; 0 = never give up.
+   * @default 0
+   */
+  attempts?: number | undefined;
+  /**
+   * `start()` rejects (and the client stops) when the first attempt fails, or the first try of
+   * each url when there are several, with the error that says why. When false, the client keeps
+   * trying as Socket.IO does, and reports each failure through `connect_error` and `error`.
+   * @default false
+   */
+  failFast?: boolean | undefined;
+  /**
+   * When false, log events to the console.
+   * @default true
+   */
+  silent?: boolean | undefined;
+  /**
+   * Codec to ask the server for.
+   * @default 'json'
+   */
+  codec?: CodecName | undefined;
+  /**
+   * Largest accepted incoming frame.
+   * @default 1048576 (1 MiB)
+   */
+  maxPayload?: number | undefined;
+  /**
+   * ms of silence before a PING; a server silent for two ticks is dropped.
+   * @default 10000
+   */
+  heartbeatInterval?: number | undefined;
+  /**
+   * ms allowed for connecting (WebSocket + wsmesh handshake).
+   * @default 10000
+   */
+  handshakeTimeout?: number | undefined;
+  /**
+   * Messages kept while disconnected, sent on reconnect.
+   * @default 1000
+   */
+  maxQueue?: number | undefined;
+  /**
+   * Outbound bytes allowed to wait in the socket.
+   * @default 16777216 (16 MiB)
+   */
+  maxBufferedBytes?: number | undefined;
+  /**
+   * TLS settings for `wss://` urls (Node only), e.g. `{ ca }` for a self-signed certificate.
+   * @default undefined
+   */
+  tls?: TlsOptions | undefined;
+  /**
+   * Shared secret for RPC; proved in the handshake, never sent.
+   * @default undefined
+   */
+  serverSecret?: string | undefined;
   /**
    * Credentials for the server's `authenticate` hook (a token, for example), or a function
    * returning them, called before every connection attempt (so a token can be refreshed).
+   * @default undefined
    */
   credentials?: unknown;
-  /** Encrypt every frame after the handshake (AES-256-GCM keyed from `serverSecret`). Node only. */
-  encryption?: boolean;
+  /**
+   * Encrypt every frame after the handshake (AES-256-GCM keyed from `serverSecret`). Node only.
+   * @default false
+   */
+  encryption?: boolean | undefined;
 }
 
 /** Options after defaults. */

@@ -14,16 +14,16 @@ import { BaseClient } from './base-client.js';
 
 /** Options of `RpcProxy.create`. Give `url`, or `host` + `port` (+ `path`). */
 export interface RpcProxyOptions extends RpcEndpointOptions {
-  /** Default call timeout in ms. Default 10000. */
-  timeout?: number;
-  /** Codec. Default `json`. */
-  codec?: CodecName;
-  /** Reconnect when the connection drops. Default true. */
-  reconnect?: boolean;
-  /** Encrypt every frame (AES-256-GCM keyed from `serverSecret`). Node only. */
-  encryption?: boolean;
-  /** Largest accepted incoming frame (results, stream items). Default 1 MiB. */
-  maxPayload?: number;
+  /** Default call timeout in ms. @default 10000 */
+  timeout?: number | undefined;
+  /** Codec. @default 'json' */
+  codec?: CodecName | undefined;
+  /** Reconnect when the connection drops. @default true */
+  reconnect?: boolean | undefined;
+  /** Encrypt every frame (AES-256-GCM keyed from `serverSecret`). Node only. @default false */
+  encryption?: boolean | undefined;
+  /** Largest accepted incoming frame (results, stream items). @default 1048576 (1 MiB) */
+  maxPayload?: number | undefined;
 }
 
 const RPC_PROXY_OPTION_KEYS: OptionKeys<RpcProxyOptions> = {

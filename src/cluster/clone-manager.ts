@@ -13,7 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError, WsMeshError } from '../errors.js';
 import type { FanoutMessage } from '../groups/fanout-message.js';
-import type { GroupManager, GroupsObserver } from '../groups/group-manager.js';
+import type { GroupManager } from '../groups/group-manager.js';
 import type { Subscriber } from '../groups/subscriber.js';
 import type { Codec } from '../protocol/codec.js';
 import { CloseCode, FrameType, type CloneRecord, type Frame } from '../protocol/frames.js';
@@ -21,14 +21,14 @@ import { isName } from '../protocol/validate.js';
 import type { Connection } from '../transport/connection.js';
 import type { TlsOptions } from '../transport/dialer.js';
 import type { AuthFnOut } from './auth.js';
-import { CloneDialer, type DialerOwner } from './clone-dialer.js';
+import { CloneDialer } from './clone-dialer.js';
 import { CloneLink } from './clone-link.js';
 import { RecordStore } from './clone-records.js';
 import { CloneRelay, type RelayContext } from './clone-relay.js';
 import { RemoteClone } from './remote-clone.js';
 import { RouteTable } from './routes.js';
 
-/** What the clone manager needs from its server. */
+/** @internal What the clone manager needs from its server. */
 export interface CloneHost {
   readonly id: string;
   readonly url: string | undefined;
@@ -56,8 +56,10 @@ export const DUPLICATE_ID = 'ERR_DUPLICATE_ID';
 /** Larger interest changes are sent as a full list rather than a delta. */
 const MAX_DELTA = 256;
 
+// Also the DialerOwner of its dialers and the GroupsObserver of the server's groups, through
+// members left out of the published declarations (so those interfaces are not declared here).
 /** The clone mesh as seen from one server. */
-export class CloneManager implements DialerOwner, GroupsObserver {
+export class CloneManager {
   /** Known remote clones by id (never this server's own id). */
   readonly clones = new Map<string, RemoteClone>();
   /** Random id of this server process, announced to clones. */
@@ -82,6 +84,7 @@ export class CloneManager implements DialerOwner, GroupsObserver {
   private authFnOut: AuthFnOut | undefined;
   private msgpack: Codec | undefined;
 
+  /** @internal */
   constructor(private readonly host: CloneHost) {
     this.authFnOut = host.cloneOptions.authFnOut;
     this.routes = new RouteTable(

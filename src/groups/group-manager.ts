@@ -13,8 +13,8 @@ import type { Subscriber } from './subscriber.js';
 
 /** Options of `groups.sendMes`: a target plus the message. */
 export interface GroupsSendOptions extends GroupSendOptions {
-  /** One group id, several, or none for every group. */
-  id?: string | string[];
+  /** One group id, several, or none for every group. @default undefined (every group) */
+  id?: string | string[] | undefined;
 }
 
 /** Observer of group changes, used by the cluster layer to relay across clones. @internal */
@@ -75,11 +75,12 @@ function checkOptionalName(value: unknown, what: string): string | null {
   return value;
 }
 
+// The GroupOwner hooks are left out of the published declarations, so the interface is not
+// declared here (its members are checked where the groups hand `this` over).
 /** The groups of a server. */
-export class GroupManager<Member extends Subscriber = Subscriber>
-  extends Emitter<GroupManagerEvents<Member>>
-  implements GroupOwner
-{
+export class GroupManager<Member extends Subscriber = Subscriber> extends Emitter<
+  GroupManagerEvents<Member>
+> {
   private readonly groups = new Map<string, Group<Member>>();
   /** @internal Where a throwing listener is reported (the server's `error` event). */
   listenerError: ((error: unknown) => void) | undefined;

@@ -61,8 +61,17 @@ export type RoutesOf<M, Side extends 'server' | 'client'> = M extends {
 /** True when `Routes` declares nothing (any string is a route). */
 export type IsUntyped<Routes> = string extends keyof Routes ? true : false;
 
+/** `Typed` when `Routes` is declared, else `Untyped` (picks typed or untyped signatures). */
+export type IfTyped<Routes, Typed, Untyped> = IsUntyped<Routes> extends true ? Untyped : Typed;
+
+/** Routes the server of `M` handles (what clients send). */
+export type ServerSide<M> = RoutesOf<M, 'server'>;
+
+/** Routes the clients of `M` handle (what the server and groups send them). */
+export type ClientSide<M> = RoutesOf<M, 'client'>;
+
 /** True when a route entry is a single spec (its keys are only `data` and `res`). */
-type IsSpec<Entry> = [Exclude<keyof Entry, 'data' | 'res'>] extends [never] ? true : false;
+export type IsSpec<Entry> = [Exclude<keyof Entry, 'data' | 'res'>] extends [never] ? true : false;
 
 /** The route names of `Routes`. */
 export type RouteName<Routes> = keyof Routes & string;
@@ -96,12 +105,14 @@ export type ResOf<Spec> = Spec extends { res?: infer R } ? R : unknown;
 export type ResponseResult<Res = unknown> =
   { error?: undefined; res: Res } | { error: WsMeshError; res: null };
 
-type ActField<Routes, Route extends keyof Routes, Act> =
+/** The `act` field of typed options: free for a single-spec route, else a declared act. */
+export type ActField<Routes, Route extends keyof Routes, Act> =
   IsSpec<Routes[Route]> extends true
     ? { /** Action within the route (any: one spec covers the route). */ act?: string }
     : { /** Action within the route. */ act: Act };
 
-type DataField<D> = undefined extends D
+/** The `data` field of typed options: optional when the spec's data may be undefined. */
+export type DataField<D> = undefined extends D
   ? { /** Payload. */ data?: D }
   : { /** Payload. */ data: D };
 

@@ -15,20 +15,20 @@ export type { ResponseResult };
 
 /** Options of `sendMes`. */
 export interface SendMessageOptions {
-  /** Route name. */
-  route?: string;
-  /** Action within the route. */
-  act?: string;
-  /** Payload; anything the connection's codec can carry. */
+  /** Route name. @default undefined */
+  route?: string | undefined;
+  /** Action within the route. @default undefined */
+  act?: string | undefined;
+  /** Payload; anything the connection's codec can carry. @default undefined */
   data?: unknown;
-  /** Resolve with the reply instead of as soon as the message is written. */
-  awaitRes?: boolean;
-  /** Called with `{error, res}` when the reply (or an error) comes. */
-  cbAfterRes?: (result: ResponseResult) => void;
-  /** Reply timeout in ms (default: the owner's `awaitResTimeout`). */
-  timeout?: number;
-  /** Stops waiting for the reply when aborted. */
-  signal?: AbortSignal;
+  /** Resolve with the reply instead of as soon as the message is written. @default false */
+  awaitRes?: boolean | undefined;
+  /** Called with `{res}` or `{error, res: null}` when the reply (or an error) comes. @default undefined */
+  cbAfterRes?: ((result: ResponseResult) => void) | undefined;
+  /** Reply timeout in ms. @default the owner's `awaitResTimeout` */
+  timeout?: number | undefined;
+  /** Stops waiting for the reply when aborted. @default undefined */
+  signal?: AbortSignal | undefined;
 }
 
 const SEND_OPTION_KEYS: OptionKeys<SendMessageOptions> = {
@@ -54,7 +54,7 @@ function toWsMeshError(error: unknown): WsMeshError {
     : new WsMeshError('ERR_UNKNOWN', error instanceof Error ? error.message : String(error));
 }
 
-/** Checks `sendMes` options; throws {@link InvalidArgumentError}. */
+/** @internal Checks `sendMes` options; throws {@link InvalidArgumentError}. */
 export function checkSendOptions(options: SendMessageOptions): void {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidArgumentError('sendMes() takes an options object');
@@ -82,7 +82,7 @@ export function checkSendOptions(options: SendMessageOptions): void {
   }
 }
 
-/** Builds the MESSAGE frame for `options` (request id slot left at 0). */
+/** @internal Builds the MESSAGE frame for `options` (request id slot left at 0). */
 export function messageFrame(options: SendMessageOptions): unknown[] {
   return [
     FrameType.MESSAGE,
@@ -93,7 +93,7 @@ export function messageFrame(options: SendMessageOptions): unknown[] {
   ];
 }
 
-/** Sends on a live connection. `options` must have passed {@link checkSendOptions}. */
+/** @internal Sends on a live connection. `options` must have passed {@link checkSendOptions}. */
 export function sendOnConnection(
   connection: Connection,
   options: SendMessageOptions,
@@ -116,7 +116,7 @@ export function sendOnConnection(
   return settleModes(reply, options);
 }
 
-/** Applies the `cbAfterRes` / `awaitRes` modes to a reply promise. */
+/** @internal Applies the `cbAfterRes` / `awaitRes` modes to a reply promise. */
 export function settleModes(
   reply: Promise<unknown>,
   options: SendMessageOptions,

@@ -22,13 +22,9 @@ import type { ServerConnection } from './server-connection.js';
 import { attachEndpoint, rejectUpgrade } from './upgrade-router.js';
 import { refuseUnknownOptions, type OptionKeys } from '../util/known-options.js';
 
-/** Options passed through to the `ws` WebSocketServer by `start()`. */
-export interface StartOptions {
-  /** Skip UTF-8 validation of text frames (trusted peers only). */
-  skipUTF8Validation?: boolean;
-  /** `listen` backlog when the server opens its own port. */
-  backlog?: number;
-}
+import type { StartOptions } from './server-types.js';
+
+export type { StartOptions };
 
 const START_OPTION_KEYS: OptionKeys<StartOptions> = { skipUTF8Validation: true, backlog: true };
 /** Server options people pass to `start()` by mistake. */

@@ -26,64 +26,67 @@ export type { AuthFnIn, AuthFnOut };
 
 /** Options of `new Server(options)`. Every option is optional. */
 export interface ServerOptions {
-  /** Unique id; clones must have distinct ids. Default: generated. */
-  id?: string;
-  /** Port to listen on when no `server` is given. Default 3000; 0 picks a free port. */
-  port?: number;
-  /** Interface to listen on. Default: all interfaces (Node's default). */
-  host?: string;
-  /** An existing `http`/`https` server to attach to (https = wss). */
-  server?: HttpServer | HttpsServer;
-  /** URL path of this endpoint. Default `/`. */
-  path?: string;
-  /** This server's public address, announced to clones so they can dial back. */
-  url?: string;
-  /** Any user data. */
+  /** Unique id; clones must have distinct ids. @default generated (`server-<random>`) */
+  id?: string | undefined;
+  /** Port to listen on when no `server` is given. @default 3000 (`0` picks a free port) */
+  port?: number | undefined;
+  /** Interface to listen on. @default undefined (all interfaces, Node's default) */
+  host?: string | undefined;
+  /** An existing `http`/`https` server to attach to (https = wss). @default undefined */
+  server?: HttpServer | HttpsServer | undefined;
+  /** URL path of this endpoint. @default '/' */
+  path?: string | undefined;
+  /** This server's public address, announced to clones so they can dial back. @default undefined */
+  url?: string | undefined;
+  /** Any user data. @default undefined */
   data?: unknown;
-  /** Checks a remote clone or server link dialing in. */
-  authFnIn?: AuthFnIn;
-  /** The authValue presented when dialing out to clones. */
-  authFnOut?: AuthFnOut;
-  /** Shared secret for RPC proxies and server links; never sent on the wire. */
-  serverSecret?: string;
-  /** ms between clone-list exchanges. Default 2000. */
-  cloneInterval?: number;
-  /** ms between full RPC table re-syncs. Default 15000. */
-  proxyInterval?: number;
-  /** Largest accepted frame in bytes. Default 1 MiB. */
-  maxPayload?: number;
-  /** Preferred codec when a peer offers both. Default `json`. */
-  codec?: CodecName;
-  /** ms of silence before a PING; a peer silent for two ticks is dropped. Default 10000. */
-  heartbeatInterval?: number;
-  /** ms a new connection has to send HELLO. Default 10000. */
-  handshakeTimeout?: number;
-  /** Default reply timeout for `ws.sendMes` in ms. Default 10000. */
-  awaitResTimeout?: number;
+  /** Checks a remote clone or server link dialing in. @default undefined */
+  authFnIn?: AuthFnIn | undefined;
+  /** The authValue presented when dialing out to clones. @default undefined */
+  authFnOut?: AuthFnOut | undefined;
+  /** Shared secret for RPC proxies and server links; never sent on the wire. @default undefined */
+  serverSecret?: string | undefined;
+  /** ms between clone-list exchanges. @default 2000 */
+  cloneInterval?: number | undefined;
+  /** ms between full RPC table re-syncs. @default 15000 */
+  proxyInterval?: number | undefined;
+  /** Largest accepted frame in bytes. @default 1048576 (1 MiB) */
+  maxPayload?: number | undefined;
+  /** Preferred codec when a peer offers both. @default 'json' */
+  codec?: CodecName | undefined;
+  /** ms of silence before a PING; a peer silent for two ticks is dropped. @default 10000 */
+  heartbeatInterval?: number | undefined;
+  /** ms a new connection has to send HELLO. @default 10000 */
+  handshakeTimeout?: number | undefined;
+  /** Default reply timeout for `ws.sendMes` in ms. @default 10000 */
+  awaitResTimeout?: number | undefined;
   /**
    * Outbound bytes allowed to wait for one connection before it counts as a slow consumer
-   * and is closed with code 4008. Default 4 MiB.
+   * and is closed with code 4008.
+   * @default 4194304 (4 MiB)
    */
-  maxBufferedBytes?: number;
-  /** When false, log events to the console. Default true. */
-  silent?: boolean;
-  /** TLS settings for dialing clones and linked servers over `wss://` (e.g. `{ ca }`). */
-  tls?: TlsOptions;
+  maxBufferedBytes?: number | undefined;
+  /** When false, log events to the console. @default true */
+  silent?: boolean | undefined;
+  /** TLS settings for dialing clones and linked servers over `wss://` (e.g. `{ ca }`). @default undefined */
+  tls?: TlsOptions | undefined;
   /**
    * Requires RPC proxies and server links to encrypt every frame after the handshake
    * (AES-256-GCM, key derived from `serverSecret`). Clients may ask for it either way. Node only.
+   * @default false
    */
-  encryption?: boolean;
-  /** Most open sockets at once; more upgrades get HTTP 503. Default 0 (no limit). */
-  maxConnections?: number;
-  /** Most groups one connection may be in; more subscriptions fail with `ERR_LIMIT`. Default 10000. */
-  maxGroupsPerConnection?: number;
-  /** Most requests of one connection whose handlers are still running; more fail with `ERR_LIMIT`. Default 1000. */
-  maxInFlight?: number;
+  encryption?: boolean | undefined;
+  /** Most open sockets at once; more upgrades get HTTP 503. @default 0 (no limit) */
+  maxConnections?: number | undefined;
+  /** Most groups one connection may be in; more subscriptions fail with `ERR_LIMIT`. @default 10000 */
+  maxGroupsPerConnection?: number | undefined;
+  /** Most requests of one connection whose handlers are still running; more fail with `ERR_LIMIT`. @default 1000 */
+  maxInFlight?: number | undefined;
   /**
    * Per-connection rate limit: at most `messages` frames (messages, publishes, subscriptions,
    * RPC calls) per `interval` ms, as a token bucket. Over it, requests fail with
-   * `ERR_RATE_LIMIT` and fire-and-forget frames are dropped. Default: off.
+   * `ERR_RATE_LIMIT` and fire-and-forget frames are dropped.
+   * @default undefined (off)
    */
   rateLimit?: { messages: number; interval: number };
   /**
@@ -91,23 +94,27 @@ export interface ServerOptions {
    * `credentials` (Client option), the upgrade request's url and headers, and the connection. Return (or
    * resolve) `false` or throw to refuse (ERR_AUTH, close 4003); any other value is kept as
    * `ws.auth`.
+   * @default undefined
    */
-  authenticate?: AuthenticateHook;
+  authenticate?: AuthenticateHook | undefined;
   /**
    * Serve Prometheus metrics at `/metrics` from the server's own http server (or through
    * `server.handleHttp`). `true`: open; `{ token }`: needs `Authorization: Bearer <token>`.
+   * @default undefined (off)
    */
-  metrics?: MetricsOption;
+  metrics?: MetricsOption | undefined;
   /**
    * Serve the live dashboard at `/_wsmesh` (and its JSON at `/_wsmesh/api/state`). Needs a
    * credential: `{ token }`, or else the `serverSecret`.
+   * @default undefined (off)
    */
-  dashboard?: DashboardOption;
+  dashboard?: DashboardOption | undefined;
   /**
    * Where logs go: pino, console, or any object with `debug`/`info`/`warn`/`error`, called as
-   * `(fields, message)`. Default: none (or the console at info level with `silent: false`).
+   * `(fields, message)`.
+   * @default undefined (none, or the console at info level with `silent: false`)
    */
-  logger?: WsMeshLogger;
+  logger?: WsMeshLogger | undefined;
 }
 
 /** The `authenticate` server option. */

@@ -32,7 +32,7 @@ import { frameName, ServerLog } from '../ops/logger.js';
 import { OpsEndpoint } from '../ops/ops-endpoint.js';
 import type { ServerMessageContext } from './context.js';
 import { MessageDispatcher } from './dispatcher.js';
-import { ServerEndpoint, waitForSocketsClosed, type StartOptions } from './endpoint.js';
+import { ServerEndpoint, waitForSocketsClosed } from './endpoint.js';
 import { ServerHandshake, type HandshakeDeadline } from './handshake.js';
 import {
   generateId,
@@ -42,10 +42,10 @@ import {
 } from './options.js';
 import { ServerConnection } from './server-connection.js';
 import { ServerFunctions, type SharedLogger } from './server-functions.js';
-import type { ServerEvents, ServerMiddleware, ServerRoute } from './server-types.js';
+import type { ServerEvents, ServerMiddleware, ServerRoute, StartOptions } from './server-types.js';
 import type {
   ActName,
-  IsUntyped,
+  IfTyped,
   MessageTypes,
   RouteName,
   RoutesOf,
@@ -53,21 +53,18 @@ import type {
 } from '../routing/message-types.js';
 import { collectStats, type ServerStats } from './stats.js';
 
-export type { StartOptions } from './endpoint.js';
+export type { StartOptions } from './server-types.js';
 export type { SharedLogger } from './server-functions.js';
 export type { ServerStats } from './stats.js';
 export type { ServerEvents, ServerMiddleware, ServerRoute } from './server-types.js';
 
-/** `Typed` when the server side of `M` is declared, else `Untyped`. */
-type IfTyped<M, Typed, Untyped> = IsUntyped<RoutesOf<M, 'server'>> extends true ? Untyped : Typed;
-
+// It serves as ServerConnectionOwner, CloneHost and LinkHost through members left out of the
+// published declarations, so it does not declare those interfaces (they would not hold there).
 /**
  * A wsmesh server. `M` declares the messages (see {@link MessageTypes}): with it, route
  * handlers get typed `data` and must return the declared reply; without it every message is
  * untyped.
  */
-// It serves as ServerConnectionOwner, CloneHost and LinkHost through members the published
-// declarations leave out (@internal), so it does not declare those interfaces.
 export class Server<M extends MessageTypes = MessageTypes> extends Emitter<ServerEvents> {
   /** Connected clients that completed the handshake, by connection id (clone links are not clients). */
   readonly clients = new Map<string, ServerConnection>();
@@ -279,12 +276,14 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
     Act extends ActName<RoutesOf<M, 'server'>, Route> = never,
   >(
     definition: IfTyped<
-      M,
+      RoutesOf<M, 'server'>,
       TypedRoute<ServerMessageContext, RoutesOf<M, 'server'>, Route, Act>,
       never
     >,
   ): this;
-  addRoute(definition: IfTyped<M, ServerRoute & { route?: undefined }, ServerRoute>): this;
+  addRoute(
+    definition: IfTyped<RoutesOf<M, 'server'>, ServerRoute & { route?: undefined }, ServerRoute>,
+  ): this;
   addRoute(definition: unknown): this {
     this.router.addRoute(definition as ServerRoute);
     return this;

@@ -59,7 +59,7 @@ export interface ServerStats {
   };
 }
 
-/** The public parts of a server that `stats()` reads. */
+/** @internal The public parts of a server that `stats()` reads. */
 export interface StatsHost {
   readonly id: string;
   readonly routeCounters: RouteCounters;
@@ -71,7 +71,7 @@ export interface StatsHost {
   readonly registry: FunctionRegistry;
 }
 
-/** The private parts of a server that `stats()` reads. */
+/** @internal The private parts of a server that `stats()` reads. */
 export interface StatsParts {
   readonly sockets: ReadonlySet<ServerConnection>;
   readonly dispatcher: MessageDispatcher;
@@ -80,7 +80,7 @@ export interface StatsParts {
   readonly ops: OpsEndpoint | undefined;
 }
 
-/** Gathers the current figures of a server. */
+/** @internal Gathers the current figures of a server. */
 export function collectStats(server: StatsHost, parts: StatsParts): ServerStats {
   const relay = server.clones.relayStats;
   return {
