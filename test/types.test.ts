@@ -46,7 +46,7 @@ let scratch = '';
 function compile(compiler: string, project: string): void {
   const command = compiler.endsWith('.js') || compiler === tsc ? process.execPath : compiler;
   const args = command === process.execPath ? [compiler, '-p', project] : ['-p', project];
-  const result = spawnSync(command, args, { encoding: 'utf8', timeout: 180_000 });
+  const result = spawnSync(command, args, { encoding: 'utf8', timeout: 600_000 });
   const output = `${result.stdout}${result.stderr}`;
   assert.equal(result.status, 0, `${compiler} -p ${project} failed:\n${output}`);
 }
@@ -86,7 +86,7 @@ before(() => {
       '--outDir',
       join(pkg, 'dist'),
     ],
-    { encoding: 'utf8', timeout: 300_000 },
+    { encoding: 'utf8', timeout: 600_000 },
   );
   assert.equal(built.status, 0, `declarations did not build:\n${built.stdout}${built.stderr}`);
   cpSync(join(root, 'package.json'), join(pkg, 'package.json'));
