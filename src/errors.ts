@@ -58,8 +58,9 @@ export class WsMeshError extends Error {
   /** Optional structured details. */
   readonly data: unknown;
 
-  constructor(code: WsMeshErrorCode, message: string, data?: unknown) {
-    super(message);
+  /** `options.cause`: the error behind this one (kept as `error.cause`). */
+  constructor(code: WsMeshErrorCode, message: string, data?: unknown, options?: ErrorOptions) {
+    super(message, options);
     this.name = new.target.name;
     this.code = code;
     this.data = data;
@@ -118,8 +119,8 @@ export class ConnectionClosedError extends WsMeshError {
 
 /** The client is stopped or gave up reconnecting. Code `ERR_NOT_CONNECTED`. */
 export class NotConnectedError extends WsMeshError {
-  constructor(message = 'Not connected', data?: unknown) {
-    super(ErrorCode.NOT_CONNECTED, message, data);
+  constructor(message = 'Not connected', data?: unknown, options?: ErrorOptions) {
+    super(ErrorCode.NOT_CONNECTED, message, data, options);
   }
 }
 
@@ -170,8 +171,8 @@ export class QueueFullError extends WsMeshError {
 
 /** Authentication failed. Code `ERR_AUTH`. */
 export class AuthError extends WsMeshError {
-  constructor(message = 'Authentication failed', data?: unknown) {
-    super(ErrorCode.AUTH, message, data);
+  constructor(message = 'Authentication failed', data?: unknown, options?: ErrorOptions) {
+    super(ErrorCode.AUTH, message, data, options);
   }
 }
 

@@ -8,7 +8,23 @@
 export * from './client/exports.js';
 export { Server } from './server/server.js';
 export type { ServerEvents, StartOptions, ServerMiddleware, ServerRoute } from './server/server.js';
-export type { ServerOptions, AuthFnIn, AuthFnOut } from './server/options.js';
+export type { ServerOptions, AuthFnIn, AuthFnOut, AuthenticateHook } from './server/options.js';
+export type { UpgradeRequestInfo, ServerConnectionState } from './server/server-connection.js';
+export type { ServerProxyOptions, LinkFunction } from './cluster/link-manager.js';
+export type { RpcEndpointOptions } from './rpc/endpoint.js';
+export type { RemoteClone, RemoteCloneState } from './cluster/remote-clone.js';
+export type { CloneManager } from './cluster/clone-manager.js';
+export type { Subscriber } from './groups/subscriber.js';
+export type { GroupEvent, GroupManagerEvents } from './groups/group-manager.js';
+export type { StandardSchemaIssue, StandardSchemaResult } from './rpc/standard-schema.js';
+export type {
+  FunctionPlace,
+  FunctionState,
+  GraphEdge,
+  GraphNode,
+  NodeState,
+} from './ops/cluster-state.js';
+export type { CounterSample } from './ops/rate-history.js';
 export { SERVER_DEFAULTS } from './server/options.js';
 export { ServerConnection } from './server/server-connection.js';
 export { ServerMessageContext } from './server/context.js';
@@ -25,7 +41,6 @@ export type { MetricsOption, DashboardOption } from './ops/ops-options.js';
 export type { ClusterState } from './ops/cluster-state.js';
 export type { FunctionStats } from './ops/rpc-stats.js';
 export type { ClonePeerStats } from './ops/clone-peers.js';
-export type { TlsOptions } from './transport/dialer.js';
 export { Group } from './groups/group.js';
 export type { GroupSendOptions } from './groups/group.js';
 export { GroupManager } from './groups/group-manager.js';

@@ -771,3 +771,84 @@ describe('memberships changed by the server', () => {
     }
   });
 });
+
+describe('server.groups events', () => {
+  /** Records group events as `event group [clientId]` lines. */
+  function recordGroupEvents(server: Server): string[] {
+    const lines: string[] = [];
+    for (const event of ['add', 'delete', 'subscribe', 'unsubscribe'] as const) {
+      server.groups.on(event, ({ group, ws }) => {
+        lines.push(
+          [event, group.id, ...(ws === undefined ? [] : [ws.clientId ?? ws.id])].join(' '),
+        );
+      });
+    }
+    return lines;
+  }
+
+  test('add, subscribe, unsubscribe and delete {group, ws?} for client subscriptions', async () => {
+    const server = await serve();
+    const lines = recordGroupEvents(server);
+    const a = await member(server, { id: 'ev-a' });
+    const b = await member(server, { id: 'ev-b' });
+    try {
+      await a.client.subscribe({ id: 'room' });
+      await b.client.subscribe({ id: 'room' });
+      assert.deepEqual(lines, ['add room ev-a', 'subscribe room ev-a', 'subscribe room ev-b']);
+      lines.length = 0;
+      await a.client.unsubscribe({ id: 'room' });
+      assert.deepEqual(lines, ['unsubscribe room ev-a']);
+      lines.length = 0;
+      // A group that exists only for its members goes with the last one (here: a disconnect).
+      await b.client.stop();
+      await waitFor(() => lines.length >= 2);
+      assert.deepEqual(lines, ['unsubscribe room ev-b', 'delete room']);
+      assert.equal(server.groups.get({ id: 'room' }), undefined);
+    } finally {
+      await stopAll(a.client, b.client, server);
+    }
+  });
+
+  test('groups.add and groups.delete: add {group, ws?}, members unsubscribed, then delete', async () => {
+    const server = await serve();
+    const lines = recordGroupEvents(server);
+    const a = await member(server, { id: 'ev-c' });
+    try {
+      const kept = server.groups.add({ id: 'lobby', data: { topic: 'hi' } });
+      let payload: unknown;
+      server.groups.once('add', (event) => (payload = event));
+      server.groups.add({ id: 'solo' });
+      assert.deepEqual(payload, { group: server.groups.get({ id: 'solo' }) });
+      server.groups.add({ id: 'lobby', data: { topic: 'again' } }); // exists: no event
+      await a.client.subscribe({ id: 'lobby' });
+      assert.deepEqual(lines, ['add lobby', 'add solo', 'subscribe lobby ev-c']);
+      lines.length = 0;
+      await a.client.unsubscribe({ id: 'lobby' });
+      assert.deepEqual(lines, ['unsubscribe lobby ev-c'], 'a group made with add stays');
+      assert.equal(server.groups.get({ id: 'lobby' }), kept);
+      await a.client.subscribe({ id: 'lobby' });
+      lines.length = 0;
+      server.groups.delete({ id: 'lobby' });
+      assert.deepEqual(lines, ['unsubscribe lobby ev-c', 'delete lobby']);
+      assert.equal(server.groups.delete({ id: 'lobby' }), false);
+      assert.equal(lines.length, 2, 'deleting an unknown group emits nothing');
+    } finally {
+      await stopAll(a.client, server);
+    }
+  });
+
+  test('a throwing group listener is reported through the server error event', async () => {
+    const server = await serve();
+    server.groups.on('add', () => {
+      throw new Error('room list bug');
+    });
+    try {
+      const failed = nextEvent(server, 'error');
+      server.groups.add({ id: 'x' });
+      assert.equal((await failed).error.message, 'room list bug');
+      assert.ok(server.groups.get({ id: 'x' }) !== undefined);
+    } finally {
+      await server.stop();
+    }
+  });
+});

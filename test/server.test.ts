@@ -741,7 +741,7 @@ describe('routes (addRoute)', () => {
         void client?.sendMes({ route: 'sync-throw', cbAfterRes: resolve });
       });
       assert.ok(result.error instanceof RemoteError);
-      assert.equal(result.res, undefined);
+      assert.equal(result.res, null);
     } finally {
       await stopAll(client, server);
     }

@@ -6,7 +6,7 @@
  * they pass in.
  * @module
  */
-import { NotConnectedError } from '../errors.js';
+import { InvalidOptionError, NotConnectedError, type WsMeshError } from '../errors.js';
 import type { PeerKind } from '../protocol/frames.js';
 import { Router, type Middleware, type RouteDefinition } from '../routing/router.js';
 import {
@@ -26,6 +26,19 @@ import { ClientConnector } from './client-connector.js';
 import { ClientGroups, publishFrame, type GroupMessageOptions } from './client-groups.js';
 import { ClientFrameRouter } from './client-router.js';
 import type { ClientMessageContext } from './context.js';
+import type {
+  ActName,
+  ClientSide,
+  IfTyped,
+  MessageTypes,
+  ResOf,
+  RouteName,
+  ServerSide,
+  SpecOf,
+  TypedGroupOptions,
+  TypedRoute,
+  TypedSendOptions,
+} from '../routing/message-types.js';
 import { resolveClientOptions, type ClientOptions, type ResolvedClientOptions } from './options.js';
 import { Outbox } from './outbox.js';
 
@@ -33,7 +46,6 @@ export type { GroupMessageOptions } from './client-groups.js';
 
 /** Payloads of client events. */
 export interface ClientEvents {
-  [event: string]: unknown;
   /** `start()` was called. */
   start: { client: BaseClient };
   /** A connection is established (after every reconnect too). */
@@ -42,7 +54,16 @@ export interface ClientEvents {
   close: { client: BaseClient; url: string; code: number; reason: string };
   /** The client stopped (by `stop()`, or after giving up reconnecting). */
   stop: { client: BaseClient };
-  /** Something went wrong (connection failure, refused subscription, bad frame...). */
+  /**
+   * A connection attempt failed (Socket.IO's `connect_error`): `error` says why (refused,
+   * DNS, HTTP status, TLS, timeout, authentication) and keeps the socket's error as
+   * `error.cause`; `attempt` counts the failures in a row. `error` is emitted too.
+   */
+  connect_error: { client: BaseClient; error: WsMeshError; url: string; attempt: number };
+  /**
+   * Something went wrong: a failed connection attempt (as `connect_error`), a refused
+   * subscription, a bad frame, a throwing listener...
+   */
   error: { client: BaseClient; error: Error };
 }
 
@@ -74,8 +95,11 @@ export type ClientMiddleware<C> = Middleware<ClientMessageContext<C>>;
 /** Client route definition. */
 export type ClientRoute<C> = RouteDefinition<ClientMessageContext<C>>;
 
-/** Platform-independent wsmesh client. Use `Client` (Node) or `WebClient` (browsers). */
-export class BaseClient extends Emitter<ClientEvents> {
+/**
+ * Platform-independent wsmesh client. Use `Client` (Node) or `WebClient` (browsers).
+ * `M` declares the messages ({@link MessageTypes}); without it every message is untyped.
+ */
+export class BaseClient<M extends MessageTypes = MessageTypes> extends Emitter<ClientEvents> {
   /** Client id (sent to servers in HELLO). */
   readonly id: string;
   /** User data. */
@@ -89,6 +113,7 @@ export class BaseClient extends Emitter<ClientEvents> {
   private readonly connector: ClientConnector;
   private readonly rpcCaller: RpcCaller;
 
+  /** @internal Platform clients (`Client`, `WebClient`) pass their dialer. */
   constructor(
     options: ClientOptions,
     dialer: Dialer,
@@ -157,17 +182,46 @@ export class BaseClient extends Emitter<ClientEvents> {
     return this;
   }
 
-  /** Adds a route for messages the server sends to this client. */
-  addRoute(definition: ClientRoute<this>): this {
-    this.router.addRoute(definition);
+  /**
+   * Adds a route for messages the server sends to this client. With declared client routes
+   * (`M['client']`), the handler's `data` and return value are typed from them; a route
+   * without `route` (catch-all) sees `data: unknown`.
+   */
+  addRoute<
+    Route extends RouteName<ClientSide<M>>,
+    Act extends ActName<ClientSide<M>, Route> = never,
+  >(
+    definition: IfTyped<
+      ClientSide<M>,
+      TypedRoute<ClientMessageContext<this>, ClientSide<M>, Route, Act>,
+      never
+    >,
+  ): this;
+  addRoute(
+    definition: IfTyped<
+      ClientSide<M>,
+      ClientRoute<this> & { route?: undefined },
+      ClientRoute<this>
+    >,
+  ): this;
+  addRoute(definition: unknown): this {
+    this.router.addRoute(definition as ClientRoute<this>);
     return this;
   }
 
   /**
-   * Connects. Resolves once the first connection is established; rejects if the client
-   * gives up (`attempts`, `reconnect: false`) or is stopped first.
+   * Connects. Resolves once the first connection is established, before `open` listeners
+   * run; rejects if the client gives up first (`failFast`, `attempts`, `reconnect: false`,
+   * refused authentication) or is stopped first. Takes no options: they belong to the
+   * constructor.
    */
   start(): Promise<void> {
+    // JavaScript callers may pass what the clone library's start() took.
+    if (arguments.length > 0) {
+      return Promise.reject(
+        new InvalidOptionError('client.start() takes no options: give them to new Client()'),
+      );
+    }
     return this.connector.start();
   }
 
@@ -181,9 +235,29 @@ export class BaseClient extends Emitter<ClientEvents> {
    * `awaitRes` (resolves with the reply; rejects with `TimeoutError`, `RemoteError`...).
    * While reconnecting, messages wait in a bounded queue and go out on reconnect.
    */
-  sendMes<T = unknown>(options: AwaitedSendMessageOptions): Promise<T>;
-  sendMes(options: SendMessageOptions): Promise<unknown>;
-  sendMes(options: SendMessageOptions): Promise<unknown> {
+  sendMes<
+    Route extends RouteName<ServerSide<M>>,
+    Act extends ActName<ServerSide<M>, Route> = never,
+  >(
+    options: IfTyped<
+      ServerSide<M>,
+      TypedSendOptions<ServerSide<M>, Route, Act> & { awaitRes: true },
+      never
+    >,
+  ): Promise<ResOf<SpecOf<ServerSide<M>, Route, Act>>>;
+  sendMes<
+    Route extends RouteName<ServerSide<M>>,
+    Act extends ActName<ServerSide<M>, Route> = never,
+  >(
+    options: IfTyped<ServerSide<M>, TypedSendOptions<ServerSide<M>, Route, Act>, never>,
+  ): Promise<void>;
+  sendMes<T = unknown>(
+    options: IfTyped<ServerSide<M>, never, AwaitedSendMessageOptions>,
+  ): Promise<T>;
+  sendMes(options: IfTyped<ServerSide<M>, never, SendMessageOptions>): Promise<unknown>;
+  sendMes(input: unknown): Promise<unknown> {
+    // Checked here: JavaScript callers may pass anything.
+    const options = input as SendMessageOptions;
     try {
       checkSendOptions(options);
     } catch (error) {
@@ -209,8 +283,19 @@ export class BaseClient extends Emitter<ClientEvents> {
     return this.groups.list();
   }
 
-  /** Publishes to one group, several, or all (no `id`). */
-  sendMesToGroup(options: GroupMessageOptions = {}): Promise<unknown> {
+  /**
+   * Publishes to one group, several, or all (no `id`). With declared client routes
+   * (`M['client']`), `route`, `act` and `data` are checked against them.
+   */
+  sendMesToGroup<
+    Route extends RouteName<ClientSide<M>>,
+    Act extends ActName<ClientSide<M>, Route> = never,
+  >(
+    options: IfTyped<ClientSide<M>, TypedGroupOptions<ClientSide<M>, Route, Act>, never>,
+  ): Promise<unknown>;
+  sendMesToGroup(options?: IfTyped<ClientSide<M>, never, GroupMessageOptions>): Promise<unknown>;
+  sendMesToGroup(input?: unknown): Promise<unknown> {
+    const options = (input ?? {}) as GroupMessageOptions;
     let frame: unknown[];
     try {
       frame = publishFrame(options);

@@ -6,6 +6,7 @@
  * @module
  */
 import { AuthError, NotConnectedError, StoppedError, WsMeshError } from '../errors.js';
+import { connectFailure } from './connect-failure.js';
 import type { Codec } from '../protocol/codec.js';
 import { loadCodec } from '../protocol/codecs.js';
 import { CloseCode, type PeerKind, type WelcomeBody } from '../protocol/frames.js';
@@ -68,6 +69,12 @@ export class ClientConnector implements SessionHost {
   private lastError: Error | undefined;
   /** Set when the server refused authentication: the close that follows gives up. */
   private authRefused: AuthError | undefined;
+  /** Set once a connection was established since `start()` (`failFast` applies before). */
+  private openedSinceStart = false;
+  /** Set once a failure of the current outage was written to the console (`silent`). */
+  private failureLogged = false;
+  /** The `stop()` in progress: it resolves once the socket closed. */
+  private stopping: Promise<void> | undefined;
   private startWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
   private closeWaiters: (() => void)[] = [];
 
@@ -95,15 +102,37 @@ export class ClientConnector implements SessionHost {
     if (this.phase === 'idle' || this.phase === 'stopped') {
       this.phase = 'connecting';
       this.failedAttempts = 0;
+      this.openedSinceStart = false;
+      this.failureLogged = false;
       this.host.emit('start', { client: this.host.client });
       void this.dial();
     }
     return promise;
   }
 
-  /** Closes the connection, stops reconnecting and fails everything still waiting. */
-  async stop(): Promise<void> {
-    if (this.phase === 'stopped' || this.phase === 'idle') return;
+  /**
+   * Closes the connection, stops reconnecting and fails everything still waiting. `stop` is
+   * emitted first, while the connection is still up (as the clone library did), so its
+   * listeners can still send a last message.
+   */
+  stop(): Promise<void> {
+    if (this.stopping !== undefined) return this.stopping;
+    if (this.phase === 'stopped' || this.phase === 'idle') return Promise.resolve();
+    // Set before the listeners run, so a `stop()` inside one gets this same promise.
+    let finish!: () => void;
+    const stopping = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    this.stopping = stopping;
+    void this.doStop().then(finish, finish);
+    return stopping.finally(() => {
+      if (this.stopping === stopping) this.stopping = undefined;
+    });
+  }
+
+  private async doStop(): Promise<void> {
+    // What the listeners send goes out before the close frame.
+    this.host.emit('stop', { client: this.host.client });
     this.phase = 'stopped';
     this.clearTimers();
     const stopped = new StoppedError('The client was stopped');
@@ -122,7 +151,6 @@ export class ClientConnector implements SessionHost {
     }
     this.heartbeat.stop();
     this.log('stopped');
-    this.host.emit('stop', { client: this.host.client });
   }
 
   /** Switches to the next url now (closing the current connection). Returns that url. */
@@ -200,7 +228,10 @@ export class ClientConnector implements SessionHost {
       try {
         credentials = await (credentials as () => unknown)();
       } catch (error) {
-        this.lastError = error instanceof Error ? error : new Error(String(error));
+        const message = error instanceof Error ? error.message : String(error);
+        this.authRefused = new AuthError(`credentials() failed: ${message}`, undefined, {
+          cause: error,
+        });
         this.socketClosed(url, false, CloseCode.AUTH_FAILED, 'credentials failed');
         return;
       }
@@ -240,15 +271,19 @@ export class ClientConnector implements SessionHost {
     this.lastError = undefined;
     if (this.phase === 'stopped') return;
     this.phase = 'open';
+    this.openedSinceStart = true;
+    this.failureLogged = false;
     this.heartbeat.add(connection);
     // Subscriptions first, so queued publishes and messages come after them.
     this.host.groups.restore(connection);
     this.host.outbox.flush(connection);
     this.log(`open ${url} (server ${serverId})`);
-    this.host.emit('open', { client: this.host.client, url, serverId });
+    // `start()` is settled before `open` listeners run: one that calls `stop()` does not
+    // turn the connection it just got into a rejected start.
     const waiters = this.startWaiters;
     this.startWaiters = [];
     for (const waiter of waiters) waiter.resolve();
+    this.host.emit('open', { client: this.host.client, url, serverId });
   }
 
   /** SessionHost: the current socket closed; reconnect, switch url, or give up. */
@@ -274,30 +309,43 @@ export class ClientConnector implements SessionHost {
       void this.dial();
       return;
     }
-    const authRefused =
-      this.authRefused ??
-      (code === CloseCode.AUTH_FAILED ? new AuthError('Authentication refused') : undefined);
+    const authRefused = this.authRefused;
     this.authRefused = undefined;
-    if (authRefused !== undefined) {
-      // A wrong secret will not fix itself: stop at once instead of hanging or retrying.
-      this.giveUp(authRefused);
-      return;
-    }
-    if (!wasOpen) {
-      this.failedAttempts++;
-      const error =
-        this.lastError ?? new NotConnectedError(`Could not connect to ${url} (${code})`);
+    let failure: WsMeshError | undefined;
+    if (!wasOpen || authRefused !== undefined) {
+      if (!wasOpen) this.failedAttempts++;
+      failure = connectFailure(url, authRefused ?? this.lastError, code, reason);
       this.lastError = undefined;
-      this.host.reportError(error);
-      // An 'error' listener may have stopped the client (RpcProxy.create does): no redial then.
+      this.attemptFailed(url, failure);
+      // A listener may have stopped the client (RpcProxy.create does): no redial then.
       if ((this.phase as ClientState) === 'stopped') return;
+      if (failure instanceof AuthError) {
+        // Refused credentials will not fix themselves: stop instead of hanging or retrying.
+        this.giveUp(failure, true);
+        return;
+      }
+      if (
+        this.options.failFast &&
+        !this.openedSinceStart &&
+        this.failedAttempts >= this.urls.size
+      ) {
+        this.giveUp(failure, true);
+        return;
+      }
     }
     if (!this.options.reconnect) {
-      this.giveUp(new NotConnectedError(`Connection to ${url} closed and reconnect is off`));
+      if (failure !== undefined) this.giveUp(failure, true);
+      else this.giveUp(new NotConnectedError(`Connection to ${url} closed and reconnect is off`));
       return;
     }
     if (this.options.attempts > 0 && this.failedAttempts >= this.options.attempts) {
-      this.giveUp(new NotConnectedError(`Gave up after ${this.failedAttempts} failed attempts`));
+      this.giveUp(
+        new NotConnectedError(
+          `Gave up after ${this.failedAttempts} failed attempts; the last: ${failure?.message ?? 'closed'}`,
+          failure?.data,
+          { cause: failure },
+        ),
+      );
       return;
     }
     this.urls.advance();
@@ -307,18 +355,44 @@ export class ClientConnector implements SessionHost {
     this.reconnectTimer = setTimeout(() => void this.dial(), delay);
   }
 
-  /** Stops for good: everything still waiting fails with `error`. */
-  private giveUp(error: Error): void {
+  /**
+   * Stops for good: everything still waiting fails with `error`, reported unless it already
+   * was (the failure of the last attempt).
+   */
+  private giveUp(error: Error, reported = false): void {
     this.phase = 'stopped';
     this.clearTimers();
     const notConnected =
-      error instanceof WsMeshError ? error : new NotConnectedError(error.message);
+      error instanceof WsMeshError
+        ? error
+        : new NotConnectedError(error.message, undefined, { cause: error });
     this.host.outbox.rejectAll(notConnected);
     this.settleStart(notConnected);
     this.heartbeat.stop();
-    this.host.reportError(error);
+    if (!reported) this.host.reportError(error);
     this.log('gave up');
     this.host.emit('stop', { client: this.host.client });
+  }
+
+  /**
+   * One attempt failed: `connect_error` and `error` carry why. A silent client with no
+   * listener for either writes the first failure of each outage to the console, so a wrong
+   * url or a server that is down is never a silent hang.
+   */
+  private attemptFailed(url: string, error: WsMeshError): void {
+    const { client } = this.host;
+    const handled = client.listenerCount('error') > 0 || client.listenerCount('connect_error') > 0;
+    if (this.options.silent && !handled && !this.failureLogged) {
+      this.failureLogged = true;
+      const next = this.options.reconnect
+        ? `; retrying every ${this.options.reconnectTimeout} ms`
+        : '';
+      console.error(
+        `[wsmesh client ${this.id}] ${error.message}${next} (listen to the client's 'error' event to handle this yourself)`,
+      );
+    }
+    this.host.emit('connect_error', { client, error, url, attempt: this.failedAttempts });
+    this.host.reportError(error);
   }
 
   private settleStart(error: Error): void {

@@ -9,27 +9,42 @@ import { FrameType } from '../protocol/frames.js';
 import { isName } from '../protocol/validate.js';
 import { checkSendOptions } from '../routing/send-message.js';
 import type { Connection } from '../transport/connection.js';
+import { refuseUnknownOptions, type OptionKeys } from '../util/known-options.js';
 
 /** Options of `sendMesToGroup`. */
 export interface GroupMessageOptions {
-  /** One group id, several, or none for every group. */
-  id?: string | string[];
-  /** Route name. */
-  route?: string;
-  /** Action within the route. */
-  act?: string;
-  /** Payload. */
+  /** One group id, several, or none for every group. @default undefined (every group) */
+  id?: string | string[] | undefined;
+  /** Route name. @default undefined */
+  route?: string | undefined;
+  /** Action within the route. @default undefined */
+  act?: string | undefined;
+  /** Payload. @default undefined */
   data?: unknown;
-  /** Do not deliver the message back to this client. */
-  notSendMe?: boolean;
-  /** Resolve with the server's answer (number of deliveries on that server). */
-  awaitRes?: boolean;
-  /** Reply timeout in ms. */
-  timeout?: number;
+  /** Do not deliver the message back to this client. @default false */
+  notSendMe?: boolean | undefined;
+  /** Resolve with the server's answer (number of deliveries on that server). @default false */
+  awaitRes?: boolean | undefined;
+  /** Reply timeout in ms. @default the client's `awaitResTimeout` */
+  timeout?: number | undefined;
 }
+
+const GROUP_MESSAGE_KEYS: OptionKeys<GroupMessageOptions> = {
+  id: true,
+  route: true,
+  act: true,
+  data: true,
+  notSendMe: true,
+  awaitRes: true,
+  timeout: true,
+};
 
 /** The PUBLISH frame of `sendMesToGroup`; throws `InvalidArgumentError` for bad options. */
 export function publishFrame(options: GroupMessageOptions): unknown[] {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidArgumentError('sendMesToGroup() takes an options object');
+  }
+  refuseUnknownOptions(options, GROUP_MESSAGE_KEYS, 'sendMesToGroup()');
   const { id, route, act, data, notSendMe, timeout } = options;
   if (
     id !== undefined &&

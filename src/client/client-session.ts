@@ -6,7 +6,7 @@
  * after (reconnect).
  * @module
  */
-import { AuthError, ErrorCode, ProtocolError } from '../errors.js';
+import { AuthError, ErrorCode, ProtocolError, TimeoutError } from '../errors.js';
 import { DialingHandshake, handshakeError } from '../handshake/dialing.js';
 import type { Codec, WirePayload } from '../protocol/codec.js';
 import { codecForSubprotocol } from '../protocol/codecs.js';
@@ -27,11 +27,14 @@ import type { FrameSink } from './client-router.js';
 import type { ResolvedClientOptions } from './options.js';
 /** Closes a socket whose wsmesh handshake did not complete in time. */
 class WelcomeDeadline extends DeadlineEntry {
-  constructor(private readonly socket: WireSocket) {
+  constructor(
+    private readonly session: ClientSession,
+    private readonly timeout: number,
+  ) {
     super();
   }
   override expire(): void {
-    this.socket.terminate();
+    this.session.timedOut(this.timeout);
   }
 }
 
@@ -109,7 +112,7 @@ export class ClientSession implements DialEvents, ConnectionHandler {
       this,
     );
     // Covers the wsmesh handshake after the WebSocket one (the dialer covers that part).
-    this.deadline = new WelcomeDeadline(this.socket);
+    this.deadline = new WelcomeDeadline(this, options.handshakeTimeout);
     deadlines.add(this.deadline, options.handshakeTimeout);
   }
 
@@ -117,6 +120,14 @@ export class ClientSession implements DialEvents, ConnectionHandler {
   clearDeadline(): void {
     if (this.deadline !== undefined) deadlines.remove(this.deadline);
     this.deadline = undefined;
+  }
+
+  /** The handshake took longer than `handshakeTimeout`: the attempt fails. */
+  timedOut(timeout: number): void {
+    if (this.current) {
+      this.host.failed(new TimeoutError(`No wsmesh handshake within ${timeout} ms`));
+    }
+    this.socket.terminate();
   }
 
   /** DialEvents: the WebSocket is open; the connection starts with HELLO. */

@@ -14,6 +14,34 @@ export type {
   ClientRoute,
 } from './base-client.js';
 export type { ClientOptions } from './options.js';
+export type { ConnectFailureData, ConnectFailureReason } from './connect-failure.js';
+export type {
+  ActField,
+  ActName,
+  ClientSide,
+  DataField,
+  DataOf,
+  HandlerResult,
+  IfTyped,
+  IsSpec,
+  IsUntyped,
+  MessageSpec,
+  MessageTypes,
+  ResOf,
+  RouteName,
+  RoutesOf,
+  ServerSide,
+  SpecOf,
+  TypedGroupOptions,
+  TypedRoute,
+  TypedSendOptions,
+  UntypedRoutes,
+} from '../routing/message-types.js';
+export type { Middleware, RouteDefinition, RouteHandler } from '../routing/router.js';
+export type { Emitter, EventsOf, Listener } from '../util/emitter.js';
+export type { PeerKind } from '../protocol/frames.js';
+export type { WirePayload } from '../protocol/codec.js';
+export type { TlsOptions } from '../transport/dialer.js';
 export { CLIENT_DEFAULTS } from './options.js';
 export { ClientMessageContext } from './context.js';
 export type { RpcProxyOptions } from './rpc-proxy.js';

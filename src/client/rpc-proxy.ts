@@ -9,21 +9,37 @@ import { DEFAULT_NAMESPACE } from '../rpc/registry.js';
 import type { Dialer } from '../transport/dialer.js';
 import type { CipherFactory } from '../transport/frame-cipher.js';
 import { proxyUrl, type RpcEndpointOptions } from '../rpc/endpoint.js';
+import { refuseUnknownOptions, type OptionKeys } from '../util/known-options.js';
 import { BaseClient } from './base-client.js';
 
 /** Options of `RpcProxy.create`. Give `url`, or `host` + `port` (+ `path`). */
 export interface RpcProxyOptions extends RpcEndpointOptions {
-  /** Default call timeout in ms. Default 10000. */
-  timeout?: number;
-  /** Codec. Default `json`. */
-  codec?: CodecName;
-  /** Reconnect when the connection drops. Default true. */
-  reconnect?: boolean;
-  /** Encrypt every frame (AES-256-GCM keyed from `serverSecret`). Node only. */
-  encryption?: boolean;
-  /** Largest accepted incoming frame (results, stream items). Default 1 MiB. */
-  maxPayload?: number;
+  /** Default call timeout in ms. @default 10000 */
+  timeout?: number | undefined;
+  /** Codec. @default 'json' */
+  codec?: CodecName | undefined;
+  /** Reconnect when the connection drops. @default true */
+  reconnect?: boolean | undefined;
+  /** Encrypt every frame (AES-256-GCM keyed from `serverSecret`). Node only. @default false */
+  encryption?: boolean | undefined;
+  /** Largest accepted incoming frame (results, stream items). @default 1048576 (1 MiB) */
+  maxPayload?: number | undefined;
 }
+
+const RPC_PROXY_OPTION_KEYS: OptionKeys<RpcProxyOptions> = {
+  url: true,
+  host: true,
+  port: true,
+  path: true,
+  serverSecret: true,
+  namespace: true,
+  tls: true,
+  timeout: true,
+  codec: true,
+  reconnect: true,
+  encryption: true,
+  maxPayload: true,
+};
 
 /**
  * Opens a connection and resolves with a proxy once the namespace's functions are known.
@@ -37,6 +53,7 @@ export async function createRpcProxy<Api>(
 ): Promise<RpcProxyType<Api>> {
   if (typeof options !== 'object' || options === null)
     throw new InvalidOptionError('RpcProxy.create takes an options object');
+  refuseUnknownOptions(options, RPC_PROXY_OPTION_KEYS, 'RpcProxy.create()');
   const client = new BaseClient(
     {
       url: proxyUrl(options),

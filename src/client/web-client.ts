@@ -5,11 +5,15 @@
 import type { RpcProxy as RpcProxyType, UntypedApi } from '../rpc/proxy.js';
 import { browserDialer } from '../transport/browser-dialer.js';
 import { BaseClient } from './base-client.js';
+import type { MessageTypes } from '../routing/message-types.js';
 import type { ClientOptions } from './options.js';
 import { createRpcProxy, type RpcProxyOptions } from './rpc-proxy.js';
 
-/** A wsmesh client for browsers (any platform with a global `WebSocket`). */
-export class WebClient extends BaseClient {
+/**
+ * A wsmesh client for browsers (any platform with a global `WebSocket`). `M` declares the
+ * messages (see {@link MessageTypes}); without it every message is untyped.
+ */
+export class WebClient<M extends MessageTypes = MessageTypes> extends BaseClient<M> {
   constructor(options: ClientOptions) {
     super(options, browserDialer);
   }

@@ -124,6 +124,15 @@ export class CloneDialers {
     this.dialers.delete(id);
   }
 
+  /**
+   * `addClone` of a clone whose dialer waits out its backoff (the clone refused us, or was
+   * down): that dialer goes, so the next {@link ensure} dials now, as `addClone` promises.
+   */
+  dialNow(id: string): void {
+    const dialer = this.dialers.get(id);
+    if (dialer !== undefined && !dialer.busy) this.drop(id);
+  }
+
   /** {@link drop} for every clone. */
   dropAll(): void {
     for (const id of [...this.dialers.keys()]) this.drop(id);

@@ -33,6 +33,8 @@ export const DUPLICATE_ID = ErrorCode.DUPLICATE_ID;
 /** Relay sequence windows of origins silent this long are dropped. */
 const RELAY_FORGET_MS = 10 * 60_000;
 
+// Also the DialerOwner of its dialers and the GroupsObserver of the server's groups, through
+// members left out of the published declarations (so those interfaces are not declared here).
 /** The clone mesh as seen from one server. */
 export class CloneManager implements DialEvents, GroupsObserver {
   /** Known remote clones by id (never this server's own id). */
@@ -52,6 +54,7 @@ export class CloneManager implements DialEvents, GroupsObserver {
   private authFnOut: AuthFnOut | undefined;
   private msgpack: Codec | undefined;
 
+  /** @internal */
   constructor(private readonly host: CloneHost) {
     this.authFnOut = host.cloneOptions.authFnOut;
     this.linkTable = new LinkTable((error) => host.reportError(error));
@@ -161,6 +164,7 @@ export class CloneManager implements DialEvents, GroupsObserver {
   /** Adds (or updates) a clone and dials it when the server runs. */
   addClone(options: { id: string; url: string; authFnOut?: AuthFnOut }): RemoteClone {
     const clone = this.table.add(options);
+    this.dialers.dialNow(clone.id);
     this.run(this.gossip.introduce(clone.id, options.url));
     this.ensureDialers();
     return clone;

@@ -5,14 +5,16 @@
 import { InvalidArgumentError } from '../errors.js';
 import type { GroupTarget } from '../protocol/frames.js';
 import { isName } from '../protocol/validate.js';
+import { Emitter } from '../util/emitter.js';
+import { refuseUnknownOptions, type OptionKeys } from '../util/known-options.js';
 import { FanoutMessage } from './fanout-message.js';
 import { deliverToMembers, Group, type GroupOwner, type GroupSendOptions } from './group.js';
 import type { Subscriber } from './subscriber.js';
 
 /** Options of `groups.sendMes`: a target plus the message. */
 export interface GroupsSendOptions extends GroupSendOptions {
-  /** One group id, several, or none for every group. */
-  id?: string | string[];
+  /** One group id, several, or none for every group. @default undefined (every group) */
+  id?: string | string[] | undefined;
 }
 
 /** Observer of group changes, used by the cluster layer to relay across clones. @internal */
@@ -27,6 +29,40 @@ export interface GroupsObserver {
   deleted?(groupId: string): void;
 }
 
+/** Payload of every group event. */
+export interface GroupEvent<Member extends Subscriber = Subscriber> {
+  /** The group. */
+  group: Group<Member>;
+  /** The member that joined or left, or whose subscription created the group. */
+  ws?: Member;
+}
+
+/**
+ * Events of `server.groups` (as the clone library had them, for room lists and member
+ * counts). Each payload is `{group, ws?}`.
+ */
+export interface GroupManagerEvents<Member extends Subscriber = Subscriber> {
+  /** A group was created: by `groups.add`, or by a first subscription (then with `ws`). */
+  add: GroupEvent<Member>;
+  /**
+   * A group was deleted: by `groups.delete` (here or on a clone), or because the last member
+   * of a group that exists only for its members left. Its members get `unsubscribe` first.
+   */
+  delete: GroupEvent<Member>;
+  /** `ws` joined the group. */
+  subscribe: GroupEvent<Member> & { ws: Member };
+  /** `ws` left the group (also when it disconnected, or the group was deleted). */
+  unsubscribe: GroupEvent<Member> & { ws: Member };
+}
+
+const GROUPS_SEND_KEYS: OptionKeys<GroupsSendOptions> = {
+  id: true,
+  route: true,
+  act: true,
+  data: true,
+  withoutId: true,
+};
+
 function checkId(id: unknown, method: string): string {
   if (!isName(id))
     throw new InvalidArgumentError(`groups.${method}: id must be a non-empty string`);
@@ -39,9 +75,15 @@ function checkOptionalName(value: unknown, what: string): string | null {
   return value;
 }
 
+// The GroupOwner hooks are left out of the published declarations, so the interface is not
+// declared here (its members are checked where the groups hand `this` over).
 /** The groups of a server. */
-export class GroupManager<Member extends Subscriber = Subscriber> implements GroupOwner {
+export class GroupManager<Member extends Subscriber = Subscriber> extends Emitter<
+  GroupManagerEvents<Member>
+> {
   private readonly groups = new Map<string, Group<Member>>();
+  /** @internal Where a throwing listener is reported (the server's `error` event). */
+  listenerError: ((error: unknown) => void) | undefined;
   /** @internal */
   observer: GroupsObserver | undefined;
   /** Deliveries made to local subscribers so far. */
@@ -65,6 +107,7 @@ export class GroupManager<Member extends Subscriber = Subscriber> implements Gro
     if (group === undefined) {
       group = new Group<Member>(id, options.data, this as GroupOwner, true);
       this.groups.set(id, group);
+      this.emitGroup('add', group, options.ws);
     } else {
       group.persistent = true;
       if (options.data !== undefined) group.data = options.data;
@@ -88,12 +131,15 @@ export class GroupManager<Member extends Subscriber = Subscriber> implements Gro
     const hadMembers = group.subscribers.size > 0;
     this.subscriptions -= group.subscribers.size;
     this.groups.delete(id);
-    for (const subscriber of group.subscribers.values()) {
+    const members = [...group.subscribers.values()];
+    group.subscribers.clear();
+    for (const subscriber of members) {
       subscriber.groups.delete(id);
       subscriber.membershipChanged?.(id, false);
     }
-    group.subscribers.clear();
     if (hadMembers) this.observer?.interestRemoved?.(id);
+    for (const subscriber of members) this.emitGroup('unsubscribe', group, subscriber);
+    this.emitGroup('delete', group, undefined);
     return true;
   }
 
@@ -112,6 +158,7 @@ export class GroupManager<Member extends Subscriber = Subscriber> implements Gro
     if (group === undefined) {
       group = new Group<Member>(id, undefined, this as GroupOwner, false);
       this.groups.set(id, group);
+      this.emitGroup('add', group, options.ws);
     }
     group.addSubscriber(options.ws);
     return group;
@@ -138,6 +185,9 @@ export class GroupManager<Member extends Subscriber = Subscriber> implements Gro
    * of several target groups gets it once. Returns the number of local deliveries.
    */
   sendMes(options: GroupsSendOptions = {}): number {
+    refuseUnknownOptions(options, GROUPS_SEND_KEYS, 'groups.sendMes()', {
+      notSendMe: 'give the connection id to leave out as withoutId',
+    });
     const { id } = options;
     if (id !== undefined && !isName(id) && !(Array.isArray(id) && id.every(isName))) {
       throw new InvalidArgumentError('groups.sendMes: id must be a group id or an array of ids');
@@ -185,16 +235,35 @@ export class GroupManager<Member extends Subscriber = Subscriber> implements Gro
   }
 
   /** @internal */
-  memberAdded(group: Group, _subscriber: Subscriber): void {
+  memberAdded(group: Group, subscriber: Subscriber): void {
     this.subscriptions++;
     if (group.subscribers.size === 1) this.observer?.interestAdded?.(group.id);
+    this.emitGroup('subscribe', group as Group<Member>, subscriber as Member);
   }
 
   /** @internal */
-  memberRemoved(group: Group, _subscriber: Subscriber): void {
+  memberRemoved(group: Group, subscriber: Subscriber): void {
     this.subscriptions--;
-    if (group.subscribers.size > 0) return;
-    if (!group.persistent) this.groups.delete(group.id);
-    this.observer?.interestRemoved?.(group.id);
+    const emptied = group.subscribers.size === 0;
+    const deleted = emptied && !group.persistent && this.groups.get(group.id) === group;
+    if (deleted) this.groups.delete(group.id);
+    if (emptied) this.observer?.interestRemoved?.(group.id);
+    this.emitGroup('unsubscribe', group as Group<Member>, subscriber as Member);
+    if (deleted) this.emitGroup('delete', group as Group<Member>, undefined);
+  }
+
+  /** Emits a group event, skipping the payload when nobody listens. */
+  private emitGroup(
+    event: keyof GroupManagerEvents,
+    group: Group<Member>,
+    ws: Member | undefined,
+  ): void {
+    if (this.listenerCount(event) === 0) return;
+    const payload = ws === undefined ? { group } : { group, ws };
+    this.emit(event, payload as GroupManagerEvents<Member>['subscribe']);
+  }
+
+  protected override reportListenerError(error: unknown): void {
+    this.listenerError?.(error);
   }
 }

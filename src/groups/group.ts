@@ -8,14 +8,14 @@ import type { Subscriber } from './subscriber.js';
 
 /** Options of `group.sendMes` and `server.groups.sendMes`. */
 export interface GroupSendOptions {
-  /** Route name. */
-  route?: string;
-  /** Action within the route. */
-  act?: string;
-  /** Payload. */
+  /** Route name. @default undefined */
+  route?: string | undefined;
+  /** Action within the route. @default undefined */
+  act?: string | undefined;
+  /** Payload. @default undefined */
   data?: unknown;
-  /** Id of a subscriber (connection id) that must not get the message. */
-  withoutId?: string;
+  /** Id of a subscriber (connection id) that must not get the message. @default undefined */
+  withoutId?: string | undefined;
 }
 
 /** Hooks a group calls on its manager. @internal */

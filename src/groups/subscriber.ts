@@ -11,8 +11,8 @@ export interface Subscriber {
   readonly id: string;
   /** Ids of the groups this subscriber is in (kept in step by the group manager). */
   readonly groups: Set<string>;
-  /** Delivers a message; returns false when the subscriber could not take it. */
+  /** @internal Delivers a message; returns false when the subscriber could not take it. */
   deliver(message: FanoutMessage): boolean;
-  /** Told when it joins or leaves a group, whoever made the change. */
+  /** @internal Told when it joins or leaves a group, whoever made the change. */
   membershipChanged?(groupId: string, joined: boolean): void;
 }

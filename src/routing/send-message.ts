@@ -8,32 +8,42 @@ import { ErrorCode, InvalidArgumentError, WsMeshError } from '../errors.js';
 import { FrameType } from '../protocol/frames.js';
 import { isName } from '../protocol/validate.js';
 import type { Connection } from '../transport/connection.js';
+import { refuseUnknownOptions, type OptionKeys } from '../util/known-options.js';
+import type { ResponseResult } from './message-types.js';
 
-/** Result handed to `cbAfterRes`. */
-export interface ResponseResult {
-  /** Set when the request failed (timeout, remote error, closed connection...). */
-  error?: WsMeshError;
-  /** The reply, when the request succeeded. */
-  res?: unknown;
-}
+export type { ResponseResult };
 
 /** Options of `sendMes`. */
 export interface SendMessageOptions {
-  /** Route name. */
-  route?: string;
-  /** Action within the route. */
-  act?: string;
-  /** Payload; anything the connection's codec can carry. */
+  /** Route name. @default undefined */
+  route?: string | undefined;
+  /** Action within the route. @default undefined */
+  act?: string | undefined;
+  /** Payload; anything the connection's codec can carry. @default undefined */
   data?: unknown;
-  /** Resolve with the reply instead of as soon as the message is written. */
-  awaitRes?: boolean;
-  /** Called with `{error, res}` when the reply (or an error) comes. */
-  cbAfterRes?: (result: ResponseResult) => void;
-  /** Reply timeout in ms (default: the owner's `awaitResTimeout`). */
-  timeout?: number;
-  /** Stops waiting for the reply when aborted. */
-  signal?: AbortSignal;
+  /** Resolve with the reply instead of as soon as the message is written. @default false */
+  awaitRes?: boolean | undefined;
+  /** Called with `{res}` or `{error, res: null}` when the reply (or an error) comes. @default undefined */
+  cbAfterRes?: ((result: ResponseResult) => void) | undefined;
+  /** Reply timeout in ms. @default the owner's `awaitResTimeout` */
+  timeout?: number | undefined;
+  /** Stops waiting for the reply when aborted. @default undefined */
+  signal?: AbortSignal | undefined;
 }
+
+const SEND_OPTION_KEYS: OptionKeys<SendMessageOptions> = {
+  route: true,
+  act: true,
+  data: true,
+  awaitRes: true,
+  cbAfterRes: true,
+  timeout: true,
+  signal: true,
+};
+const SEND_HINTS = {
+  cbAfterSend: 'sendMes() resolves once the message is written: await it instead',
+  id: 'sendMes() sends to one peer; sendMesToGroup({ id }) publishes to groups',
+};
 
 /** Options of `sendMes` that await the reply. */
 export type AwaitedSendMessageOptions = SendMessageOptions & { awaitRes: true };
@@ -44,11 +54,12 @@ function toWsMeshError(error: unknown): WsMeshError {
     : new WsMeshError(ErrorCode.UNKNOWN, error instanceof Error ? error.message : String(error));
 }
 
-/** Checks `sendMes` options; throws {@link InvalidArgumentError}. */
+/** @internal Checks `sendMes` options; throws {@link InvalidArgumentError}. */
 export function checkSendOptions(options: SendMessageOptions): void {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidArgumentError('sendMes() takes an options object');
   }
+  refuseUnknownOptions(options, SEND_OPTION_KEYS, 'sendMes()', SEND_HINTS);
   const { route, act, cbAfterRes, timeout } = options;
   if (route !== undefined && route !== null && !isName(route)) {
     throw new InvalidArgumentError(
@@ -71,7 +82,7 @@ export function checkSendOptions(options: SendMessageOptions): void {
   }
 }
 
-/** Builds the MESSAGE frame for `options` (request id slot left at 0). */
+/** @internal Builds the MESSAGE frame for `options` (request id slot left at 0). */
 export function messageFrame(options: SendMessageOptions): unknown[] {
   return [
     FrameType.MESSAGE,
@@ -82,7 +93,7 @@ export function messageFrame(options: SendMessageOptions): unknown[] {
   ];
 }
 
-/** Sends on a live connection. `options` must have passed {@link checkSendOptions}. */
+/** @internal Sends on a live connection. `options` must have passed {@link checkSendOptions}. */
 export function sendOnConnection(
   connection: Connection,
   options: SendMessageOptions,
@@ -105,7 +116,7 @@ export function sendOnConnection(
   return settleModes(reply, options);
 }
 
-/** Applies the `cbAfterRes` / `awaitRes` modes to a reply promise. */
+/** @internal Applies the `cbAfterRes` / `awaitRes` modes to a reply promise. */
 export function settleModes(
   reply: Promise<unknown>,
   options: SendMessageOptions,
@@ -121,7 +132,7 @@ export function settleModes(
     };
     reply.then(
       (res) => callback({ res }),
-      (error: unknown) => callback({ error: toWsMeshError(error) }),
+      (error: unknown) => callback({ error: toWsMeshError(error), res: null }),
     );
     if (awaitRes !== true) return Promise.resolve(undefined);
   }

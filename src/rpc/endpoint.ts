@@ -8,20 +8,20 @@ import type { TlsOptions } from '../transport/dialer.js';
 
 /** Address and credentials of an RPC endpoint. */
 export interface RpcEndpointOptions {
-  /** Server url, e.g. `ws://127.0.0.1:8220/ws/server_a`. */
-  url?: string;
-  /** Host, when no url is given. */
-  host?: string;
-  /** Port, when no url is given. */
-  port?: number;
-  /** Path, when no url is given. Default `/`. */
-  path?: string;
-  /** Shared secret of the server (proved, never sent). */
-  serverSecret?: string;
-  /** Namespace (or namespace group). Default `DEFAULT`. */
-  namespace?: string;
-  /** TLS settings for `wss://` (Node). Giving them makes host+port urls use `wss://`. */
-  tls?: TlsOptions;
+  /** Server url, e.g. `ws://127.0.0.1:8220/ws/server_a`. @default undefined (give host and port) */
+  url?: string | undefined;
+  /** Host, when no url is given. @default undefined */
+  host?: string | undefined;
+  /** Port, when no url is given. @default undefined */
+  port?: number | undefined;
+  /** Path, when no url is given. @default '/' */
+  path?: string | undefined;
+  /** Shared secret of the server (proved, never sent). @default undefined */
+  serverSecret?: string | undefined;
+  /** Namespace (or namespace group). @default 'DEFAULT' */
+  namespace?: string | undefined;
+  /** TLS settings for `wss://` (Node). Giving them makes host+port urls use `wss://`. @default undefined */
+  tls?: TlsOptions | undefined;
 }
 
 /** The url of an endpoint. */

@@ -20,14 +20,17 @@ import { codecForSubprotocol, loadCodec } from '../protocol/codecs.js';
 import type { ResolvedServerOptions } from './options.js';
 import type { ServerConnection } from './server-connection.js';
 import { attachEndpoint, rejectUpgrade } from './upgrade-router.js';
+import { refuseUnknownOptions, type OptionKeys } from '../util/known-options.js';
 
-/** Options passed through to the `ws` WebSocketServer by `start()`. */
-export interface StartOptions {
-  /** Skip UTF-8 validation of text frames (trusted peers only). */
-  skipUTF8Validation?: boolean;
-  /** `listen` backlog when the server opens its own port. */
-  backlog?: number;
-}
+import type { StartOptions } from './server-types.js';
+
+export type { StartOptions };
+
+const START_OPTION_KEYS: OptionKeys<StartOptions> = { skipUTF8Validation: true, backlog: true };
+/** Server options people pass to `start()` by mistake. */
+const START_HINTS = Object.fromEntries(
+  ['server', 'port', 'host', 'path'].map((name) => [name, `give it to new Server({ ${name} })`]),
+);
 
 /** What the endpoint reads of its server. */
 export interface EndpointHost {
@@ -104,6 +107,7 @@ export class ServerEndpoint {
         'perMessageDeflate is not supported: fan-out writes pre-framed bytes to every socket',
       );
     }
+    refuseUnknownOptions(startOptions, START_OPTION_KEYS, 'server.start()', START_HINTS);
     const { options } = this.host;
     this.trustTextFrames = startOptions.skipUTF8Validation === true;
     // Both codecs are always accepted; loading them here keeps the upgrade path synchronous.

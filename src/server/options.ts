@@ -25,79 +25,84 @@ import {
   type ResolvedOpsOptions,
 } from '../ops/ops-options.js';
 import { checkEncryption } from '../transport/frame-cipher.js';
+import { refuseUnknownOptions, type OptionKeys } from '../util/known-options.js';
 
 export type { AuthFnIn, AuthFnOut };
 
 /** Options of `new Server(options)`. Every option is optional. */
 export interface ServerOptions {
-  /** Unique id; clones must have distinct ids. Default: generated. */
-  id?: string;
-  /** Port to listen on when no `server` is given. Default 3000; 0 picks a free port. */
-  port?: number;
-  /** Interface to listen on. Default: all interfaces (Node's default). */
-  host?: string;
-  /** An existing `http`/`https` server to attach to (https = wss). */
-  server?: HttpServer | HttpsServer;
-  /** URL path of this endpoint. Default `/`. */
-  path?: string;
+  /** Unique id; clones must have distinct ids. @default generated (`server-<random>`) */
+  id?: string | undefined;
+  /** Port to listen on when no `server` is given. @default 3000 (`0` picks a free port) */
+  port?: number | undefined;
+  /** Interface to listen on. @default undefined (all interfaces, Node's default) */
+  host?: string | undefined;
+  /** An existing `http`/`https` server to attach to (https = wss). @default undefined */
+  server?: HttpServer | HttpsServer | undefined;
+  /** URL path of this endpoint. @default '/' */
+  path?: string | undefined;
   /**
    * This server's public address, announced to clones so they can dial back (the mesh
    * endpoint's address when `meshEndpoint` is set).
+   * @default undefined
    */
-  url?: string;
+  url?: string | undefined;
   /**
    * Serve clones and server links on their own endpoint (`{ port, host? }` or `{ path }`),
-   * so the client endpoint can face the internet while the mesh one does not. Default: none,
-   * every kind of peer on the one endpoint.
+   * so the client endpoint can face the internet while the mesh one does not.
+   * @default undefined (every kind of peer on the one endpoint)
    */
-  meshEndpoint?: MeshEndpointOption;
-  /** Any user data. */
+  meshEndpoint?: MeshEndpointOption | undefined;
+  /** Any user data. @default undefined */
   data?: unknown;
-  /** Checks a remote clone or server link dialing in. */
-  authFnIn?: AuthFnIn;
-  /** The authValue presented when dialing out to clones. */
-  authFnOut?: AuthFnOut;
-  /** Shared secret for RPC proxies and server links; never sent on the wire. */
-  serverSecret?: string;
-  /** ms between clone-list exchanges. Default 2000. */
-  cloneInterval?: number;
-  /** ms between full RPC table re-syncs. Default 15000. */
-  proxyInterval?: number;
-  /** Largest accepted frame in bytes. Default 1 MiB. */
-  maxPayload?: number;
-  /** Preferred codec when a peer offers both. Default `json`. */
-  codec?: CodecName;
-  /** ms of silence before a PING; a peer silent for two ticks is dropped. Default 10000. */
-  heartbeatInterval?: number;
-  /** ms a new connection has to finish its handshake, hooks included. Default 10000. */
-  handshakeTimeout?: number;
-  /** Default reply timeout for `ws.sendMes` in ms. Default 10000. */
-  awaitResTimeout?: number;
+  /** Checks a remote clone or server link dialing in. @default undefined */
+  authFnIn?: AuthFnIn | undefined;
+  /** The authValue presented when dialing out to clones. @default undefined */
+  authFnOut?: AuthFnOut | undefined;
+  /** Shared secret that clones, RPC proxies and server links prove; never sent on the wire. @default undefined */
+  serverSecret?: string | undefined;
+  /** ms between clone-list exchanges. @default 2000 */
+  cloneInterval?: number | undefined;
+  /** ms between full RPC table re-syncs. @default 15000 */
+  proxyInterval?: number | undefined;
+  /** Largest accepted frame in bytes. @default 1048576 (1 MiB) */
+  maxPayload?: number | undefined;
+  /** Preferred codec when a peer offers both. @default 'json' */
+  codec?: CodecName | undefined;
+  /** ms of silence before a PING; a peer silent for two ticks is dropped. @default 10000 */
+  heartbeatInterval?: number | undefined;
+  /** ms a new connection has to finish its handshake, hooks included. @default 10000 */
+  handshakeTimeout?: number | undefined;
+  /** Default reply timeout for `ws.sendMes` in ms. @default 10000 */
+  awaitResTimeout?: number | undefined;
   /**
    * Outbound bytes allowed to wait for one connection before it counts as a slow consumer
-   * and is closed with code 4008. Default 4 MiB.
+   * and is closed with code 4008.
+   * @default 4194304 (4 MiB)
    */
-  maxBufferedBytes?: number;
-  /** When false, log events to the console. Default true. */
-  silent?: boolean;
-  /** TLS settings for dialing clones and linked servers over `wss://` (e.g. `{ ca }`). */
-  tls?: TlsOptions;
+  maxBufferedBytes?: number | undefined;
+  /** When false, log events to the console. @default true */
+  silent?: boolean | undefined;
+  /** TLS settings for dialing clones and linked servers over `wss://` (e.g. `{ ca }`). @default undefined */
+  tls?: TlsOptions | undefined;
   /**
-   * Requires RPC proxies and server links to encrypt every frame after the handshake
-   * (AES-256-GCM, key derived from `serverSecret`). Clients may ask for it either way. Node only.
+   * Requires RPC proxies, server links and clones to encrypt every frame after the handshake
+   * (AES-256-GCM, key derived from `serverSecret`); this server's clone links ask for it too.
+   * Clients may ask for it either way. Node only.
+   * @default false
    */
-  encryption?: boolean;
-  /** Most open sockets at once; more upgrades get HTTP 503. Default 0 (no limit). */
-  maxConnections?: number;
+  encryption?: boolean | undefined;
+  /** Most open sockets at once; more upgrades get HTTP 503. @default 0 (no limit) */
+  maxConnections?: number | undefined;
   /**
    * Most open sockets from one IP address at once; more upgrades from it get HTTP 429. Counts
    * the TCP peer's address: behind a reverse proxy every client has the proxy's, so set the
    * limit on the proxy instead. 0 = no limit.
    * @default 0
    */
-  maxConnectionsPerIp?: number;
-  /** Most groups one connection may be in; more subscriptions fail with `ERR_LIMIT`. Default 10000. */
-  maxGroupsPerConnection?: number;
+  maxConnectionsPerIp?: number | undefined;
+  /** Most groups one connection may be in; more subscriptions fail with `ERR_LIMIT`. @default 10000 */
+  maxGroupsPerConnection?: number | undefined;
   /**
    * Most groups on this server. A client's SUBSCRIBE that would create one more fails with
    * `ERR_LIMIT` (server code, `groups.add` and `groups.addSubscriber`, is not limited). It also
@@ -105,14 +110,14 @@ export interface ServerOptions {
    * subscribers here. 0 = no limit.
    * @default 100000
    */
-  maxGroups?: number;
+  maxGroups?: number | undefined;
   /**
    * Most subscriptions (connection-group memberships) on this server, over all connections.
    * A client's SUBSCRIBE past it fails with `ERR_LIMIT`; server code is not limited. 0 = no
    * limit.
    * @default 1000000
    */
-  maxSubscriptions?: number;
+  maxSubscriptions?: number | undefined;
   /**
    * Most work one client or RPC proxy connection may have running: requests whose handlers
    * have not finished, RPC calls not yet answered and RPC streams still open, together. More
@@ -120,11 +125,12 @@ export interface ServerOptions {
    * Server links and clone links are not counted.
    * @default 1000
    */
-  maxInFlight?: number;
+  maxInFlight?: number | undefined;
   /**
    * Per-connection rate limit: at most `messages` frames (messages, publishes, subscriptions,
    * RPC calls) per `interval` ms, as a token bucket. Over it, requests fail with
-   * `ERR_RATE_LIMIT` and fire-and-forget frames are dropped. Default: off.
+   * `ERR_RATE_LIMIT` and fire-and-forget frames are dropped.
+   * @default undefined (off)
    */
   rateLimit?: { messages: number; interval: number };
   /**
@@ -132,23 +138,27 @@ export interface ServerOptions {
    * `credentials` (Client option), the upgrade request's url and headers, and the connection. Return (or
    * resolve) `false` or throw to refuse (ERR_AUTH, close 4003); any other value is kept as
    * `ws.auth`.
+   * @default undefined
    */
-  authenticate?: AuthenticateHook;
+  authenticate?: AuthenticateHook | undefined;
   /**
    * Serve Prometheus metrics at `/metrics` from the server's own http server (or through
    * `server.handleHttp`). `true`: open; `{ token }`: needs `Authorization: Bearer <token>`.
+   * @default undefined (off)
    */
-  metrics?: MetricsOption;
+  metrics?: MetricsOption | undefined;
   /**
    * Serve the live dashboard at `/_wsmesh` (and its JSON at `/_wsmesh/api/state`), behind its
    * own `{ token }` (never the server secret).
+   * @default undefined (off)
    */
-  dashboard?: DashboardOption;
+  dashboard?: DashboardOption | undefined;
   /**
    * Where logs go: pino, console, or any object with `debug`/`info`/`warn`/`error`, called as
-   * `(fields, message)`. Default: none (or the console at info level with `silent: false`).
+   * `(fields, message)`.
+   * @default undefined (none, or the console at info level with `silent: false`)
    */
-  logger?: WsMeshLogger;
+  logger?: WsMeshLogger | undefined;
 }
 
 /** The `authenticate` server option. */
@@ -211,6 +221,43 @@ export const SERVER_DEFAULTS = {
   maxGroups: 100_000,
   maxSubscriptions: 1_000_000,
 } as const;
+
+/** The names of the server options (a missing one does not compile). */
+const SERVER_OPTION_KEYS: OptionKeys<ServerOptions> = {
+  id: true,
+  port: true,
+  host: true,
+  server: true,
+  path: true,
+  url: true,
+  meshEndpoint: true,
+  data: true,
+  authFnIn: true,
+  authFnOut: true,
+  serverSecret: true,
+  cloneInterval: true,
+  proxyInterval: true,
+  maxPayload: true,
+  codec: true,
+  heartbeatInterval: true,
+  handshakeTimeout: true,
+  awaitResTimeout: true,
+  maxBufferedBytes: true,
+  silent: true,
+  tls: true,
+  encryption: true,
+  maxConnections: true,
+  maxConnectionsPerIp: true,
+  maxGroupsPerConnection: true,
+  maxGroups: true,
+  maxSubscriptions: true,
+  maxInFlight: true,
+  rateLimit: true,
+  authenticate: true,
+  metrics: true,
+  dashboard: true,
+  logger: true,
+};
 
 /**
  * Random id for nodes and connections: 96 random bits in base64url (16 characters), shorter
@@ -282,6 +329,10 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   if (typeof options !== 'object' || options === null) {
     throw new InvalidOptionError('Server options must be an object');
   }
+  refuseUnknownOptions(options, SERVER_OPTION_KEYS, 'new Server()', {
+    perMessageDeflate:
+      'not supported: fan-out writes frames built once for every subscriber (compression would build them per socket)',
+  });
   const id = options.id ?? generateId('server');
   if (!isName(id))
     throw new InvalidOptionError('id must be a non-empty string of at most 256 characters');

@@ -17,7 +17,7 @@ import {
   type SendMessageOptions,
 } from '../routing/send-message.js';
 import type { RouteCounters } from '../routing/route-counters.js';
-import { Connection, type ConnectionHandler } from '../transport/connection.js';
+import { Connection } from '../transport/connection.js';
 import type { NodeWireSocket } from '../transport/node-socket.js';
 
 /** What a connection keeps of its HTTP upgrade request. */
@@ -66,8 +66,10 @@ export interface ServerConnectionOwner {
   readonly routeCounters: RouteCounters;
 }
 
+// Also the ConnectionHandler of its connection, through members left out of the published
+// declarations (so the interface is not declared here).
 /** A peer connected to the server. */
-export class ServerConnection implements Subscriber, ConnectionHandler {
+export class ServerConnection implements Subscriber {
   /** Key of this connection in `server.clients`. */
   readonly id: string;
   /** Per-connection user data; put anything here (user id, roles...). */

@@ -11,9 +11,16 @@ import type { ServerMessageContext } from './context.js';
 import type { ServerConnection } from './server-connection.js';
 import type { Server } from './server.js';
 
+/** Options of `server.start()`. */
+export interface StartOptions {
+  /** Skip UTF-8 validation of text frames (trusted peers only). @default false */
+  skipUTF8Validation?: boolean | undefined;
+  /** `listen` backlog when the server opens its own port. @default 511 (Node's default) */
+  backlog?: number | undefined;
+}
+
 /** Payloads of server events. */
 export interface ServerEvents {
-  [event: string]: unknown;
   start: { server: Server };
   stop: { server: Server };
   connection: { server: Server; ws: ServerConnection };

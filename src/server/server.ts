@@ -31,12 +31,7 @@ import { frameName, ServerLog } from '../ops/logger.js';
 import { OpsEndpoint } from '../ops/ops-endpoint.js';
 import type { ServerMessageContext } from './context.js';
 import { MessageDispatcher } from './dispatcher.js';
-import {
-  ServerEndpoint,
-  waitForSocketsClosed,
-  type EndpointEntry,
-  type StartOptions,
-} from './endpoint.js';
+import { ServerEndpoint, waitForSocketsClosed, type EndpointEntry } from './endpoint.js';
 import { frameSink } from '../handshake/frame-table.js';
 import { ServerHandshake, type HandshakeDeadline } from './handshake.js';
 import {
@@ -45,21 +40,32 @@ import {
   type ResolvedServerOptions,
   type ServerOptions,
 } from './options.js';
-import { ServerConnection, type ServerConnectionOwner } from './server-connection.js';
+import { ServerConnection } from './server-connection.js';
 import { ServerFunctions, type SharedLogger } from './server-functions.js';
-import type { ServerEvents, ServerMiddleware, ServerRoute } from './server-types.js';
+import type { ServerEvents, ServerMiddleware, ServerRoute, StartOptions } from './server-types.js';
+import type {
+  ActName,
+  IfTyped,
+  MessageTypes,
+  RouteName,
+  RoutesOf,
+  TypedRoute,
+} from '../routing/message-types.js';
 import { collectStats, type ServerStats } from './stats.js';
 
-export type { StartOptions } from './endpoint.js';
+export type { StartOptions } from './server-types.js';
 export type { SharedLogger } from './server-functions.js';
 export type { ServerStats } from './stats.js';
 export type { ServerEvents, ServerMiddleware, ServerRoute } from './server-types.js';
 
-/** A wsmesh server. */
-export class Server
-  extends Emitter<ServerEvents>
-  implements ServerConnectionOwner, CloneHost, LinkHost
-{
+// It serves as ServerConnectionOwner, CloneHost and LinkHost through members left out of the
+// published declarations, so it does not declare those interfaces (they would not hold there).
+/**
+ * A wsmesh server. `M` declares the messages (see {@link MessageTypes}): with it, route
+ * handlers get typed `data` and must return the declared reply; without it every message is
+ * untyped.
+ */
+export class Server<M extends MessageTypes = MessageTypes> extends Emitter<ServerEvents> {
   /** Connected clients that completed the handshake, by connection id (clone links are not clients). */
   readonly clients = new Map<string, ServerConnection>();
   /** Groups of this server. */
@@ -105,6 +111,7 @@ export class Server
     this.clones = new CloneManager(this);
     this.groups.observer = this.clones;
     this.groups.routeCounters = this.routeCounters;
+    this.groups.listenerError = (error) => this.reportError(error);
     // The link manager only reads options when it is made; the resolver asks it for routes.
     this.linkManager = new LinkManager(this);
     this.functions = new ServerFunctions(this.registry, this.linkManager);
@@ -264,9 +271,26 @@ export class Server
     return this;
   }
 
-  /** Adds a route: `{route?, act?, handler}`. */
-  addRoute(definition: ServerRoute): this {
-    this.router.addRoute(definition);
+  /**
+   * Adds a route: `{route?, act?, handler}`. With declared server routes (`M['server']`), the
+   * handler's `data` and return value are typed from them; a route without `route`
+   * (catch-all) sees `data: unknown`.
+   */
+  addRoute<
+    Route extends RouteName<RoutesOf<M, 'server'>>,
+    Act extends ActName<RoutesOf<M, 'server'>, Route> = never,
+  >(
+    definition: IfTyped<
+      RoutesOf<M, 'server'>,
+      TypedRoute<ServerMessageContext, RoutesOf<M, 'server'>, Route, Act>,
+      never
+    >,
+  ): this;
+  addRoute(
+    definition: IfTyped<RoutesOf<M, 'server'>, ServerRoute & { route?: undefined }, ServerRoute>,
+  ): this;
+  addRoute(definition: unknown): this {
+    this.router.addRoute(definition as ServerRoute);
     return this;
   }
 

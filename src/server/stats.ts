@@ -18,7 +18,7 @@ import type { ServerConnection } from './server-connection.js';
 
 export type { ServerStats } from '../ops/server-stats.js';
 
-/** The public parts of a server that `stats()` reads. */
+/** @internal The public parts of a server that `stats()` reads. */
 export interface StatsHost {
   readonly id: string;
   readonly routeCounters: RouteCounters;
@@ -30,7 +30,7 @@ export interface StatsHost {
   readonly registry: FunctionRegistry;
 }
 
-/** The private parts of a server that `stats()` reads. */
+/** @internal The private parts of a server that `stats()` reads. */
 export interface StatsParts {
   readonly sockets: ReadonlySet<ServerConnection>;
   readonly dispatcher: MessageDispatcher;
@@ -39,7 +39,7 @@ export interface StatsParts {
   readonly ops: OpsEndpoint | undefined;
 }
 
-/** Gathers the current figures of a server. */
+/** @internal Gathers the current figures of a server. */
 export function collectStats(server: StatsHost, parts: StatsParts): ServerStats {
   const relay = server.clones.relayStats;
   return {

@@ -131,7 +131,12 @@ function adapt(ws: WebSocket, options: DialOptions, events: DialEvents): WireSoc
   };
   ws.onclose = (event: CloseEvent) => finish(event.code, event.reason);
   // The platform gives no details (on purpose); `close` follows.
-  ws.onerror = () => reportError(new NotConnectedError(`WebSocket error on ${ws.url}`));
+  ws.onerror = () =>
+    reportError(
+      new NotConnectedError(
+        'the browser reported a WebSocket error without details (refused, DNS, TLS or an HTTP status such as 404: its console and network tab tell which)',
+      ),
+    );
 
   return {
     get bufferedAmount() {

@@ -39,16 +39,16 @@ export interface DialOptions {
  * is one) so these declarations need no Node types in browser projects.
  */
 export interface TlsOptions {
-  /** Certificate authorities to trust (PEM), e.g. for a self-signed certificate. */
-  ca?: string | Uint8Array | (string | Uint8Array)[];
-  /** Client certificate (PEM), for servers that require one. */
-  cert?: string | Uint8Array;
-  /** Client key (PEM). */
-  key?: string | Uint8Array;
-  /** Set false to accept any certificate (tests only). Default true. */
-  rejectUnauthorized?: boolean;
-  /** Server name for SNI and certificate checks, when it differs from the url's host. */
-  servername?: string;
+  /** Certificate authorities to trust (PEM), e.g. for a self-signed certificate. @default undefined */
+  ca?: string | Uint8Array | (string | Uint8Array)[] | undefined;
+  /** Client certificate (PEM), for servers that require one. @default undefined */
+  cert?: string | Uint8Array | undefined;
+  /** Client key (PEM). @default undefined */
+  key?: string | Uint8Array | undefined;
+  /** Set false to accept any certificate (tests only). @default true */
+  rejectUnauthorized?: boolean | undefined;
+  /** Server name for SNI and certificate checks, when it differs from the url's host. @default undefined */
+  servername?: string | undefined;
 }
 
 /** Opens a WebSocket to `url` offering `protocols`. */

@@ -25,6 +25,16 @@ export const nodeDialer: Dialer = (url, protocols, options, events) => {
   ws.once('upgrade', (response) => {
     raw = response.socket;
   });
+  // A refused upgrade (404 on a wrong path, 503...) is reported with its status and text.
+  ws.once('unexpected-response', (request, response) => {
+    const { statusCode = 0, statusMessage = '' } = response;
+    const error = Object.assign(
+      new Error(`Unexpected server response: ${statusCode} ${statusMessage}`.trimEnd()),
+      { status: statusCode },
+    );
+    response.resume();
+    request.destroy(error);
+  });
   ws.on('open', () => events.open(ws.protocol));
   ws.on('message', (data: Buffer, isBinary: boolean) => {
     if (isBinary) {

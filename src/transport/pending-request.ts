@@ -11,7 +11,7 @@ export interface PendingTable {
   delete(id: number): boolean;
 }
 
-/** @internal */
+/** A request waiting for its reply (with its deadline). */
 export class PendingRequest extends DeadlineEntry {
   private signal: AbortSignal | undefined;
   // Made only for requests that have a signal: most do not.

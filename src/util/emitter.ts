@@ -7,11 +7,17 @@
 /** Map of event name to payload type. */
 export type EventMap = Record<string, unknown>;
 
+/**
+ * What an emitter's event map may be: any object type, so interfaces of known event names
+ * need no string index signature (and a misspelt event name does not compile).
+ */
+export type EventsOf<Events> = { [K in keyof Events]: unknown };
+
 /** Listener of one event. */
 export type Listener<T> = (payload: T) => void;
 
 /** Typed event emitter. */
-export class Emitter<Events extends EventMap> {
+export class Emitter<Events extends EventsOf<Events>> {
   private readonly listeners = new Map<keyof Events, Set<Listener<never>>>();
 
   /** Adds a listener. */
