@@ -162,11 +162,14 @@ describe('fromWireError', () => {
     assert.equal(error.origin, undefined);
   });
 
-  test('unknown codes become a plain WsMeshError with that code', () => {
-    const error = fromWireError({ code: 'ERR_SOMETHING_NEW', message: 'later version' });
+  test('unknown codes become a plain WsMeshError ERR_UNKNOWN, the code kept in data', () => {
+    const error = fromWireError({ code: 'ERR_SOMETHING_NEW', message: 'later version', data: 1 });
     assert.equal(error.constructor, WsMeshError);
-    assert.equal(error.code, 'ERR_SOMETHING_NEW');
+    assert.equal(error.code, 'ERR_UNKNOWN');
+    assert.deepEqual(error.data, { code: 'ERR_SOMETHING_NEW', data: 1 });
     assert.equal(error.name, 'WsMeshError');
+    // A code of the registry that has no class of its own keeps its code.
+    assert.equal(fromWireError({ code: 'ERR_LIMIT', message: 'x' }).code, 'ERR_LIMIT');
   });
 
   test('round trip through the wire keeps what matters', () => {
