@@ -11,6 +11,7 @@ export type { ServerEvents, StartOptions, ServerMiddleware, ServerRoute } from '
 export type { ServerOptions, AuthFnIn, AuthFnOut, AuthenticateHook } from './server/options.js';
 export type { UpgradeRequestInfo, ServerConnectionState } from './server/server-connection.js';
 export type { ServerProxyOptions, LinkFunction } from './cluster/link-manager.js';
+export type { MeshEndpointOption } from './server/mesh-endpoint.js';
 export type { RpcEndpointOptions } from './rpc/endpoint.js';
 export type { RemoteClone, RemoteCloneState } from './cluster/remote-clone.js';
 export type { CloneManager } from './cluster/clone-manager.js';

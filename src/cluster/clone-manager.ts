@@ -9,12 +9,11 @@
 import { randomUUID } from 'node:crypto';
 import { ErrorCode, InvalidArgumentError, WsMeshError } from '../errors.js';
 import type { FanoutMessage } from '../groups/fanout-message.js';
-import type { GroupsObserver } from '../groups/group-manager.js';
 import type { Codec } from '../protocol/codec.js';
 import { CloseCode, FrameType, type Frame } from '../protocol/frames.js';
 import type { Connection } from '../transport/connection.js';
 import type { AuthFnOut } from './auth.js';
-import { CloneDialers, type DialEvents } from './clone-dialers.js';
+import { CloneDialers } from './clone-dialers.js';
 import type { CloneHost } from './clone-host.js';
 import { CloneGossip, type GossipAction } from './clone-gossip.js';
 import { CloneGroupsObserver } from './clone-groups.js';
@@ -36,7 +35,9 @@ const RELAY_FORGET_MS = 10 * 60_000;
 // Also the DialerOwner of its dialers and the GroupsObserver of the server's groups, through
 // members left out of the published declarations (so those interfaces are not declared here).
 /** The clone mesh as seen from one server. */
-export class CloneManager implements DialEvents, GroupsObserver {
+// No `implements`: DialEvents and GroupsObserver are internal, stripped from the published
+// declarations, and a class naming them would not compile in a consumer project.
+export class CloneManager {
   /** Known remote clones by id (never this server's own id). */
   readonly clones: Map<string, RemoteClone>;
   /** Random id of this server process, announced to clones. */
