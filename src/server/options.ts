@@ -25,6 +25,7 @@ import {
   type ResolvedOpsOptions,
 } from '../ops/ops-options.js';
 import { checkEncryption } from '../transport/frame-cipher.js';
+import { isBackplane, type Backplane } from '../backplane/backplane.js';
 
 export type { AuthFnIn, AuthFnOut };
 
@@ -87,6 +88,12 @@ export interface ServerOptions {
    * (AES-256-GCM, key derived from `serverSecret`). Clients may ask for it either way. Node only.
    */
   encryption?: boolean;
+  /**
+   * Carries the cluster over a message system instead of the clone mesh, e.g.
+   * `natsBackplane({ servers })` from `wsmesh/nats`. With it, `addClone` is refused.
+   * @default undefined (the clone mesh)
+   */
+  backplane?: Backplane;
   /** Most open sockets at once; more upgrades get HTTP 503. Default 0 (no limit). */
   maxConnections?: number;
   /**
@@ -176,6 +183,7 @@ export interface ResolvedServerOptions {
   silent: boolean;
   tls: TlsOptions | undefined;
   encryption: boolean;
+  backplane: Backplane | undefined;
   maxConnections: number;
   maxConnectionsPerIp: number;
   maxGroupsPerConnection: number;
@@ -271,6 +279,15 @@ function checkLogger(value: unknown): WsMeshLogger | undefined {
   return value as WsMeshLogger;
 }
 
+function checkBackplane(value: unknown): Backplane | undefined {
+  if (value === undefined) return undefined;
+  if (!isBackplane(value))
+    throw new InvalidOptionError(
+      'backplane must be a backplane, e.g. natsBackplane() from wsmesh/nats',
+    );
+  return value;
+}
+
 /** Validates options and applies defaults. Throws {@link InvalidOptionError}. */
 export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
   if (typeof options !== 'object' || options === null) {
@@ -364,6 +381,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     silent: options.silent ?? SERVER_DEFAULTS.silent,
     tls: checkTls(options.tls),
     encryption: checkEncryption(options.encryption, options.serverSecret),
+    backplane: checkBackplane(options.backplane),
     maxConnections: positiveNumber('maxConnections', options.maxConnections, 0, true),
     maxConnectionsPerIp: limitOption(
       'maxConnectionsPerIp',
