@@ -117,6 +117,7 @@ describe('NATS backplane: RPC', { skip }, () => {
     const p = await proxy(a as Server);
     await waitFor(() => p.functions.some((f) => f.name === 'who'));
     for (let i = 0; i < 40; i++) await p.call('who');
+    assert.equal(served.length, 40, 'each call ran once');
     assert.ok(
       served.includes('N1') && served.includes('N2'),
       `both nodes served: ${served.join()}`,
