@@ -105,7 +105,7 @@ describe('NATS backplane: RPC', { skip }, () => {
     await waitFor(() => !p.functions.some((f) => f.name === 'add'), 5000, 'removal pushed');
   });
 
-  test('local functions win; duplicates on other nodes are load-balanced', async () => {
+  test('duplicates on other nodes are load-balanced, each call runs once', async () => {
     const served: string[] = [];
     const share = (s: Server): void => {
       s.origin(function who() {
