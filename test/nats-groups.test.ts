@@ -6,9 +6,16 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Client, InvalidArgumentError, InvalidOptionError, Server } from '../src/index.js';
+import {
+  AuthError,
+  Client,
+  InvalidArgumentError,
+  InvalidOptionError,
+  NotConnectedError,
+  Server,
+} from '../src/index.js';
 import { natsBackplane } from '../src/nats.js';
-import { LIBRARY_ENTRY, runScript, stopAll, waitFor } from './helpers.js';
+import { getFreePort, LIBRARY_ENTRY, runScript, stopAll, waitFor, within } from './helpers.js';
 import {
   natsServerAvailable,
   startNatsCluster,
@@ -262,6 +269,41 @@ describe('NATS backplane: nodes and groups', { skip }, () => {
       assert.ok(b.server.groups.get({ id: 'kept' }) !== undefined);
     } finally {
       await stopAll(b1.client, a.server, b.server);
+    }
+  });
+});
+
+describe('NATS backplane: start faults', { skip }, () => {
+  test('NATS down at start: start() rejects at once with NotConnectedError, no hang', async () => {
+    const port = await getFreePort();
+    const server = new Server({
+      port: 0,
+      host: '127.0.0.1',
+      backplane: natsBackplane({ servers: `nats://127.0.0.1:${port}`, connectTimeout: 1000 }),
+    });
+    const error = await within(server.start(), 5000, 'start()').then(
+      () => assert.fail('start() should reject'),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof NotConnectedError, String(error));
+    assert.match((error as Error).message, /Cannot reach NATS/);
+    assert.equal(server.active, false);
+    assert.equal(server.port, undefined, 'no listener was opened');
+  });
+
+  test('a wrong NATS credential: start() rejects with AuthError', async () => {
+    const nats = await startNatsCluster(1, ['--auth', 'right-token']);
+    try {
+      const server = new Server({
+        port: 0,
+        host: '127.0.0.1',
+        backplane: natsBackplane({ servers: nats.urls, token: 'wrong-token' }),
+      });
+      await assert.rejects(within(server.start(), 5000, 'start()'), AuthError);
+      const good = await startNatsServer(nats.urls, {}, { token: 'right-token' });
+      await good.server.stop();
+    } finally {
+      await nats.stop();
     }
   });
 });
