@@ -101,7 +101,7 @@ export class NatsBackplane implements Backplane {
     } catch (error) {
       this.status = 'closed';
       const message = error instanceof Error ? error.message : String(error);
-      if (/auth/i.test(message) || /authorization/i.test(message)) {
+      if (/auth/i.test(message)) {
         throw new AuthError(`NATS refused this node's credentials: ${message}`, { cause: error });
       }
       throw new NotConnectedError(
