@@ -245,6 +245,12 @@ describe('NATS backplane: nodes and groups', { skip }, () => {
       assert.equal(bpC.state().groups, 0);
       // The last member leaves: the node drops its subscription.
       assert.equal(b.server.stats().clones.known, 2);
+      const state = b.server.stats().backplane;
+      assert.equal(state?.kind, 'nats');
+      assert.equal(state?.status, 'connected');
+      assert.equal(state?.server, nats.urls[1]?.replace('nats://', ''));
+      assert.ok((state?.messagesIn ?? 0) >= count);
+      assert.equal(new Server().stats().backplane, null, 'the mesh has no backplane state');
       await b1.client.unsubscribe({ id: 'ordered' });
       await waitFor(() => b.server.groups.get({ id: 'ordered' }) === undefined);
     } finally {

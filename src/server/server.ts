@@ -204,8 +204,8 @@ export class Server
 
   /** Current figures of this server (the same as the metrics endpoint exports). */
   stats(): ServerStats {
-    const { sockets, dispatcher, endpoint, linkManager: links, ops } = this;
-    return collectStats(this, { sockets, dispatcher, endpoint, links, ops });
+    const { sockets, dispatcher, endpoint, linkManager: links, ops, backplane } = this;
+    return collectStats(this, { sockets, dispatcher, endpoint, links, ops, backplane });
   }
 
   /**

@@ -3,6 +3,7 @@
  * metrics endpoint exports and the dashboard shows).
  * @module
  */
+import type { BackplaneState } from '../backplane/backplane.js';
 import type { CloneManager } from '../cluster/clone-manager.js';
 import type { LinkManager } from '../cluster/link-manager.js';
 import type { GroupManager } from '../groups/group-manager.js';
@@ -62,6 +63,8 @@ export interface ServerStats {
     /** Every known clone: state, link latency, relay frames to and from it. */
     peers: ClonePeerStats[];
   };
+  /** The backplane's state when the `backplane` option is set (NATS...), else null. */
+  backplane: BackplaneState | null;
   /** Live RPC server links (`createServerProxy`, both directions; clone links not included). */
   serverLinks: number;
   rpc: {
@@ -92,6 +95,7 @@ export interface StatsParts {
   readonly endpoint: ServerEndpoint;
   readonly links: LinkManager;
   readonly ops: OpsEndpoint | undefined;
+  readonly backplane: { state(): BackplaneState } | undefined;
 }
 
 /** Gathers the current figures of a server. */
@@ -120,6 +124,7 @@ export function collectStats(server: StatsHost, parts: StatsParts): ServerStats 
       framesUnsent: server.clones.framesUnsent,
       peers: clonePeerStats(server.clones),
     },
+    backplane: parts.backplane?.state() ?? null,
     serverLinks: parts.links.list().filter((link) => link.namespace !== null).length,
     rpc: {
       calls: server.responder.callsServed,
