@@ -325,6 +325,14 @@ export class ServerHandshake {
     this.end(ws);
     switch (ws.grants.role) {
       case 'clone': {
+        // A node on a backplane is in no clone mesh: say so instead of half-accepting.
+        if (server.backplaneKind !== undefined) {
+          ws.connection.close(
+            CloseCode.POLICY_VIOLATION,
+            `this node runs on the ${server.backplaneKind} backplane, not a clone mesh`,
+          );
+          return;
+        }
         // Refuse a duplicate id before WELCOME: a dialer that got WELCOME counts the link as
         // up and redials within milliseconds instead of backing off.
         if (!server.clones.canAcceptInbound(hello.id, hello.instance)) {

@@ -251,6 +251,11 @@ export class Server
     this.clones.updateAuthFnOut(authFnOut);
   }
 
+  /** @internal Engine of the `backplane` option (`nats`...), undefined on the clone mesh. */
+  get backplaneKind(): string | undefined {
+    return this.backplane?.backplane.kind;
+  }
+
   /** This server's id. */
   get id(): string {
     return this.options.id;
