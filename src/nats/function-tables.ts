@@ -86,6 +86,11 @@ export class FunctionTables {
     return new Set(known?.namespaces.keys() ?? []);
   }
 
+  /** Forgets every other node's table (the backplane stopped). */
+  clearRemote(): void {
+    this.remote.clear();
+  }
+
   /** Functions other nodes offer in `namespace`, one per name (nodes in id order). */
   list(namespace: string): FunctionInfo[] {
     const byName = new Map<string, FunctionInfo>();

@@ -151,6 +151,8 @@ export class NatsBackplane implements Backplane {
     }
     this.status = 'closed';
     this.table.nodes.clear();
+    // A restart learns the cluster afresh.
+    this.tables.clearRemote();
   }
 
   subscribeGroup(groupId: string): void {
