@@ -139,6 +139,13 @@ describe('NATS backplane: nodes and groups', { skip }, () => {
         5000,
         'C left',
       );
+      // The same server started again rejoins.
+      await c.server.start();
+      await waitFor(
+        () => ids(a.server).join() === 'B,C' && ids(c.server).join() === 'A,B',
+        5000,
+        'C back',
+      );
     } finally {
       await stopAll(a.server, b.server, c.server, other.server);
     }
