@@ -22,6 +22,7 @@ import { registerModuleFunctions } from './functions-module.js';
 import type { CommandIo } from './io.js';
 import { stopRequested } from './shutdown.js';
 import type { StartConfig } from './start-config.js';
+import { natsBackplane } from '../nats.js';
 import { BUNDLE_MISSING, createStaticSite, meshUrls } from './static-files.js';
 
 /** What a worker tells its parent once it listens. */
@@ -124,6 +125,8 @@ function serverOptions(
   if (config.metrics) {
     options.metrics = config.metricsToken === undefined ? true : { token: config.metricsToken };
   }
+  // The NATS client itself is loaded only when the server starts on it.
+  if (config.nats.length > 0) options.backplane = natsBackplane({ servers: config.nats });
   return options;
 }
 
@@ -252,7 +255,8 @@ export async function runNode(
   if (config.clones.length > 0) {
     io.out(`  clones     ${config.clones.map((clone) => `${clone.id}=${clone.url}`).join(' ')}`);
   }
-  if (url === undefined) {
+  if (config.nats.length > 0) io.out(`  nats       ${config.nats.join(' ')}`);
+  else if (url === undefined) {
     io.out('  no --url: clones can only be dialed by this node (set --url for a mesh)');
   }
   if (worker) {

@@ -34,6 +34,8 @@ export interface StartConfig {
   url: string | undefined;
   path: string;
   clones: CloneSpec[];
+  /** NATS urls: run on the NATS backplane instead of the clone mesh (`--nats`). */
+  nats: string[];
   /** Absolute path of the functions module. */
   functions: string | undefined;
   namespace: string;
@@ -56,6 +58,7 @@ export interface StartFlags {
   url?: string | undefined;
   path?: string | undefined;
   clone?: string[] | undefined;
+  nats?: string[] | undefined;
   functions?: string | undefined;
   namespace?: string | undefined;
   workers?: string | undefined;
@@ -178,6 +181,19 @@ export function resolveStartConfig(
       .filter((text) => text.trim() !== '')
       .map((text) => parseCloneSpec(text, 'WSMESH_CLONES'));
   } else clones = fileClones(file, where) ?? [];
+  const nats =
+    flags.nats ??
+    (env['WSMESH_NATS'] ?? '')
+      .split(',')
+      .map((text) => text.trim())
+      .filter((text) => text !== '');
+  for (const server of nats) {
+    if (!/^(nats|tls):\/\/\S+$/.test(server))
+      throw usageError(`--nats takes nats:// or tls:// urls, not "${server}"`, COMMAND);
+  }
+  if (nats.length > 0 && (clones.length > 0 || workers > 1)) {
+    throw usageError('--nats cannot be combined with --clone or --workers', COMMAND);
+  }
   const functionsFlag = flags.functions ?? nonEmpty(env['WSMESH_FUNCTIONS']);
   const functionsFile = fileString(file, 'functions', where);
   const functions =
@@ -228,6 +244,7 @@ export function resolveStartConfig(
     url,
     path,
     clones,
+    nats,
     functions,
     namespace: pick(flags.namespace, 'WSMESH_NAMESPACE', 'namespace') ?? 'DEFAULT',
     workers,

@@ -25,6 +25,8 @@ the config file):
   --url <ws-url>       address other clones dial (default ws://<host>:<port>) [WSMESH_URL]
   --path <path>        WebSocket endpoint path (default /) [WSMESH_PATH]
   --clone <id=url>     a clone to join, repeatable [WSMESH_CLONES=id=url,id=url]
+  --nats <url>         run on a NATS cluster instead of the clone mesh, repeatable
+                       (nodes find each other; no --clone) [WSMESH_NATS=url,url]
   --functions <file>   share the module's exported functions over RPC: ES module,
                        CommonJS, or TypeScript with tsx installed [WSMESH_FUNCTIONS]
   --namespace <name>   namespace of those functions (default DEFAULT) [WSMESH_NAMESPACE]
@@ -52,6 +54,7 @@ Examples:
   wsmesh start --port 3000 --dashboard
   wsmesh start --port 8080 --static ./public --functions ./api.js --namespace api
   wsmesh start --port 4000 --id b --clone a=ws://10.0.0.1:3000 --url ws://10.0.0.2:4000
+  wsmesh start --port 3000 --nats nats://10.0.0.5:4222 --nats nats://10.0.0.6:4222
   WSMESH_SECRET=s3cret wsmesh start --functions ./math.js --namespace math --workers 4`;
 
 /** Runs `wsmesh start`; `script` is the CLI's own entry file (forked for workers). */
@@ -67,6 +70,7 @@ export async function startCommand(args: string[], io: CommandIo, script: string
     url: { type: 'string' },
     path: { type: 'string' },
     clone: { type: 'string', multiple: true },
+    nats: { type: 'string', multiple: true },
     functions: { type: 'string' },
     namespace: { type: 'string' },
     workers: { type: 'string' },

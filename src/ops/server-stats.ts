@@ -3,6 +3,7 @@
  * state) reads a server's figures without importing the server.
  * @module
  */
+import type { BackplaneState } from '../backplane/backplane.js';
 import type { RouteStats } from '../routing/route-counters.js';
 import type { ClonePeerStats } from './clone-peers.js';
 import type { FunctionStats } from './rpc-stats.js';
@@ -53,6 +54,8 @@ export interface ServerStats {
     /** Every known clone: state, link latency, relay frames to and from it. */
     peers: ClonePeerStats[];
   };
+  /** The backplane's state when the `backplane` option is set (NATS...), else null. */
+  backplane: BackplaneState | null;
   /** Live RPC server links (`createServerProxy`, both directions; clone links not included). */
   serverLinks: number;
   rpc: {

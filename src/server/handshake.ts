@@ -340,6 +340,14 @@ export class ServerHandshake {
     this.end(ws);
     switch (ws.grants.role) {
       case 'clone': {
+        // A node on a backplane is in no clone mesh: say so instead of half-accepting.
+        if (server.backplaneKind !== undefined) {
+          ws.connection.close(
+            CloseCode.POLICY_VIOLATION,
+            `this node runs on the ${server.backplaneKind} backplane, not a clone mesh`,
+          );
+          return;
+        }
         // It proved who it is (`auth`), even if it is refused below as deleted or duplicate.
         this.parts.emit('auth', { server, clone: { id: hello.id, url: null } });
         // Refuse a duplicate id before WELCOME: a dialer that got WELCOME counts the link as

@@ -25,6 +25,7 @@ import {
   type ResolvedOpsOptions,
 } from '../ops/ops-options.js';
 import { checkEncryption } from '../transport/frame-cipher.js';
+import { isBackplane, type Backplane } from '../backplane/backplane.js';
 import { refuseUnknownOptions, type OptionKeys } from '../util/known-options.js';
 
 export type { AuthFnIn, AuthFnOut };
@@ -92,6 +93,12 @@ export interface ServerOptions {
    * @default false
    */
   encryption?: boolean | undefined;
+  /**
+   * Carries the cluster over a message system instead of the clone mesh, e.g.
+   * `natsBackplane({ servers })` from `wsmesh/nats`. With it, `addClone` is refused.
+   * @default undefined (the clone mesh)
+   */
+  backplane?: Backplane | undefined;
   /** Most open sockets at once; more upgrades get HTTP 503. @default 0 (no limit) */
   maxConnections?: number | undefined;
   /**
@@ -192,6 +199,7 @@ export interface ResolvedServerOptions {
   silent: boolean;
   tls: TlsOptions | undefined;
   encryption: boolean;
+  backplane: Backplane | undefined;
   maxConnections: number;
   maxConnectionsPerIp: number;
   maxGroupsPerConnection: number;
@@ -246,6 +254,7 @@ const SERVER_OPTION_KEYS: OptionKeys<ServerOptions> = {
   silent: true,
   tls: true,
   encryption: true,
+  backplane: true,
   maxConnections: true,
   maxConnectionsPerIp: true,
   maxGroupsPerConnection: true,
@@ -322,6 +331,15 @@ function checkLogger(value: unknown): WsMeshLogger | undefined {
     throw new InvalidOptionError('logger must be an object with debug/info/warn/error methods');
   }
   return value as WsMeshLogger;
+}
+
+function checkBackplane(value: unknown): Backplane | undefined {
+  if (value === undefined) return undefined;
+  if (!isBackplane(value))
+    throw new InvalidOptionError(
+      'backplane must be a backplane, e.g. natsBackplane() from wsmesh/nats',
+    );
+  return value;
 }
 
 /** Validates options and applies defaults. Throws {@link InvalidOptionError}. */
@@ -421,6 +439,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     silent: options.silent ?? SERVER_DEFAULTS.silent,
     tls: checkTls(options.tls),
     encryption: checkEncryption(options.encryption, options.serverSecret),
+    backplane: checkBackplane(options.backplane),
     maxConnections: positiveNumber('maxConnections', options.maxConnections, 0, true),
     maxConnectionsPerIp: limitOption(
       'maxConnectionsPerIp',

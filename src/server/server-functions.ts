@@ -33,15 +33,25 @@ export class ServerFunctions {
   constructor(
     private readonly registry: FunctionRegistry,
     links: LinkManager,
+    /** Functions of the other nodes when the server runs on a backplane. */
+    cluster?: FunctionResolver,
   ) {
     this.resolver = {
-      // A local function wins; otherwise the shortest route through server links.
+      // A local function wins; then the other nodes, then the shortest route through links.
       resolve: (namespace, name) =>
-        registry.resolve(namespace, name)?.target ?? links.resolve(namespace, name),
+        registry.resolve(namespace, name)?.target ??
+        cluster?.resolve(namespace, name) ??
+        links.resolve(namespace, name),
       list: (namespace) => {
         const local = registry.list(namespace).map((entry) => entry.info);
         const names = new Set(local.map((info) => info.name));
-        return [...local, ...links.listRemote(namespace).filter((info) => !names.has(info.name))];
+        const result = [...local];
+        for (const info of [...(cluster?.list(namespace) ?? []), ...links.listRemote(namespace)]) {
+          if (names.has(info.name)) continue;
+          names.add(info.name);
+          result.push(info);
+        }
+        return result;
       },
     };
   }

@@ -7,7 +7,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
-import { ErrorCode, ProtocolError } from '../errors.js';
+import { ErrorCode, InvalidArgumentError, ProtocolError } from '../errors.js';
+import { ServerBackplane } from '../backplane/server-backplane.js';
 import type { AuthFnOut } from '../cluster/auth.js';
 import { CloneManager, type CloneHost } from '../cluster/clone-manager.js';
 import { LinkManager, type LinkHost, type ServerProxyOptions } from '../cluster/link-manager.js';
@@ -98,6 +99,8 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
   readonly responder: RpcResponder;
   private readonly functions: ServerFunctions;
   private readonly linkManager: LinkManager;
+  /** The backplane when the `backplane` option is set (the clone mesh stays idle then). */
+  private readonly backplane: ServerBackplane | undefined;
   private starting: Promise<void> | undefined;
   private readonly logger: ServerLog;
   private readonly ops: OpsEndpoint | undefined;
@@ -109,12 +112,25 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
     this.data = this.options.data;
     this.heartbeat = new HeartbeatMonitor(this.options.heartbeatInterval);
     this.clones = new CloneManager(this);
-    this.groups.observer = this.clones;
+    this.backplane =
+      this.options.backplane === undefined
+        ? undefined
+        : new ServerBackplane(this.options.backplane, {
+            id: this.options.id,
+            url: this.options.url,
+            awaitResTimeout: this.options.awaitResTimeout,
+            groups: this.groups,
+            registry: this.registry,
+            cloneMap: this.clones.clones,
+            functionsChanged: (namespace) => this.functionsChanged(namespace),
+            reportError: (error) => this.reportError(error),
+          });
+    this.groups.observer = this.backplane ?? this.clones;
     this.groups.routeCounters = this.routeCounters;
     this.groups.listenerError = (error) => this.reportError(error);
     // The link manager only reads options when it is made; the resolver asks it for routes.
     this.linkManager = new LinkManager(this);
-    this.functions = new ServerFunctions(this.registry, this.linkManager);
+    this.functions = new ServerFunctions(this.registry, this.linkManager, this.backplane?.resolver);
     this.resolver = this.functions.resolver;
     this.responder = new RpcResponder(this.resolver, this.options.id, this.options.maxInFlight);
     this.ops = OpsEndpoint.attach(this, this.options.ops, this.options.path);
@@ -130,6 +146,7 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
     );
     this.registry.onChange = (namespace) => {
       this.functionsChanged(namespace);
+      this.backplane?.localChanged(namespace);
       this.linkManager.localChanged();
     };
   }
@@ -193,8 +210,8 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
 
   /** Current figures of this server (the same as the metrics endpoint exports). */
   stats(): ServerStats {
-    const { sockets, dispatcher, endpoint, linkManager: links, ops } = this;
-    return collectStats(this, { sockets, dispatcher, endpoint, links, ops });
+    const { sockets, dispatcher, endpoint, linkManager: links, ops, backplane } = this;
+    return collectStats(this, { sockets, dispatcher, endpoint, links, ops, backplane });
   }
 
   /**
@@ -222,6 +239,11 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
    * (and this server itself when `url` is set), so one `addClone` joins a whole mesh.
    */
   addClone(options: { id: string; url: string; authFnOut?: AuthFnOut }): RemoteClone {
+    if (this.backplane !== undefined) {
+      throw new InvalidArgumentError(
+        `addClone: this server runs on the ${this.backplane.backplane.kind} backplane, where nodes find each other by themselves`,
+      );
+    }
     return this.clones.addClone(options);
   }
 
@@ -233,6 +255,11 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
   /** Swaps `authFnOut`: stops every outbound clone link and reconnects with the new function. */
   updateAuthFnOut(authFnOut: AuthFnOut): void {
     this.clones.updateAuthFnOut(authFnOut);
+  }
+
+  /** @internal Engine of the `backplane` option (`nats`...), undefined on the clone mesh. */
+  get backplaneKind(): string | undefined {
+    return this.backplane?.backplane.kind;
   }
 
   /** This server's id. */
@@ -304,9 +331,16 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
   }
 
   private async doStart(startOptions: StartOptions): Promise<void> {
-    await this.endpoint.open(startOptions);
+    // The backplane connects first: a node that cannot reach it does not accept clients.
+    await this.backplane?.start(await loadCodec('msgpack'));
+    try {
+      await this.endpoint.open(startOptions);
+    } catch (error) {
+      await this.backplane?.stop();
+      throw error;
+    }
     this.active = true;
-    this.clones.start(await loadCodec('msgpack'));
+    if (this.backplane === undefined) this.clones.start(await loadCodec('msgpack'));
     this.linkManager.start();
     this.log(`started ${this.id} on port ${String(this.port)} path ${this.options.path}`);
     const { address } = this.endpoint;
@@ -325,6 +359,7 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
     if (!this.active) return;
     this.active = false;
     this.clones.stop();
+    await this.backplane?.stop().catch((error: unknown) => this.reportError(error));
     this.linkManager.stop();
     this.endpoint.detach();
     const sockets = [...this.sockets];

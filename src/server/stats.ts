@@ -3,6 +3,7 @@
  * metrics endpoint exports and the dashboard shows).
  * @module
  */
+import type { BackplaneState } from '../backplane/backplane.js';
 import type { CloneManager } from '../cluster/clone-manager.js';
 import type { LinkManager } from '../cluster/link-manager.js';
 import type { GroupManager } from '../groups/group-manager.js';
@@ -37,6 +38,7 @@ export interface StatsParts {
   readonly endpoint: ServerEndpoint;
   readonly links: LinkManager;
   readonly ops: OpsEndpoint | undefined;
+  readonly backplane: { state(): BackplaneState } | undefined;
 }
 
 /** @internal Gathers the current figures of a server. */
@@ -65,6 +67,7 @@ export function collectStats(server: StatsHost, parts: StatsParts): ServerStats 
       framesUnsent: server.clones.framesUnsent,
       peers: clonePeerStats(server.clones),
     },
+    backplane: parts.backplane?.state() ?? null,
     serverLinks: parts.links.list().filter((link) => link.namespace !== null).length,
     rpc: {
       calls: server.responder.callsServed,

@@ -1,0 +1,179 @@
+/**
+ * Ties a {@link Backplane} to one server: group interest, publishes and deletions go out;
+ * messages, deletions, node lists and function tables come in. The server calls it in the few
+ * places where it would otherwise call the clone mesh.
+ * @module
+ */
+import { RemoteClone } from '../cluster/remote-clone.js';
+import { FanoutMessage } from '../groups/fanout-message.js';
+import type { GroupManager, GroupsObserver } from '../groups/group-manager.js';
+import type { Subscriber } from '../groups/subscriber.js';
+import type { Codec } from '../protocol/codec.js';
+import type { FunctionInfo } from '../protocol/frames.js';
+import type { CallTarget } from '../rpc/call-target.js';
+import type { FunctionRegistry } from '../rpc/registry.js';
+import type { FunctionResolver } from '../rpc/rpc-responder.js';
+import type { Backplane, BackplaneHost, BackplaneMessage, BackplaneState } from './backplane.js';
+
+/** What the glue needs from its server. */
+export interface ServerBackplaneHost {
+  readonly id: string;
+  readonly url: string | undefined;
+  readonly awaitResTimeout: number;
+  readonly groups: GroupManager<Subscriber>;
+  readonly registry: FunctionRegistry;
+  /** `server.clones.clones`: mirrors the backplane's nodes so existing views list them. */
+  readonly cloneMap: Map<string, RemoteClone>;
+  functionsChanged(namespace: string): void;
+  reportError(error: unknown): void;
+}
+
+/** A server's side of its backplane. */
+export class ServerBackplane implements GroupsObserver, BackplaneHost {
+  private msgpack: Codec | undefined;
+  private running = false;
+  /** Remote functions, for the server's resolver (local functions are tried first). */
+  readonly resolver: FunctionResolver;
+
+  constructor(
+    readonly backplane: Backplane,
+    private readonly server: ServerBackplaneHost,
+  ) {
+    const { registry } = server;
+    this.resolver = {
+      // A namespace group tries its members in order.
+      resolve: (namespace, name) => {
+        for (const member of registry.members(namespace)) {
+          const target = backplane.resolve(member, name);
+          if (target !== undefined) return target;
+        }
+        return undefined;
+      },
+      list: (namespace) => {
+        const byName = new Map<string, FunctionInfo>();
+        for (const member of registry.members(namespace)) {
+          for (const info of backplane.listFunctions(member))
+            if (!byName.has(info.name)) byName.set(info.name, info);
+        }
+        return [...byName.values()];
+      },
+    };
+  }
+
+  get id(): string {
+    return this.server.id;
+  }
+
+  get url(): string | null {
+    return this.server.url ?? null;
+  }
+
+  get callTimeout(): number {
+    return this.server.awaitResTimeout;
+  }
+
+  /** Connects the backplane, then announces this node's functions and group interest. */
+  async start(msgpack: Codec): Promise<void> {
+    this.msgpack = msgpack;
+    const { registry, groups } = this.server;
+    for (const namespace of registry.namespaceNames()) this.localChanged(namespace);
+    await this.backplane.start(this);
+    this.running = true;
+    for (const group of groups.get().values())
+      if (group.subscribers.size > 0) this.backplane.subscribeGroup(group.id);
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    await this.backplane.stop();
+    this.server.cloneMap.clear();
+  }
+
+  /** The local function list of `namespace` changed. */
+  localChanged(namespace: string): void {
+    const { registry } = this.server;
+    // Groups are resolved by the caller's own registry; only plain namespaces travel.
+    if (registry.isGroup(namespace)) return;
+    this.backplane.setFunctions(
+      namespace,
+      registry.list(namespace).map((entry) => entry.info),
+    );
+  }
+
+  state(): BackplaneState {
+    return this.backplane.state();
+  }
+
+  // GroupsObserver: what local activity the other nodes must hear.
+
+  interestAdded(groupId: string): void {
+    if (this.running) this.backplane.subscribeGroup(groupId);
+  }
+
+  interestRemoved(groupId: string): void {
+    if (this.running) this.backplane.unsubscribeGroup(groupId);
+  }
+
+  published(message: FanoutMessage): void {
+    if (!this.running || this.msgpack === undefined) return;
+    let payload: Uint8Array;
+    try {
+      payload = message.encode(this.msgpack) as Uint8Array;
+    } catch (error) {
+      this.server.reportError(error);
+      return;
+    }
+    this.backplane.publish({ target: message.target, payload });
+  }
+
+  deleted(groupId: string): void {
+    if (this.running) this.backplane.deleteGroup(groupId);
+  }
+
+  // BackplaneHost: what arrives from the other nodes.
+
+  deliver(message: BackplaneMessage): void {
+    const codec = this.msgpack;
+    if (codec === undefined) return;
+    const fanout = FanoutMessage.fromEncoded(message.target, codec, message.payload);
+    try {
+      this.server.groups.deliverLocal(fanout, undefined);
+    } catch (error) {
+      this.server.reportError(error);
+    }
+  }
+
+  groupDeleted(groupId: string): void {
+    this.server.groups.remove(groupId);
+  }
+
+  nodesChanged(): void {
+    const { cloneMap } = this.server;
+    const nodes = this.backplane.nodes;
+    for (const id of [...cloneMap.keys()]) if (!nodes.has(id)) cloneMap.delete(id);
+    for (const node of nodes.values()) {
+      let clone = cloneMap.get(node.id);
+      if (clone === undefined) {
+        clone = new RemoteClone(node.id, node.url, false);
+        cloneMap.set(node.id, clone);
+      }
+      clone.url = node.url;
+      clone.linkUp(node.lastSeen);
+    }
+  }
+
+  functionsChanged(namespace: string): void {
+    this.server.functionsChanged(namespace);
+    for (const group of this.server.registry.groupsOf(namespace))
+      this.server.functionsChanged(group);
+  }
+
+  localTarget(namespace: string, name: string): CallTarget | undefined {
+    return this.server.registry.resolve(namespace, name)?.target;
+  }
+
+  reportError(error: unknown): void {
+    this.server.reportError(error);
+  }
+}

@@ -1,0 +1,371 @@
+/**
+ * The NATS backplane: one NATS connection per node carries membership (heartbeats), group
+ * messages, group deletions, function tables and RPC. See docs/backplane.md for the subjects.
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import type { connect, Msg, NatsConnection, NodeConnectionOptions } from '@nats-io/transport-node';
+import type {
+  Backplane,
+  BackplaneHost,
+  BackplaneMessage,
+  BackplaneNode,
+  BackplaneState,
+} from '../backplane/backplane.js';
+import {
+  AuthError,
+  InvalidArgumentError,
+  InvalidOptionError,
+  NotConnectedError,
+  StoppedError,
+} from '../errors.js';
+import type { Codec } from '../protocol/codec.js';
+import { loadCodec } from '../protocol/codecs.js';
+import type { FunctionInfo } from '../protocol/frames.js';
+import type { CallTarget } from '../rpc/call-target.js';
+import { FunctionTables, isTableEntries } from './function-tables.js';
+import { NatsGroups } from './groups.js';
+import { Announce, isAnnouncement, NodeTable, type NodeEntry } from './nodes.js';
+import type { ResolvedNatsOptions } from './options.js';
+import { NatsRpc } from './rpc.js';
+import { Subjects } from './subjects.js';
+
+/** Everything that exists only while connected. */
+interface Live {
+  nc: NatsConnection;
+  codec: Codec;
+  host: BackplaneHost;
+  groups: NatsGroups;
+  rpc: NatsRpc;
+  timer: ReturnType<typeof setInterval>;
+}
+
+/** Loads the NATS client, which is an optional peer dependency of wsmesh. */
+async function loadNats(): Promise<{ connect: typeof connect }> {
+  try {
+    return await import('@nats-io/transport-node');
+  } catch (error) {
+    throw new InvalidOptionError(
+      'backplane: wsmesh/nats needs the NATS client (npm install @nats-io/transport-node)',
+      { cause: error },
+    );
+  }
+}
+
+/** A wsmesh cluster over NATS. Made by `natsBackplane()`; one per server. */
+export class NatsBackplane implements Backplane {
+  readonly kind = 'nats';
+  /** Random id of this node process, part of its inbox subject. */
+  readonly instance = randomUUID().replaceAll('-', '');
+  private readonly subjects: Subjects;
+  private readonly table: NodeTable;
+  private readonly tables = new FunctionTables();
+  private live: Live | undefined;
+  private status: BackplaneState['status'] = 'closed';
+  private pushScheduled = false;
+  private readonly fetching = new Set<string>();
+  private stopping = false;
+
+  constructor(private readonly options: ResolvedNatsOptions) {
+    this.subjects = new Subjects(options.prefix, this.instance);
+    this.table = new NodeTable(this.instance);
+  }
+
+  get nodes(): ReadonlyMap<string, BackplaneNode> {
+    return this.table.nodes;
+  }
+
+  async start(host: BackplaneHost): Promise<void> {
+    if (this.live !== undefined)
+      throw new InvalidArgumentError('This backplane already serves a server: make one per server');
+    this.stopping = false;
+    this.status = 'connecting';
+    const [nats, codec] = await Promise.all([loadNats(), loadCodec('msgpack')]);
+    const { options } = this;
+    const connectOptions: NodeConnectionOptions = {
+      servers: options.servers,
+      name: options.name ?? `wsmesh-${host.id}`,
+      noEcho: true,
+      timeout: options.connectTimeout,
+      reconnect: true,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 500,
+    };
+    if (options.token !== undefined) connectOptions.token = options.token;
+    if (options.user !== undefined) connectOptions.user = options.user;
+    if (options.pass !== undefined) connectOptions.pass = options.pass;
+    if (options.tls !== undefined) connectOptions.tls = options.tls;
+    let nc: NatsConnection;
+    try {
+      nc = await nats.connect(connectOptions);
+    } catch (error) {
+      this.status = 'closed';
+      const message = error instanceof Error ? error.message : String(error);
+      if (/auth/i.test(message)) {
+        throw new AuthError(`NATS refused this node's credentials: ${message}`, { cause: error });
+      }
+      throw new NotConnectedError(
+        `Cannot reach NATS at ${options.servers.join(', ')}: ${message}`,
+        { cause: error },
+      );
+    }
+    const groups = new NatsGroups(nc, codec, this.subjects, this.instance, host);
+    const rpc = new NatsRpc(nc, codec, this.subjects, host);
+    const timer = setInterval(() => this.tick(), options.heartbeatInterval);
+    timer.unref?.();
+    const live: Live = { nc, codec, host, groups, rpc, timer };
+    this.live = live;
+    this.status = 'connected';
+    void this.watchStatus(live);
+    nc.subscribe(this.subjects.node, { callback: (_e, msg) => this.announcement(msg) });
+    nc.subscribe(this.subjects.deleted, { callback: (_e, msg) => this.groupDeleted(msg) });
+    nc.subscribe(this.subjects.functions, { callback: (_e, msg) => this.tablePushed(msg) });
+    const inboxPrefix = `${this.subjects.inbox}.`;
+    nc.subscribe(`${this.subjects.inbox}.>`, {
+      callback: (_e, msg) => {
+        const suffix = msg.subject.slice(inboxPrefix.length);
+        if (suffix === 't') this.tableRequested(msg);
+        else rpc.inbox(suffix, msg);
+      },
+    });
+    groups.start();
+    for (const [namespace, functions] of this.tables.ownEntries())
+      for (const info of functions) rpc.serve(namespace, info.name);
+    this.announce(Announce.HELLO);
+    // Subscriptions are in place on the NATS server before start() resolves.
+    await nc.flush();
+  }
+
+  async stop(): Promise<void> {
+    const live = this.live;
+    if (live === undefined) return;
+    this.stopping = true;
+    this.announce(Announce.BYE);
+    this.live = undefined;
+    clearInterval(live.timer);
+    live.rpc.stop();
+    try {
+      await live.nc.drain();
+    } catch {
+      await live.nc.close().catch(() => undefined);
+    }
+    this.status = 'closed';
+    this.table.nodes.clear();
+    // A restart learns the cluster afresh.
+    this.tables.clearRemote();
+  }
+
+  subscribeGroup(groupId: string): void {
+    this.live?.groups.subscribe(groupId);
+  }
+
+  unsubscribeGroup(groupId: string): void {
+    this.live?.groups.unsubscribe(groupId);
+  }
+
+  publish(message: BackplaneMessage): void {
+    const live = this.live;
+    if (live === undefined) return;
+    try {
+      live.groups.publish(message);
+    } catch (error) {
+      live.host.reportError(error);
+    }
+  }
+
+  deleteGroup(groupId: string): void {
+    this.send(this.subjects.deleted, [this.instance, groupId]);
+  }
+
+  setFunctions(namespace: string, functions: readonly FunctionInfo[]): void {
+    const { added, removed } = this.tables.setOwn(namespace, functions);
+    const live = this.live;
+    if (live === undefined) return;
+    for (const name of added) live.rpc.serve(namespace, name);
+    for (const name of removed) live.rpc.unserve(namespace, name);
+    // Changes made in one tick go out as one push.
+    if (this.pushScheduled) return;
+    this.pushScheduled = true;
+    setImmediate(() => {
+      this.pushScheduled = false;
+      this.send(this.subjects.functions, [
+        this.live?.host.id,
+        this.instance,
+        this.tables.version,
+        this.tables.ownEntries(),
+      ]);
+    });
+  }
+
+  listFunctions(namespace: string): FunctionInfo[] {
+    return this.tables.list(namespace);
+  }
+
+  resolve(namespace: string, name: string): CallTarget | undefined {
+    const live = this.live;
+    if (live === undefined) return undefined;
+    const info = this.tables.find(namespace, name);
+    return info === undefined ? undefined : live.rpc.target(namespace, info);
+  }
+
+  state(): BackplaneState {
+    const live = this.live;
+    return {
+      kind: this.kind,
+      status: this.status,
+      server: live !== undefined && this.status === 'connected' ? live.nc.getServer() : null,
+      groups: live?.groups.size ?? 0,
+      messagesOut: live?.groups.messagesOut ?? 0,
+      messagesIn: live?.groups.messagesIn ?? 0,
+      callsOut: live?.rpc.callsOut ?? 0,
+      callsIn: live?.rpc.callsIn ?? 0,
+    };
+  }
+
+  private async watchStatus(live: Live): Promise<void> {
+    for await (const status of live.nc.status()) {
+      if (this.live !== live) return;
+      switch (status.type) {
+        case 'disconnect':
+        case 'reconnecting':
+          this.status = 'reconnecting';
+          break;
+        case 'reconnect':
+          this.status = 'connected';
+          // Nodes that timed this one out while it was away learn it again at once.
+          this.announce(Announce.HELLO);
+          break;
+        case 'close':
+          this.status = 'closed';
+          if (!this.stopping) live.host.reportError(new StoppedError('The NATS connection closed'));
+          return;
+        default:
+          break;
+      }
+    }
+  }
+
+  private send(subject: string, frame: unknown[]): void {
+    const live = this.live;
+    if (live === undefined) return;
+    try {
+      live.nc.publish(subject, live.codec.encode(frame) as Uint8Array);
+    } catch (error) {
+      live.host.reportError(error);
+    }
+  }
+
+  private decode(msg: Msg): unknown {
+    try {
+      return this.live?.codec.decode(msg.data);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private announce(kind: number): void {
+    const live = this.live;
+    if (live === undefined) return;
+    this.send(this.subjects.node, [
+      kind,
+      live.host.id,
+      this.instance,
+      live.host.url,
+      this.tables.version,
+    ]);
+  }
+
+  private tick(): void {
+    const live = this.live;
+    if (live === undefined) return;
+    this.announce(Announce.BEAT);
+    const gone = this.table.expire(Date.now(), this.options.heartbeatTimeout);
+    for (const node of gone) this.nodeGone(live, node);
+    if (gone.length > 0) live.host.nodesChanged();
+  }
+
+  private announcement(msg: Msg): void {
+    const live = this.live;
+    const value = this.decode(msg);
+    if (live === undefined || !isAnnouncement(value)) return;
+    const seen = this.table.apply(value, Date.now());
+    if (seen.gone !== undefined) this.nodeGone(live, seen.gone);
+    // A newcomer hears from every node at once instead of after a heartbeat interval.
+    if (value[0] === Announce.HELLO && seen.node !== undefined) this.announce(Announce.BEAT);
+    const node = seen.node;
+    if (node !== undefined && this.tables.versionOf(node.id, node.instance) !== node.tableVersion)
+      void this.fetchTable(live, node);
+    if (seen.joined || seen.gone !== undefined) live.host.nodesChanged();
+  }
+
+  private nodeGone(live: Live, node: NodeEntry): void {
+    for (const namespace of this.tables.drop(node.id)) live.host.functionsChanged(namespace);
+    live.rpc.processGone(node.instance, node.id);
+    live.groups.forget(node.instance);
+  }
+
+  /** Asks a node for its whole function table (it joined, or a push was missed). */
+  private async fetchTable(live: Live, node: NodeEntry): Promise<void> {
+    const key = `${node.id}\u0000${node.instance}`;
+    if (this.fetching.has(key)) return;
+    this.fetching.add(key);
+    try {
+      const reply = await live.nc.request(`${this.subjects.inboxOf(node.instance)}.t`, undefined, {
+        timeout: this.options.heartbeatTimeout,
+      });
+      const value = live.codec.decode(reply.data);
+      if (this.live !== live || !Array.isArray(value)) return;
+      const [version, entries] = value as unknown[];
+      if (typeof version !== 'number' || !isTableEntries(entries)) return;
+      if (this.table.nodes.get(node.id)?.instance !== node.instance) return;
+      this.applyTable(live, node.id, node.instance, version, entries);
+    } catch {
+      // The next heartbeat with a version we do not have asks again.
+    } finally {
+      this.fetching.delete(key);
+    }
+  }
+
+  private tableRequested(msg: Msg): void {
+    const live = this.live;
+    if (live === undefined || msg.reply === undefined) return;
+    msg.respond(live.codec.encode([this.tables.version, this.tables.ownEntries()]) as Uint8Array);
+  }
+
+  private tablePushed(msg: Msg): void {
+    const live = this.live;
+    const value = this.decode(msg);
+    if (live === undefined || !Array.isArray(value)) return;
+    const [, instance, version, entries] = value as unknown[];
+    if (typeof instance !== 'string' || typeof version !== 'number' || !isTableEntries(entries))
+      return;
+    // Only nodes already known: a table from an unknown node waits for its heartbeat.
+    for (const node of this.table.nodes.values()) {
+      if (node.instance === instance) {
+        node.tableVersion = Math.max(node.tableVersion, version);
+        this.applyTable(live, node.id, instance, version, entries);
+        return;
+      }
+    }
+  }
+
+  private applyTable(
+    live: Live,
+    id: string,
+    instance: string,
+    version: number,
+    entries: [string, FunctionInfo[]][],
+  ): void {
+    for (const namespace of this.tables.applyRemote(id, instance, version, entries))
+      live.host.functionsChanged(namespace);
+  }
+
+  private groupDeleted(msg: Msg): void {
+    const live = this.live;
+    const value = this.decode(msg);
+    if (live === undefined || !Array.isArray(value)) return;
+    const [instance, groupId] = value as unknown[];
+    if (instance === this.instance || typeof groupId !== 'string') return;
+    live.host.groupDeleted(groupId);
+  }
+}
