@@ -31,7 +31,16 @@ export { ServerConnection } from './server/server-connection.js';
 export { ServerMessageContext } from './server/context.js';
 export { Client } from './client/client.js';
 export { RpcProxy } from './client/node-rpc-proxy.js';
-export type { RpcCallContext } from './rpc/call-context.js';
+export type { RpcCallContext, CallContext } from './rpc/call-context.js';
+export type { CallTarget, PullIterator } from './rpc/call-target.js';
+export type { GroupTarget } from './protocol/frames.js';
+export type {
+  Backplane,
+  BackplaneHost,
+  BackplaneMessage,
+  BackplaneNode,
+  BackplaneState,
+} from './backplane/backplane.js';
 export type { OriginOptions } from './rpc/registry.js';
 export type { StandardSchemaV1 } from './rpc/standard-schema.js';
 export type { SharedLogger, ServerStats } from './server/server.js';
