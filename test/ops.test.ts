@@ -85,8 +85,7 @@ describe('metrics', () => {
     assert.equal(await math.call('add', 2, 3), 5);
     await assert.rejects(math.call('fail'));
     const items: unknown[] = [];
-    for await (const item of math.call('count', 3) as unknown as AsyncIterable<unknown>)
-      items.push(item);
+    for await (const item of math.stream('count', 3)) items.push(item);
     assert.deepEqual(items, [0, 1, 2]);
     await assert.rejects(math.call('unknown-function'));
 

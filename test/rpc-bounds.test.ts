@@ -105,7 +105,7 @@ describe('RPC bounds', () => {
       await waitFor(() => proxy?.functions.some((info) => info.name === 'endless'), 5000, 'routes');
       const linkInFlight = (): number =>
         b.server.serverLinks().reduce((total, link) => total + link.inFlight, 0);
-      const stream = proxy.call('endless') as unknown as AsyncIterableIterator<number>;
+      const stream = proxy.stream('endless');
       assert.deepEqual(await stream.next(), { done: false, value: 0 });
       assert.equal(linkInFlight(), 1, 'the open stream counts');
       await stream.return?.();

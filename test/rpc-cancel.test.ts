@@ -85,7 +85,7 @@ describe('RPC cancellation reaches the function', () => {
       raw.terminate();
       await waitFor(() => aborted.includes('closed'), 5000, 'the closed connection reached it');
 
-      for await (const tick of proxy.call('ticks') as unknown as AsyncIterable<number>) {
+      for await (const tick of proxy.stream('ticks')) {
         assert.equal(tick, 1);
         break;
       }

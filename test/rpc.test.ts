@@ -392,7 +392,7 @@ describe('RpcProxy: connecting and calling', () => {
       ErrorCode.INVALID_ARGUMENT,
     );
     await rejectsWith(untyped.call('sum'), InvalidArgumentError, ErrorCode.INVALID_ARGUMENT);
-    const stream = fnOf(untyped, 'range')(1) as unknown as AsyncIterator<unknown>;
+    const stream = untyped.stream('range', 1);
     await rejectsWith(stream.next(), InvalidArgumentError, ErrorCode.INVALID_ARGUMENT);
     await delay(50);
     assert.equal(responderSnapshot(server).callsServed, before, 'the server saw no call');
@@ -1099,15 +1099,8 @@ describe('Standard Schema params (zod)', () => {
   });
 
   test('generators are validated too', async () => {
-    assert.deepEqual(
-      await collect(proxy.call('countTo', 3) as unknown as AsyncIterable<number>),
-      [1, 2, 3],
-    );
-    await rejectsWith(
-      collect(proxy.call('countTo', 11) as unknown as AsyncIterable<number>),
-      ValidationError,
-      ErrorCode.VALIDATION,
-    );
+    assert.deepEqual(await collect(proxy.stream('countTo', 3)), [1, 2, 3]);
+    await rejectsWith(collect(proxy.stream('countTo', 11)), ValidationError, ErrorCode.VALIDATION);
   });
 
   test('server.rpc validates the same way', async () => {
@@ -1412,10 +1405,7 @@ describe('function lists are pushed', () => {
       assert.deepEqual(infoOf(proxy.functions, 'newcomer').arity, 1);
       assert.equal(infoOf(proxy.functions, 'newStream').kind, 'generator');
       assert.equal(await proxy.call('newcomer', 1), 101);
-      assert.deepEqual(
-        await collect(proxy.call('newStream', 3) as unknown as AsyncIterable<number>),
-        [0, 1, 2],
-      );
+      assert.deepEqual(await collect(proxy.stream('newStream', 3)), [0, 1, 2]);
       // Arity of the pushed function is enforced locally as well.
       await rejectsWith(
         viaClient.call('newcomer'),

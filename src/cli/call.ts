@@ -72,7 +72,7 @@ export async function callCommand(args: string[], io: CommandIo): Promise<number
       );
     }
     if (info.kind === 'generator') {
-      const items = proxy.call(name, ...callArgs) as unknown as AsyncIterable<unknown>;
+      const items = proxy.stream(name, ...callArgs);
       for await (const item of items) io.out(JSON.stringify(item) ?? 'null');
     } else {
       const result = await proxy.call(name, ...callArgs);

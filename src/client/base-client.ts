@@ -19,7 +19,7 @@ import {
 import type { Dialer } from '../transport/dialer.js';
 import type { CipherFactory } from '../transport/frame-cipher.js';
 import { RpcCaller } from '../rpc/rpc-caller.js';
-import { createProxy, type RpcProxy, type UntypedApi } from '../rpc/proxy.js';
+import { createProxy, type RpcBackend, type RpcProxy, type UntypedApi } from '../rpc/proxy.js';
 import { DEFAULT_NAMESPACE } from '../rpc/registry.js';
 import { Emitter } from '../util/emitter.js';
 import { ClientConnector } from './client-connector.js';
@@ -158,17 +158,18 @@ export class BaseClient<M extends MessageTypes = MessageTypes> extends Emitter<C
    * functions are known. Closing it does not close the client.
    */
   rpc<Api = UntypedApi>(namespace: string = DEFAULT_NAMESPACE): Promise<RpcProxy<Api>> {
+    return createProxy<Api>(this.rpcBackend(), namespace, async () => undefined);
+  }
+
+  /** @internal What a proxy over this connection calls through (`RpcProxy.create` uses it). */
+  rpcBackend(): RpcBackend {
     const caller = this.rpcCaller;
-    return createProxy<Api>(
-      {
-        call: (ns, name, args, callOptions) => caller.call(ns, name, args, callOptions),
-        stream: (ns, name, args, callOptions) => caller.stream(ns, name, args, callOptions),
-        list: (ns) => caller.list(ns),
-        watch: (ns, listener) => caller.watch(ns, listener),
-      },
-      namespace,
-      async () => undefined,
-    );
+    return {
+      call: (ns, name, args, callOptions) => caller.call(ns, name, args, callOptions),
+      stream: (ns, name, args, callOptions) => caller.stream(ns, name, args, callOptions),
+      list: (ns) => caller.list(ns),
+      watch: (ns, listener) => caller.watch(ns, listener),
+    };
   }
 
   /** True while a connection is established. */

@@ -4,7 +4,7 @@
  */
 import { InvalidOptionError, NotConnectedError, WsMeshError } from '../errors.js';
 import type { CodecName } from '../protocol/codec.js';
-import type { RpcProxy as RpcProxyType, UntypedApi } from '../rpc/proxy.js';
+import { createProxy, type RpcProxy as RpcProxyType, type UntypedApi } from '../rpc/proxy.js';
 import { DEFAULT_NAMESPACE } from '../rpc/registry.js';
 import type { Dialer } from '../transport/dialer.js';
 import type { CipherFactory } from '../transport/frame-cipher.js';
@@ -89,28 +89,14 @@ export async function createRpcProxy<Api>(
     client.off('error', onError);
   }
   try {
-    return await client
-      .rpc<Api>(options.namespace ?? DEFAULT_NAMESPACE)
-      .then((proxy) => wrapClose(proxy, client));
+    // Closing this proxy closes the connection it owns.
+    return await createProxy<Api>(client.rpcBackend(), options.namespace ?? DEFAULT_NAMESPACE, () =>
+      client.stop(),
+    );
   } catch (error) {
     await client.stop();
     throw error;
   }
-}
-
-function wrapClose<Api>(proxy: RpcProxyType<Api>, client: BaseClient): RpcProxyType<Api> {
-  const close = proxy.close.bind(proxy);
-  return new Proxy(proxy, {
-    get(target, property, receiver) {
-      if (property === 'close') {
-        return async () => {
-          await close();
-          await client.stop();
-        };
-      }
-      return Reflect.get(target, property, receiver) as unknown;
-    },
-  });
 }
 
 /** The generic type of RPC proxies, re-exported with the factory. */

@@ -1,12 +1,14 @@
 /**
  * The proxy object users call remote functions through: `proxy.fn(...)`, `proxy['fn'](...)`,
- * `proxy.call('fn', ...)`, `proxy.with({signal, timeout}).fn(...)`. Types flow from the API
- * type given to `RpcProxy.create<Api>()`; generators come back as async iterables.
+ * `proxy.call('fn', ...)`, `proxy.stream('fn', ...)`, `proxy.with({signal, timeout}).fn(...)`.
+ * Types flow from the API type given to `RpcProxy.create<Api>()`; generators come back as
+ * async iterables.
  * @module
  */
 import { InvalidArgumentError, type WsMeshError } from '../errors.js';
 import type { FunctionInfo } from '../protocol/frames.js';
 import { checkArity } from './call-target.js';
+import { PendingResult } from './pending-result.js';
 import type { CallOptions } from './rpc-caller.js';
 
 /** What a proxy needs underneath (a connection's caller, or the server itself). */
@@ -34,6 +36,22 @@ export type RemoteResult<R> =
       ? AsyncIterableIterator<T>
       : Promise<Awaited<R>>;
 
+/** Item type of a generator's return type `R`; `unknown` when `R` is not declared. */
+export type StreamItem<R> = unknown extends R
+  ? unknown
+  : R extends Generator<infer T, unknown, unknown>
+    ? T
+    : R extends AsyncGenerator<infer T, unknown, unknown>
+      ? T
+      : never;
+
+/** Names `Api` declares as generators; any name when `Api` is untyped. */
+export type StreamName<Api> = {
+  [K in keyof Api & string]: [StreamItem<ReturnType<Extract<Api[K], AnyFn>>>] extends [never]
+    ? never
+    : K;
+}[keyof Api & string];
+
 /** A remote function as seen through a proxy. */
 export type RemoteFunction<F> = F extends (...args: infer A) => infer R
   ? (...args: A) => RemoteResult<R>
@@ -45,11 +63,21 @@ export interface RpcProxyMembers<Api> {
   readonly namespace: string;
   /** The functions of the namespace: name, parameter names, arity, kind. Kept up to date. */
   readonly functions: FunctionInfo[];
-  /** Calls a function by name. */
+  /**
+   * Calls a function by name; the same as `proxy[name](...args)` (a stream for a generator).
+   */
   call<K extends keyof Api & string>(
     name: K,
     ...args: Parameters<Extract<Api[K], AnyFn>>
   ): RemoteResult<ReturnType<Extract<Api[K], AnyFn>>>;
+  /**
+   * Opens a stream from the generator `name`, whatever the function list says; with a typed
+   * `Api` only names declared as generators are accepted.
+   */
+  stream<K extends StreamName<Api>>(
+    name: K,
+    ...args: Parameters<Extract<Api[K], AnyFn>>
+  ): AsyncIterableIterator<StreamItem<ReturnType<Extract<Api[K], AnyFn>>>>;
   /** A proxy whose calls use these options (`signal`, `timeout`). */
   with(options: CallOptions): RpcProxy<Api>;
   /** Fetches the function list again. */
@@ -76,7 +104,7 @@ interface ProxyState {
   readonly close: () => Promise<void>;
 }
 
-const MEMBERS = new Set(['namespace', 'functions', 'call', 'with', 'refresh', 'close']);
+const MEMBERS = new Set(['namespace', 'functions', 'call', 'stream', 'with', 'refresh', 'close']);
 
 function failingIterator(error: WsMeshError): AsyncIterableIterator<unknown> {
   const iterator: AsyncIterableIterator<unknown> = {
@@ -87,19 +115,50 @@ function failingIterator(error: WsMeshError): AsyncIterableIterator<unknown> {
   return iterator;
 }
 
+/** Arity failure in the shape the caller expects: a failing stream or a rejected call. */
+function checked(info: FunctionInfo, args: unknown[], asStream: boolean): unknown {
+  try {
+    checkArity(info, args);
+    return undefined;
+  } catch (error) {
+    const invalid = error as InvalidArgumentError;
+    return asStream ? failingIterator(invalid) : Promise.reject(invalid);
+  }
+}
+
+/**
+ * `proxy.fn(...)` and `proxy.call('fn', ...)`: the function list decides call or stream; a
+ * name it does not know gives a {@link PendingResult}, which the caller's use decides.
+ */
 function invoke(state: ProxyState, name: string, args: unknown[], options: CallOptions): unknown {
   const info = state.functions.get(name);
-  if (info !== undefined) {
-    try {
-      checkArity(info, args);
-    } catch (error) {
-      const invalid = error as InvalidArgumentError;
-      return info.kind === 'generator' ? failingIterator(invalid) : Promise.reject(invalid);
-    }
-    if (info.kind === 'generator')
-      return state.backend.stream(state.namespace, name, args, options);
+  if (info === undefined) {
+    return new PendingResult(
+      () => state.backend.call(state.namespace, name, args, options),
+      () => state.backend.stream(state.namespace, name, args, options),
+    );
   }
-  return state.backend.call(state.namespace, name, args, options);
+  const asStream = info.kind === 'generator';
+  const failed = checked(info, args, asStream);
+  if (failed !== undefined) return failed;
+  return asStream
+    ? state.backend.stream(state.namespace, name, args, options)
+    : state.backend.call(state.namespace, name, args, options);
+}
+
+/** `proxy.stream('fn', ...)`: always a stream, checked against the list when it knows `fn`. */
+function openStream(
+  state: ProxyState,
+  name: string,
+  args: unknown[],
+  options: CallOptions,
+): AsyncIterableIterator<unknown> {
+  const info = state.functions.get(name);
+  if (info !== undefined) {
+    const failed = checked(info, args, true);
+    if (failed !== undefined) return failed as AsyncIterableIterator<unknown>;
+  }
+  return state.backend.stream(state.namespace, name, args, options);
 }
 
 function makeProxy<Api>(state: ProxyState, options: CallOptions): RpcProxy<Api> {
@@ -115,6 +174,11 @@ function makeProxy<Api>(state: ProxyState, options: CallOptions): RpcProxy<Api> 
       if (typeof name !== 'string')
         return Promise.reject(new InvalidArgumentError('call() takes a function name'));
       return invoke(state, name, args, options);
+    },
+    stream: (name: string, ...args: unknown[]) => {
+      if (typeof name !== 'string')
+        return failingIterator(new InvalidArgumentError('stream() takes a function name'));
+      return openStream(state, name, args, options);
     },
     with: (more: CallOptions) => makeProxy<Api>(state, { ...options, ...more }),
     refresh: async () => {
