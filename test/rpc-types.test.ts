@@ -14,6 +14,8 @@ import {
   type RemoteResult,
   type RpcProxyMembers,
   type Server,
+  type StreamItem,
+  type StreamName,
 } from '../src/index.js';
 import * as fixtures from './fixtures/rpc-functions.js';
 import { startServer } from './helpers.js';
@@ -51,6 +53,10 @@ assertType<Equals<RemoteFunction<Api['add']>, (a: number, b: number) => Promise<
 assertType<Equals<ReturnType<RpcProxy<Api>['countdown']>, AsyncIterableIterator<number>>>();
 assertType<Equals<RpcProxy<Api>['close'], RpcProxyMembers<Api>['close']>>();
 assertType<Equals<RpcProxy<Api>['functions'], FunctionInfo[]>>();
+assertType<Equals<StreamName<Api>, 'countdown' | 'letters'>>();
+assertType<Equals<StreamItem<AsyncGenerator<number>>, number>>();
+assertType<Equals<StreamItem<unknown>, unknown>>();
+assertType<Equals<ReturnType<RpcProxy['stream']>, AsyncIterableIterator<unknown>>>();
 // @ts-expect-error -- a promise of a number is not a promise of a string
 assertType<Equals<RemoteResult<number>, Promise<string>>>();
 
@@ -81,6 +87,14 @@ async function useTypedProxy(proxy: RpcProxy<Api>): Promise<void> {
   }
   for await (const item of proxy.call('countdown', 2)) {
     const value: number = item;
+    void value;
+  }
+  for await (const item of proxy.stream('countdown', 2)) {
+    const value: number = item;
+    void value;
+  }
+  for await (const letter of proxy.with({ timeout: 500 }).stream('letters', 'ab')) {
+    const value: string = letter;
     void value;
   }
   const iterator: AsyncIterableIterator<number> = proxy.countdown(1);
@@ -128,6 +142,14 @@ async function misuses(proxy: RpcProxy<Api>): Promise<void> {
   const userName: string = (await proxy.findUser(1)).name;
   // @ts-expect-error -- a generator result is not a promise
   const notAPromise: number = await proxy.countdown(3).then((x: number) => x);
+  // @ts-expect-error -- stream() takes generators only: add is a call
+  proxy.stream('add', 1, 2);
+  // @ts-expect-error -- stream() of an undeclared name
+  proxy.stream('subtract', 1, 2);
+  // @ts-expect-error -- stream() checks the arguments too
+  proxy.stream('countdown', '3');
+  // @ts-expect-error -- a stream is not a promise
+  await proxy.stream('countdown', 3).then(() => undefined);
   // @ts-expect-error -- sum takes numbers only
   await proxy.sum(1, 'two');
   // @ts-expect-error -- `close` is the proxy member: it takes no argument
@@ -143,6 +165,20 @@ async function misuses(proxy: RpcProxy<Api>): Promise<void> {
   void [wrongResult, notAwaited, userName, notAPromise];
 }
 void misuses;
+
+/** Untyped proxies: any name streams through stream(), and items are unknown. */
+async function useUntypedProxy(proxy: RpcProxy): Promise<void> {
+  for await (const item of proxy.stream('anything', 1, 'two')) {
+    // @ts-expect-error -- items of an untyped stream are unknown
+    const wrong: number = item;
+    void wrong;
+  }
+  // @ts-expect-error -- the name must be a string
+  proxy.stream(1);
+  const result: unknown = await proxy.call('anything');
+  void result;
+}
+void useUntypedProxy;
 
 /** An API taken from an object of functions (`typeof`), with a generator. */
 async function useTypeofApi(proxy: RpcProxy<typeof fixtures>): Promise<void> {

@@ -45,7 +45,14 @@ export type { TlsOptions } from '../transport/dialer.js';
 export { CLIENT_DEFAULTS } from './options.js';
 export { ClientMessageContext } from './context.js';
 export type { RpcProxyOptions } from './rpc-proxy.js';
-export type { RpcProxyMembers, RemoteFunction, RemoteResult, UntypedApi } from '../rpc/proxy.js';
+export type {
+  RpcProxyMembers,
+  RemoteFunction,
+  RemoteResult,
+  StreamItem,
+  StreamName,
+  UntypedApi,
+} from '../rpc/proxy.js';
 export type { CallOptions } from '../rpc/rpc-caller.js';
 export { DEFAULT_NAMESPACE } from '../rpc/registry.js';
 export type { FunctionInfo } from '../protocol/frames.js';

@@ -217,7 +217,7 @@ function makeProxy<Api>(state: ProxyState, options: CallOptions): RpcProxy<Api> 
 }
 
 /** Builds a proxy for `namespace` once its function list is known. */
-export async function createProxy<Api>(
+export async function createProxy<Api = UntypedApi>(
   backend: RpcBackend,
   namespace: string,
   close: () => Promise<void>,
