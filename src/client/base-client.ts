@@ -44,7 +44,7 @@ import { resolveClientOptions, type ClientOptions, type ResolvedClientOptions } 
 import { Outbox } from './outbox.js';
 
 export type { GroupMessageOptions } from './client-groups.js';
-export type { ClientInfo, ClientState } from './client-events.js';
+export type { ClientEventMap, ClientInfo, ClientState } from './client-events.js';
 
 /** Payloads of client events. */
 export type ClientEvents = ClientEventMap<BaseClient>;
