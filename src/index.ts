@@ -7,7 +7,13 @@
  */
 export * from './client/exports.js';
 export { Server } from './server/server.js';
-export type { ServerEvents, StartOptions, ServerMiddleware, ServerRoute } from './server/server.js';
+export type {
+  ServerEvents,
+  ServerEventMap,
+  StartOptions,
+  ServerMiddleware,
+  ServerRoute,
+} from './server/server.js';
 export type { ServerOptions, AuthFnIn, AuthFnOut, AuthenticateHook } from './server/options.js';
 export type { UpgradeRequestInfo, ServerConnectionState } from './server/server-connection.js';
 export type { ServerProxyOptions, LinkFunction } from './cluster/link-manager.js';
@@ -29,6 +35,7 @@ export type { CounterSample } from './ops/rate-history.js';
 export { SERVER_DEFAULTS } from './server/options.js';
 export { ServerConnection } from './server/server-connection.js';
 export { ServerMessageContext } from './server/context.js';
+export type { ContextServer } from './server/context.js';
 export { Client } from './client/client.js';
 export { RpcProxy } from './client/node-rpc-proxy.js';
 export type { RpcCallContext, CallContext } from './rpc/call-context.js';

@@ -6,7 +6,7 @@
  * they pass in.
  * @module
  */
-import { InvalidOptionError, NotConnectedError, type WsMeshError } from '../errors.js';
+import { InvalidOptionError, NotConnectedError } from '../errors.js';
 import type { PeerKind } from '../protocol/frames.js';
 import { Router, type Middleware, type RouteDefinition } from '../routing/router.js';
 import {
@@ -23,6 +23,7 @@ import { createProxy, type RpcBackend, type RpcProxy, type UntypedApi } from '..
 import { DEFAULT_NAMESPACE } from '../rpc/registry.js';
 import { Emitter } from '../util/emitter.js';
 import { ClientConnector } from './client-connector.js';
+import type { ClientEventMap, ClientInfo } from './client-events.js';
 import { ClientGroups, publishFrame, type GroupMessageOptions } from './client-groups.js';
 import { ClientFrameRouter } from './client-router.js';
 import type { ClientMessageContext } from './context.js';
@@ -43,52 +44,10 @@ import { resolveClientOptions, type ClientOptions, type ResolvedClientOptions } 
 import { Outbox } from './outbox.js';
 
 export type { GroupMessageOptions } from './client-groups.js';
+export type { ClientEventMap, ClientInfo, ClientState } from './client-events.js';
 
 /** Payloads of client events. */
-export interface ClientEvents {
-  /** `start()` was called. */
-  start: { client: BaseClient };
-  /** A connection is established (after every reconnect too). */
-  open: { client: BaseClient; url: string; serverId: string };
-  /** A connection closed. */
-  close: { client: BaseClient; url: string; code: number; reason: string };
-  /** The client stopped (by `stop()`, or after giving up reconnecting). */
-  stop: { client: BaseClient };
-  /**
-   * A connection attempt failed (Socket.IO's `connect_error`): `error` says why (refused,
-   * DNS, HTTP status, TLS, timeout, authentication) and keeps the socket's error as
-   * `error.cause`; `attempt` counts the failures in a row. `error` is emitted too.
-   */
-  connect_error: { client: BaseClient; error: WsMeshError; url: string; attempt: number };
-  /**
-   * Something went wrong: a failed connection attempt (as `connect_error`), a refused
-   * subscription, a bad frame, a throwing listener...
-   */
-  error: { client: BaseClient; error: Error };
-}
-
-/** What `getInfo()` reports. */
-export interface ClientInfo {
-  id: string;
-  /** Url of the current (or next) connection. */
-  url: string | undefined;
-  urls: string[];
-  state: ClientState;
-  connected: boolean;
-  serverId: string | undefined;
-  connectionId: string | undefined;
-  codec: string | undefined;
-  groups: string[];
-  /** Frames waiting for a connection. */
-  queued: number;
-  /** Requests awaiting a reply on the current connection. */
-  pending: number;
-  /** Failed connection attempts in a row. */
-  failedAttempts: number;
-}
-
-/** Lifecycle states of a client. */
-export type ClientState = 'idle' | 'connecting' | 'open' | 'waiting' | 'stopped';
+export type ClientEvents = ClientEventMap<BaseClient>;
 
 /** Client middleware. */
 export type ClientMiddleware<C> = Middleware<ClientMessageContext<C>>;
@@ -110,7 +69,7 @@ export class BaseClient<M extends MessageTypes = MessageTypes> extends Emitter<C
   private readonly router = new Router<ClientMessageContext<this>>();
   private readonly outbox: Outbox;
   private readonly groups: ClientGroups;
-  private readonly connector: ClientConnector;
+  private readonly connector: ClientConnector<BaseClient>;
   private readonly rpcCaller: RpcCaller;
 
   /** @internal Platform clients (`Client`, `WebClient`) pass their dialer. */

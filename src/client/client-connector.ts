@@ -15,7 +15,7 @@ import type { Connection } from '../transport/connection.js';
 import type { Dialer } from '../transport/dialer.js';
 import type { CipherFactory } from '../transport/frame-cipher.js';
 import { HeartbeatMonitor } from '../transport/heartbeat.js';
-import type { BaseClient, ClientEvents, ClientInfo, ClientState } from './base-client.js';
+import type { ClientEventMap, ClientInfo, ClientState } from './client-events.js';
 import type { ClientGroups } from './client-groups.js';
 import type { FrameSink } from './client-router.js';
 import { ClientSession, type SessionHost } from './client-session.js';
@@ -23,10 +23,15 @@ import type { ResolvedClientOptions } from './options.js';
 import type { Outbox } from './outbox.js';
 import { UrlRotation } from './url-rotation.js';
 
-/** What the connector needs from its client. */
-export interface ConnectorHost {
+/** The part of the client the connector reads: whether its errors are listened to. */
+export interface ErrorListened {
+  listenerCount(event: 'error' | 'connect_error'): number;
+}
+
+/** What the connector needs from its client (`C`, as events name it). */
+export interface ConnectorHost<C extends ErrorListened> {
   /** The client, as events name it. */
-  readonly client: BaseClient;
+  readonly client: C;
   readonly options: ResolvedClientOptions;
   /** What the client announces itself as (`rpc` for RpcProxy). */
   readonly kind: PeerKind;
@@ -39,12 +44,15 @@ export interface ConnectorHost {
   readonly outbox: Outbox;
   readonly rpcCaller: RpcCaller;
   /** The client's (protected) `emit`. */
-  readonly emit: <K extends keyof ClientEvents>(event: K, payload: ClientEvents[K]) => boolean;
+  readonly emit: <K extends keyof ClientEventMap<C>>(
+    event: K,
+    payload: ClientEventMap<C>[K],
+  ) => boolean;
   reportError(error: unknown): void;
 }
 
 /** Connects one client and keeps it connected. */
-export class ClientConnector implements SessionHost {
+export class ClientConnector<C extends ErrorListened> implements SessionHost {
   readonly id: string;
   readonly kind: PeerKind;
   readonly options: ResolvedClientOptions;
@@ -78,7 +86,7 @@ export class ClientConnector implements SessionHost {
   private startWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
   private closeWaiters: (() => void)[] = [];
 
-  constructor(private readonly host: ConnectorHost) {
+  constructor(private readonly host: ConnectorHost<C>) {
     const { options } = host;
     this.id = options.id;
     this.kind = host.kind;

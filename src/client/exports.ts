@@ -7,6 +7,7 @@
 export { BaseClient } from './base-client.js';
 export type {
   ClientEvents,
+  ClientEventMap,
   ClientInfo,
   ClientState,
   GroupMessageOptions,

@@ -11,10 +11,10 @@ import type { IncomingMessage as WsMeshMessage } from '../routing/message.js';
 import { NOT_ROUTED, noRouteError, type Router } from '../routing/router.js';
 import { ServerMessageContext } from './context.js';
 import type { ServerConnection } from './server-connection.js';
-import type { Server } from './server.js';
+import type { ServerCore } from './server-types.js';
 
 /** Dispatches client frames for one server. */
-export class MessageDispatcher {
+export class MessageDispatcher<S extends ServerCore> {
   /** MESSAGE frames received. */
   messagesIn = 0;
   /** PUBLISH frames received. */
@@ -25,8 +25,8 @@ export class MessageDispatcher {
   subscriptionsRefused = 0;
 
   constructor(
-    private readonly server: Server,
-    private readonly router: Router<ServerMessageContext>,
+    private readonly server: S,
+    private readonly router: Router<ServerMessageContext<S>>,
   ) {}
 
   /**
@@ -154,7 +154,7 @@ export class MessageDispatcher {
   }
 
   /** Replies to a routed message (or reports that nothing routed it). */
-  private answer(context: ServerMessageContext, id: number, result: unknown): void {
+  private answer(context: ServerMessageContext<S>, id: number, result: unknown): void {
     const { ws, mes, raw } = context;
     if (result === NOT_ROUTED) {
       this.server.emitNoRouting(ws, mes, raw);
@@ -260,7 +260,7 @@ export class MessageDispatcher {
 
   /** Runs the middlewares and hands the (possibly async) result to `done`; errors become replies. */
   private runMiddlewares(
-    context: ServerMessageContext,
+    context: ServerMessageContext<S>,
     id: number,
     done: (result: unknown) => void,
   ): void {

@@ -40,8 +40,7 @@ import type { HeartbeatMonitor } from '../transport/heartbeat.js';
 import { nodeCipherFactory } from '../transport/node-cipher.js';
 import type { ServerLog } from '../ops/logger.js';
 import type { ServerConnection } from './server-connection.js';
-import type { ServerEvents } from './server-types.js';
-import type { Server } from './server.js';
+import type { ServerCore, ServerEventMap } from './server-types.js';
 
 /** Most frames a connection may send before its handshake ends. */
 const MAX_HELD_FRAMES = 1_000;
@@ -76,8 +75,8 @@ interface PendingAdmission {
   serverNonce?: string;
 }
 
-/** Parts of the server the handshake uses that are not public members of `Server`. */
-export interface HandshakeParts {
+/** Parts of the server the handshake uses that are not in `ServerCore`. */
+export interface HandshakeParts<S> {
   /** Deadlines of the connections still handshaking (the server's bookkeeping). */
   readonly pending: Map<ServerConnection, HandshakeDeadline>;
   /** The heartbeat of client connections; mesh peers leave it for their own, faster one. */
@@ -86,16 +85,19 @@ export interface HandshakeParts {
   readonly links: LinkManager;
   readonly logger: ServerLog;
   /** The server's (protected) `emit`. */
-  readonly emit: <K extends keyof ServerEvents>(event: K, payload: ServerEvents[K]) => boolean;
+  readonly emit: <K extends keyof ServerEventMap<S>>(
+    event: K,
+    payload: ServerEventMap<S>[K],
+  ) => boolean;
 }
 
 /** Takes the connections of one server through the handshake. */
-export class ServerHandshake {
+export class ServerHandshake<S extends ServerCore> {
   private readonly admissions = new WeakMap<ServerConnection, PendingAdmission>();
 
   constructor(
-    private readonly server: Server,
-    private readonly parts: HandshakeParts,
+    private readonly server: S,
+    private readonly parts: HandshakeParts<S>,
   ) {}
 
   /** The server's security options, as the admission policy reads them. */

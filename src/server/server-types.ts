@@ -1,15 +1,16 @@
 /**
- * The types server listeners, middlewares and routes are written against: the payloads of
- * server events, and the middleware and route signatures.
+ * The types the server and its parts share: what the parts use of the server, the payloads
+ * of server events, and the options of `start()`.
  * @module
  */
 import type { GroupManager } from '../groups/group-manager.js';
 import type { WirePayload } from '../protocol/codec.js';
 import type { IncomingMessage as WsMeshMessage } from '../routing/message.js';
-import type { Middleware, RouteDefinition } from '../routing/router.js';
-import type { ServerMessageContext } from './context.js';
+import type { CloneManager } from '../cluster/clone-manager.js';
+import type { Frame } from '../protocol/frames.js';
+import type { RouteCounters } from '../routing/route-counters.js';
+import type { ResolvedServerOptions } from './options.js';
 import type { ServerConnection } from './server-connection.js';
-import type { Server } from './server.js';
 
 /** Options of `server.start()`. */
 export interface StartOptions {
@@ -19,26 +20,43 @@ export interface StartOptions {
   backlog?: number | undefined;
 }
 
-/** Payloads of server events. */
-export interface ServerEvents {
-  start: { server: Server };
-  stop: { server: Server };
-  connection: { server: Server; ws: ServerConnection };
-  closeClient: { server: Server; ws: ServerConnection; code: number; reason: string };
-  error: { server: Server; error: Error; ws?: ServerConnection };
+/**
+ * @internal What the server's parts (handshake, dispatcher) use of it, so they take the
+ * server without importing its class.
+ */
+export interface ServerCore {
+  readonly id: string;
+  readonly options: ResolvedServerOptions;
+  readonly clients: Map<string, ServerConnection>;
+  readonly groups: GroupManager<ServerConnection>;
+  readonly clones: CloneManager;
+  readonly routeCounters: RouteCounters;
+  /** The backplane this node runs on, if any. */
+  readonly backplaneKind: string | undefined;
+  handleFrame(ws: ServerConnection, frame: Frame, raw: WirePayload): void;
+  connectionError(ws: ServerConnection, error: Error): void;
+  emitNoRouting(ws: ServerConnection, mes: WsMeshMessage, raw: WirePayload): void;
+  reportError(error: unknown, ws?: ServerConnection): void;
+}
+
+/**
+ * Payloads of server events, for a server of type `S`. The server instantiates it with
+ * itself (`ServerEvents`), so its parts can emit them without importing it.
+ */
+export interface ServerEventMap<S> {
+  start: { server: S };
+  stop: { server: S };
+  connection: { server: S; ws: ServerConnection };
+  closeClient: { server: S; ws: ServerConnection; code: number; reason: string };
+  error: { server: S; error: Error; ws?: ServerConnection };
   noRouting: {
-    server: Server;
+    server: S;
     ws: ServerConnection;
     groups: GroupManager<ServerConnection>;
     data: unknown;
     mes: WsMeshMessage;
     raw: WirePayload;
   };
-  auth: { server: Server; clone: { id: string; url: string | null } };
-  authError: { server: Server; clone: { id: string; url: string | null }; error?: Error };
+  auth: { server: S; clone: { id: string; url: string | null } };
+  authError: { server: S; clone: { id: string; url: string | null }; error?: Error };
 }
-
-/** Middleware signature of the server. */
-export type ServerMiddleware = Middleware<ServerMessageContext>;
-/** Route definition of the server. */
-export type ServerRoute = RouteDefinition<ServerMessageContext>;

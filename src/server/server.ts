@@ -19,7 +19,7 @@ import { loadCodec } from '../protocol/codecs.js';
 import { CloseCode, FrameType, type Frame } from '../protocol/frames.js';
 import type { IncomingMessage as WsMeshMessage } from '../routing/message.js';
 import { RouteCounters } from '../routing/route-counters.js';
-import { Router } from '../routing/router.js';
+import { Router, type Middleware, type RouteDefinition } from '../routing/router.js';
 import type { AnyFunction } from '../rpc/function-info.js';
 import type { RpcProxy, UntypedApi } from '../rpc/proxy.js';
 import { DEFAULT_NAMESPACE, FunctionRegistry, type OriginOptions } from '../rpc/registry.js';
@@ -43,7 +43,7 @@ import {
 } from './options.js';
 import { ServerConnection } from './server-connection.js';
 import { ServerFunctions, type SharedLogger } from './server-functions.js';
-import type { ServerEvents, ServerMiddleware, ServerRoute, StartOptions } from './server-types.js';
+import type { ServerEventMap, StartOptions } from './server-types.js';
 import type {
   ActName,
   IfTyped,
@@ -57,7 +57,14 @@ import { collectStats, type ServerStats } from './stats.js';
 export type { StartOptions } from './server-types.js';
 export type { SharedLogger } from './server-functions.js';
 export type { ServerStats } from './stats.js';
-export type { ServerEvents, ServerMiddleware, ServerRoute } from './server-types.js';
+export type { ServerEventMap } from './server-types.js';
+
+/** Payloads of server events. */
+export type ServerEvents = ServerEventMap<Server>;
+/** Middleware signature of the server. */
+export type ServerMiddleware = Middleware<ServerMessageContext<Server>>;
+/** Route definition of the server. */
+export type ServerRoute = RouteDefinition<ServerMessageContext<Server>>;
 
 // It serves as ServerConnectionOwner, CloneHost and LinkHost through members left out of the
 // published declarations, so it does not declare those interfaces (they would not hold there).
@@ -80,16 +87,16 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
 
   /** @internal */
   readonly options: ResolvedServerOptions;
-  private readonly router = new Router<ServerMessageContext>();
+  private readonly router: Router<ServerMessageContext<Server>> = new Router();
   /** @internal Messages in and out per route (`stats().routes`, `/metrics`). */
-  readonly routeCounters = new RouteCounters((route) => this.router.hasRoute(route));
-  private readonly dispatcher = new MessageDispatcher(this, this.router);
+  readonly routeCounters: RouteCounters = new RouteCounters((route) => this.router.hasRoute(route));
+  private readonly dispatcher: MessageDispatcher<Server> = new MessageDispatcher(this, this.router);
   /** Open sockets, handshaking ones included; an entry goes once its socket has closed. */
   private readonly sockets = new Set<ServerConnection>();
   private readonly heartbeat: HeartbeatMonitor;
   /** HELLO deadlines of the connections still handshaking (kept by `handshake`). */
   private readonly handshakes = new Map<ServerConnection, HandshakeDeadline>();
-  private readonly handshake: ServerHandshake;
+  private readonly handshake: ServerHandshake<Server>;
   private readonly endpoint: ServerEndpoint;
   /** @internal Functions shared by this server. */
   readonly registry = new FunctionRegistry();
@@ -309,7 +316,7 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
   >(
     definition: IfTyped<
       RoutesOf<M, 'server'>,
-      TypedRoute<ServerMessageContext, RoutesOf<M, 'server'>, Route, Act>,
+      TypedRoute<ServerMessageContext<Server>, RoutesOf<M, 'server'>, Route, Act>,
       never
     >,
   ): this;

@@ -16,6 +16,7 @@ import type { RpcResponder } from '../rpc/rpc-responder.js';
 import type { MessageDispatcher } from './dispatcher.js';
 import type { ServerEndpoint } from './endpoint.js';
 import type { ServerConnection } from './server-connection.js';
+import type { ServerCore } from './server-types.js';
 
 export type { ServerStats } from '../ops/server-stats.js';
 
@@ -34,7 +35,10 @@ export interface StatsHost {
 /** @internal The private parts of a server that `stats()` reads. */
 export interface StatsParts {
   readonly sockets: ReadonlySet<ServerConnection>;
-  readonly dispatcher: MessageDispatcher;
+  readonly dispatcher: Pick<
+    MessageDispatcher<ServerCore>,
+    'messagesIn' | 'publishes' | 'rateLimited' | 'subscriptionsRefused'
+  >;
   readonly endpoint: ServerEndpoint;
   readonly links: LinkManager;
   readonly ops: OpsEndpoint | undefined;
