@@ -38,6 +38,15 @@ function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+/** Runs event-loop turns until `done()` holds; fails after a bounded number of turns. */
+async function turnsUntil(done: () => boolean, label: string): Promise<void> {
+  for (let turn = 0; turn < 1000; turn++) {
+    if (done()) return;
+    await nextTurn();
+  }
+  assert.fail(`not reached: ${label}`);
+}
+
 describe('StreamProducer', () => {
   test('a generator that never awaits sends one full batch per event-loop turn', async () => {
     const sink = new RecordingSink();
@@ -95,5 +104,69 @@ describe('StreamProducer', () => {
     producer.addCredit(1);
     await nextTurn();
     assert.equal(sink.count, sent, 'nothing more after the failure');
+  });
+  test('an async generator streams its items in order, then its return value, and finishes once', async () => {
+    const sink = new RecordingSink();
+    let finished = 0;
+    async function* source(): AsyncGenerator<number, string> {
+      for (let index = 0; index < 600; index++) {
+        if (index % 100 === 0) await Promise.resolve();
+        yield index;
+      }
+      return 'done';
+    }
+    const producer = new StreamProducer(3, source(), 1000, sink, () => {
+      finished++;
+    });
+    producer.start();
+    await turnsUntil(() => sink.ended !== undefined, 'end');
+    const items = sink.batches.flat();
+    assert.equal(items.length, 600);
+    assert.ok(items.every((item, index) => item === index));
+    assert.ok(sink.batches.every((batch) => batch.length <= MAX_BATCH));
+    assert.deepEqual(sink.ended, { value: 'done' });
+    assert.equal(finished, 1);
+    producer.cancel();
+    assert.equal(finished, 1, 'cancel after the end does nothing');
+  });
+
+  test('a generator that throws sends the items before the error, then the error', async () => {
+    const sink = new RecordingSink();
+    let finished = 0;
+    const failure = new Error('boom');
+    function* source(): Generator<number> {
+      yield 1;
+      yield 2;
+      throw failure;
+    }
+    const producer = new StreamProducer(4, source(), 10, sink, () => {
+      finished++;
+    });
+    producer.start();
+    await turnsUntil(() => sink.failure !== undefined, 'error');
+    assert.deepEqual(sink.batches, [[1, 2]]);
+    assert.equal(sink.failure as unknown, failure);
+    assert.equal(sink.ended, undefined);
+    assert.equal(finished, 1);
+  });
+
+  test('cancel while waiting for credit stops the generator and sends nothing more', async () => {
+    const sink = new RecordingSink();
+    const state = { finished: false };
+    let finished = 0;
+    const producer = new StreamProducer(5, endless(state), 3, sink, () => {
+      finished++;
+    });
+    producer.start();
+    await turnsUntil(() => sink.count === 3, 'three items');
+    assert.deepEqual(sink.batches, [[0, 1, 2]], 'a partial batch is sent when credit runs out');
+    producer.cancel();
+    assert.equal(state.finished, true);
+    assert.equal(finished, 1);
+    producer.addCredit(5);
+    await nextTurn();
+    assert.equal(sink.count, 3);
+    assert.equal(sink.ended, undefined);
+    assert.equal(sink.failure, undefined);
   });
 });
