@@ -636,7 +636,10 @@ describe('bad input: slow consumer', LONG, () => {
   const chunk = 'z'.repeat(16 * 1024);
   let slow: Arena;
   const closes = new Map<string, number>();
-  const pumps = new Map<string, { maxBuffered: number; sentBytes: number; stop: boolean }>();
+  const pumps = new Map<
+    string,
+    { maxBuffered: number; sentBytes: number; stop: boolean; stopped: boolean }
+  >();
   before(async () => {
     slow = await arena(cleanup, { maxBufferedBytes });
     slow.server.on('closeClient', ({ ws, code }) => closes.set(ws.id, code));
@@ -645,10 +648,13 @@ describe('bad input: slow consumer', LONG, () => {
     slow.server.addRoute({
       route: 'flood',
       handler: ({ ws }) => {
-        const pump = { maxBuffered: 0, sentBytes: 0, stop: false };
+        const pump = { maxBuffered: 0, sentBytes: 0, stop: false, stopped: false };
         pumps.set(ws.id, pump);
         const step = (target: ServerConnection): void => {
-          if (!target.open || pump.stop) return;
+          if (!target.open || pump.stop) {
+            pump.stopped = true;
+            return;
+          }
           target.sendMes({ route: 'flood', data: chunk }).then(
             () => {
               pump.sentBytes += chunk.length;
@@ -697,7 +703,7 @@ describe('bad input: slow consumer', LONG, () => {
     const readerPump = pumps.get(String(readerId));
     assert.ok(readerPump !== undefined);
     readerPump.stop = true;
-    await delay(50);
+    await waitFor(() => readerPump.stopped, 5000, 'the reader pump stopped');
     await assertRawServed(reader);
     const growth = process.memoryUsage().rss - memoryBefore;
     assert.ok(growth < 200 * 1024 * 1024, `rss grew by ${growth} bytes`);
