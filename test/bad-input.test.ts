@@ -35,8 +35,14 @@ import {
 
 const LONG = { timeout: 30_000 };
 
+/** What the routes of this file count: requests handled, and `count` handlers not done yet. */
+interface Counters {
+  handled: number;
+  running: number;
+}
+
 /** Routes every server in this file offers. */
-function addRoutes(server: Server, counters: { handled: number }): void {
+function addRoutes(server: Server, counters: Counters): void {
   server.addRoute({ route: 'echo', handler: ({ data }) => data });
   server.addRoute({
     route: 'throw',
@@ -62,8 +68,13 @@ function addRoutes(server: Server, counters: { handled: number }): void {
     route: 'count',
     handler: async () => {
       counters.handled++;
-      await delay(2);
-      return counters.handled;
+      counters.running++;
+      try {
+        await delay(2);
+        return counters.handled;
+      } finally {
+        counters.running--;
+      }
     },
   });
 }
@@ -105,7 +116,7 @@ function internals(server: Server): { sockets: number; handshakes: number } {
  */
 interface Arena extends StartedServer {
   bystander: Client;
-  counters: { handled: number };
+  counters: Counters;
   errors: Error[];
   healthy(): Promise<void>;
 }
@@ -114,7 +125,7 @@ async function arena(
   cleanup: Cleanup,
   options: Parameters<typeof startServer>[0] = {},
 ): Promise<Arena> {
-  const counters = { handled: 0 };
+  const counters = { handled: 0, running: 0 };
   const errors: Error[] = [];
   const started = await startServer(options, (server) => {
     addRoutes(server, counters);
@@ -419,7 +430,7 @@ describe('bad input: malformed frames', LONG, () => {
     peer.terminate();
     await waitFor(() => main.server.clients.size === baseline, 5000, 'clients back to baseline');
     // Handlers still running reply into a closed connection: nothing must break.
-    await delay(100);
+    await waitFor(() => main.counters.running === 0, 5000, 'running handlers replied');
     await main.healthy();
     await waitFor(
       () => internals(main.server).sockets === baseline,
@@ -625,7 +636,10 @@ describe('bad input: slow consumer', LONG, () => {
   const chunk = 'z'.repeat(16 * 1024);
   let slow: Arena;
   const closes = new Map<string, number>();
-  const pumps = new Map<string, { maxBuffered: number; sentBytes: number; stop: boolean }>();
+  const pumps = new Map<
+    string,
+    { maxBuffered: number; sentBytes: number; stop: boolean; stopped: boolean }
+  >();
   before(async () => {
     slow = await arena(cleanup, { maxBufferedBytes });
     slow.server.on('closeClient', ({ ws, code }) => closes.set(ws.id, code));
@@ -634,10 +648,13 @@ describe('bad input: slow consumer', LONG, () => {
     slow.server.addRoute({
       route: 'flood',
       handler: ({ ws }) => {
-        const pump = { maxBuffered: 0, sentBytes: 0, stop: false };
+        const pump = { maxBuffered: 0, sentBytes: 0, stop: false, stopped: false };
         pumps.set(ws.id, pump);
         const step = (target: ServerConnection): void => {
-          if (!target.open || pump.stop) return;
+          if (!target.open || pump.stop) {
+            pump.stopped = true;
+            return;
+          }
           target.sendMes({ route: 'flood', data: chunk }).then(
             () => {
               pump.sentBytes += chunk.length;
@@ -686,7 +703,7 @@ describe('bad input: slow consumer', LONG, () => {
     const readerPump = pumps.get(String(readerId));
     assert.ok(readerPump !== undefined);
     readerPump.stop = true;
-    await delay(50);
+    await waitFor(() => readerPump.stopped, 5000, 'the reader pump stopped');
     await assertRawServed(reader);
     const growth = process.memoryUsage().rss - memoryBefore;
     assert.ok(growth < 200 * 1024 * 1024, `rss grew by ${growth} bytes`);
@@ -703,7 +720,7 @@ describe('bad input: the server goes away', LONG, () => {
   after(() => cleanup.run());
 
   test('pending requests are rejected at once with ERR_CONNECTION_CLOSED when the server stops', async () => {
-    const counters = { handled: 0 };
+    const counters = { handled: 0, running: 0 };
     const { server, url } = await startServer({}, (s) => addRoutes(s, counters));
     cleanup.add(() => server.stop());
     const client = await startClient(url, { awaitResTimeout: 60_000 });

@@ -18,7 +18,6 @@ import {
 } from '../src/index.js';
 import {
   connectRaw,
-  delay,
   getFreePort,
   isFrame,
   nextEvent,
@@ -64,6 +63,23 @@ async function member(
   await client.start();
   return { client, got };
 }
+
+/**
+ * Sends a marker from `server` straight to each member and waits until every one got it: a
+ * group message sent earlier on the same connection would have arrived before. The marker is
+ * removed from `got` again, so what is left is exactly what arrived before it.
+ */
+async function settle(server: Server, ...members: Member[]): Promise<void> {
+  for (const { client } of members) void connectionOf(server, client).sendMes({ data: MARKER });
+  await waitFor(
+    () => members.every(({ got }) => got.at(-1)?.data === MARKER),
+    5000,
+    'marker delivered to every member',
+  );
+  for (const { got } of members) got.pop();
+}
+
+const MARKER = 'marker: everything sent earlier has arrived';
 
 /** The server-side connection of `client`. */
 function connectionOf(server: Server, client: Client): ServerConnection {
@@ -189,8 +205,7 @@ describe('sendMesToGroup', () => {
         awaitRes: true,
       });
       assert.equal(count, 2);
-      await waitFor(() => both.got.length >= 1 && onlyA.got.length >= 1);
-      await delay(50);
+      await settle(server, both, onlyA, onlyC);
       assert.equal(both.got.length, 1, 'once, although in two target groups');
       assert.deepEqual(both.got[0]?.group, ['a', 'b', 'a']);
       assert.equal(onlyA.got.length, 1);
@@ -211,8 +226,7 @@ describe('sendMesToGroup', () => {
       await y.client.subscribe({ id: 'g3' });
       const count = await loner.client.sendMesToGroup({ data: 'broadcast', awaitRes: true });
       assert.equal(count, 2);
-      await waitFor(() => x.got.length >= 1 && y.got.length >= 1);
-      await delay(50);
+      await settle(server, x, y, loner);
       assert.equal(x.got.length, 1);
       assert.deepEqual(x.got[0], { group: null, route: null, act: null, data: 'broadcast' });
       assert.equal(y.got.length, 1);

@@ -75,6 +75,23 @@ export function responderSnapshot(server: Server): ResponderSnapshot {
   };
 }
 
+/**
+ * True when `server` has at least one open stream producer and every one of them is parked,
+ * waiting for credit (no credit left and a wake-up pending). Such a producer pulls nothing
+ * more until the consumer grants credit, so its count of produced items is final until then.
+ */
+export function producersWaitingForCredit(server: Server): boolean {
+  const responder = server['responder'];
+  let open = 0;
+  for (const state of responder['peers'].values()) {
+    for (const producer of state.producers.values()) {
+      open++;
+      if (producer['credit'] > 0 || producer['wake'] === undefined) return false;
+    }
+  }
+  return open > 0;
+}
+
 /** Open streams and pending requests of a client's RPC side (for leak checks). */
 export function callerSnapshot(client: BaseClient): { streams: number; pending: number } {
   return { streams: client['rpcCaller']['streams'].size, pending: client.getInfo().pending };

@@ -26,8 +26,16 @@ import {
   startServer,
   stopAll,
   waitFor,
+  within,
 } from './helpers.js';
-import { callerSnapshot, collect, rejectsWith, responderSnapshot, since } from './rpc-helpers.js';
+import {
+  callerSnapshot,
+  collect,
+  producersWaitingForCredit,
+  rejectsWith,
+  responderSnapshot,
+  since,
+} from './rpc-helpers.js';
 
 const NS = 'streams';
 
@@ -218,13 +226,19 @@ describe('RPC streams', () => {
       sample();
       if (consumed === 100) {
         // Stop reading for a while: the producer must stall, not run on.
-        await waitFor(() => state.produced >= STREAM_WINDOW, 5000, 'the first window was produced');
-        await delay(300);
+        // Fewer than half a window was read, so no credit beyond the first window was granted:
+        // once the producer is parked for credit it has produced exactly that window.
+        await waitFor(
+          () => producersWaitingForCredit(server),
+          5000,
+          'the producer waits for credit',
+        );
         sample();
-        const stalledAt = state.produced;
-        await delay(200);
-        sample();
-        assert.equal(state.produced, stalledAt, 'the producer waits for credit while nobody reads');
+        assert.equal(
+          state.produced,
+          STREAM_WINDOW,
+          'the producer waits for credit while nobody reads',
+        );
       }
       if (consumed % 256 === 0) {
         await delay(5);
@@ -255,7 +269,10 @@ describe('RPC streams', () => {
       assert.deepEqual(seen, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
       await waitFor(() => state.finished, 3000, `${tag}: finally ran`);
       const stoppedAt = state.produced;
-      await delay(100);
+      // A later stream on both connections: anything the stopped one still had in flight on
+      // the server was handled before it.
+      assert.deepEqual(await collect(viaClient.numbers(1)), [0]);
+      assert.deepEqual(await collect(proxy.numbers(1)), [0]);
       assert.equal(state.produced, stoppedAt, `${tag}: nothing produced after the stop`);
     }
     await assertNoLeaks();
@@ -417,13 +434,14 @@ describe('RPC streams', () => {
     await waitFor(() => responderSnapshot(server).producers === 0, 3000, 'producer released');
     await waitFor(() => responderSnapshot(server).peers < peersBefore, 3000, 'peer state released');
     // The consumer side ends instead of hanging.
-    const next = await Promise.race([
+    const next = await within(
       stream.next().then(
         () => 'settled',
         () => 'settled',
       ),
-      delay(3000).then(() => 'hung'),
-    ]);
+      3000,
+      'next() on the stream of a closed proxy',
+    );
     assert.equal(next, 'settled');
   });
 
@@ -434,8 +452,8 @@ describe('RPC streams', () => {
     raw.send([FrameType.RPC_STREAM, 1, NS, 'endless', [tag], 64]);
     await raw.waitForFrame((frame) => isFrame(frame, FrameType.RPC_ITEMS, 1));
     await waitFor(() => state.produced >= 64, 3000, 'the first credit was used');
+    await waitFor(() => producersWaitingForCredit(server), 3000, 'the producer waits for credit');
     const stalled = state.produced;
-    await delay(100);
     assert.equal(
       state.produced,
       stalled,

@@ -4,6 +4,7 @@
  * attaching to http/https servers, codec negotiation and `maxPayload`.
  */
 import assert from 'node:assert/strict';
+import type { HeartbeatMonitor } from '../src/transport/heartbeat.js';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, get as httpGet } from 'node:http';
@@ -68,6 +69,18 @@ function connect(
 /** A raw WebSocket (no wsmesh handshake yet) offering `protocols`. */
 function rawSocket(url: string, protocols: string[] | null = ['wsmesh.v1.json']): Promise<RawPeer> {
   return connectRaw(url, { hello: false, protocols });
+}
+
+/** Counts the ticks of `monitor` from now on (wraps its private tick method). */
+function countTicks(monitor: HeartbeatMonitor): () => number {
+  let ticks = 0;
+  const view = monitor as unknown as { tick: () => void };
+  const tick = view.tick.bind(monitor);
+  view.tick = () => {
+    tick();
+    ticks++;
+  };
+  return () => ticks;
 }
 
 /** Sends an awaited request and returns the rejection (fails if it resolves). */
@@ -764,7 +777,9 @@ describe('clients map', () => {
 
       // A raw socket that has not sent HELLO yet is not a client.
       const raw = await rawSocket(serverUrl(server));
-      await delay(50);
+      // Once the server holds the socket, it has seen everything it will see before HELLO.
+      const sockets = server['sockets'];
+      await waitFor(() => sockets.size === 6, 5000, 'the raw socket is accepted');
       assert.equal(server.clients.size, 5);
       await sendHello(raw, 'raw-peer');
       await waitFor(() => server.clients.size === 6);
@@ -1042,7 +1057,14 @@ describe('handshake and heartbeats', () => {
         raw.frames.some((frame) => Array.isArray(frame) && frame[0] === 9),
         'got a PING',
       );
-      await delay(350);
+      // Three more heartbeat ticks on both sides: more than the two silent ticks that drop a peer.
+      const serverTicks = countTicks(server['heartbeat']);
+      const clientTicks = countTicks(client['connector']['heartbeat']);
+      await waitFor(
+        () => serverTicks() >= 3 && clientTicks() >= 3,
+        5000,
+        'three heartbeat ticks on both sides',
+      );
       assert.equal(client.connected, true, 'a client that answers PINGs stays connected');
       assert.equal(server.clients.size, 1);
       raw.ws.terminate();
