@@ -563,7 +563,8 @@ describe('wsmesh CLI', { concurrency: true }, () => {
     const ready = await waitOutput(node, /2 workers ready: st-1 (ws:\/\/\S+), st-2 (ws:\/\/\S+)/);
     const [first = '', second = ''] = [ready[1], ready[2]];
     const port = Number(new URL(first).port);
-    assert.match(node.output(), new RegExp(`pages {6}http://127\\.0\\.0\\.1:${port}/ http://`));
+    // The pages line follows the ready line, maybe in a later chunk of the pipe.
+    await waitOutput(node, new RegExp(`pages {6}http://127\\.0\\.0\\.1:${port}/ http://`));
 
     const index = await rawGet(port, '/');
     assert.equal(index.status, 200);
