@@ -28,7 +28,7 @@ import type { Codec } from '../protocol/codec.js';
 import type { FunctionInfo, WireError } from '../protocol/frames.js';
 import { fromWireError, toWireError } from '../protocol/wire-error.js';
 import {
-  checkArity,
+  callableTarget,
   DEFAULT_HOPS,
   type CallTarget,
   type PullIterator,
@@ -385,21 +385,7 @@ export class NatsRpc {
     args: unknown[],
   ): CallTarget {
     const target = this.host.localTarget(namespace, name);
-    if (target === undefined) {
-      throw new NoRouteError(
-        `No function "${name}" in namespace "${namespace}" on ${this.host.id}`,
-      );
-    }
-    if (target.info.kind !== kind) {
-      throw new ProtocolError(
-        ErrorCode.PROTOCOL,
-        kind === 'function'
-          ? `"${name}" is a generator: iterate it`
-          : `"${name}" is not a generator`,
-      );
-    }
-    checkArity(target.info, args);
-    return target;
+    return callableTarget(target, namespace, name, kind, args, ` on ${this.host.id}`);
   }
 
   /**

@@ -3,7 +3,7 @@
  * (reached through links) in a cluster. The responder and `server.rpc()` only see this.
  * @module
  */
-import { InvalidArgumentError } from '../errors.js';
+import { ErrorCode, InvalidArgumentError, NoRouteError, ProtocolError } from '../errors.js';
 import type { FunctionInfo } from '../protocol/frames.js';
 import { CallContext } from './call-context.js';
 
@@ -39,6 +39,34 @@ export interface CallTarget {
 
 /** Forwarding hops a call may take by default (a guard against routing loops). */
 export const DEFAULT_HOPS = 16;
+
+/**
+ * The target a call or stream of `name` may run against: it exists (else `NoRouteError`,
+ * `where` ends the message), it is of `kind` (else `ERR_PROTOCOL`), and `args` fit it.
+ */
+export function callableTarget(
+  target: CallTarget | undefined,
+  namespace: string,
+  name: string,
+  kind: FunctionInfo['kind'],
+  args: readonly unknown[],
+  where = '',
+): CallTarget {
+  if (target === undefined) {
+    throw new NoRouteError(`No function "${name}" in namespace "${namespace}"${where}`, {
+      namespace,
+      name,
+    });
+  }
+  if (target.info.kind !== kind) {
+    throw new ProtocolError(
+      ErrorCode.PROTOCOL,
+      kind === 'function' ? `"${name}" is a generator: iterate it` : `"${name}" is not a generator`,
+    );
+  }
+  checkArity(target.info, args);
+  return target;
+}
 
 /** Throws {@link InvalidArgumentError} when `args` does not fit `info`. */
 export function checkArity(info: FunctionInfo, args: readonly unknown[]): void {

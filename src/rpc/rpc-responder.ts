@@ -10,14 +10,13 @@ import {
   ConnectionClosedError,
   ErrorCode,
   LimitError,
-  NoRouteError,
   ProtocolError,
 } from '../errors.js';
 import { FrameType, type Frame, type FunctionInfo } from '../protocol/frames.js';
 import { toWireError } from '../protocol/wire-error.js';
 import type { Connection } from '../transport/connection.js';
 import { CallContext } from './call-context.js';
-import { checkArity, DEFAULT_HOPS, type CallTarget } from './call-target.js';
+import { callableTarget, DEFAULT_HOPS, type CallTarget } from './call-target.js';
 import { StreamProducer } from './stream-producer.js';
 import { isThenable } from '../util/thenable.js';
 
@@ -214,23 +213,7 @@ export class RpcResponder {
     kind: FunctionInfo['kind'],
     args: unknown[],
   ): CallTarget {
-    const target = this.resolver.resolve(namespace, name);
-    if (target === undefined) {
-      throw new NoRouteError(`No function "${name}" in namespace "${namespace}"`, {
-        namespace,
-        name,
-      });
-    }
-    if (target.info.kind !== kind) {
-      throw new ProtocolError(
-        ErrorCode.PROTOCOL,
-        kind === 'function'
-          ? `"${name}" is a generator: iterate it`
-          : `"${name}" is not a generator`,
-      );
-    }
-    checkArity(target.info, args);
-    return target;
+    return callableTarget(this.resolver.resolve(namespace, name), namespace, name, kind, args);
   }
 
   /** True (after refusing with `ERR_LIMIT` through `refuse`) when `budget` is spent. */
