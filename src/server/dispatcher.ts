@@ -30,8 +30,8 @@ export class MessageDispatcher<S extends ServerCore> {
   ) {}
 
   /**
-   * A frame of an open client (or RPC proxy) connection, after the rate limit, that is not an
-   * RPC frame: messages, memberships, publishes, errors the peer reports.
+   * A frame of an open client (or RPC proxy) connection, after the rate limit, that the frame
+   * table gives the dispatcher: messages, memberships, publishes.
    */
   handleFrame(ws: ServerConnection, frame: Frame, raw: WirePayload): void {
     switch (frame[0]) {
@@ -44,15 +44,6 @@ export class MessageDispatcher<S extends ServerCore> {
         return;
       case FrameType.PUBLISH:
         this.handlePublish(ws, frame, raw);
-        return;
-      case FrameType.ERROR:
-        this.server.connectionError(
-          ws,
-          new ProtocolError(
-            ErrorCode.PROTOCOL,
-            `Peer reported ${frame[2].code}: ${frame[2].message}`,
-          ),
-        );
         return;
       default:
         ws.connection.replyError(

@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
-import { ErrorCode, InvalidArgumentError, ProtocolError } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import { ServerBackplane } from '../backplane/server-backplane.js';
 import type { AuthFnOut } from '../cluster/auth.js';
 import { CloneManager, type CloneHost } from '../cluster/clone-manager.js';
@@ -16,7 +16,7 @@ import type { RemoteClone } from '../cluster/remote-clone.js';
 import { GroupManager } from '../groups/group-manager.js';
 import type { Codec, WirePayload } from '../protocol/codec.js';
 import { loadCodec } from '../protocol/codecs.js';
-import { CloseCode, FrameType, type Frame } from '../protocol/frames.js';
+import { CloseCode, type Frame } from '../protocol/frames.js';
 import type { IncomingMessage as WsMeshMessage } from '../routing/message.js';
 import { RouteCounters } from '../routing/route-counters.js';
 import { Router, type Middleware, type RouteDefinition } from '../routing/router.js';
@@ -33,7 +33,7 @@ import { OpsEndpoint } from '../ops/ops-endpoint.js';
 import type { ServerMessageContext } from './context.js';
 import { MessageDispatcher } from './dispatcher.js';
 import { ServerEndpoint, waitForSocketsClosed, type EndpointEntry } from './endpoint.js';
-import { frameSink } from '../handshake/frame-table.js';
+import { routePeerFrame, type PeerFrameParts } from './peer-frames.js';
 import { ServerHandshake, type HandshakeDeadline } from './handshake.js';
 import {
   generateId,
@@ -97,6 +97,7 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
   /** HELLO deadlines of the connections still handshaking (kept by `handshake`). */
   private readonly handshakes = new Map<ServerConnection, HandshakeDeadline>();
   private readonly handshake: ServerHandshake<Server>;
+  private readonly peerFrameParts: PeerFrameParts<Server>;
   private readonly endpoint: ServerEndpoint;
   /** @internal Functions shared by this server. */
   readonly registry = new FunctionRegistry();
@@ -141,6 +142,14 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
     this.resolver = this.functions.resolver;
     this.responder = new RpcResponder(this.resolver, this.options.id, this.options.maxInFlight);
     this.ops = OpsEndpoint.attach(this, this.options.ops, this.options.path);
+    this.peerFrameParts = {
+      dispatcher: this.dispatcher,
+      responder: this.responder,
+      clones: this.clones,
+      links: this.linkManager,
+      rateLimit: this.options.rateLimit,
+      peerError: (ws, error) => this.connectionError(ws, error),
+    };
     this.handshake = new ServerHandshake(this, {
       pending: this.handshakes,
       heartbeat: this.heartbeat,
@@ -411,54 +420,7 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
       this.handshake.handleFrame(ws, frame, raw);
       return;
     }
-    const { grants } = ws;
-    const { rateLimit } = this.options;
-    if (
-      rateLimit !== undefined &&
-      grants.rateLimited &&
-      !this.dispatcher.admitFrame(ws, frame, rateLimit)
-    )
-      return;
-    switch (frameSink(grants.role, frame[0])) {
-      case 'dispatcher':
-        this.dispatcher.handleFrame(ws, frame, raw);
-        return;
-      case 'responder':
-        // Clients and proxies spend their own `maxInFlight`; mesh peers carry many clients' calls.
-        this.responder.handle(
-          ws.connection,
-          grants.rpc,
-          frame,
-          grants.role === 'client' ? ws : undefined,
-        );
-        return;
-      case 'clones':
-        this.clones.inboundFrame(ws.connection, frame);
-        return;
-      case 'links':
-        if (grants.role === 'clone') this.linkManager.cloneLinkFrame(ws.connection, frame);
-        else this.linkManager.inboundFrame(ws.connection, frame);
-        return;
-      case 'report':
-        if (frame[0] === FrameType.ERROR) {
-          this.connectionError(
-            ws,
-            new ProtocolError(
-              ErrorCode.PROTOCOL,
-              `Peer reported ${frame[2].code}: ${frame[2].message}`,
-            ),
-          );
-        }
-        return;
-      case undefined:
-        ws.connection.replyError(
-          0,
-          new ProtocolError(
-            ErrorCode.PROTOCOL,
-            `Frame type ${frame[0]} is not accepted from a ${grants.role} peer`,
-          ),
-        );
-    }
+    routePeerFrame(this.peerFrameParts, ws, frame, raw);
   }
 
   /** @internal */
