@@ -62,4 +62,6 @@ export { Group } from './groups/group.js';
 export type { GroupSendOptions } from './groups/group.js';
 export { GroupManager } from './groups/group-manager.js';
 export type { GroupsSendOptions } from './groups/group-manager.js';
+export type { HistoryOptions } from './groups/history.js';
+export type { GroupPosition } from './groups/positions.js';
 export { FrameType } from './protocol/frames.js';

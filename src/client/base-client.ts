@@ -24,7 +24,12 @@ import { DEFAULT_NAMESPACE } from '../rpc/registry.js';
 import { Emitter } from '../util/emitter.js';
 import { ClientConnector } from './client-connector.js';
 import type { ClientEventMap, ClientInfo } from './client-events.js';
-import { ClientGroups, publishFrame, type GroupMessageOptions } from './client-groups.js';
+import {
+  ClientGroups,
+  publishFrame,
+  type GroupMessageOptions,
+  type SubscribeOptions,
+} from './client-groups.js';
 import { ClientFrameRouter } from './client-router.js';
 import type { ClientMessageContext } from './context.js';
 import type {
@@ -43,7 +48,8 @@ import type {
 import { resolveClientOptions, type ClientOptions, type ResolvedClientOptions } from './options.js';
 import { Outbox } from './outbox.js';
 
-export type { GroupMessageOptions } from './client-groups.js';
+export type { GroupMessageOptions, RecoverEvent, SubscribeOptions } from './client-groups.js';
+export type { MessagePosition } from './client-positions.js';
 export type { ClientEventMap, ClientInfo, ClientState } from './client-events.js';
 
 /** Payloads of client events. */
@@ -88,6 +94,8 @@ export class BaseClient<M extends MessageTypes = MessageTypes> extends Emitter<C
     this.outbox = new Outbox(this.options.maxQueue);
     const reportError = (error: unknown): void => this.reportError(error);
     this.groups = new ClientGroups(this.options.awaitResTimeout, reportError);
+    this.groups.onRecover = ({ group, recovered }) =>
+      this.emit('recover', { client: this, group, recovered });
     this.rpcCaller = new RpcCaller({
       request: (frame, callOptions) =>
         this.transmit(frame, true, callOptions.timeout, callOptions.signal),
@@ -228,8 +236,11 @@ export class BaseClient<M extends MessageTypes = MessageTypes> extends Emitter<C
     return isRequest ? settleModes(reply, options) : reply;
   }
 
-  /** Joins a group. Kept across reconnects; refused subscriptions reject. */
-  subscribe(options: { id: string }): Promise<void> {
+  /**
+   * Joins a group. Kept across reconnects, resumed from the client's position in groups that
+   * keep history; `since` resumes from a saved `mes.position`. Refused subscriptions reject.
+   */
+  subscribe(options: SubscribeOptions): Promise<void> {
     return this.groups.subscribe(options, this.connector.liveConnection());
   }
 

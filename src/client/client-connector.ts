@@ -283,7 +283,7 @@ export class ClientConnector<C extends ErrorListened> implements SessionHost {
     this.failureLogged = false;
     this.heartbeat.add(connection);
     // Subscriptions first, so queued publishes and messages come after them.
-    this.host.groups.restore(connection);
+    this.host.groups.restore(connection, body.recovery === true);
     this.host.outbox.flush(connection);
     this.log(`open ${url} (server ${serverId})`);
     // `start()` is settled before `open` listeners run: one that calls `stop()` does not

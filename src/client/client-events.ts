@@ -29,6 +29,12 @@ export interface ClientEventMap<C> {
    * subscription, a bad frame, a throwing listener...
    */
   error: { client: C; error: Error };
+  /**
+   * A group was resumed after a reconnect (or `subscribe({ id, since })`): what was missed
+   * has been delivered. `recovered: false` means messages were lost for good (history too
+   * short, a node's stream lost): resync the group.
+   */
+  recover: { client: C; group: string; recovered: boolean };
 }
 
 /** What `getInfo()` reports. */

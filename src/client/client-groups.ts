@@ -10,6 +10,28 @@ import { isName } from '../protocol/validate.js';
 import { checkSendOptions } from '../routing/send-message.js';
 import type { Connection } from '../transport/connection.js';
 import { refuseUnknownOptions, type OptionKeys } from '../util/known-options.js';
+import { ClientPositions, sinceFor, type MessagePosition } from './client-positions.js';
+import type { GroupPosition } from '../groups/positions.js';
+
+/** Options of `subscribe`. */
+export interface SubscribeOptions {
+  /** Group id. */
+  id: string;
+  /**
+   * Resume from a saved position (`mes.position` of a message of this group): the server
+   * sends what the client missed since, then `recover` tells whether it was complete.
+   * @default undefined (from now)
+   */
+  since?: MessagePosition | undefined;
+}
+
+/** Payload of the client's `recover` event. */
+export interface RecoverEvent {
+  /** The group that was resumed. */
+  group: string;
+  /** False: messages were missed that no node could give back; resync the group. */
+  recovered: boolean;
+}
 
 /** Options of `sendMesToGroup`. */
 export interface GroupMessageOptions {
@@ -73,12 +95,31 @@ function connectionClosed(error: unknown): boolean {
 /** The group memberships of one client. */
 export class ClientGroups {
   private readonly ids = new Set<string>();
+  /** Positions in groups that keep history (docs/recovery.md). */
+  readonly positions = new ClientPositions();
+  /** The live server takes SUBSCRIBE_SINCE (its WELCOME said `recovery`). */
+  private recovery = false;
+  /** Told when a resumed group is live again. */
+  onRecover: ((event: RecoverEvent) => void) | undefined;
 
   constructor(
     /** Reply timeout of SUBSCRIBE and UNSUBSCRIBE requests. */
     private readonly timeout: number,
     private readonly reportError: (error: unknown) => void,
   ) {}
+
+  /** SUBSCRIBE, or SUBSCRIBE_SINCE with the group's position when the server takes it. */
+  private subscribeFrame(groupId: string): unknown[] {
+    if (!this.recovery) return [FrameType.SUBSCRIBE, 0, groupId];
+    return [FrameType.SUBSCRIBE_SINCE, 0, groupId, this.positions.get(groupId)];
+  }
+
+  /** RECOVER: the group is live; its position from the server; `recover` after a resume. */
+  recovered(groupId: string, recovered: boolean | null, position: GroupPosition): void {
+    if (!this.ids.has(groupId)) return;
+    this.positions.set(groupId, position);
+    if (recovered !== null) this.onRecover?.({ group: groupId, recovered });
+  }
 
   /** Ids of the groups the client is in. */
   list(): string[] {
@@ -89,22 +130,27 @@ export class ClientGroups {
    * Joins a group: at once on `connection` (the live one, if any), else when the next
    * connection opens. Refused subscriptions reject.
    */
-  async subscribe(options: { id: string }, connection: Connection | undefined): Promise<void> {
+  async subscribe(options: SubscribeOptions, connection: Connection | undefined): Promise<void> {
     const id = options?.id;
     if (!isName(id)) throw new InvalidArgumentError('subscribe: id must be a non-empty string');
+    const since = options.since === undefined ? undefined : sinceFor(options.since, id);
+    if (typeof since === 'string') throw new InvalidArgumentError(since);
     if (this.ids.has(id)) return;
     this.ids.add(id);
+    if (since !== undefined) this.positions.set(id, since);
     if (connection === undefined) return; // applied when the connection opens
     let member: unknown;
     try {
-      member = await connection.request([FrameType.SUBSCRIBE, 0, id], { timeout: this.timeout });
+      member = await connection.request(this.subscribeFrame(id), { timeout: this.timeout });
     } catch (error) {
       if (connectionClosed(error)) return;
       this.ids.delete(id);
+      this.positions.delete(id);
       throw error;
     }
     if (member === false) {
       this.ids.delete(id);
+      this.positions.delete(id);
       throw new WsMeshError(
         ErrorCode.SUBSCRIBE_REFUSED,
         `The server did not apply the subscription to "${id}"`,
@@ -117,6 +163,7 @@ export class ClientGroups {
     const id = options?.id;
     if (!isName(id)) throw new InvalidArgumentError('unsubscribe: id must be a non-empty string');
     if (!this.ids.delete(id)) return;
+    this.positions.delete(id);
     if (connection === undefined) return;
     try {
       await connection.request([FrameType.UNSUBSCRIBE, 0, id], { timeout: this.timeout });
@@ -126,13 +173,18 @@ export class ClientGroups {
     }
   }
 
-  /** A new connection is open: subscribes it to every group; refusals are reported. */
-  restore(connection: Connection): void {
+  /**
+   * A new connection is open: subscribes it to every group, from each group's position when
+   * the server takes positions (`recovery`); refusals are reported.
+   */
+  restore(connection: Connection, recovery: boolean): void {
+    this.recovery = recovery;
     for (const groupId of this.ids) {
-      connection.request([FrameType.SUBSCRIBE, 0, groupId]).then(
+      connection.request(this.subscribeFrame(groupId)).then(
         (member) => {
           if (member !== false) return;
           this.ids.delete(groupId);
+          this.positions.delete(groupId);
           this.reportError(
             new WsMeshError(ErrorCode.SUBSCRIBE_REFUSED, `The server did not restore "${groupId}"`),
           );
@@ -140,6 +192,7 @@ export class ClientGroups {
         (error: unknown) => {
           if (connectionClosed(error)) return;
           this.ids.delete(groupId);
+          this.positions.delete(groupId);
           this.reportError(error);
         },
       );
@@ -149,6 +202,9 @@ export class ClientGroups {
   /** The server changed a membership itself (a route, a group deletion...): follow it. */
   membershipChanged(groupId: string, joined: boolean): void {
     if (joined) this.ids.add(groupId);
-    else this.ids.delete(groupId);
+    else {
+      this.ids.delete(groupId);
+      this.positions.delete(groupId);
+    }
   }
 }

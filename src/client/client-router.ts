@@ -54,9 +54,16 @@ export class ClientFrameRouter<C> implements FrameSink {
           awaitRes: false,
           group: frame[1],
         };
+        if (frame[5] !== undefined) {
+          const position = this.groups.positions.advance(frame[1], frame[5]);
+          if (position !== undefined) mes.position = position;
+        }
         this.route(mes, raw, 0, connection);
         return;
       }
+      case FrameType.RECOVER:
+        this.groups.recovered(frame[1], frame[2], frame[3]);
+        return;
       case FrameType.ERROR:
         this.reportError(
           new WsMeshError(

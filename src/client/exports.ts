@@ -11,6 +11,9 @@ export type {
   ClientInfo,
   ClientState,
   GroupMessageOptions,
+  MessagePosition,
+  RecoverEvent,
+  SubscribeOptions,
   ClientMiddleware,
   ClientRoute,
 } from './base-client.js';

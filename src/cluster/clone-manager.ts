@@ -19,6 +19,7 @@ import { CloneGossip, type GossipAction } from './clone-gossip.js';
 import { CloneGroupsObserver } from './clone-groups.js';
 import type { CloneLink } from './clone-link.js';
 import { CloneRelay } from './clone-relay.js';
+import { CloneHistory } from './clone-history.js';
 import { LinkTable } from './link-table.js';
 import { CloneTable } from './clone-table.js';
 import type { RemoteClone } from './remote-clone.js';
@@ -48,6 +49,8 @@ export class CloneManager {
   private readonly dialers: CloneDialers;
   private readonly routes: RouteTable;
   private readonly relay: CloneRelay;
+  /** @internal History between clones: resumes ask it, healed links fetch through it. */
+  readonly history: CloneHistory;
   private readonly table: CloneTable;
   private flushScheduled = false;
   private started = false;
@@ -100,6 +103,18 @@ export class CloneManager {
       links,
       routes: this.routes,
       records: () => this.gossip.known(),
+      reportError: (error) => host.reportError(error),
+    });
+    const interest = this.groupEvents;
+    this.history = new CloneHistory({
+      links,
+      groups: host.groups,
+      get interest() {
+        return interest.groups;
+      },
+      get codec() {
+        return codec();
+      },
       reportError: (error) => host.reportError(error),
     });
     this.dialers = new CloneDialers(
@@ -214,6 +229,7 @@ export class CloneManager {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
     this.run(this.gossip.leave());
+    this.history.stop();
     for (const link of this.links.values()) link.close(CloseCode.GOING_AWAY, 'server stopping');
     this.dialers.dropAll();
     this.linkTable.clear();
@@ -275,6 +291,8 @@ export class CloneManager {
     // Clones without a record (added here, never linked) are named too, so the peer can dial them.
     this.run(this.gossip.linkUp(link.peerId, this.table.named(link.peerId)), link);
     this.routes.invalidate();
+    // After CLONE_SYNC on the same link: the peer knows this clone's interest when it answers.
+    this.history.linkUp(link);
   }
 
   /** @internal */
@@ -282,6 +300,7 @@ export class CloneManager {
     if (!this.linkTable.close(link)) return;
     this.host.cloneLinkDown(link.connection);
     this.clones.get(link.peerId)?.linkDown();
+    this.history.linkDown(link.peerId);
     this.routes.invalidate();
     // Paths through the link are gone: announced at once, not at the next tick.
     this.gossip.linkDown();
@@ -327,6 +346,12 @@ export class CloneManager {
         return;
       case FrameType.CLONE_GROUP_DELETE:
         this.relay.receiveGroupDelete(link, frame);
+        return;
+      case FrameType.HISTORY_REQUEST:
+        this.history.receiveRequest(link, frame);
+        return;
+      case FrameType.HISTORY_PAGE:
+        this.history.receivePage(link, frame);
         return;
       default:
         this.host.cloneLinkFrame(link.connection, frame);

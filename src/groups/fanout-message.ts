@@ -33,15 +33,19 @@ export class FanoutMessage {
     readonly target: GroupTarget,
   ) {}
 
-  /** A message built from its fields (published on this server). */
+  /** A message built from its fields (published on this server), with its position if numbered. */
   static fromFields(
     target: GroupTarget,
     route: string | null,
     act: string | null,
     data: unknown,
+    position?: unknown,
   ): FanoutMessage {
     const message = new FanoutMessage(target);
-    message.frameArray = [FrameType.GROUP_MESSAGE, target, route, act, data];
+    message.frameArray =
+      position === undefined
+        ? [FrameType.GROUP_MESSAGE, target, route, act, data]
+        : [FrameType.GROUP_MESSAGE, target, route, act, data, position];
     return message;
   }
 

@@ -9,6 +9,7 @@ import { Emitter } from '../util/emitter.js';
 import { refuseUnknownOptions, type OptionKeys } from '../util/known-options.js';
 import { FanoutMessage } from './fanout-message.js';
 import { deliverToMembers, Group, type GroupOwner, type GroupSendOptions } from './group.js';
+import { HistoryStore, resolveHistory, type HistoryOptions } from './history.js';
 import type { Subscriber } from './subscriber.js';
 
 /** Options of `groups.sendMes`: a target plus the message. */
@@ -94,15 +95,31 @@ export class GroupManager<Member extends Subscriber = Subscriber> extends Emitte
   subscriptions = 0;
   /** @internal Counts each publish under its route (the server's route counters). */
   routeCounters: { countOut(route: string | null): void } | undefined;
+  /** @internal What this node keeps of each group's messages (docs/recovery.md). */
+  history = new HistoryStore(undefined);
 
   /** Number of groups. */
   get size(): number {
     return this.groups.size;
   }
 
-  /** Creates a group (kept until deleted), or updates its data; `ws` joins it when given. */
-  add(options: { id: string; ws?: Member; data?: unknown }): Group<Member> {
+  /**
+   * Creates a group (kept until deleted), or updates its data; `ws` joins it when given.
+   * `history` keeps the group's last `size` messages for `ttl` ms on this node (set it alike
+   * on every clone), overriding the server's `history` option.
+   */
+  add(options: {
+    id: string;
+    ws?: Member;
+    data?: unknown;
+    history?: HistoryOptions | undefined;
+  }): Group<Member> {
     const id = checkId(options?.id, 'add');
+    if (options.history !== undefined) {
+      const config = resolveHistory(options.history, 'groups.add: history');
+      if (typeof config === 'string') throw new InvalidArgumentError(config);
+      this.history.configure(id, config);
+    }
     let group = this.groups.get(id);
     if (group === undefined) {
       group = new Group<Member>(id, options.data, this as GroupOwner, true);
@@ -126,6 +143,7 @@ export class GroupManager<Member extends Subscriber = Subscriber> extends Emitte
 
   /** @internal Deletes a group locally without telling observers. */
   remove(id: string): boolean {
+    this.history.forget(id);
     const group = this.groups.get(id);
     if (group === undefined) return false;
     const hadMembers = group.subscribers.size > 0;
@@ -199,20 +217,32 @@ export class GroupManager<Member extends Subscriber = Subscriber> extends Emitte
   publish(target: GroupTarget, options: GroupSendOptions): number {
     const route = checkOptionalName(options.route, 'route');
     const act = checkOptionalName(options.act, 'act');
+    const { history } = this;
+    const position = history.off ? undefined : history.stamp(target);
     const message = FanoutMessage.fromFields(
       target,
       route,
       act,
       options.data === undefined ? null : options.data,
+      position,
     );
     this.routeCounters?.countOut(route);
-    const delivered = this.deliverLocal(message, options.withoutId);
+    if (position !== undefined) history.keepPublished(message, position);
+    const delivered = this.fanOutCounted(message, options.withoutId);
     this.observer?.published?.(message, options.withoutId);
     return delivered;
   }
 
-  /** Delivers to local subscribers of the message's target. @internal */
+  /**
+   * Delivers a message from another node to local subscribers of its target, once: a copy
+   * already kept in history is dropped. @internal
+   */
   deliverLocal(message: FanoutMessage, withoutId: string | undefined): number {
+    if (!this.history.off && !this.history.keepReceived(message)) return 0;
+    return this.fanOutCounted(message, withoutId);
+  }
+
+  private fanOutCounted(message: FanoutMessage, withoutId: string | undefined): number {
     const delivered = this.fanOut(message, withoutId);
     this.deliveries += delivered;
     this.tooLarge += message.tooLarge;

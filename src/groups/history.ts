@@ -5,9 +5,13 @@
  * stream) and answers history queries, its own and other nodes'.
  * @module
  */
+import type { Codec } from '../protocol/codec.js';
 import type { GroupTarget } from '../protocol/frames.js';
+import type { FanoutMessage } from './fanout-message.js';
 import {
   isAfter,
+  readWirePosition,
+  seqsOf,
   type GroupPosition,
   type HistoryAnswer,
   type HistoryEntry,
@@ -132,6 +136,11 @@ export class HistoryStore {
   stream = `${this.base}0`;
   /** Messages kept now, over all groups. */
   size = 0;
+  /**
+   * MessagePack, set when the server starts: history keeps GROUP_MESSAGE frames in the
+   * encoding clone links carry. Nothing is numbered before.
+   */
+  codec: Codec | undefined;
 
   constructor(
     /** Settings of every group without its own (`history` server option), or none. */
@@ -161,7 +170,7 @@ export class HistoryStore {
    * Undefined when none has history (broadcasts, `target` null, never do).
    */
   stamp(target: GroupTarget): WirePosition | undefined {
-    if (target === null) return undefined;
+    if (target === null || this.codec === undefined) return undefined;
     if (typeof target === 'string') {
       if (this.configFor(target) === undefined) return undefined;
       return [this.stream, this.log(target).stream(this.stream).head + 1];
@@ -206,6 +215,31 @@ export class HistoryStore {
       this.size += 1 - (before - log.length);
     }
     return fresh;
+  }
+
+  /** Keeps a message this node published with `position` (from {@link stamp}). */
+  keepPublished(message: FanoutMessage, position: WirePosition): void {
+    const codec = this.codec as Codec;
+    // A copy: the encoder's bytes may share a large buffer that history must not pin.
+    const bytes = (message.encode(codec) as Uint8Array).slice();
+    this.record(seqsOf(position, message.target), position[0], message.target, bytes);
+  }
+
+  /**
+   * Keeps a message that came from another node, when one of its groups has history here.
+   * Returns false for a copy already kept (to drop, not deliver).
+   */
+  keepReceived(message: FanoutMessage): boolean {
+    const { codec } = this;
+    const { target } = message;
+    if (codec === undefined || target === null) return true;
+    if (typeof target === 'string') {
+      if (this.configFor(target) === undefined) return true;
+    } else if (!target.some((groupId) => this.configFor(groupId) !== undefined)) return true;
+    const position = readWirePosition(message.frame[5]);
+    if (position === undefined) return true;
+    const bytes = message.encode(codec) as Uint8Array;
+    return this.record(seqsOf(position, target), position[0], target, bytes);
   }
 
   /** The entries of `groupId` after `since`, with what this node knows of each stream. */

@@ -46,6 +46,8 @@ const CLONE_FRAMES = [
   FrameType.CLONE_DIGEST,
   FrameType.CLONE_RELAY,
   FrameType.CLONE_GROUP_DELETE,
+  FrameType.HISTORY_REQUEST,
+  FrameType.HISTORY_PAGE,
 ] as const;
 
 function table(entries: [readonly number[], FrameSink][]): ReadonlyMap<number, FrameSink> {
@@ -57,7 +59,13 @@ function table(entries: [readonly number[], FrameSink][]): ReadonlyMap<number, F
 const TABLES: Record<PeerRole, ReadonlyMap<number, FrameSink>> = {
   client: table([
     [
-      [FrameType.MESSAGE, FrameType.SUBSCRIBE, FrameType.UNSUBSCRIBE, FrameType.PUBLISH],
+      [
+        FrameType.MESSAGE,
+        FrameType.SUBSCRIBE,
+        FrameType.SUBSCRIBE_SINCE,
+        FrameType.UNSUBSCRIBE,
+        FrameType.PUBLISH,
+      ],
       'dispatcher',
     ],
     [RESPONDER_FRAMES, 'responder'],

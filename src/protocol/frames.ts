@@ -26,6 +26,15 @@ export const FrameType = {
   CHALLENGE: 12,
   /** Dialing side: its answer to CHALLENGE (secret proof and/or a clone's authValue). */
   AUTH: 13,
+  // Recovery (PROTOCOL.md 2.10): 14, 15, 26, 27 (45-49 kept for it).
+  /** Client: SUBSCRIBE with the position to resume from (or null); answered by REPLY. */
+  SUBSCRIBE_SINCE: 14,
+  /** Server to client: a subscription with a position is live; whether nothing was missed. */
+  RECOVER: 15,
+  /** Clone links only: the history of a group after a position. */
+  HISTORY_REQUEST: 26,
+  /** Clone links only: one page of the answer to HISTORY_REQUEST. */
+  HISTORY_PAGE: 27,
   /** Clone links only: full clone records the sender knows. */
   CLONE_SYNC: 20,
   /** Clone links only: one clone record changed. */
@@ -112,6 +121,8 @@ export interface WelcomeBody {
   enc?: string;
   /** The server reads batches from this connection (never set together with `enc`). */
   batch?: boolean;
+  /** The server takes SUBSCRIBE_SINCE and numbers group messages (PROTOCOL.md 2.10). */
+  recovery?: boolean;
 }
 
 /** Body of a CHALLENGE frame: the accepting side's answer to a HELLO that needs proof. */
@@ -183,13 +194,47 @@ export type PublishFrame = [
   unknown,
   boolean,
 ];
-/** `[8, target, route, act, data]` */
+/** `[8, target, route, act, data, position?]`; `position` only for groups with history. */
 export type GroupMessageFrame = [
   typeof FrameType.GROUP_MESSAGE,
   GroupTarget,
   string | null,
   string | null,
   unknown,
+  unknown?,
+];
+/** A position in one group: last sequence per stream, and the time `t` it covers from. */
+export interface WireGroupPosition {
+  s: Record<string, number>;
+  t: number;
+}
+/** `[14, id, groupId, since]`: SUBSCRIBE resuming from `since` (null: a fresh subscription). */
+export type SubscribeSinceFrame = [
+  typeof FrameType.SUBSCRIBE_SINCE,
+  number,
+  string,
+  WireGroupPosition | null,
+];
+/** `[15, groupId, recovered, position]`; `recovered` null after a fresh subscription. */
+export type RecoverFrame = [typeof FrameType.RECOVER, string, boolean | null, WireGroupPosition];
+/** `[26, requestId, groupId, since]` */
+export type HistoryRequestFrame = [
+  typeof FrameType.HISTORY_REQUEST,
+  number,
+  string,
+  WireGroupPosition,
+];
+/** One kept message: `[stream, seq, at, target, groupMessage]` (MessagePack bytes). */
+export type WireHistoryEntry = [string, number, number, GroupTarget, Uint8Array];
+/** What a node knows of a stream: `[stream, head, evictedSeq, evictedAt, floor]`. */
+export type WireStreamInfo = [string, number, number, number, number];
+/** `[27, requestId, entries, streams, last]`; `streams` on the last page only (else null). */
+export type HistoryPageFrame = [
+  typeof FrameType.HISTORY_PAGE,
+  number,
+  WireHistoryEntry[],
+  WireStreamInfo[] | null,
+  boolean,
 ];
 /**
  * What a clone tells the mesh about itself. Versioned: a higher `v` replaces a lower one.
@@ -324,6 +369,10 @@ export type Frame =
   | UnsubscribeFrame
   | PublishFrame
   | GroupMessageFrame
+  | SubscribeSinceFrame
+  | RecoverFrame
+  | HistoryRequestFrame
+  | HistoryPageFrame
   | MembershipFrame
   | PingFrame
   | PongFrame

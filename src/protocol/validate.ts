@@ -210,6 +210,80 @@ function isTarget(value: unknown): boolean {
   return value === null || isName(value) || isNameList(value);
 }
 
+// Recovery frames (PROTOCOL.md 2.10).
+
+/** Most streams a position may name. */
+const MAX_STREAMS = 256;
+
+function isSeq(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) > 0;
+}
+
+function isTime(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
+}
+
+/** `{s: {stream: seq}, t}` with at most 256 streams. */
+export function isWirePosition(value: unknown): boolean {
+  if (!isPlainObject(value)) return false;
+  const { s, t } = value;
+  if (!isTime(t) || !isPlainObject(s)) return false;
+  const streams = Object.keys(s);
+  return streams.length <= MAX_STREAMS && streams.every((id) => isName(id) && isSeq(s[id]));
+}
+
+function isHistoryEntry(value: unknown): boolean {
+  return (
+    Array.isArray(value) &&
+    isName(value[0]) &&
+    isSeq(value[1]) &&
+    isTime(value[2]) &&
+    isTarget(value[3]) &&
+    value[4] instanceof Uint8Array
+  );
+}
+
+function isStreamInfo(value: unknown): boolean {
+  return (
+    Array.isArray(value) &&
+    isName(value[0]) &&
+    value.slice(1, 5).every((n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0)
+  );
+}
+
+function validateRecoveryFrame(value: unknown[]): Frame {
+  switch (value[0]) {
+    case FrameType.SUBSCRIBE_SINCE: {
+      const id: unknown = value[1];
+      if (!isRequestId(id)) throw bad('SUBSCRIBE_SINCE id must be a non-negative integer');
+      if (!isName(value[2])) throw bad('group id must be a non-empty string', id);
+      if (value[3] === undefined) value[3] = null;
+      if (value[3] !== null && !isWirePosition(value[3]))
+        throw bad('SUBSCRIBE_SINCE position must be {s, t} or null', id);
+      return value as Frame;
+    }
+    case FrameType.RECOVER:
+      if (!isName(value[1]) || !(value[2] === null || typeof value[2] === 'boolean'))
+        throw bad('RECOVER needs a group id and true, false or null');
+      if (!isWirePosition(value[3])) throw bad('RECOVER position must be {s, t}');
+      return value as Frame;
+    case FrameType.HISTORY_REQUEST:
+      if (!isPositiveId(value[1]) || !isName(value[2]) || !isWirePosition(value[3]))
+        throw bad('HISTORY_REQUEST needs an id, a group id and a position');
+      return value as Frame;
+    default:
+      if (
+        !isPositiveId(value[1]) ||
+        !Array.isArray(value[2]) ||
+        !value[2].every(isHistoryEntry) ||
+        !(value[3] === null || (Array.isArray(value[3]) && value[3].every(isStreamInfo))) ||
+        typeof value[4] !== 'boolean'
+      )
+        throw bad('HISTORY_PAGE needs an id, entries, streams or null, and last');
+      return value as Frame;
+  }
+}
+
 /**
  * Checks that a decoded value is a valid frame and returns it typed. Trailing array
  * elements beyond the known fields are ignored (room for later protocol versions).
@@ -268,6 +342,11 @@ export function validateFrame(value: unknown): Frame {
       if (value.length < 5) value[4] = null;
       return value as Frame;
     }
+    case FrameType.SUBSCRIBE_SINCE:
+    case FrameType.RECOVER:
+    case FrameType.HISTORY_REQUEST:
+    case FrameType.HISTORY_PAGE:
+      return validateRecoveryFrame(value);
     case FrameType.HELLO:
       checkHello(value[1]);
       return value as Frame;

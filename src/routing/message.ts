@@ -30,6 +30,12 @@ export interface IncomingMessage {
   group?: GroupTarget;
   /** For `publish`: true when the publisher asked not to get its own message. */
   notSendMe?: boolean;
+  /**
+   * For group messages a client receives from groups that keep history: the client's
+   * position in each group the message came through, by group id. Opaque and
+   * JSON-serialisable; `subscribe({ id, since: mes.position })` resumes from it.
+   */
+  position?: Record<string, { s: Record<string, number>; t: number }>;
 }
 
 /**

@@ -6,7 +6,13 @@
  */
 import { ErrorCode, LimitError, ProtocolError, RateLimitError } from '../errors.js';
 import type { WirePayload } from '../protocol/codec.js';
-import { FrameType, type Frame, type MessageFrame, type PublishFrame } from '../protocol/frames.js';
+import {
+  FrameType,
+  type Frame,
+  type MessageFrame,
+  type PublishFrame,
+  type WireGroupPosition,
+} from '../protocol/frames.js';
 import type { IncomingMessage as WsMeshMessage } from '../routing/message.js';
 import { NOT_ROUTED, noRouteError, type Router } from '../routing/router.js';
 import { ServerMessageContext } from './context.js';
@@ -41,6 +47,9 @@ export class MessageDispatcher<S extends ServerCore> {
       case FrameType.SUBSCRIBE:
       case FrameType.UNSUBSCRIBE:
         this.handleMembership(ws, frame[0], frame[1], frame[2], raw);
+        return;
+      case FrameType.SUBSCRIBE_SINCE:
+        this.handleMembership(ws, FrameType.SUBSCRIBE, frame[1], frame[2], raw, frame[3]);
         return;
       case FrameType.PUBLISH:
         this.handlePublish(ws, frame, raw);
@@ -86,6 +95,7 @@ export class MessageDispatcher<S extends ServerCore> {
     const id =
       type === FrameType.MESSAGE ||
       type === FrameType.SUBSCRIBE ||
+      type === FrameType.SUBSCRIBE_SINCE ||
       type === FrameType.UNSUBSCRIBE ||
       type === FrameType.PUBLISH ||
       type === FrameType.RPC_CALL ||
@@ -161,6 +171,8 @@ export class MessageDispatcher<S extends ServerCore> {
     id: number,
     groupId: string,
     raw: WirePayload,
+    /** SUBSCRIBE_SINCE: where to resume from (null: fresh); undefined for SUBSCRIBE. */
+    since?: WireGroupPosition | null,
   ): void {
     const subscribe = type === FrameType.SUBSCRIBE;
     const mes: WsMeshMessage = {
@@ -175,12 +187,35 @@ export class MessageDispatcher<S extends ServerCore> {
       if (ws.open && !stopped) {
         if (subscribe) {
           if (!ws.groups.has(groupId)) this.checkSubscriptionLimits(ws, groupId);
+          if (since !== undefined) return this.resume(ws, groupId, since);
           this.server.groups.addSubscriber({ id: groupId, ws });
         } else this.server.groups.deleteSubscriber({ id: groupId, ws });
       }
       // The reply is the membership after processing, so the client knows whether it applied.
       return ws.groups.has(groupId);
     });
+  }
+
+  /**
+   * SUBSCRIBE_SINCE: joins, delivers what was missed, then RECOVER (when the group keeps
+   * history here); resolves with the membership, the REPLY (PROTOCOL.md 2.10).
+   */
+  private async resume(
+    ws: ServerConnection,
+    groupId: string,
+    since: WireGroupPosition | null,
+  ): Promise<boolean> {
+    const result = await this.server.resumes.resume(ws, groupId, since, () => {
+      this.server.groups.addSubscriber({ id: groupId, ws });
+    });
+    if (result !== undefined && ws.open && ws.groups.has(groupId)) {
+      try {
+        ws.connection.send([FrameType.RECOVER, groupId, result.recovered, result.position]);
+      } catch {
+        // Closed or slow consumer: the close handler cleans up.
+      }
+    }
+    return ws.groups.has(groupId);
   }
 
   /**
@@ -241,11 +276,17 @@ export class MessageDispatcher<S extends ServerCore> {
       try {
         value = apply(context.stopped, result);
       } catch (error) {
-        if (id !== 0) ws.connection.replyError(id, error);
-        else this.server.reportError(error, ws);
+        this.failed(ws, id, error);
         return;
       }
-      if (id !== 0) ws.connection.reply(id, value);
+      if (value instanceof Promise) {
+        value.then(
+          (settled: unknown) => {
+            if (id !== 0) ws.connection.reply(id, settled);
+          },
+          (error: unknown) => this.failed(ws, id, error),
+        );
+      } else if (id !== 0) ws.connection.reply(id, value);
     });
   }
 

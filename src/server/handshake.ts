@@ -399,6 +399,7 @@ export class ServerHandshake<S extends ServerCore> {
     };
     if (cipher !== undefined) body.enc = CIPHER_SCHEME;
     else if (ws.connection.acceptsBatches) body.batch = true;
+    if (ws.kind === 'client') body.recovery = true;
     try {
       ws.connection.send([FrameType.WELCOME, body]);
     } catch {

@@ -27,6 +27,7 @@ import {
 import { checkEncryption } from '../transport/frame-cipher.js';
 import { isBackplane, type Backplane } from '../backplane/backplane.js';
 import { refuseUnknownOptions, type OptionKeys } from '../util/known-options.js';
+import { resolveHistory, type HistoryConfig, type HistoryOptions } from '../groups/history.js';
 
 export type { AuthFnIn, AuthFnOut };
 
@@ -134,6 +135,13 @@ export interface ServerOptions {
    */
   maxInFlight?: number | undefined;
   /**
+   * Keep, for every group, the last `size` messages for `ttl` ms (default 300000), so a
+   * client that reconnects gets what it missed (docs/recovery.md). `groups.add({ id,
+   * history })` sets it per group. Set it alike on every clone.
+   * @default undefined (no history)
+   */
+  history?: HistoryOptions | undefined;
+  /**
    * Per-connection rate limit: at most `messages` frames (messages, publishes, subscriptions,
    * RPC calls) per `interval` ms, as a token bucket. Over it, requests fail with
    * `ERR_RATE_LIMIT` and fire-and-forget frames are dropped.
@@ -206,6 +214,7 @@ export interface ResolvedServerOptions {
   maxGroups: number;
   maxSubscriptions: number;
   maxInFlight: number;
+  history: HistoryConfig | undefined;
   rateLimit: { messages: number; interval: number } | undefined;
   authenticate: AuthenticateHook | undefined;
   ops: ResolvedOpsOptions;
@@ -261,12 +270,20 @@ const SERVER_OPTION_KEYS: OptionKeys<ServerOptions> = {
   maxGroups: true,
   maxSubscriptions: true,
   maxInFlight: true,
+  history: true,
   rateLimit: true,
   authenticate: true,
   metrics: true,
   dashboard: true,
   logger: true,
 };
+
+function checkHistory(value: unknown): HistoryConfig | undefined {
+  if (value === undefined) return undefined;
+  const config = resolveHistory(value, 'history');
+  if (typeof config === 'string') throw new InvalidOptionError(config);
+  return config.size === 0 ? undefined : config;
+}
 
 /**
  * Random id for nodes and connections: 96 random bits in base64url (16 characters), shorter
@@ -458,6 +475,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
       10_000,
     ),
     maxInFlight: positiveNumber('maxInFlight', options.maxInFlight, 1000),
+    history: checkHistory(options.history),
     rateLimit: checkRateLimit(options.rateLimit),
     authenticate: optionalFunction<AuthenticateHook>('authenticate', options.authenticate),
     ops: resolveOpsOptions(options.metrics, options.dashboard),

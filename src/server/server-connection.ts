@@ -7,7 +7,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { InvalidArgumentError } from '../errors.js';
 import type { FanoutMessage } from '../groups/fanout-message.js';
 import { NO_GRANTS, type PeerGrants } from '../handshake/admission.js';
-import type { Subscriber } from '../groups/subscriber.js';
+import { heldBack, type ResumeMember, type ResumeState } from '../groups/resume.js';
 import type { Codec, WirePayload } from '../protocol/codec.js';
 import { CloseCode, FrameType, type Frame, type PeerKind } from '../protocol/frames.js';
 import {
@@ -69,7 +69,7 @@ export interface ServerConnectionOwner {
 // Also the ConnectionHandler of its connection, through members left out of the published
 // declarations (so the interface is not declared here).
 /** A peer connected to the server. */
-export class ServerConnection implements Subscriber {
+export class ServerConnection implements ResumeMember {
   /** Key of this connection in `server.clients`. */
   readonly id: string;
   /** Per-connection user data; put anything here (user id, roles...). */
@@ -123,6 +123,8 @@ export class ServerConnection implements Subscriber {
   backlog: [Frame, WirePayload][] | undefined;
   /** @internal Bytes of `backlog`. */
   backlogBytes = 0;
+  /** @internal Groups being resumed: their live messages wait (src/groups/resume.ts). */
+  resuming: ResumeState | undefined;
   /** @internal transport connection */
   readonly connection: Connection;
 
@@ -196,6 +198,13 @@ export class ServerConnection implements Subscriber {
 
   /** @internal Fan-out delivery (see `Subscriber`). Throws `SerializationError`. */
   deliver(message: FanoutMessage): boolean {
+    // Kept in history and delivered by the resume once it reaches this point.
+    if (this.resuming !== undefined && heldBack(this.resuming, message)) return true;
+    return this.deliverNow(message);
+  }
+
+  /** @internal Delivery that skips the resume hold (recovered messages). */
+  deliverNow(message: FanoutMessage): boolean {
     if (this.state !== 'open') return false;
     const { connection } = this;
     // Never a frame the peer said it cannot take (PROTOCOL.md 2.3); a sealed frame carries

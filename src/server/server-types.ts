@@ -4,6 +4,7 @@
  * @module
  */
 import type { GroupManager } from '../groups/group-manager.js';
+import type { ResumeCoordinator } from '../groups/resume.js';
 import type { WirePayload } from '../protocol/codec.js';
 import type { IncomingMessage as WsMeshMessage } from '../routing/message.js';
 import type { CloneManager } from '../cluster/clone-manager.js';
@@ -31,6 +32,8 @@ export interface ServerCore {
   readonly groups: GroupManager<ServerConnection>;
   readonly clones: CloneManager;
   readonly routeCounters: RouteCounters;
+  /** Subscriptions resumed from a position (SUBSCRIBE_SINCE). */
+  readonly resumes: ResumeCoordinator;
   /** The backplane this node runs on, if any. */
   readonly backplaneKind: string | undefined;
   handleFrame(ws: ServerConnection, frame: Frame, raw: WirePayload): void;

@@ -14,6 +14,8 @@ import { CloneManager, type CloneHost } from '../cluster/clone-manager.js';
 import { LinkManager, type LinkHost, type ServerProxyOptions } from '../cluster/link-manager.js';
 import type { RemoteClone } from '../cluster/remote-clone.js';
 import { GroupManager } from '../groups/group-manager.js';
+import { HistoryStore } from '../groups/history.js';
+import { ResumeCoordinator } from '../groups/resume.js';
 import type { Codec, WirePayload } from '../protocol/codec.js';
 import { loadCodec } from '../protocol/codecs.js';
 import { CloseCode, type Frame } from '../protocol/frames.js';
@@ -80,6 +82,9 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
   readonly groups = new GroupManager<ServerConnection>();
   /** The clone mesh as this server sees it; `clones.clones` maps remote clone ids to clones. */
   readonly clones: CloneManager;
+  /** @internal Subscriptions resumed from a position (docs/recovery.md). */
+  readonly resumes: ResumeCoordinator;
+  private historySweep: ReturnType<typeof setInterval> | undefined;
   /** User data. */
   data: unknown;
   /** True between a successful `start()` and `stop()`. */
@@ -119,6 +124,7 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
     this.logger = ServerLog.fromOptions(this.options.logger, this.options.silent, this.options.id);
     this.data = this.options.data;
     this.heartbeat = new HeartbeatMonitor(this.options.heartbeatInterval);
+    this.groups.history = new HistoryStore(this.options.history);
     this.clones = new CloneManager(this);
     this.backplane =
       this.options.backplane === undefined
@@ -134,6 +140,9 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
             reportError: (error) => this.reportError(error),
           });
     this.groups.observer = this.backplane ?? this.clones;
+    // History between nodes rides the clone mesh (the NATS backplane serves local history only).
+    const peers = this.backplane === undefined ? this.clones.history : undefined;
+    this.resumes = new ResumeCoordinator(this.groups.history, () => peers);
     this.groups.routeCounters = this.routeCounters;
     this.groups.listenerError = (error) => this.reportError(error);
     // The link manager only reads options when it is made; the resolver asks it for routes.
@@ -356,7 +365,11 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
       throw error;
     }
     this.active = true;
-    if (this.backplane === undefined) this.clones.start(await loadCodec('msgpack'));
+    const msgpack = await loadCodec('msgpack');
+    this.groups.history.codec = msgpack;
+    this.historySweep = setInterval(() => this.groups.history.sweep(), 10_000);
+    this.historySweep.unref();
+    if (this.backplane === undefined) this.clones.start(msgpack);
     this.linkManager.start();
     this.log(`started ${this.id} on port ${String(this.port)} path ${this.options.path}`);
     const { address } = this.endpoint;
@@ -374,6 +387,7 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
     if (this.starting !== undefined) await this.starting.catch(() => undefined);
     if (!this.active) return;
     this.active = false;
+    clearInterval(this.historySweep);
     this.clones.stop();
     await this.backplane?.stop().catch((error: unknown) => this.reportError(error));
     this.linkManager.stop();

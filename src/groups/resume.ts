@@ -1,0 +1,144 @@
+/**
+ * Resuming a subscription from a position. The member joins the group at once, but its live
+ * messages for the group are held back (dropped here: every one of them is kept in this
+ * node's history before it is fanned out, so the history is the buffer). The coordinator
+ * gathers what the member missed from this node's history and the other nodes', delivers it
+ * in order and once, and the member goes live. The seam has no gap and no duplicate because
+ * the final plan is made from this node's history after the other nodes answered, so it
+ * covers every message held back meanwhile.
+ * @module
+ */
+import type { Codec } from '../protocol/codec.js';
+import { FanoutMessage } from './fanout-message.js';
+import type { HistoryStore } from './history.js';
+import {
+  planRecovery,
+  readWirePosition,
+  seqsOf,
+  type GroupPosition,
+  type HistoryAnswer,
+  type HistoryEntry,
+} from './positions.js';
+import type { Subscriber } from './subscriber.js';
+
+/** How a node asks the other nodes for history (the clone mesh implements it). */
+export interface HistoryPeers {
+  /**
+   * The history of `groupId` after `since` on every other node it can reach; resolves with
+   * the answers that came in time (never rejects).
+   */
+  fetch(groupId: string, since: GroupPosition): Promise<HistoryAnswer[]>;
+}
+
+/** A member that can resume: groups being resumed hold its live messages back. */
+export interface ResumeMember extends Subscriber {
+  /** Groups being resumed; their live messages are not delivered meanwhile. */
+  resuming: ResumeState | undefined;
+  /** True while the member's connection is open. */
+  readonly open: boolean;
+  /** Delivers a message even while it is resuming. */
+  deliverNow(message: FanoutMessage): boolean;
+}
+
+/** What a member is resuming, and the multi-group messages it already got meanwhile. */
+export interface ResumeState {
+  readonly groups: Set<string>;
+  /** Keys of messages to several groups delivered by a recovery, so a second one skips them. */
+  readonly delivered: Set<string>;
+}
+
+/** The outcome of a subscription with a position. */
+export interface ResumeResult {
+  /** `true`/`false` after a resume; `null` for a fresh subscription (nothing to recover). */
+  readonly recovered: boolean | null;
+  /** Where the member stands now. */
+  readonly position: GroupPosition;
+}
+
+/** True when a live message must wait: its target has a group the member is resuming. */
+export function heldBack(state: ResumeState, message: FanoutMessage): boolean {
+  const { target } = message;
+  if (target === null) return false;
+  if (typeof target === 'string') return state.groups.has(target);
+  for (const groupId of target) if (state.groups.has(groupId)) return true;
+  return false;
+}
+
+/** Most resumes running at once on one server; past it a resume reports `recovered: false`. */
+export const MAX_RESUMES = 1000;
+
+/** Runs the resumes of one server. */
+export class ResumeCoordinator {
+  /** Resumes running now. */
+  running = 0;
+  /** Counters since start: messages recovered, resumes complete and with a gap. */
+  messagesRecovered = 0;
+  resumesComplete = 0;
+  resumesIncomplete = 0;
+
+  constructor(
+    private readonly history: HistoryStore,
+    private readonly peers: () => HistoryPeers | undefined,
+  ) {}
+
+  /**
+   * Subscribes `member` to `groupId` through `join` and, with `since`, delivers what it
+   * missed first. Resolves once the member is live; undefined when the group keeps no
+   * history on this node (a plain subscription, nothing to tell the member).
+   */
+  async resume(
+    member: ResumeMember,
+    groupId: string,
+    since: GroupPosition | null,
+    join: () => void,
+  ): Promise<ResumeResult | undefined> {
+    const { history } = this;
+    const codec = history.codec;
+    if (history.configFor(groupId) === undefined || codec === undefined) {
+      join();
+      return since === null ? undefined : { recovered: false, position: history.heads(groupId) };
+    }
+    if (since === null || member.groups.has(groupId)) {
+      join();
+      return { recovered: since === null ? null : true, position: history.heads(groupId) };
+    }
+    if (this.running >= MAX_RESUMES) {
+      join();
+      this.resumesIncomplete++;
+      return { recovered: false, position: history.heads(groupId) };
+    }
+    const state = (member.resuming ??= { groups: new Set(), delivered: new Set() });
+    state.groups.add(groupId);
+    this.running++;
+    try {
+      join();
+      const remote = (await this.peers()?.fetch(groupId, since)) ?? [];
+      if (!member.open) return undefined;
+      // Made now, so it covers every live message held back while the peers answered.
+      const plan = planRecovery(since, [history.query(groupId, since), ...remote]);
+      for (const entry of plan.entries) this.deliver(member, state, entry, codec);
+      this.messagesRecovered += plan.entries.length;
+      if (plan.complete) this.resumesComplete++;
+      else this.resumesIncomplete++;
+      return { recovered: plan.complete, position: plan.position };
+    } finally {
+      this.running--;
+      state.groups.delete(groupId);
+      if (state.groups.size === 0 && member.resuming === state) member.resuming = undefined;
+    }
+  }
+
+  private deliver(member: ResumeMember, state: ResumeState, entry: HistoryEntry, codec: Codec): void {
+    const message = FanoutMessage.fromEncoded(entry.target, codec, entry.bytes);
+    if (typeof entry.target !== 'string' && entry.target !== null) {
+      // One copy per member, even when two of its groups recover the same message.
+      const position = readWirePosition(message.frame[5]);
+      if (position !== undefined) {
+        const key = `${position[0]}|${JSON.stringify(seqsOf(position, entry.target))}`;
+        if (state.delivered.has(key)) return;
+        state.delivered.add(key);
+      }
+    }
+    member.deliverNow(message);
+  }
+}
