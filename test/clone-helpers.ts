@@ -481,6 +481,8 @@ export interface CloneProcessOptions {
   cloneInterval?: number;
   /** Directory with key.pem and cert.pem: serve wss and trust that certificate. */
   tlsDir?: string;
+  /** Server option `history` (size and ttl), as JSON in `CLONE_HISTORY`. */
+  history?: { size: number; ttl?: number };
 }
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/clone-node.ts', import.meta.url));
@@ -508,6 +510,7 @@ export class CloneProcess {
     };
     if (options.token !== undefined) env.CLONE_TOKEN = options.token;
     if (options.tlsDir !== undefined) env.CLONE_TLS_DIR = options.tlsDir;
+    if (options.history !== undefined) env.CLONE_HISTORY = JSON.stringify(options.history);
     this.child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], {
       cwd: fileURLToPath(new URL('..', import.meta.url)),
       env: { ...process.env, ...env },

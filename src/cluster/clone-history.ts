@@ -178,22 +178,31 @@ export class CloneHistory implements HistoryPeers {
     for (const groupId of this.context.interest) {
       if (this.store.configFor(groupId) === undefined) continue;
       const position = { ...this.store.heads(groupId), t: since };
+      // Live messages of the group wait (kept in history) so the heal delivers in order.
+      this.store.hold(groupId);
       void this.ask([link], groupId, position).then((answers) =>
         this.heal(groupId, position, answers),
       );
     }
   }
 
+  /**
+   * Delivers what the peer had and this clone missed, with what was held back meanwhile,
+   * in order and once (made from this clone's history, which kept the held messages).
+   */
   private heal(groupId: string, since: GroupPosition, answers: HistoryAnswer[]): void {
     const { groups, codec } = this.context;
-    for (const entry of planRecovery(since, answers).entries) {
-      // Arrived meanwhile (relayed on another path, or fetched for another group).
-      if (groups.history.holds(groupId, entry.stream, entry.seq)) continue;
+    const { history } = groups;
+    const plan = planRecovery(since, [...answers, history.query(groupId, since)]);
+    history.release(groupId);
+    for (const entry of plan.entries) {
+      // This clone's own messages were delivered when published.
+      if (entry.stream === history.stream) continue;
       try {
         const message = FanoutMessage.fromEncoded(entry.target, codec, entry.bytes);
         void message.frame; // checked before its bytes reach sockets as they are
-        groups.deliverLocal(message, undefined);
-        this.healed++;
+        if (history.keepReceived(message)) this.healed++;
+        groups.fanOutCounted(message, undefined);
       } catch (error) {
         this.context.reportError(error);
       }

@@ -238,11 +238,15 @@ export class GroupManager<Member extends Subscriber = Subscriber> extends Emitte
    * already kept in history is dropped. @internal
    */
   deliverLocal(message: FanoutMessage, withoutId: string | undefined): number {
-    if (!this.history.off && !this.history.keepReceived(message)) return 0;
+    const { history } = this;
+    // A copy already kept is dropped; a message a heal holds back is delivered by the heal.
+    if (!history.off && (!history.keepReceived(message) || history.held(message.target)))
+      return 0;
     return this.fanOutCounted(message, withoutId);
   }
 
-  private fanOutCounted(message: FanoutMessage, withoutId: string | undefined): number {
+  /** Delivers to local subscribers without the history checks (a heal's messages). @internal */
+  fanOutCounted(message: FanoutMessage, withoutId: string | undefined): number {
     const delivered = this.fanOut(message, withoutId);
     this.deliveries += delivered;
     this.tooLarge += message.tooLarge;

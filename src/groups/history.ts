@@ -137,6 +137,11 @@ export class HistoryStore {
   /** Messages kept now, over all groups. */
   size = 0;
   /**
+   * Groups whose messages from other nodes are kept but not delivered yet: a healing link
+   * is fetching what came before them (count of heals per group).
+   */
+  private readonly holds = new Map<string, number>();
+  /**
    * MessagePack, set when the server starts: history keeps GROUP_MESSAGE frames in the
    * encoding clone links carry. Nothing is numbered before.
    */
@@ -242,6 +247,24 @@ export class HistoryStore {
     return this.record(seqsOf(position, target), position[0], target, bytes);
   }
 
+  /** Holds back messages from other nodes for `groupId` until {@link release}. */
+  hold(groupId: string): void {
+    this.holds.set(groupId, (this.holds.get(groupId) ?? 0) + 1);
+  }
+
+  release(groupId: string): void {
+    const count = (this.holds.get(groupId) ?? 0) - 1;
+    if (count > 0) this.holds.set(groupId, count);
+    else this.holds.delete(groupId);
+  }
+
+  /** True when a message to `target` from another node must wait for a heal. */
+  held(target: GroupTarget): boolean {
+    if (this.holds.size === 0 || target === null) return false;
+    if (typeof target === 'string') return this.holds.has(target);
+    return target.some((groupId) => this.holds.has(groupId));
+  }
+
   /** The entries of `groupId` after `since`, with what this node knows of each stream. */
   query(groupId: string, since: GroupPosition): HistoryAnswer {
     const log = this.logs.get(groupId);
@@ -281,11 +304,6 @@ export class HistoryStore {
     const log = this.logs.get(groupId);
     if (log !== undefined) for (const [stream, state] of log.streams) s[stream] = state.head;
     return { s, t: this.now() };
-  }
-
-  /** True when this node holds `(stream, seq)` of `groupId`. */
-  holds(groupId: string, stream: string, seq: number): boolean {
-    return this.logs.get(groupId)?.streams.get(stream)?.held.has(seq) === true;
   }
 
   /** Drops expired entries everywhere, and forgets groups with no history left to serve. */

@@ -1,0 +1,194 @@
+/**
+ * Recovery in one process with real sockets: a client that reconnects to the same server
+ * gets what it missed, once and in order, then live messages; `recovered: false` when history
+ * is too short; `subscribe({ id, since })` from a saved position; a clone link that is cut and
+ * comes back fetches what its subscribers missed; history options are validated.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Client } from '../src/client/client.js';
+import { InvalidArgumentError, InvalidOptionError, Server } from '../src/index.js';
+import type { MessagePosition } from '../src/index.js';
+import {
+  awaitInterest,
+  flush,
+  linkedIds,
+  prober,
+  publishNumbered,
+  range,
+  sequences,
+  startClone,
+  startInbox,
+  startTcpProxy,
+  stopInboxes,
+  type Inbox,
+} from './clone-helpers.js';
+import { Cleanup, startServer, waitFor } from './helpers.js';
+
+/** Records the client's `recover` events. */
+function recoveries(client: Client): { group: string; recovered: boolean }[] {
+  const events: { group: string; recovered: boolean }[] = [];
+  client.on('recover', ({ group, recovered }) => events.push({ group, recovered }));
+  return events;
+}
+
+/** Drops the server side of `client`'s connection; the client reconnects by itself. */
+function dropConnection(server: Server, client: Client): void {
+  const id = client.getInfo().connectionId;
+  const ws = id === undefined ? undefined : server.clients.get(id);
+  assert.ok(ws, 'the client is connected');
+  ws.close(4000, 'test drop');
+}
+
+describe('recovery on one server', () => {
+  test('a client that reconnects gets what it missed, once and in order, then live messages', async () => {
+    const cleanup = new Cleanup();
+    try {
+      const { server, url } = await startServer({ history: { size: 1000 } });
+      cleanup.add(() => server.stop());
+      const inbox = await startInbox(url, ['room'], { reconnect: true, reconnectTimeout: 50 });
+      cleanup.add(() => stopInboxes([inbox]));
+      const events = recoveries(inbox.client);
+      const send = (from: number, to: number): void => {
+        for (let n = from; n < to; n++)
+          server.groups.sendMes({ id: 'room', route: 'msg', data: { p: 's', n } });
+      };
+      send(0, 50);
+      await waitFor(() => inbox.of('msg').length === 50, 5000, 'first 50');
+      dropConnection(server, inbox.client);
+      await waitFor(() => !inbox.client.connected, 5000, 'client saw the drop');
+      send(50, 120); // while the client is away
+      await waitFor(() => events.length === 1, 5000, 'recover event');
+      assert.deepEqual(events, [{ group: 'room', recovered: true }]);
+      send(120, 150);
+      await waitFor(() => inbox.of('msg').length >= 150, 5000, 'all 150');
+      assert.deepEqual(sequences(inbox).get('s'), range(0, 150));
+      const last = inbox.messages.at(-1);
+      assert.ok(last !== undefined);
+    } finally {
+      await cleanup.run();
+    }
+  });
+
+  test('history shorter than the gap gives recovered: false, and what history still had', async () => {
+    const cleanup = new Cleanup();
+    try {
+      const { server, url } = await startServer({ history: { size: 10 } });
+      cleanup.add(() => server.stop());
+      const inbox = await startInbox(url, ['room'], { reconnect: true, reconnectTimeout: 50 });
+      cleanup.add(() => stopInboxes([inbox]));
+      const events = recoveries(inbox.client);
+      server.groups.sendMes({ id: 'room', route: 'msg', data: { p: 's', n: 0 } });
+      await waitFor(() => inbox.of('msg').length === 1, 5000, 'first message');
+      dropConnection(server, inbox.client);
+      await waitFor(() => !inbox.client.connected, 5000, 'client saw the drop');
+      for (let n = 1; n < 40; n++)
+        server.groups.sendMes({ id: 'room', route: 'msg', data: { p: 's', n } });
+      await waitFor(() => events.length === 1, 5000, 'recover event');
+      assert.deepEqual(events, [{ group: 'room', recovered: false }]);
+      assert.deepEqual(sequences(inbox).get('s'), [0, ...range(30, 40)]);
+    } finally {
+      await cleanup.run();
+    }
+  });
+
+  test('subscribe({ id, since }) resumes a new client from a saved mes.position', async () => {
+    const cleanup = new Cleanup();
+    try {
+      const { server, url } = await startServer();
+      server.groups.add({ id: 'room', history: { size: 100, ttl: 60_000 } });
+      cleanup.add(() => server.stop());
+      let saved: MessagePosition | undefined;
+      const first = new Client({ url, reconnect: false, silent: true });
+      first.addRoute({
+        handler: ({ mes }) => {
+          if ((mes.data as { n: number }).n === 9) saved = mes.position;
+        },
+      });
+      await first.start();
+      await first.subscribe({ id: 'room' });
+      for (let n = 0; n < 10; n++)
+        server.groups.sendMes({ id: 'room', route: 'msg', data: { p: 's', n } });
+      await waitFor(() => saved !== undefined, 5000, 'position of message 9');
+      await first.stop();
+      for (let n = 10; n < 20; n++)
+        server.groups.sendMes({ id: 'room', route: 'msg', data: { p: 's', n } });
+      // What an application would store and read back.
+      const since = JSON.parse(JSON.stringify(saved)) as MessagePosition;
+      const second = await startInbox(url, []);
+      cleanup.add(() => stopInboxes([second]));
+      const events = recoveries(second.client);
+      await second.client.subscribe({ id: 'room', since });
+      assert.deepEqual(events, [{ group: 'room', recovered: true }]);
+      assert.deepEqual(sequences(second).get('s'), range(10, 20));
+      await assert.rejects(
+        second.client.subscribe({ id: 'other', since }),
+        (error: unknown) => error instanceof InvalidArgumentError,
+      );
+    } finally {
+      await cleanup.run();
+    }
+  });
+
+  test('history options are checked up front', () => {
+    assert.throws(() => new Server({ history: { size: -1 } }), InvalidOptionError);
+    assert.throws(() => new Server({ history: { size: 10, ttl: 0 } }), InvalidOptionError);
+    assert.throws(
+      () => new Server({ history: { size: 10, age: 5 } as unknown as { size: number } }),
+      InvalidOptionError,
+    );
+    const server = new Server({ history: { size: 10 } });
+    assert.throws(
+      () => server.groups.add({ id: 'g', history: { size: 1.5 } }),
+      InvalidArgumentError,
+    );
+  });
+});
+
+describe('recovery between clones', () => {
+  test('a cut clone link that comes back fetches what its subscribers missed, once and in order', async () => {
+    const cleanup = new Cleanup();
+    try {
+      // h2 dials h1 through a proxy that can be cut: the only link between them.
+      const { getFreePort } = await import('./helpers.js');
+      const h1Port = await getFreePort();
+      const proxy = await startTcpProxy(h1Port);
+      cleanup.add(() => proxy.close());
+      const history = { size: 1000 };
+      const h1 = await startClone('h1', {
+        port: h1Port,
+        url: `ws://127.0.0.1:${proxy.port}`,
+        history,
+      });
+      cleanup.add(() => h1.server.stop());
+      const h2 = await startClone('h2', { url: undefined, history });
+      cleanup.add(() => h2.server.stop());
+      h2.server.addClone({ id: 'h1', url: `ws://127.0.0.1:${proxy.port}` });
+      await waitFor(() => linkedIds(h2.server).includes('h1'), 5000, 'h2 linked to h1');
+      const inboxes: Inbox[] = [await startInbox(h2.url, ['room'])];
+      cleanup.add(() => stopInboxes(inboxes));
+      const publisher = new Client({ url: h1.url, reconnect: false, silent: true });
+      await publisher.start();
+      cleanup.add(() => publisher.stop());
+      await awaitInterest(prober(publisher, 'room'), inboxes);
+
+      publishNumbered(publisher, 'p', 'room', 0, 100);
+      await waitFor(() => (sequences(inboxes[0] as Inbox).get('p') ?? []).length === 100, 5000);
+      proxy.cut();
+      await waitFor(() => !linkedIds(h1.server).includes('h2'), 5000, 'h1 lost the link');
+      publishNumbered(publisher, 'p', 'room', 100, 200); // nobody relays these to h2
+      await waitFor(
+        () => h1.server.groups.history.size >= 200 + 1,
+        5000,
+        'h1 kept the messages it published',
+      );
+      proxy.restore();
+      await waitFor(() => linkedIds(h2.server).includes('h1'), 10_000, 'link back');
+      publishNumbered(publisher, 'p', 'room', 200, 300);
+      await flush([publisher], 'room', inboxes);
+      assert.deepEqual(sequences(inboxes[0] as Inbox).get('p'), range(0, 300));
+    } finally {
+      await cleanup.run();
+    }
+  });
+});
