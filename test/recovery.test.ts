@@ -23,7 +23,7 @@ import {
   stopInboxes,
   type Inbox,
 } from './clone-helpers.js';
-import { Cleanup, startServer, waitFor } from './helpers.js';
+import { Cleanup, getFreePort, nextEvent, startServer, waitFor } from './helpers.js';
 
 /** Records the client's `recover` events. */
 function recoveries(client: Client): { group: string; recovered: boolean }[] {
@@ -32,12 +32,18 @@ function recoveries(client: Client): { group: string; recovered: boolean }[] {
   return events;
 }
 
-/** Drops the server side of `client`'s connection; the client reconnects by itself. */
-function dropConnection(server: Server, client: Client): void {
+/**
+ * Drops the server side of `client`'s connection and resolves once the client saw it close;
+ * it reconnects by itself `reconnectTimeout` later, so synchronous code right after this
+ * runs while it is away.
+ */
+async function dropConnection(server: Server, client: Client): Promise<void> {
   const id = client.getInfo().connectionId;
   const ws = id === undefined ? undefined : server.clients.get(id);
   assert.ok(ws, 'the client is connected');
+  const closed = nextEvent(client, 'close');
   ws.close(4000, 'test drop');
+  await closed;
 }
 
 describe('recovery on one server', () => {
@@ -46,7 +52,7 @@ describe('recovery on one server', () => {
     try {
       const { server, url } = await startServer({ history: { size: 1000 } });
       cleanup.add(() => server.stop());
-      const inbox = await startInbox(url, ['room'], { reconnect: true, reconnectTimeout: 50 });
+      const inbox = await startInbox(url, ['room'], { reconnect: true, reconnectTimeout: 200 });
       cleanup.add(() => stopInboxes([inbox]));
       const events = recoveries(inbox.client);
       const send = (from: number, to: number): void => {
@@ -55,16 +61,13 @@ describe('recovery on one server', () => {
       };
       send(0, 50);
       await waitFor(() => inbox.of('msg').length === 50, 5000, 'first 50');
-      dropConnection(server, inbox.client);
-      await waitFor(() => !inbox.client.connected, 5000, 'client saw the drop');
+      await dropConnection(server, inbox.client);
       send(50, 120); // while the client is away
       await waitFor(() => events.length === 1, 5000, 'recover event');
       assert.deepEqual(events, [{ group: 'room', recovered: true }]);
       send(120, 150);
       await waitFor(() => inbox.of('msg').length >= 150, 5000, 'all 150');
       assert.deepEqual(sequences(inbox).get('s'), range(0, 150));
-      const last = inbox.messages.at(-1);
-      assert.ok(last !== undefined);
     } finally {
       await cleanup.run();
     }
@@ -75,13 +78,12 @@ describe('recovery on one server', () => {
     try {
       const { server, url } = await startServer({ history: { size: 10 } });
       cleanup.add(() => server.stop());
-      const inbox = await startInbox(url, ['room'], { reconnect: true, reconnectTimeout: 50 });
+      const inbox = await startInbox(url, ['room'], { reconnect: true, reconnectTimeout: 200 });
       cleanup.add(() => stopInboxes([inbox]));
       const events = recoveries(inbox.client);
       server.groups.sendMes({ id: 'room', route: 'msg', data: { p: 's', n: 0 } });
       await waitFor(() => inbox.of('msg').length === 1, 5000, 'first message');
-      dropConnection(server, inbox.client);
-      await waitFor(() => !inbox.client.connected, 5000, 'client saw the drop');
+      await dropConnection(server, inbox.client);
       for (let n = 1; n < 40; n++)
         server.groups.sendMes({ id: 'room', route: 'msg', data: { p: 's', n } });
       await waitFor(() => events.length === 1, 5000, 'recover event');
@@ -150,7 +152,6 @@ describe('recovery between clones', () => {
     const cleanup = new Cleanup();
     try {
       // h2 dials h1 through a proxy that can be cut: the only link between them.
-      const { getFreePort } = await import('./helpers.js');
       const h1Port = await getFreePort();
       const proxy = await startTcpProxy(h1Port);
       cleanup.add(() => proxy.close());
