@@ -240,8 +240,7 @@ export class GroupManager<Member extends Subscriber = Subscriber> extends Emitte
   deliverLocal(message: FanoutMessage, withoutId: string | undefined): number {
     const { history } = this;
     // A copy already kept is dropped; a message a heal holds back is delivered by the heal.
-    if (!history.off && (!history.keepReceived(message) || history.held(message.target)))
-      return 0;
+    if (!history.off && (!history.keepReceived(message) || history.held(message.target))) return 0;
     return this.fanOutCounted(message, withoutId);
   }
 

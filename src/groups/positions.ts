@@ -127,7 +127,10 @@ export function seqsOf(position: WirePosition, target: GroupTarget): [string, nu
 }
 
 /** Whether `entry` comes after `since` (newer than the position in its stream, or than `t`). */
-export function isAfter(entry: Pick<HistoryEntry, 'stream' | 'seq' | 'at'>, since: GroupPosition): boolean {
+export function isAfter(
+  entry: Pick<HistoryEntry, 'stream' | 'seq' | 'at'>,
+  since: GroupPosition,
+): boolean {
   const last = Object.hasOwn(since.s, entry.stream) ? since.s[entry.stream] : undefined;
   return last === undefined ? entry.at > since.t : entry.seq > last;
 }
@@ -146,7 +149,10 @@ interface StreamPlan {
  * to the highest any node saw is there; for a stream it had not heard from, the first message
  * after `t` follows one known to be older than `t`, and nothing newer than `t` was dropped.
  */
-export function planRecovery(since: GroupPosition, answers: readonly HistoryAnswer[]): RecoveryPlan {
+export function planRecovery(
+  since: GroupPosition,
+  answers: readonly HistoryAnswer[],
+): RecoveryPlan {
   const streams = new Map<string, StreamPlan>();
   const streamOf = (id: string): StreamPlan => {
     let plan = streams.get(id);
@@ -212,7 +218,8 @@ function mergeByArrival(queues: HistoryEntry[][]): HistoryEntry[] {
     for (let i = 0; i < queues.length; i++) {
       const entry = (queues[i] as HistoryEntry[])[heads[i] as number];
       if (entry === undefined) continue;
-      const current = best < 0 ? undefined : (queues[best] as HistoryEntry[])[heads[best] as number];
+      const current =
+        best < 0 ? undefined : (queues[best] as HistoryEntry[])[heads[best] as number];
       if (current === undefined || entry.at < current.at) best = i;
     }
     if (best < 0) return out;

@@ -128,7 +128,12 @@ export class ResumeCoordinator {
     }
   }
 
-  private deliver(member: ResumeMember, state: ResumeState, entry: HistoryEntry, codec: Codec): void {
+  private deliver(
+    member: ResumeMember,
+    state: ResumeState,
+    entry: HistoryEntry,
+    codec: Codec,
+  ): void {
     const message = FanoutMessage.fromEncoded(entry.target, codec, entry.bytes);
     if (typeof entry.target !== 'string' && entry.target !== null) {
       // One copy per member, even when two of its groups recover the same message.
