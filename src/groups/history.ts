@@ -225,8 +225,9 @@ export class HistoryStore {
   /** Keeps a message this node published with `position` (from {@link stamp}). */
   keepPublished(message: FanoutMessage, position: WirePosition): void {
     const codec = this.codec as Codec;
-    // A copy: the encoder's bytes may share a large buffer that history must not pin.
-    const bytes = (message.encode(codec) as Uint8Array).slice();
+    // A copy from Node's small-buffer pool: the encoder's bytes may share a large buffer that
+    // history must not pin, and a pooled copy costs less than an ArrayBuffer of its own.
+    const bytes = Buffer.from(message.encode(codec) as Uint8Array);
     this.record(seqsOf(position, message.target), position[0], message.target, bytes);
   }
 
@@ -243,7 +244,8 @@ export class HistoryStore {
     } else if (!target.some((groupId) => this.configFor(groupId) !== undefined)) return true;
     const position = readWirePosition(message.frame[5]);
     if (position === undefined) return true;
-    const bytes = message.encode(codec) as Uint8Array;
+    // A copy, not a view into the frame (or batch) it came in, which history must not pin.
+    const bytes = Buffer.from(message.encode(codec) as Uint8Array);
     return this.record(seqsOf(position, target), position[0], target, bytes);
   }
 

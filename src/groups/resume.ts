@@ -32,11 +32,11 @@ export interface HistoryPeers {
 
 /** A member that can resume: groups being resumed hold its live messages back. */
 export interface ResumeMember extends Subscriber {
-  /** Groups being resumed; their live messages are not delivered meanwhile. */
+  /** @internal Groups being resumed; their live messages are not delivered meanwhile. */
   resuming: ResumeState | undefined;
   /** True while the member's connection is open. */
   readonly open: boolean;
-  /** Delivers a message even while it is resuming. */
+  /** @internal Delivers a message even while it is resuming. */
   deliverNow(message: FanoutMessage): boolean;
 }
 
