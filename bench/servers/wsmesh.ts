@@ -15,6 +15,8 @@ import { loadWsMesh, type WsMeshModule } from '../lib/wsmesh-module.js';
 type MeshServer = InstanceType<WsMeshModule['Server']>;
 
 const SETTLE_LIMIT_MS = 15_000;
+/** `WSMESH_BENCH_HISTORY=<size>` turns group history on (the cost of positions and history). */
+const HISTORY_SIZE = Number(process.env.WSMESH_BENCH_HISTORY ?? '0');
 const START_ATTEMPTS = 3;
 
 /**
@@ -30,6 +32,7 @@ async function startOnFreePort(Server: WsMeshModule['Server'], id: string): Prom
       host: '127.0.0.1',
       port,
       silent: true,
+      ...(HISTORY_SIZE > 0 ? { history: { size: HISTORY_SIZE } } : {}),
     });
     server.addRoute({ route: 'add', handler: ({ data }) => sumOf(data) ?? null });
     try {
