@@ -68,6 +68,10 @@ describe('recovery on one server', () => {
       send(120, 150);
       await waitFor(() => inbox.of('msg').length >= 150, 5000, 'all 150');
       assert.deepEqual(sequences(inbox).get('s'), range(0, 150));
+      const { history } = server.stats();
+      assert.equal(history.recovered, 70);
+      assert.equal(history.resumesComplete, 1);
+      assert.equal(history.kept, 150);
     } finally {
       await cleanup.run();
     }
@@ -188,6 +192,7 @@ describe('recovery between clones', () => {
       publishNumbered(publisher, 'p', 'room', 200, 300);
       await flush([publisher], 'room', inboxes);
       assert.deepEqual(sequences(inboxes[0] as Inbox).get('p'), range(0, 300));
+      assert.equal(h2.server.stats().history.healed, 100, 'the heal brought the missed ones');
     } finally {
       await cleanup.run();
     }

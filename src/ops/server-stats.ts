@@ -41,6 +41,18 @@ export interface ServerStats {
   subscriptions: number;
   /** Client subscriptions refused by the server-wide `maxGroups` or `maxSubscriptions`. */
   subscriptionsRefused: number;
+  /** Group history and resumes (docs/recovery.md). */
+  history: {
+    /** Messages kept now, over all groups. */
+    kept: number;
+    /** Messages delivered to resuming clients since start. */
+    recovered: number;
+    /** Resumes that recovered everything, and those that reported a gap. */
+    resumesComplete: number;
+    resumesIncomplete: number;
+    /** Messages that healed clone links brought back. */
+    healed: number;
+  };
   clones: {
     known: number;
     linked: number;

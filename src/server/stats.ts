@@ -7,6 +7,7 @@ import type { BackplaneState } from '../backplane/backplane.js';
 import type { CloneManager } from '../cluster/clone-manager.js';
 import type { LinkManager } from '../cluster/link-manager.js';
 import type { GroupManager } from '../groups/group-manager.js';
+import type { ResumeCoordinator } from '../groups/resume.js';
 import { clonePeerStats } from '../ops/clone-peers.js';
 import type { ServerStats } from '../ops/server-stats.js';
 import type { OpsEndpoint } from '../ops/ops-endpoint.js';
@@ -30,6 +31,7 @@ export interface StatsHost {
   readonly clones: CloneManager;
   readonly responder: RpcResponder;
   readonly registry: FunctionRegistry;
+  readonly resumes: ResumeCoordinator;
 }
 
 /** @internal The private parts of a server that `stats()` reads. */
@@ -63,6 +65,13 @@ export function collectStats(server: StatsHost, parts: StatsParts): ServerStats 
     groups: server.groups.size,
     subscriptions: server.groups.subscriptions,
     subscriptionsRefused: parts.dispatcher.subscriptionsRefused,
+    history: {
+      kept: server.groups.history.size,
+      recovered: server.resumes.messagesRecovered,
+      resumesComplete: server.resumes.resumesComplete,
+      resumesIncomplete: server.resumes.resumesIncomplete,
+      healed: server.clones.history.healed,
+    },
     clones: {
       known: server.clones.clones.size,
       linked: server.clones.links.size,
