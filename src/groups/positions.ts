@@ -11,7 +11,7 @@
  * @module
  */
 import type { GroupTarget } from '../protocol/frames.js';
-import { isName } from '../protocol/validate.js';
+import { isName, isWirePosition } from '../protocol/validate.js';
 
 /** Most streams a position may name (a process that published to the group, per restart). */
 export const MAX_POSITION_STREAMS = 256;
@@ -76,21 +76,9 @@ function isSeq(value: unknown): value is number {
   return Number.isSafeInteger(value) && (value as number) > 0;
 }
 
-function isTime(value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
-}
-
-/** True when `value` is a valid {@link GroupPosition}. */
+/** True when `value` is a valid {@link GroupPosition} (at most 256 streams). */
 export function isGroupPosition(value: unknown): value is GroupPosition {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const { s, t } = value as Record<string, unknown>;
-  if (!isTime(t) || typeof s !== 'object' || s === null || Array.isArray(s)) return false;
-  const streams = Object.keys(s);
-  if (streams.length > MAX_POSITION_STREAMS) return false;
-  for (const stream of streams) {
-    if (!isName(stream) || !isSeq((s as Record<string, unknown>)[stream])) return false;
-  }
-  return true;
+  return isWirePosition(value);
 }
 
 /** A copy of `position` (positions handed to applications must not change under them). */
