@@ -15,6 +15,9 @@ const seconds = Number(process.env.SOAK_SECONDS ?? '20');
 interface Tally {
   delivered: number;
   gaps: number;
+  /** `recover` events: groups resumed with nothing lost, and with a gap. */
+  recovered: number;
+  unrecovered: number;
   duplicates: number;
   latencies: number[];
   callErrors: number;
@@ -24,6 +27,8 @@ interface Tally {
 const tally: Tally = {
   delivered: 0,
   gaps: 0,
+  recovered: 0,
+  unrecovered: 0,
   duplicates: 0,
   latencies: [],
   callErrors: 0,
@@ -50,6 +55,10 @@ for (let i = 0; i < clients; i++) {
       }
       tally.delivered++;
     },
+  });
+  client.on('recover', ({ recovered }) => {
+    if (recovered) tally.recovered++;
+    else tally.unrecovered++;
   });
   started.push(client);
   if (i % 200 === 199) await new Promise((resolve) => setTimeout(resolve, 20));
@@ -102,6 +111,8 @@ process.send?.({
   expected: tally.published * (clients / groups),
   gaps: tally.gaps,
   duplicates: tally.duplicates,
+  recovered: tally.recovered,
+  unrecovered: tally.unrecovered,
   calls: tally.latencies.length,
   callErrors: tally.callErrors,
   publishErrors: tally.publishErrors,

@@ -1,6 +1,6 @@
 /**
  * One clone of the soak mesh, in its own process. Environment: SOAK_ID, SOAK_PORT,
- * SOAK_PEERS (`id=url,...`). Shares `echo` over RPC, reports `{type:'ready'}` and, on request,
+ * SOAK_PEERS (`id=url,...`), SOAK_HISTORY (history size per group, 0 = off). Shares `echo` over RPC, reports `{type:'ready'}` and, on request,
  * `{type:'stats', rss, stats}` over IPC; stops on `{type:'stop'}`, SIGTERM or a lost parent.
  */
 import { Server } from '../../src/index.js';
@@ -13,6 +13,9 @@ const server = new Server({
   host: '127.0.0.1',
   url: `ws://127.0.0.1:${port}`,
   cloneInterval: 1000,
+  ...(Number(process.env.SOAK_HISTORY ?? '0') > 0
+    ? { history: { size: Number(process.env.SOAK_HISTORY) } }
+    : {}),
 });
 server.origin((value: unknown) => value, { namespace: 'soak', name: 'echo' });
 await server.start();

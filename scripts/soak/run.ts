@@ -4,6 +4,7 @@
  * (p50/p99), RSS of every clone over time (JSON and an SVG plot) and any loss or duplicate.
  *
  *   npx tsx scripts/soak/run.ts --seconds 300 --clients 2000 --period 5000
+ *   npx tsx scripts/soak/run.ts --history 1000   # with group history: recover events, recovered
  *
  * `npm test` runs a 20-second version (test/soak.test.ts).
  */
@@ -23,6 +24,8 @@ export interface SoakOptions {
   seconds: number;
   /** Where to write JSON and SVG; undefined = nowhere. */
   outDir?: string;
+  /** Group history size on every clone (docs/recovery.md); 0 or undefined = off. */
+  history?: number;
 }
 
 /** What a soak run measured. */
@@ -34,6 +37,11 @@ export interface SoakResult {
   expected: number;
   gaps: number;
   duplicates: number;
+  /** Clients' `recover` events: resumes that lost nothing, and resumes with a gap. */
+  recovered: number;
+  unrecovered: number;
+  /** Summed over clones (`stats().history`): messages recovered and healed, kept at the end. */
+  history: { recovered: number; healed: number; kept: number };
   calls: number;
   callErrors: number;
   publishErrors: number;
@@ -41,6 +49,11 @@ export interface SoakResult {
   p99: number;
   /** Per clone: [seconds since start, RSS MiB] samples. */
   rss: Record<string, [number, number][]>;
+}
+
+/** What the soak reads of a clone's `stats()`. */
+interface SoakStats {
+  history?: SoakResult['history'];
 }
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -107,6 +120,7 @@ ${lines.join('\n')}
 export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const children: ChildProcess[] = [];
   const rss: Record<string, [number, number][]> = {};
+  const histories = new Map<string, SoakResult['history']>();
   let sampler: ReturnType<typeof setInterval> | undefined;
   try {
     const ports = await Promise.all(Array.from({ length: options.clones }, () => freePort()));
@@ -120,6 +134,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
           SOAK_ID: `soak-${i}`,
           SOAK_PORT: String(ports[i]),
           SOAK_PEERS: peers,
+          SOAK_HISTORY: String(options.history ?? 0),
         },
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });
@@ -131,10 +146,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       for (const child of children.slice(0, options.clones)) child.send({ type: 'stats' });
     }, 1000);
     for (const child of children) {
-      child.on('message', (message: { type?: string; id?: string; rss?: number }) => {
+      type StatsMessage = { type?: string; id?: string; rss?: number; stats?: SoakStats };
+      child.on('message', (message: StatsMessage) => {
         if (message.type !== 'stats' || message.id === undefined || message.rss === undefined)
           return;
         (rss[message.id] ??= []).push([(Date.now() - t0) / 1000, message.rss / 2 ** 20]);
+        const history = message.stats?.history;
+        if (history !== undefined) histories.set(message.id, history);
       });
     }
     const load = fork(`${here}load.ts`, [], {
@@ -150,12 +168,18 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     children.push(load);
-    const result = await waitMessage<Omit<SoakResult, 'options' | 'rss'>>(
+    const result = await waitMessage<Omit<SoakResult, 'options' | 'rss' | 'history'>>(
       load,
       'result',
       (options.seconds + 120) * 1000,
     );
-    const full: SoakResult = { ...result, options, rss };
+    const history = { recovered: 0, healed: 0, kept: 0 };
+    for (const node of histories.values()) {
+      history.recovered += node.recovered;
+      history.healed += node.healed;
+      history.kept += node.kept;
+    }
+    const full: SoakResult = { ...result, options, rss, history };
     if (options.outDir !== undefined) {
       mkdirSync(options.outDir, { recursive: true });
       const stamp = new Date().toISOString().replace(/[:.]/g, '-');
@@ -179,6 +203,7 @@ export function describe(result: SoakResult): string {
     `soak: ${r.options.clones} clones, ${r.options.clients} clients, ${r.elapsed.toFixed(1)} s`,
     `publishes ${r.published} (${(r.published / r.elapsed).toFixed(0)}/s), deliveries ${r.delivered}/${r.expected} (${(r.delivered / r.elapsed).toFixed(0)}/s)`,
     `gaps ${r.gaps}, duplicates ${r.duplicates}, publish errors ${r.publishErrors}`,
+    `recover events ${r.recovered} complete, ${r.unrecovered} with a gap; history: ${r.history.recovered} messages recovered, ${r.history.healed} healed, ${r.history.kept} kept`,
     `calls ${r.calls} (${(r.calls / r.elapsed).toFixed(0)}/s), errors ${r.callErrors}, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms`,
     `peak RSS per clone ${peak.toFixed(0)} MiB`,
   ].join('\n');
@@ -193,6 +218,7 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
       groups: { type: 'string', default: '20' },
       period: { type: 'string', default: '5000' },
       clones: { type: 'string', default: '4' },
+      history: { type: 'string', default: '0' },
     },
   });
   const seconds =
@@ -203,6 +229,7 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
     groups: Number(values.groups),
     period: Number(values.period),
     seconds,
+    history: Number(values.history),
     outDir: 'bench/results',
   });
   console.log(describe(result));
