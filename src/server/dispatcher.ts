@@ -179,7 +179,8 @@ export class MessageDispatcher<S extends ServerCore> {
       kind: subscribe ? 'subscribe' : 'unsubscribe',
       route: null,
       act: null,
-      data: { id: groupId },
+      // A resume shows its position, so a middleware can refuse reading back history.
+      data: since === undefined || since === null ? { id: groupId } : { id: groupId, since },
       group: groupId,
       awaitRes: id !== 0,
     };
