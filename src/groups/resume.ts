@@ -112,7 +112,11 @@ export class ResumeCoordinator {
     this.running++;
     try {
       join();
-      const remote = (await this.peers()?.fetch(groupId, since)) ?? [];
+      const peers = this.peers();
+      // Ask after this turn: the interest the join created reaches the other nodes first
+      // (announced on the same links), so whatever they publish after answering comes live.
+      if (peers !== undefined) await new Promise<void>((resolve) => setImmediate(resolve));
+      const remote = peers === undefined || !member.open ? [] : await peers.fetch(groupId, since);
       if (!member.open) return undefined;
       // Made now, so it covers every live message held back while the peers answered.
       const plan = planRecovery(since, [history.query(groupId, since), ...remote]);
