@@ -24,6 +24,7 @@ import {
   type Inbox,
 } from './clone-helpers.js';
 import { Cleanup, getFreePort, nextEvent, startServer, waitFor } from './helpers.js';
+import { FanoutMessage } from '../src/groups/fanout-message.js';
 
 /** Records the client's `recover` events. */
 function recoveries(client: Client): { group: string; recovered: boolean }[] {
@@ -193,6 +194,47 @@ describe('recovery between clones', () => {
       await flush([publisher], 'room', inboxes);
       assert.deepEqual(sequences(inboxes[0] as Inbox).get('p'), range(0, 300));
       assert.equal(h2.server.stats().history.healed, 100, 'the heal brought the missed ones');
+    } finally {
+      await cleanup.run();
+    }
+  });
+
+  test('a relayed message that skips sequences makes the clone fetch the missing ones', async () => {
+    const cleanup = new Cleanup();
+    try {
+      const history = { size: 1000 };
+      const g1 = await startClone('g1', { history });
+      cleanup.add(() => g1.server.stop());
+      const g2 = await startClone('g2', { history });
+      cleanup.add(() => g2.server.stop());
+      g2.server.addClone({ id: 'g1', url: g1.url });
+      await waitFor(() => linkedIds(g2.server).includes('g1'), 5000, 'linked');
+      const inbox = await startInbox(g2.url, ['room']);
+      cleanup.add(() => stopInboxes([inbox]));
+      const publisher = new Client({ url: g1.url, reconnect: false, silent: true });
+      await publisher.start();
+      cleanup.add(() => publisher.stop());
+      await awaitInterest(prober(publisher, 'room'), [inbox]);
+      publishNumbered(publisher, 'p', 'room', 0, 10);
+      await waitFor(() => (sequences(inbox).get('p') ?? []).length === 10, 5000, 'first 10');
+      // Message 10 is numbered and kept on g1 but never relayed: lost on the way.
+      const kept = g1.server.groups.history;
+      const position = kept.stamp('room');
+      assert.ok(position !== undefined);
+      kept.keepPublished(
+        FanoutMessage.fromFields('room', 'msg', null, { p: 'p', n: 10 }, position),
+        position,
+      );
+      publishNumbered(publisher, 'p', 'room', 11, 20);
+      await waitFor(() => (sequences(inbox).get('p') ?? []).length >= 20, 5000, 'all 20');
+      await flush([publisher], 'room', [inbox]);
+      const got = sequences(inbox).get('p') ?? [];
+      assert.deepEqual(
+        [...got].sort((a, b) => a - b),
+        range(0, 20),
+        'each once',
+      );
+      assert.equal(g2.server.stats().history.healed, 1);
     } finally {
       await cleanup.run();
     }

@@ -74,7 +74,40 @@ export class CloneHistory implements HistoryPeers {
   /** Messages a healed link brought that this clone had missed, since start. */
   healed = 0;
 
-  constructor(private readonly context: CloneHistoryContext) {}
+  /** Gaps being filled, `groupId stream`, so one gap is asked for once. */
+  private readonly filling = new Set<string>();
+
+  constructor(private readonly context: CloneHistoryContext) {
+    context.groups.history.onGap = (groupId, stream, after, before) =>
+      this.fillGap(groupId, stream, after, before);
+  }
+
+  /**
+   * A relayed message skipped sequences of its stream: asks every linked clone for the
+   * missing ones and delivers those it gets (late, out of order, rather than never).
+   */
+  private fillGap(groupId: string, stream: string, after: number, before: number): void {
+    const key = `${groupId} ${stream}`;
+    if (this.filling.has(key) || this.context.links.size === 0) return;
+    this.filling.add(key);
+    const since: GroupPosition = { s: { [stream]: after }, t: Date.now() };
+    void this.ask([...this.context.links.values()], groupId, since).then((answers) => {
+      this.filling.delete(key);
+      const { groups, codec } = this.context;
+      for (const entry of planRecovery(since, answers).entries) {
+        if (entry.stream !== stream || entry.seq >= before) continue;
+        try {
+          const message = FanoutMessage.fromEncoded(entry.target, codec, entry.bytes);
+          void message.frame;
+          if (!groups.history.keepReceived(message)) continue;
+          this.healed++;
+          groups.fanOutCounted(message, undefined);
+        } catch (error) {
+          this.context.reportError(error);
+        }
+      }
+    });
+  }
 
   private get store(): HistoryStore {
     return this.context.groups.history;

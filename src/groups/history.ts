@@ -137,6 +137,12 @@ export class HistoryStore {
   /** Messages kept now, over all groups. */
   size = 0;
   /**
+   * Told when a message from another node skips sequences of its stream (some were lost on
+   * the way, e.g. in flight on a link that broke): `after` is the last one held, `before` the
+   * one that arrived.
+   */
+  onGap: ((groupId: string, stream: string, after: number, before: number) => void) | undefined;
+  /**
    * Groups whose messages from other nodes are kept but not delivered yet: a healing link
    * is fetching what came before them (count of heals per group).
    */
@@ -212,6 +218,8 @@ export class HistoryStore {
       const state = log.stream(stream);
       if (state.held.has(seq) || (seq <= state.evictedSeq && seq <= state.head)) continue;
       fresh = true;
+      if (state.head > 0 && seq > state.head + 1 && stream !== this.stream)
+        this.onGap?.(groupId, stream, state.head, seq);
       if (seq > state.head) state.head = seq;
       state.held.add(seq);
       log.entries.push({ stream, seq, at, target, bytes });
