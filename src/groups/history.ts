@@ -40,7 +40,7 @@ export interface HistoryConfig {
 export const DEFAULT_HISTORY_TTL = 300_000;
 /** Groups whose streams a node remembers; past it the least recently used is forgotten. */
 export const MAX_HISTORY_GROUPS = 10_000;
-/** Streams remembered per group; past it the least recently used is forgotten. */
+/** Streams remembered per group; past it the oldest is forgotten. */
 export const MAX_GROUP_STREAMS = 256;
 
 interface StreamState {
@@ -58,18 +58,19 @@ class GroupLog {
   start = 0;
   readonly streams = new Map<string, StreamState>();
 
-  stream(id: string): StreamState {
+  /** The state of stream `id`, made if new; `own` (this node's stream) is never forgotten. */
+  stream(id: string, own: string): StreamState {
     let state = this.streams.get(id);
     if (state === undefined) {
       if (this.streams.size >= MAX_GROUP_STREAMS) {
-        const oldest = this.streams.keys().next().value as string;
-        this.streams.delete(oldest);
+        // The oldest other stream goes: its counters must never restart.
+        for (const key of this.streams.keys()) {
+          if (key === own) continue;
+          this.streams.delete(key);
+          break;
+        }
       }
       state = { head: 0, evictedSeq: 0, evictedAt: 0, held: new Set() };
-      this.streams.set(id, state);
-    } else {
-      // Most recently used last, so the first key is the one to forget.
-      this.streams.delete(id);
       this.streams.set(id, state);
     }
     return state;
@@ -184,14 +185,14 @@ export class HistoryStore {
     if (target === null || this.codec === undefined) return undefined;
     if (typeof target === 'string') {
       if (this.configFor(target) === undefined) return undefined;
-      return [this.stream, this.log(target).stream(this.stream).head + 1];
+      return [this.stream, this.log(target).stream(this.stream, this.stream).head + 1];
     }
     let seqs: Record<string, number> | undefined;
     for (const groupId of target) {
       if (this.configFor(groupId) === undefined || (seqs !== undefined && groupId in seqs))
         continue;
       seqs ??= {};
-      seqs[groupId] = this.log(groupId).stream(this.stream).head + 1;
+      seqs[groupId] = this.log(groupId).stream(this.stream, this.stream).head + 1;
     }
     return seqs === undefined ? undefined : [this.stream, seqs];
   }
@@ -215,7 +216,7 @@ export class HistoryStore {
         continue;
       }
       const log = this.log(groupId);
-      const state = log.stream(stream);
+      const state = log.stream(stream, this.stream);
       if (state.held.has(seq) || (seq <= state.evictedSeq && seq <= state.head)) continue;
       fresh = true;
       if (state.head > 0 && seq > state.head + 1 && stream !== this.stream)
