@@ -35,7 +35,14 @@ for (let n = 0; n < count; n++) {
 }
 const after = used();
 const bytes = (message: number): string => `${(message / 1024).toFixed(1)} KiB`;
-const frame = codec.encode([8, 'room-0', 'chat', null, { text, n: 99_999 }, [history.stream, 9999]]);
+const frame = codec.encode([
+  8,
+  'room-0',
+  'chat',
+  null,
+  { text, n: 99_999 },
+  [history.stream, 9999],
+]);
 console.log(
   `${history.size} messages kept in ${groups} groups: ${bytes(after - before)} in all, ` +
     `${bytes(((after - before) / history.size) * 1000)} per 1,000 messages ` +
