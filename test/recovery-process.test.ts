@@ -28,6 +28,7 @@ describe('recovery across a SIGKILL of the clone a client is on', () => {
   let refugees: Inbox[] = [];
   const recovered: { group: string; recovered: boolean }[][] = [];
   let publisher: Client | undefined;
+  const recoveredCounts: number[] = [];
 
   before(async () => {
     for (const id of ['r1', 'r2', 'r3']) ports.set(id, await getFreePort());
@@ -53,9 +54,15 @@ describe('recovery across a SIGKILL of the clone a client is on', () => {
     ];
     for (const refugee of refugees) {
       const events: { group: string; recovered: boolean }[] = [];
-      refugee.client.on('recover', ({ group, recovered: done }) =>
-        events.push({ group, recovered: done }),
-      );
+      let atClose = 0;
+      refugee.client.on('close', () => {
+        atClose = refugee.of('msg').length;
+      });
+      refugee.client.on('recover', ({ group, recovered: done }) => {
+        events.push({ group, recovered: done });
+        // Between the close and RECOVER only recovered messages arrive (live ones wait).
+        recoveredCounts.push(refugee.of('msg').length - atClose);
+      });
       recovered.push(events);
       assert.equal(refugee.client.getInfo().serverId, 'r3');
     }
@@ -92,6 +99,7 @@ describe('recovery across a SIGKILL of the clone a client is on', () => {
       ['r2', 'r1'],
     );
     for (const events of recovered) assert.deepEqual(events, [{ group: 'room', recovered: true }]);
+    t.diagnostic(`messages recovered per client: ${recoveredCounts.join(', ')}`);
     await flush([publisher], 'room', refugees);
     for (const refugee of refugees) {
       const seq = sequences(refugee).get('r1') ?? [];
