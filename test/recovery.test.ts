@@ -137,6 +137,36 @@ describe('recovery on one server', () => {
     }
   });
 
+  test('a message to two groups is recovered once for a member of both; broadcasts are not kept', async () => {
+    const cleanup = new Cleanup();
+    try {
+      const { server, url } = await startServer({ history: { size: 100 } });
+      cleanup.add(() => server.stop());
+      const inbox = await startInbox(url, ['a', 'b'], { reconnect: true, reconnectTimeout: 200 });
+      cleanup.add(() => stopInboxes([inbox]));
+      const events = recoveries(inbox.client);
+      const positions: unknown[] = [];
+      inbox.client.addRoute({ handler: ({ mes }) => void positions.push(mes.position) });
+      server.groups.sendMes({ id: ['a', 'b'], route: 'msg', data: { p: 's', n: 0 } });
+      await waitFor(() => inbox.of('msg').length === 1, 5000, 'first message');
+      const first = positions[0] as Record<string, { s: Record<string, number> }>;
+      assert.deepEqual(Object.keys(first).sort(), ['a', 'b'], 'a position in each group');
+      await dropConnection(server, inbox.client);
+      for (let n = 1; n < 20; n++)
+        server.groups.sendMes({ id: ['a', 'b'], route: 'msg', data: { p: 's', n } });
+      server.groups.sendMes({ route: 'msg', data: { p: 'broadcast', n: 0 } });
+      await waitFor(() => events.length === 2, 5000, 'both groups resumed');
+      assert.deepEqual(events.map((event) => event.group).sort(), ['a', 'b']);
+      assert.ok(events.every((event) => event.recovered));
+      server.groups.sendMes({ id: 'a', route: 'msg', data: { p: 's', n: 20 } });
+      await waitFor(() => inbox.of('msg').length >= 21, 5000, 'the live one');
+      assert.deepEqual(sequences(inbox).get('s'), range(0, 21));
+      assert.equal(sequences(inbox).get('broadcast'), undefined, 'broadcasts are live only');
+    } finally {
+      await cleanup.run();
+    }
+  });
+
   test('history options are checked up front', () => {
     assert.throws(() => new Server({ history: { size: -1 } }), InvalidOptionError);
     assert.throws(() => new Server({ history: { size: 10, ttl: 0 } }), InvalidOptionError);
