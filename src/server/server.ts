@@ -10,8 +10,9 @@ import type { WebSocket } from 'ws';
 import { InvalidArgumentError } from '../errors.js';
 import { ServerBackplane } from '../backplane/server-backplane.js';
 import type { AuthFnOut } from '../cluster/auth.js';
-import { CloneManager, type CloneHost } from '../cluster/clone-manager.js';
+import type { CloneManager } from '../cluster/clone-manager.js';
 import { LinkManager, type LinkHost, type ServerProxyOptions } from '../cluster/link-manager.js';
+import { MeshBackplane, type MeshHost } from '../cluster/mesh-backplane.js';
 import type { RemoteClone } from '../cluster/remote-clone.js';
 import { GroupManager } from '../groups/group-manager.js';
 import type { Codec, WirePayload } from '../protocol/codec.js';
@@ -24,7 +25,6 @@ import type { AnyFunction } from '../rpc/function-info.js';
 import type { RpcProxy, UntypedApi } from '../rpc/proxy.js';
 import { DEFAULT_NAMESPACE, FunctionRegistry, type OriginOptions } from '../rpc/registry.js';
 import { RpcResponder, type FunctionResolver } from '../rpc/rpc-responder.js';
-import type { Connection } from '../transport/connection.js';
 import { HeartbeatMonitor } from '../transport/heartbeat.js';
 import { NodeWireSocket } from '../transport/node-socket.js';
 import { Emitter } from '../util/emitter.js';
@@ -66,7 +66,7 @@ export type ServerMiddleware = Middleware<ServerMessageContext<Server>>;
 /** Route definition of the server. */
 export type ServerRoute = RouteDefinition<ServerMessageContext<Server>>;
 
-// It serves as ServerConnectionOwner, CloneHost and LinkHost through members left out of the
+// It serves as ServerConnectionOwner, MeshHost and LinkHost through members left out of the
 // published declarations, so it does not declare those interfaces (they would not hold there).
 /**
  * A wsmesh server. `M` declares the messages (see {@link MessageTypes}): with it, route
@@ -107,8 +107,8 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
   readonly responder: RpcResponder;
   private readonly functions: ServerFunctions;
   private readonly linkManager: LinkManager;
-  /** The backplane when the `backplane` option is set (the clone mesh stays idle then). */
-  private readonly backplane: ServerBackplane | undefined;
+  /** The server's only way to its cluster: the `backplane` option, else the clone mesh. */
+  private readonly backplane: ServerBackplane;
   private starting: Promise<void> | undefined;
   private readonly logger: ServerLog;
   private readonly ops: OpsEndpoint | undefined;
@@ -119,26 +119,26 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
     this.logger = ServerLog.fromOptions(this.options.logger, this.options.silent, this.options.id);
     this.data = this.options.data;
     this.heartbeat = new HeartbeatMonitor(this.options.heartbeatInterval);
-    this.clones = new CloneManager(this);
-    this.backplane =
-      this.options.backplane === undefined
-        ? undefined
-        : new ServerBackplane(this.options.backplane, {
-            id: this.options.id,
-            url: this.options.url,
-            awaitResTimeout: this.options.awaitResTimeout,
-            groups: this.groups,
-            registry: this.registry,
-            cloneMap: this.clones.clones,
-            functionsChanged: (namespace) => this.functionsChanged(namespace),
-            reportError: (error) => this.reportError(error),
-          });
-    this.groups.observer = this.backplane ?? this.clones;
-    this.groups.routeCounters = this.routeCounters;
-    this.groups.listenerError = (error) => this.reportError(error);
     // The link manager only reads options when it is made; the resolver asks it for routes.
     this.linkManager = new LinkManager(this);
-    this.functions = new ServerFunctions(this.registry, this.linkManager, this.backplane?.resolver);
+    // The mesh exists on every server for `server.clones`; it runs only as the default backplane.
+    const mesh = new MeshBackplane(this, this.linkManager);
+    this.clones = mesh.clones;
+    const external = this.options.backplane;
+    this.backplane = new ServerBackplane(external ?? mesh, {
+      id: this.options.id,
+      url: this.options.url,
+      awaitResTimeout: this.options.awaitResTimeout,
+      groups: this.groups,
+      registry: this.registry,
+      cloneMap: external === undefined ? undefined : this.clones.clones,
+      functionsChanged: (namespace) => this.functionsChanged(namespace),
+      reportError: (error) => this.reportError(error),
+    });
+    this.groups.observer = this.backplane;
+    this.groups.routeCounters = this.routeCounters;
+    this.groups.listenerError = (error) => this.reportError(error);
+    this.functions = new ServerFunctions(this.registry, this.linkManager, this.backplane.resolver);
     this.resolver = this.functions.resolver;
     this.responder = new RpcResponder(this.resolver, this.options.id, this.options.maxInFlight);
     this.ops = OpsEndpoint.attach(this, this.options.ops, this.options.path);
@@ -162,7 +162,7 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
     );
     this.registry.onChange = (namespace) => {
       this.functionsChanged(namespace);
-      this.backplane?.localChanged(namespace);
+      this.backplane.localChanged(namespace);
       this.linkManager.localChanged();
     };
   }
@@ -226,7 +226,9 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
 
   /** Current figures of this server (the same as the metrics endpoint exports). */
   stats(): ServerStats {
-    const { sockets, dispatcher, endpoint, linkManager: links, ops, backplane } = this;
+    const { sockets, dispatcher, endpoint, linkManager: links, ops } = this;
+    // The mesh reports in `clones`; `backplane` is the state of a `backplane` option.
+    const backplane = this.options.backplane === undefined ? undefined : this.backplane;
     return collectStats(this, { sockets, dispatcher, endpoint, links, ops, backplane });
   }
 
@@ -246,7 +248,7 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
   }
 
   /** @internal Options the clone layer reads. */
-  get cloneOptions(): CloneHost['cloneOptions'] {
+  get cloneOptions(): MeshHost['cloneOptions'] {
     return this.options;
   }
 
@@ -255,9 +257,10 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
    * (and this server itself when `url` is set), so one `addClone` joins a whole mesh.
    */
   addClone(options: { id: string; url: string; authFnOut?: AuthFnOut }): RemoteClone {
-    if (this.backplane !== undefined) {
+    const kind = this.backplaneKind;
+    if (kind !== undefined) {
       throw new InvalidArgumentError(
-        `addClone: this server runs on the ${this.backplane.backplane.kind} backplane, where nodes find each other by themselves`,
+        `addClone: this server runs on the ${kind} backplane, where nodes find each other by themselves`,
       );
     }
     return this.clones.addClone(options);
@@ -275,7 +278,7 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
 
   /** @internal Engine of the `backplane` option (`nats`...), undefined on the clone mesh. */
   get backplaneKind(): string | undefined {
-    return this.backplane?.backplane.kind;
+    return this.options.backplane?.kind;
   }
 
   /** This server's id. */
@@ -348,15 +351,14 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
 
   private async doStart(startOptions: StartOptions): Promise<void> {
     // The backplane connects first: a node that cannot reach it does not accept clients.
-    await this.backplane?.start(await loadCodec('msgpack'));
+    await this.backplane.start(await loadCodec('msgpack'));
     try {
       await this.endpoint.open(startOptions);
     } catch (error) {
-      await this.backplane?.stop();
+      await this.backplane.stop();
       throw error;
     }
     this.active = true;
-    if (this.backplane === undefined) this.clones.start(await loadCodec('msgpack'));
     this.linkManager.start();
     this.log(`started ${this.id} on port ${String(this.port)} path ${this.options.path}`);
     const { address } = this.endpoint;
@@ -374,8 +376,7 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
     if (this.starting !== undefined) await this.starting.catch(() => undefined);
     if (!this.active) return;
     this.active = false;
-    this.clones.stop();
-    await this.backplane?.stop().catch((error: unknown) => this.reportError(error));
+    await this.backplane.stop().catch((error: unknown) => this.reportError(error));
     this.linkManager.stop();
     this.endpoint.detach();
     const sockets = [...this.sockets];
@@ -447,21 +448,6 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
   connectionError(ws: ServerConnection, error: Error): void {
     this.reportError(error, ws);
     if (ws.state !== 'open' && ws.state !== 'closed') this.handshake.invalidFrame(ws, error);
-  }
-
-  /** @internal */
-  cloneLinkUp(connection: Connection, peerId: string, direction: 'in' | 'out'): void {
-    this.linkManager.attachCloneLink(connection, peerId, direction);
-  }
-
-  /** @internal */
-  cloneLinkDown(connection: Connection): void {
-    this.linkManager.detachCloneLink(connection);
-  }
-
-  /** @internal */
-  cloneLinkFrame(connection: Connection, frame: Frame): void {
-    this.linkManager.cloneLinkFrame(connection, frame);
   }
 
   /** @internal No route matched a message. */
