@@ -22,11 +22,6 @@ export interface ServerBackplaneHost {
   readonly awaitResTimeout: number;
   readonly groups: GroupManager<Subscriber>;
   readonly registry: FunctionRegistry;
-  /**
-   * `server.clones.clones`, to mirror the backplane's nodes into so existing views list them;
-   * undefined for the clone mesh, whose nodes are that map.
-   */
-  readonly cloneMap: Map<string, RemoteClone> | undefined;
   functionsChanged(namespace: string): void;
   reportError(error: unknown): void;
 }
@@ -41,6 +36,11 @@ export class ServerBackplane implements GroupsObserver, BackplaneHost {
   constructor(
     readonly backplane: Backplane,
     private readonly server: ServerBackplaneHost,
+    /**
+     * `server.clones.clones`, to mirror the backplane's nodes into so existing views list
+     * them; undefined for the clone mesh, whose nodes are that map.
+     */
+    private readonly cloneMap?: Map<string, RemoteClone>,
   ) {
     const { registry } = server;
     this.resolver = {
@@ -90,7 +90,7 @@ export class ServerBackplane implements GroupsObserver, BackplaneHost {
     if (!this.running) return;
     this.running = false;
     await this.backplane.stop();
-    this.server.cloneMap?.clear();
+    this.cloneMap?.clear();
   }
 
   /** The local function list of `namespace` changed. */
@@ -160,7 +160,7 @@ export class ServerBackplane implements GroupsObserver, BackplaneHost {
   }
 
   nodesChanged(): void {
-    const { cloneMap } = this.server;
+    const { cloneMap } = this;
     if (cloneMap === undefined) return;
     const nodes = this.backplane.nodes;
     for (const id of [...cloneMap.keys()]) if (!nodes.has(id)) cloneMap.delete(id);

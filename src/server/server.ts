@@ -66,8 +66,9 @@ export type ServerMiddleware = Middleware<ServerMessageContext<Server>>;
 /** Route definition of the server. */
 export type ServerRoute = RouteDefinition<ServerMessageContext<Server>>;
 
-// It serves as ServerConnectionOwner, MeshHost and LinkHost through members left out of the
-// published declarations, so it does not declare those interfaces (they would not hold there).
+// It serves as ServerConnectionOwner, MeshHost, LinkHost and ServerBackplaneHost through
+// members left out of the published declarations, so it does not declare those interfaces
+// (they would not hold there).
 /**
  * A wsmesh server. `M` declares the messages (see {@link MessageTypes}): with it, route
  * handlers get typed `data` and must return the declared reply; without it every message is
@@ -101,7 +102,7 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
   private readonly endpoint: ServerEndpoint;
   /** @internal Functions shared by this server. */
   readonly registry = new FunctionRegistry();
-  /** @internal How calls find functions: local first, then through server links. */
+  /** @internal How calls find functions: local first, then the cluster, then server links. */
   readonly resolver: FunctionResolver;
   /** @internal Serves RPC frames. */
   readonly responder: RpcResponder;
@@ -121,20 +122,13 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
     this.heartbeat = new HeartbeatMonitor(this.options.heartbeatInterval);
     // The link manager only reads options when it is made; the resolver asks it for routes.
     this.linkManager = new LinkManager(this);
-    // The mesh exists on every server for `server.clones`; it runs only as the default backplane.
+    // Every server has the mesh's API (`server.clones`); the mesh runs only as the default.
     const mesh = new MeshBackplane(this, this.linkManager);
     this.clones = mesh.clones;
-    const external = this.options.backplane;
-    this.backplane = new ServerBackplane(external ?? mesh, {
-      id: this.options.id,
-      url: this.options.url,
-      awaitResTimeout: this.options.awaitResTimeout,
-      groups: this.groups,
-      registry: this.registry,
-      cloneMap: external === undefined ? undefined : this.clones.clones,
-      functionsChanged: (namespace) => this.functionsChanged(namespace),
-      reportError: (error) => this.reportError(error),
-    });
+    const { backplane } = this.options;
+    // Another backplane's nodes are mirrored into `clones.clones`, which the mesh owns itself.
+    const mirror = backplane === undefined ? undefined : this.clones.clones;
+    this.backplane = new ServerBackplane(backplane ?? mesh, this, mirror);
     this.groups.observer = this.backplane;
     this.groups.routeCounters = this.routeCounters;
     this.groups.listenerError = (error) => this.reportError(error);
