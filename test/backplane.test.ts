@@ -213,5 +213,39 @@ describe('the Backplane interface is the server’s only way to its cluster', ()
         await stopClones(clones);
       }
     });
+
+    test('calls try the mesh before server links; routes leaving the mesh are server-link routes', async () => {
+      const serverSecret = 'backplane-test-secret';
+      const clones = await startMesh(['mbx-a', 'mbx-b'], { serverSecret });
+      const [a, b] = clones as [Clone, Clone];
+      const far = await startServer({ id: 'mbx-far', serverSecret, silent: true });
+      try {
+        far.server.origin(() => 'far', { namespace: 'ext', name: 'only' });
+        far.server.origin((x: number) => `far:${x}`, { namespace: 'ext', name: 'where' });
+        b.server.origin((x: number) => `b:${x}`, { namespace: 'ext', name: 'where' });
+        await b.server.createServerProxy({ url: far.url, namespace: 'ext' });
+        const ext = await a.server.rpc('ext');
+        await waitFor(() => ext.functions.some((f) => f.name === 'only'), 5000, 'only on a');
+        // Only beyond b's server link: a reaches it through b.
+        assert.equal(await ext.call('only'), 'far');
+
+        await a.server.createServerProxy({ url: far.url, namespace: 'ext' });
+        await waitFor(
+          () => a.server.serverLinks().some((l) => l.namespace === 'ext' && l.routes === 2),
+          5000,
+          'a links to far directly',
+        );
+        // With a direct link, the one-hop server-link route wins over the route through b:
+        // a route leaving the mesh is not the mesh's to resolve.
+        const servedByB = b.server.stats().rpc.calls;
+        for (let i = 0; i < 10; i++) assert.equal(await ext.call('only'), 'far');
+        assert.equal(b.server.stats().rpc.calls, servedByB, 'no call went through b');
+        // A function on a clone and beyond a server link: the clone's, every time.
+        for (let i = 0; i < 10; i++) assert.equal(await ext.call('where', i), `b:${i}`);
+      } finally {
+        await stopAll(far.server);
+        await stopClones(clones);
+      }
+    });
   });
 });
