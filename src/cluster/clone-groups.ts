@@ -1,8 +1,9 @@
 /**
  * What the clone layer hears of the local groups (from MeshBackplane). Published messages and
  * group deletions go to the other clones at once. Interest changes (a group gained its first
- * local subscriber or lost its last) are kept as a pending delta until the next record update, so a burst of
- * subscribes in one tick costs the mesh one record version, not one per group.
+ * local subscriber or lost its last) are kept as a pending delta until the next record
+ * update, so a burst of subscribes in one tick costs the mesh one record version, not one per
+ * group.
  * @module
  */
 import type { BackplaneMessage } from '../backplane/backplane.js';

@@ -272,7 +272,7 @@ export class LinkManager {
     );
   }
 
-  /** Remote functions reachable in `namespace` (best description per name); `within` as in `resolve`. */
+  /** Remote functions of `namespace` (best description per name); `within` as in `resolve`. */
   listRemote(namespace: string, within?: (id: string) => boolean): FunctionInfo[] {
     const { registry } = this.host;
     const key = registry.zoneKey(namespace);

@@ -1,7 +1,8 @@
 /**
  * The functions a server shares over RPC and how it finds them: local ones first, then those
- * of the other nodes of its cluster (its backplane), then those reached through server links; `origin()` and `registerLogger()` register them, `rpc()`
- * calls them from the server itself, and watchers hear when a namespace's list changes.
+ * of the other nodes of its cluster (its backplane), then those reached through server links;
+ * `origin()` and `registerLogger()` register them, `rpc()` calls them from the server itself,
+ * and watchers hear when a namespace's list changes.
  * @module
  */
 import type { LinkManager } from '../cluster/link-manager.js';
@@ -25,7 +26,7 @@ export interface SharedLogger {
 
 /** The RPC functions of one server. */
 export class ServerFunctions {
-  /** How calls find functions: local first, then the cluster, then the shortest route through server links. */
+  /** How calls find functions: local first, then the cluster, then the best server link route. */
   readonly resolver: FunctionResolver;
   /** Listeners of `rpc()` proxies, told when the function list of their namespace changes. */
   private readonly watchers = new Map<string, Set<(functions: FunctionInfo[]) => void>>();
