@@ -111,10 +111,16 @@ describe('the Backplane interface is the server’s only way to its cluster', ()
     try {
       assert.equal(backplane.host?.id, 'bp-node');
       assert.ok(backplane.calls.includes('subscribe room'), backplane.calls.join(' | '));
-      assert.throws(() => server.addClone({ id: 'x', url: 'ws://127.0.0.1:1' }), {
-        name: InvalidArgumentError.name,
-        message: /recording backplane/,
-      });
+      for (const add of [
+        server.addClone.bind(server),
+        server.clones.addClone.bind(server.clones),
+      ]) {
+        assert.throws(() => add({ id: 'x', url: 'ws://127.0.0.1:1' }), {
+          name: InvalidArgumentError.name,
+          message: /recording backplane/,
+        });
+      }
+      assert.equal(server.clones.clones.size, 0);
 
       // A publish here goes out once, as the msgpack GROUP_MESSAGE frame.
       server.groups.sendMes({ id: 'room', route: 'news', data: 1 });

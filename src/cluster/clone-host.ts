@@ -13,6 +13,8 @@ import type { AuthFnOut } from './auth.js';
 export interface CloneHost {
   readonly id: string;
   readonly url: string | undefined;
+  /** Engine of the server's backplane when it is not the mesh (`nats`...): the mesh stays idle. */
+  readonly backplaneKind: string | undefined;
   readonly cloneOptions: {
     cloneInterval: number;
     maxPayload: number;

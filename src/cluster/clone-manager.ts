@@ -162,8 +162,17 @@ export class CloneManager {
     return this.gossip.topology();
   }
 
-  /** Adds (or updates) a clone and dials it when the server runs. */
+  /**
+   * Adds (or updates) a clone and dials it when the server runs. Refused with
+   * `InvalidArgumentError` on a server whose backplane is not the mesh.
+   */
   addClone(options: { id: string; url: string; authFnOut?: AuthFnOut }): RemoteClone {
+    const other = this.host.backplaneKind;
+    if (other !== undefined) {
+      throw new InvalidArgumentError(
+        `addClone: this server runs on the ${other} backplane, where nodes find each other by themselves`,
+      );
+    }
     const clone = this.table.add(options);
     this.dialers.dialNow(clone.id);
     this.run(this.gossip.introduce(clone.id, options.url));

@@ -28,7 +28,7 @@ import type { LinkManager } from './link-manager.js';
 /** What the mesh needs from its server. */
 export type MeshHost = Pick<
   CloneHost,
-  'id' | 'url' | 'cloneOptions' | 'emitAuthError' | 'reportError'
+  'id' | 'url' | 'backplaneKind' | 'cloneOptions' | 'emitAuthError' | 'reportError'
 >;
 
 /** The link layer the mesh's RPC runs on: clone links join the server's links. */
@@ -55,6 +55,9 @@ export class MeshBackplane implements Backplane {
       id: server.id,
       get url() {
         return server.url;
+      },
+      get backplaneKind() {
+        return server.backplaneKind;
       },
       get cloneOptions() {
         return server.cloneOptions;

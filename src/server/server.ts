@@ -7,7 +7,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
-import { InvalidArgumentError } from '../errors.js';
 import { ServerBackplane } from '../backplane/server-backplane.js';
 import type { AuthFnOut } from '../cluster/auth.js';
 import type { CloneManager } from '../cluster/clone-manager.js';
@@ -249,14 +248,9 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
   /**
    * Adds a clone: dials it when the server runs and tells it every clone this server knows
    * (and this server itself when `url` is set), so one `addClone` joins a whole mesh.
+   * Refused with `InvalidArgumentError` when the `backplane` option is set.
    */
   addClone(options: { id: string; url: string; authFnOut?: AuthFnOut }): RemoteClone {
-    const kind = this.backplaneKind;
-    if (kind !== undefined) {
-      throw new InvalidArgumentError(
-        `addClone: this server runs on the ${kind} backplane, where nodes find each other by themselves`,
-      );
-    }
     return this.clones.addClone(options);
   }
 
