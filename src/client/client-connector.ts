@@ -266,13 +266,11 @@ export class ClientConnector<C extends ErrorListened> implements SessionHost {
 
   /** SessionHost: WELCOME arrived; the client is open. */
   welcomed(url: string, body: WelcomeBody): void {
-    const { serverId, connectionId, maxPayload } = body;
+    const { serverId, connectionId } = body;
     const session = this.session;
     const connection = session?.connection;
     if (session === undefined || connection === undefined) return;
     session.clearDeadline();
-    connection.peerMaxPayload = maxPayload;
-    if (body.batch === true) connection.startBatching();
     this.serverId = serverId;
     this.connectionId = connectionId;
     this.failedAttempts = 0;

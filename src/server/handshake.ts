@@ -206,7 +206,6 @@ export class ServerHandshake<S extends ServerCore> {
     ws.clientId = hello.id;
     ws.kind = hello.kind ?? 'client';
     ws.linkNamespace = hello.namespace ?? DEFAULT_NAMESPACE;
-    if (hello.maxPayload !== undefined) ws.connection.peerMaxPayload = hello.maxPayload;
     const plan = planAdmission(hello, this.security(ws));
     if (plan.refuse !== undefined) {
       this.refuse(ws, new AuthError(plan.refuse));
@@ -215,12 +214,6 @@ export class ServerHandshake<S extends ServerCore> {
     if (plan.requireEncryption && hello.enc === undefined) {
       this.refuse(ws, new AuthError('This server requires encryption (encryption: true)'));
       return;
-    }
-    // Both sides batch when the peer reads batches (WELCOME says the server does too);
-    // encrypted connections seal frame by frame and do not batch.
-    if (hello.batch === true && hello.enc === undefined) {
-      ws.connection.acceptsBatches = true;
-      ws.connection.startBatching();
     }
     const admission: PendingAdmission = { hello, plan };
     this.admissions.set(ws, admission);
@@ -363,7 +356,7 @@ export class ServerHandshake<S extends ServerCore> {
           return;
         }
         ws.state = 'open';
-        this.welcome(ws, cipher);
+        this.welcome(ws, hello, cipher);
         // Mesh peers are watched by the link layer's faster heartbeat.
         this.parts.heartbeat.delete(ws.connection);
         if (!server.clones.acceptInbound(ws.connection, hello.id, hello.instance)) {
@@ -374,14 +367,14 @@ export class ServerHandshake<S extends ServerCore> {
       }
       case 'link':
         ws.state = 'open';
-        this.welcome(ws, cipher);
+        this.welcome(ws, hello, cipher);
         this.parts.heartbeat.delete(ws.connection);
         this.parts.links.acceptInbound(ws.connection, hello.id, ws.linkNamespace);
         break;
       case 'client':
         ws.state = 'open';
         server.clients.set(ws.id, ws);
-        this.welcome(ws, cipher);
+        this.welcome(ws, hello, cipher);
         this.parts.logger.info(`connection ${ws.id} (${ws.kind} ${hello.id})`);
         this.parts.emit('connection', { server, ws });
         break;
@@ -389,8 +382,13 @@ export class ServerHandshake<S extends ServerCore> {
     this.replayBacklog(ws);
   }
 
-  /** Sends WELCOME (in clear), then switches the connection to encryption when agreed. */
-  private welcome(ws: ServerConnection, cipher: FrameCipher | undefined): void {
+  /**
+   * Sends WELCOME (in clear), then applies what was agreed: the peer's frame limit, batches
+   * both ways when the peer reads them (WELCOME says this server does too), or encryption,
+   * which seals frame by frame and does not batch.
+   */
+  private welcome(ws: ServerConnection, hello: HelloBody, cipher: FrameCipher | undefined): void {
+    const batches = hello.batch === true && hello.enc === undefined;
     const body: WelcomeBody = {
       v: PROTOCOL_VERSION,
       serverId: this.server.id,
@@ -398,14 +396,16 @@ export class ServerHandshake<S extends ServerCore> {
       maxPayload: this.server.options.maxPayload,
     };
     if (cipher !== undefined) body.enc = CIPHER_SCHEME;
-    else if (ws.connection.acceptsBatches) body.batch = true;
+    else if (batches) body.batch = true;
+    if (batches) ws.connection.readBatches();
     try {
-      ws.connection.send([FrameType.WELCOME, body]);
+      ws.connection.negotiated(
+        { peerMaxPayload: hello.maxPayload, cipher, peerReadsBatches: batches },
+        [FrameType.WELCOME, body],
+      );
     } catch {
       // Closed meanwhile: the close handler cleans up.
     }
-    ws.connection.cipher = cipher;
-    ws.connection.established();
   }
 
   /** A broken handshake: ERROR `ERR_PROTOCOL`, close 4001. */

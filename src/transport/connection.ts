@@ -14,10 +14,18 @@ import {
   type WsMeshError,
 } from '../errors.js';
 import type { Codec, WirePayload } from '../protocol/codec.js';
-import { CloseCode, FrameType, type Frame, type WireError } from '../protocol/frames.js';
+import {
+  CloseCode,
+  FrameType,
+  type Frame,
+  type RequestBuilder,
+  type WelcomeFrame,
+  type WireError,
+} from '../protocol/frames.js';
 import { validateFrame } from '../protocol/validate.js';
 import { fromWireError, toWireError } from '../protocol/wire-error.js';
-import { PendingRequest } from './pending-request.js';
+import { INVALID_TEXT, openMessage, type Refusal } from './inbound.js';
+import { RequestTable, type PendingRequest } from './pending-request.js';
 import type { FrameCipher } from './frame-cipher.js';
 import type { SharedFrame, WireSocket } from './wire-socket.js';
 
@@ -42,7 +50,7 @@ export interface ConnectionOptions {
   /** Id of the local node, put in error replies as `origin`. */
   localId?: string;
   /**
-   * The accepting side of a handshake: until {@link Connection.established}, every frame
+   * The accepting side of a handshake: until {@link Connection.negotiated}, every frame
    * (PING and REPLY included) goes to the handler, which refuses what is not a handshake frame.
    */
   accepting?: boolean;
@@ -56,9 +64,20 @@ export interface RequestOptions {
   signal?: AbortSignal | undefined;
 }
 
-const MAX_REQUEST_ID = 2 ** 31 - 1;
+/**
+ * What the handshake agreed on, applied in one step by {@link Connection.negotiated} once
+ * WELCOME is sent (accepting side) or received (dialing side).
+ */
+export interface NegotiatedTerms {
+  /** Largest frame the peer accepts, in bytes. Default: no limit. */
+  peerMaxPayload?: number | undefined;
+  /** Seals every frame from now on (encrypted handshake). Default: none. */
+  cipher?: FrameCipher | undefined;
+  /** The peer reads batches, so this side may send them. Ignored with a cipher. */
+  peerReadsBatches: boolean;
+}
+
 const textEncoder = new TextEncoder();
-const textDecoder = new TextDecoder();
 
 /**
  * Largest batch a socket builds. Bigger batches save little (the per-message cost is already
@@ -80,37 +99,19 @@ function byteLengthAtMost(payload: WirePayload, limit: number): boolean {
 export class Connection {
   /** Codec of this connection. */
   readonly codec: Codec;
-  /** Requests sent by this side that await a reply, by id. */
-  get pending(): Map<number, PendingRequest> {
-    // Made on first use: most server-side connections never send a request.
-    this.pendingMap ??= new Map();
-    return this.pendingMap;
-  }
-  private pendingMap: Map<number, PendingRequest> | undefined;
-  /** Largest frame the peer accepts (learned in the handshake). */
-  peerMaxPayload = Infinity;
-  /** True once closed; nothing is sent after that. */
-  closed = false;
-  /** Set on every incoming message; the heartbeat monitor clears it. */
-  receivedSinceTick = false;
-  /** Heartbeat ticks in a row with nothing received. */
-  missedTicks = 0;
-  /** Set after an encrypted handshake: every frame from then on is sealed. */
-  cipher: FrameCipher | undefined;
-  /** Round trip of the last timed PING (see {@link ping}) in ms; undefined until one returned. */
-  rttMs: number | undefined;
-  /**
-   * The peer may send batches: several frames in one message (JSON: lines; MessagePack:
-   * values back to back). Set by the side that announced it reads them (HELLO/WELCOME
-   * `batch`); see PROTOCOL.md, "Batches".
-   */
-  acceptsBatches = false;
+  private readonly requests = new RequestTable();
+  private peerLimit = Infinity;
+  private isClosed = false;
+  private heardSinceTick = false;
+  private silentTickCount = 0;
+  private sealer: FrameCipher | undefined;
+  private lastRttMs: number | undefined;
+  private readsBatches = false;
   /** `performance.now()` when the timed PING in flight was sent; 0 when none is. */
   private pingSentAt = 0;
   /** Accepting side, handshake not over: the handler sees every frame. */
   private handshaking: boolean;
 
-  private nextId = 1;
   private readonly maxBufferedBytes: number;
   private readonly requestTimeout: number;
   private readonly localId: string | undefined;
@@ -127,19 +128,92 @@ export class Connection {
     this.handshaking = options.accepting === true;
   }
 
-  /** The handshake is over: PING, PONG, REPLY and ERROR are handled here from now on. */
-  established(): void {
-    this.handshaking = false;
+  /** Requests sent by this side that await a reply, by id. */
+  get pending(): ReadonlyMap<number, PendingRequest> {
+    return this.requests.pending;
+  }
+
+  /** Largest frame the peer accepts (learned in the handshake); Infinity until then. */
+  get peerMaxPayload(): number {
+    return this.peerLimit;
+  }
+
+  /** True once closed; nothing is sent after that. */
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** True when every frame is sealed (after an encrypted handshake). */
+  get encrypted(): boolean {
+    return this.sealer !== undefined;
+  }
+
+  /** Round trip of the last timed PING (see {@link ping}) in ms; undefined until one returned. */
+  get rttMs(): number | undefined {
+    return this.lastRttMs;
   }
 
   /**
-   * The peer reads batches: from now on the socket may join the frames sent in one tick into
-   * one message, up to {@link BATCH_MAX_BYTES} and the peer's maxPayload. Not with a cipher
-   * (frames are sealed one by one).
+   * The peer may send batches: several frames in one message (JSON: lines; MessagePack:
+   * values back to back). See {@link readBatches} and PROTOCOL.md, "Batches".
    */
-  startBatching(): void {
-    if (this.cipher !== undefined) return;
-    this.socket.startBatching?.(Math.min(BATCH_MAX_BYTES, this.peerMaxPayload), this.codec.join);
+  get acceptsBatches(): boolean {
+    return this.readsBatches;
+  }
+
+  /** Something arrived since the heartbeat's last tick (see {@link heartbeatTick}). */
+  get receivedSinceTick(): boolean {
+    return this.heardSinceTick;
+  }
+
+  /**
+   * This side announced that it reads batches (HELLO or WELCOME `batch`): incoming messages
+   * may hold several frames from now on.
+   */
+  readBatches(): void {
+    this.readsBatches = true;
+  }
+
+  /**
+   * Applies what the handshake agreed on: the peer's frame limit, batching, the cipher. On
+   * the accepting side this also ends the handshake (PING, PONG, REPLY and ERROR are handled
+   * here from now on), and `welcome` is the WELCOME that announces the terms: it is sent
+   * after batching starts, so the frames of its tick may share its message, and before the
+   * cipher applies, as it travels in clear. Throws like {@link send} when WELCOME cannot be
+   * sent (the terms apply all the same). Batches are at most {@link BATCH_MAX_BYTES} and the
+   * peer's maxPayload, and never sealed (frames are sealed one by one).
+   */
+  negotiated(terms: NegotiatedTerms, welcome?: WelcomeFrame): void {
+    this.peerLimit = terms.peerMaxPayload ?? Infinity;
+    this.handshaking = false;
+    if (terms.peerReadsBatches && terms.cipher === undefined) {
+      this.socket.startBatching?.(Math.min(BATCH_MAX_BYTES, this.peerLimit), this.codec.join);
+    }
+    try {
+      if (welcome !== undefined) this.send(welcome);
+    } finally {
+      this.sealer = terms.cipher;
+    }
+  }
+
+  /** The heartbeat monitor starts watching: the connection counts as just heard from. */
+  heartbeatStart(): void {
+    this.heardSinceTick = true;
+    this.silentTickCount = 0;
+  }
+
+  /**
+   * One heartbeat tick passed: returns how many ticks in a row had nothing received (0 when
+   * something came since the last tick).
+   */
+  heartbeatTick(): number {
+    if (this.heardSinceTick) {
+      this.heardSinceTick = false;
+      this.silentTickCount = 0;
+    } else {
+      this.silentTickCount++;
+    }
+    return this.silentTickCount;
   }
 
   /** Bytes waiting to be written to the peer. */
@@ -151,12 +225,12 @@ export class Connection {
    * Encodes and sends a frame. Throws {@link ConnectionClosedError}, a `SerializationError`,
    * {@link PayloadTooLargeError} or {@link SlowConsumerError}; nothing is sent then.
    */
-  send(frame: readonly unknown[]): void {
-    if (this.closed) throw new ConnectionClosedError('The connection is closed');
+  send(frame: Frame): void {
+    if (this.isClosed) throw new ConnectionClosedError('The connection is closed');
     const payload = this.seal(this.codec.encode(frame));
-    if (!byteLengthAtMost(payload, this.peerMaxPayload)) {
+    if (!byteLengthAtMost(payload, this.peerLimit)) {
       throw new PayloadTooLargeError(
-        `Frame exceeds the peer's maxPayload of ${this.peerMaxPayload} bytes`,
+        `Frame exceeds the peer's maxPayload of ${this.peerLimit} bytes`,
       );
     }
     // Not open was checked above, so false means the peer was just closed as a slow consumer.
@@ -168,7 +242,7 @@ export class Connection {
    * connections). Returns false when the connection is closed or was closed as a slow consumer.
    */
   write(payload: WirePayload): boolean {
-    if (this.closed) return false;
+    if (this.isClosed) return false;
     if (this.socket.bufferedAmount > this.maxBufferedBytes) {
       this.failSlowConsumer();
       return false;
@@ -182,23 +256,24 @@ export class Connection {
    * is closed or was closed as a slow consumer.
    */
   writeShared(frame: SharedFrame): boolean {
-    if (this.closed) return false;
+    if (this.isClosed) return false;
     if (this.socket.bufferedAmount > this.maxBufferedBytes) {
       this.failSlowConsumer();
       return false;
     }
-    if (this.cipher !== undefined) this.socket.send(this.seal(frame.payload));
+    if (this.sealer !== undefined) this.socket.send(this.seal(frame.payload));
     else this.socket.sendShared(frame);
     return true;
   }
 
   /**
-   * Sends a request frame and resolves with the reply. `frame[1]` is the request id slot and
-   * is filled here.
+   * Sends a request and resolves with the reply. The connection picks the request id and
+   * `build` makes the frame around it (a caller that needs the id, to cancel for example,
+   * keeps it from there).
    */
-  request(frame: unknown[], options?: RequestOptions): Promise<unknown> {
+  request(build: RequestBuilder, options?: RequestOptions): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      if (this.closed) {
+      if (this.isClosed) {
         reject(new ConnectionClosedError('The connection is closed'));
         return;
       }
@@ -207,15 +282,10 @@ export class Connection {
         reject(new AbortError());
         return;
       }
-      const id = this.nextId;
-      this.nextId = id === MAX_REQUEST_ID ? 1 : id + 1;
-      frame[1] = id;
-      const timeout = options?.timeout ?? this.requestTimeout;
-      const pending = new PendingRequest(id, this.pending, resolve, reject, timeout);
-      this.pending.set(id, pending);
+      const pending = this.requests.open(resolve, reject, options?.timeout ?? this.requestTimeout);
       if (signal !== undefined) pending.watch(signal);
       try {
-        this.send(frame);
+        this.send(build(pending.id));
       } catch (error) {
         pending.fail(error as WsMeshError);
       }
@@ -224,7 +294,7 @@ export class Connection {
 
   /** Answers request `id` with `data`. Serialization failures become an error reply. */
   reply(id: number, data: unknown): void {
-    if (this.closed) return;
+    if (this.isClosed) return;
     try {
       this.send([FrameType.REPLY, id, data === undefined ? null : data]);
     } catch (error) {
@@ -235,7 +305,7 @@ export class Connection {
 
   /** Answers request `id` (0 = none) with an error. */
   replyError(id: number, error: unknown): void {
-    if (this.closed) return;
+    if (this.isClosed) return;
     const wire: WireError = toWireError(error, this.localId);
     try {
       this.send([FrameType.ERROR, id, wire]);
@@ -252,7 +322,7 @@ export class Connection {
 
   /** Ends RPC stream `streamId` with an error (RPC_STREAM_ERROR; stream ids are not request ids). */
   streamError(streamId: number, error: unknown): void {
-    if (this.closed) return;
+    if (this.isClosed) return;
     try {
       this.send([FrameType.RPC_STREAM_ERROR, streamId, toWireError(error, this.localId)]);
     } catch {
@@ -267,70 +337,28 @@ export class Connection {
 
   /** A text message that is not UTF-8 arrived: fails the connection with 1007 (RFC 6455). */
   refuseInvalidText(): void {
-    this.refuse('A text message is not valid UTF-8', CloseCode.INVALID_PAYLOAD, 'invalid UTF-8');
+    this.refuse(INVALID_TEXT);
   }
 
   /** Feeds one incoming WebSocket message. Never throws. */
   receive(payload: WirePayload): void {
-    if (this.closed) return;
-    this.receivedSinceTick = true;
-    if (this.cipher !== undefined) {
-      const opened = typeof payload === 'string' ? undefined : this.cipher.open(payload);
-      if (opened === undefined) {
-        this.refuse('A frame failed decryption', CloseCode.INVALID_PAYLOAD, 'decryption failed');
-        return;
-      }
-      payload = this.codec.binary ? opened : textDecoder.decode(opened);
-    }
-    if ((typeof payload === 'string') === this.codec.binary) {
-      const { name, binary } = this.codec;
-      this.refuse(
-        `A ${name} connection got a ${binary ? 'text' : 'binary'} message`,
-        CloseCode.UNSUPPORTED_DATA,
-        `${name} connections take ${binary ? 'binary' : 'text'} messages`,
-      );
-      return;
-    }
-    // A JSON batch has a line feed; a MessagePack message is always read as a possible batch.
-    if (this.acceptsBatches && (typeof payload !== 'string' || payload.includes('\n'))) {
-      this.receiveBatch(payload);
-      return;
-    }
-    let decoded: unknown;
-    try {
-      decoded = this.codec.decode(payload);
-    } catch {
-      this.refuseUndecodable();
-      return;
-    }
-    this.receiveFrame(decoded, payload);
-  }
-
-  /** Several frames in one message (see {@link acceptsBatches}): each is handled in order. */
-  private receiveBatch(payload: WirePayload): void {
-    try {
-      this.codec.decodeEach(payload, (decoded, raw) => {
-        if (!this.closed) this.receiveFrame(decoded, raw);
-      });
-    } catch {
-      this.refuseUndecodable();
-    }
-  }
-
-  private refuseUndecodable(): void {
-    const { name } = this.codec;
-    this.refuse(
-      `Undecodable ${name} payload`,
-      CloseCode.INVALID_PAYLOAD,
-      `invalid ${name} payload`,
+    if (this.isClosed) return;
+    this.heardSinceTick = true;
+    const refusal = openMessage(
+      payload,
+      { codec: this.codec, cipher: this.sealer, batches: this.readsBatches },
+      (decoded, raw) => {
+        if (!this.isClosed) this.receiveFrame(decoded, raw);
+      },
     );
+    if (refusal !== undefined) this.refuse(refusal);
   }
 
-  /** Reports a message the peer should not have sent (ERR_BAD_FRAME) and closes with `code`. */
-  private refuse(message: string, code: number, reason: string): void {
-    if (this.closed) return;
-    this.handler.onError(new ProtocolError(ErrorCode.BAD_FRAME, message));
-    this.close(code, reason);
+  /** Reports a message the peer should not have sent (ERR_BAD_FRAME) and closes. */
+  private refuse(refusal: Refusal): void {
+    if (this.isClosed) return;
+    this.handler.onError(new ProtocolError(ErrorCode.BAD_FRAME, refusal.message));
+    this.close(refusal.code, refusal.reason);
   }
 
   /** Validates one decoded frame and handles it. */
@@ -339,46 +367,48 @@ export class Connection {
     try {
       frame = validateFrame(decoded);
     } catch (error) {
-      const protocolError = error as ProtocolError;
-      const data = protocolError.data as { id?: number; streamId?: number } | undefined;
-      this.handler.onError(protocolError);
-      if (data?.streamId !== undefined) this.streamError(data.streamId, protocolError);
-      else this.replyError(data?.id ?? 0, protocolError);
+      this.answerInvalid(error);
       return;
     }
-    if (this.handshaking) {
-      this.handler.onFrame(frame, payload);
-      return;
-    }
-    switch (frame[0]) {
-      case FrameType.REPLY:
-        this.pendingMap?.get(frame[1])?.succeed(frame[2]);
-        return;
-      case FrameType.ERROR:
-        if (frame[1] !== 0) {
-          this.pendingMap?.get(frame[1])?.fail(fromWireError(frame[2]));
+    if (!this.handshaking) {
+      switch (frame[0]) {
+        case FrameType.REPLY:
+          this.requests.succeed(frame[1], frame[2]);
           return;
-        }
-        break;
-      case FrameType.PING:
-        try {
-          this.send([FrameType.PONG]);
-        } catch {
-          // Closed or slow: the heartbeat of the other side will notice.
-        }
-        return;
-      case FrameType.PONG:
-        if (this.pingSentAt !== 0) {
-          this.rttMs = globalThis.performance.now() - this.pingSentAt;
-          this.pingSentAt = 0;
-        }
-        return;
+        case FrameType.ERROR:
+          if (frame[1] !== 0) {
+            this.requests.fail(frame[1], fromWireError(frame[2]));
+            return;
+          }
+          break;
+        case FrameType.PING:
+          try {
+            this.send([FrameType.PONG]);
+          } catch {
+            // Closed or slow: the heartbeat of the other side will notice.
+          }
+          return;
+        case FrameType.PONG:
+          if (this.pingSentAt !== 0) {
+            this.lastRttMs = globalThis.performance.now() - this.pingSentAt;
+            this.pingSentAt = 0;
+          }
+          return;
+      }
     }
     try {
       this.handler.onFrame(frame, payload);
     } catch (error) {
       this.handler.onError(error instanceof Error ? error : new Error(String(error)));
     }
+  }
+
+  /** An invalid frame: reported, and answered on its request or stream when it names one. */
+  private answerInvalid(error: unknown): void {
+    this.handler.onError(error instanceof Error ? error : new Error(String(error)));
+    const { id, streamId } = answerable(error instanceof ProtocolError ? error.data : undefined);
+    if (streamId !== undefined) this.streamError(streamId, error);
+    else this.replyError(id ?? 0, error);
   }
 
   /**
@@ -393,7 +423,7 @@ export class Connection {
 
   /** Starts a closing handshake. Pending requests are rejected at once. */
   close(code: number = CloseCode.NORMAL, reason = ''): void {
-    if (this.closed) return;
+    if (this.isClosed) return;
     try {
       this.socket.close(code, reason);
     } catch {
@@ -404,27 +434,27 @@ export class Connection {
 
   /** Drops the connection without a closing handshake (dead peer). */
   terminate(code: number, reason: string): void {
-    if (this.closed) return;
+    if (this.isClosed) return;
     this.socket.terminate();
     this.handleClosed(code, reason);
   }
 
   /** Called by the socket adapter when the socket closed. Idempotent. */
   handleClosed(code: number, reason: string): void {
-    if (this.closed) return;
-    this.closed = true;
-    if (this.pendingMap !== undefined && this.pendingMap.size > 0) {
-      const error = new ConnectionClosedError(
-        `The connection closed (${code}${reason === '' ? '' : ` ${reason}`}) before a reply came`,
-      );
-      for (const request of [...this.pendingMap.values()]) request.fail(error);
-    }
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.requests.failAll(
+      () =>
+        new ConnectionClosedError(
+          `The connection closed (${code}${reason === '' ? '' : ` ${reason}`}) before a reply came`,
+        ),
+    );
     this.handler.onClose(code, reason);
   }
 
   private seal(payload: WirePayload): WirePayload {
-    if (this.cipher === undefined) return payload;
-    return this.cipher.seal(typeof payload === 'string' ? textEncoder.encode(payload) : payload);
+    if (this.sealer === undefined) return payload;
+    return this.sealer.seal(typeof payload === 'string' ? textEncoder.encode(payload) : payload);
   }
 
   private failSlowConsumer(): void {
@@ -445,4 +475,13 @@ export class Connection {
     if (typeof timer === 'object' && typeof timer.unref === 'function') timer.unref();
     this.handleClosed(CloseCode.SLOW_CONSUMER, 'slow consumer');
   }
+}
+
+/** The request or stream a bad frame named, read from its error's `data`. */
+function answerable(data: unknown): { id?: number; streamId?: number } {
+  if (typeof data !== 'object' || data === null) return {};
+  const id = 'id' in data && typeof data.id === 'number' ? data.id : undefined;
+  const streamId =
+    'streamId' in data && typeof data.streamId === 'number' ? data.streamId : undefined;
+  return { id, streamId };
 }
