@@ -4,7 +4,7 @@
  * @module
  */
 import { ErrorCode, ProtocolError } from '../errors.js';
-import type { GroupTarget } from './frames.js';
+import type { Frame, FrameOf, GroupTarget } from './frames.js';
 
 /** Longest accepted route, act, group id or peer id, in UTF-16 code units. */
 export const MAX_NAME_LENGTH = 256;
@@ -93,3 +93,12 @@ export function isTarget(value: unknown): value is GroupTarget {
 export function orNull(value: unknown): unknown {
   return value === undefined ? null : value;
 }
+
+/** Reads the elements of one kind of frame (type already checked) into that frame. */
+export type FrameReader<T extends Frame[0]> = (items: readonly unknown[]) => FrameOf<T>;
+
+/**
+ * Readers of the frame types `T`, one per type. The mapped type makes the compiler check that
+ * each reader returns the frame of its own type, and that none of `T` lacks one.
+ */
+export type ReaderTable<T extends Frame[0]> = { readonly [K in T]: FrameReader<K> };
