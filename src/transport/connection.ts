@@ -1,14 +1,16 @@
 /**
- * One wsmesh connection, the same on both sides: encodes and sends frames, correlates
- * requests with replies, answers heartbeats, enforces the outbound buffer cap and turns every
- * bad input into an error frame or a close code instead of an exception.
+ * One wsmesh connection, the same on both sides: sends frames, correlates requests with
+ * replies, answers PINGs, applies what the handshake agreed on and turns every bad input
+ * into an error frame or a close code instead of an exception. Its parts: the request table
+ * (pending-request.ts), the sending half with the peer's limits and the buffer cap
+ * (outbound.ts), the first steps of an incoming message (inbound.ts) and the signs of life
+ * the heartbeat reads (liveness.ts).
  * @module
  */
 import {
   AbortError,
   ConnectionClosedError,
   ErrorCode,
-  PayloadTooLargeError,
   ProtocolError,
   SlowConsumerError,
   type WsMeshError,
@@ -25,6 +27,8 @@ import {
 import { validateFrame } from '../protocol/validate.js';
 import { fromWireError, toWireError } from '../protocol/wire-error.js';
 import { INVALID_TEXT, openMessage, type Refusal } from './inbound.js';
+import { Liveness } from './liveness.js';
+import { Outbound } from './outbound.js';
 import { RequestTable, type PendingRequest } from './pending-request.js';
 import type { FrameCipher } from './frame-cipher.js';
 import type { SharedFrame, WireSocket } from './wire-socket.js';
@@ -77,42 +81,20 @@ export interface NegotiatedTerms {
   peerReadsBatches: boolean;
 }
 
-const textEncoder = new TextEncoder();
-
-/**
- * Largest batch a socket builds. Bigger batches save little (the per-message cost is already
- * spread) and would delay the first frame's handling behind a long parse.
- */
-export const BATCH_MAX_BYTES = 64 * 1024;
-
-/** How long a slow consumer's socket may linger after its close frame was queued. */
-export const SLOW_CONSUMER_GRACE_MS = 1000;
-
-function byteLengthAtMost(payload: WirePayload, limit: number): boolean {
-  if (typeof payload !== 'string') return payload.byteLength <= limit;
-  // A UTF-16 code unit takes at most 3 UTF-8 bytes; measure only when that bound is too big.
-  if (payload.length * 3 <= limit) return true;
-  return new TextEncoder().encode(payload).byteLength <= limit;
-}
+export { BATCH_MAX_BYTES, SLOW_CONSUMER_GRACE_MS } from './outbound.js';
 
 /** A live wsmesh connection over a {@link WireSocket}. */
 export class Connection {
   /** Codec of this connection. */
   readonly codec: Codec;
   private readonly requests = new RequestTable();
-  private peerLimit = Infinity;
+  private readonly out: Outbound;
   private isClosed = false;
-  private heardSinceTick = false;
-  private silentTickCount = 0;
-  private sealer: FrameCipher | undefined;
-  private lastRttMs: number | undefined;
+  private readonly liveness = new Liveness();
   private readsBatches = false;
-  /** `performance.now()` when the timed PING in flight was sent; 0 when none is. */
-  private pingSentAt = 0;
   /** Accepting side, handshake not over: the handler sees every frame. */
   private handshaking: boolean;
 
-  private readonly maxBufferedBytes: number;
   private readonly requestTimeout: number;
   private readonly localId: string | undefined;
 
@@ -122,7 +104,7 @@ export class Connection {
     options: ConnectionOptions,
   ) {
     this.codec = options.codec;
-    this.maxBufferedBytes = options.maxBufferedBytes;
+    this.out = new Outbound(socket, options.codec, options.maxBufferedBytes);
     this.requestTimeout = options.requestTimeout;
     this.localId = options.localId;
     this.handshaking = options.accepting === true;
@@ -135,7 +117,7 @@ export class Connection {
 
   /** Largest frame the peer accepts (learned in the handshake); Infinity until then. */
   get peerMaxPayload(): number {
-    return this.peerLimit;
+    return this.out.peerMaxPayload;
   }
 
   /** True once closed; nothing is sent after that. */
@@ -145,12 +127,12 @@ export class Connection {
 
   /** True when every frame is sealed (after an encrypted handshake). */
   get encrypted(): boolean {
-    return this.sealer !== undefined;
+    return this.out.cipher !== undefined;
   }
 
   /** Round trip of the last timed PING (see {@link ping}) in ms; undefined until one returned. */
   get rttMs(): number | undefined {
-    return this.lastRttMs;
+    return this.liveness.rttMs;
   }
 
   /**
@@ -163,7 +145,7 @@ export class Connection {
 
   /** Something arrived since the heartbeat's last tick (see {@link heartbeatTick}). */
   get receivedSinceTick(): boolean {
-    return this.heardSinceTick;
+    return this.liveness.heardSinceTick;
   }
 
   /**
@@ -184,22 +166,18 @@ export class Connection {
    * peer's maxPayload, and never sealed (frames are sealed one by one).
    */
   negotiated(terms: NegotiatedTerms, welcome?: WelcomeFrame): void {
-    this.peerLimit = terms.peerMaxPayload ?? Infinity;
     this.handshaking = false;
-    if (terms.peerReadsBatches && terms.cipher === undefined) {
-      this.socket.startBatching?.(Math.min(BATCH_MAX_BYTES, this.peerLimit), this.codec.join);
-    }
+    this.out.limit(terms.peerMaxPayload, terms.peerReadsBatches, terms.cipher !== undefined);
     try {
       if (welcome !== undefined) this.send(welcome);
     } finally {
-      this.sealer = terms.cipher;
+      this.out.seal(terms.cipher);
     }
   }
 
   /** The heartbeat monitor starts watching: the connection counts as just heard from. */
   heartbeatStart(): void {
-    this.heardSinceTick = true;
-    this.silentTickCount = 0;
+    this.liveness.start();
   }
 
   /**
@@ -207,13 +185,7 @@ export class Connection {
    * something came since the last tick).
    */
   heartbeatTick(): number {
-    if (this.heardSinceTick) {
-      this.heardSinceTick = false;
-      this.silentTickCount = 0;
-    } else {
-      this.silentTickCount++;
-    }
-    return this.silentTickCount;
+    return this.liveness.tick();
   }
 
   /** Bytes waiting to be written to the peer. */
@@ -227,12 +199,7 @@ export class Connection {
    */
   send(frame: Frame): void {
     if (this.isClosed) throw new ConnectionClosedError('The connection is closed');
-    const payload = this.seal(this.codec.encode(frame));
-    if (!byteLengthAtMost(payload, this.peerLimit)) {
-      throw new PayloadTooLargeError(
-        `Frame exceeds the peer's maxPayload of ${this.peerLimit} bytes`,
-      );
-    }
+    const payload = this.out.encode(frame);
     // Not open was checked above, so false means the peer was just closed as a slow consumer.
     if (!this.write(payload)) throw new SlowConsumerError('The peer was closed as a slow consumer');
   }
@@ -243,11 +210,11 @@ export class Connection {
    */
   write(payload: WirePayload): boolean {
     if (this.isClosed) return false;
-    if (this.socket.bufferedAmount > this.maxBufferedBytes) {
+    if (this.out.overCap) {
       this.failSlowConsumer();
       return false;
     }
-    this.socket.send(payload);
+    this.out.write(payload);
     return true;
   }
 
@@ -257,12 +224,11 @@ export class Connection {
    */
   writeShared(frame: SharedFrame): boolean {
     if (this.isClosed) return false;
-    if (this.socket.bufferedAmount > this.maxBufferedBytes) {
+    if (this.out.overCap) {
       this.failSlowConsumer();
       return false;
     }
-    if (this.sealer !== undefined) this.socket.send(this.seal(frame.payload));
-    else this.socket.sendShared(frame);
+    this.out.writeShared(frame);
     return true;
   }
 
@@ -343,10 +309,10 @@ export class Connection {
   /** Feeds one incoming WebSocket message. Never throws. */
   receive(payload: WirePayload): void {
     if (this.isClosed) return;
-    this.heardSinceTick = true;
+    this.liveness.heardFrom();
     const refusal = openMessage(
       payload,
-      { codec: this.codec, cipher: this.sealer, batches: this.readsBatches },
+      { codec: this.codec, cipher: this.out.cipher, batches: this.readsBatches },
       (decoded, raw) => {
         if (!this.isClosed) this.receiveFrame(decoded, raw);
       },
@@ -389,10 +355,7 @@ export class Connection {
           }
           return;
         case FrameType.PONG:
-          if (this.pingSentAt !== 0) {
-            this.lastRttMs = globalThis.performance.now() - this.pingSentAt;
-            this.pingSentAt = 0;
-          }
+          this.liveness.pongReceived(globalThis.performance.now());
           return;
       }
     }
@@ -418,7 +381,7 @@ export class Connection {
   ping(): void {
     const sentAt = globalThis.performance.now();
     this.send([FrameType.PING]);
-    if (this.pingSentAt === 0) this.pingSentAt = sentAt;
+    this.liveness.pingSent(sentAt);
   }
 
   /** Starts a closing handshake. Pending requests are rejected at once. */
@@ -452,27 +415,13 @@ export class Connection {
     this.handler.onClose(code, reason);
   }
 
-  private seal(payload: WirePayload): WirePayload {
-    if (this.sealer === undefined) return payload;
-    return this.sealer.seal(typeof payload === 'string' ? textEncoder.encode(payload) : payload);
-  }
-
   private failSlowConsumer(): void {
     this.handler.onError(
       new SlowConsumerError(
-        `Outbound buffer over ${this.maxBufferedBytes} bytes: closing the slow consumer`,
+        `Outbound buffer over ${this.out.maxBufferedBytes} bytes: closing the slow consumer`,
       ),
     );
-    // Queue the close frame so a peer that resumes reading learns why, but do not wait for
-    // it behind the backlog: the socket is torn down after a short grace period.
-    const { socket } = this;
-    try {
-      socket.close(CloseCode.SLOW_CONSUMER, 'slow consumer');
-    } catch {
-      socket.terminate();
-    }
-    const timer = setTimeout(() => socket.terminate(), SLOW_CONSUMER_GRACE_MS);
-    if (typeof timer === 'object' && typeof timer.unref === 'function') timer.unref();
+    this.out.dropSlowConsumer();
     this.handleClosed(CloseCode.SLOW_CONSUMER, 'slow consumer');
   }
 }
