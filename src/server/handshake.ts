@@ -3,7 +3,8 @@
  * HELLO, then the admission plan (src/handshake/admission.ts) says what the peer must prove:
  * CHALLENGE and AUTH (secret proof, a clone's authValue), the `authenticate` hook; then
  * WELCOME, and the connection opens as one typed peer with its grants. Frames that arrive
- * meanwhile wait, bounded in number and bytes; the whole handshake has one deadline.
+ * meanwhile wait, bounded in number and bytes (handshake-hold.ts); the whole handshake has
+ * one deadline (handshake-deadline.ts).
  * @module
  */
 import { AuthError, ErrorCode, ProtocolError } from '../errors.js';
@@ -34,38 +35,17 @@ import {
   type WelcomeBody,
 } from '../protocol/frames.js';
 import { DEFAULT_NAMESPACE } from '../rpc/registry.js';
-import { DeadlineEntry, deadlines } from '../transport/deadline-queue.js';
+import { deadlines } from '../transport/deadline-queue.js';
 import { CIPHER_SCHEME, type FrameCipher } from '../transport/frame-cipher.js';
 import type { HeartbeatMonitor } from '../transport/heartbeat.js';
 import { nodeCipherFactory } from '../transport/node-cipher.js';
 import type { ServerLog } from '../ops/logger.js';
+import { HandshakeDeadline, isHandshaking } from './handshake-deadline.js';
+import { dropHeld, holdFrame, replayHeld } from './handshake-hold.js';
 import type { ServerConnection } from './server-connection.js';
 import type { ServerCore, ServerEventMap } from './server-types.js';
 
-/** Most frames a connection may send before its handshake ends. */
-const MAX_HELD_FRAMES = 1_000;
-/**
- * Most encoded bytes held before the handshake ends (or `maxPayload`, when smaller). Held
- * frames are decoded, and a decoded frame can take far more memory than its bytes, for as long
- * as a slow `authenticate` hook runs: so far less than a full frame.
- */
-const MAX_HELD_BYTES = 64 * 1024;
-
-/** Closes a connection whose handshake did not end within `handshakeTimeout`. */
-export class HandshakeDeadline extends DeadlineEntry {
-  constructor(private readonly ws: ServerConnection) {
-    super();
-  }
-  override expire(): void {
-    if (isHandshaking(this.ws)) {
-      this.ws.connection.close(CloseCode.HANDSHAKE_FAILED, 'handshake timed out');
-    }
-  }
-}
-
-function isHandshaking(ws: ServerConnection): boolean {
-  return ws.state !== 'open' && ws.state !== 'closed';
-}
+export { HandshakeDeadline };
 
 /** A connection between HELLO and WELCOME. */
 interface PendingAdmission {
@@ -168,7 +148,7 @@ export class ServerHandshake<S extends ServerCore> {
           this.fail(ws, 'An encrypted connection sends nothing between AUTH and WELCOME');
           return;
         }
-        this.hold(ws, frame, raw);
+        holdFrame(ws, frame, raw, this.server.options.maxPayload);
         return;
       default:
         return;
@@ -255,20 +235,6 @@ export class ServerHandshake<S extends ServerCore> {
       peerNonce: hello.challenge ?? '',
       serverNonce,
     };
-  }
-
-  /** Frames that arrive while authentication runs wait, in order, up to a bound. */
-  private hold(ws: ServerConnection, frame: Frame, raw: WirePayload): void {
-    ws.backlog ??= [];
-    ws.backlogBytes += typeof raw === 'string' ? raw.length : raw.byteLength;
-    if (
-      ws.backlog.length >= MAX_HELD_FRAMES ||
-      ws.backlogBytes > Math.min(MAX_HELD_BYTES, this.server.options.maxPayload)
-    ) {
-      ws.connection.close(CloseCode.POLICY_VIOLATION, 'too much sent before the handshake ended');
-      return;
-    }
-    ws.backlog.push([frame, raw]);
   }
 
   /** Checks everything the plan asks for, in order; the first failure refuses. */
@@ -379,7 +345,7 @@ export class ServerHandshake<S extends ServerCore> {
         this.parts.emit('connection', { server, ws });
         break;
     }
-    this.replayBacklog(ws);
+    replayHeld(ws, (frame, raw) => this.server.handleFrame(ws, frame, raw));
   }
 
   /**
@@ -417,19 +383,8 @@ export class ServerHandshake<S extends ServerCore> {
   /** A refused peer: ERROR `ERR_AUTH`, close 4003; nothing it sent is handled. */
   private refuse(ws: ServerConnection, error: AuthError, report = true): void {
     if (report) this.server.reportError(error, ws);
-    ws.backlog = undefined;
+    dropHeld(ws);
     ws.connection.replyError(0, error);
     ws.connection.close(CloseCode.AUTH_FAILED, 'authentication failed');
-  }
-
-  /** Handles the frames that waited for the handshake, in order, as if they came now. */
-  private replayBacklog(ws: ServerConnection): void {
-    const backlog = ws.backlog ?? [];
-    ws.backlog = undefined;
-    ws.backlogBytes = 0;
-    for (const [frame, raw] of backlog) {
-      if (ws.state !== 'open') return;
-      this.server.handleFrame(ws, frame, raw);
-    }
   }
 }
