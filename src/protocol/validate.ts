@@ -117,7 +117,9 @@ function readMembership(items: readonly unknown[]): FrameOf<typeof FrameType.MEM
 
 /**
  * The reader of every frame type. The mapped type makes the compiler check that each reader
- * returns the frame of its own type, and that no frame type of {@link Frame} lacks one.
+ * returns the frame of its own type, and that no frame type of {@link Frame} lacks one: a new
+ * frame type (its number in `FrameType`, its tuple type in the `Frame` union) does not compile
+ * until a reader for it is added here or to a spread table.
  */
 const readers: ReaderTable<Frame[0]> = {
   [FrameType.HELLO]: (items) => [FrameType.HELLO, readHello(items[1])],
