@@ -26,7 +26,7 @@ import {
 } from '../protocol/frames.js';
 import { validateFrame } from '../protocol/validate.js';
 import { fromWireError, toWireError } from '../protocol/wire-error.js';
-import { INVALID_TEXT, openMessage, type Refusal } from './inbound.js';
+import { INVALID_TEXT, openMessage, type InboundRules, type Refusal } from './inbound.js';
 import { Liveness } from './liveness.js';
 import { Outbound } from './outbound.js';
 import { RequestTable, type PendingRequest } from './pending-request.js';
@@ -91,7 +91,12 @@ export class Connection {
   private readonly out: Outbound;
   private isClosed = false;
   private readonly liveness = new Liveness();
-  private readsBatches = false;
+  /** How incoming messages are read; changed by the handshake only. */
+  private readonly inbound: InboundRules;
+  /** Takes each decoded frame of a message (one function for the connection's life). */
+  private readonly onDecoded = (decoded: unknown, raw: WirePayload): void => {
+    if (!this.isClosed) this.receiveFrame(decoded, raw);
+  };
   /** Accepting side, handshake not over: the handler sees every frame. */
   private handshaking: boolean;
 
@@ -105,6 +110,7 @@ export class Connection {
   ) {
     this.codec = options.codec;
     this.out = new Outbound(socket, options.codec, options.maxBufferedBytes);
+    this.inbound = { codec: options.codec, cipher: undefined, batches: false };
     this.requestTimeout = options.requestTimeout;
     this.localId = options.localId;
     this.handshaking = options.accepting === true;
@@ -140,7 +146,7 @@ export class Connection {
    * values back to back). See {@link readBatches} and PROTOCOL.md, "Batches".
    */
   get acceptsBatches(): boolean {
-    return this.readsBatches;
+    return this.inbound.batches;
   }
 
   /** Something arrived since the heartbeat's last tick (see {@link heartbeatTick}). */
@@ -153,7 +159,7 @@ export class Connection {
    * may hold several frames from now on.
    */
   readBatches(): void {
-    this.readsBatches = true;
+    this.inbound.batches = true;
   }
 
   /**
@@ -172,6 +178,7 @@ export class Connection {
       if (welcome !== undefined) this.send(welcome);
     } finally {
       this.out.seal(terms.cipher);
+      this.inbound.cipher = terms.cipher;
     }
   }
 
@@ -310,13 +317,7 @@ export class Connection {
   receive(payload: WirePayload): void {
     if (this.isClosed) return;
     this.liveness.heardFrom();
-    const refusal = openMessage(
-      payload,
-      { codec: this.codec, cipher: this.out.cipher, batches: this.readsBatches },
-      (decoded, raw) => {
-        if (!this.isClosed) this.receiveFrame(decoded, raw);
-      },
-    );
+    const refusal = openMessage(payload, this.inbound, this.onDecoded);
     if (refusal !== undefined) this.refuse(refusal);
   }
 
