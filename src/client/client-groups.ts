@@ -5,7 +5,7 @@
  * @module
  */
 import { ErrorCode, InvalidArgumentError, WsMeshError } from '../errors.js';
-import { FrameType } from '../protocol/frames.js';
+import { FrameType, type PublishFrame } from '../protocol/frames.js';
 import { isName } from '../protocol/validate.js';
 import { checkSendOptions } from '../routing/send-message.js';
 import type { Connection } from '../transport/connection.js';
@@ -40,7 +40,7 @@ const GROUP_MESSAGE_KEYS: OptionKeys<GroupMessageOptions> = {
 };
 
 /** The PUBLISH frame of `sendMesToGroup`; throws `InvalidArgumentError` for bad options. */
-export function publishFrame(options: GroupMessageOptions): unknown[] {
+export function publishFrame(options: GroupMessageOptions): (id: number) => PublishFrame {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidArgumentError('sendMesToGroup() takes an options object');
   }
@@ -54,9 +54,9 @@ export function publishFrame(options: GroupMessageOptions): unknown[] {
     throw new InvalidArgumentError('sendMesToGroup: id must be a group id or ids');
   }
   checkSendOptions({ route, act, timeout });
-  return [
+  return (requestId) => [
     FrameType.PUBLISH,
-    0,
+    requestId,
     id ?? null,
     route ?? null,
     act ?? null,
@@ -97,7 +97,9 @@ export class ClientGroups {
     if (connection === undefined) return; // applied when the connection opens
     let member: unknown;
     try {
-      member = await connection.request([FrameType.SUBSCRIBE, 0, id], { timeout: this.timeout });
+      member = await connection.request((requestId) => [FrameType.SUBSCRIBE, requestId, id], {
+        timeout: this.timeout,
+      });
     } catch (error) {
       if (connectionClosed(error)) return;
       this.ids.delete(id);
@@ -119,7 +121,9 @@ export class ClientGroups {
     if (!this.ids.delete(id)) return;
     if (connection === undefined) return;
     try {
-      await connection.request([FrameType.UNSUBSCRIBE, 0, id], { timeout: this.timeout });
+      await connection.request((requestId) => [FrameType.UNSUBSCRIBE, requestId, id], {
+        timeout: this.timeout,
+      });
     } catch (error) {
       if (connectionClosed(error)) return;
       throw error;
@@ -129,20 +133,25 @@ export class ClientGroups {
   /** A new connection is open: subscribes it to every group; refusals are reported. */
   restore(connection: Connection): void {
     for (const groupId of this.ids) {
-      connection.request([FrameType.SUBSCRIBE, 0, groupId]).then(
-        (member) => {
-          if (member !== false) return;
-          this.ids.delete(groupId);
-          this.reportError(
-            new WsMeshError(ErrorCode.SUBSCRIBE_REFUSED, `The server did not restore "${groupId}"`),
-          );
-        },
-        (error: unknown) => {
-          if (connectionClosed(error)) return;
-          this.ids.delete(groupId);
-          this.reportError(error);
-        },
-      );
+      connection
+        .request((requestId) => [FrameType.SUBSCRIBE, requestId, groupId])
+        .then(
+          (member) => {
+            if (member !== false) return;
+            this.ids.delete(groupId);
+            this.reportError(
+              new WsMeshError(
+                ErrorCode.SUBSCRIBE_REFUSED,
+                `The server did not restore "${groupId}"`,
+              ),
+            );
+          },
+          (error: unknown) => {
+            if (connectionClosed(error)) return;
+            this.ids.delete(groupId);
+            this.reportError(error);
+          },
+        );
     }
   }
 
