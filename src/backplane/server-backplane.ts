@@ -1,7 +1,7 @@
 /**
  * Ties a {@link Backplane} to one server: group interest, publishes and deletions go out;
- * messages, deletions, node lists and function tables come in. The server calls it in the few
- * places where it would otherwise call the clone mesh.
+ * messages, deletions, node lists and function tables come in. It is the server's only way to
+ * its cluster, whichever backplane runs it (the clone mesh by default).
  * @module
  */
 import { RemoteClone } from '../cluster/remote-clone.js';
@@ -22,8 +22,6 @@ export interface ServerBackplaneHost {
   readonly awaitResTimeout: number;
   readonly groups: GroupManager<Subscriber>;
   readonly registry: FunctionRegistry;
-  /** `server.clones.clones`: mirrors the backplane's nodes so existing views list them. */
-  readonly cloneMap: Map<string, RemoteClone>;
   functionsChanged(namespace: string): void;
   reportError(error: unknown): void;
 }
@@ -38,6 +36,11 @@ export class ServerBackplane implements GroupsObserver, BackplaneHost {
   constructor(
     readonly backplane: Backplane,
     private readonly server: ServerBackplaneHost,
+    /**
+     * `server.clones.clones`, to mirror the backplane's nodes into so existing views list
+     * them; undefined for the clone mesh, whose nodes are that map.
+     */
+    private readonly cloneMap?: Map<string, RemoteClone>,
   ) {
     const { registry } = server;
     this.resolver = {
@@ -87,7 +90,7 @@ export class ServerBackplane implements GroupsObserver, BackplaneHost {
     if (!this.running) return;
     this.running = false;
     await this.backplane.stop();
-    this.server.cloneMap.clear();
+    this.cloneMap?.clear();
   }
 
   /** The local function list of `namespace` changed. */
@@ -107,24 +110,30 @@ export class ServerBackplane implements GroupsObserver, BackplaneHost {
 
   // GroupsObserver: what local activity the other nodes must hear.
 
+  // Interest goes out even while stopped: a backplane that keeps it (the mesh) stays exact
+  // across a restart; one that cannot use it yet gets the full list again at start.
   interestAdded(groupId: string): void {
-    if (this.running) this.backplane.subscribeGroup(groupId);
+    this.backplane.subscribeGroup(groupId);
   }
 
   interestRemoved(groupId: string): void {
-    if (this.running) this.backplane.unsubscribeGroup(groupId);
+    this.backplane.unsubscribeGroup(groupId);
   }
 
   published(message: FanoutMessage): void {
-    if (!this.running || this.msgpack === undefined) return;
-    let payload: Uint8Array;
+    const codec = this.msgpack;
+    if (!this.running || codec === undefined) return;
     try {
-      payload = message.encode(this.msgpack) as Uint8Array;
+      this.backplane.publish({
+        target: message.target,
+        // Encoded on first read: a backplane with no node to send to never pays for it.
+        get payload() {
+          return message.encode(codec) as Uint8Array;
+        },
+      });
     } catch (error) {
       this.server.reportError(error);
-      return;
     }
-    this.backplane.publish({ target: message.target, payload });
   }
 
   deleted(groupId: string): void {
@@ -138,6 +147,8 @@ export class ServerBackplane implements GroupsObserver, BackplaneHost {
     if (codec === undefined) return;
     const fanout = FanoutMessage.fromEncoded(message.target, codec, message.payload);
     try {
+      // Checks the bytes once before they reach subscribers' sockets as they are.
+      void fanout.frame;
       this.server.groups.deliverLocal(fanout, undefined);
     } catch (error) {
       this.server.reportError(error);
@@ -149,7 +160,8 @@ export class ServerBackplane implements GroupsObserver, BackplaneHost {
   }
 
   nodesChanged(): void {
-    const { cloneMap } = this.server;
+    const { cloneMap } = this;
+    if (cloneMap === undefined) return;
     const nodes = this.backplane.nodes;
     for (const id of [...cloneMap.keys()]) if (!nodes.has(id)) cloneMap.delete(id);
     for (const node of nodes.values()) {

@@ -7,7 +7,7 @@
  * @module
  */
 import { InvalidOptionError, NotConnectedError } from '../errors.js';
-import type { PeerKind } from '../protocol/frames.js';
+import type { PeerKind, RequestBuilder } from '../protocol/frames.js';
 import { Router, type Middleware, type RouteDefinition } from '../routing/router.js';
 import {
   checkSendOptions,
@@ -97,8 +97,8 @@ export class BaseClient<M extends MessageTypes = MessageTypes> extends Emitter<C
     this.groups.onRecover = ({ group, recovered }) =>
       this.emit('recover', { client: this, group, recovered });
     this.rpcCaller = new RpcCaller({
-      request: (frame, callOptions) =>
-        this.transmit(frame, true, callOptions.timeout, callOptions.signal),
+      request: (build, callOptions) =>
+        this.transmit(build, true, callOptions.timeout, callOptions.signal),
       send: (frame) => {
         const connection = this.connector.liveConnection();
         if (connection === undefined) throw new NotConnectedError('Not connected');
@@ -232,7 +232,12 @@ export class BaseClient<M extends MessageTypes = MessageTypes> extends Emitter<C
       return Promise.reject(error);
     }
     const isRequest = options.awaitRes === true || options.cbAfterRes !== undefined;
-    const reply = this.transmit(messageFrame(options), isRequest, options.timeout, options.signal);
+    const reply = this.transmit(
+      (id) => messageFrame(options, id),
+      isRequest,
+      options.timeout,
+      options.signal,
+    );
     return isRequest ? settleModes(reply, options) : reply;
   }
 
@@ -267,13 +272,13 @@ export class BaseClient<M extends MessageTypes = MessageTypes> extends Emitter<C
   sendMesToGroup(options?: IfTyped<ClientSide<M>, never, GroupMessageOptions>): Promise<unknown>;
   sendMesToGroup(input?: unknown): Promise<unknown> {
     const options = (input ?? {}) as GroupMessageOptions;
-    let frame: unknown[];
+    let build: RequestBuilder;
     try {
-      frame = publishFrame(options);
+      build = publishFrame(options);
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.transmit(frame, options.awaitRes === true, options.timeout, undefined);
+    return this.transmit(build, options.awaitRes === true, options.timeout, undefined);
   }
 
   /** State of the client. */
@@ -299,9 +304,12 @@ export class BaseClient<M extends MessageTypes = MessageTypes> extends Emitter<C
     return this.connector.nextUrl();
   }
 
-  /** Writes a frame now, or queues it until the next connection. */
+  /**
+   * Writes a frame now, or queues it until the next connection. `build` makes the frame
+   * around its request id (0 when no reply is awaited).
+   */
   private transmit(
-    frame: unknown[],
+    build: RequestBuilder,
     isRequest: boolean,
     timeout: number | undefined,
     signal: AbortSignal | undefined,
@@ -313,15 +321,15 @@ export class BaseClient<M extends MessageTypes = MessageTypes> extends Emitter<C
     const replyTimeout = timeout ?? this.options.awaitResTimeout;
     const connection = this.connector.liveConnection();
     if (connection !== undefined) {
-      if (isRequest) return connection.request(frame, { timeout: replyTimeout, signal });
+      if (isRequest) return connection.request(build, { timeout: replyTimeout, signal });
       try {
-        connection.send(frame);
+        connection.send(build(0));
         return Promise.resolve(undefined);
       } catch (error) {
         return Promise.reject(error);
       }
     }
-    return this.outbox.enqueue(frame, isRequest, replyTimeout, signal);
+    return this.outbox.enqueue(build, isRequest, replyTimeout, signal);
   }
 
   private reportError(error: unknown): void {

@@ -5,7 +5,7 @@
  * @module
  */
 import { ErrorCode, InvalidArgumentError, WsMeshError } from '../errors.js';
-import { FrameType } from '../protocol/frames.js';
+import { FrameType, type PublishFrame, type RequestBuilder } from '../protocol/frames.js';
 import { isName } from '../protocol/validate.js';
 import { checkSendOptions } from '../routing/send-message.js';
 import type { Connection } from '../transport/connection.js';
@@ -62,7 +62,7 @@ const GROUP_MESSAGE_KEYS: OptionKeys<GroupMessageOptions> = {
 };
 
 /** The PUBLISH frame of `sendMesToGroup`; throws `InvalidArgumentError` for bad options. */
-export function publishFrame(options: GroupMessageOptions): unknown[] {
+export function publishFrame(options: GroupMessageOptions): (id: number) => PublishFrame {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidArgumentError('sendMesToGroup() takes an options object');
   }
@@ -76,9 +76,9 @@ export function publishFrame(options: GroupMessageOptions): unknown[] {
     throw new InvalidArgumentError('sendMesToGroup: id must be a group id or ids');
   }
   checkSendOptions({ route, act, timeout });
-  return [
+  return (requestId) => [
     FrameType.PUBLISH,
-    0,
+    requestId,
     id ?? null,
     route ?? null,
     act ?? null,
@@ -109,9 +109,10 @@ export class ClientGroups {
   ) {}
 
   /** SUBSCRIBE, or SUBSCRIBE_SINCE with the group's position when the server takes it. */
-  private subscribeFrame(groupId: string): unknown[] {
-    if (!this.recovery) return [FrameType.SUBSCRIBE, 0, groupId];
-    return [FrameType.SUBSCRIBE_SINCE, 0, groupId, this.positions.get(groupId)];
+  private subscribeFrame(groupId: string): RequestBuilder {
+    if (!this.recovery) return (requestId) => [FrameType.SUBSCRIBE, requestId, groupId];
+    const since = this.positions.get(groupId);
+    return (requestId) => [FrameType.SUBSCRIBE_SINCE, requestId, groupId, since];
   }
 
   /** RECOVER: the group is live; its position from the server; `recover` after a resume. */
@@ -166,7 +167,9 @@ export class ClientGroups {
     this.positions.delete(id);
     if (connection === undefined) return;
     try {
-      await connection.request([FrameType.UNSUBSCRIBE, 0, id], { timeout: this.timeout });
+      await connection.request((requestId) => [FrameType.UNSUBSCRIBE, requestId, id], {
+        timeout: this.timeout,
+      });
     } catch (error) {
       if (connectionClosed(error)) return;
       throw error;

@@ -6,10 +6,7 @@
  * The group message travels as MessagePack bytes and is forwarded without re-encoding.
  * @module
  */
-import { FanoutMessage } from '../groups/fanout-message.js';
-import type { GroupManager } from '../groups/group-manager.js';
-import type { Subscriber } from '../groups/subscriber.js';
-import type { Codec } from '../protocol/codec.js';
+import type { BackplaneMessage } from '../backplane/backplane.js';
 import {
   FrameType,
   type CloneGroupDeleteFrame,
@@ -25,12 +22,13 @@ import { SeenWindow } from './seen-window.js';
 export interface RelayContext {
   readonly selfId: string;
   readonly instance: string;
-  readonly codec: Codec;
-  readonly groups: GroupManager<Subscriber>;
   readonly links: ReadonlyMap<string, CloneLink>;
   readonly routes: RouteTable;
   records(): Iterable<StoredRecord>;
-  reportError(error: unknown): void;
+  /** A message for this clone's subscribers. */
+  deliver(message: BackplaneMessage): void;
+  /** Another clone deleted a group. */
+  groupDeleted(groupId: string): void;
 }
 
 function interested(groups: Set<string>, target: GroupTarget): boolean {
@@ -54,7 +52,7 @@ export class CloneRelay {
   constructor(private readonly context: RelayContext) {}
 
   /** Sends a message published on this server to every interested clone. */
-  publish(message: FanoutMessage): void {
+  publish(message: BackplaneMessage): void {
     const { context } = this;
     if (context.links.size === 0) return;
     const byHop = new Map<string, string[]>();
@@ -67,7 +65,8 @@ export class CloneRelay {
       else list.push(record.id);
     }
     if (byHop.size === 0) return;
-    const bytes = message.encode(context.codec) as Uint8Array;
+    // Read only now: a message no clone wants is never encoded.
+    const bytes = message.payload;
     const seq = ++this.seq;
     this.send(byHop, context.instance, seq, message.target, bytes);
     this.relayedOut++;
@@ -80,16 +79,8 @@ export class CloneRelay {
     this.peerCounters(from.peerId).framesIn++;
     if (this.seen.check(origin, seq, Date.now())) return;
     this.relayedIn++;
-    if (dests === null || dests.includes(context.selfId)) {
-      try {
-        const message = FanoutMessage.fromEncoded(target, context.codec, bytes);
-        // Check the relayed bytes once before they reach subscribers' sockets as they are.
-        void message.frame;
-        context.groups.deliverLocal(message, undefined);
-      } catch (error) {
-        context.reportError(error);
-      }
-    }
+    if (dests === null || dests.includes(context.selfId))
+      context.deliver({ target, payload: bytes });
     if (dests === null) return;
     const byHop = new Map<string, string[]>();
     for (const id of dests) {
@@ -118,7 +109,7 @@ export class CloneRelay {
   receiveGroupDelete(from: CloneLink, frame: CloneGroupDeleteFrame): void {
     const [, origin, seq, groupId] = frame;
     if (this.seen.check(origin, seq, Date.now())) return;
-    this.context.groups.remove(groupId);
+    this.context.groupDeleted(groupId);
     for (const link of this.context.links.values()) if (link !== from) link.send(frame);
   }
 
