@@ -18,6 +18,7 @@ import {
   type GroupPosition,
   type HistoryAnswer,
   type HistoryEntry,
+  type RecoveryPlan,
 } from './positions.js';
 import type { Subscriber } from './subscriber.js';
 
@@ -146,30 +147,9 @@ export class ResumeCoordinator {
       if (!member.open) return undefined;
       // Made now, so it covers every live message held back while the peers answered.
       const plan = planRecovery(since, [history.query(groupId, since), ...remote]);
-      // In chunks, waiting for the member to read: a long history must not overflow its
-      // outbound buffer (which would close it as a slow consumer). Live messages keep waiting
-      // in history meanwhile; they are read again below.
-      let { complete, position, entries } = plan;
-      let delivered = 0;
-      while (entries.length > 0) {
-        let waited = false;
-        let chunk = 0;
-        for (const entry of entries) {
-          this.deliver(member, state, entry, codec);
-          delivered++;
-          chunk += entry.bytes.byteLength;
-          if (chunk >= CHUNK_BYTES) {
-            chunk = 0;
-            waited = true;
-            if (!(await drained(member))) return undefined;
-          }
-        }
-        // Without a wait nothing could arrive meanwhile; else deliver what came live since.
-        if (!waited) break;
-        const more = planRecovery(position, [history.query(groupId, position)]);
-        complete &&= more.complete;
-        ({ position, entries } = more);
-      }
+      const outcome = await this.deliverPlan(member, state, groupId, plan, codec);
+      if (outcome === undefined) return undefined;
+      const { complete, position, delivered } = outcome;
       this.messagesRecovered += delivered;
       if (complete) this.resumesComplete++;
       else this.resumesIncomplete++;
@@ -179,6 +159,46 @@ export class ResumeCoordinator {
       state.groups.delete(groupId);
       if (state.groups.size === 0 && member.resuming === state) member.resuming = undefined;
     }
+  }
+
+  /**
+   * Delivers a plan in chunks, waiting for the member to read each: a long history must not
+   * overflow its outbound buffer (which would close it as a slow consumer). Live messages
+   * wait in history meanwhile and are delivered after the plan, the same way. Undefined when
+   * the member closed.
+   */
+  private async deliverPlan(
+    member: ResumeMember,
+    state: ResumeState,
+    groupId: string,
+    plan: RecoveryPlan,
+    codec: Codec,
+  ): Promise<{ complete: boolean; position: GroupPosition; delivered: number } | undefined> {
+    const { history } = this;
+    let { complete, position, entries } = plan;
+    let delivered = 0;
+    while (entries.length > 0) {
+      let waited = false;
+      let chunk = 0;
+      for (const entry of entries) {
+        this.deliver(member, state, entry, codec);
+        delivered++;
+        chunk += entry.bytes.byteLength;
+        if (chunk < CHUNK_BYTES) continue;
+        chunk = 0;
+        waited = true;
+        if (await drained(member)) continue;
+        if (!member.open) return undefined;
+        // It does not read: live from here on, and told it missed something.
+        return { complete: false, position: history.heads(groupId), delivered };
+      }
+      // Without a wait nothing could arrive meanwhile; else deliver what came live since.
+      if (!waited) break;
+      const more = planRecovery(position, [history.query(groupId, position)]);
+      complete &&= more.complete;
+      ({ position, entries } = more);
+    }
+    return { complete, position, delivered };
   }
 
   private deliver(
