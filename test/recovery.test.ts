@@ -167,6 +167,35 @@ describe('recovery on one server', () => {
     }
   });
 
+  test('a long recovery goes out as the client reads, not past its outbound buffer', async () => {
+    const cleanup = new Cleanup();
+    try {
+      // 8,000 messages of ~250 bytes (2 MB) for a connection allowed 256 KiB of backlog.
+      const { server, url } = await startServer({
+        history: { size: 10_000 },
+        maxBufferedBytes: 256 * 1024,
+      });
+      cleanup.add(() => server.stop());
+      const inbox = await startInbox(url, ['room'], { reconnect: true, reconnectTimeout: 200 });
+      cleanup.add(() => stopInboxes([inbox]));
+      const events = recoveries(inbox.client);
+      const closes: number[] = [];
+      inbox.client.on('close', ({ code }) => closes.push(code));
+      server.groups.sendMes({ id: 'room', route: 'msg', data: { p: 's', n: 0 } });
+      await waitFor(() => inbox.of('msg').length === 1, 5000, 'first message');
+      await dropConnection(server, inbox.client);
+      const text = 'x'.repeat(200);
+      for (let n = 1; n < 8000; n++)
+        server.groups.sendMes({ id: 'room', route: 'msg', data: { p: 's', n, text } });
+      await waitFor(() => events.length === 1, 20_000, 'recover event');
+      assert.deepEqual(events, [{ group: 'room', recovered: true }]);
+      assert.deepEqual(sequences(inbox).get('s'), range(0, 8000));
+      assert.deepEqual(closes, [4000], 'never closed as a slow consumer');
+    } finally {
+      await cleanup.run();
+    }
+  });
+
   test('history options are checked up front', () => {
     assert.throws(() => new Server({ history: { size: -1 } }), InvalidOptionError);
     assert.throws(() => new Server({ history: { size: 10, ttl: 0 } }), InvalidOptionError);
@@ -265,6 +294,41 @@ describe('recovery between clones', () => {
         'each once',
       );
       assert.equal(g2.server.stats().history.healed, 1);
+    } finally {
+      await cleanup.run();
+    }
+  });
+
+  test('a long history from another clone comes in pages as the link drains', async () => {
+    const cleanup = new Cleanup();
+    try {
+      const options = { history: { size: 10_000 }, maxBufferedBytes: 256 * 1024 };
+      const c1 = await startClone('c1', options);
+      cleanup.add(() => c1.server.stop());
+      const c2 = await startClone('c2', options);
+      cleanup.add(() => c2.server.stop());
+      c2.server.addClone({ id: 'c1', url: c1.url });
+      await waitFor(() => linkedIds(c2.server).includes('c1'), 5000, 'linked');
+      const inbox = await startInbox(c2.url, ['room'], { reconnect: true, reconnectTimeout: 2000 });
+      cleanup.add(() => stopInboxes([inbox]));
+      const events = recoveries(inbox.client);
+      const c2Interest = (): boolean =>
+        c1.server.clones
+          .topology()
+          .some((clone) => clone.id === 'c2' && clone.groups.includes('room'));
+      await waitFor(c2Interest, 5000, 'c1 knows the subscriber on c2');
+      c1.server.groups.sendMes({ id: 'room', route: 'msg', data: { p: 's', n: 0 } });
+      await waitFor(() => inbox.of('msg').length === 1, 5000, 'first message');
+      await dropConnection(c2.server, inbox.client);
+      await waitFor(() => !c2Interest(), 5000, 'c1 knows c2 has no subscriber left');
+      // Only c1 keeps these: 2 MB for a link allowed 256 KiB of backlog.
+      const text = 'x'.repeat(200);
+      for (let n = 1; n < 8000; n++)
+        c1.server.groups.sendMes({ id: 'room', route: 'msg', data: { p: 's', n, text } });
+      await waitFor(() => events.length === 1, 20_000, 'recover event');
+      assert.deepEqual(events, [{ group: 'room', recovered: true }]);
+      assert.deepEqual(sequences(inbox).get('s'), range(0, 8000));
+      assert.ok(linkedIds(c2.server).includes('c1'), 'the link was never dropped');
     } finally {
       await cleanup.run();
     }

@@ -55,6 +55,26 @@ interface PendingRequest {
   waiting: number;
   readonly links: Set<string>;
   readonly done: () => void;
+  /** A page arrived: the answer is coming, wait again from now. */
+  readonly touch: () => void;
+}
+
+/** Bytes of pages sent before waiting for the link to drain. */
+const DRAIN_BYTES = 256 * 1024;
+
+function tick(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Waits until `link` has written most of its queue (false: it closed, or stayed full 10 s). */
+async function drained(link: CloneLink): Promise<boolean> {
+  const deadline = Date.now() + 10_000;
+  await tick(0);
+  while (!link.closed && link.connection.bufferedAmount > DRAIN_BYTES) {
+    if (Date.now() > deadline) return false;
+    await tick(10);
+  }
+  return !link.closed;
 }
 
 function targetBytes(target: WireHistoryEntry[3]): number {
@@ -123,7 +143,7 @@ export class CloneHistory implements HistoryPeers {
     this.nextId = this.nextId >= 2 ** 31 - 1 ? 1 : this.nextId + 1;
     const id = this.nextId;
     return new Promise((resolve) => {
-      const timer = setTimeout(() => finish(), HISTORY_TIMEOUT);
+      let timer = setTimeout(() => finish(), HISTORY_TIMEOUT);
       const finish = (): void => {
         clearTimeout(timer);
         if (this.pending.get(id) !== request) return;
@@ -136,6 +156,10 @@ export class CloneHistory implements HistoryPeers {
         waiting: 0,
         links: new Set(),
         done: finish,
+        touch: () => {
+          clearTimeout(timer);
+          timer = setTimeout(() => finish(), HISTORY_TIMEOUT);
+        },
       };
       this.pending.set(id, request);
       const frame: HistoryRequestFrame = [FrameType.HISTORY_REQUEST, id, groupId, since];
@@ -149,21 +173,31 @@ export class CloneHistory implements HistoryPeers {
     });
   }
 
-  /** HISTORY_REQUEST from a clone: the answer in pages that fit its maxPayload. */
-  receiveRequest(link: CloneLink, frame: HistoryRequestFrame): void {
+  /**
+   * HISTORY_REQUEST from a clone: the answer in pages that fit its maxPayload, sent as the
+   * link drains (a long history must not overflow the link's outbound buffer).
+   */
+  async receiveRequest(link: CloneLink, frame: HistoryRequestFrame): Promise<void> {
     const [, id, groupId, since] = frame;
     const answer = this.store.query(groupId, since);
     const budget = Math.min(PAGE_BYTES, link.connection.peerMaxPayload) - PAGE_OVERHEAD;
     let page: WireHistoryEntry[] = [];
     let bytes = 0;
+    let unsent = 0;
     for (const entry of answer.entries) {
       const size = entry.bytes.byteLength + ENTRY_OVERHEAD + targetBytes(entry.target);
       // An entry that cannot fit any page is left out: the asker sees a gap.
       if (size > budget) continue;
       if (bytes + size > budget && page.length > 0) {
-        link.send([FrameType.HISTORY_PAGE, id, page, null, false] satisfies HistoryPageFrame);
+        if (!link.send([FrameType.HISTORY_PAGE, id, page, null, false] satisfies HistoryPageFrame))
+          return;
+        unsent += bytes;
         page = [];
         bytes = 0;
+        if (unsent >= DRAIN_BYTES) {
+          unsent = 0;
+          if (!(await drained(link))) return;
+        }
       }
       page.push([entry.stream, entry.seq, entry.at, entry.target, entry.bytes]);
       bytes += size;
@@ -183,6 +217,7 @@ export class CloneHistory implements HistoryPeers {
     const [, id, entries, streams, last] = frame;
     const request = this.pending.get(id);
     if (request === undefined || !request.links.has(link.peerId)) return;
+    request.touch();
     for (const [stream, seq, at, target, bytes] of entries) {
       request.entries.push({ stream, seq, at, target, bytes });
     }

@@ -357,7 +357,7 @@ export class CloneManager {
         this.relay.receiveGroupDelete(link, frame);
         return;
       case FrameType.HISTORY_REQUEST:
-        this.history.receiveRequest(link, frame);
+        void this.history.receiveRequest(link, frame);
         return;
       case FrameType.HISTORY_PAGE:
         this.history.receivePage(link, frame);

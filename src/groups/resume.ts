@@ -18,6 +18,7 @@ import {
   type GroupPosition,
   type HistoryAnswer,
   type HistoryEntry,
+  type RecoveryPlan,
 } from './positions.js';
 import type { Subscriber } from './subscriber.js';
 
@@ -38,6 +39,8 @@ export interface ResumeMember extends Subscriber {
   readonly open: boolean;
   /** @internal Delivers a message even while it is resuming. */
   deliverNow(message: FanoutMessage): boolean;
+  /** Bytes queued for the member and not yet written to the network. */
+  readonly bufferedAmount: number;
 }
 
 /** What a member is resuming, and the multi-group messages it already got meanwhile. */
@@ -66,6 +69,30 @@ export function heldBack(state: ResumeState, message: FanoutMessage): boolean {
 
 /** Most resumes running at once on one server; past it a resume reports `recovered: false`. */
 export const MAX_RESUMES = 1000;
+/** Recovered bytes written to a member before waiting for its socket to drain. */
+const CHUNK_BYTES = 64 * 1024;
+/** A member's queued bytes below which recovery goes on. */
+const DRAINED_BYTES = 64 * 1024;
+/** Longest a recovery waits for a member that does not read; then it stops short. */
+const DRAIN_TIMEOUT = 30_000;
+
+function tick(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Waits until `member` has read most of what it was sent (its socket buffer is written one
+ * tick later, so the first wait is a tick). False when it closed or never drained.
+ */
+async function drained(member: ResumeMember): Promise<boolean> {
+  const deadline = Date.now() + DRAIN_TIMEOUT;
+  await tick(0);
+  while (member.open && member.bufferedAmount > DRAINED_BYTES) {
+    if (Date.now() > deadline) return false;
+    await tick(10);
+  }
+  return member.open;
+}
 
 /** Runs the resumes of one server. */
 export class ResumeCoordinator {
@@ -120,16 +147,58 @@ export class ResumeCoordinator {
       if (!member.open) return undefined;
       // Made now, so it covers every live message held back while the peers answered.
       const plan = planRecovery(since, [history.query(groupId, since), ...remote]);
-      for (const entry of plan.entries) this.deliver(member, state, entry, codec);
-      this.messagesRecovered += plan.entries.length;
-      if (plan.complete) this.resumesComplete++;
+      const outcome = await this.deliverPlan(member, state, groupId, plan, codec);
+      if (outcome === undefined) return undefined;
+      const { complete, position, delivered } = outcome;
+      this.messagesRecovered += delivered;
+      if (complete) this.resumesComplete++;
       else this.resumesIncomplete++;
-      return { recovered: plan.complete, position: plan.position };
+      return { recovered: complete, position };
     } finally {
       this.running--;
       state.groups.delete(groupId);
       if (state.groups.size === 0 && member.resuming === state) member.resuming = undefined;
     }
+  }
+
+  /**
+   * Delivers a plan in chunks, waiting for the member to read each: a long history must not
+   * overflow its outbound buffer (which would close it as a slow consumer). Live messages
+   * wait in history meanwhile and are delivered after the plan, the same way. Undefined when
+   * the member closed.
+   */
+  private async deliverPlan(
+    member: ResumeMember,
+    state: ResumeState,
+    groupId: string,
+    plan: RecoveryPlan,
+    codec: Codec,
+  ): Promise<{ complete: boolean; position: GroupPosition; delivered: number } | undefined> {
+    const { history } = this;
+    let { complete, position, entries } = plan;
+    let delivered = 0;
+    while (entries.length > 0) {
+      let waited = false;
+      let chunk = 0;
+      for (const entry of entries) {
+        this.deliver(member, state, entry, codec);
+        delivered++;
+        chunk += entry.bytes.byteLength;
+        if (chunk < CHUNK_BYTES) continue;
+        chunk = 0;
+        waited = true;
+        if (await drained(member)) continue;
+        if (!member.open) return undefined;
+        // It does not read: live from here on, and told it missed something.
+        return { complete: false, position: history.heads(groupId), delivered };
+      }
+      // Without a wait nothing could arrive meanwhile; else deliver what came live since.
+      if (!waited) break;
+      const more = planRecovery(position, [history.query(groupId, position)]);
+      complete &&= more.complete;
+      ({ position, entries } = more);
+    }
+    return { complete, position, delivered };
   }
 
   private deliver(
