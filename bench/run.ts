@@ -97,6 +97,7 @@ async function runRounds(
           loaderFlags: options.cpuProf ? cpuProfFlags(`${profileName}-client`) : [],
           servers: scenario.servers ?? 1,
           ...(redis === undefined ? {} : { redisPort: redis.port }),
+          ...(redis?.pid === undefined ? {} : { redisPid: redis.pid }),
         });
         trials.push({ round, contender, metrics });
         console.log(`${prefix}: ${headline(scenario, metrics)}`);

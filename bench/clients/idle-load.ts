@@ -9,6 +9,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseS4Argument } from '../lib/config.js';
+import { hasV8Heap } from '../lib/contenders.js';
 import type { Metrics } from '../lib/ipc.js';
 import { childArgument, probeServer, runLoadChild } from '../lib/load-child.js';
 import { slope } from '../lib/stats.js';
@@ -58,7 +59,7 @@ async function main(): Promise<Metrics> {
     errors,
     acceptMs,
     rssKbPerConn: slope(rssPoints) / 1024,
-    heapKbPerConn: slope(jsPoints) / 1024,
+    ...(hasV8Heap(config.contender) ? { heapKbPerConn: slope(jsPoints) / 1024 } : {}),
   };
 }
 

@@ -31,6 +31,15 @@ export function spawnChild(
   return child;
 }
 
+/** Tracks a process spawned elsewhere (nats-server), so it is killed with the children. */
+export function trackProcess(child: ChildProcess): void {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  child.on('error', (error) => {
+    console.error(`process ${String(child.pid)}: ${error.message}`);
+  });
+}
+
 function exited(child: ChildProcess): boolean {
   return child.exitCode !== null || child.signalCode !== null;
 }

@@ -57,6 +57,11 @@ export function s1Config(quick: boolean): S1Config {
       };
 }
 
+/** S7 counts: S1's calls across two servers, no stream. */
+export function s7Config(quick: boolean): S1Config {
+  return { ...s1Config(quick), streamItems: 0 };
+}
+
 /** S2 counts. */
 export function s2Config(quick: boolean): S2Config {
   return quick

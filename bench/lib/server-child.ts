@@ -16,6 +16,18 @@ export interface ServerArgument {
   peerPorts: number[];
   /** Port of the redis-server the Socket.IO Redis adapter uses (S3), if any. */
   redisPort?: number;
+  /** The contender (one server file may serve several: nats and nats-ws). */
+  contender: string;
+  /** Client ports of the nats-servers started for this trial (NATS contenders). */
+  natsPorts: number[];
+  /** Their WebSocket ports, in the same order. */
+  natsWsPorts: number[];
+}
+
+function numbers(value: unknown): number[] {
+  return Array.isArray(value)
+    ? value.filter((item): item is number => typeof item === 'number')
+    : [];
 }
 
 function serverArgument(): ServerArgument {
@@ -25,14 +37,15 @@ function serverArgument(): ServerArgument {
     string,
     unknown
   >;
-  const peerPorts = Array.isArray(record.peerPorts)
-    ? record.peerPorts.filter((port): port is number => typeof port === 'number')
-    : [];
+  const peerPorts = numbers(record.peerPorts);
   return {
     index: typeof record.index === 'number' ? record.index : 0,
     servers: typeof record.servers === 'number' ? record.servers : peerPorts.length + 1,
     peerPorts,
     ...(typeof record.redisPort === 'number' ? { redisPort: record.redisPort } : {}),
+    contender: typeof record.contender === 'string' ? record.contender : '',
+    natsPorts: numbers(record.natsPorts),
+    natsWsPorts: numbers(record.natsWsPorts),
   };
 }
 
