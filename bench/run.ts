@@ -67,6 +67,9 @@ async function runScenario(scenario: Scenario, options: CliOptions): Promise<Sce
   console.log('');
   printedTables.push(`## ${scenario.title}\n\nconfig: \`${JSON.stringify(config)}\`\n`);
   for (const table of scenario.tables) {
+    if (table.contenders !== undefined && !table.contenders.some((c) => contenders.includes(c))) {
+      continue;
+    }
     const rendered = renderTable(table, summary, contenders, options.rounds);
     printedTables.push(rendered, '');
     console.log(rendered);

@@ -38,6 +38,10 @@ function plot(result: RunResult): string | undefined {
   if (rows.length === 0) return undefined;
   const colors: Record<string, string> = {
     ws: '#7f7f7f',
+    'ws-batched': '#4d4d4d',
+    nats: '#9467bd',
+    'nats-ws': '#c5b0d5',
+    'wsmesh-nats': '#aec7e8',
     wsmesh: '#1f77b4',
     'wsmesh-rpc': '#17becf',
     'socket.io': '#d62728',

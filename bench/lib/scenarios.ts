@@ -3,15 +3,7 @@
  * metrics are shown.
  * @module
  */
-import {
-  s1Config,
-  s2Config,
-  s3Config,
-  s4Config,
-  s5Config,
-  s6Config,
-  s7Config,
-} from './config.js';
+import { s1Config, s2Config, s3Config, s4Config, s5Config, s6Config, s7Config } from './config.js';
 import type { ContenderName } from './contenders.js';
 
 /** How one metric is shown. */

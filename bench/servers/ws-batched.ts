@@ -60,9 +60,9 @@ function serveSubscriber(ws: WebSocket, socket: Duplex): void {
 
 async function start(argument: ServerArgument): Promise<StartedServer> {
   if (argument.index === argument.servers - 1) {
-    relays = (
-      await Promise.all(argument.peerPorts.map((port) => openRaw(port, '/relay')))
-    ).map((opened) => opened.ws);
+    relays = (await Promise.all(argument.peerPorts.map((port) => openRaw(port, '/relay')))).map(
+      (opened) => opened.ws,
+    );
   }
   const wss = new WebSocketServer({
     host: '127.0.0.1',
