@@ -15,6 +15,7 @@ import {
   usesWsMesh,
   type ContenderName,
 } from './lib/contenders.js';
+import { runCurves } from './lib/curve-run.js';
 import { cpuProfFlags } from './lib/profile.js';
 import { describeEnvironment, loadAverage } from './lib/environment.js';
 import type { Metrics } from './lib/ipc.js';
@@ -149,6 +150,7 @@ async function main(): Promise<number> {
       `${options.quick ? '; QUICK run (small counts)' : ''}`,
   );
   if (options.contenders.some(usesWsMesh)) prepareWsMesh(options.fromSrc);
+  if (options.curves.length > 0) return (await runCurves(options)) ? 0 : 1;
   const result: RunResult = {
     startedAt,
     finishedAt: startedAt,
