@@ -35,7 +35,9 @@ async function main(): Promise<Metrics> {
     clients.push(client);
   }
   await delay(200);
+  // Memory after a forced GC; CPU around the joins only (a forced GC costs CPU too).
   const before = await probeServer(true);
+  const cpuBefore = await probeServer();
   const joinStart = performance.now();
   await Promise.all(
     clients.map(async (client) => {
@@ -43,6 +45,7 @@ async function main(): Promise<Metrics> {
     }),
   );
   const joinMs = performance.now() - joinStart;
+  const cpuJoined = await probeServer();
   await delay(200);
   const joined = await probeServer(true);
   const memberships = connections * groups;
@@ -74,7 +77,7 @@ async function main(): Promise<Metrics> {
   return {
     memberships,
     joinUsPerMembership: (joinMs * 1000) / memberships,
-    joinCpuUsPerMembership: cpuMicros(before, joined) / memberships,
+    joinCpuUsPerMembership: cpuMicros(cpuBefore, cpuJoined) / memberships,
     heapBytesPerMembership: (heapBytes(joined) - heapBytes(before)) / memberships,
     rssBytesPerMembership: (joined.rss - before.rss) / memberships,
     deliveriesPerSec: counter.total / seconds,

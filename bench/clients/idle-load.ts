@@ -32,7 +32,9 @@ async function main(): Promise<Metrics> {
     while (opened < target) {
       const batch = Math.min(config.concurrency, target - opened);
       const results = await Promise.allSettled(
-        Array.from({ length: batch }, () => adapter.connectRpc(config.port)),
+        Array.from({ length: batch }, (_, index) =>
+          adapter.connectRpc(config.ports[(opened + index) % config.ports.length] ?? config.port),
+        ),
       );
       for (const result of results) {
         if (result.status === 'fulfilled') connections.push(result.value);

@@ -98,9 +98,13 @@ export interface S4Config {
   concurrency: number;
 }
 
-/** Open files allowed per process (`ulimit -n`), or undefined when unknown. */
-function fileLimit(): number | undefined {
-  const result = spawnSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8', timeout: 5_000 });
+/**
+ * Open files allowed per process (`ulimit -n`; with `hard`, `ulimit -Hn`), or undefined
+ * when unknown.
+ */
+export function fileLimit(hard = false): number | undefined {
+  const command = hard ? 'ulimit -Hn' : 'ulimit -n';
+  const result = spawnSync('sh', ['-c', command], { encoding: 'utf8', timeout: 5_000 });
   const limit = Number(result.stdout.trim());
   return Number.isInteger(limit) && limit > 0 ? limit : undefined;
 }

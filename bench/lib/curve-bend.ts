@@ -17,7 +17,8 @@ function short(value: number): string {
 export function bendSentence(label: string, series: readonly Series[]): string {
   const [main, ...references] = series;
   const points = main?.points.filter(([, y]) => Number.isFinite(y)) ?? [];
-  const first = points[0];
+  // The first positive value is the base (a memory slope can come out at or below 0 by noise).
+  const first = points.find(([, y]) => y > 0);
   const last = points[points.length - 1];
   if (main === undefined || first === undefined || last === undefined || points.length < 2) {
     return 'Not enough points to say.';

@@ -3,6 +3,7 @@
  * with everything else fixed, one fresh trial (server and loader processes) per point.
  * @module
  */
+import { fileLimit } from './config.js';
 import type { ContenderName } from './contenders.js';
 import { padFor } from './payload.js';
 
@@ -26,6 +27,37 @@ export interface CurveTrial {
   /** Server processes (0: the loader starts its own servers). */
   servers: number;
   timeoutMs: number;
+  /** Ports the server listens on (connections past one port's ephemeral range). */
+  listeners?: number;
+  /** Open-file limit the processes need. */
+  fileLimit?: number;
+}
+
+/** Connections one load process opens to one destination port, at most (of ~28,000). */
+const PER_PORT = 25_000;
+/** Descriptors a process needs beyond its connections. */
+const SPARE_FILES = 1_000;
+
+/**
+ * `wanted` connections, or as many as the open-file limit allows: raised for the children
+ * when the bench runs as root (up to the kernel's nr_open), else up to the hard limit.
+ */
+function connectionsTrial(wanted: number): CurveTrial {
+  const root = process.getuid?.() === 0;
+  const hard = root ? 1_000_000 : (fileLimit(true) ?? fileLimit() ?? 1_024);
+  const connections = Math.min(wanted, hard - SPARE_FILES);
+  if (connections < wanted) {
+    console.log(`note: the open-file limit allows ${connections} connections, not ${wanted}`);
+  }
+  const needed = connections + SPARE_FILES;
+  return {
+    loaderScript: 'bench/clients/idle-load.ts',
+    loaderConfig: { connections, concurrency: 100 },
+    servers: 1,
+    timeoutMs: 900_000,
+    listeners: Math.ceil(connections / PER_PORT),
+    ...(needed > (fileLimit() ?? 0) ? { fileLimit: needed } : {}),
+  };
 }
 
 /** A column of a curve's table. */
@@ -173,12 +205,7 @@ const CONNECTIONS: CurveSpec = {
   points: (quick) =>
     quick ? [1_000, 2_000, 5_000] : [1_000, 2_000, 5_000, 10_000, 20_000, 50_000],
   contenders: ['wsmesh', 'ws-batched'],
-  trial: (x) => ({
-    loaderScript: 'bench/clients/idle-load.ts',
-    loaderConfig: { connections: x, concurrency: 100 },
-    servers: 1,
-    timeoutMs: 600_000,
-  }),
+  trial: (x) => connectionsTrial(x),
   derive: (_x, metrics) => ({
     acceptPerSec: ((metrics.connections ?? 0) * 1000) / Math.max(metrics.acceptMs ?? 1, 1),
   }),
@@ -189,7 +216,7 @@ const CONNECTIONS: CurveSpec = {
     column('rssKbPerConn', 'server RSS KB/conn', 2),
     column('heapKbPerConn', 'server heap+ext KB/conn', 2),
   ],
-  cost: { key: 'rssKbPerConn', label: 'server RSS KB per connection' },
+  cost: { key: 'heapKbPerConn', label: 'server heap+external KB per connection' },
   why: 'Connections opened 100 at a time from one load process, memory per connection as the slope over ten steps after a forced GC. An idle connection is its socket, the ws object and the wsmesh connection state; nothing is per pair of connections, so the memory per connection should stay flat and the accept rate should not fall. The accept rate is bounded by the load process, which runs a full wsmesh client per connection. Points above the open-file limit (ulimit -n, raised for the children when the bench runs as root) or the ephemeral port range of one destination (ip_local_port_range, about 28,000) are capped, and the table says how many were held.',
 };
 

@@ -3,6 +3,7 @@
  * answer resource probes, and exit when the orchestrator goes away or says so.
  * @module
  */
+import { createServer, type Server as NetServer } from 'node:net';
 import { isProbeRequest, isSettleRequest, sendToParent, type ProbeReply } from './ipc.js';
 import { takeSnapshot } from './snapshot.js';
 
@@ -22,6 +23,11 @@ export interface ServerArgument {
   natsPorts: number[];
   /** Their WebSocket ports, in the same order. */
   natsWsPorts: number[];
+  /**
+   * Ports to listen on (default 1). One destination port gives one load process only the
+   * ephemeral port range (~28,000 connections); the connections curve asks for more.
+   */
+  listeners: number;
 }
 
 function numbers(value: unknown): number[] {
@@ -46,6 +52,7 @@ function serverArgument(): ServerArgument {
     contender: typeof record.contender === 'string' ? record.contender : '',
     natsPorts: numbers(record.natsPorts),
     natsWsPorts: numbers(record.natsWsPorts),
+    listeners: typeof record.listeners === 'number' ? record.listeners : 1,
   };
 }
 
@@ -53,6 +60,8 @@ function serverArgument(): ServerArgument {
 export interface StartedServer {
   /** Port it listens on (127.0.0.1). */
   port: number;
+  /** More ports it listens on, when asked for `listeners` > 1. */
+  extraPorts?: number[];
   /** Stops it. */
   close(): Promise<void>;
   /**
@@ -103,7 +112,7 @@ export function runServerChild(start: (argument: ServerArgument) => Promise<Star
   start(serverArgument())
     .then(async (started) => {
       server = started;
-      await sendToParent({ t: 'ready', port: started.port });
+      await sendToParent({ t: 'ready', port: started.port, extraPorts: started.extraPorts ?? [] });
     })
     .catch(async (error: unknown) => {
       const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
@@ -111,4 +120,34 @@ export function runServerChild(start: (argument: ServerArgument) => Promise<Star
       await sendToParent({ t: 'error', message }).catch(() => undefined);
       await shutdown(server, 1);
     });
+}
+
+/**
+ * Listens on `count` more 127.0.0.1 ports and hands every connection they accept to
+ * `target` (an http server), as if it had accepted it. Resolves with the ports and a close.
+ */
+export async function extraListeners(
+  count: number,
+  target: NetServer,
+): Promise<{ ports: number[]; close(): void }> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: Math.max(0, count) },
+      () =>
+        new Promise<NetServer>((resolve, reject) => {
+          const server = createServer((socket) => target.emit('connection', socket));
+          server.once('error', reject);
+          server.listen(0, '127.0.0.1', () => resolve(server));
+        }),
+    ),
+  );
+  return {
+    ports: servers.map((server) => {
+      const address = server.address();
+      return typeof address === 'object' && address !== null ? address.port : 0;
+    }),
+    close: () => {
+      for (const server of servers) server.close();
+    },
+  };
 }

@@ -44,6 +44,10 @@ export interface TrialSpec {
   redisPort?: number;
   /** PID of that redis-server: its CPU and RSS count with the servers' (it is the broker). */
   redisPid?: number;
+  /** Ports each server listens on (default 1; see ServerArgument.listeners). */
+  listeners?: number;
+  /** Open-file limit to give the server and loader processes (raised only when allowed). */
+  fileLimit?: number;
 }
 
 const SERVER_START_MS = 20_000;
@@ -126,6 +130,7 @@ function serverExit(server: ChildProcess): Promise<never> {
 export async function runTrial(spec: TrialSpec): Promise<Metrics> {
   const servers: ChildProcess[] = [];
   const ports: number[] = [];
+  const extraPorts: number[] = [];
   let loader: ChildProcess | undefined;
   let nats: NatsCluster | undefined;
   try {
@@ -145,6 +150,7 @@ export async function runTrial(spec: TrialSpec): Promise<Metrics> {
           servers: count,
           peerPorts: [...ports],
           contender: spec.contender,
+          listeners: spec.listeners ?? 1,
           ...(spec.redisPort === undefined ? {} : { redisPort: spec.redisPort }),
           ...(nats === undefined
             ? {}
@@ -154,6 +160,7 @@ export async function runTrial(spec: TrialSpec): Promise<Metrics> {
               }),
         },
         ['--expose-gc', ...(spec.serverFlags ?? [])],
+        spec.fileLimit,
       );
       servers.push(server);
       const ready = await waitForMessage(
@@ -163,12 +170,13 @@ export async function runTrial(spec: TrialSpec): Promise<Metrics> {
         `${spec.contender} server ${index + 1} start`,
       );
       ports.push(ready.port);
+      extraPorts.push(...(ready.extraPorts ?? []));
       const exited = serverExit(server);
       exited.catch(() => undefined);
       exits.push(exited);
     }
     if (count > 1) await settleCluster(spec.contender, servers);
-    const loaderPorts = [...ports].reverse();
+    const loaderPorts = [...[...ports].reverse(), ...extraPorts];
     const child = spawnChild(
       spec.loaderScript,
       {
@@ -178,6 +186,7 @@ export async function runTrial(spec: TrialSpec): Promise<Metrics> {
         ports: loaderPorts,
       },
       spec.loaderFlags ?? [],
+      spec.fileLimit,
     );
     loader = child;
     child.on('message', (message: unknown) => {

@@ -10,12 +10,18 @@
  * never forwards it.
  * @module
  */
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData } from 'ws';
 import type WebSocket from 'ws';
 import { rawBytes, sumOf } from '../lib/payload.js';
-import { runServerChild, type ServerArgument, type StartedServer } from '../lib/server-child.js';
+import {
+  extraListeners,
+  runServerChild,
+  type ServerArgument,
+  type StartedServer,
+} from '../lib/server-child.js';
 import { eachValue, joinBytes, joinText, TickBatch } from '../lib/tick-batch.js';
 import { frameOnce, openRaw } from '../lib/ws-raw.js';
 
@@ -64,9 +70,9 @@ async function start(argument: ServerArgument): Promise<StartedServer> {
       (opened) => opened.ws,
     );
   }
+  const http = createServer();
   const wss = new WebSocketServer({
-    host: '127.0.0.1',
-    port: 0,
+    server: http,
     perMessageDeflate: false,
     clientTracking: false,
   });
@@ -79,16 +85,19 @@ async function start(argument: ServerArgument): Promise<StartedServer> {
     else ws.close(1008, 'unknown path');
   });
   await new Promise<void>((resolve, reject) => {
-    wss.once('listening', resolve);
-    wss.once('error', reject);
+    http.once('error', reject);
+    http.listen(0, '127.0.0.1', resolve);
   });
-  const { port } = wss.address() as AddressInfo;
+  const extra = await extraListeners(argument.listeners - 1, http);
+  const { port } = http.address() as AddressInfo;
   return {
     port,
+    extraPorts: extra.ports,
     close: () =>
       new Promise<void>((resolve) => {
+        extra.close();
         for (const relay of relays) relay.terminate();
-        wss.close(() => resolve());
+        wss.close(() => http.close(() => resolve()));
       }),
   };
 }
