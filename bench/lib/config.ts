@@ -109,6 +109,19 @@ export function fileLimit(hard = false): number | undefined {
   return Number.isInteger(limit) && limit > 0 ? limit : undefined;
 }
 
+/**
+ * The open-file limit a child started through `sh -c 'ulimit -n <wanted>'` gets: `wanted`
+ * when allowed (below the hard limit, or as root with CAP_SYS_RESOURCE), else what it had.
+ */
+export function achievableFileLimit(wanted: number): number | undefined {
+  const result = spawnSync('sh', ['-c', `ulimit -n ${wanted} 2>/dev/null; ulimit -n`], {
+    encoding: 'utf8',
+    timeout: 5_000,
+  });
+  const limit = Number(result.stdout.trim());
+  return Number.isInteger(limit) && limit > 0 ? limit : undefined;
+}
+
 let limitNoted = false;
 
 /**

@@ -59,7 +59,8 @@ async function runCurve(
   const contenders = spec.contenders.filter((name) => options.contenders.includes(name));
   console.log(`\n## Curve: ${spec.title}; load average ${loadAverage()}\n`);
   const rows: CurveRow[] = [];
-  for (const x of spec.points(options.quick)) {
+  const xs = [...new Set(spec.points(options.quick).map((x) => spec.actual?.(x) ?? x))];
+  for (const x of xs) {
     for (const contender of contenders) {
       const trial = spec.trial(x, options.quick);
       try {

@@ -3,7 +3,7 @@
  * with everything else fixed, one fresh trial (server and loader processes) per point.
  * @module
  */
-import { fileLimit } from './config.js';
+import { achievableFileLimit, fileLimit } from './config.js';
 import type { ContenderName } from './contenders.js';
 import { padFor } from './payload.js';
 
@@ -40,14 +40,16 @@ const SPARE_FILES = 1_000;
 
 /**
  * `wanted` connections, or as many as the open-file limit allows: raised for the children
- * when the bench runs as root (up to the kernel's nr_open), else up to the hard limit.
+ * as far as this machine lets a process raise it (the hard limit; beyond it only with
+ * CAP_SYS_RESOURCE), else the point is capped and says so.
  */
 function connectionsTrial(wanted: number): CurveTrial {
-  const root = process.getuid?.() === 0;
-  const hard = root ? 1_000_000 : (fileLimit(true) ?? fileLimit() ?? 1_024);
-  const connections = Math.min(wanted, hard - SPARE_FILES);
+  const limit = achievableFileLimit(wanted + SPARE_FILES) ?? fileLimit() ?? 1_024;
+  const connections = Math.min(wanted, limit - SPARE_FILES);
   if (connections < wanted) {
-    console.log(`note: the open-file limit allows ${connections} connections, not ${wanted}`);
+    console.log(
+      `note: ulimit -n can only be raised to ${limit}: ${connections} connections, not ${wanted}`,
+    );
   }
   const needed = connections + SPARE_FILES;
   return {
@@ -77,6 +79,8 @@ export interface CurveSpec {
   /** wsmesh, and the batched raw ws as a reference line where it does the same work. */
   contenders: ContenderName[];
   trial(x: number, quick: boolean): CurveTrial;
+  /** The value a point really measures, when a limit of the machine caps it (default `x`). */
+  actual?(x: number): number;
   /** Figures computed from a point's metrics (added to them). */
   derive?(x: number, metrics: Record<string, number>): Record<string, number>;
   columns: CurveColumn[];
@@ -206,6 +210,7 @@ const CONNECTIONS: CurveSpec = {
     quick ? [1_000, 2_000, 5_000] : [1_000, 2_000, 5_000, 10_000, 20_000, 50_000],
   contenders: ['wsmesh', 'ws-batched'],
   trial: (x) => connectionsTrial(x),
+  actual: (x) => Math.min(x, (achievableFileLimit(x + SPARE_FILES) ?? x) - SPARE_FILES),
   derive: (_x, metrics) => ({
     acceptPerSec: ((metrics.connections ?? 0) * 1000) / Math.max(metrics.acceptMs ?? 1, 1),
   }),
