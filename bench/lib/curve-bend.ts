@@ -25,13 +25,14 @@ export function bendSentence(label: string, series: readonly Series[]): string {
   }
   const [x0, y0] = first;
   const name = contenderLabel(main.contender);
-  const bend = points.find(([, y]) => y0 > 0 && y > y0 * BEND);
-  const ys = points.map(([, y]) => y);
+  const counted = points.slice(points.indexOf(first));
+  const bend = counted.find(([, y]) => y > y0 * BEND);
+  const ys = counted.map(([, y]) => y);
   const [low, high] = [Math.min(...ys), Math.max(...ys)];
   let text: string;
   if (bend !== undefined) {
     text = `${name}: ${label} bends up at ${short(bend[0])} (${short(bend[1])}, ${short(bend[1] / y0)}x its value at ${short(x0)}); at ${short(last[0])} it is ${short(last[1])}.`;
-  } else if (y0 > 0 && high <= y0 * BEND && low >= y0 / BEND) {
+  } else if (high <= y0 * BEND && low >= y0 / BEND) {
     text = `${name}: ${label} stays flat, between ${short(low)} and ${short(high)} from ${short(x0)} to ${short(last[0])}.`;
   } else {
     text = `${name}: ${label} falls from ${short(y0)} at ${short(x0)} to ${short(last[1])} at ${short(last[0])} (fixed costs spread over more units), never above 1.5x its first value.`;
