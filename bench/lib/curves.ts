@@ -161,7 +161,9 @@ const PAYLOAD: CurveSpec = {
   variable: 'payload bytes (JSON data)',
   points: (quick) => (quick ? [16, 1_024, 65_536] : [16, 256, 1_024, 4_096, 16_384, 65_536]),
   contenders: ['wsmesh', 'ws-batched'],
-  trial: (x, quick) => fanout(50, x, quick ? 30_000 : 200_000, 2_000_000),
+  // About 400 MB delivered per point (40 MB with --quick), at most 200,000 deliveries.
+  trial: (x, quick) =>
+    fanout(50, x, Math.min(200_000, ((quick ? 40 : 400) * 1e6) / messageBytes(x)), 2_000_000),
   derive: (x, metrics) => ({
     bytes: messageBytes(x),
     mbPerSec: ((metrics.deliveriesPerSec ?? 0) * messageBytes(x)) / 1e6,
