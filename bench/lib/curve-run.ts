@@ -64,7 +64,8 @@ async function runCurve(
     for (const contender of contenders) {
       const trial = spec.trial(x, options.quick);
       try {
-        const metrics = await runTrial({ contender, ...trial });
+        // Loaders that run their own servers (clones) take memory figures after a forced GC.
+        const metrics = await runTrial({ contender, ...trial, loaderFlags: ['--expose-gc'] });
         Object.assign(metrics, spec.derive?.(x, metrics));
         rows.push({ x, contender, metrics });
         const shown = spec.columns.map((c) => `${c.key}=${format(metrics[c.key], c.digits)}`);
