@@ -79,11 +79,12 @@ export function usesWsMesh(name: ContenderName): boolean {
 /**
  * nats-servers a trial of `name` needs over `servers` server processes: NATS itself runs a
  * routed cluster, one nats-server per server process; wsmesh on NATS shares one nats-server
- * (the broker, like Socket.IO's one redis-server); the others none.
+ * (the broker, like Socket.IO's one redis-server; also when the loader runs the nodes
+ * itself); the others none.
  */
 export function natsServersFor(name: ContenderName, servers: number): number {
   if (name === 'nats' || name === 'nats-ws') return Math.max(servers, 1);
-  if (name === 'wsmesh-nats') return servers === 0 ? 0 : 1;
+  if (name === 'wsmesh-nats') return 1;
   return 0;
 }
 

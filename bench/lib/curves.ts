@@ -229,31 +229,35 @@ const CONNECTIONS: CurveSpec = {
 
 const CLONES: CurveSpec = {
   name: 'clones',
-  title: 'Clones in a mesh (one machine, one process)',
-  variable: 'clones',
+  title: 'Nodes of a cluster: clone mesh and NATS backplane (one machine, one process)',
+  variable: 'nodes',
   points: (quick) => (quick ? [2, 4, 8, 16] : [2, 4, 8, 16, 32]),
-  contenders: ['wsmesh'],
+  contenders: ['wsmesh', 'wsmesh-nats'],
   trial: (x, quick) => ({
     loaderScript: 'bench/clients/curve-clones.ts',
     loaderConfig: { clones: x, limitMs: 60_000, idleMs: quick ? 4_000 : 10_000 },
     servers: 0,
     timeoutMs: 180_000,
   }),
-  derive: (x, metrics) => ({
-    idleBytesPerLinkPerSec: (metrics.idleBytesPerClonePerSec ?? 0) / Math.max(x - 1, 1),
+  derive: (_x, metrics) => ({
+    idleIoBytesPerClonePerSec:
+      (metrics.idleBytesPerClonePerSec ?? 0) + (metrics.idleReadBytesPerClonePerSec ?? 0),
   }),
   columns: [
     column('links', 'links', 0),
-    column('linksPerClone', 'links/clone', 0),
-    column('idleBytesPerClonePerSec', 'idle bytes/clone/s', 0),
-    column('idleBytesPerLinkPerSec', 'idle bytes/link end/s', 0),
-    column('heapKbPerClone', 'heap+ext KB/clone', 1),
-    column('rssKbPerClone', 'RSS KB/clone', 1),
+    column('linksPerClone', 'links/node', 0),
+    column('idleBytesPerClonePerSec', 'idle bytes written/node/s', 0),
+    column('idleReadBytesPerClonePerSec', 'idle bytes read/node/s', 0),
+    column('heapKbPerClone', 'heap+ext KB/node', 1),
+    column('rssKbPerClone', 'RSS KB/node', 1),
     column('knowMs', 'all know all, ms', 0),
     column('linkMs', 'all linked, ms', 0),
   ],
-  cost: { key: 'idleBytesPerClonePerSec', label: 'idle bytes written per clone per second' },
-  why: 'A full mesh: every clone links to every other, so links grow as N(N-1)/2 and each clone holds N-1 of them, with a record of every other clone. Idle, each link carries a heartbeat per heartbeat interval (flat per link) and a CLONE_DIGEST per clone interval (2 s) that lists every clone the sender knows ([id, version] each, PROTOCOL.md 2.8), so a digest grows with N and a clone sends N-1 of them: idle bytes per clone grow as about N(N-1), quadratic in N, and per link end linearly. That is worse than linear in its own variable: it is the price of a full digest on every link every interval. It stays small at the sizes a mesh is meant for (hundreds of bytes per clone per second at 16 clones); a digest that sends a hash of the version list, and the list itself only on a mismatch, would make it linear. Memory per clone grows linearly with N (links and records). Past a few dozen nodes the NATS backplane (one connection per node) is the better shape, see docs/backplane.md. Convergence here runs every clone in one process, on one thread, so its time is the total work: N(N-1)/2 link handshakes and a CLONE_SYNC with every record on each new link; across machines that work spreads over N processes.',
+  cost: {
+    key: 'idleIoBytesPerClonePerSec',
+    label: 'idle bytes written + read per node per second',
+  },
+  why: "The mesh links every clone to every other: links grow as N(N-1)/2 and each clone holds N-1 of them, with a record of every other clone. Idle, each link carries a heartbeat per heartbeat interval (flat per link) and a CLONE_DIGEST per clone interval (2 s) that lists every clone the sender knows ([id, version] each, PROTOCOL.md 2.8), so a digest grows with N and a clone sends N-1 of them: idle bytes per clone grow as about N(N-1), quadratic in N. That is worse than linear in its own variable: it is the price of a full digest on every link every interval. It stays small at the sizes a mesh is meant for (hundreds of bytes per clone per second at 16 clones); a digest that sends a hash of the version list, and the list itself only on a mismatch, would make it linear. On NATS a node holds one connection (to the broker), writes one heartbeat per interval and reads the N-1 heartbeats of the others, which NATS fans out: reads per node grow linearly with N, writes stay flat (nats-server's own cost is not counted here). Memory per node grows slowly with N on both (a record of every other node). Where the two lines cross is where the NATS shape starts to cost less per node than the mesh. Convergence here runs every node in one process, on one thread, so its time is the total work: on the mesh N(N-1)/2 link handshakes and a CLONE_SYNC with every record on each new link (across machines that work spreads over N processes); on NATS the nodes see each other from their hello and heartbeats.",
 };
 
 const HOPS: CurveSpec = {

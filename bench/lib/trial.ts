@@ -184,6 +184,7 @@ export async function runTrial(spec: TrialSpec): Promise<Metrics> {
         contender: spec.contender,
         port: loaderPorts[0] ?? 0,
         ports: loaderPorts,
+        natsPorts: nats?.nodes.map((node) => node.port) ?? [],
       },
       spec.loaderFlags ?? [],
       spec.fileLimit,
