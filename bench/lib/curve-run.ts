@@ -59,7 +59,13 @@ async function runCurve(
   const contenders = spec.contenders.filter((name) => options.contenders.includes(name));
   console.log(`\n## Curve: ${spec.title}; load average ${loadAverage()}\n`);
   const rows: CurveRow[] = [];
-  const xs = [...new Set(spec.points(options.quick).map((x) => spec.actual?.(x) ?? x))];
+  const wanted = spec.points(options.quick);
+  const xs = [...new Set(wanted.map((x) => spec.actual?.(x) ?? x))];
+  const capped = wanted.filter((x) => !xs.includes(x));
+  const cappedNote =
+    capped.length === 0
+      ? ''
+      : `Capped by this machine (open-file limit a process can get): ${capped.map((x) => format(x, 0)).join(', ')} asked, at most ${format(Math.max(...xs), 0)} held.\n`;
   for (const x of xs) {
     for (const contender of contenders) {
       const trial = spec.trial(x, options.quick);
@@ -97,6 +103,7 @@ async function runCurve(
     svg === undefined ? '' : `![${spec.title}](${plotPath}/${spec.name}.svg)\n`,
     rendered,
     '',
+    cappedNote,
     `**Where it bends (from this run):** ${bend}`,
     '',
     `**Why:** ${spec.why}`,
