@@ -16,7 +16,7 @@ const WIDTH = 520;
 const HEIGHT = 260;
 const LEFT = 60;
 const RIGHT = 20;
-const TOP = 30;
+const TOP = 44;
 const BOTTOM = 40;
 
 function niceMax(value: number): number {
@@ -27,6 +27,7 @@ function niceMax(value: number): number {
 }
 
 function label(value: number): string {
+  if (value >= 1024 && value % 1024 === 0) return `${value / 1024} Ki`;
   if (value >= 1000) return `${value / 1000}k`;
   return Number(value.toPrecision(3)).toString();
 }
@@ -82,7 +83,8 @@ export function curvePlot(
   });
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" font-family="sans-serif">
 <rect width="100%" height="100%" fill="#fff"/>
-<text x="${LEFT}" y="16" font-size="12" font-weight="bold">${escape(title)}: ${escape(yLabel)}</text>
+<text x="10" y="16" font-size="12" font-weight="bold">${escape(title)}</text>
+<text x="10" y="32" font-size="11">${escape(yLabel)}</text>
 <text x="${(LEFT + WIDTH - RIGHT) / 2}" y="${HEIGHT - 8}" font-size="11" text-anchor="middle">${escape(xLabel)} (log scale)</text>
 ${parts.join('\n')}
 </svg>

@@ -229,7 +229,7 @@ const CONNECTIONS: CurveSpec = {
 
 const CLONES: CurveSpec = {
   name: 'clones',
-  title: 'Nodes of a cluster: clone mesh and NATS backplane (one machine, one process)',
+  title: 'Nodes: clone mesh and NATS backplane (one process)',
   variable: 'nodes',
   points: (quick) => (quick ? [2, 4, 8, 16] : [2, 4, 8, 16, 32]),
   contenders: ['wsmesh', 'wsmesh-nats'],
