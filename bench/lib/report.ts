@@ -110,7 +110,7 @@ ${CURVES_END}`;
 
 ${section}
 `
-      : text.replace(old, section);
+      : text.replace(old, () => section);
   writeFileSync(BENCHMARKS, next);
   return BENCHMARKS;
 }
