@@ -10,6 +10,7 @@ import type { Series } from './curve-plot.js';
 const BEND = 1.5;
 
 function short(value: number): string {
+  if (Math.abs(value) >= 1000) return Math.round(value).toLocaleString('en-US');
   return Number(value.toPrecision(3)).toLocaleString('en-US');
 }
 
