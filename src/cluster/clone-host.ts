@@ -23,6 +23,8 @@ export interface CloneHost {
     tls: TlsOptions | undefined;
     serverSecret: string | undefined;
     encryption: boolean;
+    /** How long a subscription or an acknowledged publish waits for the other clones, in ms. */
+    clusterAckTimeout: number;
   };
   emitAuthError(clone: { id: string; url: string | null }, error: Error): void;
   reportError(error: unknown): void;

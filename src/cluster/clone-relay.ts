@@ -31,6 +31,8 @@ export interface RelayContext {
   readonly routes: RouteTable;
   records(): Iterable<StoredRecord>;
   reportError(error: unknown): void;
+  /** A relay that asked for acknowledgement was delivered here: tell its publisher `ackTo`. */
+  delivered(ackTo: string, seq: number, count: number): void;
 }
 
 function interested(groups: Set<string>, target: GroupTarget): boolean {
@@ -53,10 +55,15 @@ export class CloneRelay {
 
   constructor(private readonly context: RelayContext) {}
 
-  /** Sends a message published on this server to every interested clone. */
-  publish(message: FanoutMessage): void {
+  /**
+   * Sends a message published on this server to every interested clone. With `ackTo` (this
+   * clone's id) each destination acknowledges it; returns the relay's sequence number and
+   * the clones it went to.
+   */
+  publish(message: FanoutMessage, ackTo?: string): { seq: number; dests: string[] } {
     const { context } = this;
-    if (context.links.size === 0) return;
+    const none = { seq: 0, dests: [] };
+    if (context.links.size === 0) return none;
     const byHop = new Map<string, string[]>();
     for (const record of context.records()) {
       if (record.gone || !interested(record.groups, message.target)) continue;
@@ -66,16 +73,18 @@ export class CloneRelay {
       if (list === undefined) byHop.set(hop, [record.id]);
       else list.push(record.id);
     }
-    if (byHop.size === 0) return;
+    if (byHop.size === 0) return none;
     const bytes = message.encode(context.codec) as Uint8Array;
     const seq = ++this.seq;
-    this.send(byHop, context.instance, seq, message.target, bytes);
+    const dests = this.send(byHop, context.instance, seq, message.target, bytes, ackTo ?? null);
     this.relayedOut++;
+    return { seq, dests };
   }
 
   /** Handles a CLONE_RELAY frame. */
   receive(from: CloneLink, frame: CloneRelayFrame): void {
     const [, origin, seq, dests, target, bytes] = frame;
+    const ackTo = frame[6] ?? null;
     const { context } = this;
     this.peerCounters(from.peerId).framesIn++;
     if (this.seen.check(origin, seq, Date.now())) return;
@@ -85,7 +94,8 @@ export class CloneRelay {
         const message = FanoutMessage.fromEncoded(target, context.codec, bytes);
         // Check the relayed bytes once before they reach subscribers' sockets as they are.
         void message.frame;
-        context.groups.deliverLocal(message, undefined);
+        const count = context.groups.deliverLocal(message, undefined);
+        if (ackTo !== null) context.delivered(ackTo, seq, count);
       } catch (error) {
         context.reportError(error);
       }
@@ -100,7 +110,7 @@ export class CloneRelay {
       if (list === undefined) byHop.set(hop, [id]);
       else list.push(id);
     }
-    this.send(byHop, origin, seq, target, bytes);
+    this.send(byHop, origin, seq, target, bytes, ackTo);
   }
 
   /** Tells every clone that a group was deleted here. */
@@ -133,15 +143,21 @@ export class CloneRelay {
     seq: number,
     target: GroupTarget,
     bytes: Uint8Array,
-  ): void {
+    ackTo: string | null,
+  ): string[] {
+    const sent: string[] = [];
     for (const [hop, ids] of byHop) {
       const link = this.context.links.get(hop);
       if (link === undefined) continue;
       // A clone that is its own next hop is the only destination: no list needed.
       const dests = ids.length === 1 && ids[0] === hop ? null : ids;
       const frame: CloneRelayFrame = [FrameType.CLONE_RELAY, origin, seq, dests, target, bytes];
-      if (link.send(frame)) this.peerCounters(hop).framesOut++;
+      if (ackTo !== null) frame.push(ackTo);
+      if (!link.send(frame)) continue;
+      this.peerCounters(hop).framesOut++;
+      sent.push(...ids);
     }
+    return sent;
   }
 
   private peerCounters(peerId: string): { framesOut: number; framesIn: number } {

@@ -15,6 +15,12 @@ import {
   type WelcomeBody,
   type WireError,
 } from './frames.js';
+import {
+  checkPublishAck,
+  checkRelayAckTo,
+  checkSubscribeOptions,
+  validatePresenceFrame,
+} from './validate-presence.js';
 
 /** Longest accepted route, act, group id or peer id, in UTF-16 code units. */
 export const MAX_NAME_LENGTH = 256;
@@ -244,6 +250,7 @@ export function validateFrame(value: unknown): Frame {
       const id: unknown = value[1];
       if (!isRequestId(id)) throw bad('SUBSCRIBE/UNSUBSCRIBE id must be a non-negative integer');
       if (!isName(value[2])) throw bad('group id must be a non-empty string', id);
+      if (type === FrameType.SUBSCRIBE) checkSubscribeOptions(value[3], id);
       return value as Frame;
     }
     case FrameType.PUBLISH: {
@@ -258,6 +265,7 @@ export function validateFrame(value: unknown): Frame {
         throw bad('PUBLISH notSendMe must be a boolean', id);
       }
       value[6] = value[6] === true;
+      checkPublishAck(value[7], id);
       return value as Frame;
     }
     case FrameType.GROUP_MESSAGE: {
@@ -314,6 +322,7 @@ export function validateFrame(value: unknown): Frame {
       if (!(value[3] === null || isNameList(value[3]))) throw bad('CLONE_RELAY dests invalid');
       if (!isTarget(value[4])) throw bad('CLONE_RELAY target invalid');
       if (!(value[5] instanceof Uint8Array)) throw bad('CLONE_RELAY payload must be bytes');
+      checkRelayAckTo(value[6]);
       return value as Frame;
     case FrameType.CLONE_GROUP_DELETE:
       if (!isName(value[1]) || !isVersion(value[2]) || !isName(value[3])) {
@@ -397,6 +406,8 @@ export function validateFrame(value: unknown): Frame {
       }
       return value as Frame;
     default: {
+      const presence = validatePresenceFrame(value);
+      if (presence !== undefined) return presence;
       // Only numbers are echoed: a peer's arbitrary value (huge string, deeply nested array)
       // must neither blow the stack in JSON.stringify nor be copied into the error reply.
       const shown =

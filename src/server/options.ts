@@ -27,6 +27,12 @@ import {
 import { checkEncryption } from '../transport/frame-cipher.js';
 import { isBackplane, type Backplane } from '../backplane/backplane.js';
 import { refuseUnknownOptions, type OptionKeys } from '../util/known-options.js';
+import {
+  resolveClusterAckTimeout,
+  resolvePresenceOptions,
+  type PresenceOptions,
+  type ResolvedPresenceOptions,
+} from './presence-options.js';
 
 export type { AuthFnIn, AuthFnOut };
 
@@ -133,6 +139,15 @@ export interface ServerOptions {
    * @default 1000
    */
   maxInFlight?: number | undefined;
+  /** Presence of groups: which groups list it, and its bounds (docs/groups.md, "Presence"). */
+  presence?: PresenceOptions | undefined;
+  /**
+   * How long a client's SUBSCRIBE waits for the other nodes to know of a new group interest
+   * before its reply goes anyway, and the longest an `ack: 'cluster'` publish waits for
+   * delivery reports (the client's own `timeout` may be shorter), in ms.
+   * @default 5000
+   */
+  clusterAckTimeout?: number | undefined;
   /**
    * Per-connection rate limit: at most `messages` frames (messages, publishes, subscriptions,
    * RPC calls) per `interval` ms, as a token bucket. Over it, requests fail with
@@ -206,6 +221,8 @@ export interface ResolvedServerOptions {
   maxGroups: number;
   maxSubscriptions: number;
   maxInFlight: number;
+  presence: ResolvedPresenceOptions;
+  clusterAckTimeout: number;
   rateLimit: { messages: number; interval: number } | undefined;
   authenticate: AuthenticateHook | undefined;
   ops: ResolvedOpsOptions;
@@ -261,6 +278,8 @@ const SERVER_OPTION_KEYS: OptionKeys<ServerOptions> = {
   maxGroups: true,
   maxSubscriptions: true,
   maxInFlight: true,
+  presence: true,
+  clusterAckTimeout: true,
   rateLimit: true,
   authenticate: true,
   metrics: true,
@@ -458,6 +477,8 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
       10_000,
     ),
     maxInFlight: positiveNumber('maxInFlight', options.maxInFlight, 1000),
+    presence: resolvePresenceOptions(options.presence),
+    clusterAckTimeout: resolveClusterAckTimeout(options.clusterAckTimeout),
     rateLimit: checkRateLimit(options.rateLimit),
     authenticate: optionalFunction<AuthenticateHook>('authenticate', options.authenticate),
     ops: resolveOpsOptions(options.metrics, options.dashboard),

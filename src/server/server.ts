@@ -14,6 +14,7 @@ import { CloneManager, type CloneHost } from '../cluster/clone-manager.js';
 import { LinkManager, type LinkHost, type ServerProxyOptions } from '../cluster/link-manager.js';
 import type { RemoteClone } from '../cluster/remote-clone.js';
 import { GroupManager } from '../groups/group-manager.js';
+import { attachPresence } from './presence-wiring.js';
 import type { Codec, WirePayload } from '../protocol/codec.js';
 import { loadCodec } from '../protocol/codecs.js';
 import { CloseCode, type Frame } from '../protocol/frames.js';
@@ -134,6 +135,7 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
             reportError: (error) => this.reportError(error),
           });
     this.groups.observer = this.backplane ?? this.clones;
+    attachPresence(this, this.groups);
     this.groups.routeCounters = this.routeCounters;
     this.groups.listenerError = (error) => this.reportError(error);
     // The link manager only reads options when it is made; the resolver asks it for routes.
