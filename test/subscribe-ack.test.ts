@@ -21,6 +21,30 @@ after(async () => {
   await stopClones(clones);
 });
 
+/**
+ * Makes `server` handle every clone frame `delayMs` late, in order: a slow link, so news of a
+ * subscription reaches it well after the subscriber's own reply could.
+ */
+function slowLinks(server: Clone['server'], delayMs: number): () => void {
+  const manager = server.clones;
+  const handle = manager.linkFrame;
+  let last = Promise.resolve();
+  manager.linkFrame = function slowed(link, frame) {
+    last = last.then(
+      () =>
+        new Promise<void>((resolve) =>
+          setTimeout(() => {
+            handle.call(manager, link, frame);
+            resolve();
+          }, delayMs),
+        ),
+    );
+  };
+  return () => {
+    manager.linkFrame = handle;
+  };
+}
+
 function client(clone: Clone): Promise<Client> {
   const c = new Client({ url: clone.url, reconnect: false, silent: true });
   return c.start().then(() => c);
@@ -31,6 +55,8 @@ test('a publish on A right after a subscribe on B resolved arrives, 50 times in 
   const publisher = await client(a);
   const received = new Set<string>();
   const subscribers: Client[] = [];
+  // A hears clone B 20 ms late: without the acknowledgement, the publish would beat the news.
+  const restore = slowLinks(a.server, 20);
   try {
     for (let round = 0; round < 50; round++) {
       const subscriber = await client(b);
@@ -45,6 +71,7 @@ test('a publish on A right after a subscribe on B resolved arrives, 50 times in 
     const missing = [...Array(50).keys()].map((n) => `fresh-${n}`).filter((g) => !received.has(g));
     assert.deepEqual(missing, []);
   } finally {
+    restore();
     await Promise.all([publisher, ...subscribers].map((c) => c.stop()));
   }
 });
