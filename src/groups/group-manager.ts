@@ -316,7 +316,7 @@ export class GroupManager<Member extends Subscriber = Subscriber> extends Emitte
         `Group "${groupId}" has no presence (server option presence.allGroups, or groups.add({ id, presence: true }))`,
       );
     }
-    table.join(groupId, ws.id, clientId, data, ws);
+    table.join(groupId, ws.id, clientId, data, undefined);
   }
 
   /** True when `groupId` lists presence (its own setting, else the server's default). */

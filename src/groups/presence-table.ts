@@ -102,6 +102,16 @@ export class PresenceTable {
     this.hooks.localChanged(groupId, [entry], []);
   }
 
+  /**
+   * Local member `listener` hears joins and leaves of `groupId` from now on (once the
+   * cluster confirmed its subscription, so the members already there are not announced).
+   * Ignored when it is not listed in the group.
+   */
+  listen(groupId: string, listener: PresenceListener): void {
+    const group = this.groups.get(groupId);
+    if (group?.local.has(listener.id) === true) group.listeners.set(listener.id, listener);
+  }
+
   /** A local member left `groupId` (unsubscribed or disconnected). */
   leave(groupId: string, key: string): void {
     const group = this.groups.get(groupId);

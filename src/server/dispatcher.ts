@@ -217,7 +217,13 @@ export class MessageDispatcher<S extends ServerCore> {
           // The reply waits until every node knows of this node's interest in the group, so
           // a message published anywhere after it reaches the new member.
           const confirmed = groups.observer?.confirmInterest?.(groupId);
-          if (confirmed !== undefined) return confirmed.then(() => ws.groups.has(groupId));
+          const listen = (): boolean => {
+            // Events start once the member's view is complete: no joins for those already there.
+            if (presence) groups.presenceTable?.listen(groupId, ws);
+            return ws.groups.has(groupId);
+          };
+          if (confirmed !== undefined) return confirmed.then(listen);
+          return listen();
         } else this.server.groups.deleteSubscriber({ id: groupId, ws });
       }
       // The reply is the membership after processing, so the client knows whether it applied.
