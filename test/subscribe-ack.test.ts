@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Client } from '../src/client/client.js';
-import { TimeoutError } from '../src/errors.js';
+import type { TimeoutError } from '../src/errors.js';
 import { linkedAll, startMesh, stopClones, type Clone } from './clone-helpers.js';
 import { waitFor, within } from './helpers.js';
 

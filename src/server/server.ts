@@ -128,6 +128,7 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
             id: this.options.id,
             url: this.options.url,
             awaitResTimeout: this.options.awaitResTimeout,
+            clusterAckTimeout: this.options.clusterAckTimeout,
             groups: this.groups,
             registry: this.registry,
             cloneMap: this.clones.clones,

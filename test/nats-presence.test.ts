@@ -1,0 +1,197 @@
+/**
+ * Subscribe confirmation, acknowledged publishes and presence on the NATS backplane, over a
+ * real three-server NATS cluster (each wsmesh node on its own NATS server, so interest and
+ * messages cross routes).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Client, TimeoutError, type Server } from '../src/index.js';
+import { LIBRARY_ENTRY, runScript, stopAll, waitFor, within } from './helpers.js';
+import {
+  natsServerAvailable,
+  startNatsCluster,
+  startNatsServer,
+  type NatsCluster,
+} from './nats-helpers.js';
+
+const skip = natsServerAvailable() ? false : 'nats-server is not installed';
+
+async function client(url: string, id?: string, data?: unknown): Promise<Client> {
+  const c = new Client({ id, url, data, reconnect: false, silent: true });
+  await c.start();
+  return c;
+}
+
+function listed(members: { clientId: string; node: string }[]): string {
+  return members
+    .map((m) => `${m.clientId}@${m.node}`)
+    .sort()
+    .join();
+}
+
+type Node = { server: Server; url: string };
+type Three = [Node, Node, Node];
+
+describe('NATS backplane: subscribe confirmation, acknowledgements, presence', { skip }, () => {
+  let nats: NatsCluster;
+  const nodes: Node[] = [];
+
+  before(async () => {
+    nats = await startNatsCluster(3);
+    for (const [index, id] of ['NA', 'NB', 'NC'].entries()) {
+      nodes.push(
+        await startNatsServer(
+          nats.urls[index] as string,
+          { id, presence: { allGroups: true }, clusterAckTimeout: 1500 },
+          { prefix: 'ack' },
+        ),
+      );
+    }
+    await waitFor(
+      () => nodes.every(({ server }) => server.clones.clones.size === 2),
+      10_000,
+      'nodes see each other',
+    );
+  });
+
+  after(async () => {
+    await stopAll(...nodes.map((node) => node.server));
+    await nats?.stop();
+  });
+
+  test('a publish on A right after a subscribe on B resolved arrives, 50 times in a row', async () => {
+    const [a, b] = nodes as Three;
+    const publisher = await client(a.url);
+    const subscribers: Client[] = [];
+    const received = new Set<string>();
+    try {
+      for (let round = 0; round < 50; round++) {
+        const subscriber = await client(b.url);
+        subscribers.push(subscriber);
+        subscriber.addRoute({
+          route: 'hit',
+          handler: ({ data }) => void received.add(String(data)),
+        });
+        const group = `n-fresh-${round}`;
+        await subscriber.subscribe({ id: group });
+        await publisher.sendMesToGroup({ id: group, route: 'hit', data: group, awaitRes: true });
+      }
+      await waitFor(() => received.size === 50, 5000, 'all 50 arrived').catch(() => undefined);
+      const missing = [...Array(50).keys()]
+        .map((n) => `n-fresh-${n}`)
+        .filter((group) => !received.has(group));
+      assert.deepEqual(missing, []);
+    } finally {
+      await Promise.all([publisher, ...subscribers].map((c) => c.stop()));
+    }
+  });
+
+  test("ack: 'cluster' resolves with every node's deliveries, rejects naming a node that lost it", async () => {
+    const [a, b, c] = nodes as Three;
+    const publisher = await client(a.url);
+    const onB = await client(b.url);
+    const onC = await client(c.url);
+    try {
+      await onB.subscribe({ id: 'n-acked' });
+      await onC.subscribe({ id: 'n-acked' });
+      assert.deepEqual(
+        await publisher.sendMesToGroup({ id: 'n-acked', awaitRes: true, ack: 'cluster' }),
+        { delivered: 2, nodes: { NA: 0, NB: 1, NC: 1 } },
+      );
+      // NC stops answering delivery questions (a node that lost its NATS link, say).
+      const live = (
+        c.server as unknown as {
+          backplane: { backplane: { live: { acks: { inbox: (s: string) => boolean } } } };
+        }
+      ).backplane.backplane.live;
+      const inbox = live.acks.inbox.bind(live.acks);
+      live.acks.inbox = (suffix: string, ...rest: unknown[]) =>
+        suffix === 'a' ? true : (inbox as (...args: unknown[]) => boolean)(suffix, ...rest);
+      try {
+        const error = await within(
+          publisher.sendMesToGroup({ id: 'n-acked', awaitRes: true, ack: 'cluster' }).then(
+            () => undefined,
+            (e: unknown) => e,
+          ),
+          10_000,
+          'acked publish',
+        );
+        assert.ok(error instanceof TimeoutError, String(error));
+        assert.match(error.message, /\bNC\b/);
+        assert.deepEqual(error.data, { missing: ['NC'], nodes: { NA: 0, NB: 1 } });
+      } finally {
+        live.acks.inbox = inbox;
+      }
+    } finally {
+      await Promise.all([publisher, onB, onC].map((x) => x.stop()));
+    }
+  });
+
+  test('presence across nodes, events, and the members of a killed node leave', async () => {
+    const [a, b] = nodes as Three;
+    const child = runScript(
+      `import { Server } from ${JSON.stringify(LIBRARY_ENTRY)};
+       import { natsBackplane } from ${JSON.stringify(LIBRARY_ENTRY.replace(/index\.ts$/, 'nats.ts'))};
+       const server = new Server({ id: 'ND', port: 0, host: '127.0.0.1', silent: true,
+         presence: { allGroups: true },
+         backplane: natsBackplane({ servers: ${JSON.stringify(nats.urls[2])}, prefix: 'ack', heartbeatInterval: 200 }) });
+       await server.start();
+       console.log('port ' + server.port);
+       setInterval(() => {}, 1000);`,
+      { timeoutMs: 60_000 },
+    );
+    const watcher = await client(a.url, 'watcher');
+    const others: Client[] = [];
+    const events: string[] = [];
+    watcher.on('join', ({ clientId, node }) => events.push(`join ${clientId}@${node}`));
+    watcher.on('leave', ({ clientId, node }) => events.push(`leave ${clientId}@${node}`));
+    try {
+      await watcher.subscribe({ id: 'n-room', presence: true });
+      const bob = await client(b.url, 'bob', { n: 1 });
+      others.push(bob);
+      await bob.subscribe({ id: 'n-room', presence: true });
+      assert.equal(listed(await bob.presence({ id: 'n-room' })), 'bob@NB,watcher@NA');
+      await waitFor(() => events.length === 1, 5000, 'join of bob');
+      assert.deepEqual(events, ['join bob@NB']);
+      await bob.unsubscribe({ id: 'n-room' });
+      await waitFor(() => events.length === 2, 5000, 'leave of bob');
+      assert.equal(events[1], 'leave bob@NB');
+      // A node in its own process, with two members; then SIGKILL.
+      let output = '';
+      child.child.stdout?.on('data', (chunk: Buffer | string) => (output += String(chunk)));
+      const doomedPort = await waitFor(() => /port (\d+)/.exec(output)?.[1], 20_000, 'child port');
+      await waitFor(() => a.server.clones.clones.has('ND'), 10_000, 'ND seen');
+      for (const id of ['d1', 'd2']) {
+        const member = await client(`ws://127.0.0.1:${doomedPort}`, id);
+        others.push(member);
+        await member.subscribe({ id: 'n-room', presence: true });
+      }
+      await waitFor(
+        async () =>
+          listed(await a.server.groups.presence({ id: 'n-room' })) === 'd1@ND,d2@ND,watcher@NA',
+        5000,
+        'd1, d2 listed on NA',
+      );
+      assert.ok(child.child.pid !== undefined);
+      process.kill(child.child.pid, 'SIGKILL');
+      await child;
+      // NATS heartbeatTimeout here: 3 x 200 ms.
+      await waitFor(
+        async () => listed(await a.server.groups.presence({ id: 'n-room' })) === 'watcher@NA',
+        3000,
+        'ND members gone',
+      );
+      await waitFor(() => events.length === 6, 2000, 'their leave events');
+      assert.deepEqual(events.slice(2).sort(), [
+        'join d1@ND',
+        'join d2@ND',
+        'leave d1@ND',
+        'leave d2@ND',
+      ]);
+    } finally {
+      if (child.child.exitCode === null && child.child.signalCode === null)
+        child.child.kill('SIGKILL');
+      await Promise.all([watcher, ...others].map((x) => x.stop().catch(() => undefined)));
+    }
+  });
+});
