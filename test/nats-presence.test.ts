@@ -6,13 +6,53 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Client, TimeoutError, type Server } from '../src/index.js';
+import { createServer, connect, type Server as NetServer, type Socket } from 'node:net';
 import { LIBRARY_ENTRY, runScript, stopAll, waitFor, within } from './helpers.js';
 import {
   natsServerAvailable,
   startNatsCluster,
   startNatsServer,
+  startNode,
+  stopNode,
   type NatsCluster,
 } from './nats-helpers.js';
+
+/**
+ * A TCP proxy that holds every chunk `delayMs` in both directions (order kept): a slow NATS
+ * route, so a subscription's interest crosses it well after a client's round trip.
+ */
+function latencyProxy(
+  targetPort: number,
+  delayMs: number,
+): Promise<{ port: number; server: NetServer }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((incoming) => {
+    const outgoing = connect(targetPort, '127.0.0.1');
+    for (const socket of [incoming, outgoing]) {
+      sockets.add(socket);
+      socket
+        .on('error', () => undefined)
+        .on('close', () => {
+          incoming.destroy();
+          outgoing.destroy();
+        });
+    }
+    const relay = (from: Socket, to: Socket): void => {
+      from.on('data', (chunk) => setTimeout(() => to.writable && to.write(chunk), delayMs));
+    };
+    relay(incoming, outgoing);
+    relay(outgoing, incoming);
+  });
+  server.on('close', () => {
+    for (const socket of sockets) socket.destroy();
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      resolve({ port: typeof address === 'object' && address !== null ? address.port : 0, server });
+    }),
+  );
+}
 
 const skip = natsServerAvailable() ? false : 'nats-server is not installed';
 
@@ -59,15 +99,33 @@ describe('NATS backplane: subscribe confirmation, acknowledgements, presence', {
     await nats?.stop();
   });
 
-  test('a publish on A right after a subscribe on B resolved arrives, 50 times in a row', async () => {
-    const [a, b] = nodes as Three;
-    const publisher = await client(a.url);
-    const subscribers: Client[] = [];
-    const received = new Set<string>();
+  test('a publish on A right after a subscribe on B resolved arrives, 50 times in a row, over a slow route', async () => {
+    // Two NATS servers whose only route goes through a 30 ms proxy (no direct route learned).
+    const name = `wsmesh-slow-${process.pid}`;
+    const first = await startNode(name, [], []);
+    const proxy = await latencyProxy(first.routePort, 30);
+    const second = await startNode(name, [proxy.port], ['--no_advertise']);
+    const pair: Node[] = [];
+    const clients: Client[] = [];
     try {
+      await waitFor(() => first.routes() >= 1 && second.routes() >= 1, 10_000, 'route up');
+      for (const [id, server] of [
+        ['SA', first],
+        ['SB', second],
+      ] as const)
+        pair.push(await startNatsServer(server.url, { id }, { prefix: 'slow' }));
+      await waitFor(
+        () => pair.every(({ server }) => server.clones.clones.size === 1),
+        10_000,
+        'nodes see each other',
+      );
+      const [a, b] = pair as [Node, Node];
+      const publisher = await client(a.url);
+      clients.push(publisher);
+      const received = new Set<string>();
       for (let round = 0; round < 50; round++) {
         const subscriber = await client(b.url);
-        subscribers.push(subscriber);
+        clients.push(subscriber);
         subscriber.addRoute({
           route: 'hit',
           handler: ({ data }) => void received.add(String(data)),
@@ -82,7 +140,10 @@ describe('NATS backplane: subscribe confirmation, acknowledgements, presence', {
         .filter((group) => !received.has(group));
       assert.deepEqual(missing, []);
     } finally {
-      await Promise.all([publisher, ...subscribers].map((c) => c.stop()));
+      await Promise.all(clients.map((c) => c.stop()));
+      await stopAll(...pair.map((node) => node.server));
+      await Promise.all([stopNode(second), stopNode(first)]);
+      proxy.server.close();
     }
   });
 
