@@ -138,13 +138,13 @@ export class NatsClusterAcks {
   }
 
   /** This node's members of `groupId` changed: nodes subscribed to the group hear. */
-  presenceChanged(groupId: string, joins: PresenceEntry[], leaves: string[]): void {
+  presenceChanged(groupId: string, joins: PresenceEntry[], leaves: string[], reset = false): void {
     try {
       const bytes = this.codec.encode([
         this.host.id,
         this.instance,
         groupId,
-        false,
+        reset,
         joins,
         leaves,
       ]) as Uint8Array;
@@ -152,6 +152,17 @@ export class NatsClusterAcks {
     } catch (error) {
       this.host.reportError(error);
     }
+  }
+
+  /**
+   * A node joined (or came back after the others timed it out and dropped its members): every
+   * group's members of this node go out again, as snapshots.
+   */
+  republish(): void {
+    const table = this.host.presence;
+    if (table === undefined) return;
+    for (const groupId of table.localGroups())
+      this.presenceChanged(groupId, table.localEntries(groupId), [], true);
   }
 
   private presenceMessage(data: Uint8Array): void {

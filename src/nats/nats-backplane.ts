@@ -332,6 +332,7 @@ export class NatsBackplane implements Backplane {
     if (node !== undefined && this.tables.versionOf(node.id, node.instance) !== node.tableVersion)
       void this.fetchTable(live, node);
     if (seen.joined || seen.gone !== undefined) live.host.nodesChanged();
+    if (seen.joined) live.acks.republish();
   }
 
   private nodeGone(live: Live, node: NodeEntry): void {
