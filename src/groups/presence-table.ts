@@ -69,6 +69,7 @@ function member(entry: PresenceEntry, node: string): PresenceMember {
 export class PresenceTable {
   private readonly groups = new Map<string, GroupPresence>();
 
+  /** @internal */
   constructor(private readonly hooks: PresenceHooks) {}
 
   /** Number of groups with presence state on this node. */

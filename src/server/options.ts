@@ -139,7 +139,10 @@ export interface ServerOptions {
    * @default 1000
    */
   maxInFlight?: number | undefined;
-  /** Presence of groups: which groups list it, and its bounds (docs/groups.md, "Presence"). */
+  /**
+   * Presence of groups: which groups list it, and its bounds (docs/groups.md, "Presence").
+   * @default { allGroups: false, maxMembers: 1000, maxDataBytes: 1024 }
+   */
   presence?: PresenceOptions | undefined;
   /**
    * How long a client's SUBSCRIBE waits for the other nodes to know of a new group interest

@@ -6,7 +6,10 @@
 import { InvalidOptionError } from '../errors.js';
 import { refuseUnknownOptions, type OptionKeys } from '../util/known-options.js';
 
-/** The `presence` server option. */
+/**
+ * The `presence` server option.
+ * @default { allGroups: false, maxMembers: 1000, maxDataBytes: 1024 }
+ */
 export interface PresenceOptions {
   /**
    * Every group lists presence. Off: only groups made with `groups.add({ id, presence: true })`
