@@ -29,14 +29,23 @@ async function pair(): Promise<[Clone, CloneProcess]> {
   return [local, child];
 }
 
-test('members of a killed clone leave within the heartbeat window', async () => {
+test('members of a killed clone leave within the heartbeat window; one fails over and is listed again', async () => {
   const [local, child] = await pair();
   const watcher = new Client({ id: 'watcher', url: local.url, reconnect: false, silent: true });
-  const doomed = ['d1', 'd2'].map(
-    (id) => new Client({ id, url: child.url, data: id, reconnect: false, silent: true }),
-  );
-  const leaves: string[] = [];
-  watcher.on('leave', ({ clientId, node }) => leaves.push(`${clientId}@${node}`));
+  // d1 fails over to the surviving clone; d2 has nowhere else to go.
+  const doomed = [
+    new Client({
+      id: 'd1',
+      url: [child.url, local.url],
+      data: 'd1',
+      reconnectTimeout: 50,
+      silent: true,
+    }),
+    new Client({ id: 'd2', url: child.url, data: 'd2', reconnect: false, silent: true }),
+  ];
+  const events: string[] = [];
+  watcher.on('join', ({ clientId, node }) => events.push(`join ${clientId}@${node}`));
+  watcher.on('leave', ({ clientId, node }) => events.push(`leave ${clientId}@${node}`));
   try {
     await Promise.all([watcher, ...doomed].map((c) => c.start()));
     await watcher.subscribe({ id: 'room', presence: true });
@@ -53,10 +62,17 @@ test('members of a killed clone leave within the heartbeat window', async () => 
     );
     await child.kill('SIGKILL');
     const killed = Date.now();
-    await waitFor(async () => (await listed()) === 'watcher@live', 3 * HEARTBEAT + 2000, 'gone');
+    await waitFor(
+      async () => (await listed()) === 'd1@live,watcher@live',
+      3 * HEARTBEAT + 2000,
+      'doomed members gone, d1 back on live',
+    );
     assert.ok(Date.now() - killed <= 3 * HEARTBEAT + 2000);
-    await waitFor(() => leaves.length === 2, 2000, 'leave events');
-    assert.deepEqual(leaves.sort(), ['d1@doomed', 'd2@doomed']);
+    await waitFor(() => events.length === 5, 2000, 'events');
+    // d1 and d2 joined while the watcher listened; both left with their clone; d1 came back.
+    assert.deepEqual(events.slice(0, 2).sort(), ['join d1@doomed', 'join d2@doomed']);
+    assert.deepEqual(events.slice(2, 4).sort(), ['leave d1@doomed', 'leave d2@doomed']);
+    assert.equal(events[4], 'join d1@live');
   } finally {
     await Promise.all([watcher, ...doomed].map((c) => c.stop()));
     await child.kill().catch(() => undefined);
