@@ -168,3 +168,35 @@ test('the cap per group refuses one member more; presence is opt-in per group', 
     await Promise.all(members.map((x) => x.stop()));
   }
 });
+
+test('options are validated up front', async () => {
+  const { Server } = await import('../src/server/server.js');
+  for (const options of [
+    { presence: { maxMembers: 0 } },
+    { presence: { allGroups: 'yes' } },
+    { presence: { everyone: true } },
+    { presence: true },
+    { clusterAckTimeout: -1 },
+  ])
+    assert.throws(
+      () => new Server(options as never),
+      { code: 'ERR_INVALID_OPTION' },
+      JSON.stringify(options),
+    );
+  const [a] = clones as [Clone];
+  const [c] = await member(a, 'opts');
+  try {
+    await assert.rejects(c.subscribe({ id: 'g', presence: 'yes' } as never), {
+      code: 'ERR_INVALID_ARGUMENT',
+    });
+    await assert.rejects(c.subscribe({ id: 'g', since: 1 } as never), {
+      code: 'ERR_INVALID_OPTION',
+    });
+    await assert.rejects(c.sendMesToGroup({ id: 'g', ack: 'cluster' }), {
+      code: 'ERR_INVALID_ARGUMENT',
+    });
+    await assert.rejects(c.presence({ id: '' }), { code: 'ERR_INVALID_ARGUMENT' });
+  } finally {
+    await c.stop();
+  }
+});
