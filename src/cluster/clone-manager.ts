@@ -428,8 +428,8 @@ export class CloneManager {
   /** @internal Groups observer: a local publish that waits for every clone it went to. */
   publishAcked(message: FanoutMessage, timeout: number): Promise<ClusterDeliveries> {
     if (!this.started) return Promise.resolve({ nodes: {}, missing: [] });
-    const { seq, dests } = this.relay.publish(message, this.host.id);
-    return this.publishAcks.wait(seq, dests, timeout);
+    const dests = this.relay.publish(message, this.host.id);
+    return this.publishAcks.wait(this.relay.lastSeq, dests, timeout);
   }
 
   /** @internal Groups observer: local presence members changed. */

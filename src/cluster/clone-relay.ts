@@ -43,10 +43,16 @@ function interested(groups: Set<string>, target: GroupTarget): boolean {
   return false;
 }
 
+const NO_DESTS: readonly string[] = [];
+
 /** Relays group messages and group deletions across the mesh. */
 export class CloneRelay {
   private seq = 0;
   private readonly seen = new SeenWindow();
+  /** Sequence number of the last message this clone published. */
+  get lastSeq(): number {
+    return this.seq;
+  }
   /** Messages relayed out and in, for stats. */
   relayedOut = 0;
   relayedIn = 0;
@@ -57,12 +63,12 @@ export class CloneRelay {
 
   /**
    * Sends a message published on this server to every interested clone. With `ackTo` (this
-   * clone's id) each destination acknowledges it; returns the relay's sequence number and
-   * the clones it went to.
+   * clone's id) each destination acknowledges it, and the clones it went to are returned
+   * (its sequence number is then {@link lastSeq}); without, nothing is collected.
    */
-  publish(message: FanoutMessage, ackTo?: string): { seq: number; dests: string[] } {
+  publish(message: FanoutMessage, ackTo?: string): readonly string[] {
     const { context } = this;
-    const none = { seq: 0, dests: [] };
+    const none: readonly string[] = NO_DESTS;
     if (context.links.size === 0) return none;
     const byHop = new Map<string, string[]>();
     for (const record of context.records()) {
@@ -78,7 +84,7 @@ export class CloneRelay {
     const seq = ++this.seq;
     const dests = this.send(byHop, context.instance, seq, message.target, bytes, ackTo ?? null);
     this.relayedOut++;
-    return { seq, dests };
+    return dests;
   }
 
   /** Handles a CLONE_RELAY frame. */
@@ -144,8 +150,9 @@ export class CloneRelay {
     target: GroupTarget,
     bytes: Uint8Array,
     ackTo: string | null,
-  ): string[] {
-    const sent: string[] = [];
+  ): readonly string[] {
+    // Destinations are collected only for a publisher that waits for them.
+    const sent: string[] | undefined = ackTo === null ? undefined : [];
     for (const [hop, ids] of byHop) {
       const link = this.context.links.get(hop);
       if (link === undefined) continue;
@@ -155,9 +162,9 @@ export class CloneRelay {
       if (ackTo !== null) frame.push(ackTo);
       if (!link.send(frame)) continue;
       this.peerCounters(hop).framesOut++;
-      sent.push(...ids);
+      sent?.push(...ids);
     }
-    return sent;
+    return sent ?? NO_DESTS;
   }
 
   private peerCounters(peerId: string): { framesOut: number; framesIn: number } {
