@@ -135,7 +135,9 @@ describe('fuzzing decoders', () => {
             const settled = new Set<number>();
             for (const id of [1, 2, 3]) {
               const settle = (): void => void settled.add(id);
-              connection.request([FrameType.MESSAGE, 0, 'r', null, null]).then(settle, settle);
+              connection
+                .request((requestId) => [FrameType.MESSAGE, requestId, 'r', null, null])
+                .then(settle, settle);
             }
             assert.deepEqual([...connection.pending.keys()], [1, 2, 3]);
             connection.receive(payload instanceof Uint8Array ? payload : String(payload));

@@ -499,7 +499,7 @@ describe('meshEndpoint', () => {
       a.server.addClone({ id: 'enc-b', url: b.url });
       await waitFor(() => linkedAll(clones), 5000, 'linked');
       const link = a.server.clones.links.get('enc-b');
-      assert.ok(link !== undefined && link.connection.cipher !== undefined, 'the link is sealed');
+      assert.ok(link !== undefined && link.connection.encrypted, 'the link is sealed');
       const inbox = await startInbox(b.url, ['g']);
       const sender = new Client({ url: a.url, reconnect: false, serverSecret: SECRET });
       await within(sender.start(), 5000, 'sender');

@@ -1,7 +1,7 @@
 /**
  * Ties a {@link Backplane} to one server: group interest, publishes and deletions go out;
- * messages, deletions, node lists and function tables come in. The server calls it in the few
- * places where it would otherwise call the clone mesh.
+ * messages, deletions, node lists and function tables come in. It is the server's only way to
+ * its cluster, whichever backplane runs it (the clone mesh by default).
  * @module
  */
 import { RemoteClone } from '../cluster/remote-clone.js';
@@ -25,8 +25,6 @@ export interface ServerBackplaneHost {
   readonly clusterAckTimeout: number;
   readonly groups: GroupManager<Subscriber>;
   readonly registry: FunctionRegistry;
-  /** `server.clones.clones`: mirrors the backplane's nodes so existing views list them. */
-  readonly cloneMap: Map<string, RemoteClone>;
   functionsChanged(namespace: string): void;
   reportError(error: unknown): void;
 }
@@ -43,6 +41,11 @@ export class ServerBackplane implements GroupsObserver, BackplaneHost {
   constructor(
     readonly backplane: Backplane,
     private readonly server: ServerBackplaneHost,
+    /**
+     * `server.clones.clones`, to mirror the backplane's nodes into so existing views list
+     * them; undefined for the clone mesh, whose nodes are that map.
+     */
+    private readonly cloneMap?: Map<string, RemoteClone>,
   ) {
     const { registry } = server;
     this.resolver = {
@@ -92,7 +95,7 @@ export class ServerBackplane implements GroupsObserver, BackplaneHost {
     if (!this.running) return;
     this.running = false;
     await this.backplane.stop();
-    this.server.cloneMap.clear();
+    this.cloneMap?.clear();
   }
 
   /** The local function list of `namespace` changed. */
@@ -112,20 +115,33 @@ export class ServerBackplane implements GroupsObserver, BackplaneHost {
 
   // GroupsObserver: what local activity the other nodes must hear.
 
+  // Interest goes out even while stopped: a backplane that keeps it (the mesh) stays exact
+  // across a restart; one that cannot use it yet gets the full list again at start.
   interestAdded(groupId: string): void {
-    if (this.running) this.backplane.subscribeGroup(groupId);
+    this.backplane.subscribeGroup(groupId);
   }
 
   interestRemoved(groupId: string): void {
-    if (this.running) this.backplane.unsubscribeGroup(groupId);
+    this.backplane.unsubscribeGroup(groupId);
   }
 
   published(message: FanoutMessage): void {
-    const payload = this.payload(message);
-    if (payload !== undefined) this.backplane.publish({ target: message.target, payload });
+    const codec = this.msgpack;
+    if (!this.running || codec === undefined) return;
+    try {
+      this.backplane.publish({
+        target: message.target,
+        // Encoded on first read: a backplane with no node to send to never pays for it.
+        get payload() {
+          return message.encode(codec) as Uint8Array;
+        },
+      });
+    } catch (error) {
+      this.server.reportError(error);
+    }
   }
 
-  /** The message as the backplane carries it (MessagePack), undefined when it cannot go. */
+  /** The message as an acknowledged publish carries it (MessagePack), undefined when it cannot go. */
   private payload(message: FanoutMessage): Uint8Array | undefined {
     if (!this.running || this.msgpack === undefined) return undefined;
     try {
@@ -167,6 +183,8 @@ export class ServerBackplane implements GroupsObserver, BackplaneHost {
     if (codec === undefined) return 0;
     const fanout = FanoutMessage.fromEncoded(message.target, codec, message.payload);
     try {
+      // Checks the bytes once before they reach subscribers' sockets as they are.
+      void fanout.frame;
       return this.server.groups.deliverLocal(fanout, undefined);
     } catch (error) {
       this.server.reportError(error);
@@ -183,7 +201,8 @@ export class ServerBackplane implements GroupsObserver, BackplaneHost {
   }
 
   nodesChanged(): void {
-    const { cloneMap } = this.server;
+    const { cloneMap } = this;
+    if (cloneMap === undefined) return;
     const nodes = this.backplane.nodes;
     for (const id of [...cloneMap.keys()]) if (!nodes.has(id)) cloneMap.delete(id);
     // A node gone, or replaced by a new process with its id: its presence members leave.

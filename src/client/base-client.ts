@@ -7,7 +7,7 @@
  * @module
  */
 import { InvalidArgumentError, InvalidOptionError, NotConnectedError } from '../errors.js';
-import { FrameType, type PeerKind } from '../protocol/frames.js';
+import { FrameType, type PeerKind, type RequestBuilder } from '../protocol/frames.js';
 import { isName } from '../protocol/validate.js';
 import { Router, type Middleware, type RouteDefinition } from '../routing/router.js';
 import {
@@ -105,8 +105,8 @@ export class BaseClient<M extends MessageTypes = MessageTypes> extends Emitter<C
     this.groups.onPresenceEvent = (event, joined) =>
       this.emit(joined ? 'join' : 'leave', { client: this, ...event });
     this.rpcCaller = new RpcCaller({
-      request: (frame, callOptions) =>
-        this.transmit(frame, true, callOptions.timeout, callOptions.signal),
+      request: (build, callOptions) =>
+        this.transmit(build, true, callOptions.timeout, callOptions.signal),
       send: (frame) => {
         const connection = this.connector.liveConnection();
         if (connection === undefined) throw new NotConnectedError('Not connected');
@@ -240,7 +240,12 @@ export class BaseClient<M extends MessageTypes = MessageTypes> extends Emitter<C
       return Promise.reject(error);
     }
     const isRequest = options.awaitRes === true || options.cbAfterRes !== undefined;
-    const reply = this.transmit(messageFrame(options), isRequest, options.timeout, options.signal);
+    const reply = this.transmit(
+      (id) => messageFrame(options, id),
+      isRequest,
+      options.timeout,
+      options.signal,
+    );
     return isRequest ? settleModes(reply, options) : reply;
   }
 
@@ -258,7 +263,12 @@ export class BaseClient<M extends MessageTypes = MessageTypes> extends Emitter<C
   async presence(options: { id: string }): Promise<PresenceListEntry[]> {
     const id = checkGroupId(options, 'presence');
     return presenceRows(
-      await this.transmit([FrameType.PRESENCE, 0, id, false], true, undefined, undefined),
+      await this.transmit(
+        (requestId) => [FrameType.PRESENCE, requestId, id, false],
+        true,
+        undefined,
+        undefined,
+      ),
     );
   }
 
@@ -266,7 +276,7 @@ export class BaseClient<M extends MessageTypes = MessageTypes> extends Emitter<C
   async presenceCount(options: { id: string }): Promise<number> {
     const id = checkGroupId(options, 'presenceCount');
     const count = await this.transmit(
-      [FrameType.PRESENCE, 0, id, true],
+      (requestId) => [FrameType.PRESENCE, requestId, id, true],
       true,
       undefined,
       undefined,
@@ -297,13 +307,13 @@ export class BaseClient<M extends MessageTypes = MessageTypes> extends Emitter<C
   sendMesToGroup(options?: IfTyped<ClientSide<M>, never, GroupMessageOptions>): Promise<unknown>;
   sendMesToGroup(input?: unknown): Promise<unknown> {
     const options = (input ?? {}) as GroupMessageOptions;
-    let frame: unknown[];
+    let build: RequestBuilder;
     try {
-      frame = publishFrame(options);
+      build = publishFrame(options);
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.transmit(frame, options.awaitRes === true, options.timeout, undefined);
+    return this.transmit(build, options.awaitRes === true, options.timeout, undefined);
   }
 
   /** State of the client. */
@@ -329,9 +339,12 @@ export class BaseClient<M extends MessageTypes = MessageTypes> extends Emitter<C
     return this.connector.nextUrl();
   }
 
-  /** Writes a frame now, or queues it until the next connection. */
+  /**
+   * Writes a frame now, or queues it until the next connection. `build` makes the frame
+   * around its request id (0 when no reply is awaited).
+   */
   private transmit(
-    frame: unknown[],
+    build: RequestBuilder,
     isRequest: boolean,
     timeout: number | undefined,
     signal: AbortSignal | undefined,
@@ -343,15 +356,15 @@ export class BaseClient<M extends MessageTypes = MessageTypes> extends Emitter<C
     const replyTimeout = timeout ?? this.options.awaitResTimeout;
     const connection = this.connector.liveConnection();
     if (connection !== undefined) {
-      if (isRequest) return connection.request(frame, { timeout: replyTimeout, signal });
+      if (isRequest) return connection.request(build, { timeout: replyTimeout, signal });
       try {
-        connection.send(frame);
+        connection.send(build(0));
         return Promise.resolve(undefined);
       } catch (error) {
         return Promise.reject(error);
       }
     }
-    return this.outbox.enqueue(frame, isRequest, replyTimeout, signal);
+    return this.outbox.enqueue(build, isRequest, replyTimeout, signal);
   }
 
   private reportError(error: unknown): void {

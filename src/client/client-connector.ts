@@ -1,8 +1,8 @@
 /**
  * The connection lifecycle of a client: dialing the urls in turn, WELCOME (groups restored,
  * the offline queue flushed), closes, reconnecting at once or after `reconnectTimeout`,
- * switching urls, and giving up (`attempts`, `reconnect: false`, refused authentication).
- * Each attempt is a {@link ClientSession}.
+ * switching urls, and giving up; whether to redial or give up is decided by
+ * {@link afterClose}. Each attempt is a {@link ClientSession}.
  * @module
  */
 import { AuthError, NotConnectedError, StoppedError, WsMeshError } from '../errors.js';
@@ -21,6 +21,7 @@ import type { FrameSink } from './client-router.js';
 import { ClientSession, type SessionHost } from './client-session.js';
 import type { ResolvedClientOptions } from './options.js';
 import type { Outbox } from './outbox.js';
+import { afterClose } from './reconnect-policy.js';
 import { UrlRotation } from './url-rotation.js';
 
 /** The part of the client the connector reads: whether its errors are listened to. */
@@ -266,13 +267,11 @@ export class ClientConnector<C extends ErrorListened> implements SessionHost {
 
   /** SessionHost: WELCOME arrived; the client is open. */
   welcomed(url: string, body: WelcomeBody): void {
-    const { serverId, connectionId, maxPayload } = body;
+    const { serverId, connectionId } = body;
     const session = this.session;
     const connection = session?.connection;
     if (session === undefined || connection === undefined) return;
     session.clearDeadline();
-    connection.peerMaxPayload = maxPayload;
-    if (body.batch === true) connection.startBatching();
     this.serverId = serverId;
     this.connectionId = connectionId;
     this.failedAttempts = 0;
@@ -327,40 +326,25 @@ export class ClientConnector<C extends ErrorListened> implements SessionHost {
       this.attemptFailed(url, failure);
       // A listener may have stopped the client (RpcProxy.create does): no redial then.
       if ((this.phase as ClientState) === 'stopped') return;
-      if (failure instanceof AuthError) {
-        // Refused credentials will not fix themselves: stop instead of hanging or retrying.
-        this.giveUp(failure, true);
-        return;
-      }
-      if (
-        this.options.failFast &&
-        !this.openedSinceStart &&
-        this.failedAttempts >= this.urls.size
-      ) {
-        this.giveUp(failure, true);
-        return;
-      }
     }
-    if (!this.options.reconnect) {
-      if (failure !== undefined) this.giveUp(failure, true);
-      else this.giveUp(new NotConnectedError(`Connection to ${url} closed and reconnect is off`));
-      return;
-    }
-    if (this.options.attempts > 0 && this.failedAttempts >= this.options.attempts) {
-      this.giveUp(
-        new NotConnectedError(
-          `Gave up after ${this.failedAttempts} failed attempts; the last: ${failure?.message ?? 'closed'}`,
-          failure?.data,
-          { cause: failure },
-        ),
-      );
+    const next = afterClose(
+      {
+        url,
+        wasOpen,
+        failure,
+        failedAttempts: this.failedAttempts,
+        openedSinceStart: this.openedSinceStart,
+        urlCount: this.urls.size,
+      },
+      this.options,
+    );
+    if (next.action === 'give-up') {
+      this.giveUp(next.error, next.reported);
       return;
     }
     this.urls.advance();
     this.phase = 'waiting';
-    // A dropped connection is retried at once (on the next url); failed attempts wait.
-    const delay = wasOpen ? 0 : this.options.reconnectTimeout;
-    this.reconnectTimer = setTimeout(() => void this.dial(), delay);
+    this.reconnectTimer = setTimeout(() => void this.dial(), next.delay);
   }
 
   /**

@@ -5,7 +5,7 @@
  * @module
  */
 import { ErrorCode, InvalidArgumentError, WsMeshError } from '../errors.js';
-import { FrameType } from '../protocol/frames.js';
+import { FrameType, type PublishFrame, type RequestBuilder } from '../protocol/frames.js';
 import { isName } from '../protocol/validate.js';
 import { checkSendOptions } from '../routing/send-message.js';
 import type { Connection } from '../transport/connection.js';
@@ -92,7 +92,7 @@ const GROUP_MESSAGE_KEYS: OptionKeys<GroupMessageOptions> = {
 const SUBSCRIBE_KEYS: OptionKeys<SubscribeOptions> = { id: true, presence: true };
 
 /** The PUBLISH frame of `sendMesToGroup`; throws `InvalidArgumentError` for bad options. */
-export function publishFrame(options: GroupMessageOptions): unknown[] {
+export function publishFrame(options: GroupMessageOptions): (id: number) => PublishFrame {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidArgumentError('sendMesToGroup() takes an options object');
   }
@@ -110,17 +110,29 @@ export function publishFrame(options: GroupMessageOptions): unknown[] {
     throw new InvalidArgumentError('sendMesToGroup: id must be a group id or ids');
   }
   checkSendOptions({ route, act, timeout });
-  const frame: unknown[] = [
+  const target = id ?? null;
+  const body = data === undefined ? null : data;
+  const quiet = notSendMe === true;
+  if (ack === undefined)
+    return (requestId) => [
+      FrameType.PUBLISH,
+      requestId,
+      target,
+      route ?? null,
+      act ?? null,
+      body,
+      quiet,
+    ];
+  return (requestId) => [
     FrameType.PUBLISH,
-    0,
-    id ?? null,
+    requestId,
+    target,
     route ?? null,
     act ?? null,
-    data === undefined ? null : data,
-    notSendMe === true,
+    body,
+    quiet,
+    ack,
   ];
-  if (ack !== undefined) frame.push(ack);
-  return frame;
 }
 
 /** True for the error of a request cut short by its connection closing. */
@@ -147,10 +159,10 @@ export class ClientGroups {
   }
 
   /** The SUBSCRIBE frame for `groupId`, with presence options when asked for. */
-  private subscribeFrame(groupId: string, presence: boolean): unknown[] {
-    const frame: unknown[] = [FrameType.SUBSCRIBE, 0, groupId];
-    if (presence) frame.push({ presence: true, data: this.presenceData() ?? null });
-    return frame;
+  private subscribeFrame(groupId: string, presence: boolean): RequestBuilder {
+    if (!presence) return (requestId) => [FrameType.SUBSCRIBE, requestId, groupId];
+    const options = { presence: true, data: this.presenceData() ?? null };
+    return (requestId) => [FrameType.SUBSCRIBE, requestId, groupId, options];
   }
 
   /**
@@ -195,7 +207,9 @@ export class ClientGroups {
     if (!this.ids.delete(id)) return;
     if (connection === undefined) return;
     try {
-      await connection.request([FrameType.UNSUBSCRIBE, 0, id], { timeout: this.timeout });
+      await connection.request((requestId) => [FrameType.UNSUBSCRIBE, requestId, id], {
+        timeout: this.timeout,
+      });
     } catch (error) {
       if (connectionClosed(error)) return;
       throw error;

@@ -151,7 +151,7 @@ export class ClientSession implements DialEvents, ConnectionHandler {
     });
     this.connection = connection;
     try {
-      connection.acceptsBatches = this.handshake.readsBatches;
+      if (this.handshake.readsBatches) connection.readBatches();
       connection.send([FrameType.HELLO, this.handshake.hello]);
     } catch (error) {
       this.host.reportError(error);
@@ -242,7 +242,11 @@ export class ClientSession implements DialEvents, ConnectionHandler {
       return;
     }
     this.welcomed = true;
-    if (this.connection !== undefined) this.connection.cipher = cipher;
+    this.connection?.negotiated({
+      peerMaxPayload: body.maxPayload,
+      cipher,
+      peerReadsBatches: body.batch === true,
+    });
     this.host.welcomed(this.url, body);
   }
 

@@ -4,6 +4,7 @@
  * @module
  */
 import { AbortError, QueueFullError, TimeoutError, type WsMeshError } from '../errors.js';
+import type { RequestBuilder } from '../protocol/frames.js';
 import type { Connection } from '../transport/connection.js';
 import { DeadlineEntry, deadlines } from '../transport/deadline-queue.js';
 
@@ -11,8 +12,11 @@ import { DeadlineEntry, deadlines } from '../transport/deadline-queue.js';
 export class QueuedFrame extends DeadlineEntry {
   constructor(
     private readonly outbox: Outbox,
-    /** Frame to send (request id slot at index 1). */
-    readonly frame: unknown[],
+    /**
+     * Builds the frame once it is sent: around the request id the connection picks, or id 0
+     * when no reply is awaited.
+     */
+    readonly build: RequestBuilder,
     /** True when the sender awaits a reply. */
     readonly isRequest: boolean,
     /** Reply timeout in ms, counted from the call. */
@@ -34,6 +38,9 @@ export class QueuedFrame extends DeadlineEntry {
     this.reject(new TimeoutError(`No reply within ${this.timeout} ms (still offline)`));
   }
 }
+
+/** What the outbox flushes into: the new connection. */
+export type OutboxTarget = Pick<Connection, 'send' | 'request'>;
 
 /** Bounded FIFO of frames waiting for a connection. */
 export class Outbox {
@@ -61,7 +68,7 @@ export class Outbox {
    * or with `TimeoutError` when a request's reply timeout passes while it waits.
    */
   enqueue(
-    frame: unknown[],
+    build: RequestBuilder,
     isRequest: boolean,
     timeout: number,
     signal: AbortSignal | undefined,
@@ -73,7 +80,7 @@ export class Outbox {
       }
       const entry = new QueuedFrame(
         this,
-        frame,
+        build,
         isRequest,
         timeout,
         signal,
@@ -94,17 +101,17 @@ export class Outbox {
   }
 
   /** Sends every waiting frame on a new connection, oldest first; requests keep their deadline. */
-  flush(connection: Connection): void {
+  flush(connection: OutboxTarget): void {
     const now = Date.now();
     for (const entry of this.drain()) {
       if (entry.isRequest) {
         const left = entry.timeout - (now - entry.createdAt);
         connection
-          .request(entry.frame, { timeout: Math.max(1, left), signal: entry.signal })
+          .request(entry.build, { timeout: Math.max(1, left), signal: entry.signal })
           .then(entry.resolve, entry.reject);
       } else {
         try {
-          connection.send(entry.frame);
+          connection.send(entry.build(0));
           entry.resolve(undefined);
         } catch (error) {
           entry.reject(error as WsMeshError);

@@ -1,17 +1,17 @@
 /**
- * What the clone layer hears from the local groups. Published messages and group deletions
- * go to the other clones at once. Interest changes (a group gained its first local subscriber
- * or lost its last) are kept as a pending delta until the next record update, so a burst of
- * subscribes in one tick costs the mesh one record version, not one per group.
+ * What the clone layer hears of the local groups (from MeshBackplane). Published messages and
+ * group deletions go to the other clones at once. Interest changes (a group gained its first
+ * local subscriber or lost its last) are kept as a pending delta until the next record
+ * update, so a burst of subscribes in one tick costs the mesh one record version, not one per
+ * group.
  * @module
  */
-import type { FanoutMessage } from '../groups/fanout-message.js';
-import type { GroupsObserver } from '../groups/group-manager.js';
+import type { BackplaneMessage } from '../backplane/backplane.js';
 
 /** Where the observer sends what it hears. */
 export interface CloneGroupsTarget {
   /** A message published on this server, for the interested clones. */
-  publish(message: FanoutMessage): void;
+  publish(message: BackplaneMessage): void;
   /** A group deleted on this server, for every clone. */
   deleteGroup(groupId: string): void;
   /** The interest changed: a record update is due. */
@@ -29,7 +29,7 @@ export interface Interest {
 }
 
 /** Turns local group events into relay calls and record deltas. */
-export class CloneGroupsObserver implements GroupsObserver, Interest {
+export class CloneGroupsObserver implements Interest {
   private readonly current = new Set<string>();
   private readonly added = new Set<string>();
   private readonly removed = new Set<string>();
@@ -51,7 +51,7 @@ export class CloneGroupsObserver implements GroupsObserver, Interest {
     return delta;
   }
 
-  published(message: FanoutMessage): void {
+  published(message: BackplaneMessage): void {
     this.target.publish(message);
   }
 
@@ -60,6 +60,8 @@ export class CloneGroupsObserver implements GroupsObserver, Interest {
   }
 
   interestAdded(groupId: string): void {
+    // The server tells its whole interest again at start: only changes count.
+    if (this.current.has(groupId)) return;
     this.current.add(groupId);
     // A group removed and added again before the update is no change to announce.
     if (!this.removed.delete(groupId)) this.added.add(groupId);
@@ -67,7 +69,7 @@ export class CloneGroupsObserver implements GroupsObserver, Interest {
   }
 
   interestRemoved(groupId: string): void {
-    this.current.delete(groupId);
+    if (!this.current.delete(groupId)) return;
     if (!this.added.delete(groupId)) this.removed.add(groupId);
     this.target.interestChanged();
   }

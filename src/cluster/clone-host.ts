@@ -5,6 +5,7 @@
  */
 import type { GroupManager } from '../groups/group-manager.js';
 import type { Subscriber } from '../groups/subscriber.js';
+import type { BackplaneMessage } from '../backplane/backplane.js';
 import type { Frame } from '../protocol/frames.js';
 import type { Connection } from '../transport/connection.js';
 import type { TlsOptions } from '../transport/dialer.js';
@@ -14,6 +15,9 @@ import type { AuthFnOut } from './auth.js';
 export interface CloneHost {
   readonly id: string;
   readonly url: string | undefined;
+  /** Engine of the server's backplane when it is not the mesh (`nats`...): the mesh stays idle. */
+  readonly backplaneKind: string | undefined;
+  /** The server's groups: presence and history between clones read them. */
   readonly groups: GroupManager<Subscriber>;
   readonly cloneOptions: {
     cloneInterval: number;
@@ -28,6 +32,12 @@ export interface CloneHost {
   };
   emitAuthError(clone: { id: string; url: string | null }, error: Error): void;
   reportError(error: unknown): void;
+  /** A group message relayed by another clone, for this server's subscribers. */
+  deliver(message: BackplaneMessage): number;
+  /** Another clone deleted a group: delete it here without telling anyone. */
+  groupDeleted(groupId: string): void;
+  /** A clone joined or left `clones`. */
+  nodesChanged(): void;
   /** A clone link is up: clones also share RPC functions over it. */
   cloneLinkUp(connection: Connection, peerId: string, direction: 'in' | 'out'): void;
   /** A clone link that was up closed. */

@@ -4,6 +4,7 @@
  * @module
  */
 import { ConnectionClosedError, SlowConsumerError } from '../errors.js';
+import type { Frame } from '../protocol/frames.js';
 import type { Connection } from '../transport/connection.js';
 
 /** Which side opened the link. */
@@ -19,7 +20,7 @@ export class CloneLink {
    * Told about a frame that was not sent although the link is up (too large for the peer, or
    * not encodable): such a frame is an error to report, never a silent drop.
    */
-  onUnsent: ((frame: readonly unknown[], error: unknown) => void) | undefined;
+  onUnsent: ((frame: Frame, error: unknown) => void) | undefined;
 
   constructor(
     /** Id of the remote clone. */
@@ -36,7 +37,7 @@ export class CloneLink {
    * Sends a frame; false when it was not sent. A closed or overloaded link drops it (the
    * link's close handles the rest); any other failure goes to {@link onUnsent}.
    */
-  send(frame: readonly unknown[]): boolean {
+  send(frame: Frame): boolean {
     if (this.closed || this.connection.closed) return false;
     try {
       this.connection.send(frame);

@@ -8,8 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ErrorCode, InvalidArgumentError, WsMeshError } from '../errors.js';
-import type { FanoutMessage } from '../groups/fanout-message.js';
-import type { ClusterDeliveries } from '../groups/group-manager.js';
+import type { BackplaneDeliveries, BackplaneMessage } from '../backplane/backplane.js';
 import type { PresenceEntry, PresenceMember } from '../groups/presence-table.js';
 import type { Codec } from '../protocol/codec.js';
 import { CloseCode, FrameType, type Frame } from '../protocol/frames.js';
@@ -37,11 +36,10 @@ export const DUPLICATE_ID = ErrorCode.DUPLICATE_ID;
 /** Relay sequence windows of origins silent this long are dropped. */
 const RELAY_FORGET_MS = 10 * 60_000;
 
-// Also the DialerOwner of its dialers and the GroupsObserver of the server's groups, through
-// members left out of the published declarations (so those interfaces are not declared here).
+// Also the DialerOwner of its dialers, through members left out of the published declarations.
 /** The clone mesh as seen from one server. */
-// No `implements`: DialEvents and GroupsObserver are internal, stripped from the published
-// declarations, and a class naming them would not compile in a consumer project.
+// No `implements`: DialEvents is internal, stripped from the published declarations, and a
+// class naming it would not compile in a consumer project.
 export class CloneManager {
   /** Known remote clones by id (never this server's own id). */
   readonly clones: Map<string, RemoteClone>;
@@ -70,7 +68,11 @@ export class CloneManager {
     this.authFnOut = host.cloneOptions.authFnOut;
     this.linkTable = new LinkTable((error) => host.reportError(error));
     const links = this.linkTable.live;
-    this.table = new CloneTable(host.id, (id) => this.dialers.drop(id));
+    this.table = new CloneTable(
+      host.id,
+      (id) => this.dialers.drop(id),
+      () => host.nodesChanged(),
+    );
     this.clones = this.table.clones;
     const isForgotten = (id: string): boolean => this.table.isDeleted(id);
     this.groupEvents = new CloneGroupsObserver({
@@ -103,14 +105,11 @@ export class CloneManager {
     this.relay = new CloneRelay({
       selfId: host.id,
       instance: this.instance,
-      get codec() {
-        return codec();
-      },
-      groups: host.groups,
       links,
       routes: this.routes,
       records: () => this.gossip.known(),
-      reportError: (error) => host.reportError(error),
+      deliver: (message) => host.deliver(message),
+      groupDeleted: (groupId) => host.groupDeleted(groupId),
       delivered: (ackTo, seq, count) => {
         this.addressed.send([FrameType.CLONE_DELIVERED, host.id, ackTo, seq, count]);
       },
@@ -209,8 +208,17 @@ export class CloneManager {
     return this.gossip.topology();
   }
 
-  /** Adds (or updates) a clone and dials it when the server runs. */
+  /**
+   * Adds (or updates) a clone and dials it when the server runs. Refused with
+   * `InvalidArgumentError` on a server whose backplane is not the mesh.
+   */
   addClone(options: { id: string; url: string; authFnOut?: AuthFnOut }): RemoteClone {
+    const other = this.host.backplaneKind;
+    if (other !== undefined) {
+      throw new InvalidArgumentError(
+        `addClone: this server runs on the ${other} backplane, where nodes find each other by themselves`,
+      );
+    }
     const clone = this.table.add(options);
     this.dialers.dialNow(clone.id);
     this.run(this.gossip.introduce(clone.id, options.url));
@@ -399,48 +407,58 @@ export class CloneManager {
     }
   }
 
-  /** @internal Groups observer: a local publish goes to interested clones. */
-  published(message: FanoutMessage): void {
+  /** @internal A message published on this server goes to the interested clones. */
+  published(message: BackplaneMessage): void {
     this.groupEvents.published(message);
   }
 
-  /** @internal Groups observer. */
+  /** @internal A group deleted on this server is deleted on every clone. */
   deleted(groupId: string): void {
     this.groupEvents.deleted(groupId);
   }
 
-  /** @internal Groups observer. */
+  /** @internal A group got its first subscriber on this server. */
   interestAdded(groupId: string): void {
     this.groupEvents.interestAdded(groupId);
   }
 
-  /** @internal Groups observer. */
+  /** @internal A group lost its last subscriber on this server. */
   interestRemoved(groupId: string): void {
     this.groupEvents.interestRemoved(groupId);
   }
 
-  /** @internal Groups observer: resolves once every reachable clone knows this interest. */
+  /** @internal Backplane: resolves once every reachable clone knows this interest. */
   confirmInterest(): Promise<string[]> {
     if (!this.started) return Promise.resolve([]);
     return this.interestAcks.confirm();
   }
 
-  /** @internal Groups observer: a local publish that waits for every clone it went to. */
-  publishAcked(message: FanoutMessage, timeout: number): Promise<ClusterDeliveries> {
+  /** @internal Backplane: a local publish that waits for every clone it went to. */
+  publishAcked(message: BackplaneMessage, timeout: number): Promise<BackplaneDeliveries> {
     if (!this.started) return Promise.resolve({ nodes: {}, missing: [] });
     const dests = this.relay.publish(message, this.host.id);
     return this.publishAcks.wait(this.relay.lastSeq, dests, timeout);
   }
 
-  /** @internal Groups observer: local presence members changed. */
+  /** @internal Backplane: local presence members changed. */
   presenceChanged(groupId: string, joins: PresenceEntry[], leaves: string[]): void {
     if (this.started) this.presence.localChanged(groupId, joins, leaves);
   }
 
-  /** @internal Groups observer: presence of a group without local subscribers. */
+  /** @internal Backplane: presence of a group without local subscribers. */
   fetchPresence(groupId: string, timeout: number): Promise<PresenceMember[]> {
     if (!this.started) return Promise.resolve([]);
     return this.presence.fetch(groupId, timeout);
+  }
+
+  /** @internal Process instance of clone `id`, from its record ('' before its record came). */
+  instanceOf(id: string): string {
+    return this.gossip.record(id)?.instance ?? '';
+  }
+
+  /** @internal Groups with subscribers on this server, as the mesh is told. */
+  get interest(): ReadonlySet<string> {
+    return this.groupEvents.groups;
   }
 
   /**
@@ -519,7 +537,7 @@ export class CloneManager {
     for (const clone of this.clones.values()) {
       clone.refresh(this.links.has(clone.id), this.routes.hop(clone.id) !== undefined, now);
       if (!this.dialers.forgettable(clone, now)) continue;
-      this.clones.delete(clone.id);
+      this.table.forget(clone.id);
       this.gossip.forget(clone.id);
       this.dialers.drop(clone.id);
     }

@@ -6,10 +6,7 @@
  * The group message travels as MessagePack bytes and is forwarded without re-encoding.
  * @module
  */
-import { FanoutMessage } from '../groups/fanout-message.js';
-import type { GroupManager } from '../groups/group-manager.js';
-import type { Subscriber } from '../groups/subscriber.js';
-import type { Codec } from '../protocol/codec.js';
+import type { BackplaneMessage } from '../backplane/backplane.js';
 import {
   FrameType,
   type CloneGroupDeleteFrame,
@@ -25,12 +22,13 @@ import { SeenWindow } from './seen-window.js';
 export interface RelayContext {
   readonly selfId: string;
   readonly instance: string;
-  readonly codec: Codec;
-  readonly groups: GroupManager<Subscriber>;
   readonly links: ReadonlyMap<string, CloneLink>;
   readonly routes: RouteTable;
   records(): Iterable<StoredRecord>;
-  reportError(error: unknown): void;
+  /** A message for this clone's subscribers; returns how many got it. */
+  deliver(message: BackplaneMessage): number;
+  /** Another clone deleted a group. */
+  groupDeleted(groupId: string): void;
   /** A relay that asked for acknowledgement was delivered here: tell its publisher `ackTo`. */
   delivered(ackTo: string, seq: number, count: number): void;
 }
@@ -66,7 +64,7 @@ export class CloneRelay {
    * clone's id) each destination acknowledges it, and the clones it went to are returned
    * (its sequence number is then {@link lastSeq}); without, nothing is collected.
    */
-  publish(message: FanoutMessage, ackTo?: string): readonly string[] {
+  publish(message: BackplaneMessage, ackTo?: string): readonly string[] {
     const { context } = this;
     const none: readonly string[] = NO_DESTS;
     if (context.links.size === 0) return none;
@@ -80,7 +78,8 @@ export class CloneRelay {
       else list.push(record.id);
     }
     if (byHop.size === 0) return none;
-    const bytes = message.encode(context.codec) as Uint8Array;
+    // Read only now: a message no clone wants is never encoded.
+    const bytes = message.payload;
     const seq = ++this.seq;
     const dests = this.send(byHop, context.instance, seq, message.target, bytes, ackTo ?? null);
     this.relayedOut++;
@@ -96,15 +95,8 @@ export class CloneRelay {
     if (this.seen.check(origin, seq, Date.now())) return;
     this.relayedIn++;
     if (dests === null || dests.includes(context.selfId)) {
-      try {
-        const message = FanoutMessage.fromEncoded(target, context.codec, bytes);
-        // Check the relayed bytes once before they reach subscribers' sockets as they are.
-        void message.frame;
-        const count = context.groups.deliverLocal(message, undefined);
-        if (ackTo !== null) context.delivered(ackTo, seq, count);
-      } catch (error) {
-        context.reportError(error);
-      }
+      const count = context.deliver({ target, payload: bytes });
+      if (ackTo !== null) context.delivered(ackTo, seq, count);
     }
     if (dests === null) return;
     const byHop = new Map<string, string[]>();
@@ -134,7 +126,7 @@ export class CloneRelay {
   receiveGroupDelete(from: CloneLink, frame: CloneGroupDeleteFrame): void {
     const [, origin, seq, groupId] = frame;
     if (this.seen.check(origin, seq, Date.now())) return;
-    this.context.groups.remove(groupId);
+    this.context.groupDeleted(groupId);
     for (const link of this.context.links.values()) if (link !== from) link.send(frame);
   }
 

@@ -21,6 +21,8 @@ export class CloneTable {
     private readonly selfId: string,
     /** The url of a clone changed: a dial in progress goes to the old address. */
     private readonly urlChanged: (id: string) => void,
+    /** A clone joined or left the table. */
+    private readonly changed: () => void = () => undefined,
   ) {}
 
   /** True when `deleteClone` removed `id` and `addClone` did not bring it back. */
@@ -45,6 +47,7 @@ export class CloneTable {
     if (clone === undefined) {
       clone = new RemoteClone(id, url, true, authFnOut);
       this.clones.set(id, clone);
+      this.changed();
       return clone;
     }
     if (clone.url !== url) this.urlChanged(id);
@@ -58,7 +61,14 @@ export class CloneTable {
   delete(id: string): boolean {
     if (!isName(id)) throw new InvalidArgumentError('deleteClone: id must be a non-empty string');
     this.deleted.add(id);
-    return this.clones.delete(id);
+    return this.forget(id);
+  }
+
+  /** Drops a clone that stayed out of reach (or was deleted): true when it was known. */
+  forget(id: string): boolean {
+    if (!this.clones.delete(id)) return false;
+    this.changed();
+    return true;
   }
 
   /**
@@ -71,6 +81,7 @@ export class CloneTable {
     if (clone === undefined) {
       clone = new RemoteClone(id, url, false);
       this.clones.set(id, clone);
+      this.changed();
     } else if (url !== null && clone.url !== url && !clone.explicit) {
       // A url given to addClone stays: the announced one may not be reachable from here (NAT, proxies).
       clone.url = url;
@@ -83,8 +94,7 @@ export class CloneTable {
   left(id: string): boolean {
     const clone = this.clones.get(id);
     if (clone === undefined || clone.explicit) return false;
-    this.clones.delete(id);
-    return true;
+    return this.forget(id);
   }
 
   /** `[id, url]` of every known clone but `except`. */

@@ -229,17 +229,25 @@ export class LinkManager {
     this.scheduleAdverts();
   }
 
-  /** The best remote route to `name` in `namespace`, if any. */
-  resolve(namespace: string, name: string): CallTarget | undefined {
+  /**
+   * The best remote route to `name` in `namespace`, if any. With `within`, only routes on
+   * clone links whose every server passes `within` (functions of the clone mesh itself).
+   */
+  resolve(
+    namespace: string,
+    name: string,
+    within?: (id: string) => boolean,
+  ): CallTarget | undefined {
     if (this.links.size === 0) return undefined;
     const { registry } = this.host;
     const key = registry.zoneKey(namespace);
     let best: { link: ServerLink; namespace: string; route: LearnedRoute } | undefined;
     for (const link of this.links) {
-      if (!link.open) continue;
+      if (!link.open || (within !== undefined && link.namespace !== null)) continue;
       for (const [linkNamespace, table] of link.routes) {
         const route = table.get(name);
         if (route === undefined || registry.zoneKey(linkNamespace) !== key) continue;
+        if (within !== undefined && !route.path.every(within)) continue;
         const length = route.path.length;
         // Shortest path first; among equals, the link with the fewest calls in flight.
         if (
@@ -264,16 +272,17 @@ export class LinkManager {
     );
   }
 
-  /** Remote functions reachable in `namespace` (best description per name). */
-  listRemote(namespace: string): FunctionInfo[] {
+  /** Remote functions of `namespace` (best description per name); `within` as in `resolve`. */
+  listRemote(namespace: string, within?: (id: string) => boolean): FunctionInfo[] {
     const { registry } = this.host;
     const key = registry.zoneKey(namespace);
     const byName = new Map<string, { info: FunctionInfo; length: number }>();
     for (const link of this.links) {
-      if (!link.open) continue;
+      if (!link.open || (within !== undefined && link.namespace !== null)) continue;
       for (const [linkNamespace, table] of link.routes) {
         if (registry.zoneKey(linkNamespace) !== key) continue;
         for (const [name, route] of table) {
+          if (within !== undefined && !route.path.every(within)) continue;
           const known = byName.get(name);
           if (known === undefined || route.path.length < known.length) {
             byName.set(name, { info: route.info, length: route.path.length });

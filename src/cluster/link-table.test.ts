@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { WsMeshError } from '../errors.js';
+import { FrameType } from '../protocol/frames.js';
 import type { Connection } from '../transport/connection.js';
 import { CloneLink } from './clone-link.js';
 import { LinkTable } from './link-table.js';
@@ -85,7 +86,8 @@ test('a frame a live link could not send is counted and reported', () => {
     }),
   );
   table.open(live);
-  assert.equal(live.send([21, {}]), false);
+  const record = { id: 'a', instance: 'i', url: null, v: 1, links: [] };
+  assert.equal(live.send([FrameType.CLONE_UPDATE, record]), false);
   assert.equal(table.framesUnsent, 1);
   assert.equal(reported.length, 1);
   assert.match(reported[0]?.message ?? '', /Clone frame 21 for "b" was not sent: too large/);

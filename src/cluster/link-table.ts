@@ -5,7 +5,7 @@
  * @module
  */
 import { WsMeshError } from '../errors.js';
-import { CloseCode } from '../protocol/frames.js';
+import { CloseCode, type Frame } from '../protocol/frames.js';
 import type { Connection } from '../transport/connection.js';
 import { CloneLink } from './clone-link.js';
 
@@ -86,7 +86,7 @@ export class LinkTable {
   }
 
   /** A frame for a live link was not sent: an error, reported and counted, never silent. */
-  private unsent(link: CloneLink, frame: readonly unknown[], error: unknown): void {
+  private unsent(link: CloneLink, frame: Frame, error: unknown): void {
     this.framesUnsent++;
     const code = error instanceof WsMeshError ? error.code : 'ERR_SERIALIZE';
     const why = error instanceof Error ? error.message : String(error);

@@ -173,7 +173,7 @@ export class PeerDialer {
             },
           );
           connection = opened;
-          opened.acceptsBatches = handshake.readsBatches;
+          if (handshake.readsBatches) opened.readBatches();
           try {
             opened.send([FrameType.HELLO, handshake.hello]);
           } catch (error) {
@@ -243,9 +243,11 @@ export class PeerDialer {
     const error = this.hooks.accept?.(body);
     if (error !== undefined) return error;
     if (connection.closed) return new WsMeshError(ErrorCode.PEER_UNREACHABLE, 'closed');
-    connection.cipher = cipher;
-    connection.peerMaxPayload = body.maxPayload;
-    if (body.batch === true) connection.startBatching();
+    connection.negotiated({
+      peerMaxPayload: body.maxPayload,
+      cipher,
+      peerReadsBatches: body.batch === true,
+    });
     this.live = connection;
     this.failures = 0;
     this.hooks.opened(connection, body);

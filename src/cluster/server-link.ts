@@ -41,7 +41,7 @@ export class ServerLink {
     readonly direction: 'in' | 'out',
   ) {
     this.caller = new RpcCaller({
-      request: (frame, options) => connection.request(frame, options),
+      request: (build, options) => connection.request(build, options),
       send: (frame) => connection.send(frame),
     });
   }

@@ -7,7 +7,7 @@
  */
 import { ErrorCode, ProtocolError } from '../errors.js';
 import type { Codec, WirePayload } from '../protocol/codec.js';
-import { FrameType, type GroupTarget } from '../protocol/frames.js';
+import { FrameType, type GroupMessageFrame, type GroupTarget } from '../protocol/frames.js';
 import { validateFrame } from '../protocol/validate.js';
 import { PreparedFrame } from '../transport/prepared-frame.js';
 
@@ -15,7 +15,7 @@ const textEncoder = new TextEncoder();
 
 /** One published group message on its way to subscribers. */
 export class FanoutMessage {
-  private frameArray: unknown[] | undefined;
+  private frameArray: GroupMessageFrame | undefined;
   private source: { codec: Codec; payload: WirePayload } | undefined;
   private jsonPayload: WirePayload | undefined;
   private msgpackPayload: WirePayload | undefined;
@@ -55,7 +55,7 @@ export class FanoutMessage {
   }
 
   /** The GROUP_MESSAGE frame as an array. Throws `ProtocolError` for a bad relayed payload. */
-  get frame(): unknown[] {
+  get frame(): GroupMessageFrame {
     if (this.frameArray === undefined) {
       const source = this.source as { codec: Codec; payload: WirePayload };
       const frame = validateFrame(source.codec.decode(source.payload));

@@ -420,6 +420,28 @@ export type Frame =
   | PresenceEventFrame
   | CloneAddressedFrame;
 
+/** The frame of type `T`: `FrameOf<typeof FrameType.PING>` is {@link PingFrame}. */
+export type FrameOf<T extends Frame[0]> = Extract<Frame, readonly [T, ...unknown[]]>;
+
+/**
+ * Frames that may ask for a reply: index 1 is the request id (0 = no reply wanted). A
+ * connection answers them by REPLY or ERROR with the same id.
+ */
+export type RequestFrame =
+  | MessageFrame
+  | SubscribeFrame
+  | UnsubscribeFrame
+  | PublishFrame
+  | RpcCallFrame
+  | RpcListFrame
+  | PresenceFrame;
+
+/**
+ * Builds a request frame around its id. The connection that sends the request picks the id,
+ * so a frame is built only once its id is known and no one writes into a built frame.
+ */
+export type RequestBuilder = (id: number) => RequestFrame;
+
 /** WebSocket close codes used by wsmesh. */
 export const CloseCode = {
   NORMAL: 1000,

@@ -5,7 +5,7 @@
  * @module
  */
 import { ErrorCode, InvalidArgumentError, WsMeshError } from '../errors.js';
-import { FrameType } from '../protocol/frames.js';
+import { FrameType, type MessageFrame } from '../protocol/frames.js';
 import { isName } from '../protocol/validate.js';
 import type { Connection } from '../transport/connection.js';
 import { refuseUnknownOptions, type OptionKeys } from '../util/known-options.js';
@@ -82,11 +82,11 @@ export function checkSendOptions(options: SendMessageOptions): void {
   }
 }
 
-/** @internal Builds the MESSAGE frame for `options` (request id slot left at 0). */
-export function messageFrame(options: SendMessageOptions): unknown[] {
+/** @internal Builds the MESSAGE frame for `options` around request id `id` (0 = no reply). */
+export function messageFrame(options: SendMessageOptions, id: number): MessageFrame {
   return [
     FrameType.MESSAGE,
-    0,
+    id,
     options.route ?? null,
     options.act ?? null,
     options.data === undefined ? null : options.data,
@@ -99,17 +99,16 @@ export function sendOnConnection(
   options: SendMessageOptions,
   defaultTimeout: number,
 ): Promise<unknown> {
-  const frame = messageFrame(options);
   const { awaitRes, cbAfterRes } = options;
   if (awaitRes !== true && cbAfterRes === undefined) {
     try {
-      connection.send(frame);
+      connection.send(messageFrame(options, 0));
       return Promise.resolve(undefined);
     } catch (error) {
       return Promise.reject(toWsMeshError(error));
     }
   }
-  const reply = connection.request(frame, {
+  const reply = connection.request((id) => messageFrame(options, id), {
     timeout: options.timeout ?? defaultTimeout,
     signal: options.signal,
   });

@@ -4,7 +4,14 @@
  * @module
  */
 import { AbortError, ConnectionClosedError, NotConnectedError, WsMeshError } from '../errors.js';
-import { FrameType, type Frame, type FunctionInfo } from '../protocol/frames.js';
+import {
+  FrameType,
+  type Frame,
+  type FunctionInfo,
+  type RequestBuilder,
+  type RpcCallFrame,
+  type RpcStreamFrame,
+} from '../protocol/frames.js';
 import { fromWireError } from '../protocol/wire-error.js';
 import { StreamConsumer, STREAM_WINDOW } from './stream-consumer.js';
 
@@ -20,10 +27,29 @@ export interface CallOptions {
 
 /** What the caller needs from its connection owner. */
 export interface RpcTransport {
-  /** Sends a request frame (index 1 is the id slot) and resolves with the reply. */
-  request(frame: unknown[], options: CallOptions): Promise<unknown>;
+  /**
+   * Sends a request and resolves with the reply; `build` makes the frame around the request
+   * id the transport picks (called when the frame is sent, which may be later).
+   */
+  request(build: RequestBuilder, options: CallOptions): Promise<unknown>;
   /** Sends a frame on the live connection; throws `NotConnectedError` when there is none. */
-  send(frame: unknown[]): void;
+  send(frame: Frame): void;
+}
+
+/** `RPC_CALL` with `hops` and `timeout` only when given (`hops` null = default, to reach `timeout`). */
+function callFrame(
+  id: number,
+  namespace: string,
+  name: string,
+  args: unknown[],
+  options: CallOptions,
+): RpcCallFrame {
+  const { hops, timeout } = options;
+  if (timeout !== undefined) {
+    return [FrameType.RPC_CALL, id, namespace, name, args, hops ?? null, timeout];
+  }
+  if (hops !== undefined) return [FrameType.RPC_CALL, id, namespace, name, args, hops];
+  return [FrameType.RPC_CALL, id, namespace, name, args];
 }
 
 /** Calls remote functions over one transport. */
@@ -41,28 +67,23 @@ export class RpcCaller {
     args: unknown[],
     options: CallOptions = {},
   ): Promise<unknown> {
-    const frame: unknown[] = [FrameType.RPC_CALL, 0, namespace, name, args];
-    if (options.hops !== undefined || options.timeout !== undefined)
-      frame.push(options.hops ?? null);
-    if (options.timeout !== undefined) frame.push(options.timeout);
-    const reply = this.transport.request(frame, options);
+    // 0 until the call is sent (it may wait offline): nothing to cancel remotely before that.
+    let sentId = 0;
+    const reply = this.transport.request((id) => {
+      sentId = id;
+      return callFrame(id, namespace, name, args, options);
+    }, options);
     // A caller that stops waiting tells the far side, which may be forwarding the call.
     reply.catch((error: unknown) => {
-      if (
-        error instanceof WsMeshError &&
-        error.code === 'ERR_TIMEOUT' &&
-        typeof frame[1] === 'number' &&
-        frame[1] > 0
-      ) {
-        this.trySend([FrameType.RPC_CANCEL, frame[1]]);
+      if (error instanceof WsMeshError && error.code === 'ERR_TIMEOUT' && sentId > 0) {
+        this.trySend([FrameType.RPC_CANCEL, sentId]);
       }
     });
     const { signal } = options;
     if (signal !== undefined) {
       // Tell the far side to stop (it matters for calls forwarded through other servers).
       const onAbort = (): void => {
-        if (typeof frame[1] === 'number' && frame[1] > 0)
-          this.trySend([FrameType.RPC_CANCEL, frame[1]]);
+        if (sentId > 0) this.trySend([FrameType.RPC_CANCEL, sentId]);
       };
       signal.addEventListener('abort', onAbort, { once: true });
       reply.then(
@@ -102,8 +123,10 @@ export class RpcCaller {
     }
     this.streams.set(id, consumer as StreamConsumer);
     try {
-      const open: unknown[] = [FrameType.RPC_STREAM, id, namespace, name, args, STREAM_WINDOW];
-      if (options.hops !== undefined) open.push(options.hops);
+      const open: RpcStreamFrame =
+        options.hops === undefined
+          ? [FrameType.RPC_STREAM, id, namespace, name, args, STREAM_WINDOW]
+          : [FrameType.RPC_STREAM, id, namespace, name, args, STREAM_WINDOW, options.hops];
       this.transport.send(open);
     } catch (error) {
       consumer.fail(error instanceof WsMeshError ? error : new NotConnectedError(String(error)));
@@ -115,7 +138,10 @@ export class RpcCaller {
 
   /** Lists the functions of `namespace` and asks the server to push changes. */
   async list(namespace: string, options: CallOptions = {}): Promise<FunctionInfo[]> {
-    const reply = (await this.transport.request([FrameType.RPC_LIST, 0, namespace], options)) as {
+    const reply = (await this.transport.request(
+      (id) => [FrameType.RPC_LIST, id, namespace],
+      options,
+    )) as {
       functions?: FunctionInfo[];
     } | null;
     return Array.isArray(reply?.functions) ? reply.functions : [];
@@ -161,7 +187,7 @@ export class RpcCaller {
     for (const stream of [...this.streams.values()]) stream.fail(error);
   }
 
-  private trySend(frame: unknown[]): void {
+  private trySend(frame: Frame): void {
     try {
       this.transport.send(frame);
     } catch {

@@ -12,7 +12,12 @@ import {
   LimitError,
   ProtocolError,
 } from '../errors.js';
-import { FrameType, type Frame, type FunctionInfo } from '../protocol/frames.js';
+import {
+  FrameType,
+  type Frame,
+  type FunctionInfo,
+  type RpcFunctionsFrame,
+} from '../protocol/frames.js';
 import { toWireError } from '../protocol/wire-error.js';
 import type { Connection } from '../transport/connection.js';
 import { CallContext } from './call-context.js';
@@ -145,7 +150,11 @@ export class RpcResponder {
   notify(namespace: string): void {
     const set = this.watchers.get(namespace);
     if (set === undefined || set.size === 0) return;
-    const frame = [FrameType.RPC_FUNCTIONS, namespace, this.resolver.list(namespace)];
+    const frame: RpcFunctionsFrame = [
+      FrameType.RPC_FUNCTIONS,
+      namespace,
+      this.resolver.list(namespace),
+    ];
     for (const connection of set) {
       try {
         connection.send(frame);

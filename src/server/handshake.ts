@@ -3,7 +3,8 @@
  * HELLO, then the admission plan (src/handshake/admission.ts) says what the peer must prove:
  * CHALLENGE and AUTH (secret proof, a clone's authValue), the `authenticate` hook; then
  * WELCOME, and the connection opens as one typed peer with its grants. Frames that arrive
- * meanwhile wait, bounded in number and bytes; the whole handshake has one deadline.
+ * meanwhile wait, bounded in number and bytes (handshake-hold.ts); the whole handshake has
+ * one deadline (handshake-deadline.ts).
  * @module
  */
 import { AuthError, ErrorCode, ProtocolError } from '../errors.js';
@@ -34,38 +35,17 @@ import {
   type WelcomeBody,
 } from '../protocol/frames.js';
 import { DEFAULT_NAMESPACE } from '../rpc/registry.js';
-import { DeadlineEntry, deadlines } from '../transport/deadline-queue.js';
+import { deadlines } from '../transport/deadline-queue.js';
 import { CIPHER_SCHEME, type FrameCipher } from '../transport/frame-cipher.js';
 import type { HeartbeatMonitor } from '../transport/heartbeat.js';
 import { nodeCipherFactory } from '../transport/node-cipher.js';
 import type { ServerLog } from '../ops/logger.js';
+import { HandshakeDeadline, isHandshaking } from './handshake-deadline.js';
+import { dropHeld, holdFrame, replayHeld } from './handshake-hold.js';
 import type { ServerConnection } from './server-connection.js';
 import type { ServerCore, ServerEventMap } from './server-types.js';
 
-/** Most frames a connection may send before its handshake ends. */
-const MAX_HELD_FRAMES = 1_000;
-/**
- * Most encoded bytes held before the handshake ends (or `maxPayload`, when smaller). Held
- * frames are decoded, and a decoded frame can take far more memory than its bytes, for as long
- * as a slow `authenticate` hook runs: so far less than a full frame.
- */
-const MAX_HELD_BYTES = 64 * 1024;
-
-/** Closes a connection whose handshake did not end within `handshakeTimeout`. */
-export class HandshakeDeadline extends DeadlineEntry {
-  constructor(private readonly ws: ServerConnection) {
-    super();
-  }
-  override expire(): void {
-    if (isHandshaking(this.ws)) {
-      this.ws.connection.close(CloseCode.HANDSHAKE_FAILED, 'handshake timed out');
-    }
-  }
-}
-
-function isHandshaking(ws: ServerConnection): boolean {
-  return ws.state !== 'open' && ws.state !== 'closed';
-}
+export { HandshakeDeadline };
 
 /** A connection between HELLO and WELCOME. */
 interface PendingAdmission {
@@ -168,7 +148,7 @@ export class ServerHandshake<S extends ServerCore> {
           this.fail(ws, 'An encrypted connection sends nothing between AUTH and WELCOME');
           return;
         }
-        this.hold(ws, frame, raw);
+        holdFrame(ws, frame, raw, this.server.options.maxPayload);
         return;
       default:
         return;
@@ -206,7 +186,6 @@ export class ServerHandshake<S extends ServerCore> {
     ws.clientId = hello.id;
     ws.kind = hello.kind ?? 'client';
     ws.linkNamespace = hello.namespace ?? DEFAULT_NAMESPACE;
-    if (hello.maxPayload !== undefined) ws.connection.peerMaxPayload = hello.maxPayload;
     const plan = planAdmission(hello, this.security(ws));
     if (plan.refuse !== undefined) {
       this.refuse(ws, new AuthError(plan.refuse));
@@ -215,12 +194,6 @@ export class ServerHandshake<S extends ServerCore> {
     if (plan.requireEncryption && hello.enc === undefined) {
       this.refuse(ws, new AuthError('This server requires encryption (encryption: true)'));
       return;
-    }
-    // Both sides batch when the peer reads batches (WELCOME says the server does too);
-    // encrypted connections seal frame by frame and do not batch.
-    if (hello.batch === true && hello.enc === undefined) {
-      ws.connection.acceptsBatches = true;
-      ws.connection.startBatching();
     }
     const admission: PendingAdmission = { hello, plan };
     this.admissions.set(ws, admission);
@@ -262,20 +235,6 @@ export class ServerHandshake<S extends ServerCore> {
       peerNonce: hello.challenge ?? '',
       serverNonce,
     };
-  }
-
-  /** Frames that arrive while authentication runs wait, in order, up to a bound. */
-  private hold(ws: ServerConnection, frame: Frame, raw: WirePayload): void {
-    ws.backlog ??= [];
-    ws.backlogBytes += typeof raw === 'string' ? raw.length : raw.byteLength;
-    if (
-      ws.backlog.length >= MAX_HELD_FRAMES ||
-      ws.backlogBytes > Math.min(MAX_HELD_BYTES, this.server.options.maxPayload)
-    ) {
-      ws.connection.close(CloseCode.POLICY_VIOLATION, 'too much sent before the handshake ended');
-      return;
-    }
-    ws.backlog.push([frame, raw]);
   }
 
   /** Checks everything the plan asks for, in order; the first failure refuses. */
@@ -363,7 +322,7 @@ export class ServerHandshake<S extends ServerCore> {
           return;
         }
         ws.state = 'open';
-        this.welcome(ws, cipher);
+        this.welcome(ws, hello, cipher);
         // Mesh peers are watched by the link layer's faster heartbeat.
         this.parts.heartbeat.delete(ws.connection);
         if (!server.clones.acceptInbound(ws.connection, hello.id, hello.instance)) {
@@ -374,23 +333,28 @@ export class ServerHandshake<S extends ServerCore> {
       }
       case 'link':
         ws.state = 'open';
-        this.welcome(ws, cipher);
+        this.welcome(ws, hello, cipher);
         this.parts.heartbeat.delete(ws.connection);
         this.parts.links.acceptInbound(ws.connection, hello.id, ws.linkNamespace);
         break;
       case 'client':
         ws.state = 'open';
         server.clients.set(ws.id, ws);
-        this.welcome(ws, cipher);
+        this.welcome(ws, hello, cipher);
         this.parts.logger.info(`connection ${ws.id} (${ws.kind} ${hello.id})`);
         this.parts.emit('connection', { server, ws });
         break;
     }
-    this.replayBacklog(ws);
+    replayHeld(ws, (frame, raw) => this.server.handleFrame(ws, frame, raw));
   }
 
-  /** Sends WELCOME (in clear), then switches the connection to encryption when agreed. */
-  private welcome(ws: ServerConnection, cipher: FrameCipher | undefined): void {
+  /**
+   * Sends WELCOME (in clear), then applies what was agreed: the peer's frame limit, batches
+   * both ways when the peer reads them (WELCOME says this server does too), or encryption,
+   * which seals frame by frame and does not batch.
+   */
+  private welcome(ws: ServerConnection, hello: HelloBody, cipher: FrameCipher | undefined): void {
+    const batches = hello.batch === true && hello.enc === undefined;
     const body: WelcomeBody = {
       v: PROTOCOL_VERSION,
       serverId: this.server.id,
@@ -398,14 +362,16 @@ export class ServerHandshake<S extends ServerCore> {
       maxPayload: this.server.options.maxPayload,
     };
     if (cipher !== undefined) body.enc = CIPHER_SCHEME;
-    else if (ws.connection.acceptsBatches) body.batch = true;
+    else if (batches) body.batch = true;
+    if (batches) ws.connection.readBatches();
     try {
-      ws.connection.send([FrameType.WELCOME, body]);
+      ws.connection.negotiated(
+        { peerMaxPayload: hello.maxPayload, cipher, peerReadsBatches: batches },
+        [FrameType.WELCOME, body],
+      );
     } catch {
       // Closed meanwhile: the close handler cleans up.
     }
-    ws.connection.cipher = cipher;
-    ws.connection.established();
   }
 
   /** A broken handshake: ERROR `ERR_PROTOCOL`, close 4001. */
@@ -417,19 +383,8 @@ export class ServerHandshake<S extends ServerCore> {
   /** A refused peer: ERROR `ERR_AUTH`, close 4003; nothing it sent is handled. */
   private refuse(ws: ServerConnection, error: AuthError, report = true): void {
     if (report) this.server.reportError(error, ws);
-    ws.backlog = undefined;
+    dropHeld(ws);
     ws.connection.replyError(0, error);
     ws.connection.close(CloseCode.AUTH_FAILED, 'authentication failed');
-  }
-
-  /** Handles the frames that waited for the handshake, in order, as if they came now. */
-  private replayBacklog(ws: ServerConnection): void {
-    const backlog = ws.backlog ?? [];
-    ws.backlog = undefined;
-    ws.backlogBytes = 0;
-    for (const [frame, raw] of backlog) {
-      if (ws.state !== 'open') return;
-      this.server.handleFrame(ws, frame, raw);
-    }
   }
 }

@@ -201,7 +201,7 @@ export class ServerConnection implements Subscriber {
     const { connection } = this;
     // Never a frame the peer said it cannot take (PROTOCOL.md 2.3); a sealed frame carries
     // a 12-byte IV and a 16-byte tag more.
-    if (!message.fits(connection.codec, connection.peerMaxPayload, connection.cipher ? 28 : 0)) {
+    if (!message.fits(connection.codec, connection.peerMaxPayload, connection.encrypted ? 28 : 0)) {
       message.tooLarge++;
       return false;
     }

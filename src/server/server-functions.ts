@@ -1,7 +1,8 @@
 /**
  * The functions a server shares over RPC and how it finds them: local ones first, then those
- * reached through server links; `origin()` and `registerLogger()` register them, `rpc()`
- * calls them from the server itself, and watchers hear when a namespace's list changes.
+ * of the other nodes of its cluster (its backplane), then those reached through server links;
+ * `origin()` and `registerLogger()` register them, `rpc()` calls them from the server itself,
+ * and watchers hear when a namespace's list changes.
  * @module
  */
 import type { LinkManager } from '../cluster/link-manager.js';
@@ -25,7 +26,7 @@ export interface SharedLogger {
 
 /** The RPC functions of one server. */
 export class ServerFunctions {
-  /** How calls find functions: local first, then the shortest route through server links. */
+  /** How calls find functions: local first, then the cluster, then the best server link route. */
   readonly resolver: FunctionResolver;
   /** Listeners of `rpc()` proxies, told when the function list of their namespace changes. */
   private readonly watchers = new Map<string, Set<(functions: FunctionInfo[]) => void>>();
@@ -33,20 +34,20 @@ export class ServerFunctions {
   constructor(
     private readonly registry: FunctionRegistry,
     links: LinkManager,
-    /** Functions of the other nodes when the server runs on a backplane. */
-    cluster?: FunctionResolver,
+    /** Functions of the other nodes of the cluster (through its backplane). */
+    cluster: FunctionResolver,
   ) {
     this.resolver = {
       // A local function wins; then the other nodes, then the shortest route through links.
       resolve: (namespace, name) =>
         registry.resolve(namespace, name)?.target ??
-        cluster?.resolve(namespace, name) ??
+        cluster.resolve(namespace, name) ??
         links.resolve(namespace, name),
       list: (namespace) => {
         const local = registry.list(namespace).map((entry) => entry.info);
         const names = new Set(local.map((info) => info.name));
         const result = [...local];
-        for (const info of [...(cluster?.list(namespace) ?? []), ...links.listRemote(namespace)]) {
+        for (const info of [...cluster.list(namespace), ...links.listRemote(namespace)]) {
           if (names.has(info.name)) continue;
           names.add(info.name);
           result.push(info);

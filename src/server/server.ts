@@ -7,11 +7,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
-import { InvalidArgumentError } from '../errors.js';
 import { ServerBackplane } from '../backplane/server-backplane.js';
 import type { AuthFnOut } from '../cluster/auth.js';
-import { CloneManager, type CloneHost } from '../cluster/clone-manager.js';
+import type { CloneManager } from '../cluster/clone-manager.js';
 import { LinkManager, type LinkHost, type ServerProxyOptions } from '../cluster/link-manager.js';
+import { MeshBackplane, type MeshHost } from '../cluster/mesh-backplane.js';
 import type { RemoteClone } from '../cluster/remote-clone.js';
 import { GroupManager } from '../groups/group-manager.js';
 import { attachPresence } from './presence-wiring.js';
@@ -25,7 +25,6 @@ import type { AnyFunction } from '../rpc/function-info.js';
 import type { RpcProxy, UntypedApi } from '../rpc/proxy.js';
 import { DEFAULT_NAMESPACE, FunctionRegistry, type OriginOptions } from '../rpc/registry.js';
 import { RpcResponder, type FunctionResolver } from '../rpc/rpc-responder.js';
-import type { Connection } from '../transport/connection.js';
 import { HeartbeatMonitor } from '../transport/heartbeat.js';
 import { NodeWireSocket } from '../transport/node-socket.js';
 import { Emitter } from '../util/emitter.js';
@@ -67,8 +66,9 @@ export type ServerMiddleware = Middleware<ServerMessageContext<Server>>;
 /** Route definition of the server. */
 export type ServerRoute = RouteDefinition<ServerMessageContext<Server>>;
 
-// It serves as ServerConnectionOwner, CloneHost and LinkHost through members left out of the
-// published declarations, so it does not declare those interfaces (they would not hold there).
+// It serves as ServerConnectionOwner, MeshHost, LinkHost and ServerBackplaneHost through
+// members left out of the published declarations, so it does not declare those interfaces
+// (they would not hold there).
 /**
  * A wsmesh server. `M` declares the messages (see {@link MessageTypes}): with it, route
  * handlers get typed `data` and must return the declared reply; without it every message is
@@ -102,14 +102,14 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
   private readonly endpoint: ServerEndpoint;
   /** @internal Functions shared by this server. */
   readonly registry = new FunctionRegistry();
-  /** @internal How calls find functions: local first, then through server links. */
+  /** @internal How calls find functions: local first, then the cluster, then server links. */
   readonly resolver: FunctionResolver;
   /** @internal Serves RPC frames. */
   readonly responder: RpcResponder;
   private readonly functions: ServerFunctions;
   private readonly linkManager: LinkManager;
-  /** The backplane when the `backplane` option is set (the clone mesh stays idle then). */
-  private readonly backplane: ServerBackplane | undefined;
+  /** The server's only way to its cluster: the `backplane` option, else the clone mesh. */
+  private readonly backplane: ServerBackplane;
   private starting: Promise<void> | undefined;
   private readonly logger: ServerLog;
   private readonly ops: OpsEndpoint | undefined;
@@ -120,28 +120,20 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
     this.logger = ServerLog.fromOptions(this.options.logger, this.options.silent, this.options.id);
     this.data = this.options.data;
     this.heartbeat = new HeartbeatMonitor(this.options.heartbeatInterval);
-    this.clones = new CloneManager(this);
-    this.backplane =
-      this.options.backplane === undefined
-        ? undefined
-        : new ServerBackplane(this.options.backplane, {
-            id: this.options.id,
-            url: this.options.url,
-            awaitResTimeout: this.options.awaitResTimeout,
-            clusterAckTimeout: this.options.clusterAckTimeout,
-            groups: this.groups,
-            registry: this.registry,
-            cloneMap: this.clones.clones,
-            functionsChanged: (namespace) => this.functionsChanged(namespace),
-            reportError: (error) => this.reportError(error),
-          });
-    this.groups.observer = this.backplane ?? this.clones;
+    // The link manager only reads options when it is made; the resolver asks it for routes.
+    this.linkManager = new LinkManager(this);
+    // Every server has the mesh's API (`server.clones`); the mesh runs only as the default.
+    const mesh = new MeshBackplane(this, this.linkManager);
+    this.clones = mesh.clones;
+    const { backplane } = this.options;
+    // Another backplane's nodes are mirrored into `clones.clones`, which the mesh owns itself.
+    const mirror = backplane === undefined ? undefined : this.clones.clones;
+    this.backplane = new ServerBackplane(backplane ?? mesh, this, mirror);
+    this.groups.observer = this.backplane;
     attachPresence(this, this.groups);
     this.groups.routeCounters = this.routeCounters;
     this.groups.listenerError = (error) => this.reportError(error);
-    // The link manager only reads options when it is made; the resolver asks it for routes.
-    this.linkManager = new LinkManager(this);
-    this.functions = new ServerFunctions(this.registry, this.linkManager, this.backplane?.resolver);
+    this.functions = new ServerFunctions(this.registry, this.linkManager, this.backplane.resolver);
     this.resolver = this.functions.resolver;
     this.responder = new RpcResponder(this.resolver, this.options.id, this.options.maxInFlight);
     this.ops = OpsEndpoint.attach(this, this.options.ops, this.options.path);
@@ -165,7 +157,7 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
     );
     this.registry.onChange = (namespace) => {
       this.functionsChanged(namespace);
-      this.backplane?.localChanged(namespace);
+      this.backplane.localChanged(namespace);
       this.linkManager.localChanged();
     };
   }
@@ -229,7 +221,9 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
 
   /** Current figures of this server (the same as the metrics endpoint exports). */
   stats(): ServerStats {
-    const { sockets, dispatcher, endpoint, linkManager: links, ops, backplane } = this;
+    const { sockets, dispatcher, endpoint, linkManager: links, ops } = this;
+    // The mesh reports in `clones`; `backplane` is the state of a `backplane` option.
+    const backplane = this.options.backplane === undefined ? undefined : this.backplane;
     return collectStats(this, { sockets, dispatcher, endpoint, links, ops, backplane });
   }
 
@@ -249,20 +243,16 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
   }
 
   /** @internal Options the clone layer reads. */
-  get cloneOptions(): CloneHost['cloneOptions'] {
+  get cloneOptions(): MeshHost['cloneOptions'] {
     return this.options;
   }
 
   /**
    * Adds a clone: dials it when the server runs and tells it every clone this server knows
    * (and this server itself when `url` is set), so one `addClone` joins a whole mesh.
+   * Refused with `InvalidArgumentError` when the `backplane` option is set.
    */
   addClone(options: { id: string; url: string; authFnOut?: AuthFnOut }): RemoteClone {
-    if (this.backplane !== undefined) {
-      throw new InvalidArgumentError(
-        `addClone: this server runs on the ${this.backplane.backplane.kind} backplane, where nodes find each other by themselves`,
-      );
-    }
     return this.clones.addClone(options);
   }
 
@@ -278,7 +268,7 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
 
   /** @internal Engine of the `backplane` option (`nats`...), undefined on the clone mesh. */
   get backplaneKind(): string | undefined {
-    return this.backplane?.backplane.kind;
+    return this.options.backplane?.kind;
   }
 
   /** This server's id. */
@@ -309,6 +299,11 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
   /** Default reply timeout of `ws.sendMes`. @internal */
   get awaitResTimeout(): number {
     return this.options.awaitResTimeout;
+  }
+
+  /** How long a subscription or an acknowledged publish waits for the other nodes. @internal */
+  get clusterAckTimeout(): number {
+    return this.options.clusterAckTimeout;
   }
 
   /** Adds a middleware; it runs before routes for every message, subscription and publish. */
@@ -351,15 +346,14 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
 
   private async doStart(startOptions: StartOptions): Promise<void> {
     // The backplane connects first: a node that cannot reach it does not accept clients.
-    await this.backplane?.start(await loadCodec('msgpack'));
+    await this.backplane.start(await loadCodec('msgpack'));
     try {
       await this.endpoint.open(startOptions);
     } catch (error) {
-      await this.backplane?.stop();
+      await this.backplane.stop();
       throw error;
     }
     this.active = true;
-    if (this.backplane === undefined) this.clones.start(await loadCodec('msgpack'));
     this.linkManager.start();
     this.log(`started ${this.id} on port ${String(this.port)} path ${this.options.path}`);
     const { address } = this.endpoint;
@@ -377,8 +371,7 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
     if (this.starting !== undefined) await this.starting.catch(() => undefined);
     if (!this.active) return;
     this.active = false;
-    this.clones.stop();
-    await this.backplane?.stop().catch((error: unknown) => this.reportError(error));
+    await this.backplane.stop().catch((error: unknown) => this.reportError(error));
     this.linkManager.stop();
     this.endpoint.detach();
     const sockets = [...this.sockets];
@@ -450,21 +443,6 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
   connectionError(ws: ServerConnection, error: Error): void {
     this.reportError(error, ws);
     if (ws.state !== 'open' && ws.state !== 'closed') this.handshake.invalidFrame(ws, error);
-  }
-
-  /** @internal */
-  cloneLinkUp(connection: Connection, peerId: string, direction: 'in' | 'out'): void {
-    this.linkManager.attachCloneLink(connection, peerId, direction);
-  }
-
-  /** @internal */
-  cloneLinkDown(connection: Connection): void {
-    this.linkManager.detachCloneLink(connection);
-  }
-
-  /** @internal */
-  cloneLinkFrame(connection: Connection, frame: Frame): void {
-    this.linkManager.cloneLinkFrame(connection, frame);
   }
 
   /** @internal No route matched a message. */

@@ -18,7 +18,13 @@ import {
 } from '../errors.js';
 import { jsonCodec, type Codec, type WirePayload } from '../protocol/codec.js';
 import { loadCodec } from '../protocol/codecs.js';
-import { CloseCode, FrameType, type Frame } from '../protocol/frames.js';
+import {
+  CloseCode,
+  FrameType,
+  type Frame,
+  type MessageFrame,
+  type RequestBuilder,
+} from '../protocol/frames.js';
 import { Connection, SLOW_CONSUMER_GRACE_MS, type ConnectionHandler } from './connection.js';
 import type { SharedFrame, WireSocket } from './wire-socket.js';
 
@@ -136,8 +142,14 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function message(data: unknown, route: string | null = 'r'): unknown[] {
-  return [FrameType.MESSAGE, 0, route, null, data];
+/** A MESSAGE request carrying `data`, built around the id the connection picks. */
+function message(data: unknown, route: string | null = 'r'): RequestBuilder {
+  return (id) => [FrameType.MESSAGE, id, route, null, data];
+}
+
+/** A MESSAGE that wants no reply. */
+function oneWay(data: unknown): MessageFrame {
+  return [FrameType.MESSAGE, 0, 'r', null, data];
 }
 
 // The deadline timer is unref'd (real sockets keep a process alive, fake ones do not): hold
@@ -272,7 +284,7 @@ describe('Connection: timeouts, aborts and closing', () => {
   test('after close: send throws, request rejects, write returns false, receive is ignored', async () => {
     const { a } = pair();
     a.connection.close();
-    assert.throws(() => a.connection.send(message(1)), ConnectionClosedError);
+    assert.throws(() => a.connection.send(oneWay(1)), ConnectionClosedError);
     await assert.rejects(a.connection.request(message(1)), ConnectionClosedError);
     assert.equal(a.connection.write('[9]'), false);
     assert.equal(a.connection.writeShared({ payload: '[9]', framed: undefined }), false);
@@ -369,20 +381,20 @@ describe('Connection: error replies', () => {
 describe('Connection: outbound limits', () => {
   test('a frame over the peer maxPayload is refused and nothing is sent', async () => {
     const { a } = pair();
-    a.connection.peerMaxPayload = 64;
-    assert.throws(() => a.connection.send(message('x'.repeat(100))), PayloadTooLargeError);
+    a.connection.negotiated({ peerMaxPayload: 64, peerReadsBatches: false });
+    assert.throws(() => a.connection.send(oneWay('x'.repeat(100))), PayloadTooLargeError);
     assert.equal(a.socket.sent.length, 0);
     await assert.rejects(a.connection.request(message('y'.repeat(100))), PayloadTooLargeError);
     assert.equal(a.connection.pending.size, 0);
-    a.connection.send(message('small'));
+    a.connection.send(oneWay('small'));
     assert.equal(a.socket.sent.length, 1);
     // Multi-byte characters count in UTF-8 bytes.
-    assert.throws(() => a.connection.send(message('€'.repeat(20))), PayloadTooLargeError);
+    assert.throws(() => a.connection.send(oneWay('€'.repeat(20))), PayloadTooLargeError);
   });
 
   test('an unserializable frame throws SerializationError and leaves no pending entry', async () => {
     const { a } = pair();
-    assert.throws(() => a.connection.send(message(10n)), SerializationError);
+    assert.throws(() => a.connection.send(oneWay(10n)), SerializationError);
     await assert.rejects(a.connection.request(message(10n)), SerializationError);
     assert.equal(a.connection.pending.size, 0);
     assert.equal(a.socket.sent.length, 0);
@@ -392,7 +404,7 @@ describe('Connection: outbound limits', () => {
   test('below the cap, writes go through', () => {
     const { a } = pair({ maxBufferedBytes: 1000 });
     a.socket.bufferedAmount = 1000;
-    a.connection.send(message(1));
+    a.connection.send(oneWay(1));
     assert.equal(a.connection.write('[9]'), true);
     assert.equal(a.connection.writeShared({ payload: '[10]', framed: undefined }), true);
     assert.equal(a.socket.sent.length, 3);
@@ -404,7 +416,7 @@ describe('Connection: outbound limits', () => {
     const pending = a.connection.request(message(1), { timeout: 60_000 });
     a.socket.bufferedAmount = 1001;
     assert.throws(
-      () => a.connection.send(message(2)),
+      () => a.connection.send(oneWay(2)),
       (error: unknown) => {
         assert.ok(error instanceof SlowConsumerError);
         assert.equal(error.code, ErrorCode.SLOW_CONSUMER);
@@ -559,9 +571,14 @@ describe('Connection: bad input', () => {
 
   test('every incoming message counts as a sign of life', () => {
     const { connection } = lone();
-    connection.receivedSinceTick = false;
+    connection.heartbeatStart();
+    assert.equal(connection.heartbeatTick(), 0, 'counts as heard at the start of a watch');
+    assert.equal(connection.heartbeatTick(), 1, 'a tick with nothing received');
     connection.receive('[10]');
     assert.equal(connection.receivedSinceTick, true);
+    assert.equal(connection.heartbeatTick(), 0, 'a message resets the silent ticks');
+    assert.equal(connection.heartbeatTick(), 1);
+    assert.equal(connection.heartbeatTick(), 2);
   });
 
   test('a throwing handler is reported, never thrown out of receive()', () => {

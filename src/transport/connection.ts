@@ -1,23 +1,35 @@
 /**
- * One wsmesh connection, the same on both sides: encodes and sends frames, correlates
- * requests with replies, answers heartbeats, enforces the outbound buffer cap and turns every
- * bad input into an error frame or a close code instead of an exception.
+ * One wsmesh connection, the same on both sides: sends frames, correlates requests with
+ * replies, answers PINGs, applies what the handshake agreed on and turns every bad input
+ * into an error frame or a close code instead of an exception. Its parts: the request table
+ * (pending-request.ts), the sending half with the peer's limits and the buffer cap
+ * (outbound.ts), the first steps of an incoming message (inbound.ts) and the signs of life
+ * the heartbeat reads (liveness.ts).
  * @module
  */
 import {
   AbortError,
   ConnectionClosedError,
   ErrorCode,
-  PayloadTooLargeError,
   ProtocolError,
   SlowConsumerError,
   type WsMeshError,
 } from '../errors.js';
 import type { Codec, WirePayload } from '../protocol/codec.js';
-import { CloseCode, FrameType, type Frame, type WireError } from '../protocol/frames.js';
+import {
+  CloseCode,
+  FrameType,
+  type Frame,
+  type RequestBuilder,
+  type WelcomeFrame,
+  type WireError,
+} from '../protocol/frames.js';
 import { validateFrame } from '../protocol/validate.js';
 import { fromWireError, toWireError } from '../protocol/wire-error.js';
-import { PendingRequest } from './pending-request.js';
+import { INVALID_TEXT, openMessage, type InboundRules, type Refusal } from './inbound.js';
+import { Liveness } from './liveness.js';
+import { Outbound } from './outbound.js';
+import { RequestTable, type PendingRequest } from './pending-request.js';
 import type { FrameCipher } from './frame-cipher.js';
 import type { SharedFrame, WireSocket } from './wire-socket.js';
 
@@ -42,7 +54,7 @@ export interface ConnectionOptions {
   /** Id of the local node, put in error replies as `origin`. */
   localId?: string;
   /**
-   * The accepting side of a handshake: until {@link Connection.established}, every frame
+   * The accepting side of a handshake: until {@link Connection.negotiated}, every frame
    * (PING and REPLY included) goes to the handler, which refuses what is not a handshake frame.
    */
   accepting?: boolean;
@@ -56,62 +68,38 @@ export interface RequestOptions {
   signal?: AbortSignal | undefined;
 }
 
-const MAX_REQUEST_ID = 2 ** 31 - 1;
-const textEncoder = new TextEncoder();
-const textDecoder = new TextDecoder();
-
 /**
- * Largest batch a socket builds. Bigger batches save little (the per-message cost is already
- * spread) and would delay the first frame's handling behind a long parse.
+ * What the handshake agreed on, applied in one step by {@link Connection.negotiated} once
+ * WELCOME is sent (accepting side) or received (dialing side).
  */
-export const BATCH_MAX_BYTES = 64 * 1024;
-
-/** How long a slow consumer's socket may linger after its close frame was queued. */
-export const SLOW_CONSUMER_GRACE_MS = 1000;
-
-function byteLengthAtMost(payload: WirePayload, limit: number): boolean {
-  if (typeof payload !== 'string') return payload.byteLength <= limit;
-  // A UTF-16 code unit takes at most 3 UTF-8 bytes; measure only when that bound is too big.
-  if (payload.length * 3 <= limit) return true;
-  return new TextEncoder().encode(payload).byteLength <= limit;
+export interface NegotiatedTerms {
+  /** Largest frame the peer accepts, in bytes. Default: no limit. */
+  peerMaxPayload?: number | undefined;
+  /** Seals every frame from now on (encrypted handshake). Default: none. */
+  cipher?: FrameCipher | undefined;
+  /** The peer reads batches, so this side may send them. Ignored with a cipher. */
+  peerReadsBatches: boolean;
 }
+
+export { BATCH_MAX_BYTES, SLOW_CONSUMER_GRACE_MS } from './outbound.js';
 
 /** A live wsmesh connection over a {@link WireSocket}. */
 export class Connection {
   /** Codec of this connection. */
   readonly codec: Codec;
-  /** Requests sent by this side that await a reply, by id. */
-  get pending(): Map<number, PendingRequest> {
-    // Made on first use: most server-side connections never send a request.
-    this.pendingMap ??= new Map();
-    return this.pendingMap;
-  }
-  private pendingMap: Map<number, PendingRequest> | undefined;
-  /** Largest frame the peer accepts (learned in the handshake). */
-  peerMaxPayload = Infinity;
-  /** True once closed; nothing is sent after that. */
-  closed = false;
-  /** Set on every incoming message; the heartbeat monitor clears it. */
-  receivedSinceTick = false;
-  /** Heartbeat ticks in a row with nothing received. */
-  missedTicks = 0;
-  /** Set after an encrypted handshake: every frame from then on is sealed. */
-  cipher: FrameCipher | undefined;
-  /** Round trip of the last timed PING (see {@link ping}) in ms; undefined until one returned. */
-  rttMs: number | undefined;
-  /**
-   * The peer may send batches: several frames in one message (JSON: lines; MessagePack:
-   * values back to back). Set by the side that announced it reads them (HELLO/WELCOME
-   * `batch`); see PROTOCOL.md, "Batches".
-   */
-  acceptsBatches = false;
-  /** `performance.now()` when the timed PING in flight was sent; 0 when none is. */
-  private pingSentAt = 0;
+  private readonly requests = new RequestTable();
+  private readonly out: Outbound;
+  private isClosed = false;
+  private readonly liveness = new Liveness();
+  /** How incoming messages are read; changed by the handshake only. */
+  private readonly inbound: InboundRules;
+  /** Takes each decoded frame of a message (one function for the connection's life). */
+  private readonly onDecoded = (decoded: unknown, raw: WirePayload): void => {
+    if (!this.isClosed) this.receiveFrame(decoded, raw);
+  };
   /** Accepting side, handshake not over: the handler sees every frame. */
   private handshaking: boolean;
 
-  private nextId = 1;
-  private readonly maxBufferedBytes: number;
   private readonly requestTimeout: number;
   private readonly localId: string | undefined;
 
@@ -121,25 +109,90 @@ export class Connection {
     options: ConnectionOptions,
   ) {
     this.codec = options.codec;
-    this.maxBufferedBytes = options.maxBufferedBytes;
+    this.out = new Outbound(socket, options.codec, options.maxBufferedBytes);
+    this.inbound = { codec: options.codec, cipher: undefined, batches: false };
     this.requestTimeout = options.requestTimeout;
     this.localId = options.localId;
     this.handshaking = options.accepting === true;
   }
 
-  /** The handshake is over: PING, PONG, REPLY and ERROR are handled here from now on. */
-  established(): void {
-    this.handshaking = false;
+  /** Requests sent by this side that await a reply, by id. */
+  get pending(): ReadonlyMap<number, PendingRequest> {
+    return this.requests.pending;
+  }
+
+  /** Largest frame the peer accepts (learned in the handshake); Infinity until then. */
+  get peerMaxPayload(): number {
+    return this.out.peerMaxPayload;
+  }
+
+  /** True once closed; nothing is sent after that. */
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** True when every frame is sealed (after an encrypted handshake). */
+  get encrypted(): boolean {
+    return this.out.cipher !== undefined;
+  }
+
+  /** Round trip of the last timed PING (see {@link ping}) in ms; undefined until one returned. */
+  get rttMs(): number | undefined {
+    return this.liveness.rttMs;
   }
 
   /**
-   * The peer reads batches: from now on the socket may join the frames sent in one tick into
-   * one message, up to {@link BATCH_MAX_BYTES} and the peer's maxPayload. Not with a cipher
-   * (frames are sealed one by one).
+   * The peer may send batches: several frames in one message (JSON: lines; MessagePack:
+   * values back to back). See {@link readBatches} and PROTOCOL.md, "Batches".
    */
-  startBatching(): void {
-    if (this.cipher !== undefined) return;
-    this.socket.startBatching?.(Math.min(BATCH_MAX_BYTES, this.peerMaxPayload), this.codec.join);
+  get acceptsBatches(): boolean {
+    return this.inbound.batches;
+  }
+
+  /** Something arrived since the heartbeat's last tick (see {@link heartbeatTick}). */
+  get receivedSinceTick(): boolean {
+    return this.liveness.heardSinceTick;
+  }
+
+  /**
+   * This side announced that it reads batches (HELLO or WELCOME `batch`): incoming messages
+   * may hold several frames from now on.
+   */
+  readBatches(): void {
+    this.inbound.batches = true;
+  }
+
+  /**
+   * Applies what the handshake agreed on: the peer's frame limit, batching, the cipher. On
+   * the accepting side this also ends the handshake (PING, PONG, REPLY and ERROR are handled
+   * here from now on), and `welcome` is the WELCOME that announces the terms: it is sent
+   * after batching starts, so the frames of its tick may share its message, and before the
+   * cipher applies, as it travels in clear. Throws like {@link send} when WELCOME cannot be
+   * sent (the terms apply all the same). Batches are at most {@link BATCH_MAX_BYTES} and the
+   * peer's maxPayload, and never sealed (frames are sealed one by one).
+   */
+  negotiated(terms: NegotiatedTerms, welcome?: WelcomeFrame): void {
+    this.handshaking = false;
+    this.out.limit(terms.peerMaxPayload, terms.peerReadsBatches, terms.cipher !== undefined);
+    try {
+      if (welcome !== undefined) this.send(welcome);
+    } finally {
+      this.out.seal(terms.cipher);
+      this.inbound.cipher = terms.cipher;
+    }
+  }
+
+  /** The heartbeat monitor starts watching: the connection counts as just heard from. */
+  heartbeatStart(): void {
+    this.liveness.start();
+  }
+
+  /**
+   * One heartbeat tick passed: returns how many ticks in a row had nothing received (0 when
+   * something came since the last tick).
+   */
+  heartbeatTick(): number {
+    return this.liveness.tick();
   }
 
   /** Bytes waiting to be written to the peer. */
@@ -151,14 +204,9 @@ export class Connection {
    * Encodes and sends a frame. Throws {@link ConnectionClosedError}, a `SerializationError`,
    * {@link PayloadTooLargeError} or {@link SlowConsumerError}; nothing is sent then.
    */
-  send(frame: readonly unknown[]): void {
-    if (this.closed) throw new ConnectionClosedError('The connection is closed');
-    const payload = this.seal(this.codec.encode(frame));
-    if (!byteLengthAtMost(payload, this.peerMaxPayload)) {
-      throw new PayloadTooLargeError(
-        `Frame exceeds the peer's maxPayload of ${this.peerMaxPayload} bytes`,
-      );
-    }
+  send(frame: Frame): void {
+    if (this.isClosed) throw new ConnectionClosedError('The connection is closed');
+    const payload = this.out.encode(frame);
     // Not open was checked above, so false means the peer was just closed as a slow consumer.
     if (!this.write(payload)) throw new SlowConsumerError('The peer was closed as a slow consumer');
   }
@@ -168,12 +216,12 @@ export class Connection {
    * connections). Returns false when the connection is closed or was closed as a slow consumer.
    */
   write(payload: WirePayload): boolean {
-    if (this.closed) return false;
-    if (this.socket.bufferedAmount > this.maxBufferedBytes) {
+    if (this.isClosed) return false;
+    if (this.out.overCap) {
       this.failSlowConsumer();
       return false;
     }
-    this.socket.send(payload);
+    this.out.write(payload);
     return true;
   }
 
@@ -182,23 +230,23 @@ export class Connection {
    * is closed or was closed as a slow consumer.
    */
   writeShared(frame: SharedFrame): boolean {
-    if (this.closed) return false;
-    if (this.socket.bufferedAmount > this.maxBufferedBytes) {
+    if (this.isClosed) return false;
+    if (this.out.overCap) {
       this.failSlowConsumer();
       return false;
     }
-    if (this.cipher !== undefined) this.socket.send(this.seal(frame.payload));
-    else this.socket.sendShared(frame);
+    this.out.writeShared(frame);
     return true;
   }
 
   /**
-   * Sends a request frame and resolves with the reply. `frame[1]` is the request id slot and
-   * is filled here.
+   * Sends a request and resolves with the reply. The connection picks the request id and
+   * `build` makes the frame around it (a caller that needs the id, to cancel for example,
+   * keeps it from there).
    */
-  request(frame: unknown[], options?: RequestOptions): Promise<unknown> {
+  request(build: RequestBuilder, options?: RequestOptions): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      if (this.closed) {
+      if (this.isClosed) {
         reject(new ConnectionClosedError('The connection is closed'));
         return;
       }
@@ -207,15 +255,10 @@ export class Connection {
         reject(new AbortError());
         return;
       }
-      const id = this.nextId;
-      this.nextId = id === MAX_REQUEST_ID ? 1 : id + 1;
-      frame[1] = id;
-      const timeout = options?.timeout ?? this.requestTimeout;
-      const pending = new PendingRequest(id, this.pending, resolve, reject, timeout);
-      this.pending.set(id, pending);
+      const pending = this.requests.open(resolve, reject, options?.timeout ?? this.requestTimeout);
       if (signal !== undefined) pending.watch(signal);
       try {
-        this.send(frame);
+        this.send(build(pending.id));
       } catch (error) {
         pending.fail(error as WsMeshError);
       }
@@ -224,7 +267,7 @@ export class Connection {
 
   /** Answers request `id` with `data`. Serialization failures become an error reply. */
   reply(id: number, data: unknown): void {
-    if (this.closed) return;
+    if (this.isClosed) return;
     try {
       this.send([FrameType.REPLY, id, data === undefined ? null : data]);
     } catch (error) {
@@ -235,7 +278,7 @@ export class Connection {
 
   /** Answers request `id` (0 = none) with an error. */
   replyError(id: number, error: unknown): void {
-    if (this.closed) return;
+    if (this.isClosed) return;
     const wire: WireError = toWireError(error, this.localId);
     try {
       this.send([FrameType.ERROR, id, wire]);
@@ -252,7 +295,7 @@ export class Connection {
 
   /** Ends RPC stream `streamId` with an error (RPC_STREAM_ERROR; stream ids are not request ids). */
   streamError(streamId: number, error: unknown): void {
-    if (this.closed) return;
+    if (this.isClosed) return;
     try {
       this.send([FrameType.RPC_STREAM_ERROR, streamId, toWireError(error, this.localId)]);
     } catch {
@@ -267,70 +310,22 @@ export class Connection {
 
   /** A text message that is not UTF-8 arrived: fails the connection with 1007 (RFC 6455). */
   refuseInvalidText(): void {
-    this.refuse('A text message is not valid UTF-8', CloseCode.INVALID_PAYLOAD, 'invalid UTF-8');
+    this.refuse(INVALID_TEXT);
   }
 
   /** Feeds one incoming WebSocket message. Never throws. */
   receive(payload: WirePayload): void {
-    if (this.closed) return;
-    this.receivedSinceTick = true;
-    if (this.cipher !== undefined) {
-      const opened = typeof payload === 'string' ? undefined : this.cipher.open(payload);
-      if (opened === undefined) {
-        this.refuse('A frame failed decryption', CloseCode.INVALID_PAYLOAD, 'decryption failed');
-        return;
-      }
-      payload = this.codec.binary ? opened : textDecoder.decode(opened);
-    }
-    if ((typeof payload === 'string') === this.codec.binary) {
-      const { name, binary } = this.codec;
-      this.refuse(
-        `A ${name} connection got a ${binary ? 'text' : 'binary'} message`,
-        CloseCode.UNSUPPORTED_DATA,
-        `${name} connections take ${binary ? 'binary' : 'text'} messages`,
-      );
-      return;
-    }
-    // A JSON batch has a line feed; a MessagePack message is always read as a possible batch.
-    if (this.acceptsBatches && (typeof payload !== 'string' || payload.includes('\n'))) {
-      this.receiveBatch(payload);
-      return;
-    }
-    let decoded: unknown;
-    try {
-      decoded = this.codec.decode(payload);
-    } catch {
-      this.refuseUndecodable();
-      return;
-    }
-    this.receiveFrame(decoded, payload);
+    if (this.isClosed) return;
+    this.liveness.heardFrom();
+    const refusal = openMessage(payload, this.inbound, this.onDecoded);
+    if (refusal !== undefined) this.refuse(refusal);
   }
 
-  /** Several frames in one message (see {@link acceptsBatches}): each is handled in order. */
-  private receiveBatch(payload: WirePayload): void {
-    try {
-      this.codec.decodeEach(payload, (decoded, raw) => {
-        if (!this.closed) this.receiveFrame(decoded, raw);
-      });
-    } catch {
-      this.refuseUndecodable();
-    }
-  }
-
-  private refuseUndecodable(): void {
-    const { name } = this.codec;
-    this.refuse(
-      `Undecodable ${name} payload`,
-      CloseCode.INVALID_PAYLOAD,
-      `invalid ${name} payload`,
-    );
-  }
-
-  /** Reports a message the peer should not have sent (ERR_BAD_FRAME) and closes with `code`. */
-  private refuse(message: string, code: number, reason: string): void {
-    if (this.closed) return;
-    this.handler.onError(new ProtocolError(ErrorCode.BAD_FRAME, message));
-    this.close(code, reason);
+  /** Reports a message the peer should not have sent (ERR_BAD_FRAME) and closes. */
+  private refuse(refusal: Refusal): void {
+    if (this.isClosed) return;
+    this.handler.onError(new ProtocolError(ErrorCode.BAD_FRAME, refusal.message));
+    this.close(refusal.code, refusal.reason);
   }
 
   /** Validates one decoded frame and handles it. */
@@ -339,46 +334,45 @@ export class Connection {
     try {
       frame = validateFrame(decoded);
     } catch (error) {
-      const protocolError = error as ProtocolError;
-      const data = protocolError.data as { id?: number; streamId?: number } | undefined;
-      this.handler.onError(protocolError);
-      if (data?.streamId !== undefined) this.streamError(data.streamId, protocolError);
-      else this.replyError(data?.id ?? 0, protocolError);
+      this.answerInvalid(error);
       return;
     }
-    if (this.handshaking) {
-      this.handler.onFrame(frame, payload);
-      return;
-    }
-    switch (frame[0]) {
-      case FrameType.REPLY:
-        this.pendingMap?.get(frame[1])?.succeed(frame[2]);
-        return;
-      case FrameType.ERROR:
-        if (frame[1] !== 0) {
-          this.pendingMap?.get(frame[1])?.fail(fromWireError(frame[2]));
+    if (!this.handshaking) {
+      switch (frame[0]) {
+        case FrameType.REPLY:
+          this.requests.succeed(frame[1], frame[2]);
           return;
-        }
-        break;
-      case FrameType.PING:
-        try {
-          this.send([FrameType.PONG]);
-        } catch {
-          // Closed or slow: the heartbeat of the other side will notice.
-        }
-        return;
-      case FrameType.PONG:
-        if (this.pingSentAt !== 0) {
-          this.rttMs = globalThis.performance.now() - this.pingSentAt;
-          this.pingSentAt = 0;
-        }
-        return;
+        case FrameType.ERROR:
+          if (frame[1] !== 0) {
+            this.requests.fail(frame[1], fromWireError(frame[2]));
+            return;
+          }
+          break;
+        case FrameType.PING:
+          try {
+            this.send([FrameType.PONG]);
+          } catch {
+            // Closed or slow: the heartbeat of the other side will notice.
+          }
+          return;
+        case FrameType.PONG:
+          this.liveness.pongReceived(globalThis.performance.now());
+          return;
+      }
     }
     try {
       this.handler.onFrame(frame, payload);
     } catch (error) {
       this.handler.onError(error instanceof Error ? error : new Error(String(error)));
     }
+  }
+
+  /** An invalid frame: reported, and answered on its request or stream when it names one. */
+  private answerInvalid(error: unknown): void {
+    this.handler.onError(error instanceof Error ? error : new Error(String(error)));
+    const { id, streamId } = answerable(error instanceof ProtocolError ? error.data : undefined);
+    if (streamId !== undefined) this.streamError(streamId, error);
+    else this.replyError(id ?? 0, error);
   }
 
   /**
@@ -388,12 +382,12 @@ export class Connection {
   ping(): void {
     const sentAt = globalThis.performance.now();
     this.send([FrameType.PING]);
-    if (this.pingSentAt === 0) this.pingSentAt = sentAt;
+    this.liveness.pingSent(sentAt);
   }
 
   /** Starts a closing handshake. Pending requests are rejected at once. */
   close(code: number = CloseCode.NORMAL, reason = ''): void {
-    if (this.closed) return;
+    if (this.isClosed) return;
     try {
       this.socket.close(code, reason);
     } catch {
@@ -404,45 +398,40 @@ export class Connection {
 
   /** Drops the connection without a closing handshake (dead peer). */
   terminate(code: number, reason: string): void {
-    if (this.closed) return;
+    if (this.isClosed) return;
     this.socket.terminate();
     this.handleClosed(code, reason);
   }
 
   /** Called by the socket adapter when the socket closed. Idempotent. */
   handleClosed(code: number, reason: string): void {
-    if (this.closed) return;
-    this.closed = true;
-    if (this.pendingMap !== undefined && this.pendingMap.size > 0) {
-      const error = new ConnectionClosedError(
-        `The connection closed (${code}${reason === '' ? '' : ` ${reason}`}) before a reply came`,
-      );
-      for (const request of [...this.pendingMap.values()]) request.fail(error);
-    }
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.requests.failAll(
+      () =>
+        new ConnectionClosedError(
+          `The connection closed (${code}${reason === '' ? '' : ` ${reason}`}) before a reply came`,
+        ),
+    );
     this.handler.onClose(code, reason);
-  }
-
-  private seal(payload: WirePayload): WirePayload {
-    if (this.cipher === undefined) return payload;
-    return this.cipher.seal(typeof payload === 'string' ? textEncoder.encode(payload) : payload);
   }
 
   private failSlowConsumer(): void {
     this.handler.onError(
       new SlowConsumerError(
-        `Outbound buffer over ${this.maxBufferedBytes} bytes: closing the slow consumer`,
+        `Outbound buffer over ${this.out.maxBufferedBytes} bytes: closing the slow consumer`,
       ),
     );
-    // Queue the close frame so a peer that resumes reading learns why, but do not wait for
-    // it behind the backlog: the socket is torn down after a short grace period.
-    const { socket } = this;
-    try {
-      socket.close(CloseCode.SLOW_CONSUMER, 'slow consumer');
-    } catch {
-      socket.terminate();
-    }
-    const timer = setTimeout(() => socket.terminate(), SLOW_CONSUMER_GRACE_MS);
-    if (typeof timer === 'object' && typeof timer.unref === 'function') timer.unref();
+    this.out.dropSlowConsumer();
     this.handleClosed(CloseCode.SLOW_CONSUMER, 'slow consumer');
   }
+}
+
+/** The request or stream a bad frame named, read from its error's `data`. */
+function answerable(data: unknown): { id?: number; streamId?: number } {
+  if (typeof data !== 'object' || data === null) return {};
+  const id = 'id' in data && typeof data.id === 'number' ? data.id : undefined;
+  const streamId =
+    'streamId' in data && typeof data.streamId === 'number' ? data.streamId : undefined;
+  return { id, streamId };
 }

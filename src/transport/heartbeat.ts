@@ -24,8 +24,7 @@ export class HeartbeatMonitor {
 
   /** Starts watching `connection`. */
   add(connection: Connection): void {
-    connection.receivedSinceTick = true;
-    connection.missedTicks = 0;
+    connection.heartbeatStart();
     this.connections.add(connection);
     if (this.timer === undefined && this.intervalMs > 0) {
       this.timer = setInterval(() => this.tick(), this.intervalMs);
@@ -54,13 +53,9 @@ export class HeartbeatMonitor {
         this.connections.delete(connection);
         continue;
       }
-      if (connection.receivedSinceTick) {
-        connection.receivedSinceTick = false;
-        connection.missedTicks = 0;
-        continue;
-      }
-      connection.missedTicks++;
-      if (connection.missedTicks >= 2) {
+      const silentTicks = connection.heartbeatTick();
+      if (silentTicks === 0) continue;
+      if (silentTicks >= 2) {
         this.connections.delete(connection);
         connection.terminate(CloseCode.HEARTBEAT_TIMEOUT, 'heartbeat timeout');
         continue;

@@ -61,3 +61,50 @@ export class PendingRequest extends DeadlineEntry {
     }
   }
 }
+
+/** Largest request id; ids wrap around to 1 after it. */
+const MAX_REQUEST_ID = 2 ** 31 - 1;
+
+/** Requests one side of a connection sent that await a reply: ids and their pending entries. */
+export class RequestTable {
+  // Made on first use: most server-side connections never send a request.
+  private map: Map<number, PendingRequest> | undefined;
+  private nextId = 1;
+
+  /** Requests awaiting a reply, by id. */
+  get pending(): ReadonlyMap<number, PendingRequest> {
+    this.map ??= new Map();
+    return this.map;
+  }
+
+  /** Takes the next request id and waits for its reply for `timeoutMs`. */
+  open(
+    resolve: (value: unknown) => void,
+    reject: (reason: WsMeshError) => void,
+    timeoutMs: number,
+  ): PendingRequest {
+    const id = this.nextId;
+    this.nextId = id === MAX_REQUEST_ID ? 1 : id + 1;
+    this.map ??= new Map();
+    const pending = new PendingRequest(id, this.map, resolve, reject, timeoutMs);
+    this.map.set(id, pending);
+    return pending;
+  }
+
+  /** The reply to request `id` came (ignored when no such request waits). */
+  succeed(id: number, value: unknown): void {
+    this.map?.get(id)?.succeed(value);
+  }
+
+  /** Request `id` was answered with an error (ignored when no such request waits). */
+  fail(id: number, error: WsMeshError): void {
+    this.map?.get(id)?.fail(error);
+  }
+
+  /** Fails every waiting request with the error `makeError` builds (made only when one waits). */
+  failAll(makeError: () => WsMeshError): void {
+    if (this.map === undefined || this.map.size === 0) return;
+    const error = makeError();
+    for (const request of [...this.map.values()]) request.fail(error);
+  }
+}

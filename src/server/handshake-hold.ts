@@ -1,0 +1,58 @@
+/**
+ * Frames a peer sends while its authentication runs: held in order, bounded in number and
+ * bytes, and handled as if they came now once the handshake ends (dropped if it fails).
+ * @module
+ */
+import type { WirePayload } from '../protocol/codec.js';
+import { CloseCode, type Frame } from '../protocol/frames.js';
+import type { ServerConnection } from './server-connection.js';
+
+/** Most frames a connection may send before its handshake ends. */
+const MAX_HELD_FRAMES = 1_000;
+/**
+ * Most encoded bytes held before the handshake ends (or `maxPayload`, when smaller). Held
+ * frames are decoded, and a decoded frame can take far more memory than its bytes, for as long
+ * as a slow `authenticate` hook runs: so far less than a full frame.
+ */
+const MAX_HELD_BYTES = 64 * 1024;
+
+/**
+ * Holds a frame that arrived while authentication runs; a peer that sends more than the
+ * bound (or more than `maxPayload` bytes) is closed with 1008.
+ */
+export function holdFrame(
+  ws: ServerConnection,
+  frame: Frame,
+  raw: WirePayload,
+  maxPayload: number,
+): void {
+  ws.backlog ??= [];
+  ws.backlogBytes += typeof raw === 'string' ? raw.length : raw.byteLength;
+  if (
+    ws.backlog.length >= MAX_HELD_FRAMES ||
+    ws.backlogBytes > Math.min(MAX_HELD_BYTES, maxPayload)
+  ) {
+    ws.connection.close(CloseCode.POLICY_VIOLATION, 'too much sent before the handshake ended');
+    return;
+  }
+  ws.backlog.push([frame, raw]);
+}
+
+/** The handshake failed: nothing the peer sent meanwhile is handled. */
+export function dropHeld(ws: ServerConnection): void {
+  ws.backlog = undefined;
+  ws.backlogBytes = 0;
+}
+
+/** Hands the held frames to `handle`, in order, while the connection stays open. */
+export function replayHeld(
+  ws: ServerConnection,
+  handle: (frame: Frame, raw: WirePayload) => void,
+): void {
+  const held = ws.backlog ?? [];
+  dropHeld(ws);
+  for (const [frame, raw] of held) {
+    if (ws.state !== 'open') return;
+    handle(frame, raw);
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * The first steps of an incoming WebSocket message, before any frame is looked at: decryption,
+ * the text-or-binary rule of the codec, and decoding (one frame, or a batch of them).
+ * @module
+ */
+import type { Codec, WirePayload } from '../protocol/codec.js';
+import { CloseCode } from '../protocol/frames.js';
+import type { FrameCipher } from './frame-cipher.js';
+
+/** A message that breaks the rules: reported as ERR_BAD_FRAME, then closed with `code`. */
+export interface Refusal {
+  /** Message of the reported error. */
+  message: string;
+  /** WebSocket close code. */
+  code: number;
+  /** Close reason sent to the peer. */
+  reason: string;
+}
+
+/** How the messages of one connection are read. */
+export interface InboundRules {
+  /** Codec of the connection. */
+  codec: Codec;
+  /** Opens sealed messages after an encrypted handshake; undefined when not encrypted. */
+  cipher: FrameCipher | undefined;
+  /** The peer may send batches (several frames in one message). */
+  batches: boolean;
+}
+
+const textDecoder = new TextDecoder();
+
+/** A text message that is not UTF-8 (RFC 6455: close with 1007). */
+export const INVALID_TEXT: Refusal = {
+  message: 'A text message is not valid UTF-8',
+  code: CloseCode.INVALID_PAYLOAD,
+  reason: 'invalid UTF-8',
+};
+
+function undecodable(codec: Codec): Refusal {
+  const { name } = codec;
+  return {
+    message: `Undecodable ${name} payload`,
+    code: CloseCode.INVALID_PAYLOAD,
+    reason: `invalid ${name} payload`,
+  };
+}
+
+/**
+ * Opens one incoming message and hands each decoded value, with the part of the payload it
+ * came from, to `each`, in order. Returns a refusal for a message that breaks the rules; the
+ * values of a batch before its broken part were already handed out then.
+ */
+export function openMessage(
+  payload: WirePayload,
+  rules: InboundRules,
+  each: (decoded: unknown, raw: WirePayload) => void,
+): Refusal | undefined {
+  const { codec, cipher } = rules;
+  if (cipher !== undefined) {
+    const opened = typeof payload === 'string' ? undefined : cipher.open(payload);
+    if (opened === undefined) {
+      return {
+        message: 'A frame failed decryption',
+        code: CloseCode.INVALID_PAYLOAD,
+        reason: 'decryption failed',
+      };
+    }
+    payload = codec.binary ? opened : textDecoder.decode(opened);
+  }
+  if ((typeof payload === 'string') === codec.binary) {
+    const { name, binary } = codec;
+    return {
+      message: `A ${name} connection got a ${binary ? 'text' : 'binary'} message`,
+      code: CloseCode.UNSUPPORTED_DATA,
+      reason: `${name} connections take ${binary ? 'binary' : 'text'} messages`,
+    };
+  }
+  // A JSON batch has a line feed; a MessagePack message is always read as a possible batch.
+  if (rules.batches && (typeof payload !== 'string' || payload.includes('\n'))) {
+    try {
+      codec.decodeEach(payload, each);
+    } catch {
+      return undecodable(codec);
+    }
+    return undefined;
+  }
+  let decoded: unknown;
+  try {
+    decoded = codec.decode(payload);
+  } catch {
+    return undecodable(codec);
+  }
+  each(decoded, payload);
+  return undefined;
+}
