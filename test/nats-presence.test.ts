@@ -239,6 +239,10 @@ describe('NATS backplane: subscribe confirmation, acknowledgements, presence', {
       others.push(bob);
       await bob.subscribe({ id: 'n-room', presence: true });
       assert.equal(listed(await bob.presence({ id: 'n-room' })), 'bob@NB,watcher@NA');
+      // NC has no member in the group: it asks the other nodes.
+      const nc = (nodes as Three)[2].server;
+      assert.equal(listed(await nc.groups.presence({ id: 'n-room' })), 'bob@NB,watcher@NA');
+      assert.equal(await nc.groups.presenceCount({ id: 'n-room' }), 2);
       await waitFor(() => events.length === 1, 5000, 'join of bob');
       assert.deepEqual(events, ['join bob@NB']);
       await bob.unsubscribe({ id: 'n-room' });
