@@ -188,6 +188,33 @@ describe('NATS backplane: subscribe confirmation, acknowledgements, presence', {
     }
   });
 
+  test("a group's later members on a node do not ask the other nodes again", async () => {
+    const [, b, c] = nodes as Three;
+    type Acks = { inbox: (suffix: string, ...rest: unknown[]) => boolean };
+    const live = (c.server as unknown as { backplane: { backplane: { live: { acks: Acks } } } })
+      .backplane.backplane.live;
+    const inbox = live.acks.inbox.bind(live.acks);
+    let asked = 0;
+    live.acks.inbox = (suffix: string, ...rest: unknown[]) => {
+      if (suffix === 'i') asked++;
+      return inbox(suffix, ...rest);
+    };
+    const members = [await client(b.url), await client(b.url), await client(b.url)];
+    try {
+      await (members[0] as Client).subscribe({ id: 'n-once' });
+      assert.equal(asked, 1);
+      for (const m of members.slice(1)) await m.subscribe({ id: 'n-once' });
+      assert.equal(asked, 1);
+      // The group left NB entirely: the next first member asks again.
+      for (const m of members) await m.unsubscribe({ id: 'n-once' });
+      await (members[0] as Client).subscribe({ id: 'n-once' });
+      assert.equal(asked, 2);
+    } finally {
+      live.acks.inbox = inbox;
+      await Promise.all(members.map((m) => m.stop()));
+    }
+  });
+
   test('presence across nodes, events, and the members of a killed node leave', async () => {
     const [a, b] = nodes as Three;
     const child = runScript(
@@ -212,6 +239,10 @@ describe('NATS backplane: subscribe confirmation, acknowledgements, presence', {
       others.push(bob);
       await bob.subscribe({ id: 'n-room', presence: true });
       assert.equal(listed(await bob.presence({ id: 'n-room' })), 'bob@NB,watcher@NA');
+      // NC has no member in the group: it asks the other nodes.
+      const nc = (nodes as Three)[2].server;
+      assert.equal(listed(await nc.groups.presence({ id: 'n-room' })), 'bob@NB,watcher@NA');
+      assert.equal(await nc.groups.presenceCount({ id: 'n-room' }), 2);
       await waitFor(() => events.length === 1, 5000, 'join of bob');
       assert.deepEqual(events, ['join bob@NB']);
       await bob.unsubscribe({ id: 'n-room' });

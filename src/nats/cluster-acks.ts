@@ -54,6 +54,13 @@ function isTarget(value: unknown): value is GroupTarget {
 
 /** This node's acknowledgements and presence on NATS. */
 export class NatsClusterAcks {
+  /**
+   * Confirmations of this node's groups, made or under way: later members of a group wait
+   * for the same one instead of asking every node again. Dropped with the subscription, and
+   * when a confirmation came back incomplete (the next subscription asks again).
+   */
+  private readonly confirmations = new Map<string, Promise<string[]>>();
+
   constructor(
     private readonly nc: NatsConnection,
     private readonly codec: Codec,
@@ -91,7 +98,29 @@ export class NatsClusterAcks {
    * Resolves once every other node confirmed this node's (flushed) interest in `groupId`;
    * their presence members are applied on the way. With the nodes that did not answer.
    */
-  async confirm(groupId: string, timeout: number): Promise<string[]> {
+  confirm(groupId: string, timeout: number): Promise<string[]> {
+    const known = this.confirmations.get(groupId);
+    if (known !== undefined) return known;
+    const confirmation = this.ask(groupId, timeout);
+    this.confirmations.set(groupId, confirmation);
+    void confirmation.then(
+      (missing) => {
+        if (missing.length > 0 && this.confirmations.get(groupId) === confirmation)
+          this.confirmations.delete(groupId);
+      },
+      () => {
+        if (this.confirmations.get(groupId) === confirmation) this.confirmations.delete(groupId);
+      },
+    );
+    return confirmation;
+  }
+
+  /** This node left `groupId`: a later first member confirms afresh. */
+  forget(groupId: string): void {
+    this.confirmations.delete(groupId);
+  }
+
+  private async ask(groupId: string, timeout: number): Promise<string[]> {
     await this.nc.flush();
     const answers = await this.askPresence(groupId, timeout);
     const missing: string[] = [];

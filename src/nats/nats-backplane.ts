@@ -169,6 +169,7 @@ export class NatsBackplane implements Backplane {
 
   unsubscribeGroup(groupId: string): void {
     this.live?.groups.unsubscribe(groupId);
+    this.live?.acks.forget(groupId);
   }
 
   publish(message: BackplaneMessage): void {
