@@ -481,6 +481,10 @@ export interface CloneProcessOptions {
   cloneInterval?: number;
   /** Directory with key.pem and cert.pem: serve wss and trust that certificate. */
   tlsDir?: string;
+  /** Every group lists presence. */
+  presence?: boolean;
+  /** `heartbeatInterval` in ms. */
+  heartbeatInterval?: number;
 }
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/clone-node.ts', import.meta.url));
@@ -508,6 +512,9 @@ export class CloneProcess {
     };
     if (options.token !== undefined) env.CLONE_TOKEN = options.token;
     if (options.tlsDir !== undefined) env.CLONE_TLS_DIR = options.tlsDir;
+    if (options.presence === true) env.CLONE_PRESENCE = '1';
+    if (options.heartbeatInterval !== undefined)
+      env.CLONE_HEARTBEAT = String(options.heartbeatInterval);
     this.child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], {
       cwd: fileURLToPath(new URL('..', import.meta.url)),
       env: { ...process.env, ...env },

@@ -29,6 +29,13 @@ export interface ClientEventMap<C> {
    * subscription, a bad frame, a throwing listener...
    */
   error: { client: C; error: Error };
+  /**
+   * A member joined the presence of a group this client subscribed to with
+   * `presence: true` (never this client itself).
+   */
+  join: { client: C; group: string; clientId: string; data: unknown; node: string };
+  /** A member left that presence (unsubscribed, disconnected, or its node died). */
+  leave: { client: C; group: string; clientId: string; data: unknown; node: string };
 }
 
 /** What `getInfo()` reports. */

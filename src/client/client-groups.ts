@@ -5,7 +5,7 @@
  * @module
  */
 import { ErrorCode, InvalidArgumentError, WsMeshError } from '../errors.js';
-import { FrameType, type PublishFrame } from '../protocol/frames.js';
+import { FrameType, type PublishFrame, type RequestBuilder } from '../protocol/frames.js';
 import { isName } from '../protocol/validate.js';
 import { checkSendOptions } from '../routing/send-message.js';
 import type { Connection } from '../transport/connection.js';
@@ -27,6 +27,55 @@ export interface GroupMessageOptions {
   awaitRes?: boolean | undefined;
   /** Reply timeout in ms. @default the client's `awaitResTimeout` */
   timeout?: number | undefined;
+  /**
+   * `'cluster'` (with `awaitRes: true`): resolve with `{ delivered, nodes }` once every node
+   * with subscribers in the target delivered the message; reject with `TimeoutError` naming
+   * the nodes that did not within the server's `clusterAckTimeout` (`error.data.missing`).
+   * @default undefined (the reply counts the deliveries of the client's own server)
+   */
+  ack?: 'cluster' | undefined;
+}
+
+/** Payload of the client's `join` and `leave` events. */
+export interface PresenceEvent {
+  /** The group. */
+  group: string;
+  /** Client id of the member that joined or left. */
+  clientId: string;
+  /** What that member attached (its client `data`). */
+  data: unknown;
+  /** Id of the node the member is (or was) connected to. */
+  node: string;
+}
+
+/** A member of a group's presence, as `client.presence()` lists it. */
+export interface PresenceListEntry {
+  clientId: string;
+  data: unknown;
+  node: string;
+}
+
+/** Turns the rows of a PRESENCE reply into members. */
+export function presenceRows(reply: unknown): PresenceListEntry[] {
+  if (!Array.isArray(reply)) return [];
+  const members: PresenceListEntry[] = [];
+  for (const row of reply as unknown[]) {
+    if (!Array.isArray(row) || typeof row[0] !== 'string' || typeof row[2] !== 'string') continue;
+    members.push({ clientId: row[0], data: row[1] ?? null, node: row[2] });
+  }
+  return members;
+}
+
+/** Options of `subscribe`. */
+export interface SubscribeOptions {
+  /** Group id. */
+  id: string;
+  /**
+   * List this client (its id and `data`) in the group's presence, and receive `join` and
+   * `leave` events of the group's presence. The group must have presence on.
+   * @default false
+   */
+  presence?: boolean | undefined;
 }
 
 const GROUP_MESSAGE_KEYS: OptionKeys<GroupMessageOptions> = {
@@ -37,7 +86,10 @@ const GROUP_MESSAGE_KEYS: OptionKeys<GroupMessageOptions> = {
   notSendMe: true,
   awaitRes: true,
   timeout: true,
+  ack: true,
 };
+
+const SUBSCRIBE_KEYS: OptionKeys<SubscribeOptions> = { id: true, presence: true };
 
 /** The PUBLISH frame of `sendMesToGroup`; throws `InvalidArgumentError` for bad options. */
 export function publishFrame(options: GroupMessageOptions): (id: number) => PublishFrame {
@@ -45,7 +97,11 @@ export function publishFrame(options: GroupMessageOptions): (id: number) => Publ
     throw new InvalidArgumentError('sendMesToGroup() takes an options object');
   }
   refuseUnknownOptions(options, GROUP_MESSAGE_KEYS, 'sendMesToGroup()');
-  const { id, route, act, data, notSendMe, timeout } = options;
+  const { id, route, act, data, notSendMe, timeout, ack } = options;
+  if (ack !== undefined && ack !== 'cluster')
+    throw new InvalidArgumentError("sendMesToGroup: ack must be 'cluster'");
+  if (ack !== undefined && options.awaitRes !== true)
+    throw new InvalidArgumentError("sendMesToGroup: ack: 'cluster' needs awaitRes: true");
   if (
     id !== undefined &&
     !isName(id) &&
@@ -54,14 +110,28 @@ export function publishFrame(options: GroupMessageOptions): (id: number) => Publ
     throw new InvalidArgumentError('sendMesToGroup: id must be a group id or ids');
   }
   checkSendOptions({ route, act, timeout });
+  const target = id ?? null;
+  const body = data === undefined ? null : data;
+  const quiet = notSendMe === true;
+  if (ack === undefined)
+    return (requestId) => [
+      FrameType.PUBLISH,
+      requestId,
+      target,
+      route ?? null,
+      act ?? null,
+      body,
+      quiet,
+    ];
   return (requestId) => [
     FrameType.PUBLISH,
     requestId,
-    id ?? null,
+    target,
     route ?? null,
     act ?? null,
-    data === undefined ? null : data,
-    notSendMe === true,
+    body,
+    quiet,
+    ack,
   ];
 }
 
@@ -72,37 +142,53 @@ function connectionClosed(error: unknown): boolean {
 
 /** The group memberships of one client. */
 export class ClientGroups {
-  private readonly ids = new Set<string>();
+  /** Group ids, each with whether the client asked for presence in it. */
+  private readonly ids = new Map<string, boolean>();
 
   constructor(
     /** Reply timeout of SUBSCRIBE and UNSUBSCRIBE requests. */
     private readonly timeout: number,
     private readonly reportError: (error: unknown) => void,
+    /** The client's `data`, listed in presence. */
+    private readonly presenceData: () => unknown = () => null,
   ) {}
 
   /** Ids of the groups the client is in. */
   list(): string[] {
-    return [...this.ids];
+    return [...this.ids.keys()];
+  }
+
+  /** The SUBSCRIBE frame for `groupId`, with presence options when asked for. */
+  private subscribeFrame(groupId: string, presence: boolean): RequestBuilder {
+    if (!presence) return (requestId) => [FrameType.SUBSCRIBE, requestId, groupId];
+    const options = { presence: true, data: this.presenceData() ?? null };
+    return (requestId) => [FrameType.SUBSCRIBE, requestId, groupId, options];
   }
 
   /**
    * Joins a group: at once on `connection` (the live one, if any), else when the next
    * connection opens. Refused subscriptions reject.
    */
-  async subscribe(options: { id: string }, connection: Connection | undefined): Promise<void> {
+  async subscribe(options: SubscribeOptions, connection: Connection | undefined): Promise<void> {
     const id = options?.id;
     if (!isName(id)) throw new InvalidArgumentError('subscribe: id must be a non-empty string');
-    if (this.ids.has(id)) return;
-    this.ids.add(id);
+    refuseUnknownOptions(options, SUBSCRIBE_KEYS, 'subscribe()');
+    if (options.presence !== undefined && typeof options.presence !== 'boolean')
+      throw new InvalidArgumentError('subscribe: presence must be a boolean');
+    const presence = options.presence === true;
+    const known = this.ids.get(id);
+    if (known === true || (known === false && !presence)) return;
+    this.ids.set(id, presence);
     if (connection === undefined) return; // applied when the connection opens
     let member: unknown;
     try {
-      member = await connection.request((requestId) => [FrameType.SUBSCRIBE, requestId, id], {
+      member = await connection.request(this.subscribeFrame(id, presence), {
         timeout: this.timeout,
       });
     } catch (error) {
       if (connectionClosed(error)) return;
-      this.ids.delete(id);
+      if (known === undefined) this.ids.delete(id);
+      else this.ids.set(id, known);
       throw error;
     }
     if (member === false) {
@@ -132,32 +218,30 @@ export class ClientGroups {
 
   /** A new connection is open: subscribes it to every group; refusals are reported. */
   restore(connection: Connection): void {
-    for (const groupId of this.ids) {
-      connection
-        .request((requestId) => [FrameType.SUBSCRIBE, requestId, groupId])
-        .then(
-          (member) => {
-            if (member !== false) return;
-            this.ids.delete(groupId);
-            this.reportError(
-              new WsMeshError(
-                ErrorCode.SUBSCRIBE_REFUSED,
-                `The server did not restore "${groupId}"`,
-              ),
-            );
-          },
-          (error: unknown) => {
-            if (connectionClosed(error)) return;
-            this.ids.delete(groupId);
-            this.reportError(error);
-          },
-        );
+    for (const [groupId, presence] of this.ids) {
+      connection.request(this.subscribeFrame(groupId, presence)).then(
+        (member) => {
+          if (member !== false) return;
+          this.ids.delete(groupId);
+          this.reportError(
+            new WsMeshError(ErrorCode.SUBSCRIBE_REFUSED, `The server did not restore "${groupId}"`),
+          );
+        },
+        (error: unknown) => {
+          if (connectionClosed(error)) return;
+          this.ids.delete(groupId);
+          this.reportError(error);
+        },
+      );
     }
   }
 
+  /** A PRESENCE_EVENT: handed to the client's `join`/`leave` listeners. */
+  onPresenceEvent: ((event: PresenceEvent, joined: boolean) => void) | undefined;
+
   /** The server changed a membership itself (a route, a group deletion...): follow it. */
   membershipChanged(groupId: string, joined: boolean): void {
-    if (joined) this.ids.add(groupId);
-    else this.ids.delete(groupId);
+    if (!joined) this.ids.delete(groupId);
+    else if (!this.ids.has(groupId)) this.ids.set(groupId, false);
   }
 }

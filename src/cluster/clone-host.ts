@@ -3,6 +3,8 @@
  * the server's options without importing the clone manager.
  * @module
  */
+import type { GroupManager } from '../groups/group-manager.js';
+import type { Subscriber } from '../groups/subscriber.js';
 import type { BackplaneMessage } from '../backplane/backplane.js';
 import type { Frame } from '../protocol/frames.js';
 import type { Connection } from '../transport/connection.js';
@@ -15,6 +17,8 @@ export interface CloneHost {
   readonly url: string | undefined;
   /** Engine of the server's backplane when it is not the mesh (`nats`...): the mesh stays idle. */
   readonly backplaneKind: string | undefined;
+  /** The server's groups: presence and history between clones read them. */
+  readonly groups: GroupManager<Subscriber>;
   readonly cloneOptions: {
     cloneInterval: number;
     maxPayload: number;
@@ -23,11 +27,13 @@ export interface CloneHost {
     tls: TlsOptions | undefined;
     serverSecret: string | undefined;
     encryption: boolean;
+    /** How long a subscription or an acknowledged publish waits for the other clones, in ms. */
+    clusterAckTimeout: number;
   };
   emitAuthError(clone: { id: string; url: string | null }, error: Error): void;
   reportError(error: unknown): void;
   /** A group message relayed by another clone, for this server's subscribers. */
-  deliver(message: BackplaneMessage): void;
+  deliver(message: BackplaneMessage): number;
   /** Another clone deleted a group: delete it here without telling anyone. */
   groupDeleted(groupId: string): void;
   /** A clone joined or left `clones`. */

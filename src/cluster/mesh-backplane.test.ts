@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { BackplaneHost } from '../backplane/backplane.js';
 import { InvalidArgumentError } from '../errors.js';
+import { GroupManager } from '../groups/group-manager.js';
+import type { Subscriber } from '../groups/subscriber.js';
 import { CloneGroupsObserver } from './clone-groups.js';
 import { MeshBackplane, type MeshHost, type MeshLinks } from './mesh-backplane.js';
 
@@ -9,6 +11,7 @@ const server: MeshHost = {
   id: 'self',
   url: undefined,
   backplaneKind: undefined,
+  groups: new GroupManager<Subscriber>(),
   cloneOptions: {
     cloneInterval: 60_000,
     maxPayload: 1 << 20,
@@ -17,6 +20,7 @@ const server: MeshHost = {
     tls: undefined,
     serverSecret: undefined,
     encryption: false,
+    clusterAckTimeout: 1000,
   },
   emitAuthError: () => undefined,
   reportError: () => undefined,
@@ -37,7 +41,8 @@ function host(): BackplaneHost & { changes: number } {
     url: null,
     callTimeout: 1000,
     changes: 0,
-    deliver: () => undefined,
+    deliver: () => 0,
+    presence: undefined,
     groupDeleted: () => undefined,
     nodesChanged() {
       this.changes++;

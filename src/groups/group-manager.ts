@@ -2,14 +2,31 @@
  * `server.groups`: the groups of one server and the fan-out of group messages.
  * @module
  */
-import { InvalidArgumentError } from '../errors.js';
+import { ErrorCode, InvalidArgumentError, TimeoutError, WsMeshError } from '../errors.js';
 import type { GroupTarget } from '../protocol/frames.js';
 import { isName } from '../protocol/validate.js';
 import { Emitter } from '../util/emitter.js';
 import { refuseUnknownOptions, type OptionKeys } from '../util/known-options.js';
 import { FanoutMessage } from './fanout-message.js';
 import { deliverToMembers, Group, type GroupOwner, type GroupSendOptions } from './group.js';
+import type { PresenceEntry, PresenceMember, PresenceTable } from './presence-table.js';
 import type { Subscriber } from './subscriber.js';
+
+/** Deliveries of an acknowledged publish, per node (this one included). */
+export interface ClusterDeliveries {
+  /** Deliveries on each node that answered, by node id. */
+  nodes: Record<string, number>;
+  /** Nodes that should have answered and did not in time. */
+  missing: string[];
+}
+
+/** What `sendMesToGroup({ ack: 'cluster' })` resolves with. */
+export interface ClusterDelivery {
+  /** Deliveries over the whole cluster. */
+  delivered: number;
+  /** Deliveries by node id (every node with subscribers, this one included). */
+  nodes: Record<string, number>;
+}
 
 /** Options of `groups.sendMes`: a target plus the message. */
 export interface GroupsSendOptions extends GroupSendOptions {
@@ -27,6 +44,19 @@ export interface GroupsObserver {
   published?(message: FanoutMessage, withoutId: string | undefined): void;
   /** A group was deleted on this server by user code. */
   deleted?(groupId: string): void;
+  // Cluster acknowledgements and presence (docs/groups.md, "Presence" and "Acknowledgements").
+  /**
+   * Resolves once every other node knows that this node has subscribers in `groupId` (so a
+   * message published anywhere from then on reaches them), with the ids of the nodes that did
+   * not confirm within the cluster's acknowledgement timeout.
+   */
+  confirmInterest?(groupId: string): Promise<string[]>;
+  /** Like `published`, and resolves with the deliveries of every node the message went to. */
+  publishAcked?(message: FanoutMessage, timeout: number): Promise<ClusterDeliveries>;
+  /** Local presence members of `groupId` joined or left. */
+  presenceChanged?(groupId: string, joins: PresenceEntry[], leaves: string[]): void;
+  /** The presence of a group this node keeps no copy of, asked of the other nodes. */
+  fetchPresence?(groupId: string, timeout: number): Promise<PresenceMember[]>;
 }
 
 /** Payload of every group event. */
@@ -94,23 +124,36 @@ export class GroupManager<Member extends Subscriber = Subscriber> extends Emitte
   subscriptions = 0;
   /** @internal Counts each publish under its route (the server's route counters). */
   routeCounters: { countOut(route: string | null): void } | undefined;
+  /** @internal Presence of this server's groups (set by the server). */
+  presenceTable: PresenceTable | undefined;
+  /** @internal Groups have presence unless `groups.add` says otherwise (server option). */
+  presenceByDefault = false;
+  /** @internal How long a presence query waits for other nodes, in ms. */
+  presenceTimeout = 5000;
 
   /** Number of groups. */
   get size(): number {
     return this.groups.size;
   }
 
-  /** Creates a group (kept until deleted), or updates its data; `ws` joins it when given. */
-  add(options: { id: string; ws?: Member; data?: unknown }): Group<Member> {
+  /**
+   * Creates a group (kept until deleted), or updates its data; `ws` joins it when given.
+   * `presence` turns the group's presence on or off (default: the server's `presence.allGroups`).
+   */
+  add(options: { id: string; ws?: Member; data?: unknown; presence?: boolean }): Group<Member> {
     const id = checkId(options?.id, 'add');
+    if (options.presence !== undefined && typeof options.presence !== 'boolean')
+      throw new InvalidArgumentError('groups.add: presence must be a boolean');
     let group = this.groups.get(id);
     if (group === undefined) {
       group = new Group<Member>(id, options.data, this as GroupOwner, true);
+      if (options.presence !== undefined) group.presence = options.presence;
       this.groups.set(id, group);
       this.emitGroup('add', group, options.ws);
     } else {
       group.persistent = true;
       if (options.data !== undefined) group.data = options.data;
+      if (options.presence !== undefined) group.presence = options.presence;
     }
     if (options.ws !== undefined) group.addSubscriber(options.ws);
     return group;
@@ -135,9 +178,13 @@ export class GroupManager<Member extends Subscriber = Subscriber> extends Emitte
     group.subscribers.clear();
     for (const subscriber of members) {
       subscriber.groups.delete(id);
+      this.presenceTable?.leave(id, subscriber.id);
       subscriber.membershipChanged?.(id, false);
     }
-    if (hadMembers) this.observer?.interestRemoved?.(id);
+    if (hadMembers) {
+      this.presenceTable?.dropRemote(id);
+      this.observer?.interestRemoved?.(id);
+    }
     for (const subscriber of members) this.emitGroup('unsubscribe', group, subscriber);
     this.emitGroup('delete', group, undefined);
     return true;
@@ -211,6 +258,93 @@ export class GroupManager<Member extends Subscriber = Subscriber> extends Emitte
     return delivered;
   }
 
+  /**
+   * @internal Publishes like `publish`, then waits until every other node the message went to
+   * reported its deliveries; rejects with `TimeoutError` naming the nodes that did not within
+   * `timeout` ms (`error.data.missing`, and `error.data.nodes` for those that did).
+   */
+  async publishAcked(
+    target: GroupTarget,
+    options: GroupSendOptions,
+    selfId: string,
+    timeout: number,
+  ): Promise<ClusterDelivery> {
+    const route = checkOptionalName(options.route, 'route');
+    const act = checkOptionalName(options.act, 'act');
+    const message = FanoutMessage.fromFields(
+      target,
+      route,
+      act,
+      options.data === undefined ? null : options.data,
+    );
+    this.routeCounters?.countOut(route);
+    const local = this.deliverLocal(message, options.withoutId);
+    const nodes: Record<string, number> = { [selfId]: local };
+    const remote = this.observer?.publishAcked?.(message, timeout);
+    if (remote === undefined) {
+      this.observer?.published?.(message, options.withoutId);
+      return { delivered: local, nodes };
+    }
+    const { nodes: others, missing } = await remote;
+    Object.assign(nodes, others);
+    if (missing.length > 0) {
+      throw new TimeoutError(
+        `No delivery acknowledgement within ${timeout} ms from node${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`,
+        { missing, nodes },
+      );
+    }
+    let delivered = 0;
+    for (const count of Object.values(nodes)) delivered += count;
+    return { delivered, nodes };
+  }
+
+  /**
+   * @internal Lists `ws` in the presence of `groupId` (it must be a member already). Throws
+   * when the group's presence is off or full.
+   */
+  joinPresence(
+    groupId: string,
+    ws: Member & { presenceEvent(groupId: string, joined: boolean, who: PresenceMember): void },
+    clientId: string,
+    data: unknown,
+  ): void {
+    const table = this.presenceTable;
+    const group = this.groups.get(groupId);
+    if (table === undefined || !(group?.presence ?? this.presenceByDefault)) {
+      throw new WsMeshError(
+        ErrorCode.PRESENCE_OFF,
+        `Group "${groupId}" has no presence (server option presence.allGroups, or groups.add({ id, presence: true }))`,
+      );
+    }
+    table.join(groupId, ws.id, clientId, data, undefined);
+  }
+
+  /** True when `groupId` lists presence (its own setting, else the server's default). */
+  presenceEnabled(groupId: string): boolean {
+    return this.groups.get(groupId)?.presence ?? this.presenceByDefault;
+  }
+
+  /**
+   * Who is in the presence of group `id`, on every node: from this node's copy when it has
+   * subscribers in the group, else asked of the other nodes.
+   */
+  async presence(options: { id: string }): Promise<PresenceMember[]> {
+    const id = checkId(options?.id, 'presence');
+    const table = this.presenceTable;
+    if (table === undefined) return [];
+    if ((this.groups.get(id)?.subscribers.size ?? 0) > 0) return table.list(id);
+    return (await this.observer?.fetchPresence?.(id, this.presenceTimeout)) ?? [];
+  }
+
+  /** Number of members in the presence of group `id` on every node, without the list. */
+  async presenceCount(options: { id: string }): Promise<number> {
+    const id = checkId(options?.id, 'presenceCount');
+    const table = this.presenceTable;
+    if (table === undefined) return 0;
+    if ((this.groups.get(id)?.subscribers.size ?? 0) > 0) return table.count(id);
+    return (await this.presence({ id })).length;
+  }
+
   /** Delivers to local subscribers of the message's target. @internal */
   deliverLocal(message: FanoutMessage, withoutId: string | undefined): number {
     const delivered = this.fanOut(message, withoutId);
@@ -247,7 +381,11 @@ export class GroupManager<Member extends Subscriber = Subscriber> extends Emitte
     const emptied = group.subscribers.size === 0;
     const deleted = emptied && !group.persistent && this.groups.get(group.id) === group;
     if (deleted) this.groups.delete(group.id);
-    if (emptied) this.observer?.interestRemoved?.(group.id);
+    this.presenceTable?.leave(group.id, subscriber.id);
+    if (emptied) {
+      this.presenceTable?.dropRemote(group.id);
+      this.observer?.interestRemoved?.(group.id);
+    }
     this.emitGroup('unsubscribe', group as Group<Member>, subscriber as Member);
     if (deleted) this.emitGroup('delete', group as Group<Member>, undefined);
   }

@@ -46,6 +46,10 @@ const CLONE_FRAMES = [
   FrameType.CLONE_DIGEST,
   FrameType.CLONE_RELAY,
   FrameType.CLONE_GROUP_DELETE,
+  FrameType.CLONE_ACK,
+  FrameType.CLONE_DELIVERED,
+  FrameType.CLONE_PRESENCE,
+  FrameType.CLONE_PRESENCE_FETCH,
 ] as const;
 
 function table(entries: [readonly number[], FrameSink][]): ReadonlyMap<number, FrameSink> {
@@ -57,7 +61,13 @@ function table(entries: [readonly number[], FrameSink][]): ReadonlyMap<number, F
 const TABLES: Record<PeerRole, ReadonlyMap<number, FrameSink>> = {
   client: table([
     [
-      [FrameType.MESSAGE, FrameType.SUBSCRIBE, FrameType.UNSUBSCRIBE, FrameType.PUBLISH],
+      [
+        FrameType.MESSAGE,
+        FrameType.SUBSCRIBE,
+        FrameType.UNSUBSCRIBE,
+        FrameType.PUBLISH,
+        FrameType.PRESENCE,
+      ],
       'dispatcher',
     ],
     [RESPONDER_FRAMES, 'responder'],

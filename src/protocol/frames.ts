@@ -60,6 +60,19 @@ export const FrameType = {
   RPC_FUNCTIONS: 39,
   /** Server links only: the functions the sender can reach in the link's namespace, with paths. */
   LINK_ROUTES: 40,
+  // Presence and cluster acknowledgements (PROTOCOL.md 2.10).
+  /** Client to server: the presence list (or count) of a group, cluster-wide; answered by REPLY. */
+  PRESENCE: 16,
+  /** Server to client: a member joined or left the presence of a group the client listens to. */
+  PRESENCE_EVENT: 17,
+  /** Clone links only: the sender holds the receiver's record at `version` or later. */
+  CLONE_ACK: 50,
+  /** Clone links only: the sender delivered a relayed message that asked for acknowledgement. */
+  CLONE_DELIVERED: 51,
+  /** Clone links only: presence changes of the sender's own members in one group. */
+  CLONE_PRESENCE: 52,
+  /** Clone links only: asks for the receiver's presence members of one group (CLONE_PRESENCE). */
+  CLONE_PRESENCE_FETCH: 53,
 } as const;
 
 /** Kinds of peer announced in HELLO. */
@@ -169,11 +182,11 @@ export type MessageFrame = [
 export type ReplyFrame = [typeof FrameType.REPLY, number, unknown];
 /** `[4, id, error]`; id 0 = not tied to a request. */
 export type ErrorFrame = [typeof FrameType.ERROR, number, WireError];
-/** `[5, id, groupId]` */
-export type SubscribeFrame = [typeof FrameType.SUBSCRIBE, number, string];
+/** `[5, id, groupId, options?]` */
+export type SubscribeFrame = [typeof FrameType.SUBSCRIBE, number, string, SubscribeBody?];
 /** `[6, id, groupId]` */
 export type UnsubscribeFrame = [typeof FrameType.UNSUBSCRIBE, number, string];
-/** `[7, id, target, route, act, data, notSendMe]` */
+/** `[7, id, target, route, act, data, notSendMe, ack?]`; `ack` `"cluster"` waits for every node. */
 export type PublishFrame = [
   typeof FrameType.PUBLISH,
   number,
@@ -182,6 +195,7 @@ export type PublishFrame = [
   string | null,
   unknown,
   boolean,
+  ('cluster' | null)?,
 ];
 /** `[8, target, route, act, data]` */
 export type GroupMessageFrame = [
@@ -236,7 +250,11 @@ export type CloneUpdateFrame = [typeof FrameType.CLONE_UPDATE, CloneRecord];
 export type CloneRequestFrame = [typeof FrameType.CLONE_REQUEST, string];
 /** `[23, [[cloneId, version], ...]]` */
 export type CloneDigestFrame = [typeof FrameType.CLONE_DIGEST, [string, number][]];
-/** `[24, origin, seq, dests, target, groupMessage]`; `groupMessage` is an encoded GROUP_MESSAGE. */
+/**
+ * `[24, origin, seq, dests, target, groupMessage, ackTo?]`; `groupMessage` is an encoded
+ * GROUP_MESSAGE; `ackTo`, when set, is the publishing clone's id, to which every destination
+ * sends CLONE_DELIVERED.
+ */
 export type CloneRelayFrame = [
   typeof FrameType.CLONE_RELAY,
   string,
@@ -244,6 +262,7 @@ export type CloneRelayFrame = [
   string[] | null,
   GroupTarget,
   Uint8Array,
+  (string | null)?,
 ];
 /** `[25, origin, seq, groupId]` */
 export type CloneGroupDeleteFrame = [typeof FrameType.CLONE_GROUP_DELETE, string, number, string];
@@ -311,6 +330,59 @@ export type MembershipFrame = [typeof FrameType.MEMBERSHIP, string, boolean];
 export type PingFrame = [typeof FrameType.PING];
 export type PongFrame = [typeof FrameType.PONG];
 
+// Presence and cluster acknowledgements (PROTOCOL.md 2.10).
+
+/** Options of a SUBSCRIBE (its optional fourth element). */
+export interface SubscribeBody {
+  /** List the subscriber in the group's presence and send it PRESENCE_EVENT frames. */
+  presence?: boolean;
+  /** What the presence lists for this member (the client's `data`). */
+  data?: unknown;
+}
+/** A member of a node's presence in one group: `[key, clientId, data]`; `key` is unique on its node. */
+export type PresenceEntry = [key: string, clientId: string, data: unknown];
+/** `[16, id, groupId, countOnly]` */
+export type PresenceFrame = [typeof FrameType.PRESENCE, number, string, boolean];
+/** `[17, groupId, joined, clientId, data, node]` */
+export type PresenceEventFrame = [
+  typeof FrameType.PRESENCE_EVENT,
+  string,
+  boolean,
+  string,
+  unknown,
+  string,
+];
+/** `[50, from, to, version]` */
+export type CloneAckFrame = [typeof FrameType.CLONE_ACK, string, string, number];
+/** `[51, from, to, seq, delivered]` */
+export type CloneDeliveredFrame = [
+  typeof FrameType.CLONE_DELIVERED,
+  string,
+  string,
+  number,
+  number,
+];
+/** `[52, from, to, groupId, reset, joins, leaves]` */
+export type ClonePresenceFrame = [
+  typeof FrameType.CLONE_PRESENCE,
+  string,
+  string,
+  string,
+  boolean,
+  PresenceEntry[],
+  string[],
+];
+/** `[53, from, to, groupId]` */
+export type ClonePresenceFetchFrame = [
+  typeof FrameType.CLONE_PRESENCE_FETCH,
+  string,
+  string,
+  string,
+];
+/** Clone frames addressed to one clone (`to`), forwarded along shortest paths. */
+export type CloneAddressedFrame =
+  CloneAckFrame | CloneDeliveredFrame | ClonePresenceFrame | ClonePresenceFetchFrame;
+
 /** Any valid frame of protocol version 2. */
 export type Frame =
   | HelloFrame
@@ -343,7 +415,10 @@ export type Frame =
   | RpcStreamCancelFrame
   | LinkRoutesFrame
   | RpcListFrame
-  | RpcFunctionsFrame;
+  | RpcFunctionsFrame
+  | PresenceFrame
+  | PresenceEventFrame
+  | CloneAddressedFrame;
 
 /** The frame of type `T`: `FrameOf<typeof FrameType.PING>` is {@link PingFrame}. */
 export type FrameOf<T extends Frame[0]> = Extract<Frame, readonly [T, ...unknown[]]>;
@@ -353,7 +428,13 @@ export type FrameOf<T extends Frame[0]> = Extract<Frame, readonly [T, ...unknown
  * connection answers them by REPLY or ERROR with the same id.
  */
 export type RequestFrame =
-  MessageFrame | SubscribeFrame | UnsubscribeFrame | PublishFrame | RpcCallFrame | RpcListFrame;
+  | MessageFrame
+  | SubscribeFrame
+  | UnsubscribeFrame
+  | PublishFrame
+  | RpcCallFrame
+  | RpcListFrame
+  | PresenceFrame;
 
 /**
  * Builds a request frame around its id. The connection that sends the request picks the id,

@@ -5,8 +5,15 @@
  * @module
  */
 import { ErrorCode, LimitError, ProtocolError, RateLimitError } from '../errors.js';
+import { checkPresenceData, joinGroup } from './presence-requests.js';
 import type { WirePayload } from '../protocol/codec.js';
-import { FrameType, type Frame, type MessageFrame, type PublishFrame } from '../protocol/frames.js';
+import {
+  FrameType,
+  type Frame,
+  type MessageFrame,
+  type PublishFrame,
+  type SubscribeBody,
+} from '../protocol/frames.js';
 import type { IncomingMessage as WsMeshMessage } from '../routing/message.js';
 import { NOT_ROUTED, noRouteError, type Router } from '../routing/router.js';
 import { ServerMessageContext } from './context.js';
@@ -39,9 +46,34 @@ export class MessageDispatcher<S extends ServerCore> {
         this.handleMessage(ws, frame, raw);
         return;
       case FrameType.SUBSCRIBE:
+        this.handleMembership(ws, frame[0], frame[1], frame[2], raw, frame[3]);
+        return;
       case FrameType.UNSUBSCRIBE:
         this.handleMembership(ws, frame[0], frame[1], frame[2], raw);
         return;
+      case FrameType.PRESENCE: {
+        const [, id, groupId, countOnly] = frame;
+        const mes: WsMeshMessage = {
+          kind: 'presence',
+          route: null,
+          act: null,
+          data: { id: groupId, countOnly },
+          group: groupId,
+          awaitRes: true,
+        };
+        this.runMiddlewaresOnly(ws, mes, raw, id, (stopped, value) => {
+          if (stopped) return value;
+          const { groups } = this.server;
+          return countOnly
+            ? groups.presenceCount({ id: groupId })
+            : groups
+                .presence({ id: groupId })
+                .then((members) =>
+                  members.map((member) => [member.clientId, member.data, member.node]),
+                );
+        });
+        return;
+      }
       case FrameType.PUBLISH:
         this.handlePublish(ws, frame, raw);
         return;
@@ -88,6 +120,7 @@ export class MessageDispatcher<S extends ServerCore> {
       type === FrameType.SUBSCRIBE ||
       type === FrameType.UNSUBSCRIBE ||
       type === FrameType.PUBLISH ||
+      type === FrameType.PRESENCE ||
       type === FrameType.RPC_CALL ||
       type === FrameType.RPC_LIST
         ? frame[1]
@@ -161,21 +194,36 @@ export class MessageDispatcher<S extends ServerCore> {
     id: number,
     groupId: string,
     raw: WirePayload,
+    options?: SubscribeBody,
   ): void {
     const subscribe = type === FrameType.SUBSCRIBE;
+    const presence = subscribe && options?.presence === true;
     const mes: WsMeshMessage = {
       kind: subscribe ? 'subscribe' : 'unsubscribe',
       route: null,
       act: null,
-      data: { id: groupId },
+      data: presence ? { id: groupId, presence, data: options?.data ?? null } : { id: groupId },
       group: groupId,
       awaitRes: id !== 0,
     };
     this.runMiddlewaresOnly(ws, mes, raw, id, (stopped) => {
       if (ws.open && !stopped) {
         if (subscribe) {
+          const { groups } = this.server;
+          if (presence) checkPresenceData(this.server, ws, groupId, options?.data);
           if (!ws.groups.has(groupId)) this.checkSubscriptionLimits(ws, groupId);
-          this.server.groups.addSubscriber({ id: groupId, ws });
+          if (presence) joinGroup(groups, ws, groupId, options?.data);
+          else groups.addSubscriber({ id: groupId, ws });
+          // The reply waits until every node knows of this node's interest in the group, so
+          // a message published anywhere after it reaches the new member.
+          const confirmed = groups.observer?.confirmInterest?.(groupId);
+          const listen = (): boolean => {
+            // Events start once the member's view is complete: no joins for those already there.
+            if (presence) groups.presenceTable?.listen(groupId, ws);
+            return ws.groups.has(groupId);
+          };
+          if (confirmed !== undefined) return confirmed.then(listen);
+          return listen();
         } else this.server.groups.deleteSubscriber({ id: groupId, ws });
       }
       // The reply is the membership after processing, so the client knows whether it applied.
@@ -205,7 +253,7 @@ export class MessageDispatcher<S extends ServerCore> {
 
   handlePublish(ws: ServerConnection, frame: PublishFrame, raw: WirePayload): void {
     this.publishes++;
-    const [, id, target, route, act, data, notSendMe] = frame;
+    const [, id, target, route, act, data, notSendMe, ack] = frame;
     const mes: WsMeshMessage = {
       kind: 'publish',
       route,
@@ -215,16 +263,24 @@ export class MessageDispatcher<S extends ServerCore> {
       notSendMe,
       awaitRes: id !== 0,
     };
-    this.runMiddlewaresOnly(ws, mes, raw, id, (stopped, value) =>
-      stopped
-        ? value
-        : this.server.groups.publish(target, {
-            route: route ?? undefined,
-            act: act ?? undefined,
-            data,
-            withoutId: notSendMe ? ws.id : undefined,
-          }),
-    );
+    this.runMiddlewaresOnly(ws, mes, raw, id, (stopped, value) => {
+      if (stopped) return value;
+      const options = {
+        route: route ?? undefined,
+        act: act ?? undefined,
+        data,
+        withoutId: notSendMe ? ws.id : undefined,
+      };
+      const { groups } = this.server;
+      return ack === 'cluster'
+        ? groups.publishAcked(
+            target,
+            options,
+            this.server.id,
+            this.server.options.clusterAckTimeout,
+          )
+        : groups.publish(target, options);
+    });
   }
 
   /** Runs middlewares for a subscription or publish, then `apply` (told whether one stopped). */
@@ -241,11 +297,25 @@ export class MessageDispatcher<S extends ServerCore> {
       try {
         value = apply(context.stopped, result);
       } catch (error) {
-        if (id !== 0) ws.connection.replyError(id, error);
-        else this.server.reportError(error, ws);
+        this.failed(ws, id, error);
         return;
       }
-      if (id !== 0) ws.connection.reply(id, value);
+      if (!(value instanceof Promise)) {
+        if (id !== 0) ws.connection.reply(id, value);
+        return;
+      }
+      // Cluster-wide waits (subscribe confirmation, acknowledged publish, presence query).
+      ws.inFlight++;
+      value.then(
+        (settled: unknown) => {
+          ws.inFlight--;
+          if (id !== 0 && ws.open) ws.connection.reply(id, settled);
+        },
+        (error: unknown) => {
+          ws.inFlight--;
+          if (ws.open) this.failed(ws, id, error);
+        },
+      );
     });
   }
 

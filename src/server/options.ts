@@ -14,6 +14,7 @@ import { checkTls } from '../transport/dialer.js';
 import { checkEncryption } from '../transport/frame-cipher.js';
 import { refuseUnknownOptions, type OptionKeys } from '../util/known-options.js';
 import { resolveMeshEndpoint } from './mesh-endpoint.js';
+import { resolveClusterAckTimeout, resolvePresenceOptions } from './presence-options.js';
 import {
   SERVER_DEFAULTS,
   type AuthenticateHook,
@@ -61,6 +62,8 @@ const SERVER_OPTION_KEYS: OptionKeys<ServerOptions> = {
   maxGroups: true,
   maxSubscriptions: true,
   maxInFlight: true,
+  presence: true,
+  clusterAckTimeout: true,
   rateLimit: true,
   authenticate: true,
   metrics: true,
@@ -258,6 +261,8 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
       10_000,
     ),
     maxInFlight: positiveNumber('maxInFlight', options.maxInFlight, 1000),
+    presence: resolvePresenceOptions(options.presence),
+    clusterAckTimeout: resolveClusterAckTimeout(options.clusterAckTimeout),
     rateLimit: checkRateLimit(options.rateLimit),
     authenticate: optionalFunction<AuthenticateHook>('authenticate', options.authenticate),
     ops: resolveOpsOptions(options.metrics, options.dashboard),

@@ -14,6 +14,7 @@ import { LinkManager, type LinkHost, type ServerProxyOptions } from '../cluster/
 import { MeshBackplane, type MeshHost } from '../cluster/mesh-backplane.js';
 import type { RemoteClone } from '../cluster/remote-clone.js';
 import { GroupManager } from '../groups/group-manager.js';
+import { attachPresence } from './presence-wiring.js';
 import type { Codec, WirePayload } from '../protocol/codec.js';
 import { loadCodec } from '../protocol/codecs.js';
 import { CloseCode, type Frame } from '../protocol/frames.js';
@@ -129,6 +130,7 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
     const mirror = backplane === undefined ? undefined : this.clones.clones;
     this.backplane = new ServerBackplane(backplane ?? mesh, this, mirror);
     this.groups.observer = this.backplane;
+    attachPresence(this, this.groups);
     this.groups.routeCounters = this.routeCounters;
     this.groups.listenerError = (error) => this.reportError(error);
     this.functions = new ServerFunctions(this.registry, this.linkManager, this.backplane.resolver);
@@ -297,6 +299,11 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
   /** Default reply timeout of `ws.sendMes`. @internal */
   get awaitResTimeout(): number {
     return this.options.awaitResTimeout;
+  }
+
+  /** How long a subscription or an acknowledged publish waits for the other nodes. @internal */
+  get clusterAckTimeout(): number {
+    return this.options.clusterAckTimeout;
   }
 
   /** Adds a middleware; it runs before routes for every message, subscription and publish. */
