@@ -15,6 +15,7 @@ import {
   usesWsMesh,
   type ContenderName,
 } from './lib/contenders.js';
+import { runCurves } from './lib/curve-run.js';
 import { cpuProfFlags } from './lib/profile.js';
 import { describeEnvironment, loadAverage } from './lib/environment.js';
 import type { Metrics } from './lib/ipc.js';
@@ -67,6 +68,9 @@ async function runScenario(scenario: Scenario, options: CliOptions): Promise<Sce
   console.log('');
   printedTables.push(`## ${scenario.title}\n\nconfig: \`${JSON.stringify(config)}\`\n`);
   for (const table of scenario.tables) {
+    if (table.contenders !== undefined && !table.contenders.some((c) => contenders.includes(c))) {
+      continue;
+    }
     const rendered = renderTable(table, summary, contenders, options.rounds);
     printedTables.push(rendered, '');
     console.log(rendered);
@@ -97,6 +101,7 @@ async function runRounds(
           loaderFlags: options.cpuProf ? cpuProfFlags(`${profileName}-client`) : [],
           servers: scenario.servers ?? 1,
           ...(redis === undefined ? {} : { redisPort: redis.port }),
+          ...(redis?.pid === undefined ? {} : { redisPid: redis.pid }),
         });
         trials.push({ round, contender, metrics });
         console.log(`${prefix}: ${headline(scenario, metrics)}`);
@@ -145,6 +150,7 @@ async function main(): Promise<number> {
       `${options.quick ? '; QUICK run (small counts)' : ''}`,
   );
   if (options.contenders.some(usesWsMesh)) prepareWsMesh(options.fromSrc);
+  if (options.curves.length > 0) return (await runCurves(options)) ? 0 : 1;
   const result: RunResult = {
     startedAt,
     finishedAt: startedAt,

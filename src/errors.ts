@@ -37,6 +37,8 @@ export const ErrorCode = {
   NOT_STARTED: 'ERR_NOT_STARTED',
   /** The server did not apply (or restore) a subscription. */
   SUBSCRIBE_REFUSED: 'ERR_SUBSCRIBE_REFUSED',
+  /** Presence was asked of a group that does not list it (presence is opt-in per group). */
+  PRESENCE_OFF: 'ERR_PRESENCE_OFF',
   /** A value thrown that was not an Error, or a peer's code this version does not know. */
   UNKNOWN: 'ERR_UNKNOWN',
 } as const;

@@ -47,7 +47,10 @@ export type {
   BackplaneMessage,
   BackplaneNode,
   BackplaneState,
+  BackplaneDeliveries,
 } from './backplane/backplane.js';
+export { PresenceTable } from './groups/presence-table.js';
+export type { PresenceEntry, PresenceListener, PresenceMember } from './groups/presence-table.js';
 export type { OriginOptions } from './rpc/registry.js';
 export type { StandardSchemaV1 } from './rpc/standard-schema.js';
 export type { SharedLogger, ServerStats } from './server/server.js';
@@ -61,7 +64,8 @@ export type { ClonePeerStats } from './ops/clone-peers.js';
 export { Group } from './groups/group.js';
 export type { GroupSendOptions } from './groups/group.js';
 export { GroupManager } from './groups/group-manager.js';
-export type { GroupsSendOptions } from './groups/group-manager.js';
+export type { ClusterDelivery, GroupsSendOptions } from './groups/group-manager.js';
 export type { HistoryOptions } from './groups/history.js';
 export type { GroupPosition } from './groups/positions.js';
+export type { PresenceOptions } from './server/presence-options.js';
 export { FrameType } from './protocol/frames.js';

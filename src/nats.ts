@@ -23,7 +23,10 @@ export type {
   BackplaneMessage,
   BackplaneNode,
   BackplaneState,
+  BackplaneDeliveries,
 } from './backplane/backplane.js';
+export { PresenceTable } from './groups/presence-table.js';
+export type { PresenceEntry, PresenceListener, PresenceMember } from './groups/presence-table.js';
 
 /**
  * A NATS backplane for one server: `new Server({ backplane: natsBackplane({ servers }) })`.

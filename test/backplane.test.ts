@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import type {
+  BackplaneDeliveries,
   Backplane,
   BackplaneHost,
   BackplaneMessage,
@@ -14,6 +15,7 @@ import type {
   BackplaneState,
 } from '../src/backplane/backplane.js';
 import { MeshBackplane } from '../src/cluster/mesh-backplane.js';
+import type { PresenceMember } from '../src/groups/presence-table.js';
 import { InvalidArgumentError } from '../src/index.js';
 import { loadCodec } from '../src/protocol/codecs.js';
 import { FrameType, type FunctionInfo } from '../src/protocol/frames.js';
@@ -64,6 +66,24 @@ class RecordingBackplane implements Backplane {
 
   deleteGroup(groupId: string): void {
     this.calls.push(`delete ${groupId}`);
+  }
+
+  confirmGroup(groupId: string): Promise<string[]> {
+    this.calls.push(`confirm ${groupId}`);
+    return Promise.resolve([]);
+  }
+
+  publishAcked(message: BackplaneMessage): Promise<BackplaneDeliveries> {
+    this.publish(message);
+    return Promise.resolve({ nodes: {}, missing: [] });
+  }
+
+  presenceChanged(groupId: string): void {
+    this.calls.push(`presence ${groupId}`);
+  }
+
+  fetchPresence(): Promise<PresenceMember[]> {
+    return Promise.resolve([]);
   }
 
   setFunctions(namespace: string, functions: readonly FunctionInfo[]): void {

@@ -483,6 +483,10 @@ export interface CloneProcessOptions {
   tlsDir?: string;
   /** Server option `history` (size and ttl), as JSON in `CLONE_HISTORY`. */
   history?: { size: number; ttl?: number };
+  /** Every group lists presence. */
+  presence?: boolean;
+  /** `heartbeatInterval` in ms. */
+  heartbeatInterval?: number;
 }
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/clone-node.ts', import.meta.url));
@@ -511,6 +515,9 @@ export class CloneProcess {
     if (options.token !== undefined) env.CLONE_TOKEN = options.token;
     if (options.tlsDir !== undefined) env.CLONE_TLS_DIR = options.tlsDir;
     if (options.history !== undefined) env.CLONE_HISTORY = JSON.stringify(options.history);
+    if (options.presence === true) env.CLONE_PRESENCE = '1';
+    if (options.heartbeatInterval !== undefined)
+      env.CLONE_HEARTBEAT = String(options.heartbeatInterval);
     this.child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], {
       cwd: fileURLToPath(new URL('..', import.meta.url)),
       env: { ...process.env, ...env },

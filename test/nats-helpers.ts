@@ -40,7 +40,8 @@ export function natsServerAvailable(): boolean {
   );
 }
 
-async function startNode(
+/** Starts one nats-server of cluster `clusterName`, routed to the route ports `routes`. */
+export async function startNode(
   clusterName: string,
   routes: number[],
   extra: string[],

@@ -10,6 +10,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseS2Argument, type LoadArgument, type S2Config } from '../lib/config.js';
+import { hasV8Heap } from '../lib/contenders.js';
 import type { Metrics } from '../lib/ipc.js';
 import { childArgument, probeServer, runLoadChild } from '../lib/load-child.js';
 import { padFor } from '../lib/payload.js';
@@ -126,7 +127,7 @@ async function main(): Promise<Metrics> {
     serverCpuUs: cpuMicros(serverBefore, serverAfter) / Math.max(delivered, 1),
     clientCpuUs: cpuMicros(clientBefore, clientAfter) / Math.max(delivered, 1),
     rssKbPerConn: slope(rssPoints) / 1024,
-    heapKbPerConn: slope(jsPoints) / 1024,
+    ...(hasV8Heap(config.contender) ? { heapKbPerConn: slope(jsPoints) / 1024 } : {}),
     connectMs,
   };
 }

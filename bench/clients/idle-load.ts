@@ -9,6 +9,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseS4Argument } from '../lib/config.js';
+import { hasV8Heap } from '../lib/contenders.js';
 import type { Metrics } from '../lib/ipc.js';
 import { childArgument, probeServer, runLoadChild } from '../lib/load-child.js';
 import { slope } from '../lib/stats.js';
@@ -31,7 +32,9 @@ async function main(): Promise<Metrics> {
     while (opened < target) {
       const batch = Math.min(config.concurrency, target - opened);
       const results = await Promise.allSettled(
-        Array.from({ length: batch }, () => adapter.connectRpc(config.port)),
+        Array.from({ length: batch }, (_, index) =>
+          adapter.connectRpc(config.ports[(opened + index) % config.ports.length] ?? config.port),
+        ),
       );
       for (const result of results) {
         if (result.status === 'fulfilled') connections.push(result.value);
@@ -58,7 +61,7 @@ async function main(): Promise<Metrics> {
     errors,
     acceptMs,
     rssKbPerConn: slope(rssPoints) / 1024,
-    heapKbPerConn: slope(jsPoints) / 1024,
+    ...(hasV8Heap(config.contender) ? { heapKbPerConn: slope(jsPoints) / 1024 } : {}),
   };
 }
 

@@ -11,17 +11,27 @@ export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 const live = new Set<ChildProcess>();
 
-/** Spawns `node [flags] --import tsx <script> <json argument>` with an IPC channel. */
+/**
+ * Spawns `node [flags] --import tsx <script> <json argument>` with an IPC channel; with
+ * `fileLimit`, through `sh -c 'ulimit -n <limit>; exec ...'` (which raises the limit only as
+ * far as the hard limit, or beyond when run as root; the child checks what it got).
+ */
 export function spawnChild(
   script: string,
   argument: unknown,
   nodeFlags: string[] = [],
+  fileLimit?: number,
 ): ChildProcess {
-  const child = spawn(
-    process.execPath,
-    [...nodeFlags, '--import', 'tsx', script, JSON.stringify(argument)],
-    { cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
-  );
+  const args = [...nodeFlags, '--import', 'tsx', script, JSON.stringify(argument)];
+  const options = { cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] as const };
+  const child =
+    fileLimit === undefined
+      ? spawn(process.execPath, args, { ...options, stdio: [...options.stdio] })
+      : spawn(
+          'sh',
+          ['-c', `ulimit -n ${fileLimit} 2>/dev/null; exec "$0" "$@"`, process.execPath, ...args],
+          { ...options, stdio: [...options.stdio] },
+        );
   live.add(child);
   child.once('exit', () => live.delete(child));
   child.on('error', (error) => {
@@ -29,6 +39,15 @@ export function spawnChild(
     console.error(`child ${String(child.pid)} (${script}): ${error.message}`);
   });
   return child;
+}
+
+/** Tracks a process spawned elsewhere (nats-server), so it is killed with the children. */
+export function trackProcess(child: ChildProcess): void {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  child.on('error', (error) => {
+    console.error(`process ${String(child.pid)}: ${error.message}`);
+  });
 }
 
 function exited(child: ChildProcess): boolean {

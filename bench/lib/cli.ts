@@ -3,6 +3,7 @@
  * @module
  */
 import { CONTENDERS, isContender, type ContenderName } from './contenders.js';
+import { CURVE_NAMES, type CurveName } from './curves.js';
 import { SCENARIO_NAMES, type ScenarioName } from './scenarios.js';
 
 /** Parsed options. */
@@ -15,6 +16,8 @@ export interface CliOptions {
   /** Run wsmesh from its TypeScript sources through tsx instead of a tsc build. */
   fromSrc: boolean;
   contenders: ContenderName[];
+  /** Cost curves to run instead of the scenarios (none: run the scenarios). */
+  curves: CurveName[];
   help: boolean;
 }
 
@@ -28,6 +31,7 @@ export const USAGE = `Usage: npm run bench -- [options]
   --cpu-prof             write CPU profiles of every child process to bench/results/tmp/cpu-prof/
   --from-src             run wsmesh from src/ through tsx (default: a tsc build made first)
   --contenders a,b       subset of: ${CONTENDERS.join(', ')} (default: all)
+  --curves [a,b]         run cost curves instead of scenarios: ${CURVE_NAMES.join(', ')} (default: all)
   --help                 this text
 
 Results are printed as markdown tables and written to bench/results/<timestamp>.json.`;
@@ -37,6 +41,16 @@ function splitList(value: string): string[] {
     .split(',')
     .map((part) => part.trim())
     .filter((part) => part !== '');
+}
+
+function curvesOf(value: string | undefined): CurveName[] {
+  if (value === undefined || value === 'all') return [...CURVE_NAMES];
+  return splitList(value.toLowerCase()).map((part) => {
+    const name = CURVE_NAMES.find((known) => known === part);
+    if (name === undefined)
+      throw new Error(`Unknown curve "${part}" (use ${CURVE_NAMES.join(', ')})`);
+    return name;
+  });
 }
 
 function scenariosOf(value: string): ScenarioName[] {
@@ -63,6 +77,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
     cpuProf: false,
     fromSrc: false,
     contenders: [...CONTENDERS],
+    curves: [],
     help: false,
   };
   const args = argv.flatMap((arg) => {
@@ -107,6 +122,13 @@ export function parseCli(argv: readonly string[]): CliOptions {
         options.contenders = CONTENDERS.filter((name) => names.includes(name));
         break;
       }
+      case '--curves': {
+        const next = args[index + 1];
+        const list = next === undefined || next.startsWith('--') ? undefined : next;
+        if (list !== undefined) index++;
+        options.curves.push(...curvesOf(list));
+        break;
+      }
       case '--help':
       case '-h':
         options.help = true;
@@ -118,5 +140,6 @@ export function parseCli(argv: readonly string[]): CliOptions {
   if (options.rounds === 0) options.rounds = options.quick ? 1 : 3;
   if (options.scenarios.length === 0) options.scenarios.push(...SCENARIO_NAMES);
   options.scenarios = [...new Set(options.scenarios)];
+  options.curves = CURVE_NAMES.filter((name) => options.curves.includes(name));
   return options;
 }

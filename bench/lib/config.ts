@@ -57,6 +57,21 @@ export function s1Config(quick: boolean): S1Config {
       };
 }
 
+/**
+ * S7 counts: S1's calls across two servers, no stream, a quarter as many (calls across
+ * servers are several times slower; the run stays within its time budget).
+ */
+export function s7Config(quick: boolean): S1Config {
+  const s1 = s1Config(quick);
+  return {
+    warmupCalls: s1.warmupCalls / 2,
+    sequentialCalls: s1.sequentialCalls / 4,
+    pipelinedCalls: s1.pipelinedCalls / 4,
+    inFlight: s1.inFlight,
+    streamItems: 0,
+  };
+}
+
 /** S2 counts. */
 export function s2Config(quick: boolean): S2Config {
   return quick
@@ -93,9 +108,26 @@ export interface S4Config {
   concurrency: number;
 }
 
-/** Open files allowed per process (`ulimit -n`), or undefined when unknown. */
-function fileLimit(): number | undefined {
-  const result = spawnSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8', timeout: 5_000 });
+/**
+ * Open files allowed per process (`ulimit -n`; with `hard`, `ulimit -Hn`), or undefined
+ * when unknown.
+ */
+export function fileLimit(hard = false): number | undefined {
+  const command = hard ? 'ulimit -Hn' : 'ulimit -n';
+  const result = spawnSync('sh', ['-c', command], { encoding: 'utf8', timeout: 5_000 });
+  const limit = Number(result.stdout.trim());
+  return Number.isInteger(limit) && limit > 0 ? limit : undefined;
+}
+
+/**
+ * The open-file limit a child started through `sh -c 'ulimit -n <wanted>'` gets: `wanted`
+ * when allowed (below the hard limit, or as root with CAP_SYS_RESOURCE), else what it had.
+ */
+export function achievableFileLimit(wanted: number): number | undefined {
+  const result = spawnSync('sh', ['-c', `ulimit -n ${wanted} 2>/dev/null; ulimit -n`], {
+    encoding: 'utf8',
+    timeout: 5_000,
+  });
   const limit = Number(result.stdout.trim());
   return Number.isInteger(limit) && limit > 0 ? limit : undefined;
 }

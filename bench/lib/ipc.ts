@@ -25,6 +25,8 @@ export type Metrics = Record<string, number>;
 export interface ReadyMessage {
   t: 'ready';
   port: number;
+  /** More ports of the same server (the connections curve: past one port's ephemeral range). */
+  extraPorts?: number[];
 }
 
 /** A loader asks for a server snapshot / the orchestrator asks the server for one. */

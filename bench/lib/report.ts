@@ -4,7 +4,7 @@
  * `ws`, so readers can look rather than read.
  * @module
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { contenderLabel, type ContenderName } from './contenders.js';
 import { REPO_ROOT } from './children.js';
@@ -38,6 +38,10 @@ function plot(result: RunResult): string | undefined {
   if (rows.length === 0) return undefined;
   const colors: Record<string, string> = {
     ws: '#7f7f7f',
+    'ws-batched': '#4d4d4d',
+    nats: '#9467bd',
+    'nats-ws': '#c5b0d5',
+    'wsmesh-nats': '#aec7e8',
     wsmesh: '#1f77b4',
     'wsmesh-rpc': '#17becf',
     'socket.io': '#d62728',
@@ -73,7 +77,45 @@ ${parts.join('\n')}
 `;
 }
 
-/** Writes BENCHMARKS.md (and the plot) at the repository root. Returns the path. */
+const CURVES_START = '<!-- curves:start (npm run bench -- --curves) -->';
+const CURVES_END = '<!-- curves:end -->';
+const BENCHMARKS = join(REPO_ROOT, 'BENCHMARKS.md');
+
+/** The cost curves' section of BENCHMARKS.md as it is now (markers included), or ''. */
+function currentCurves(): string {
+  if (!existsSync(BENCHMARKS)) return '';
+  const text = readFileSync(BENCHMARKS, 'utf8');
+  const start = text.indexOf(CURVES_START);
+  const end = text.indexOf(CURVES_END);
+  return start >= 0 && end > start ? text.slice(start, end + CURVES_END.length) : '';
+}
+
+/**
+ * Replaces the cost curves' section of BENCHMARKS.md (appends it when there is none); the
+ * scenario tables around it stay. Returns the path.
+ */
+export function writeCurvesSection(markdown: string): string {
+  const section = `${CURVES_START}
+
+## Cost curves
+
+${markdown.trim()}
+
+${CURVES_END}`;
+  const text = existsSync(BENCHMARKS) ? readFileSync(BENCHMARKS, 'utf8') : '# Benchmarks\n';
+  const old = currentCurves();
+  const next =
+    old === ''
+      ? `${text.trimEnd()}
+
+${section}
+`
+      : text.replace(old, () => section);
+  writeFileSync(BENCHMARKS, next);
+  return BENCHMARKS;
+}
+
+/** Writes BENCHMARKS.md (and the plot) at the repository root, keeping the cost curves. Returns the path. */
 export function writeReport(result: RunResult, tables: string[]): string {
   const { environment: env } = result;
   const svg = plot(result);
@@ -99,7 +141,8 @@ export function writeReport(result: RunResult, tables: string[]): string {
     '',
     ...tables,
   ];
-  const path = join(REPO_ROOT, 'BENCHMARKS.md');
-  writeFileSync(path, `${lines.join('\n').replace(/\n{3,}/g, '\n\n')}\n`);
-  return path;
+  const curves = currentCurves();
+  const text = `${lines.join('\n').replace(/\n{3,}/g, '\n\n')}\n`;
+  writeFileSync(BENCHMARKS, curves === '' ? text : `${text}\n${curves}\n`);
+  return BENCHMARKS;
 }

@@ -3,7 +3,7 @@
  * metrics are shown.
  * @module
  */
-import { s1Config, s2Config, s3Config, s4Config, s5Config, s6Config } from './config.js';
+import { s1Config, s2Config, s3Config, s4Config, s5Config, s6Config, s7Config } from './config.js';
 import type { ContenderName } from './contenders.js';
 
 /** How one metric is shown. */
@@ -24,13 +24,24 @@ export interface TableSpec {
   metrics: MetricSpec[];
   /** Only these contenders get a row (default: every contender run). */
   contenders?: ContenderName[];
+  /** The contender ratios are computed against (default: raw ws). */
+  baseline?: ContenderName;
 }
 
 /** Scenario ids. */
-export type ScenarioName = 's1' | 's2' | 's3' | 's3x4' | 's4' | 's5' | 's6';
+export type ScenarioName = 's1' | 's2' | 's3' | 's3x4' | 's4' | 's5' | 's6' | 's7';
 
 /** Every scenario id, in run order. */
-export const SCENARIO_NAMES: readonly ScenarioName[] = ['s1', 's2', 's3', 's3x4', 's4', 's5', 's6'];
+export const SCENARIO_NAMES: readonly ScenarioName[] = [
+  's1',
+  's2',
+  's3',
+  's3x4',
+  's4',
+  's5',
+  's6',
+  's7',
+];
 
 /** One scenario. */
 export interface Scenario {
@@ -42,7 +53,7 @@ export interface Scenario {
   tables: TableSpec[];
   /** Metrics printed after each trial. */
   headline: string[];
-  /** The contenders this scenario applies to (default: the first four, not wsmesh-rpc). */
+  /** The contenders this scenario applies to (default: {@link DEFAULT_SCENARIO_CONTENDERS}). */
   contenders?: ContenderName[];
   /** Server processes per trial (default 1; 0: the loader starts its own servers). */
   servers?: number;
@@ -53,8 +64,11 @@ export interface Scenario {
 /** Contenders of a scenario that does not say. */
 export const DEFAULT_SCENARIO_CONTENDERS: ContenderName[] = [
   'ws',
+  'ws-batched',
   'socket.io',
   'rpc-websockets',
+  'nats',
+  'nats-ws',
   'wsmesh',
 ];
 
@@ -98,7 +112,7 @@ const S1: Scenario = {
     },
   ],
   headline: ['seq.p50Us', 'pipe.callsPerSec', 'pipe.serverCpuUs'],
-  contenders: ['ws', 'socket.io', 'rpc-websockets', 'wsmesh', 'wsmesh-rpc'],
+  contenders: [...DEFAULT_SCENARIO_CONTENDERS, 'wsmesh-rpc'],
 };
 
 const S2: Scenario = {
@@ -155,7 +169,7 @@ function crossServerFanout(name: ScenarioName, servers: number): Scenario {
       },
     ],
     headline: ['deliveriesPerSec', 'serverCpuUs', 'lossPct', 'duplicates'],
-    contenders: ['ws', 'socket.io', 'wsmesh'],
+    contenders: ['ws', 'ws-batched', 'socket.io', 'nats', 'wsmesh', 'wsmesh-nats'],
     servers,
     needsRedis: true,
   };
@@ -183,7 +197,9 @@ const S4: Scenario = {
     },
   ],
   headline: ['connections', 'errors', 'acceptMs', 'rssKbPerConn'],
-  contenders: ['ws', 'socket.io', 'rpc-websockets', 'wsmesh'],
+  // NATS over WebSocket is left out to keep the full run under 25 minutes (its idle cost is
+  // NATS over TCP's plus the WebSocket layer: a few KB more per connection in smoke runs).
+  contenders: DEFAULT_SCENARIO_CONTENDERS.filter((name) => name !== 'nats-ws'),
 };
 
 const S5: Scenario = {
@@ -236,5 +252,30 @@ const S6: Scenario = {
   servers: 0,
 };
 
+const S7: Scenario = {
+  name: 's7',
+  title: 'S7 RPC across 2 servers',
+  loaderScript: 'bench/clients/rpc-load.ts',
+  config: s7Config,
+  timeoutMs: (quick) => (quick ? 60_000 : 120_000),
+  tables: [
+    {
+      title:
+        'S7 RPC across servers: the function on the first server, the caller connected to the second (wsmesh: clone mesh or NATS backplane; Socket.IO: serverSideEmitWithAck over its Redis adapter; NATS: request/reply across 2 routed nats-servers)',
+      metrics: [
+        metric('seq.p50Us', 'sequential p50 us', 1, 'p50 vs mesh'),
+        metric('seq.callsPerSec', 'sequential calls/s', 0),
+        metric('pipe.callsPerSec', 'calls/s, 100 in flight', 0, 'calls/s vs mesh'),
+        metric('pipe.serverCpuUs', 'server CPU us/call (all)', 2, 'server CPU vs mesh'),
+      ],
+      baseline: 'wsmesh-rpc',
+    },
+  ],
+  headline: ['seq.p50Us', 'pipe.callsPerSec', 'pipe.serverCpuUs'],
+  contenders: ['socket.io', 'nats', 'wsmesh-rpc', 'wsmesh-nats'],
+  servers: 2,
+  needsRedis: true,
+};
+
 /** Every scenario, in run order. */
-export const SCENARIOS: readonly Scenario[] = [S1, S2, S3, S3X4, S4, S5, S6];
+export const SCENARIOS: readonly Scenario[] = [S1, S2, S3, S3X4, S4, S5, S6, S7];

@@ -3,6 +3,7 @@
  * answer resource probes, and exit when the orchestrator goes away or says so.
  * @module
  */
+import { createServer, type Server as NetServer } from 'node:net';
 import { isProbeRequest, isSettleRequest, sendToParent, type ProbeReply } from './ipc.js';
 import { takeSnapshot } from './snapshot.js';
 
@@ -16,6 +17,23 @@ export interface ServerArgument {
   peerPorts: number[];
   /** Port of the redis-server the Socket.IO Redis adapter uses (S3), if any. */
   redisPort?: number;
+  /** The contender (one server file may serve several: nats and nats-ws). */
+  contender: string;
+  /** Client ports of the nats-servers started for this trial (NATS contenders). */
+  natsPorts: number[];
+  /** Their WebSocket ports, in the same order. */
+  natsWsPorts: number[];
+  /**
+   * Ports to listen on (default 1). One destination port gives one load process only the
+   * ephemeral port range (~28,000 connections); the connections curve asks for more.
+   */
+  listeners: number;
+}
+
+function numbers(value: unknown): number[] {
+  return Array.isArray(value)
+    ? value.filter((item): item is number => typeof item === 'number')
+    : [];
 }
 
 function serverArgument(): ServerArgument {
@@ -25,14 +43,16 @@ function serverArgument(): ServerArgument {
     string,
     unknown
   >;
-  const peerPorts = Array.isArray(record.peerPorts)
-    ? record.peerPorts.filter((port): port is number => typeof port === 'number')
-    : [];
+  const peerPorts = numbers(record.peerPorts);
   return {
     index: typeof record.index === 'number' ? record.index : 0,
     servers: typeof record.servers === 'number' ? record.servers : peerPorts.length + 1,
     peerPorts,
     ...(typeof record.redisPort === 'number' ? { redisPort: record.redisPort } : {}),
+    contender: typeof record.contender === 'string' ? record.contender : '',
+    natsPorts: numbers(record.natsPorts),
+    natsWsPorts: numbers(record.natsWsPorts),
+    listeners: typeof record.listeners === 'number' ? record.listeners : 1,
   };
 }
 
@@ -40,6 +60,8 @@ function serverArgument(): ServerArgument {
 export interface StartedServer {
   /** Port it listens on (127.0.0.1). */
   port: number;
+  /** More ports it listens on, when asked for `listeners` > 1. */
+  extraPorts?: number[];
   /** Stops it. */
   close(): Promise<void>;
   /**
@@ -90,7 +112,7 @@ export function runServerChild(start: (argument: ServerArgument) => Promise<Star
   start(serverArgument())
     .then(async (started) => {
       server = started;
-      await sendToParent({ t: 'ready', port: started.port });
+      await sendToParent({ t: 'ready', port: started.port, extraPorts: started.extraPorts ?? [] });
     })
     .catch(async (error: unknown) => {
       const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
@@ -98,4 +120,34 @@ export function runServerChild(start: (argument: ServerArgument) => Promise<Star
       await sendToParent({ t: 'error', message }).catch(() => undefined);
       await shutdown(server, 1);
     });
+}
+
+/**
+ * Listens on `count` more 127.0.0.1 ports and hands every connection they accept to
+ * `target` (an http server), as if it had accepted it. Resolves with the ports and a close.
+ */
+export async function extraListeners(
+  count: number,
+  target: NetServer,
+): Promise<{ ports: number[]; close(): void }> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: Math.max(0, count) },
+      () =>
+        new Promise<NetServer>((resolve, reject) => {
+          const server = createServer((socket) => target.emit('connection', socket));
+          server.once('error', reject);
+          server.listen(0, '127.0.0.1', () => resolve(server));
+        }),
+    ),
+  );
+  return {
+    ports: servers.map((server) => {
+      const address = server.address();
+      return typeof address === 'object' && address !== null ? address.port : 0;
+    }),
+    close: () => {
+      for (const server of servers) server.close();
+    },
+  };
 }

@@ -19,3 +19,9 @@ export interface ServerToClientEvents {
   /** S2 fan-out message. */
   m: (data: FanoutData) => void;
 }
+
+/** Events between Socket.IO servers (through the Redis adapter; S7). */
+export interface InterServerEvents {
+  /** A call forwarded to the server that answers `add` (the first): `a + b` there, null elsewhere. */
+  add: (args: AddArgs, ack: (sum: number | null) => void) => void;
+}

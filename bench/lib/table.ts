@@ -4,7 +4,7 @@
  * @module
  */
 import type { Summary } from './aggregate.js';
-import { BASELINE, contenderLabel, type ContenderName } from './contenders.js';
+import { BASELINE, contenderLabel, LIMIT, type ContenderName } from './contenders.js';
 import type { TableSpec } from './scenarios.js';
 
 function formatNumber(value: number, digits: number): string {
@@ -20,17 +20,26 @@ function formatRatio(value: number, base: number): string {
   return `${(value / base).toFixed(2)}x`;
 }
 
-/** One markdown table for `spec`, a row per contender. */
+/**
+ * One markdown table for `spec`, a row per contender. Ratio columns compare medians with the
+ * table's baseline (raw ws unless it says otherwise) and, where the batched raw ws (the
+ * limit) has a row, with it too.
+ */
 export function renderTable(
   spec: TableSpec,
   summary: Summary,
   contenders: readonly ContenderName[],
   rounds: number,
 ): string {
+  const rows = contenders.filter(
+    (contender) => spec.contenders === undefined || spec.contenders.includes(contender),
+  );
+  const withLimit = (spec.baseline ?? BASELINE) !== LIMIT && rows.includes(LIMIT);
   const header = ['contender'];
   for (const metric of spec.metrics) {
     header.push(metric.label);
     if (metric.ratio !== undefined) header.push(metric.ratio);
+    if (metric.ratio !== undefined && withLimit) header.push('vs limit');
   }
   const lines = [
     `### ${spec.title}`,
@@ -38,14 +47,14 @@ export function renderTable(
     `| ${header.join(' | ')} |`,
     `| ${header.map((_, index) => (index === 0 ? '---' : '---:')).join(' | ')} |`,
   ];
-  const baseline = summary[BASELINE];
-  for (const contender of contenders) {
-    if (spec.contenders !== undefined && !spec.contenders.includes(contender)) continue;
+  const baseline = summary[spec.baseline ?? BASELINE];
+  const limit = summary[LIMIT];
+  for (const contender of rows) {
     const spreads = summary[contender];
     const cells = [contenderLabel(contender)];
     for (const metric of spec.metrics) {
       const value = spreads?.[metric.key];
-      if (value === undefined) cells.push('failed');
+      if (value === undefined) cells.push(spreads === undefined ? 'failed' : 'n/a');
       else {
         const range =
           value.values.length > 1
@@ -55,6 +64,10 @@ export function renderTable(
       }
       if (metric.ratio !== undefined) {
         const base = baseline?.[metric.key]?.median ?? Number.NaN;
+        cells.push(formatRatio(value?.median ?? Number.NaN, base));
+      }
+      if (metric.ratio !== undefined && withLimit) {
+        const base = limit?.[metric.key]?.median ?? Number.NaN;
         cells.push(formatRatio(value?.median ?? Number.NaN, base));
       }
     }

@@ -5,7 +5,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawnChild, stopChild, waitForMessage } from './children.js';
-import { contenderFile, type ContenderName } from './contenders.js';
+import { contenderFile, natsServersFor, type ContenderName } from './contenders.js';
 import {
   isProbeReply,
   isProbeRequest,
@@ -16,6 +16,8 @@ import {
   type ProbeReply,
   type ProbeRequest,
 } from './ipc.js';
+import { startNatsCluster, type NatsCluster } from './nats-server.js';
+import { procSnapshot } from './proc-snapshot.js';
 
 /** What to run. */
 export interface TrialSpec {
@@ -40,6 +42,12 @@ export interface TrialSpec {
   servers?: number;
   /** Port of a running redis-server, handed to every server (S3, Socket.IO). */
   redisPort?: number;
+  /** PID of that redis-server: its CPU and RSS count with the servers' (it is the broker). */
+  redisPid?: number;
+  /** Ports each server listens on (default 1; see ServerArgument.listeners). */
+  listeners?: number;
+  /** Open-file limit to give the server and loader processes (raised only when allowed). */
+  fileLimit?: number;
 }
 
 const SERVER_START_MS = 20_000;
@@ -58,9 +66,13 @@ async function probeOne(server: ChildProcess, request: ProbeRequest): Promise<Pr
   return reply;
 }
 
-/** Probes every server and answers the loader with the sum of their snapshots. */
+/**
+ * Probes every server (and reads the brokers' /proc figures: nats-server, redis-server) and
+ * answers the loader with the sum of their snapshots.
+ */
 async function relayProbe(
   servers: readonly ChildProcess[],
+  brokers: readonly number[],
   loader: ChildProcess,
   request: ProbeRequest,
 ): Promise<void> {
@@ -68,12 +80,16 @@ async function relayProbe(
   const first = replies[0];
   if (first === undefined) throw new Error('no server to probe');
   const snapshot = { ...first.snapshot };
-  for (const reply of replies.slice(1)) {
-    snapshot.cpuUser += reply.snapshot.cpuUser;
-    snapshot.cpuSystem += reply.snapshot.cpuSystem;
-    snapshot.rss += reply.snapshot.rss;
-    snapshot.heapUsed += reply.snapshot.heapUsed;
-    snapshot.external += reply.snapshot.external;
+  const others = [
+    ...replies.slice(1).map((reply) => reply.snapshot),
+    ...brokers.flatMap((pid) => procSnapshot(pid) ?? []),
+  ];
+  for (const other of others) {
+    snapshot.cpuUser += other.cpuUser;
+    snapshot.cpuSystem += other.cpuSystem;
+    snapshot.rss += other.rss;
+    snapshot.heapUsed += other.heapUsed;
+    snapshot.external += other.external;
   }
   const answer: ProbeReply = { t: 'probed', id: request.id, snapshot };
   if (loader.connected) loader.send(answer);
@@ -114,10 +130,18 @@ function serverExit(server: ChildProcess): Promise<never> {
 export async function runTrial(spec: TrialSpec): Promise<Metrics> {
   const servers: ChildProcess[] = [];
   const ports: number[] = [];
+  const extraPorts: number[] = [];
   let loader: ChildProcess | undefined;
+  let nats: NatsCluster | undefined;
   try {
     const exits: Promise<never>[] = [];
     const count = spec.servers ?? 1;
+    const natsCount = natsServersFor(spec.contender, count);
+    if (natsCount > 0) nats = await startNatsCluster(natsCount);
+    const brokers = [
+      ...(nats?.nodes.map((node) => node.pid) ?? []),
+      ...(spec.redisPid === undefined ? [] : [spec.redisPid]),
+    ];
     for (let index = 0; index < count; index++) {
       const server = spawnChild(
         `bench/servers/${contenderFile(spec.contender)}.ts`,
@@ -125,9 +149,18 @@ export async function runTrial(spec: TrialSpec): Promise<Metrics> {
           index,
           servers: count,
           peerPorts: [...ports],
+          contender: spec.contender,
+          listeners: spec.listeners ?? 1,
           ...(spec.redisPort === undefined ? {} : { redisPort: spec.redisPort }),
+          ...(nats === undefined
+            ? {}
+            : {
+                natsPorts: nats.nodes.map((node) => node.port),
+                natsWsPorts: nats.nodes.map((node) => node.wsPort),
+              }),
         },
         ['--expose-gc', ...(spec.serverFlags ?? [])],
+        spec.fileLimit,
       );
       servers.push(server);
       const ready = await waitForMessage(
@@ -137,12 +170,13 @@ export async function runTrial(spec: TrialSpec): Promise<Metrics> {
         `${spec.contender} server ${index + 1} start`,
       );
       ports.push(ready.port);
+      extraPorts.push(...(ready.extraPorts ?? []));
       const exited = serverExit(server);
       exited.catch(() => undefined);
       exits.push(exited);
     }
     if (count > 1) await settleCluster(spec.contender, servers);
-    const loaderPorts = [...ports].reverse();
+    const loaderPorts = [...[...ports].reverse(), ...extraPorts];
     const child = spawnChild(
       spec.loaderScript,
       {
@@ -150,13 +184,15 @@ export async function runTrial(spec: TrialSpec): Promise<Metrics> {
         contender: spec.contender,
         port: loaderPorts[0] ?? 0,
         ports: loaderPorts,
+        natsPorts: nats?.nodes.map((node) => node.port) ?? [],
       },
       spec.loaderFlags ?? [],
+      spec.fileLimit,
     );
     loader = child;
     child.on('message', (message: unknown) => {
       if (isProbeRequest(message)) {
-        relayProbe(servers, child, message).catch((error: unknown) => {
+        relayProbe(servers, brokers, child, message).catch((error: unknown) => {
           console.error(
             `probe relay failed: ${error instanceof Error ? error.message : String(error)}`,
           );
@@ -177,5 +213,6 @@ export async function runTrial(spec: TrialSpec): Promise<Metrics> {
       loader === undefined ? undefined : stopChild(loader, grace),
       ...servers.map((server) => stopChild(server, grace)),
     ]);
+    await nats?.stop();
   }
 }

@@ -5,66 +5,48 @@
  * the mesh links everyone else. It settles once linked to every other clone.
  * @module
  */
-import { performance } from 'node:perf_hooks';
-import { setTimeout as delay } from 'node:timers/promises';
-import { freePort } from '../lib/free-port.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { sumOf } from '../lib/payload.js';
-import { runServerChild, type ServerArgument, type StartedServer } from '../lib/server-child.js';
-import { loadWsMesh, type WsMeshModule } from '../lib/wsmesh-module.js';
+import {
+  extraListeners,
+  runServerChild,
+  type ServerArgument,
+  type StartedServer,
+} from '../lib/server-child.js';
+import { loadWsMesh } from '../lib/wsmesh-module.js';
+import { seesAll, startOnFreePort } from '../lib/wsmesh-node.js';
 
-type MeshServer = InstanceType<WsMeshModule['Server']>;
-
-const SETTLE_LIMIT_MS = 15_000;
-/** `WSMESH_BENCH_HISTORY=<size>` turns group history on (the cost of positions and history). */
-const HISTORY_SIZE = Number(process.env.WSMESH_BENCH_HISTORY ?? '0');
-const START_ATTEMPTS = 3;
-
-/**
- * Starts a server (route `add`) on a port picked beforehand, so its `url` is known to
- * announce (another process may take the port in between: then it tries another).
- */
-async function startOnFreePort(Server: WsMeshModule['Server'], id: string): Promise<MeshServer> {
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
-    const server = new Server({
-      id,
-      url: `ws://127.0.0.1:${port}`,
-      host: '127.0.0.1',
-      port,
-      silent: true,
-      ...(HISTORY_SIZE > 0 ? { history: { size: HISTORY_SIZE } } : {}),
-    });
-    server.addRoute({ route: 'add', handler: ({ data }) => sumOf(data) ?? null });
-    try {
-      await server.start();
-      return server;
-    } catch (error) {
-      await server.stop().catch(() => undefined);
-      if (attempt >= START_ATTEMPTS) throw error;
-    }
-  }
-}
-
-/** Resolves once `server` is linked to (and knows) every other clone of the cluster. */
-async function linkedToAll(server: MeshServer, id: string, others: number): Promise<void> {
-  const deadline = performance.now() + SETTLE_LIMIT_MS;
-  for (;;) {
-    const linked = server.clones.linkedIds().length;
-    const known = server.clones.clones.size;
-    if (linked === others && known === others) return;
-    if (performance.now() > deadline) {
-      throw new Error(
-        `wsmesh ${id}: linked to ${linked} and knows ${known} of ${others} clones after ${SETTLE_LIMIT_MS} ms`,
-      );
-    }
-    await delay(10);
-  }
+/** One server on several ports (the connections curve): its own http server, more listeners. */
+async function startWide(argument: ServerArgument): Promise<StartedServer> {
+  const { Server } = await loadWsMesh();
+  const http = createServer();
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(0, '127.0.0.1', resolve);
+  });
+  const server = new Server({ server: http, silent: true });
+  server.addRoute({ route: 'add', handler: ({ data }) => sumOf(data) ?? null });
+  await server.start();
+  const extra = await extraListeners(argument.listeners - 1, http);
+  const { port } = http.address() as AddressInfo;
+  return {
+    port,
+    extraPorts: extra.ports,
+    close: async () => {
+      extra.close();
+      await server.stop();
+      http.close();
+    },
+  };
 }
 
 async function start(argument: ServerArgument): Promise<StartedServer> {
+  if (argument.listeners > 1) return startWide(argument);
   const { Server } = await loadWsMesh();
-  const id = `clone${argument.index}`;
-  const server = await startOnFreePort(Server, id);
+  const server = await startOnFreePort(Server, { id: `clone${argument.index}` }, (created) => {
+    created.addRoute({ route: 'add', handler: ({ data }) => sumOf(data) ?? null });
+  });
   const { port } = server;
   if (port === undefined) throw new Error('wsmesh server has no port');
   const first = argument.peerPorts[0];
@@ -72,7 +54,7 @@ async function start(argument: ServerArgument): Promise<StartedServer> {
   return {
     port,
     close: () => server.stop(),
-    settle: () => linkedToAll(server, id, argument.servers - 1),
+    settle: () => seesAll(server, argument.servers - 1, true),
   };
 }
 

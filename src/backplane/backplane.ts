@@ -20,7 +20,8 @@
  * crosses nodes. A backplane never calls back into the server except through the host.
  * @module
  */
-import type { FunctionInfo, GroupTarget } from '../protocol/frames.js';
+import type { PresenceMember, PresenceTable } from '../groups/presence-table.js';
+import type { FunctionInfo, GroupTarget, PresenceEntry } from '../protocol/frames.js';
 import type { CallTarget } from '../rpc/call-target.js';
 
 /** Another node of the cluster, as a backplane knows it. */
@@ -69,8 +70,8 @@ export interface BackplaneHost {
   readonly url: string | null;
   /** Default reply timeout of remote calls, in ms. */
   readonly callTimeout: number;
-  /** A group message from another node: deliver it to local subscribers only. */
-  deliver(message: BackplaneMessage): void;
+  /** A group message from another node: deliver it to local subscribers only (returns how many got it). */
+  deliver(message: BackplaneMessage): number;
   /** Another node deleted a group: delete it locally, without telling anyone. */
   groupDeleted(groupId: string): void;
   /** The set of other nodes changed. */
@@ -81,6 +82,22 @@ export interface BackplaneHost {
   localTarget(namespace: string, name: string): CallTarget | undefined;
   /** Reports an error that belongs to no caller (the server's `error` event). */
   reportError(error: unknown): void;
+
+  // Presence (docs/groups.md, "Presence").
+  /**
+   * This node's presence: its own members (`localEntries`) for other nodes' snapshots, and
+   * its copy of the other nodes' members, which the backplane feeds (`applyRemote`,
+   * `dropNode` when a node is gone).
+   */
+  readonly presence: PresenceTable | undefined;
+}
+
+/** Deliveries of an acknowledged publish on the other nodes. */
+export interface BackplaneDeliveries {
+  /** Deliveries by node id, for every node with subscribers that answered. */
+  nodes: Record<string, number>;
+  /** Nodes with subscribers that did not answer in time (or lost the message). */
+  missing: string[];
 }
 
 /**
@@ -121,6 +138,25 @@ export interface Backplane {
 
   /** Current state, for stats and the dashboard. */
   state(): BackplaneState;
+
+  // Cluster acknowledgements and presence (docs/groups.md). Unlike the methods above these
+  // wait for the other nodes, with a bound: they resolve with what did not answer in time.
+  /**
+   * Resolves once a message published on any node from now on reaches this node's
+   * subscription to `groupId` (made with `subscribeGroup` before), and every node's presence
+   * members of the group are in `host.presence`; with the ids of the nodes that did not
+   * confirm within `timeout` ms.
+   */
+  confirmGroup(groupId: string, timeout: number): Promise<string[]>;
+  /**
+   * Like `publish`, then resolves with the deliveries of every node that has subscribers in
+   * the target, or, after `timeout` ms, with the nodes that did not report.
+   */
+  publishAcked(message: BackplaneMessage, timeout: number): Promise<BackplaneDeliveries>;
+  /** This node's own presence members of `groupId` joined or left: nodes with subscribers in it hear. */
+  presenceChanged(groupId: string, joins: PresenceEntry[], leaves: string[]): void;
+  /** The presence members of `groupId` on the other nodes (for a node with no subscriber in it). */
+  fetchPresence(groupId: string, timeout: number): Promise<PresenceMember[]>;
 }
 
 /** True when `value` looks like a {@link Backplane} (checked by the server's options). */

@@ -6,7 +6,8 @@
  */
 import { RemoteClone } from '../cluster/remote-clone.js';
 import { FanoutMessage } from '../groups/fanout-message.js';
-import type { GroupManager, GroupsObserver } from '../groups/group-manager.js';
+import type { ClusterDeliveries, GroupManager, GroupsObserver } from '../groups/group-manager.js';
+import type { PresenceEntry, PresenceMember, PresenceTable } from '../groups/presence-table.js';
 import type { Subscriber } from '../groups/subscriber.js';
 import type { Codec } from '../protocol/codec.js';
 import type { FunctionInfo } from '../protocol/frames.js';
@@ -20,6 +21,8 @@ export interface ServerBackplaneHost {
   readonly id: string;
   readonly url: string | undefined;
   readonly awaitResTimeout: number;
+  /** How long a subscription waits for the other nodes' confirmation, in ms. */
+  readonly clusterAckTimeout: number;
   readonly groups: GroupManager<Subscriber>;
   readonly registry: FunctionRegistry;
   functionsChanged(namespace: string): void;
@@ -30,6 +33,8 @@ export interface ServerBackplaneHost {
 export class ServerBackplane implements GroupsObserver, BackplaneHost {
   private msgpack: Codec | undefined;
   private running = false;
+  /** Process instance of every node known, to drop the presence of one that is gone. */
+  private readonly instances = new Map<string, string>();
   /** Remote functions, for the server's resolver (local functions are tried first). */
   readonly resolver: FunctionResolver;
 
@@ -136,23 +141,59 @@ export class ServerBackplane implements GroupsObserver, BackplaneHost {
     }
   }
 
+  /** The message as an acknowledged publish carries it (MessagePack), undefined when it cannot go. */
+  private payload(message: FanoutMessage): Uint8Array | undefined {
+    if (!this.running || this.msgpack === undefined) return undefined;
+    try {
+      return message.encode(this.msgpack) as Uint8Array;
+    } catch (error) {
+      this.server.reportError(error);
+      return undefined;
+    }
+  }
+
+  confirmInterest(groupId: string): Promise<string[]> {
+    if (!this.running) return Promise.resolve([]);
+    return this.backplane.confirmGroup(groupId, this.server.clusterAckTimeout);
+  }
+
+  publishAcked(message: FanoutMessage, timeout: number): Promise<ClusterDeliveries> {
+    const payload = this.payload(message);
+    if (payload === undefined) return Promise.resolve({ nodes: {}, missing: [] });
+    return this.backplane.publishAcked({ target: message.target, payload }, timeout);
+  }
+
+  presenceChanged(groupId: string, joins: PresenceEntry[], leaves: string[]): void {
+    if (this.running) this.backplane.presenceChanged(groupId, joins, leaves);
+  }
+
+  fetchPresence(groupId: string, timeout: number): Promise<PresenceMember[]> {
+    if (!this.running) return Promise.resolve([]);
+    return this.backplane.fetchPresence(groupId, timeout);
+  }
+
   deleted(groupId: string): void {
     if (this.running) this.backplane.deleteGroup(groupId);
   }
 
   // BackplaneHost: what arrives from the other nodes.
 
-  deliver(message: BackplaneMessage): void {
+  deliver(message: BackplaneMessage): number {
     const codec = this.msgpack;
-    if (codec === undefined) return;
+    if (codec === undefined) return 0;
     const fanout = FanoutMessage.fromEncoded(message.target, codec, message.payload);
     try {
       // Checks the bytes once before they reach subscribers' sockets as they are.
       void fanout.frame;
-      this.server.groups.deliverLocal(fanout, undefined);
+      return this.server.groups.deliverLocal(fanout, undefined);
     } catch (error) {
       this.server.reportError(error);
+      return 0;
     }
+  }
+
+  get presence(): PresenceTable | undefined {
+    return this.server.groups.presenceTable;
   }
 
   groupDeleted(groupId: string): void {
@@ -164,6 +205,13 @@ export class ServerBackplane implements GroupsObserver, BackplaneHost {
     if (cloneMap === undefined) return;
     const nodes = this.backplane.nodes;
     for (const id of [...cloneMap.keys()]) if (!nodes.has(id)) cloneMap.delete(id);
+    // A node gone, or replaced by a new process with its id: its presence members leave.
+    for (const [id, instance] of [...this.instances]) {
+      if (nodes.get(id)?.instance === instance) continue;
+      this.instances.delete(id);
+      this.presence?.dropNode(id);
+    }
+    for (const node of nodes.values()) this.instances.set(node.id, node.instance);
     for (const node of nodes.values()) {
       let clone = cloneMap.get(node.id);
       if (clone === undefined) {

@@ -6,8 +6,9 @@
  * they pass in.
  * @module
  */
-import { InvalidOptionError, NotConnectedError } from '../errors.js';
-import type { PeerKind, RequestBuilder } from '../protocol/frames.js';
+import { InvalidArgumentError, InvalidOptionError, NotConnectedError } from '../errors.js';
+import { FrameType, type PeerKind, type RequestBuilder } from '../protocol/frames.js';
+import { isName } from '../protocol/validate.js';
 import { Router, type Middleware, type RouteDefinition } from '../routing/router.js';
 import {
   checkSendOptions,
@@ -26,8 +27,10 @@ import { ClientConnector } from './client-connector.js';
 import type { ClientEventMap, ClientInfo } from './client-events.js';
 import {
   ClientGroups,
+  presenceRows,
   publishFrame,
   type GroupMessageOptions,
+  type PresenceListEntry,
   type SubscribeOptions,
 } from './client-groups.js';
 import { ClientFrameRouter } from './client-router.js';
@@ -64,6 +67,12 @@ export type ClientRoute<C> = RouteDefinition<ClientMessageContext<C>>;
  * Platform-independent wsmesh client. Use `Client` (Node) or `WebClient` (browsers).
  * `M` declares the messages ({@link MessageTypes}); without it every message is untyped.
  */
+function checkGroupId(options: { id: string }, method: string): string {
+  if (!isName(options?.id))
+    throw new InvalidArgumentError(`${method}: id must be a non-empty string`);
+  return options.id;
+}
+
 export class BaseClient<M extends MessageTypes = MessageTypes> extends Emitter<ClientEvents> {
   /** Client id (sent to servers in HELLO). */
   readonly id: string;
@@ -93,9 +102,11 @@ export class BaseClient<M extends MessageTypes = MessageTypes> extends Emitter<C
     this.data = this.options.data;
     this.outbox = new Outbox(this.options.maxQueue);
     const reportError = (error: unknown): void => this.reportError(error);
-    this.groups = new ClientGroups(this.options.awaitResTimeout, reportError);
+    this.groups = new ClientGroups(this.options.awaitResTimeout, reportError, () => this.data);
     this.groups.onRecover = ({ group, recovered }) =>
       this.emit('recover', { client: this, group, recovered });
+    this.groups.onPresenceEvent = (event, joined) =>
+      this.emit(joined ? 'join' : 'leave', { client: this, ...event });
     this.rpcCaller = new RpcCaller({
       request: (build, callOptions) =>
         this.transmit(build, true, callOptions.timeout, callOptions.signal),
@@ -244,9 +255,37 @@ export class BaseClient<M extends MessageTypes = MessageTypes> extends Emitter<C
   /**
    * Joins a group. Kept across reconnects, resumed from the client's position in groups that
    * keep history; `since` resumes from a saved `mes.position`. Refused subscriptions reject.
+   * Resolves once every node of the cluster knows of the subscription: a message published
+   * anywhere afterwards reaches this client. `presence: true` lists this client (its `id` and
+   * `data`) in the group's presence and emits `join` and `leave` for the group's other members.
    */
   subscribe(options: SubscribeOptions): Promise<void> {
     return this.groups.subscribe(options, this.connector.liveConnection());
+  }
+
+  /** Who is in the presence of group `id`, on every node of the cluster. */
+  async presence(options: { id: string }): Promise<PresenceListEntry[]> {
+    const id = checkGroupId(options, 'presence');
+    return presenceRows(
+      await this.transmit(
+        (requestId) => [FrameType.PRESENCE, requestId, id, false],
+        true,
+        undefined,
+        undefined,
+      ),
+    );
+  }
+
+  /** How many members the presence of group `id` has, on every node, without the list. */
+  async presenceCount(options: { id: string }): Promise<number> {
+    const id = checkGroupId(options, 'presenceCount');
+    const count = await this.transmit(
+      (requestId) => [FrameType.PRESENCE, requestId, id, true],
+      true,
+      undefined,
+      undefined,
+    );
+    return typeof count === 'number' ? count : 0;
   }
 
   /** Leaves a group. */

@@ -35,6 +35,13 @@ export interface ClientEventMap<C> {
    * short, a node's stream lost): resync the group.
    */
   recover: { client: C; group: string; recovered: boolean };
+  /**
+   * A member joined the presence of a group this client subscribed to with
+   * `presence: true` (never this client itself).
+   */
+  join: { client: C; group: string; clientId: string; data: unknown; node: string };
+  /** A member left that presence (unsubscribed, disconnected, or its node died). */
+  leave: { client: C; group: string; clientId: string; data: unknown; node: string };
 }
 
 /** What `getInfo()` reports. */

@@ -73,6 +73,11 @@ export class ClientFrameRouter<C> implements FrameSink {
           ),
         );
         return;
+      case FrameType.PRESENCE_EVENT: {
+        const [, group, joined, clientId, data, node] = frame;
+        this.groups.onPresenceEvent?.({ group, clientId, data: data ?? null, node }, joined);
+        return;
+      }
       case FrameType.MEMBERSHIP:
         // The server changed a membership itself (a route, group deletion...): follow it.
         this.groups.membershipChanged(frame[1], frame[2]);

@@ -18,6 +18,7 @@ export type {
   ClientRoute,
 } from './base-client.js';
 export type { ClientOptions } from './options.js';
+export type { PresenceEvent, PresenceListEntry } from './client-groups.js';
 export type { ConnectFailureData, ConnectFailureReason } from './connect-failure.js';
 export type {
   ActField,

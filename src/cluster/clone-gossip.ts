@@ -37,7 +37,13 @@ export type GossipAction =
   /** Another process uses this server's id. */
   | { type: 'duplicate'; id: string; why: string }
   /** A record changed: routes are stale and the dial policy may dial someone new. */
-  | { type: 'changed' };
+  | { type: 'changed' }
+  /**
+   * Clone `id`'s record was applied at version `v` (acknowledged to it, docs/groups.md):
+   * `groups` are the groups it gained (all of them for a full record); `renewed` when the
+   * record is of a new process of that id.
+   */
+  | { type: 'applied'; id: string; v: number; groups: readonly string[]; renewed: boolean };
 
 /** What the gossip reads from the clone manager. */
 export interface GossipContext {
@@ -268,6 +274,7 @@ export class CloneGossip {
       if (whole === undefined) return;
       record = whole;
     }
+    const previous = this.records.get(record.id)?.instance;
     const result = this.records.apply(record);
     if (result === 'gap') {
       actions.push({ type: 'send', to: from, frames: [[FrameType.CLONE_REQUEST, record.id]] });
@@ -276,6 +283,13 @@ export class CloneGossip {
     if (result === 'stale') return;
     if (record.gone === true) actions.push({ type: 'gone', id: record.id });
     else actions.push({ type: 'learn', id: record.id, url: record.url });
+    actions.push({
+      type: 'applied',
+      id: record.id,
+      v: record.v,
+      groups: record.groups ?? record.add ?? [],
+      renewed: previous !== undefined && previous !== record.instance,
+    });
     // Pass it on, except to the clone it describes and to clones that clone is linked to:
     // those got it first-hand. In a full mesh nothing is forwarded, so an update costs O(N)
     // frames instead of O(N^2); digests repair what a stale links list misses.

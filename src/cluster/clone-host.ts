@@ -17,7 +17,7 @@ export interface CloneHost {
   readonly url: string | undefined;
   /** Engine of the server's backplane when it is not the mesh (`nats`...): the mesh stays idle. */
   readonly backplaneKind: string | undefined;
-  /** The server's groups: history between clones reads and feeds their store. */
+  /** The server's groups: presence and history between clones read them. */
   readonly groups: GroupManager<Subscriber>;
   readonly cloneOptions: {
     cloneInterval: number;
@@ -27,11 +27,13 @@ export interface CloneHost {
     tls: TlsOptions | undefined;
     serverSecret: string | undefined;
     encryption: boolean;
+    /** How long a subscription or an acknowledged publish waits for the other clones, in ms. */
+    clusterAckTimeout: number;
   };
   emitAuthError(clone: { id: string; url: string | null }, error: Error): void;
   reportError(error: unknown): void;
   /** A group message relayed by another clone, for this server's subscribers. */
-  deliver(message: BackplaneMessage): void;
+  deliver(message: BackplaneMessage): number;
   /** Another clone deleted a group: delete it here without telling anyone. */
   groupDeleted(groupId: string): void;
   /** A clone joined or left `clones`. */

@@ -8,9 +8,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ErrorCode, InvalidArgumentError, WsMeshError } from '../errors.js';
-import type { BackplaneMessage } from '../backplane/backplane.js';
+import type { BackplaneDeliveries, BackplaneMessage } from '../backplane/backplane.js';
+import type { PresenceEntry, PresenceMember } from '../groups/presence-table.js';
 import type { Codec } from '../protocol/codec.js';
 import { CloseCode, FrameType, type Frame } from '../protocol/frames.js';
+import { AddressedFrames } from './addressed.js';
+import { ackFrame, InterestAcks, PublishAcks } from './clone-acks.js';
+import { ClonePresence } from './clone-presence.js';
 import type { Connection } from '../transport/connection.js';
 import type { AuthFnOut } from './auth.js';
 import { CloneDialers } from './clone-dialers.js';
@@ -51,7 +55,12 @@ export class CloneManager {
   /** @internal History between clones: resumes ask it, healed links fetch through it. */
   readonly history: CloneHistory;
   private readonly table: CloneTable;
+  private readonly addressed: AddressedFrames;
+  private readonly interestAcks: InterestAcks;
+  private readonly publishAcks: PublishAcks;
+  private readonly presence: ClonePresence;
   private flushScheduled = false;
+  private topologyScheduled = false;
   private started = false;
   private timer: ReturnType<typeof setInterval> | undefined;
   private authFnOut: AuthFnOut | undefined;
@@ -104,6 +113,43 @@ export class CloneManager {
       records: () => this.gossip.known(),
       deliver: (message) => host.deliver(message),
       groupDeleted: (groupId) => host.groupDeleted(groupId),
+      delivered: (ackTo, seq, count) => {
+        this.addressed.send([FrameType.CLONE_DELIVERED, host.id, ackTo, seq, count]);
+      },
+    });
+    this.addressed = new AddressedFrames(host.id, links, this.routes);
+    const gossip = this.gossip;
+    const addressed = this.addressed;
+    const routes = this.routes;
+    this.interestAcks = new InterestAcks({
+      selfId: host.id,
+      frames: addressed,
+      get timeout() {
+        return host.cloneOptions.clusterAckTimeout;
+      },
+      *expected() {
+        const seen = new Set<string>();
+        for (const id of links.keys()) {
+          seen.add(id);
+          yield id;
+        }
+        for (const record of gossip.known()) {
+          if (record.gone || seen.has(record.id) || isForgotten(record.id)) continue;
+          if (routes.hop(record.id) !== undefined) yield record.id;
+        }
+      },
+      ownVersion: () => gossip.version,
+      interestPending: () => this.groupEvents.pending > 0,
+    });
+    this.publishAcks = new PublishAcks(addressed);
+    this.presence = new ClonePresence({
+      selfId: host.id,
+      frames: addressed,
+      get table() {
+        return host.groups.presenceTable;
+      },
+      records: () => gossip.known(),
+      record: (id) => gossip.record(id),
     });
     const interest = this.groupEvents;
     this.history = new CloneHistory({
@@ -239,6 +285,9 @@ export class CloneManager {
     this.timer = undefined;
     this.run(this.gossip.leave());
     this.history.stop();
+    this.interestAcks.stop();
+    this.publishAcks.stop();
+    this.presence.stop();
     for (const link of this.links.values()) link.close(CloseCode.GOING_AWAY, 'server stopping');
     this.dialers.dropAll();
     this.linkTable.clear();
@@ -302,6 +351,7 @@ export class CloneManager {
     this.routes.invalidate();
     // After CLONE_SYNC on the same link: the peer knows this clone's interest when it answers.
     this.history.linkUp(link);
+    this.scheduleTopology();
   }
 
   /** @internal */
@@ -315,6 +365,7 @@ export class CloneManager {
     this.gossip.linkDown();
     this.scheduleFlush();
     this.ensureDialers();
+    this.scheduleTopology();
   }
 
   /** @internal */
@@ -362,6 +413,19 @@ export class CloneManager {
       case FrameType.HISTORY_PAGE:
         this.history.receivePage(link, frame);
         return;
+      case FrameType.CLONE_ACK:
+        if (this.addressed.arrived(link, frame)) this.interestAcks.ack(frame[1], frame[3]);
+        return;
+      case FrameType.CLONE_DELIVERED:
+        if (this.addressed.arrived(link, frame))
+          this.publishAcks.delivered(frame[1], frame[3], frame[4]);
+        return;
+      case FrameType.CLONE_PRESENCE:
+        if (this.addressed.arrived(link, frame)) this.presence.receive(frame);
+        return;
+      case FrameType.CLONE_PRESENCE_FETCH:
+        if (this.addressed.arrived(link, frame)) this.presence.receiveFetch(frame);
+        return;
       default:
         this.host.cloneLinkFrame(link.connection, frame);
         return;
@@ -386,6 +450,30 @@ export class CloneManager {
   /** @internal A group lost its last subscriber on this server. */
   interestRemoved(groupId: string): void {
     this.groupEvents.interestRemoved(groupId);
+  }
+
+  /** @internal Backplane: resolves once every reachable clone knows this interest. */
+  confirmInterest(): Promise<string[]> {
+    if (!this.started) return Promise.resolve([]);
+    return this.interestAcks.confirm();
+  }
+
+  /** @internal Backplane: a local publish that waits for every clone it went to. */
+  publishAcked(message: BackplaneMessage, timeout: number): Promise<BackplaneDeliveries> {
+    if (!this.started) return Promise.resolve({ nodes: {}, missing: [] });
+    const dests = this.relay.publish(message, this.host.id);
+    return this.publishAcks.wait(this.relay.lastSeq, dests, timeout);
+  }
+
+  /** @internal Backplane: local presence members changed. */
+  presenceChanged(groupId: string, joins: PresenceEntry[], leaves: string[]): void {
+    if (this.started) this.presence.localChanged(groupId, joins, leaves);
+  }
+
+  /** @internal Backplane: presence of a group without local subscribers. */
+  fetchPresence(groupId: string, timeout: number): Promise<PresenceMember[]> {
+    if (!this.started) return Promise.resolve([]);
+    return this.presence.fetch(groupId, timeout);
   }
 
   /** @internal Process instance of clone `id`, from its record ('' before its record came). */
@@ -424,6 +512,15 @@ export class CloneManager {
         case 'changed':
           this.routes.invalidate();
           this.ensureDialers();
+          this.scheduleTopology();
+          break;
+        case 'applied':
+          // Snapshots of this clone's presence first, then the acknowledgement: the clone
+          // that waits for it then holds them (one path, in order).
+          if (action.renewed) this.interestAcks.forget(action.id);
+          this.routes.invalidate();
+          this.presence.recordApplied(action.id, action.groups, action.renewed);
+          this.addressed.send(ackFrame(this.host.id, action.id, action.v));
           break;
       }
     }
@@ -440,6 +537,19 @@ export class CloneManager {
     this.flushScheduled = false;
     const actions = this.gossip.flush();
     if (this.started) this.run(actions);
+  }
+
+  /** Reachability changed: waits and presence follow, once per tick. */
+  private scheduleTopology(): void {
+    if (this.topologyScheduled) return;
+    this.topologyScheduled = true;
+    process.nextTick(() => {
+      this.topologyScheduled = false;
+      if (!this.started) return;
+      this.presence.topologyChanged();
+      this.interestAcks.check();
+      this.publishAcks.check();
+    });
   }
 
   private ensureDialers(): void {

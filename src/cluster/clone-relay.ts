@@ -25,10 +25,12 @@ export interface RelayContext {
   readonly links: ReadonlyMap<string, CloneLink>;
   readonly routes: RouteTable;
   records(): Iterable<StoredRecord>;
-  /** A message for this clone's subscribers. */
-  deliver(message: BackplaneMessage): void;
+  /** A message for this clone's subscribers; returns how many got it. */
+  deliver(message: BackplaneMessage): number;
   /** Another clone deleted a group. */
   groupDeleted(groupId: string): void;
+  /** A relay that asked for acknowledgement was delivered here: tell its publisher `ackTo`. */
+  delivered(ackTo: string, seq: number, count: number): void;
 }
 
 function interested(groups: Set<string>, target: GroupTarget): boolean {
@@ -39,10 +41,16 @@ function interested(groups: Set<string>, target: GroupTarget): boolean {
   return false;
 }
 
+const NO_DESTS: readonly string[] = [];
+
 /** Relays group messages and group deletions across the mesh. */
 export class CloneRelay {
   private seq = 0;
   private readonly seen = new SeenWindow();
+  /** Sequence number of the last message this clone published. */
+  get lastSeq(): number {
+    return this.seq;
+  }
   /** Messages relayed out and in, for stats. */
   relayedOut = 0;
   relayedIn = 0;
@@ -51,10 +59,15 @@ export class CloneRelay {
 
   constructor(private readonly context: RelayContext) {}
 
-  /** Sends a message published on this server to every interested clone. */
-  publish(message: BackplaneMessage): void {
+  /**
+   * Sends a message published on this server to every interested clone. With `ackTo` (this
+   * clone's id) each destination acknowledges it, and the clones it went to are returned
+   * (its sequence number is then {@link lastSeq}); without, nothing is collected.
+   */
+  publish(message: BackplaneMessage, ackTo?: string): readonly string[] {
     const { context } = this;
-    if (context.links.size === 0) return;
+    const none: readonly string[] = NO_DESTS;
+    if (context.links.size === 0) return none;
     const byHop = new Map<string, string[]>();
     for (const record of context.records()) {
       if (record.gone || !interested(record.groups, message.target)) continue;
@@ -64,23 +77,27 @@ export class CloneRelay {
       if (list === undefined) byHop.set(hop, [record.id]);
       else list.push(record.id);
     }
-    if (byHop.size === 0) return;
+    if (byHop.size === 0) return none;
     // Read only now: a message no clone wants is never encoded.
     const bytes = message.payload;
     const seq = ++this.seq;
-    this.send(byHop, context.instance, seq, message.target, bytes);
+    const dests = this.send(byHop, context.instance, seq, message.target, bytes, ackTo ?? null);
     this.relayedOut++;
+    return dests;
   }
 
   /** Handles a CLONE_RELAY frame. */
   receive(from: CloneLink, frame: CloneRelayFrame): void {
     const [, origin, seq, dests, target, bytes] = frame;
+    const ackTo = frame[6] ?? null;
     const { context } = this;
     this.peerCounters(from.peerId).framesIn++;
     if (this.seen.check(origin, seq, Date.now())) return;
     this.relayedIn++;
-    if (dests === null || dests.includes(context.selfId))
-      context.deliver({ target, payload: bytes });
+    if (dests === null || dests.includes(context.selfId)) {
+      const count = context.deliver({ target, payload: bytes });
+      if (ackTo !== null) context.delivered(ackTo, seq, count);
+    }
     if (dests === null) return;
     const byHop = new Map<string, string[]>();
     for (const id of dests) {
@@ -91,7 +108,7 @@ export class CloneRelay {
       if (list === undefined) byHop.set(hop, [id]);
       else list.push(id);
     }
-    this.send(byHop, origin, seq, target, bytes);
+    this.send(byHop, origin, seq, target, bytes, ackTo);
   }
 
   /** Tells every clone that a group was deleted here. */
@@ -124,15 +141,22 @@ export class CloneRelay {
     seq: number,
     target: GroupTarget,
     bytes: Uint8Array,
-  ): void {
+    ackTo: string | null,
+  ): readonly string[] {
+    // Destinations are collected only for a publisher that waits for them.
+    const sent: string[] | undefined = ackTo === null ? undefined : [];
     for (const [hop, ids] of byHop) {
       const link = this.context.links.get(hop);
       if (link === undefined) continue;
       // A clone that is its own next hop is the only destination: no list needed.
       const dests = ids.length === 1 && ids[0] === hop ? null : ids;
       const frame: CloneRelayFrame = [FrameType.CLONE_RELAY, origin, seq, dests, target, bytes];
-      if (link.send(frame)) this.peerCounters(hop).framesOut++;
+      if (ackTo !== null) frame.push(ackTo);
+      if (!link.send(frame)) continue;
+      this.peerCounters(hop).framesOut++;
+      sent?.push(...ids);
     }
+    return sent ?? NO_DESTS;
   }
 
   private peerCounters(peerId: string): { framesOut: number; framesIn: number } {

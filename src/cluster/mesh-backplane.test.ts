@@ -20,6 +20,7 @@ const server: MeshHost = {
     tls: undefined,
     serverSecret: undefined,
     encryption: false,
+    clusterAckTimeout: 1000,
   },
   emitAuthError: () => undefined,
   reportError: () => undefined,
@@ -40,7 +41,8 @@ function host(): BackplaneHost & { changes: number } {
     url: null,
     callTimeout: 1000,
     changes: 0,
-    deliver: () => undefined,
+    deliver: () => 0,
+    presence: undefined,
     groupDeleted: () => undefined,
     nodesChanged() {
       this.changes++;

@@ -11,6 +11,7 @@
  * @module
  */
 import type {
+  BackplaneDeliveries,
   Backplane,
   BackplaneHost,
   BackplaneMessage,
@@ -19,7 +20,8 @@ import type {
 } from '../backplane/backplane.js';
 import { InvalidArgumentError } from '../errors.js';
 import { loadCodec } from '../protocol/codecs.js';
-import type { FunctionInfo } from '../protocol/frames.js';
+import type { PresenceMember } from '../groups/presence-table.js';
+import type { FunctionInfo, PresenceEntry } from '../protocol/frames.js';
 import type { CallTarget } from '../rpc/call-target.js';
 import type { CloneHost } from './clone-host.js';
 import { CloneManager } from './clone-manager.js';
@@ -69,7 +71,7 @@ export class MeshBackplane implements Backplane {
         links.attachCloneLink(connection, peerId, direction),
       cloneLinkDown: (connection) => links.detachCloneLink(connection),
       cloneLinkFrame: (connection, frame) => links.cloneLinkFrame(connection, frame),
-      deliver: (message) => this.host?.deliver(message),
+      deliver: (message) => this.host?.deliver(message) ?? 0,
       groupDeleted: (groupId) => this.host?.groupDeleted(groupId),
       nodesChanged: () => this.host?.nodesChanged(),
     };
@@ -121,6 +123,26 @@ export class MeshBackplane implements Backplane {
 
   deleteGroup(groupId: string): void {
     this.clones.deleted(groupId);
+  }
+
+  /**
+   * Every reachable clone acknowledges this clone's record version that holds the interest
+   * (the clone layer waits with its own `clusterAckTimeout`), whatever the group.
+   */
+  confirmGroup(): Promise<string[]> {
+    return this.clones.confirmInterest();
+  }
+
+  publishAcked(message: BackplaneMessage, timeout: number): Promise<BackplaneDeliveries> {
+    return this.clones.publishAcked(message, timeout);
+  }
+
+  presenceChanged(groupId: string, joins: PresenceEntry[], leaves: string[]): void {
+    this.clones.presenceChanged(groupId, joins, leaves);
+  }
+
+  fetchPresence(groupId: string, timeout: number): Promise<PresenceMember[]> {
+    return this.clones.fetchPresence(groupId, timeout);
   }
 
   /**

@@ -2,7 +2,7 @@
  * `server.groups`: the groups of one server and the fan-out of group messages.
  * @module
  */
-import { InvalidArgumentError } from '../errors.js';
+import { ErrorCode, InvalidArgumentError, TimeoutError, WsMeshError } from '../errors.js';
 import type { GroupTarget } from '../protocol/frames.js';
 import { isName } from '../protocol/validate.js';
 import { Emitter } from '../util/emitter.js';
@@ -10,7 +10,24 @@ import { refuseUnknownOptions, type OptionKeys } from '../util/known-options.js'
 import { FanoutMessage } from './fanout-message.js';
 import { deliverToMembers, Group, type GroupOwner, type GroupSendOptions } from './group.js';
 import { HistoryStore, resolveHistory, type HistoryOptions } from './history.js';
+import type { PresenceEntry, PresenceMember, PresenceTable } from './presence-table.js';
 import type { Subscriber } from './subscriber.js';
+
+/** Deliveries of an acknowledged publish, per node (this one included). */
+export interface ClusterDeliveries {
+  /** Deliveries on each node that answered, by node id. */
+  nodes: Record<string, number>;
+  /** Nodes that should have answered and did not in time. */
+  missing: string[];
+}
+
+/** What `sendMesToGroup({ ack: 'cluster' })` resolves with. */
+export interface ClusterDelivery {
+  /** Deliveries over the whole cluster. */
+  delivered: number;
+  /** Deliveries by node id (every node with subscribers, this one included). */
+  nodes: Record<string, number>;
+}
 
 /** Options of `groups.sendMes`: a target plus the message. */
 export interface GroupsSendOptions extends GroupSendOptions {
@@ -28,6 +45,19 @@ export interface GroupsObserver {
   published?(message: FanoutMessage, withoutId: string | undefined): void;
   /** A group was deleted on this server by user code. */
   deleted?(groupId: string): void;
+  // Cluster acknowledgements and presence (docs/groups.md, "Presence" and "Acknowledgements").
+  /**
+   * Resolves once every other node knows that this node has subscribers in `groupId` (so a
+   * message published anywhere from then on reaches them), with the ids of the nodes that did
+   * not confirm within the cluster's acknowledgement timeout.
+   */
+  confirmInterest?(groupId: string): Promise<string[]>;
+  /** Like `published`, and resolves with the deliveries of every node the message went to. */
+  publishAcked?(message: FanoutMessage, timeout: number): Promise<ClusterDeliveries>;
+  /** Local presence members of `groupId` joined or left. */
+  presenceChanged?(groupId: string, joins: PresenceEntry[], leaves: string[]): void;
+  /** The presence of a group this node keeps no copy of, asked of the other nodes. */
+  fetchPresence?(groupId: string, timeout: number): Promise<PresenceMember[]>;
 }
 
 /** Payload of every group event. */
@@ -97,6 +127,12 @@ export class GroupManager<Member extends Subscriber = Subscriber> extends Emitte
   routeCounters: { countOut(route: string | null): void } | undefined;
   /** @internal What this node keeps of each group's messages (docs/recovery.md). */
   history = new HistoryStore(undefined);
+  /** @internal Presence of this server's groups (set by the server). */
+  presenceTable: PresenceTable | undefined;
+  /** @internal Groups have presence unless `groups.add` says otherwise (server option). */
+  presenceByDefault = false;
+  /** @internal How long a presence query waits for other nodes, in ms. */
+  presenceTimeout = 5000;
 
   /** Number of groups. */
   get size(): number {
@@ -106,15 +142,19 @@ export class GroupManager<Member extends Subscriber = Subscriber> extends Emitte
   /**
    * Creates a group (kept until deleted), or updates its data; `ws` joins it when given.
    * `history` keeps the group's last `size` messages for `ttl` ms on this node (set it alike
-   * on every clone), overriding the server's `history` option.
+   * on every clone), overriding the server's `history` option. `presence` turns the group's
+   * presence on or off (default: the server's `presence.allGroups`).
    */
   add(options: {
     id: string;
     ws?: Member;
     data?: unknown;
     history?: HistoryOptions | undefined;
+    presence?: boolean;
   }): Group<Member> {
     const id = checkId(options?.id, 'add');
+    if (options.presence !== undefined && typeof options.presence !== 'boolean')
+      throw new InvalidArgumentError('groups.add: presence must be a boolean');
     if (options.history !== undefined) {
       const config = resolveHistory(options.history, 'groups.add: history');
       if (typeof config === 'string') throw new InvalidArgumentError(config);
@@ -123,11 +163,13 @@ export class GroupManager<Member extends Subscriber = Subscriber> extends Emitte
     let group = this.groups.get(id);
     if (group === undefined) {
       group = new Group<Member>(id, options.data, this as GroupOwner, true);
+      if (options.presence !== undefined) group.presence = options.presence;
       this.groups.set(id, group);
       this.emitGroup('add', group, options.ws);
     } else {
       group.persistent = true;
       if (options.data !== undefined) group.data = options.data;
+      if (options.presence !== undefined) group.presence = options.presence;
     }
     if (options.ws !== undefined) group.addSubscriber(options.ws);
     return group;
@@ -153,9 +195,13 @@ export class GroupManager<Member extends Subscriber = Subscriber> extends Emitte
     group.subscribers.clear();
     for (const subscriber of members) {
       subscriber.groups.delete(id);
+      this.presenceTable?.leave(id, subscriber.id);
       subscriber.membershipChanged?.(id, false);
     }
-    if (hadMembers) this.observer?.interestRemoved?.(id);
+    if (hadMembers) {
+      this.presenceTable?.dropRemote(id);
+      this.observer?.interestRemoved?.(id);
+    }
     for (const subscriber of members) this.emitGroup('unsubscribe', group, subscriber);
     this.emitGroup('delete', group, undefined);
     return true;
@@ -234,6 +280,97 @@ export class GroupManager<Member extends Subscriber = Subscriber> extends Emitte
   }
 
   /**
+   * @internal Publishes like `publish`, then waits until every other node the message went to
+   * reported its deliveries; rejects with `TimeoutError` naming the nodes that did not within
+   * `timeout` ms (`error.data.missing`, and `error.data.nodes` for those that did).
+   */
+  async publishAcked(
+    target: GroupTarget,
+    options: GroupSendOptions,
+    selfId: string,
+    timeout: number,
+  ): Promise<ClusterDelivery> {
+    const route = checkOptionalName(options.route, 'route');
+    const act = checkOptionalName(options.act, 'act');
+    const { history } = this;
+    const position = history.off ? undefined : history.stamp(target);
+    const message = FanoutMessage.fromFields(
+      target,
+      route,
+      act,
+      options.data === undefined ? null : options.data,
+      position,
+    );
+    this.routeCounters?.countOut(route);
+    if (position !== undefined) history.keepPublished(message, position);
+    const local = this.fanOutCounted(message, options.withoutId);
+    const nodes: Record<string, number> = { [selfId]: local };
+    const remote = this.observer?.publishAcked?.(message, timeout);
+    if (remote === undefined) {
+      this.observer?.published?.(message, options.withoutId);
+      return { delivered: local, nodes };
+    }
+    const { nodes: others, missing } = await remote;
+    Object.assign(nodes, others);
+    if (missing.length > 0) {
+      throw new TimeoutError(
+        `No delivery acknowledgement within ${timeout} ms from node${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`,
+        { missing, nodes },
+      );
+    }
+    let delivered = 0;
+    for (const count of Object.values(nodes)) delivered += count;
+    return { delivered, nodes };
+  }
+
+  /**
+   * @internal Lists `ws` in the presence of `groupId` (it must be a member already). Throws
+   * when the group's presence is off or full.
+   */
+  joinPresence(
+    groupId: string,
+    ws: Member & { presenceEvent(groupId: string, joined: boolean, who: PresenceMember): void },
+    clientId: string,
+    data: unknown,
+  ): void {
+    const table = this.presenceTable;
+    const group = this.groups.get(groupId);
+    if (table === undefined || !(group?.presence ?? this.presenceByDefault)) {
+      throw new WsMeshError(
+        ErrorCode.PRESENCE_OFF,
+        `Group "${groupId}" has no presence (server option presence.allGroups, or groups.add({ id, presence: true }))`,
+      );
+    }
+    table.join(groupId, ws.id, clientId, data, undefined);
+  }
+
+  /** True when `groupId` lists presence (its own setting, else the server's default). */
+  presenceEnabled(groupId: string): boolean {
+    return this.groups.get(groupId)?.presence ?? this.presenceByDefault;
+  }
+
+  /**
+   * Who is in the presence of group `id`, on every node: from this node's copy when it has
+   * subscribers in the group, else asked of the other nodes.
+   */
+  async presence(options: { id: string }): Promise<PresenceMember[]> {
+    const id = checkId(options?.id, 'presence');
+    const table = this.presenceTable;
+    if (table === undefined) return [];
+    if ((this.groups.get(id)?.subscribers.size ?? 0) > 0) return table.list(id);
+    return (await this.observer?.fetchPresence?.(id, this.presenceTimeout)) ?? [];
+  }
+
+  /** Number of members in the presence of group `id` on every node, without the list. */
+  async presenceCount(options: { id: string }): Promise<number> {
+    const id = checkId(options?.id, 'presenceCount');
+    const table = this.presenceTable;
+    if (table === undefined) return 0;
+    if ((this.groups.get(id)?.subscribers.size ?? 0) > 0) return table.count(id);
+    return (await this.presence({ id })).length;
+  }
+
+  /**
    * Delivers a message from another node to local subscribers of its target, once: a copy
    * already kept in history is dropped. @internal
    */
@@ -280,7 +417,11 @@ export class GroupManager<Member extends Subscriber = Subscriber> extends Emitte
     const emptied = group.subscribers.size === 0;
     const deleted = emptied && !group.persistent && this.groups.get(group.id) === group;
     if (deleted) this.groups.delete(group.id);
-    if (emptied) this.observer?.interestRemoved?.(group.id);
+    this.presenceTable?.leave(group.id, subscriber.id);
+    if (emptied) {
+      this.presenceTable?.dropRemote(group.id);
+      this.observer?.interestRemoved?.(group.id);
+    }
     this.emitGroup('unsubscribe', group as Group<Member>, subscriber as Member);
     if (deleted) this.emitGroup('delete', group as Group<Member>, undefined);
   }

@@ -34,6 +34,8 @@ export class Group<Member extends Subscriber = Subscriber> {
    * someone subscribed disappear with their last subscriber.
    */
   persistent: boolean;
+  /** Presence on or off for this group; undefined: the server's default. */
+  presence: boolean | undefined;
 
   /** @internal */
   constructor(

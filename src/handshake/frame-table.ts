@@ -48,6 +48,10 @@ const CLONE_FRAMES = [
   FrameType.CLONE_GROUP_DELETE,
   FrameType.HISTORY_REQUEST,
   FrameType.HISTORY_PAGE,
+  FrameType.CLONE_ACK,
+  FrameType.CLONE_DELIVERED,
+  FrameType.CLONE_PRESENCE,
+  FrameType.CLONE_PRESENCE_FETCH,
 ] as const;
 
 function table(entries: [readonly number[], FrameSink][]): ReadonlyMap<number, FrameSink> {
@@ -65,6 +69,7 @@ const TABLES: Record<PeerRole, ReadonlyMap<number, FrameSink>> = {
         FrameType.SUBSCRIBE_SINCE,
         FrameType.UNSUBSCRIBE,
         FrameType.PUBLISH,
+        FrameType.PRESENCE,
       ],
       'dispatcher',
     ],

@@ -12,7 +12,17 @@ import type { Codec } from '../protocol/codec.js';
 import type { GroupTarget } from '../protocol/frames.js';
 import type { Subjects } from './subjects.js';
 
-type Envelope = [instance: string, seq: number, target: GroupTarget, payload: Uint8Array];
+/** `ack` is 1 when the publisher will ask every node for its deliveries (cluster-acks.ts). */
+type Envelope = [
+  instance: string,
+  seq: number,
+  target: GroupTarget,
+  payload: Uint8Array,
+  ack?: number,
+];
+
+/** Deliveries of acknowledged publishes remembered, per node, until their publisher asks. */
+const ACKED_KEPT = 4096;
 
 function isTarget(value: unknown): value is GroupTarget {
   return (
@@ -25,7 +35,7 @@ function isTarget(value: unknown): value is GroupTarget {
 function isEnvelope(value: unknown): value is Envelope {
   return (
     Array.isArray(value) &&
-    value.length === 4 &&
+    value.length >= 4 &&
     typeof value[0] === 'string' &&
     typeof value[1] === 'number' &&
     isTarget(value[2]) &&
@@ -35,7 +45,11 @@ function isEnvelope(value: unknown): value is Envelope {
 
 /** This node's group subscriptions and publishes. */
 export class NatsGroups {
-  private readonly subscriptions = new Map<string, Subscription>();
+  private readonly subscriptions = new Map<string, Subscription[]>();
+  /** Deliveries of acknowledged publishes by `instance seq`, oldest first. */
+  private readonly acked = new Map<string, number>();
+  /** Presence changes of a group this node is subscribed to (cluster-acks.ts). */
+  onPresence: ((data: Uint8Array) => void) | undefined;
   private seq = 0;
   /** Last multi-group message delivered per publishing process (the de-duplication key). */
   private readonly lastMulti = new Map<string, number>();
@@ -61,24 +75,39 @@ export class NatsGroups {
     return this.subscriptions.size;
   }
 
+  /** True while this node is subscribed to `groupId`. */
+  has(groupId: string): boolean {
+    return this.subscriptions.has(groupId);
+  }
+
   subscribe(groupId: string): void {
     if (this.subscriptions.has(groupId)) return;
-    const subscription = this.nc.subscribe(this.subjects.group(groupId), {
+    const messages = this.nc.subscribe(this.subjects.group(groupId), {
       callback: (_error, msg) => this.receive(msg.data),
     });
-    this.subscriptions.set(groupId, subscription);
+    const presence = this.nc.subscribe(this.subjects.presence(groupId), {
+      callback: (_error, msg) => this.onPresence?.(msg.data),
+    });
+    this.subscriptions.set(groupId, [messages, presence]);
   }
 
   unsubscribe(groupId: string): void {
-    const subscription = this.subscriptions.get(groupId);
-    if (subscription === undefined) return;
+    const subscriptions = this.subscriptions.get(groupId);
+    if (subscriptions === undefined) return;
     this.subscriptions.delete(groupId);
-    subscription.unsubscribe();
+    for (const subscription of subscriptions) subscription.unsubscribe();
   }
 
-  publish(message: BackplaneMessage): void {
+  /** Deliveries of acknowledged publish `seq` of `instance` here, if it arrived. */
+  deliveredCount(instance: string, seq: number): number | undefined {
+    return this.acked.get(`${instance} ${seq}`);
+  }
+
+  /** Publishes; returns the message's sequence number (its key for acknowledgements). */
+  publish(message: BackplaneMessage, ack = false): number {
     const { target } = message;
     const envelope: Envelope = [this.instance, ++this.seq, target, message.payload];
+    if (ack) envelope.push(1);
     const bytes = this.codec.encode(envelope) as Uint8Array;
     if (target === null) {
       this.nc.publish(this.subjects.all, bytes);
@@ -88,6 +117,7 @@ export class NatsGroups {
       for (const id of new Set(target)) this.nc.publish(this.subjects.group(id), bytes);
     }
     this.messagesOut++;
+    return envelope[1];
   }
 
   /** A publishing process is gone: forget its de-duplication state. */
@@ -106,13 +136,16 @@ export class NatsGroups {
       this.malformed++;
       return;
     }
-    const [instance, seq, target, payload] = envelope;
+    const [instance, seq, target, payload, ack] = envelope;
     if (instance === this.instance) return;
     if (Array.isArray(target) && target.length > 1) {
       if (this.lastMulti.get(instance) === seq) return;
       this.lastMulti.set(instance, seq);
     }
     this.messagesIn++;
-    this.host.deliver({ target, payload });
+    const delivered = this.host.deliver({ target, payload });
+    if (ack !== 1) return;
+    this.acked.set(`${instance} ${seq}`, delivered);
+    if (this.acked.size > ACKED_KEPT) this.acked.delete(this.acked.keys().next().value as string);
   }
 }

@@ -23,6 +23,10 @@ import type { Codec } from '../protocol/codec.js';
 import { loadCodec } from '../protocol/codecs.js';
 import type { FunctionInfo } from '../protocol/frames.js';
 import type { CallTarget } from '../rpc/call-target.js';
+import type { BackplaneDeliveries } from '../backplane/backplane.js';
+import type { PresenceMember } from '../groups/presence-table.js';
+import type { PresenceEntry } from '../protocol/frames.js';
+import { NatsClusterAcks } from './cluster-acks.js';
 import { FunctionTables, isTableEntries } from './function-tables.js';
 import { NatsGroups } from './groups.js';
 import { Announce, isAnnouncement, NodeTable, type NodeEntry } from './nodes.js';
@@ -37,6 +41,7 @@ interface Live {
   host: BackplaneHost;
   groups: NatsGroups;
   rpc: NatsRpc;
+  acks: NatsClusterAcks;
   timer: ReturnType<typeof setInterval>;
 }
 
@@ -111,9 +116,12 @@ export class NatsBackplane implements Backplane {
     }
     const groups = new NatsGroups(nc, codec, this.subjects, this.instance, host);
     const rpc = new NatsRpc(nc, codec, this.subjects, host);
+    const acks = new NatsClusterAcks(nc, codec, this.subjects, this.instance, host, groups, () =>
+      this.table.nodes.values(),
+    );
     const timer = setInterval(() => this.tick(), options.heartbeatInterval);
     timer.unref?.();
-    const live: Live = { nc, codec, host, groups, rpc, timer };
+    const live: Live = { nc, codec, host, groups, rpc, acks, timer };
     this.live = live;
     this.status = 'connected';
     void this.watchStatus(live);
@@ -125,7 +133,7 @@ export class NatsBackplane implements Backplane {
       callback: (_e, msg) => {
         const suffix = msg.subject.slice(inboxPrefix.length);
         if (suffix === 't') this.tableRequested(msg);
-        else rpc.inbox(suffix, msg);
+        else if (!acks.inbox(suffix, msg)) rpc.inbox(suffix, msg);
       },
     });
     groups.start();
@@ -161,6 +169,7 @@ export class NatsBackplane implements Backplane {
 
   unsubscribeGroup(groupId: string): void {
     this.live?.groups.unsubscribe(groupId);
+    this.live?.acks.forget(groupId);
   }
 
   publish(message: BackplaneMessage): void {
@@ -171,6 +180,34 @@ export class NatsBackplane implements Backplane {
     } catch (error) {
       live.host.reportError(error);
     }
+  }
+
+  async confirmGroup(groupId: string, timeout: number): Promise<string[]> {
+    const live = this.live;
+    if (live === undefined) return [];
+    try {
+      return await live.acks.confirm(groupId, timeout);
+    } catch (error) {
+      // NATS unreachable (reconnecting): the other nodes cannot confirm yet.
+      live.host.reportError(error);
+      return [...this.table.nodes.keys()];
+    }
+  }
+
+  async publishAcked(message: BackplaneMessage, timeout: number): Promise<BackplaneDeliveries> {
+    const live = this.live;
+    if (live === undefined) return { nodes: {}, missing: [] };
+    return live.acks.publishAcked(message, timeout);
+  }
+
+  presenceChanged(groupId: string, joins: PresenceEntry[], leaves: string[]): void {
+    this.live?.acks.presenceChanged(groupId, joins, leaves);
+  }
+
+  async fetchPresence(groupId: string, timeout: number): Promise<PresenceMember[]> {
+    const live = this.live;
+    if (live === undefined) return [];
+    return live.acks.fetch(groupId, timeout);
   }
 
   deleteGroup(groupId: string): void {
@@ -296,6 +333,7 @@ export class NatsBackplane implements Backplane {
     if (node !== undefined && this.tables.versionOf(node.id, node.instance) !== node.tableVersion)
       void this.fetchTable(live, node);
     if (seen.joined || seen.gone !== undefined) live.host.nodesChanged();
+    if (seen.joined) live.acks.republish();
   }
 
   private nodeGone(live: Live, node: NodeEntry): void {

@@ -47,6 +47,11 @@ export class Subjects {
     return `${this.prefix}.g.${token(groupId)}`;
   }
 
+  /** Presence changes of one group (subscribed with the group's messages). */
+  presence(groupId: string): string {
+    return `${this.prefix}.p.${token(groupId)}`;
+  }
+
   /** Calls and stream openings of one function (a queue subscription per node that has it). */
   rpc(namespace: string, name: string): string {
     return `${this.prefix}.rpc.${token(namespace)}.${token(name)}`;

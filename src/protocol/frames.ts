@@ -69,6 +69,19 @@ export const FrameType = {
   RPC_FUNCTIONS: 39,
   /** Server links only: the functions the sender can reach in the link's namespace, with paths. */
   LINK_ROUTES: 40,
+  // Presence and cluster acknowledgements (PROTOCOL.md 2.3, 2.11).
+  /** Client to server: the presence list (or count) of a group, cluster-wide; answered by REPLY. */
+  PRESENCE: 16,
+  /** Server to client: a member joined or left the presence of a group the client listens to. */
+  PRESENCE_EVENT: 17,
+  /** Clone links only: the sender holds the receiver's record at `version` or later. */
+  CLONE_ACK: 50,
+  /** Clone links only: the sender delivered a relayed message that asked for acknowledgement. */
+  CLONE_DELIVERED: 51,
+  /** Clone links only: presence changes of the sender's own members in one group. */
+  CLONE_PRESENCE: 52,
+  /** Clone links only: asks for the receiver's presence members of one group (CLONE_PRESENCE). */
+  CLONE_PRESENCE_FETCH: 53,
 } as const;
 
 /** Kinds of peer announced in HELLO. */
@@ -180,11 +193,11 @@ export type MessageFrame = [
 export type ReplyFrame = [typeof FrameType.REPLY, number, unknown];
 /** `[4, id, error]`; id 0 = not tied to a request. */
 export type ErrorFrame = [typeof FrameType.ERROR, number, WireError];
-/** `[5, id, groupId]` */
-export type SubscribeFrame = [typeof FrameType.SUBSCRIBE, number, string];
+/** `[5, id, groupId, options?]` */
+export type SubscribeFrame = [typeof FrameType.SUBSCRIBE, number, string, SubscribeBody?];
 /** `[6, id, groupId]` */
 export type UnsubscribeFrame = [typeof FrameType.UNSUBSCRIBE, number, string];
-/** `[7, id, target, route, act, data, notSendMe]` */
+/** `[7, id, target, route, act, data, notSendMe, ack?]`; `ack` `"cluster"` waits for every node. */
 export type PublishFrame = [
   typeof FrameType.PUBLISH,
   number,
@@ -193,6 +206,7 @@ export type PublishFrame = [
   string | null,
   unknown,
   boolean,
+  ('cluster' | null)?,
 ];
 /** `[8, target, route, act, data, position?]`; `position` only for groups with history. */
 export type GroupMessageFrame = [
@@ -208,12 +222,16 @@ export interface WireGroupPosition {
   s: Record<string, number>;
   t: number;
 }
-/** `[14, id, groupId, since]`: SUBSCRIBE resuming from `since` (null: a fresh subscription). */
+/**
+ * `[14, id, groupId, since, options?]`: SUBSCRIBE resuming from `since` (null: a fresh
+ * subscription), with the options of SUBSCRIBE.
+ */
 export type SubscribeSinceFrame = [
   typeof FrameType.SUBSCRIBE_SINCE,
   number,
   string,
   WireGroupPosition | null,
+  SubscribeBody?,
 ];
 /** `[15, groupId, recovered, position]`; `recovered` null after a fresh subscription. */
 export type RecoverFrame = [typeof FrameType.RECOVER, string, boolean | null, WireGroupPosition];
@@ -281,7 +299,11 @@ export type CloneUpdateFrame = [typeof FrameType.CLONE_UPDATE, CloneRecord];
 export type CloneRequestFrame = [typeof FrameType.CLONE_REQUEST, string];
 /** `[23, [[cloneId, version], ...]]` */
 export type CloneDigestFrame = [typeof FrameType.CLONE_DIGEST, [string, number][]];
-/** `[24, origin, seq, dests, target, groupMessage]`; `groupMessage` is an encoded GROUP_MESSAGE. */
+/**
+ * `[24, origin, seq, dests, target, groupMessage, ackTo?]`; `groupMessage` is an encoded
+ * GROUP_MESSAGE; `ackTo`, when set, is the publishing clone's id, to which every destination
+ * sends CLONE_DELIVERED.
+ */
 export type CloneRelayFrame = [
   typeof FrameType.CLONE_RELAY,
   string,
@@ -289,6 +311,7 @@ export type CloneRelayFrame = [
   string[] | null,
   GroupTarget,
   Uint8Array,
+  (string | null)?,
 ];
 /** `[25, origin, seq, groupId]` */
 export type CloneGroupDeleteFrame = [typeof FrameType.CLONE_GROUP_DELETE, string, number, string];
@@ -356,6 +379,59 @@ export type MembershipFrame = [typeof FrameType.MEMBERSHIP, string, boolean];
 export type PingFrame = [typeof FrameType.PING];
 export type PongFrame = [typeof FrameType.PONG];
 
+// Presence and cluster acknowledgements (PROTOCOL.md 2.3, 2.11).
+
+/** Options of a SUBSCRIBE (its optional fourth element). */
+export interface SubscribeBody {
+  /** List the subscriber in the group's presence and send it PRESENCE_EVENT frames. */
+  presence?: boolean;
+  /** What the presence lists for this member (the client's `data`). */
+  data?: unknown;
+}
+/** A member of a node's presence in one group: `[key, clientId, data]`; `key` is unique on its node. */
+export type PresenceEntry = [key: string, clientId: string, data: unknown];
+/** `[16, id, groupId, countOnly]` */
+export type PresenceFrame = [typeof FrameType.PRESENCE, number, string, boolean];
+/** `[17, groupId, joined, clientId, data, node]` */
+export type PresenceEventFrame = [
+  typeof FrameType.PRESENCE_EVENT,
+  string,
+  boolean,
+  string,
+  unknown,
+  string,
+];
+/** `[50, from, to, version]` */
+export type CloneAckFrame = [typeof FrameType.CLONE_ACK, string, string, number];
+/** `[51, from, to, seq, delivered]` */
+export type CloneDeliveredFrame = [
+  typeof FrameType.CLONE_DELIVERED,
+  string,
+  string,
+  number,
+  number,
+];
+/** `[52, from, to, groupId, reset, joins, leaves]` */
+export type ClonePresenceFrame = [
+  typeof FrameType.CLONE_PRESENCE,
+  string,
+  string,
+  string,
+  boolean,
+  PresenceEntry[],
+  string[],
+];
+/** `[53, from, to, groupId]` */
+export type ClonePresenceFetchFrame = [
+  typeof FrameType.CLONE_PRESENCE_FETCH,
+  string,
+  string,
+  string,
+];
+/** Clone frames addressed to one clone (`to`), forwarded along shortest paths. */
+export type CloneAddressedFrame =
+  CloneAckFrame | CloneDeliveredFrame | ClonePresenceFrame | ClonePresenceFetchFrame;
+
 /** Any valid frame of protocol version 2. */
 export type Frame =
   | HelloFrame
@@ -392,7 +468,10 @@ export type Frame =
   | RpcStreamCancelFrame
   | LinkRoutesFrame
   | RpcListFrame
-  | RpcFunctionsFrame;
+  | RpcFunctionsFrame
+  | PresenceFrame
+  | PresenceEventFrame
+  | CloneAddressedFrame;
 
 /** The frame of type `T`: `FrameOf<typeof FrameType.PING>` is {@link PingFrame}. */
 export type FrameOf<T extends Frame[0]> = Extract<Frame, readonly [T, ...unknown[]]>;
@@ -408,7 +487,8 @@ export type RequestFrame =
   | UnsubscribeFrame
   | PublishFrame
   | RpcCallFrame
-  | RpcListFrame;
+  | RpcListFrame
+  | PresenceFrame;
 
 /**
  * Builds a request frame around its id. The connection that sends the request picks the id,

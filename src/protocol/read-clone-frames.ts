@@ -7,6 +7,7 @@ import type { ProtocolError } from '../errors.js';
 import { bad, isCount, isName, isNameList, isTarget, isUrl, type ReaderTable } from './checks.js';
 import { FrameType, type CloneRecord, type FrameOf } from './frames.js';
 import { readCloneRecord } from './read-bodies.js';
+import { readRelayAckTo } from './read-presence-frames.js';
 
 function readCloneSync(items: readonly unknown[]): FrameOf<typeof FrameType.CLONE_SYNC> {
   const records = items[1];
@@ -65,7 +66,10 @@ function readCloneRelay(items: readonly unknown[]): FrameOf<typeof FrameType.CLO
   if (!(dests === null || isNameList(dests))) throw bad('CLONE_RELAY dests invalid');
   if (!isTarget(target)) throw bad('CLONE_RELAY target invalid');
   if (!(bytes instanceof Uint8Array)) throw bad('CLONE_RELAY payload must be bytes');
-  return [FrameType.CLONE_RELAY, origin, seq, dests, target, bytes];
+  const ackTo = readRelayAckTo(items[6]);
+  return ackTo === null
+    ? [FrameType.CLONE_RELAY, origin, seq, dests, target, bytes]
+    : [FrameType.CLONE_RELAY, origin, seq, dests, target, bytes, ackTo];
 }
 
 function readCloneGroupDelete(

@@ -19,6 +19,7 @@ import {
   type WireHistoryEntry,
   type WireStreamInfo,
 } from './frames.js';
+import { readSubscribeOptions } from './read-presence-frames.js';
 
 /** Most streams a position may name. */
 const MAX_STREAMS = 256;
@@ -75,10 +76,16 @@ function readSubscribeSince(items: readonly unknown[]): FrameOf<typeof FrameType
   const since = items[3] ?? null;
   if (!isCount(id)) throw bad('SUBSCRIBE_SINCE id must be a non-negative integer');
   if (!isName(groupId)) throw bad('group id must be a non-empty string', id);
-  if (since === null) return [FrameType.SUBSCRIBE_SINCE, id, groupId, null];
-  const position = readWirePositionBody(since);
-  if (position === undefined) throw bad('SUBSCRIBE_SINCE position must be {s, t} or null', id);
-  return [FrameType.SUBSCRIBE_SINCE, id, groupId, position];
+  let position: WireGroupPosition | null = null;
+  if (since !== null) {
+    const read = readWirePositionBody(since);
+    if (read === undefined) throw bad('SUBSCRIBE_SINCE position must be {s, t} or null', id);
+    position = read;
+  }
+  const options = readSubscribeOptions(items[4], id);
+  return options === undefined
+    ? [FrameType.SUBSCRIBE_SINCE, id, groupId, position]
+    : [FrameType.SUBSCRIBE_SINCE, id, groupId, position, options];
 }
 
 function readRecover(items: readonly unknown[]): FrameOf<typeof FrameType.RECOVER> {

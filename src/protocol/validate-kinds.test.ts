@@ -100,15 +100,31 @@ const samples: { [T in Frame[0]]: Sample<T> } = {
     expected: [FrameType.ERROR, 4, wire],
     input: [FrameType.ERROR, 4, { ...wire, extra: 'left out' }],
   },
-  [FrameType.SUBSCRIBE]: { expected: [FrameType.SUBSCRIBE, 1, 'g'] },
+  [FrameType.SUBSCRIBE]: {
+    expected: [FrameType.SUBSCRIBE, 1, 'g', { presence: true, data: { name: 'ann' } }],
+  },
   [FrameType.UNSUBSCRIBE]: { expected: [FrameType.UNSUBSCRIBE, 1, 'g'] },
-  [FrameType.PUBLISH]: { expected: [FrameType.PUBLISH, 3, ['g', 'h'], 'r', 'a', [1], true] },
+  [FrameType.PUBLISH]: {
+    expected: [FrameType.PUBLISH, 3, ['g', 'h'], 'r', 'a', [1], true, 'cluster'],
+  },
   [FrameType.GROUP_MESSAGE]: {
     expected: [FrameType.GROUP_MESSAGE, 'g', 'r', null, 1, ['s-1', 4]],
   },
   [FrameType.SUBSCRIBE_SINCE]: {
-    expected: [FrameType.SUBSCRIBE_SINCE, 1, 'g', { s: { 's-1': 4 }, t: 1000 }],
-    input: [FrameType.SUBSCRIBE_SINCE, 1, 'g', { s: { 's-1': 4 }, t: 1000, extra: 1 }],
+    expected: [
+      FrameType.SUBSCRIBE_SINCE,
+      1,
+      'g',
+      { s: { 's-1': 4 }, t: 1000 },
+      { presence: true, data: { name: 'ann' } },
+    ],
+    input: [
+      FrameType.SUBSCRIBE_SINCE,
+      1,
+      'g',
+      { s: { 's-1': 4 }, t: 1000, extra: 1 },
+      { presence: true, data: { name: 'ann' } },
+    ],
   },
   [FrameType.RECOVER]: { expected: [FrameType.RECOVER, 'g', true, { s: { 's-1': 4 }, t: 1000 }] },
   [FrameType.HISTORY_REQUEST]: {
@@ -134,7 +150,7 @@ const samples: { [T in Frame[0]]: Sample<T> } = {
   [FrameType.CLONE_REQUEST]: { expected: [FrameType.CLONE_REQUEST, 'b'] },
   [FrameType.CLONE_DIGEST]: { expected: [FrameType.CLONE_DIGEST, [['b', 3]]] },
   [FrameType.CLONE_RELAY]: {
-    expected: [FrameType.CLONE_RELAY, 'i-a', 9, ['c'], 'g', new Uint8Array([1, 2])],
+    expected: [FrameType.CLONE_RELAY, 'i-a', 9, ['c'], 'g', new Uint8Array([1, 2]), 'a'],
   },
   [FrameType.CLONE_GROUP_DELETE]: { expected: [FrameType.CLONE_GROUP_DELETE, 'i-a', 10, 'g'] },
   [FrameType.RPC_CALL]: { expected: [FrameType.RPC_CALL, 1, 'ns', 'add', [1, 2], 3, 500] },
@@ -150,6 +166,16 @@ const samples: { [T in Frame[0]]: Sample<T> } = {
     expected: [FrameType.RPC_FUNCTIONS, 'ns', [info]],
     input: [FrameType.RPC_FUNCTIONS, 'ns', [{ ...info, extra: 'left out' }]],
   },
+  [FrameType.PRESENCE]: { expected: [FrameType.PRESENCE, 4, 'g', true] },
+  [FrameType.PRESENCE_EVENT]: {
+    expected: [FrameType.PRESENCE_EVENT, 'g', true, 'client-1', { name: 'ann' }, 'a'],
+  },
+  [FrameType.CLONE_ACK]: { expected: [FrameType.CLONE_ACK, 'a', 'b', 7] },
+  [FrameType.CLONE_DELIVERED]: { expected: [FrameType.CLONE_DELIVERED, 'a', 'b', 9, 2] },
+  [FrameType.CLONE_PRESENCE]: {
+    expected: [FrameType.CLONE_PRESENCE, 'a', 'b', 'g', false, [['k1', 'client-1', null]], ['k2']],
+  },
+  [FrameType.CLONE_PRESENCE_FETCH]: { expected: [FrameType.CLONE_PRESENCE_FETCH, 'a', 'b', 'g'] },
   [FrameType.LINK_ROUTES]: {
     expected: [FrameType.LINK_ROUTES, 'ns', [['add', info, ['s1', 's2']]]],
   },

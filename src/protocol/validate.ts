@@ -23,6 +23,7 @@ import { FrameType, type Frame, type FrameOf } from './frames.js';
 import { readAuth, readChallenge, readHello, readWelcome, readWireError } from './read-bodies.js';
 import { cloneReaders } from './read-clone-frames.js';
 import { recoveryReaders } from './read-recovery-frames.js';
+import { presenceReaders, readPublishAck, readSubscribeOptions } from './read-presence-frames.js';
 import { rpcReaders } from './read-rpc-frames.js';
 
 export {
@@ -66,17 +67,25 @@ function readError(items: readonly unknown[]): FrameOf<typeof FrameType.ERROR> {
   return [FrameType.ERROR, id, error];
 }
 
-/** SUBSCRIBE and UNSUBSCRIBE: `[type, id, groupId]`. */
-function groupRequest<T extends typeof FrameType.SUBSCRIBE | typeof FrameType.UNSUBSCRIBE>(
-  type: T,
-): (items: readonly unknown[]) => [T, number, string] {
-  return (items) => {
-    const id = items[1];
-    const groupId = items[2];
-    if (!isCount(id)) throw bad('SUBSCRIBE/UNSUBSCRIBE id must be a non-negative integer');
-    if (!isName(groupId)) throw bad('group id must be a non-empty string', id);
-    return [type, id, groupId];
-  };
+/** SUBSCRIBE: `[5, id, groupId, options?]`. */
+function readSubscribe(items: readonly unknown[]): FrameOf<typeof FrameType.SUBSCRIBE> {
+  const id = items[1];
+  const groupId = items[2];
+  if (!isCount(id)) throw bad('SUBSCRIBE/UNSUBSCRIBE id must be a non-negative integer');
+  if (!isName(groupId)) throw bad('group id must be a non-empty string', id);
+  const options = readSubscribeOptions(items[3], id);
+  return options === undefined
+    ? [FrameType.SUBSCRIBE, id, groupId]
+    : [FrameType.SUBSCRIBE, id, groupId, options];
+}
+
+/** UNSUBSCRIBE: `[6, id, groupId]`. */
+function readUnsubscribe(items: readonly unknown[]): FrameOf<typeof FrameType.UNSUBSCRIBE> {
+  const id = items[1];
+  const groupId = items[2];
+  if (!isCount(id)) throw bad('SUBSCRIBE/UNSUBSCRIBE id must be a non-negative integer');
+  if (!isName(groupId)) throw bad('group id must be a non-empty string', id);
+  return [FrameType.UNSUBSCRIBE, id, groupId];
 }
 
 function readPublish(items: readonly unknown[]): FrameOf<typeof FrameType.PUBLISH> {
@@ -94,7 +103,10 @@ function readPublish(items: readonly unknown[]): FrameOf<typeof FrameType.PUBLIS
   if (notSendMe !== undefined && typeof notSendMe !== 'boolean') {
     throw bad('PUBLISH notSendMe must be a boolean', id);
   }
-  return [FrameType.PUBLISH, id, target, route, act, orNull(data), notSendMe === true];
+  const ack = readPublishAck(items[7], id);
+  return ack === null
+    ? [FrameType.PUBLISH, id, target, route, act, orNull(data), notSendMe === true]
+    : [FrameType.PUBLISH, id, target, route, act, orNull(data), notSendMe === true, ack];
 }
 
 function readGroupMessage(items: readonly unknown[]): FrameOf<typeof FrameType.GROUP_MESSAGE> {
@@ -135,14 +147,15 @@ const readers: ReaderTable<Frame[0]> = {
   [FrameType.MESSAGE]: readMessage,
   [FrameType.REPLY]: readReply,
   [FrameType.ERROR]: readError,
-  [FrameType.SUBSCRIBE]: groupRequest(FrameType.SUBSCRIBE),
-  [FrameType.UNSUBSCRIBE]: groupRequest(FrameType.UNSUBSCRIBE),
+  [FrameType.SUBSCRIBE]: readSubscribe,
+  [FrameType.UNSUBSCRIBE]: readUnsubscribe,
   [FrameType.PUBLISH]: readPublish,
   [FrameType.GROUP_MESSAGE]: readGroupMessage,
   [FrameType.PING]: () => [FrameType.PING],
   [FrameType.PONG]: () => [FrameType.PONG],
   [FrameType.MEMBERSHIP]: readMembership,
   ...recoveryReaders,
+  ...presenceReaders,
   ...cloneReaders,
   ...rpcReaders,
 };

@@ -9,7 +9,7 @@ import type { GroupTarget } from '../protocol/frames.js';
  * What a message asks for. Routes only see `message`; middlewares see every kind, so they
  * can refuse a subscription or a publish (throw, or `stop()`).
  */
-export type MessageKind = 'message' | 'subscribe' | 'unsubscribe' | 'publish';
+export type MessageKind = 'message' | 'subscribe' | 'unsubscribe' | 'publish' | 'presence';
 
 /** A message as middlewares and routes see it. */
 export interface IncomingMessage {
@@ -24,7 +24,7 @@ export interface IncomingMessage {
   /** True when the sender awaits a reply (the handler's return value). */
   awaitRes: boolean;
   /**
-   * For `subscribe`/`unsubscribe`: the group id. For `publish` and for group messages a client
+   * For `subscribe`/`unsubscribe`/`presence`: the group id. For `publish` and for group messages a client
    * receives: the target (one id, several, or null = every group).
    */
   group?: GroupTarget;

@@ -5,12 +5,14 @@
  * @module
  */
 import { ErrorCode, LimitError, ProtocolError, RateLimitError } from '../errors.js';
+import { checkPresenceData, joinGroup } from './presence-requests.js';
 import type { WirePayload } from '../protocol/codec.js';
 import {
   FrameType,
   type Frame,
   type MessageFrame,
   type PublishFrame,
+  type SubscribeBody,
   type WireGroupPosition,
 } from '../protocol/frames.js';
 import type { IncomingMessage as WsMeshMessage } from '../routing/message.js';
@@ -45,12 +47,37 @@ export class MessageDispatcher<S extends ServerCore> {
         this.handleMessage(ws, frame, raw);
         return;
       case FrameType.SUBSCRIBE:
+        this.handleMembership(ws, frame[0], frame[1], frame[2], raw, frame[3]);
+        return;
       case FrameType.UNSUBSCRIBE:
         this.handleMembership(ws, frame[0], frame[1], frame[2], raw);
         return;
       case FrameType.SUBSCRIBE_SINCE:
-        this.handleMembership(ws, FrameType.SUBSCRIBE, frame[1], frame[2], raw, frame[3]);
+        this.handleMembership(ws, FrameType.SUBSCRIBE, frame[1], frame[2], raw, frame[4], frame[3]);
         return;
+      case FrameType.PRESENCE: {
+        const [, id, groupId, countOnly] = frame;
+        const mes: WsMeshMessage = {
+          kind: 'presence',
+          route: null,
+          act: null,
+          data: { id: groupId, countOnly },
+          group: groupId,
+          awaitRes: true,
+        };
+        this.runMiddlewaresOnly(ws, mes, raw, id, (stopped, value) => {
+          if (stopped) return value;
+          const { groups } = this.server;
+          return countOnly
+            ? groups.presenceCount({ id: groupId })
+            : groups
+                .presence({ id: groupId })
+                .then((members) =>
+                  members.map((member) => [member.clientId, member.data, member.node]),
+                );
+        });
+        return;
+      }
       case FrameType.PUBLISH:
         this.handlePublish(ws, frame, raw);
         return;
@@ -98,6 +125,7 @@ export class MessageDispatcher<S extends ServerCore> {
       type === FrameType.SUBSCRIBE_SINCE ||
       type === FrameType.UNSUBSCRIBE ||
       type === FrameType.PUBLISH ||
+      type === FrameType.PRESENCE ||
       type === FrameType.RPC_CALL ||
       type === FrameType.RPC_LIST
         ? frame[1]
@@ -171,25 +199,53 @@ export class MessageDispatcher<S extends ServerCore> {
     id: number,
     groupId: string,
     raw: WirePayload,
+    options?: SubscribeBody,
     /** SUBSCRIBE_SINCE: where to resume from (null: fresh); undefined for SUBSCRIBE. */
     since?: WireGroupPosition | null,
   ): void {
     const subscribe = type === FrameType.SUBSCRIBE;
+    const presence = subscribe && options?.presence === true;
     const mes: WsMeshMessage = {
       kind: subscribe ? 'subscribe' : 'unsubscribe',
       route: null,
       act: null,
       // A resume shows its position, so a middleware can refuse reading back history.
-      data: since === undefined || since === null ? { id: groupId } : { id: groupId, since },
+      data: {
+        id: groupId,
+        ...(presence ? { presence, data: options?.data ?? null } : {}),
+        ...(since === undefined || since === null ? {} : { since }),
+      },
       group: groupId,
       awaitRes: id !== 0,
     };
     this.runMiddlewaresOnly(ws, mes, raw, id, (stopped) => {
       if (ws.open && !stopped) {
         if (subscribe) {
+          const { groups } = this.server;
+          if (presence) checkPresenceData(this.server, ws, groupId, options?.data);
           if (!ws.groups.has(groupId)) this.checkSubscriptionLimits(ws, groupId);
-          if (since !== undefined) return this.resume(ws, groupId, since);
-          this.server.groups.addSubscriber({ id: groupId, ws });
+          // The reply waits until every node knows of this node's interest in the group, so
+          // a message published anywhere after it reaches the new member.
+          const wait: { confirmed?: Promise<string[]> | undefined } = {};
+          const join = (): void => {
+            if (presence) joinGroup(groups, ws, groupId, options?.data);
+            else groups.addSubscriber({ id: groupId, ws });
+            wait.confirmed = groups.observer?.confirmInterest?.(groupId);
+          };
+          const listen = (): boolean => {
+            // Events start once the member's view is complete: no joins for those already there.
+            if (presence) groups.presenceTable?.listen(groupId, ws);
+            return ws.groups.has(groupId);
+          };
+          if (since !== undefined) {
+            return this.resume(ws, groupId, since, join).then(async () => {
+              await wait.confirmed;
+              return listen();
+            });
+          }
+          join();
+          if (wait.confirmed !== undefined) return wait.confirmed.then(listen);
+          return listen();
         } else this.server.groups.deleteSubscriber({ id: groupId, ws });
       }
       // The reply is the membership after processing, so the client knows whether it applied.
@@ -205,10 +261,9 @@ export class MessageDispatcher<S extends ServerCore> {
     ws: ServerConnection,
     groupId: string,
     since: WireGroupPosition | null,
+    join: () => void,
   ): Promise<boolean> {
-    const result = await this.server.resumes.resume(ws, groupId, since, () => {
-      this.server.groups.addSubscriber({ id: groupId, ws });
-    });
+    const result = await this.server.resumes.resume(ws, groupId, since, join);
     if (result !== undefined && ws.open && ws.groups.has(groupId)) {
       try {
         ws.connection.send([FrameType.RECOVER, groupId, result.recovered, result.position]);
@@ -241,7 +296,7 @@ export class MessageDispatcher<S extends ServerCore> {
 
   handlePublish(ws: ServerConnection, frame: PublishFrame, raw: WirePayload): void {
     this.publishes++;
-    const [, id, target, route, act, data, notSendMe] = frame;
+    const [, id, target, route, act, data, notSendMe, ack] = frame;
     const mes: WsMeshMessage = {
       kind: 'publish',
       route,
@@ -251,16 +306,24 @@ export class MessageDispatcher<S extends ServerCore> {
       notSendMe,
       awaitRes: id !== 0,
     };
-    this.runMiddlewaresOnly(ws, mes, raw, id, (stopped, value) =>
-      stopped
-        ? value
-        : this.server.groups.publish(target, {
-            route: route ?? undefined,
-            act: act ?? undefined,
-            data,
-            withoutId: notSendMe ? ws.id : undefined,
-          }),
-    );
+    this.runMiddlewaresOnly(ws, mes, raw, id, (stopped, value) => {
+      if (stopped) return value;
+      const options = {
+        route: route ?? undefined,
+        act: act ?? undefined,
+        data,
+        withoutId: notSendMe ? ws.id : undefined,
+      };
+      const { groups } = this.server;
+      return ack === 'cluster'
+        ? groups.publishAcked(
+            target,
+            options,
+            this.server.id,
+            this.server.options.clusterAckTimeout,
+          )
+        : groups.publish(target, options);
+    });
   }
 
   /** Runs middlewares for a subscription or publish, then `apply` (told whether one stopped). */
@@ -280,14 +343,22 @@ export class MessageDispatcher<S extends ServerCore> {
         this.failed(ws, id, error);
         return;
       }
-      if (value instanceof Promise) {
-        value.then(
-          (settled: unknown) => {
-            if (id !== 0) ws.connection.reply(id, settled);
-          },
-          (error: unknown) => this.failed(ws, id, error),
-        );
-      } else if (id !== 0) ws.connection.reply(id, value);
+      if (!(value instanceof Promise)) {
+        if (id !== 0) ws.connection.reply(id, value);
+        return;
+      }
+      // Cluster-wide waits (subscribe confirmation, acknowledged publish, presence query).
+      ws.inFlight++;
+      value.then(
+        (settled: unknown) => {
+          ws.inFlight--;
+          if (id !== 0 && ws.open) ws.connection.reply(id, settled);
+        },
+        (error: unknown) => {
+          ws.inFlight--;
+          if (ws.open) this.failed(ws, id, error);
+        },
+      );
     });
   }
 

@@ -15,6 +15,7 @@ import { checkEncryption } from '../transport/frame-cipher.js';
 import { refuseUnknownOptions, type OptionKeys } from '../util/known-options.js';
 import { resolveHistory, type HistoryConfig } from '../groups/history.js';
 import { resolveMeshEndpoint } from './mesh-endpoint.js';
+import { resolveClusterAckTimeout, resolvePresenceOptions } from './presence-options.js';
 import {
   SERVER_DEFAULTS,
   type AuthenticateHook,
@@ -63,6 +64,8 @@ const SERVER_OPTION_KEYS: OptionKeys<ServerOptions> = {
   maxSubscriptions: true,
   maxInFlight: true,
   history: true,
+  presence: true,
+  clusterAckTimeout: true,
   rateLimit: true,
   authenticate: true,
   metrics: true,
@@ -268,6 +271,8 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     ),
     maxInFlight: positiveNumber('maxInFlight', options.maxInFlight, 1000),
     history: checkHistory(options.history),
+    presence: resolvePresenceOptions(options.presence),
+    clusterAckTimeout: resolveClusterAckTimeout(options.clusterAckTimeout),
     rateLimit: checkRateLimit(options.rateLimit),
     authenticate: optionalFunction<AuthenticateHook>('authenticate', options.authenticate),
     ops: resolveOpsOptions(options.metrics, options.dashboard),

@@ -8,6 +8,7 @@ import { InvalidArgumentError } from '../errors.js';
 import type { FanoutMessage } from '../groups/fanout-message.js';
 import { NO_GRANTS, type PeerGrants } from '../handshake/admission.js';
 import { heldBack, type ResumeMember, type ResumeState } from '../groups/resume.js';
+import type { PresenceMember } from '../groups/presence-table.js';
 import type { Codec, WirePayload } from '../protocol/codec.js';
 import { CloseCode, FrameType, type Frame, type PeerKind } from '../protocol/frames.js';
 import {
@@ -238,6 +239,23 @@ export class ServerConnection implements ResumeMember {
     if (this.state !== 'open' || this.grants.role !== 'client') return;
     try {
       this.connection.send([FrameType.MEMBERSHIP, groupId, joined]);
+    } catch {
+      // Closed or slow consumer: the close handler cleans up.
+    }
+  }
+
+  /** @internal A member joined or left the presence of a group this connection listens to. */
+  presenceEvent(groupId: string, joined: boolean, who: PresenceMember): void {
+    if (this.state !== 'open') return;
+    try {
+      this.connection.send([
+        FrameType.PRESENCE_EVENT,
+        groupId,
+        joined,
+        who.clientId,
+        who.data,
+        who.node,
+      ]);
     } catch {
       // Closed or slow consumer: the close handler cleans up.
     }

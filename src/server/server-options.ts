@@ -12,6 +12,7 @@ import type { DashboardOption, MetricsOption, ResolvedOpsOptions } from '../ops/
 import type { CodecName } from '../protocol/codec.js';
 import type { TlsOptions } from '../transport/dialer.js';
 import type { HistoryConfig, HistoryOptions } from '../groups/history.js';
+import type { PresenceOptions, ResolvedPresenceOptions } from './presence-options.js';
 import type { MeshEndpointOption, ResolvedMeshEndpoint } from './mesh-endpoint.js';
 import type { ServerConnection, UpgradeRequestInfo } from './server-connection.js';
 
@@ -128,6 +129,18 @@ export interface ServerOptions {
    */
   history?: HistoryOptions | undefined;
   /**
+   * Presence of groups: which groups list it, and its bounds (docs/groups.md, "Presence").
+   * @default { allGroups: false, maxMembers: 1000, maxDataBytes: 1024 }
+   */
+  presence?: PresenceOptions | undefined;
+  /**
+   * How long a client's SUBSCRIBE waits for the other nodes to know of a new group interest
+   * before its reply goes anyway, and the longest an `ack: 'cluster'` publish waits for
+   * delivery reports (the client's own `timeout` may be shorter), in ms.
+   * @default 5000
+   */
+  clusterAckTimeout?: number | undefined;
+  /**
    * Per-connection rate limit: at most `messages` frames (messages, publishes, subscriptions,
    * RPC calls) per `interval` ms, as a token bucket. Over it, requests fail with
    * `ERR_RATE_LIMIT` and fire-and-forget frames are dropped.
@@ -201,6 +214,8 @@ export interface ResolvedServerOptions {
   maxSubscriptions: number;
   maxInFlight: number;
   history: HistoryConfig | undefined;
+  presence: ResolvedPresenceOptions;
+  clusterAckTimeout: number;
   rateLimit: { messages: number; interval: number } | undefined;
   authenticate: AuthenticateHook | undefined;
   ops: ResolvedOpsOptions;

@@ -16,6 +16,7 @@ import type { RemoteClone } from '../cluster/remote-clone.js';
 import { GroupManager } from '../groups/group-manager.js';
 import { HistoryStore } from '../groups/history.js';
 import { ResumeCoordinator } from '../groups/resume.js';
+import { attachPresence } from './presence-wiring.js';
 import type { Codec, WirePayload } from '../protocol/codec.js';
 import { loadCodec } from '../protocol/codecs.js';
 import { CloseCode, type Frame } from '../protocol/frames.js';
@@ -138,6 +139,7 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
     // History between nodes rides the clone mesh (the NATS backplane serves local history only).
     const peers = backplane === undefined ? this.clones.history : undefined;
     this.resumes = new ResumeCoordinator(this.groups.history, () => peers);
+    attachPresence(this, this.groups);
     this.groups.routeCounters = this.routeCounters;
     this.groups.listenerError = (error) => this.reportError(error);
     this.functions = new ServerFunctions(this.registry, this.linkManager, this.backplane.resolver);
@@ -306,6 +308,11 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
   /** Default reply timeout of `ws.sendMes`. @internal */
   get awaitResTimeout(): number {
     return this.options.awaitResTimeout;
+  }
+
+  /** How long a subscription or an acknowledged publish waits for the other nodes. @internal */
+  get clusterAckTimeout(): number {
+    return this.options.clusterAckTimeout;
   }
 
   /** Adds a middleware; it runs before routes for every message, subscription and publish. */

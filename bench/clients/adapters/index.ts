@@ -10,6 +10,14 @@ export async function loadAdapter(name: ContenderName): Promise<Adapter> {
   switch (name) {
     case 'ws':
       return (await import('./ws.js')).adapter;
+    case 'ws-batched':
+      return (await import('./ws-batched.js')).adapter;
+    case 'nats':
+      return (await import('./nats.js')).natsAdapter('tcp');
+    case 'nats-ws':
+      return (await import('./nats.js')).natsAdapter('websocket');
+    case 'wsmesh-nats':
+      return (await import('./wsmesh-nats.js')).adapter;
     case 'socket.io':
       return (await import('./socketio.js')).adapter;
     case 'rpc-websockets':

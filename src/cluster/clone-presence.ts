@@ -1,0 +1,176 @@
+/**
+ * Presence over the clone mesh. A clone sends its own members' changes in a group to every
+ * clone whose record lists the group; when it applies a record that gives a clone a group it
+ * has members in (or meets a clone again after losing every path to it), it sends that clone
+ * a snapshot first, then its CLONE_ACK, so a subscription resolves with the presence
+ * complete. A clone that can no longer be reached, or restarted, loses its members.
+ * @module
+ */
+import type { PresenceMember, PresenceTable } from '../groups/presence-table.js';
+import {
+  FrameType,
+  type ClonePresenceFetchFrame,
+  type ClonePresenceFrame,
+  type PresenceEntry,
+} from '../protocol/frames.js';
+import type { AddressedFrames } from './addressed.js';
+import type { StoredRecord } from './clone-records.js';
+
+/** What mesh presence reads from the clone manager. */
+export interface ClonePresenceContext {
+  readonly selfId: string;
+  readonly frames: AddressedFrames;
+  /** The server's presence table, when presence is on. */
+  readonly table: PresenceTable | undefined;
+  /** Records of the other clones. */
+  records(): Iterable<StoredRecord>;
+  record(id: string): StoredRecord | undefined;
+}
+
+interface Fetch {
+  readonly groupId: string;
+  readonly waiting: Set<string>;
+  readonly members: PresenceMember[];
+  resolve(members: PresenceMember[]): void;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/** This clone's side of presence on the mesh. */
+export class ClonePresence {
+  private reachable = new Set<string>();
+  private readonly fetches = new Set<Fetch>();
+
+  constructor(private readonly context: ClonePresenceContext) {}
+
+  /** Local members of `groupId` changed: every clone with subscribers in it hears. */
+  localChanged(groupId: string, joins: PresenceEntry[], leaves: string[]): void {
+    const { context } = this;
+    for (const record of context.records()) {
+      if (record.gone || !record.groups.has(groupId)) continue;
+      context.frames.send(this.frame(record.id, groupId, false, joins, leaves));
+    }
+  }
+
+  /**
+   * This clone applied a record of clone `id` that lists `groups` (the groups it gained, or
+   * all of them); `renewed` when it is a new process of that id.
+   */
+  recordApplied(
+    id: string,
+    groups: readonly string[] | ReadonlySet<string>,
+    renewed: boolean,
+  ): void {
+    const table = this.context.table;
+    if (table === undefined) return;
+    if (renewed) table.dropNode(id);
+    const gained: ReadonlySet<string> = Array.isArray(groups)
+      ? new Set(groups)
+      : (groups as ReadonlySet<string>);
+    this.snapshots(id, (groupId) => gained.has(groupId));
+  }
+
+  /** Links or records changed: clones out of reach lose their members, returning ones hear ours. */
+  topologyChanged(): void {
+    const { context } = this;
+    const table = context.table;
+    const now = new Set<string>();
+    for (const record of context.records())
+      if (!record.gone && context.frames.reachable(record.id)) now.add(record.id);
+    if (table !== undefined) {
+      for (const node of table.nodes()) if (!now.has(node)) table.dropNode(node);
+      for (const id of now) {
+        if (this.reachable.has(id)) continue;
+        const record = context.record(id);
+        if (record !== undefined) this.snapshots(id, (groupId) => record.groups.has(groupId));
+      }
+    }
+    this.reachable = now;
+    for (const fetch of this.fetches) {
+      for (const id of fetch.waiting) if (!now.has(id)) fetch.waiting.delete(id);
+      this.settle(fetch);
+    }
+  }
+
+  /** A CLONE_PRESENCE for this clone. */
+  receive(frame: ClonePresenceFrame): void {
+    const [, from, , groupId, reset, joins, leaves] = frame;
+    this.context.table?.applyRemote(from, groupId, reset, joins, leaves);
+    if (!reset) return;
+    for (const fetch of this.fetches) {
+      if (fetch.groupId !== groupId || !fetch.waiting.delete(from)) continue;
+      for (const entry of joins)
+        fetch.members.push({ clientId: entry[1], data: entry[2] ?? null, node: from });
+      this.settle(fetch);
+    }
+  }
+
+  /** A CLONE_PRESENCE_FETCH for this clone: the answer is a snapshot of its members. */
+  receiveFetch(frame: ClonePresenceFetchFrame): void {
+    const [, from, , groupId] = frame;
+    const entries = this.context.table?.localEntries(groupId) ?? [];
+    this.context.frames.send(this.frame(from, groupId, true, entries, []));
+  }
+
+  /**
+   * The presence of a group this clone has no subscriber in: asked of every clone whose
+   * record lists it; after `timeout` ms, what came.
+   */
+  fetch(groupId: string, timeout: number): Promise<PresenceMember[]> {
+    const { context } = this;
+    const waiting = new Set<string>();
+    for (const record of context.records()) {
+      if (record.gone || !record.groups.has(groupId)) continue;
+      const frame: ClonePresenceFetchFrame = [
+        FrameType.CLONE_PRESENCE_FETCH,
+        context.selfId,
+        record.id,
+        groupId,
+      ];
+      if (context.frames.send(frame)) waiting.add(record.id);
+    }
+    if (waiting.size === 0) return Promise.resolve([]);
+    return new Promise((resolve) => {
+      const fetch: Fetch = { groupId, waiting, members: [], resolve, timer: undefined };
+      fetch.timer = setTimeout(() => this.finish(fetch), timeout);
+      fetch.timer.unref?.();
+      this.fetches.add(fetch);
+    });
+  }
+
+  /** Ends every query with what it has (the server stops). */
+  stop(): void {
+    for (const fetch of this.fetches) this.finish(fetch);
+    this.reachable.clear();
+  }
+
+  /** Snapshots of this clone's members, for `to`, in the groups `wanted` accepts. */
+  private snapshots(to: string, wanted: (groupId: string) => boolean): void {
+    const table = this.context.table;
+    if (table === undefined) return;
+    for (const groupId of table.localGroups()) {
+      if (!wanted(groupId)) continue;
+      const entries = table.localEntries(groupId);
+      this.context.frames.send(this.frame(to, groupId, true, entries, []));
+    }
+  }
+
+  private frame(
+    to: string,
+    groupId: string,
+    reset: boolean,
+    joins: PresenceEntry[],
+    leaves: string[],
+  ): ClonePresenceFrame {
+    return [FrameType.CLONE_PRESENCE, this.context.selfId, to, groupId, reset, joins, leaves];
+  }
+
+  private settle(fetch: Fetch): void {
+    if (fetch.waiting.size === 0) this.finish(fetch);
+  }
+
+  private finish(fetch: Fetch): void {
+    if (!this.fetches.delete(fetch)) return;
+    if (fetch.timer !== undefined) clearTimeout(fetch.timer);
+    fetch.resolve(fetch.members);
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * The benchmark's own logic that its figures depend on: the batched raw ws contender batches
+ * exactly as wsmesh's protocol does (one message per tick, frames joined by a line feed,
+ * at most 64 KiB, readable by wsmesh's JSON codec), and the cost curves' generated sentence.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { bendSentence } from '../bench/lib/curve-bend.js';
+import {
+  BATCH_MAX_BYTES,
+  eachValue,
+  joinBytes,
+  joinText,
+  TickBatch,
+} from '../bench/lib/tick-batch.js';
+import { jsonCodec } from '../src/protocol/codec.js';
+import { BATCH_MAX_BYTES as WSMESH_BATCH_MAX_BYTES } from '../src/transport/connection.js';
+
+function tick(): Promise<void> {
+  return new Promise((resolve) => process.nextTick(resolve));
+}
+
+describe('bench: ws-batched batches as wsmesh does', () => {
+  test('the messages of one tick leave as one batch at the end of the tick', async () => {
+    const batches: string[] = [];
+    const batch = new TickBatch<string>((parts) => batches.push(joinText(parts)));
+    batch.add('[1]');
+    batch.add('[2]');
+    batch.add('[3]');
+    assert.deepEqual(batches, []);
+    await tick();
+    assert.deepEqual(batches, ['[1]\n[2]\n[3]']);
+    batch.add('[4]');
+    await tick();
+    assert.deepEqual(batches, ['[1]\n[2]\n[3]', '[4]']);
+  });
+
+  test('a batch never exceeds wsmesh’s 64 KiB cap (bounded as wsmesh bounds it)', async () => {
+    assert.equal(BATCH_MAX_BYTES, WSMESH_BATCH_MAX_BYTES);
+    const sizes: number[] = [];
+    const batch = new TickBatch<Buffer>((parts) => sizes.push(joinBytes(parts).length));
+    const part = Buffer.alloc(10_000, 'x');
+    for (let index = 0; index < 13; index++) batch.add(part);
+    await tick();
+    // 6 parts and 5 separators fit (60,005 bytes); a 7th would not.
+    assert.deepEqual(sizes, [60_005, 60_005, 10_000]);
+    assert.ok(sizes.every((size) => size <= BATCH_MAX_BYTES));
+  });
+
+  test('wsmesh’s JSON codec reads a ws-batched batch frame by frame, and back', () => {
+    const frames = [
+      [8, 'g', 'm', null, { seq: 1 }],
+      [8, 'g', 'm', null, { seq: 2, text: 'a\nb' }],
+    ];
+    const payload = joinText(frames.map((frame) => JSON.stringify(frame)));
+    const decoded: unknown[] = [];
+    jsonCodec.decodeEach(payload, (value) => decoded.push(value));
+    assert.deepEqual(decoded, frames);
+    const read: unknown[] = [];
+    eachValue(Buffer.from(payload), (value) => read.push(value));
+    assert.deepEqual(read, frames);
+  });
+});
+
+describe('bench: where a curve bends', () => {
+  test('flat, bending and falling costs are told apart', () => {
+    const series = (ys: number[]): { contender: 'wsmesh'; points: [number, number][] }[] => [
+      { contender: 'wsmesh', points: ys.map((y, index): [number, number] => [10 ** index, y]) },
+    ];
+    assert.match(bendSentence('cost', series([1, 1.2, 0.9])), /stays flat, between 0\.9 and 1\.2/);
+    assert.match(bendSentence('cost', series([1, 1.2, 1.6, 3])), /bends up at 100 \(1\.6, 1\.6x/);
+    assert.match(bendSentence('cost', series([4, 2, 1])), /falls from 4 at 1 to 1 at 100/);
+    assert.match(bendSentence('cost', series([-1, 2, 2.1])), /stays flat/);
+  });
+});
