@@ -189,7 +189,7 @@ test('options are validated up front', async () => {
     await assert.rejects(c.subscribe({ id: 'g', presence: 'yes' } as never), {
       code: 'ERR_INVALID_ARGUMENT',
     });
-    await assert.rejects(c.subscribe({ id: 'g', since: 1 } as never), {
+    await assert.rejects(c.subscribe({ id: 'g', sinse: 1 } as never), {
       code: 'ERR_INVALID_OPTION',
     });
     await assert.rejects(c.sendMesToGroup({ id: 'g', ack: 'cluster' }), {
