@@ -227,6 +227,9 @@ export class NatsBackplane implements Backplane {
       if (this.live !== live) return;
       switch (status.type) {
         case 'disconnect':
+          this.status = 'reconnecting';
+          live.rpc.disconnected(status.server);
+          break;
         case 'reconnecting':
           this.status = 'reconnecting';
           break;
