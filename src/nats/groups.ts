@@ -54,7 +54,9 @@ export class NatsGroups {
 
   /** Subscribes to messages for every group (always on). */
   start(): void {
-    this.nc.subscribe(this.subjects.all, { callback: (_error, msg) => this.receive(msg.data) });
+    this.nc.subscribe(this.subjects.all, {
+      callback: (error, msg) => void (error === null && this.receive(msg.data)),
+    });
   }
 
   get size(): number {
@@ -64,7 +66,7 @@ export class NatsGroups {
   subscribe(groupId: string): void {
     if (this.subscriptions.has(groupId)) return;
     const subscription = this.nc.subscribe(this.subjects.group(groupId), {
-      callback: (_error, msg) => this.receive(msg.data),
+      callback: (error, msg) => void (error === null && this.receive(msg.data)),
     });
     this.subscriptions.set(groupId, subscription);
   }

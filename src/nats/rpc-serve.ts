@@ -43,7 +43,7 @@ export class NatsServe {
     if (this.served.has(key)) return;
     const subscription = this.nc.subscribe(this.subjects.rpc(namespace, name), {
       queue: this.subjects.rpcQueue,
-      callback: (_error, msg) => this.request(msg),
+      callback: (error, msg) => void (error === null && this.request(msg)),
     });
     this.served.set(key, subscription);
   }
