@@ -12,6 +12,7 @@ import {
   type BackplaneState,
   type Server,
 } from '../src/index.js';
+import { STREAM_WINDOW } from '../src/rpc/stream-consumer.js';
 import { getFreePort, stopAll, waitFor } from './helpers.js';
 import {
   natsServerAvailable,
@@ -69,8 +70,11 @@ describe('NATS backplane: a nats-server dies', { skip }, () => {
     const [dying, urlB, urlC] = [nats.nodes[0], nats.urls[1], nats.urls[2]];
     assert.ok(dying !== undefined && urlB !== undefined && urlC !== undefined);
     let slowRuns = 0;
-    let releaseSlow: (() => void) | undefined;
+    /** A's backplane status when `slow` answered. */
+    let slowAnsweredWhile: string | undefined;
+    let slowPoll: ReturnType<typeof setInterval> | undefined;
     let echoRuns = 0;
+    let ticksStopped = false;
     // A knows only the url of the server that dies: it learns the others from NATS itself.
     const a = await startNatsServer(
       dying.url,
@@ -79,12 +83,26 @@ describe('NATS backplane: a nats-server dies', { skip }, () => {
       (s) => {
         s.origin(function slow() {
           slowRuns++;
+          // Answers while A is cut off from NATS: the reply must wait for the reconnect.
           return new Promise((resolve) => {
-            releaseSlow = () => resolve('slow done');
+            slowPoll = setInterval(() => {
+              const status = a.server.stats().backplane?.status;
+              if (status === 'connected') return;
+              clearInterval(slowPoll);
+              slowAnsweredWhile = status;
+              resolve('slow done');
+            }, 1);
           });
         });
         s.origin(function onA(n: number) {
           return n * 2;
+        });
+        s.origin(function* ticksOnA() {
+          try {
+            for (let i = 0; ; i++) yield i;
+          } finally {
+            ticksStopped = true;
+          }
         });
       },
     );
@@ -93,6 +111,9 @@ describe('NATS backplane: a nats-server dies', { skip }, () => {
         echoRuns++;
         // Never answers the call that is in flight when NATS dies.
         return n === -1 ? new Promise(() => undefined) : n;
+      });
+      s.origin(function* ticksOnB() {
+        for (let i = 0; ; i++) yield i;
       });
     });
     const c = await startNatsServer(urlC, { id: 'C' }, { prefix });
@@ -132,15 +153,36 @@ describe('NATS backplane: a nats-server dies', { skip }, () => {
       );
       const fromB = proxyB.call('slow');
       await waitFor(() => slowRuns === 1 && echoRuns === 2, 5000, 'calls arrived');
+      // Streams in flight both ways: A consumes one produced on B, B one produced on A.
+      const streamToA = proxyA.stream('ticksOnB');
+      const streamToB = proxyB.stream('ticksOnA');
+      assert.deepEqual(await streamToA.next(), { done: false, value: 0 });
+      assert.deepEqual(await streamToB.next(), { done: false, value: 0 });
+      /** Reads until the stream fails; returns the error. */
+      const drain = async (stream: AsyncIterator<unknown>): Promise<unknown> => {
+        try {
+          // What is buffered (a credit window per hop at most) comes first.
+          for (let i = 0; i < 10 * STREAM_WINDOW; i++)
+            if ((await stream.next()).done === true) break;
+        } catch (error) {
+          return error;
+        }
+        return assert.fail('the stream should fail');
+      };
 
       const killedAt = Date.now();
       await stopNode(dying, 'SIGKILL');
+      const streamToAFailed = drain(streamToA);
+      const streamToBFailed = drain(streamToB);
 
       // The caller on the dead server fails at once, with a clear error (not at its timeout).
       const error = await fromA;
       assert.ok(error instanceof ConnectionClosedError, String(error));
       assert.match((error as Error).message, /NATS/);
       assert.ok(Date.now() - killedAt < 3000, `failed after ${Date.now() - killedAt} ms`);
+      // So does the stream A consumes.
+      const streamError = await streamToAFailed;
+      assert.ok(streamError instanceof ConnectionClosedError, String(streamError));
 
       // A reconnects to another NATS server of the cluster.
       await waitFor(
@@ -151,10 +193,16 @@ describe('NATS backplane: a nats-server dies', { skip }, () => {
         10_000,
         'A reconnected elsewhere',
       );
-      // The reply of the call running on A when its NATS server died still reaches B.
-      releaseSlow?.();
+      // The reply of the call running on A, sent while A was disconnected, still reaches B.
       assert.equal(await fromB, 'slow done');
+      assert.equal(slowAnsweredWhile, 'reconnecting');
       assert.equal(slowRuns, 1, 'the call ran once');
+      // The stream A produced for B was stopped (its credit could be lost): B hears it after
+      // the reconnect, and A's generator ran its finally.
+      const producedError = await streamToBFailed;
+      assert.ok(producedError instanceof ConnectionClosedError, String(producedError));
+      assert.match((producedError as Error).message, /NATS/);
+      assert.equal(ticksStopped, true);
 
       // A re-subscribed its group: messages published from now on reach its member.
       const seenOnA = onA.got.length;
@@ -196,6 +244,7 @@ describe('NATS backplane: a nats-server dies', { skip }, () => {
         'B got every message',
       );
     } finally {
+      clearInterval(slowPoll);
       publishing = false;
       await pump.catch(() => undefined);
       await proxyA.close().catch(() => undefined);

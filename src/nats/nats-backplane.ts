@@ -229,6 +229,7 @@ export class NatsBackplane implements Backplane {
           break;
         case 'reconnect':
           this.status = 'connected';
+          live.rpc.reconnected();
           // Nodes that timed this one out while it was away learn it again at once.
           this.announce(Announce.HELLO);
           break;

@@ -22,11 +22,19 @@ import { isThenable } from '../util/thenable.js';
 import { Control, decodeArray, Kind, Reply } from './rpc-wire.js';
 import type { Subjects } from './subjects.js';
 
+/** Most replies held while the connection to NATS is down. */
+const MAX_HELD = 10_000;
+
 /** The functions this node offers to the other nodes, and the streams it produces for them. */
 export class NatsServe {
   private readonly served = new Map<string, Subscription>();
   /** Streams produced here, by the consumer's stream subject. */
   private readonly producers = new Map<string, StreamProducer>();
+  /**
+   * Replies held while the connection to NATS is down: the NATS client drops what is
+   * published then, and a caller would wait for its timeout (a stream consumer for ever).
+   */
+  private held: { subject: string; bytes: Uint8Array }[] | undefined;
   /** Calls and stream openings received. */
   received = 0;
 
@@ -78,11 +86,12 @@ export class NatsServe {
   }
 
   /**
-   * Stops every stream produced here with `error` sent to its consumer. Used when the
-   * connection to NATS drops: credit sent meanwhile is lost, so the streams could never
-   * resume.
+   * The connection to NATS dropped: replies are held until it is back, and every stream
+   * produced here stops with `error` (held for its consumer too): credit sent meanwhile is
+   * lost, so the streams could never resume.
    */
-  failStreams(error: unknown): void {
+  disconnected(error: unknown): void {
+    this.held ??= [];
     for (const [reply, producer] of [...this.producers]) {
       this.producers.delete(reply);
       producer.cancel();
@@ -94,8 +103,16 @@ export class NatsServe {
     }
   }
 
+  /** The connection to NATS is back: sends the replies held meanwhile. */
+  reconnected(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const { subject, bytes } of held) this.publish(subject, bytes);
+  }
+
   /** Stops serving: unsubscribes and stops every stream. */
   stop(): void {
+    this.held = undefined;
     for (const producer of [...this.producers.values()]) producer.cancel();
     for (const subscription of this.served.values()) subscription.unsubscribe();
     this.served.clear();
@@ -161,13 +178,28 @@ export class NatsServe {
       sent = false;
       bytes = this.codec.encode(this.errorFrame(frame, error)) as Uint8Array;
     }
+    return this.publish(subject, bytes, frame) && sent;
+  }
+
+  /**
+   * Publishes, or holds while disconnected (at most {@link MAX_HELD}: a reply past that is
+   * dropped and its caller times out). A payload too large for NATS becomes an error reply
+   * when `frame` says what kind. Returns false when the payload did not go out.
+   */
+  private publish(subject: string, bytes: Uint8Array, frame?: unknown[]): boolean {
+    if (this.held !== undefined) {
+      if (this.held.length >= MAX_HELD) return false;
+      this.held.push({ subject, bytes });
+      return true;
+    }
     try {
       this.nc.publish(subject, bytes);
-      return sent;
+      return true;
     } catch (error) {
       // Too large for NATS: the caller still gets an answer.
       try {
-        this.nc.publish(subject, this.codec.encode(this.errorFrame(frame, error)) as Uint8Array);
+        if (frame !== undefined)
+          this.nc.publish(subject, this.codec.encode(this.errorFrame(frame, error)) as Uint8Array);
       } catch {
         this.host.reportError(error);
       }

@@ -77,7 +77,9 @@ export class NatsRpc {
 
   /**
    * The connection to NATS dropped: what is in flight cannot complete (replies, items and
-   * credit sent meanwhile are lost), so it fails now instead of at its timeout.
+   * credit sent meanwhile are lost: the NATS client drops what is published while it is
+   * disconnected), so it fails now instead of at its timeout. Replies this node owes are
+   * held until the connection is back.
    */
   disconnected(server: string | null): void {
     const where = server === null ? 'NATS' : `NATS server ${server}`;
@@ -85,9 +87,14 @@ export class NatsRpc {
       `Lost the connection to ${where}; the call may or may not have run on the other node`,
     );
     this.calls.failAll(error);
-    this.serving.failStreams(
+    this.serving.disconnected(
       new ConnectionClosedError(`Node lost the connection to ${where} while streaming`),
     );
+  }
+
+  /** The connection to NATS is back: replies held meanwhile go out. */
+  reconnected(): void {
+    this.serving.reconnected();
   }
 
   /** Fails everything in flight. */
