@@ -33,6 +33,14 @@ authorization {
       }
     }
     {
+      user: wsmesh-no-secret
+      password: limited-secret
+      permissions: {
+        publish: { allow: ["wsmesh.>"] }
+        subscribe: { allow: ["wsmesh.>"], deny: ["wsmesh.g.secret"] }
+      }
+    }
+    {
       user: orders-app
       password: orders-secret
       permissions: {
@@ -130,6 +138,30 @@ describe('NATS backplane: users and permissions', { skip }, () => {
     assert.match((error as Error).message, /wsmesh\./);
     assert.equal(server.active, false);
     assert.equal(server.port, undefined, 'no listener was opened');
+  });
+
+  test('a subject denied after start is reported through the error event', async () => {
+    const { server, url } = await startNatsServer(
+      nats.urls[0] as string,
+      { id: 'LIMITED' },
+      { user: 'wsmesh-no-secret', pass: 'limited-secret' },
+    );
+    const errors: unknown[] = [];
+    server.on('error', ({ error }) => errors.push(error));
+    const client = new Client({ id: 'c', url, reconnect: false });
+    try {
+      await client.start();
+      await client.subscribe({ id: 'open' });
+      await client.subscribe({ id: 'secret' });
+      await waitFor(() => errors.length > 0, 5000, 'error event');
+      const [error] = errors;
+      assert.ok(error instanceof AuthError, String(error));
+      assert.match((error as Error).message, /wsmesh\.g\.secret/);
+      assert.equal(errors.length, 1, 'only the denied subject');
+      assert.equal(server.stats().backplane?.status, 'connected');
+    } finally {
+      await stopAll(client, server);
+    }
   });
 
   test('a wrong password: start() rejects with AuthError at once', async () => {
