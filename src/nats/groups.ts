@@ -55,7 +55,10 @@ export class NatsGroups {
   /** Subscribes to messages for every group (always on). */
   start(): void {
     this.nc.subscribe(this.subjects.all, {
-      callback: (error, msg) => void (error === null && this.receive(msg.data)),
+      callback: (error, msg) => {
+        // A denied subject: reported through the connection's status.
+        if (error === null) this.receive(msg.data);
+      },
     });
   }
 
@@ -66,7 +69,10 @@ export class NatsGroups {
   subscribe(groupId: string): void {
     if (this.subscriptions.has(groupId)) return;
     const subscription = this.nc.subscribe(this.subjects.group(groupId), {
-      callback: (error, msg) => void (error === null && this.receive(msg.data)),
+      callback: (error, msg) => {
+        // A denied subject: reported through the connection's status.
+        if (error === null) this.receive(msg.data);
+      },
     });
     this.subscriptions.set(groupId, subscription);
   }

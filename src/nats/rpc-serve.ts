@@ -51,7 +51,10 @@ export class NatsServe {
     if (this.served.has(key)) return;
     const subscription = this.nc.subscribe(this.subjects.rpc(namespace, name), {
       queue: this.subjects.rpcQueue,
-      callback: (error, msg) => void (error === null && this.request(msg)),
+      callback: (error, msg) => {
+        // A denied subject: reported through the connection's status.
+        if (error === null) this.request(msg);
+      },
     });
     this.served.set(key, subscription);
   }
