@@ -13,7 +13,7 @@ import {
   type Server,
 } from '../src/index.js';
 import { STREAM_WINDOW } from '../src/rpc/stream-consumer.js';
-import { getFreePort, stopAll, waitFor } from './helpers.js';
+import { getFreePort, LIBRARY_ENTRY, runScript, stopAll, waitFor } from './helpers.js';
 import {
   natsServerAvailable,
   startNatsCluster,
@@ -268,6 +268,92 @@ describe('NATS backplane: servers down at start', { skip }, () => {
       }
     } finally {
       await nats.stop();
+    }
+  });
+});
+
+describe('NATS backplane: a node leaves with calls in flight', { skip }, () => {
+  let nats: NatsCluster;
+  before(async () => {
+    nats = await startNatsCluster(1);
+  });
+  after(async () => {
+    await nats?.stop();
+  });
+
+  test('a node that stops answers its running calls with ConnectionClosedError', async () => {
+    const url = nats.urls[0] as string;
+    const offer = (s: Server): void => {
+      s.origin(function never() {
+        return new Promise(() => undefined);
+      });
+    };
+    const a = await startNatsServer(url, { id: 'A', serverSecret: SECRET }, { prefix: 'stop' });
+    // Two nodes offer the function: the caller cannot tell which one runs the call.
+    const b = await startNatsServer(url, { id: 'B' }, { prefix: 'stop' }, offer);
+    const c = await startNatsServer(url, { id: 'C' }, { prefix: 'stop' }, offer);
+    const proxy = await RpcProxy.create({ url: a.url, serverSecret: SECRET });
+    try {
+      await waitFor(() => a.server.clones.clones.size === 2, 5000, 'nodes');
+      await waitFor(() => proxy.functions.some((f) => f.name === 'never'), 5000, 'table');
+      const call = proxy.with({ timeout: 10_000 }).call('never');
+      const callsIn = (s: Server): number => s.stats().backplane?.callsIn ?? 0;
+      await waitFor(() => callsIn(b.server) + callsIn(c.server) === 1, 5000, 'running');
+      const runner = callsIn(b.server) === 1 ? b.server : c.server;
+      const stoppedAt = Date.now();
+      await runner.stop();
+      const error = await call.then(
+        () => assert.fail('the call should fail'),
+        (e: unknown) => e,
+      );
+      assert.ok(error instanceof ConnectionClosedError, String(error));
+      assert.match(
+        (error as Error).message,
+        new RegExp(`Node ${runner.id} stopped during the call`),
+      );
+      assert.ok(Date.now() - stoppedAt < 3000, 'at once, not at the timeout');
+    } finally {
+      await proxy.close().catch(() => undefined);
+      await stopAll(a.server, b.server, c.server);
+    }
+  });
+
+  test('a node that dies: calls only it could answer fail at the heartbeat timeout', async () => {
+    const url = nats.urls[0] as string;
+    const prefix = 'crash';
+    const a = await startNatsServer(url, { id: 'A', serverSecret: SECRET }, { prefix });
+    const child = runScript(
+      `import { Server } from ${JSON.stringify(LIBRARY_ENTRY)};
+       import { natsBackplane } from ${JSON.stringify(LIBRARY_ENTRY.replace(/index\.ts$/, 'nats.ts'))};
+       const server = new Server({ id: 'DOOMED', port: 0, host: '127.0.0.1', silent: true,
+         backplane: natsBackplane({ servers: ${JSON.stringify(url)}, prefix: '${prefix}', heartbeatInterval: 200 }) });
+       server.origin(function never() { return new Promise(() => undefined); });
+       await server.start();
+       setInterval(() => {}, 1000);`,
+      { timeoutMs: 30_000 },
+    );
+    const proxy = await RpcProxy.create({ url: a.url, serverSecret: SECRET });
+    try {
+      await waitFor(() => proxy.functions.some((f) => f.name === 'never'), 15_000, 'table');
+      const call = proxy.with({ timeout: 10_000 }).call('never');
+      await waitFor(() => (a.server.stats().backplane?.callsOut ?? 0) === 1, 5000, 'sent');
+      assert.ok(child.child.pid !== undefined);
+      const killedAt = Date.now();
+      process.kill(child.child.pid, 'SIGKILL');
+      await child;
+      const error = await call.then(
+        () => assert.fail('the call should fail'),
+        (e: unknown) => e,
+      );
+      assert.ok(error instanceof ConnectionClosedError, String(error));
+      assert.match((error as Error).message, /DOOMED left the cluster/);
+      // heartbeatTimeout is 3 x 200 ms here: far from the 10 s call timeout.
+      assert.ok(Date.now() - killedAt < 5000, `failed after ${Date.now() - killedAt} ms`);
+    } finally {
+      if (child.child.exitCode === null && child.child.signalCode === null)
+        child.child.kill('SIGKILL');
+      await proxy.close().catch(() => undefined);
+      await stopAll(a.server);
     }
   });
 });

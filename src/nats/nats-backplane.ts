@@ -199,7 +199,9 @@ export class NatsBackplane implements Backplane {
     const live = this.live;
     if (live === undefined) return undefined;
     const info = this.tables.find(namespace, name);
-    return info === undefined ? undefined : live.rpc.target(namespace, info);
+    return info === undefined
+      ? undefined
+      : live.rpc.target(namespace, info, this.tables.providers(namespace, name));
   }
 
   state(): BackplaneState {

@@ -27,6 +27,8 @@ import type { Subjects } from './subjects.js';
 interface PendingCall {
   resolve(value: unknown): void;
   reject(error: unknown): void;
+  /** The only node that offered the function when the call was made, if only one did. */
+  onlyAt: string | undefined;
 }
 
 interface OpenStream {
@@ -58,13 +60,17 @@ export class NatsCalls {
     return this.calls.size + this.streams.size;
   }
 
-  /** Calls `name` on whichever node NATS hands it to; rejects on timeout, abort or disconnect. */
+  /**
+   * Calls `name` on whichever node NATS hands it to; rejects on timeout, abort, disconnect,
+   * or when `onlyAt`, the one node offering the function, leaves.
+   */
   call(
     namespace: string,
     name: string,
     args: unknown[],
     signal: AbortSignal | undefined,
     timeout: number | undefined,
+    onlyAt?: string,
   ): Promise<unknown> {
     if (this.stopped) return Promise.reject(new StoppedError('The backplane stopped'));
     if (signal?.aborted === true) return Promise.reject(new AbortError());
@@ -94,6 +100,7 @@ export class NatsCalls {
           finish();
           reject(error);
         },
+        onlyAt,
       });
       try {
         this.nc.publish(
@@ -220,8 +227,15 @@ export class NatsCalls {
     }
   }
 
-  /** The process with inbox `producerInbox` is gone: fail the streams it produced. */
-  producerGone(producerInbox: string, nodeId: string): void {
+  /**
+   * Node `nodeId` (process inbox `producerInbox`) is gone: fail the streams it produced and
+   * the calls only it could answer (a call to a function several nodes offer may be running
+   * on another one: it waits for its reply or its timeout).
+   */
+  nodeGone(producerInbox: string, nodeId: string): void {
+    for (const call of [...this.calls.values()])
+      if (call.onlyAt === nodeId)
+        call.reject(new ConnectionClosedError(`Node ${nodeId} left the cluster during the call`));
     for (const [id, stream] of this.streams) {
       if (stream.producer === producerInbox) {
         this.streams.delete(id);

@@ -8,6 +8,7 @@
  */
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { BackplaneHost } from '../backplane/backplane.js';
+import { ConnectionClosedError } from '../errors.js';
 import type { Codec } from '../protocol/codec.js';
 import type { FunctionInfo } from '../protocol/frames.js';
 import { toWireError } from '../protocol/wire-error.js';
@@ -35,6 +36,8 @@ export class NatsServe {
    * published then, and a caller would wait for its timeout (a stream consumer for ever).
    */
   private held: { subject: string; bytes: Uint8Array }[] | undefined;
+  /** Reply subjects of the calls running here (async functions not settled yet). */
+  private readonly running = new Set<string>();
   /** Calls and stream openings received. */
   received = 0;
 
@@ -113,9 +116,18 @@ export class NatsServe {
     for (const { subject, bytes } of held) this.publish(subject, bytes);
   }
 
-  /** Stops serving: unsubscribes and stops every stream. */
+  /**
+   * Stops serving: unsubscribes, stops every stream, and answers the calls still running
+   * with `ConnectionClosedError` (their callers would otherwise wait for their timeout).
+   */
   stop(): void {
     this.held = undefined;
+    const stopped = toWireError(
+      new ConnectionClosedError(`Node ${this.host.id} stopped during the call`),
+      this.host.id,
+    );
+    for (const reply of this.running) this.respond(reply, [Reply.ERROR, stopped]);
+    this.running.clear();
     for (const producer of [...this.producers.values()]) producer.cancel();
     for (const subscription of this.served.values()) subscription.unsubscribe();
     this.served.clear();
@@ -152,9 +164,14 @@ export class NatsServe {
       this.respond(reply, [Reply.OK, result === undefined ? null : result]);
       return;
     }
+    // Running: answered when it settles, or with an error if this node stops first.
+    this.running.add(reply);
+    const answer = (frame: unknown[]): void => {
+      if (this.running.delete(reply)) this.respond(reply, frame);
+    };
     Promise.resolve(result).then(
-      (value) => this.respond(reply, [Reply.OK, value === undefined ? null : value]),
-      (error: unknown) => this.respond(reply, [Reply.ERROR, toWireError(error, this.host.id)]),
+      (value) => answer([Reply.OK, value === undefined ? null : value]),
+      (error: unknown) => answer([Reply.ERROR, toWireError(error, this.host.id)]),
     );
   }
 

@@ -57,21 +57,25 @@ export class NatsRpc {
     this.serving.unserve(namespace, name);
   }
 
-  /** A call target for a function of another node. */
-  target(namespace: string, info: FunctionInfo): CallTarget {
+  /**
+   * A call target for a function of other nodes; `providers` are the ids of the nodes that
+   * offer it (a call fails at once when the only one leaves).
+   */
+  target(namespace: string, info: FunctionInfo, providers: readonly string[]): CallTarget {
+    const onlyAt = providers.length === 1 ? providers[0] : undefined;
     return {
       info,
       remote: true,
       call: (args, context, _hops, timeout) =>
-        this.calls.call(namespace, info.name, args, context?.signal, timeout),
+        this.calls.call(namespace, info.name, args, context?.signal, timeout, onlyAt),
       stream: (args, context) => this.calls.stream(namespace, info.name, args, context?.signal),
     };
   }
 
-  /** A process is gone: fail the streams it produced, stop those it consumed. */
+  /** A process is gone: fail what only it could answer, stop the streams it consumed. */
   processGone(instance: string, nodeId: string): void {
     const inbox = this.subjects.inboxOf(instance);
-    this.calls.producerGone(inbox, nodeId);
+    this.calls.nodeGone(inbox, nodeId);
     this.serving.consumerGone(inbox);
   }
 
