@@ -17,6 +17,15 @@ function uptime(ms: number): string {
   return `${hours > 0 ? `${hours}h ` : ''}${hours > 0 || minutes > 0 ? `${minutes}m ` : ''}${seconds}s`;
 }
 
+/** The backplane's state: engine, link, traffic; the clone mesh has none. */
+function backplaneLines(backplane: ClusterState['stats']['backplane']): string[] {
+  if (backplane === null) return [];
+  return [
+    `backplane: ${backplane.kind} ${backplane.status}${backplane.server === null ? '' : ` to ${backplane.server}`}`,
+    `  groups ${backplane.groups} · messages out ${backplane.messagesOut} / in ${backplane.messagesIn} · calls out ${backplane.callsOut} / in ${backplane.callsIn}`,
+  ];
+}
+
 /** Lines describing `state`. */
 export function formatClusterState(state: ClusterState): string[] {
   const { node, stats } = state;
@@ -28,6 +37,7 @@ export function formatClusterState(state: ClusterState): string[] {
     `clients ${stats.clients} · sockets ${stats.sockets} · groups ${stats.groups} · messages in ${stats.messagesIn} · publishes ${stats.publishes} · deliveries ${stats.deliveries} · RPC calls ${stats.rpc.calls} (${stats.rpc.errors} errors)`,
   );
   lines.push('');
+  lines.push(...backplaneLines(stats.backplane));
   lines.push(`clones: ${stats.clones.known} known, ${stats.clones.linked} linked`);
   if (stats.clones.peers.length === 0) lines.push('  (none)');
   for (const peer of stats.clones.peers) {
@@ -39,7 +49,12 @@ export function formatClusterState(state: ClusterState): string[] {
   lines.push('graph:');
   if (state.graph.edges.length === 0) lines.push('  (no links)');
   for (const edge of state.graph.edges) {
-    const what = edge.kind === 'clone' ? 'clone link' : `server link ${edge.namespace ?? ''}`;
+    const what =
+      edge.kind === 'clone'
+        ? 'clone link'
+        : edge.kind === 'backplane'
+          ? `through the ${stats.backplane?.kind ?? ''} backplane`
+          : `server link ${edge.namespace ?? ''}`;
     lines.push(`  ${edge.from} -- ${edge.to}  (${what}${ms(edge.latencyMs)})`);
   }
   lines.push('');

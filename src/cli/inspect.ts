@@ -14,8 +14,9 @@ import { toHttpBase } from './urls.js';
 /** Help text of `wsmesh inspect`. */
 export const INSPECT_HELP = `Usage: wsmesh inspect <url>
 
-Prints the cluster as the node at <url> sees it: clones and their state, link latency, server
-links, groups with subscriber counts, namespaces and functions with where they run. Reads the
+Prints the cluster as the node at <url> sees it: its backplane (NATS: link state, server,
+traffic), clones or backplane nodes and their state, link latency, server links, groups with
+subscriber counts, namespaces and functions with where they run. Reads the
 node's dashboard API over HTTP (GET <url>/_wsmesh/api/state), so the node must run with the
 dashboard on (wsmesh start --dashboard, or the dashboard server option).
 

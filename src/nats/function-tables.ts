@@ -101,6 +101,14 @@ export class FunctionTables {
     return [...byName.values()];
   }
 
+  /** Ids of the other nodes that offer `name` in `namespace`. */
+  providers(namespace: string, name: string): string[] {
+    const ids: string[] = [];
+    for (const [id, table] of this.remote)
+      if (table.namespaces.get(namespace)?.has(name) === true) ids.push(id);
+    return ids;
+  }
+
   /** A description of `name` in `namespace` on some other node, or undefined. */
   find(namespace: string, name: string): FunctionInfo | undefined {
     for (const table of this.remote.values()) {

@@ -68,7 +68,12 @@ export class NatsGroups {
 
   /** Subscribes to messages for every group (always on). */
   start(): void {
-    this.nc.subscribe(this.subjects.all, { callback: (_error, msg) => this.receive(msg.data) });
+    this.nc.subscribe(this.subjects.all, {
+      callback: (error, msg) => {
+        // A denied subject: reported through the connection's status.
+        if (error === null) this.receive(msg.data);
+      },
+    });
   }
 
   get size(): number {
@@ -83,10 +88,15 @@ export class NatsGroups {
   subscribe(groupId: string): void {
     if (this.subscriptions.has(groupId)) return;
     const messages = this.nc.subscribe(this.subjects.group(groupId), {
-      callback: (_error, msg) => this.receive(msg.data),
+      callback: (error, msg) => {
+        // A denied subject: reported through the connection's status.
+        if (error === null) this.receive(msg.data);
+      },
     });
     const presence = this.nc.subscribe(this.subjects.presence(groupId), {
-      callback: (_error, msg) => this.onPresence?.(msg.data),
+      callback: (error, msg) => {
+        if (error === null) this.onPresence?.(msg.data);
+      },
     });
     this.subscriptions.set(groupId, [messages, presence]);
   }

@@ -4,7 +4,7 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
-import type { connect, Msg, NatsConnection, NodeConnectionOptions } from '@nats-io/transport-node';
+import type { Msg, NatsConnection } from '@nats-io/transport-node';
 import type {
   Backplane,
   BackplaneHost,
@@ -12,13 +12,7 @@ import type {
   BackplaneNode,
   BackplaneState,
 } from '../backplane/backplane.js';
-import {
-  AuthError,
-  InvalidArgumentError,
-  InvalidOptionError,
-  NotConnectedError,
-  StoppedError,
-} from '../errors.js';
+import { InvalidArgumentError, StoppedError } from '../errors.js';
 import type { Codec } from '../protocol/codec.js';
 import { loadCodec } from '../protocol/codecs.js';
 import type { FunctionInfo } from '../protocol/frames.js';
@@ -27,6 +21,7 @@ import type { BackplaneDeliveries } from '../backplane/backplane.js';
 import type { PresenceMember } from '../groups/presence-table.js';
 import type { PresenceEntry } from '../protocol/frames.js';
 import { NatsClusterAcks } from './cluster-acks.js';
+import { connectNats, isPermissionError, permissionError } from './connect.js';
 import { FunctionTables, isTableEntries } from './function-tables.js';
 import { NatsGroups } from './groups.js';
 import { Announce, isAnnouncement, NodeTable, type NodeEntry } from './nodes.js';
@@ -43,18 +38,8 @@ interface Live {
   rpc: NatsRpc;
   acks: NatsClusterAcks;
   timer: ReturnType<typeof setInterval>;
-}
-
-/** Loads the NATS client, which is an optional peer dependency of wsmesh. */
-async function loadNats(): Promise<{ connect: typeof connect }> {
-  try {
-    return await import('@nats-io/transport-node');
-  } catch (error) {
-    throw new InvalidOptionError(
-      'backplane: wsmesh/nats needs the NATS client (npm install @nats-io/transport-node)',
-      { cause: error },
-    );
-  }
+  /** Rejects start() while it runs. */
+  starting: ((error: unknown) => void) | undefined;
 }
 
 /** A wsmesh cluster over NATS. Made by `natsBackplane()`; one per server. */
@@ -85,63 +70,72 @@ export class NatsBackplane implements Backplane {
       throw new InvalidArgumentError('This backplane already serves a server: make one per server');
     this.stopping = false;
     this.status = 'connecting';
-    const [nats, codec] = await Promise.all([loadNats(), loadCodec('msgpack')]);
-    const { options } = this;
-    const connectOptions: NodeConnectionOptions = {
-      servers: options.servers,
-      name: options.name ?? `wsmesh-${host.id}`,
-      noEcho: true,
-      timeout: options.connectTimeout,
-      reconnect: true,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 500,
-    };
-    if (options.token !== undefined) connectOptions.token = options.token;
-    if (options.user !== undefined) connectOptions.user = options.user;
-    if (options.pass !== undefined) connectOptions.pass = options.pass;
-    if (options.tls !== undefined) connectOptions.tls = options.tls;
+    const codec = await loadCodec('msgpack');
     let nc: NatsConnection;
     try {
-      nc = await nats.connect(connectOptions);
+      nc = await connectNats(this.options, host.id);
     } catch (error) {
       this.status = 'closed';
-      const message = error instanceof Error ? error.message : String(error);
-      if (/auth/i.test(message)) {
-        throw new AuthError(`NATS refused this node's credentials: ${message}`, { cause: error });
-      }
-      throw new NotConnectedError(
-        `Cannot reach NATS at ${options.servers.join(', ')}: ${message}`,
-        { cause: error },
-      );
+      throw error;
     }
     const groups = new NatsGroups(nc, codec, this.subjects, this.instance, host);
     const rpc = new NatsRpc(nc, codec, this.subjects, host);
     const acks = new NatsClusterAcks(nc, codec, this.subjects, this.instance, host, groups, () =>
       this.table.nodes.values(),
     );
-    const timer = setInterval(() => this.tick(), options.heartbeatInterval);
+    const timer = setInterval(() => this.tick(), this.options.heartbeatInterval);
     timer.unref?.();
-    const live: Live = { nc, codec, host, groups, rpc, acks, timer };
+    const live: Live = { nc, codec, host, groups, rpc, acks, timer, starting: undefined };
     this.live = live;
     this.status = 'connected';
+    // A subject NATS denies this node fails start(): the node would be half in the cluster.
+    const denied = new Promise<never>((_resolve, reject) => {
+      live.starting = reject;
+    });
     void this.watchStatus(live);
-    nc.subscribe(this.subjects.node, { callback: (_e, msg) => this.announcement(msg) });
-    nc.subscribe(this.subjects.deleted, { callback: (_e, msg) => this.groupDeleted(msg) });
-    nc.subscribe(this.subjects.functions, { callback: (_e, msg) => this.tablePushed(msg) });
+    const on = (subject: string, handle: (msg: Msg) => void): void => {
+      nc.subscribe(subject, {
+        callback: (error, msg) => {
+          if (error === null) handle(msg);
+          // Reported through the connection's status too, once start() is over.
+          else if (live.starting !== undefined && isPermissionError(error))
+            live.starting(permissionError(error, this.options.prefix));
+        },
+      });
+    };
+    on(this.subjects.node, (msg) => this.announcement(msg));
+    on(this.subjects.deleted, (msg) => this.groupDeleted(msg));
+    on(this.subjects.functions, (msg) => this.tablePushed(msg));
     const inboxPrefix = `${this.subjects.inbox}.`;
-    nc.subscribe(`${this.subjects.inbox}.>`, {
-      callback: (_e, msg) => {
-        const suffix = msg.subject.slice(inboxPrefix.length);
-        if (suffix === 't') this.tableRequested(msg);
-        else if (!acks.inbox(suffix, msg)) rpc.inbox(suffix, msg);
-      },
+    on(`${this.subjects.inbox}.>`, (msg) => {
+      const suffix = msg.subject.slice(inboxPrefix.length);
+      if (suffix === 't') this.tableRequested(msg);
+      else if (!acks.inbox(suffix, msg)) rpc.inbox(suffix, msg);
     });
     groups.start();
     for (const [namespace, functions] of this.tables.ownEntries())
       for (const info of functions) rpc.serve(namespace, info.name);
     this.announce(Announce.HELLO);
-    // Subscriptions are in place on the NATS server before start() resolves.
-    await nc.flush();
+    try {
+      // Subscriptions are in place on the NATS server before start() resolves.
+      await Promise.race([nc.flush(), denied]);
+    } catch (error) {
+      await this.abandon(live);
+      throw error;
+    } finally {
+      live.starting = undefined;
+    }
+  }
+
+  /** Closes a connection whose start failed. */
+  private async abandon(live: Live): Promise<void> {
+    this.stopping = true;
+    this.live = undefined;
+    clearInterval(live.timer);
+    live.rpc.stop();
+    await live.nc.close().catch(() => undefined);
+    this.status = 'closed';
+    this.table.nodes.clear();
   }
 
   async stop(): Promise<void> {
@@ -242,7 +236,9 @@ export class NatsBackplane implements Backplane {
     const live = this.live;
     if (live === undefined) return undefined;
     const info = this.tables.find(namespace, name);
-    return info === undefined ? undefined : live.rpc.target(namespace, info);
+    return info === undefined
+      ? undefined
+      : live.rpc.target(namespace, info, this.tables.providers(namespace, name));
   }
 
   state(): BackplaneState {
@@ -264,13 +260,24 @@ export class NatsBackplane implements Backplane {
       if (this.live !== live) return;
       switch (status.type) {
         case 'disconnect':
+          this.status = 'reconnecting';
+          live.rpc.disconnected(status.server);
+          break;
         case 'reconnecting':
           this.status = 'reconnecting';
           break;
         case 'reconnect':
           this.status = 'connected';
+          live.rpc.reconnected();
           // Nodes that timed this one out while it was away learn it again at once.
           this.announce(Announce.HELLO);
+          break;
+        case 'error':
+          if (isPermissionError(status.error)) {
+            const error = permissionError(status.error, this.options.prefix);
+            if (live.starting !== undefined) live.starting(error);
+            else live.host.reportError(error);
+          }
           break;
         case 'close':
           this.status = 'closed';

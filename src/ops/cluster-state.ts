@@ -20,11 +20,14 @@ export interface GraphNode {
   url: string | null;
 }
 
-/** An edge of the cluster graph: a clone link or an RPC server link. */
+/**
+ * An edge of the cluster graph: a clone link, an RPC server link, or a node this node reaches
+ * through its backplane (NATS...) without a link of its own.
+ */
 export interface GraphEdge {
   from: string;
   to: string;
-  kind: 'clone' | 'link';
+  kind: 'clone' | 'link' | 'backplane';
   /** Namespace of a server link. */
   namespace?: string;
   /** Round trip in ms, for links of this node that have one. */
@@ -81,7 +84,11 @@ function byId(a: { id: string }, b: { id: string }): number {
   return a.id.localeCompare(b.id);
 }
 
-function graphOf(host: OpsHost, links: ReturnType<OpsHost['serverLinks']>): ClusterState['graph'] {
+function graphOf(
+  host: OpsHost,
+  links: ReturnType<OpsHost['serverLinks']>,
+  backplane: ServerStats['backplane'],
+): ClusterState['graph'] {
   const nodes = new Map<string, GraphNode>();
   nodes.set(host.id, { id: host.id, kind: 'self', state: 'self', url: host.url ?? null });
   for (const clone of host.clones.clones.values()) {
@@ -114,6 +121,11 @@ function graphOf(host: OpsHost, links: ReturnType<OpsHost['serverLinks']>): Clus
   for (const entry of topology) {
     if (entry.id === host.id) continue;
     for (const peer of entry.links) addEdge({ from: entry.id, to: peer, kind: 'clone' });
+  }
+  if (backplane !== null) {
+    for (const clone of host.clones.clones.values())
+      if (!host.clones.links.has(clone.id))
+        addEdge({ from: host.id, to: clone.id, kind: 'backplane' });
   }
   for (const link of links) {
     if (link.namespace === null) continue;
@@ -214,6 +226,7 @@ export function clusterState(
   rates: ClusterState['rates'],
 ): ClusterState {
   const links = host.serverLinks();
+  const stats = host.stats();
   return {
     node: {
       id: host.id,
@@ -224,8 +237,8 @@ export function clusterState(
       startedAt,
       now: Date.now(),
     },
-    stats: host.stats(),
-    graph: graphOf(host, links),
+    stats,
+    graph: graphOf(host, links, stats.backplane),
     serverLinks: links.flatMap((link) =>
       link.namespace === null
         ? []

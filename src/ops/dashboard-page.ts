@@ -34,6 +34,7 @@ main { padding: 16px 20px; display: grid; gap: 16px; }
   main { gap: 10px; } .cards { grid-template-columns: repeat(auto-fit, minmax(100px, 1fr)); } }
 .edge { stroke: var(--linked); stroke-width: 2.5; }
 .edge.link { stroke: var(--server); stroke-dasharray: 6 4; }
+.edge.backplane { stroke: var(--routed); stroke-dasharray: 2 4; }
 .node circle { stroke: var(--bg); stroke-width: 3; fill: var(--routed); }
 .node.state-self circle { fill: var(--self); } .node.state-linked circle { fill: var(--linked); }
 .node.state-connecting circle { fill: var(--connecting); }
@@ -60,6 +61,8 @@ td.empty { color: var(--muted); font-style: italic; }
 .badge { padding: 1px 6px; border-radius: 8px; font-size: 12px; background: var(--line); }
 .badge.linked { background: #1d4d33; } .badge.routed { background: #17484a; }
 .badge.connecting { background: #5a4515; } .badge.unreachable { background: #5c2522; }
+.badge.connected { background: #1d4d33; } .badge.reconnecting { background: #5a4515; }
+.badge.closed { background: #5c2522; }
 `;
 
 const SCRIPT = `
@@ -121,7 +124,8 @@ const SCRIPT = `
      ['clones linked', s.clones.linked + ' / ' + s.clones.known], ['server links', s.serverLinks],
      ['messages in', s.messagesIn], ['RPC calls', s.rpc.calls], ['RPC errors', s.rpc.errors],
      ['uptime', duration((state.node.now - state.node.startedAt) / 1000)]
-    ].forEach(function (item) {
+    ].concat(s.backplane ? [['backplane ' + s.backplane.kind, s.backplane.status]] : [])
+    .forEach(function (item) {
       var card = el('div', null, 'card');
       card.appendChild(el('b', item[1])); card.appendChild(el('small', item[0]));
       c.appendChild(card);
@@ -204,6 +208,11 @@ const SCRIPT = `
       state.stats.clones.peers.map(function (p) {
         return [p.id, badge(p.state), p.url || '-', ms(p.latencyMs), p.relayFramesOut, p.relayFramesIn];
       }), 'no clones');
+    var b = state.stats.backplane;
+    $('backplane-panel').hidden = !b;
+    table('backplane', ['kind', 'status', 'server', 'groups', 'messages out / in', 'calls out / in'],
+      b ? [[b.kind, badge(b.status), b.server || '-', b.groups, b.messagesOut + ' / ' + b.messagesIn,
+        b.callsOut + ' / ' + b.callsIn]] : [], 'no backplane');
     table('links', ['peer', 'namespace', 'direction', 'routes', 'in flight', 'latency'],
       state.serverLinks.map(function (l) {
         return [l.peerId, l.namespace, l.direction, l.routes, l.inFlight, ms(l.latencyMs)];
@@ -252,11 +261,13 @@ const BODY = `
         <span><i class="routed"></i>routed (via clones)</span>
         <span><i class="connecting"></i>connecting</span>
         <span><i class="unreachable"></i>unreachable</span>
-        <span><i class="server"></i>RPC server link</span></div></div>
+        <span><i class="server"></i>RPC server link</span>
+        <span><i class="routed"></i>dotted: through the backplane</span></div></div>
     <div class="panel"><h2>Rates <span id="window"></span></h2><div class="charts" id="charts"></div></div>
   </section>
   <section class="row">
-    <div class="panel"><h2>Clones</h2><table id="clones"></table></div>
+    <div class="panel"><h2>Clones / nodes</h2><table id="clones"></table>
+      <div id="backplane-panel" hidden><h2>Backplane</h2><table id="backplane"></table></div></div>
     <div class="panel"><h2>Server links</h2><table id="links"></table></div>
   </section>
   <section class="row">

@@ -38,6 +38,11 @@ export const METRIC_NAMES = [
   'wsmesh_rpc_function_calls_total',
   'wsmesh_rpc_function_errors_total',
   'wsmesh_rpc_call_duration_seconds',
+  'wsmesh_backplane_up',
+  'wsmesh_backplane_info',
+  'wsmesh_backplane_groups',
+  'wsmesh_backplane_messages_total',
+  'wsmesh_backplane_calls_total',
 ] as const;
 
 /** Labels of the per-function histogram; `le` is added by the exposition itself. */
@@ -275,6 +280,75 @@ export class ServerMetrics {
       this.registry,
       () => current().rpc.functions,
     );
+    this.backplaneMetrics(current);
+  }
+
+  /**
+   * The backplane's figures (`server.stats().backplane`), labelled with its `kind`; no
+   * samples on a server without the `backplane` option.
+   */
+  private backplaneMetrics(current: () => ServerStats): void {
+    const registers = [this.registry];
+    const state = (): ServerStats['backplane'] => current().backplane;
+    new Gauge({
+      name: 'wsmesh_backplane_up',
+      help: 'Backplane link: 1 while connected, 0 while connecting, reconnecting or closed',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        this.reset();
+        const b = state();
+        if (b !== null) this.set({ kind: b.kind }, b.status === 'connected' ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'wsmesh_backplane_info',
+      help: 'Backplane state (always 1): kind, status and the engine server in use',
+      labelNames: ['kind', 'status', 'server'],
+      registers,
+      collect() {
+        this.reset();
+        const b = state();
+        if (b !== null) this.set({ kind: b.kind, status: b.status, server: b.server ?? '' }, 1);
+      },
+    });
+    new Gauge({
+      name: 'wsmesh_backplane_groups',
+      help: 'Groups this node receives through the backplane (it has local members in them)',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        this.reset();
+        const b = state();
+        if (b !== null) this.set({ kind: b.kind }, b.groups);
+      },
+    });
+    new Counter({
+      name: 'wsmesh_backplane_messages_total',
+      help: 'Group messages sent to (out) and received from (in) other nodes through the backplane',
+      labelNames: ['kind', 'direction'],
+      registers,
+      collect() {
+        this.reset();
+        const b = state();
+        if (b === null) return;
+        this.inc({ kind: b.kind, direction: 'out' }, b.messagesOut);
+        this.inc({ kind: b.kind, direction: 'in' }, b.messagesIn);
+      },
+    });
+    new Counter({
+      name: 'wsmesh_backplane_calls_total',
+      help: 'RPC calls and streams made to (out) and served for (in) other nodes through the backplane',
+      labelNames: ['kind', 'direction'],
+      registers,
+      collect() {
+        this.reset();
+        const b = state();
+        if (b === null) return;
+        this.inc({ kind: b.kind, direction: 'out' }, b.callsOut);
+        this.inc({ kind: b.kind, direction: 'in' }, b.callsIn);
+      },
+    });
   }
 
   /** Content type of {@link text}. */
