@@ -13,14 +13,12 @@
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { median, quantileSorted } from '../lib/stats.js';
+import type { RpcProxy } from '../../src/index.js';
 import { loadWsMesh } from '../lib/wsmesh-module.js';
 
 const wsmesh = await loadWsMesh();
 type MeshServer = InstanceType<typeof wsmesh.Server>;
-type HopsApi = Record<string, (x: number) => number> & {
-  items: (count: number) => Generator<number>;
-};
-type Proxy = Awaited<ReturnType<typeof wsmesh.RpcProxy.create<HopsApi>>>;
+type Proxy = RpcProxy;
 
 const NAMESPACE = 'bench';
 const CHAIN = 4;
@@ -105,7 +103,7 @@ async function round(): Promise<Record<string, number>> {
     }
     const last = servers[CHAIN - 1];
     if (last?.port === undefined) throw new Error('no chain');
-    proxy = await wsmesh.RpcProxy.create<HopsApi>({
+    proxy = await wsmesh.RpcProxy.create({
       host: '127.0.0.1',
       port: last.port,
       namespace: NAMESPACE,

@@ -17,7 +17,8 @@ import { toWireError } from '../protocol/wire-error.js';
 import type { Connection } from '../transport/connection.js';
 import { CallContext } from './call-context.js';
 import { callableTarget, DEFAULT_HOPS, type CallTarget } from './call-target.js';
-import { StreamProducer } from './stream-producer.js';
+import { StreamProducer, type StreamSink } from './stream-producer.js';
+import type { OpenStream } from './stream-relay.js';
 import { isThenable } from '../util/thenable.js';
 
 /** Finds functions by namespace and name (local first, then the cluster). */
@@ -47,7 +48,8 @@ export interface InFlightBudget {
 export const MAX_WATCHED_NAMESPACES = 256;
 
 interface PeerState {
-  readonly producers: Map<number, StreamProducer>;
+  /** Open streams by id: generators run here, or streams relayed to another server. */
+  readonly producers: Map<number, OpenStream>;
   /** Calls still running, by request id. */
   readonly calls: Map<number, CallContext>;
   readonly watching: Set<string>;
@@ -207,13 +209,24 @@ export class RpcResponder {
     return state;
   }
 
+  /**
+   * The target of a call or stream. Arity is checked where a call enters the cluster: a call
+   * from a server or clone link (no `budget`) was checked by the server that first took it.
+   */
   private target(
     namespace: string,
     name: string,
     kind: FunctionInfo['kind'],
     args: unknown[],
+    budget: InFlightBudget | undefined,
   ): CallTarget {
-    return callableTarget(this.resolver.resolve(namespace, name), namespace, name, kind, args);
+    return callableTarget(
+      this.resolver.resolve(namespace, name),
+      namespace,
+      name,
+      kind,
+      budget === undefined ? undefined : args,
+    );
   }
 
   /** True (after refusing with `ERR_LIMIT` through `refuse`) when `budget` is spent. */
@@ -248,7 +261,7 @@ export class RpcResponder {
     let result: unknown;
     const context = new CallContext();
     try {
-      const target = this.target(namespace, name, 'function', args);
+      const target = this.target(namespace, name, 'function', args, budget);
       if (observer !== undefined) started = performance.now();
       result = target.call(args, context, hops, timeout);
     } catch (error) {
@@ -311,48 +324,74 @@ export class RpcResponder {
       );
       return;
     }
-    let producer: StreamProducer;
     const observer = this.observer;
     let started = 0;
     let failed = false;
+    let stream: OpenStream | undefined;
+    let over = false;
+    // Once per stream, however it ends (end, error, cancel, closed connection).
+    const finished = (): void => {
+      if (over) return;
+      over = true;
+      if (budget !== undefined) budget.inFlight--;
+      observer?.callFinished(namespace, name, performance.now() - started, !failed);
+      if (stream !== undefined && state.producers.get(id) === stream) state.producers.delete(id);
+    };
+    const sink: StreamSink = {
+      items: (streamId, items) => {
+        try {
+          connection.send([FrameType.RPC_ITEMS, streamId, items]);
+        } catch (error) {
+          stream?.cancel();
+          this.sendStreamError(connection, streamId, error);
+        }
+      },
+      end: (streamId, value) => {
+        try {
+          connection.send([FrameType.RPC_END, streamId, value === undefined ? null : value]);
+        } catch (error) {
+          this.sendStreamError(connection, streamId, error);
+        }
+      },
+      error: (streamId, error) => {
+        this.callErrors++;
+        failed = true;
+        this.sendStreamError(connection, streamId, error);
+      },
+    };
+    let producer: StreamProducer | undefined;
     try {
-      const target = this.target(namespace, name, 'generator', args);
+      const target = this.target(namespace, name, 'generator', args, budget);
       if (observer !== undefined) started = performance.now();
-      const context = new CallContext();
-      const iterator = target.stream(args, context, hops);
-      producer = new StreamProducer(
-        id,
-        iterator,
-        credit,
-        {
-          items: (streamId, items) => {
-            try {
-              connection.send([FrameType.RPC_ITEMS, streamId, items]);
-            } catch (error) {
-              producer.cancel();
-              this.sendStreamError(connection, streamId, error);
-            }
+      if (target.relay !== undefined) {
+        // Forwarded: items and credit pass through, so the consumer's window is the only one.
+        const relayed = target.relay(args, hops, credit, {
+          items: (items) => sink.items(id, items),
+          end: (value) => {
+            sink.end(id, value);
+            finished();
           },
-          end: (streamId, value) => {
-            try {
-              connection.send([FrameType.RPC_END, streamId, value === undefined ? null : value]);
-            } catch (error) {
-              this.sendStreamError(connection, streamId, error);
-            }
+          error: (error) => {
+            sink.error(id, error);
+            finished();
           },
-          error: (streamId, error) => {
-            this.callErrors++;
-            failed = true;
-            this.sendStreamError(connection, streamId, error);
+        });
+        stream = {
+          addCredit: (n) => relayed.addCredit(n),
+          cancel: () => {
+            relayed.cancel();
+            finished();
           },
-        },
-        (finished) => {
-          if (budget !== undefined) budget.inFlight--;
-          observer?.callFinished(namespace, name, performance.now() - started, !failed);
+        };
+      } else {
+        const context = new CallContext();
+        const iterator = target.stream(args, context, hops);
+        producer = new StreamProducer(id, iterator, credit, sink, () => {
+          finished();
           context.abort();
-          if (state.producers.get(finished.id) === finished) state.producers.delete(finished.id);
-        },
-      );
+        });
+        stream = producer;
+      }
     } catch (error) {
       this.callErrors++;
       if (observer !== undefined && started !== 0)
@@ -360,10 +399,10 @@ export class RpcResponder {
       this.sendStreamError(connection, id, error);
       return;
     }
-    state.producers.set(id, producer);
+    state.producers.set(id, stream);
     // Counted before it starts: a short generator can finish within start().
     if (budget !== undefined) budget.inFlight++;
-    producer.start();
+    producer?.start();
   }
 
   private sendStreamError(connection: Connection, id: number, error: unknown): void {
