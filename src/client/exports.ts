@@ -47,6 +47,7 @@ export { CLIENT_DEFAULTS } from './options.js';
 export { ClientMessageContext } from './context.js';
 export type { RpcProxyOptions } from './rpc-proxy.js';
 export type {
+  CallOrStream,
   RpcProxyMembers,
   RemoteFunction,
   RemoteResult,

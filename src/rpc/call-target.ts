@@ -31,7 +31,8 @@ export interface CallTarget {
   /**
    * Runs a plain function; returns its value or a promise of it. `context` says when the
    * call is called off (a local function gets it as `this`); `hops` is how many more servers
-   * a forwarded call may cross.
+   * a forwarded call may cross; `timeout` is how long (ms) the caller still waits, when it
+   * said (a forwarded call takes it to the next hop).
    */
   call(args: unknown[], context: CallContext | undefined, hops: number, timeout?: number): unknown;
   /** Runs a generator function; returns the iterator to pull from. */
@@ -42,6 +43,12 @@ export interface CallTarget {
    * own at this hop. Throws when the stream cannot be sent.
    */
   relay?(args: unknown[], hops: number, credit: number, sink: RelaySink): OpenStream;
+}
+
+/** Finds functions by namespace and name (local first, then the cluster). */
+export interface FunctionResolver {
+  resolve(namespace: string, name: string): CallTarget | undefined;
+  list(namespace: string): FunctionInfo[];
 }
 
 /** Forwarding hops a call may take by default (a guard against routing loops). */
@@ -74,6 +81,21 @@ export function callableTarget(
   }
   if (args !== undefined) checkArity(target.info, args);
   return target;
+}
+
+/**
+ * The one way a call or stream is resolved on a server, for remote callers (the responder)
+ * and in-process ones (`server.rpc()`): found through `resolver`, then checked by
+ * {@link callableTarget}.
+ */
+export function resolveCallable(
+  resolver: FunctionResolver,
+  namespace: string,
+  name: string,
+  kind: FunctionInfo['kind'],
+  args: readonly unknown[] | undefined,
+): CallTarget {
+  return callableTarget(resolver.resolve(namespace, name), namespace, name, kind, args);
 }
 
 /** Throws {@link InvalidArgumentError} when `args` does not fit `info`. */

@@ -16,16 +16,17 @@ import { FrameType, type Frame, type FunctionInfo } from '../protocol/frames.js'
 import { toWireError } from '../protocol/wire-error.js';
 import type { Connection } from '../transport/connection.js';
 import { CallContext } from './call-context.js';
-import { callableTarget, DEFAULT_HOPS, type CallTarget } from './call-target.js';
+import {
+  DEFAULT_HOPS,
+  resolveCallable,
+  type CallTarget,
+  type FunctionResolver,
+} from './call-target.js';
 import { StreamProducer, type StreamSink } from './stream-producer.js';
 import type { OpenStream } from './stream-relay.js';
 import { isThenable } from '../util/thenable.js';
 
-/** Finds functions by namespace and name (local first, then the cluster). */
-export interface FunctionResolver {
-  resolve(namespace: string, name: string): CallTarget | undefined;
-  list(namespace: string): FunctionInfo[];
-}
+export type { FunctionResolver };
 
 /**
  * Told when each call or stream of a known function finishes (the server sets one for
@@ -220,8 +221,8 @@ export class RpcResponder {
     args: unknown[],
     budget: InFlightBudget | undefined,
   ): CallTarget {
-    return callableTarget(
-      this.resolver.resolve(namespace, name),
+    return resolveCallable(
+      this.resolver,
       namespace,
       name,
       kind,
@@ -259,12 +260,15 @@ export class RpcResponder {
     const observer = this.observer;
     let started = 0;
     let result: unknown;
-    const context = new CallContext();
+    // The caller's timeout is a deadline here: the function's signal aborts when it passes,
+    // and a forwarded call takes what is left of it to the next hop.
+    const context = new CallContext(undefined, timeout);
     try {
       const target = this.target(namespace, name, 'function', args, budget);
       if (observer !== undefined) started = performance.now();
-      result = target.call(args, context, hops, timeout);
+      result = target.call(args, context, hops, context.remaining());
     } catch (error) {
+      context.settle();
       this.callErrors++;
       // started is set once the function was found: only known functions are observed.
       if (observer !== undefined && started !== 0)
@@ -273,6 +277,7 @@ export class RpcResponder {
       return;
     }
     if (!isThenable(result)) {
+      context.settle();
       observer?.callFinished(namespace, name, performance.now() - started, true);
       connection.reply(id, result);
       return;
@@ -282,6 +287,7 @@ export class RpcResponder {
     const { calls } = this.state(connection);
     calls.set(id, context);
     const settled = (): void => {
+      context.settle();
       if (budget !== undefined) budget.inFlight--;
       if (calls.get(id) === context) calls.delete(id);
     };
