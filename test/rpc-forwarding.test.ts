@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { RpcProxy, type Server } from '../src/index.js';
+import { RpcProxy, type CallContext, type RpcCallContext, type Server } from '../src/index.js';
 import { STREAM_WINDOW } from '../src/rpc/stream-consumer.js';
 import { Cleanup, startServer, waitFor } from './helpers.js';
 import { producersWaitingForCredit, responderSnapshot } from './rpc-helpers.js';
@@ -35,7 +35,12 @@ function echo(value: unknown): unknown {
   return value;
 }
 
-type ForwardApi = { endless: typeof endless; echo: typeof echo };
+/** How long the caller still waits, as the server running the function was told (ms). */
+function timeLeft(this: RpcCallContext): number | undefined {
+  return (this as CallContext).remaining();
+}
+
+type ForwardApi = { endless: typeof endless; echo: typeof echo; timeLeft: typeof timeLeft };
 
 /** Calls and streams forwarded over the links of `server` and still running. */
 function inFlight(server: Server): number {
@@ -59,6 +64,7 @@ describe('RPC forwarding along a chain A <- B <- C <- D', () => {
         if (id === 'A') {
           s.origin(endless, { namespace: NS });
           s.origin(echo, { namespace: NS });
+          s.origin(timeLeft, { namespace: NS });
         }
       });
       cleanup.add(() => server.stop());
@@ -132,5 +138,25 @@ describe('RPC forwarding along a chain A <- B <- C <- D', () => {
       'later reaches D',
     );
     assert.equal(links.resolve(NS, 'echo'), first, 'the target of an unchanged route is kept');
+  });
+
+  test('a forwarded call takes what is left of the timeout, less the time spent on each hop', async () => {
+    const b = servers[1] as Server;
+    const { resolver } = b;
+    const resolve = resolver.resolve.bind(resolver);
+    // B spends 150 ms before it forwards (its event loop is busy).
+    resolver.resolve = (namespace, name) => {
+      const until = performance.now() + 150;
+      while (performance.now() < until);
+      return resolve(namespace, name);
+    };
+    try {
+      const left = await proxy.with({ timeout: 2000 }).timeLeft();
+      assert.ok(left !== undefined, 'A knows the deadline');
+      assert.ok(left <= 2000 - 150, `A was given ${left} ms of the caller's 2000`);
+      assert.ok(left > 1000, `A was given ${left} ms`);
+    } finally {
+      resolver.resolve = resolve;
+    }
   });
 });

@@ -4,8 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ErrorCode, InvalidArgumentError, NoRouteError } from '../src/errors.js';
+import { ErrorCode, InvalidArgumentError, NoRouteError, ProtocolError } from '../src/errors.js';
+import { Server } from '../src/index.js';
 import type { FunctionInfo } from '../src/protocol/frames.js';
+import { LocalBackend } from '../src/rpc/local-backend.js';
 import { createProxy, type RpcBackend } from '../src/rpc/proxy.js';
 import { collect, rejectsWith } from './rpc-helpers.js';
 
@@ -134,5 +136,34 @@ describe('RPC proxy: call or stream', () => {
     assert.equal(recording.watchers, 0);
     assert.equal('close' in proxy, true);
     assert.equal(Object.keys(proxy).join(), 'add,count');
+  });
+});
+
+describe('server.rpc(): the same resolution and checks as for remote callers', () => {
+  test('no such function, the wrong kind and the wrong arity fail as over a connection', async () => {
+    const server = new Server({ port: 0, host: '127.0.0.1' });
+    server.origin((a: number, b: number) => a + b, { namespace: 'ns', name: 'add' });
+    server.origin(
+      function* count(to: number) {
+        for (let i = 0; i < to; i++) yield i;
+      },
+      { namespace: 'ns' },
+    );
+    const view = await server.rpc('ns');
+    try {
+      assert.equal(await view.call('add', 1, 2), 3);
+      assert.deepEqual(await collect(view.call('count', 2)), [0, 1]);
+      await rejectsWith(Promise.resolve(view.call('missing')), NoRouteError, ErrorCode.NO_ROUTE);
+      await rejectsWith(view.stream('missing').next(), NoRouteError, ErrorCode.NO_ROUTE);
+      // The wrong kind: a generator awaited, a function iterated.
+      await rejectsWith(Promise.resolve(view.call('count', 1)), ProtocolError, ErrorCode.PROTOCOL);
+      await rejectsWith(view.stream('add', 1, 2).next(), ProtocolError, ErrorCode.PROTOCOL);
+      // Arity on the server side too (a proxy whose list does not know the name yet).
+      const backend = new LocalBackend(server.resolver, () => () => undefined);
+      await rejectsWith(backend.call('ns', 'add', [1], {}), InvalidArgumentError);
+      await rejectsWith(backend.stream('ns', 'count', [], {}).next(), InvalidArgumentError);
+    } finally {
+      await view.close();
+    }
   });
 });
