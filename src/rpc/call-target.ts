@@ -38,9 +38,9 @@ export interface CallTarget {
   /** Runs a generator function; returns the iterator to pull from. */
   stream(args: unknown[], context: CallContext | undefined, hops: number): PullIterator;
   /**
-   * Remote targets only: forwards a stream opened with `credit` to where the generator runs,
-   * passing items to `sink` and later credit upstream as they come, without a window of its
-   * own at this hop. Throws when the stream cannot be sent.
+   * @internal Remote targets only: forwards a stream opened with `credit` to where the
+   * generator runs, passing items to `sink` and later credit upstream as they come, without
+   * a window of its own at this hop. Throws when the stream cannot be sent.
    */
   relay?(args: unknown[], hops: number, credit: number, sink: RelaySink): OpenStream;
 }
