@@ -123,6 +123,24 @@ describe('RPC forwarding along a chain A <- B <- C <- D', () => {
     }
   });
 
+  test('a consumer whose connection closes mid-stream stops the generator three hops away', async () => {
+    const d = servers[3] as Server;
+    const other = await RpcProxy.create<ForwardApi>({ host: HOST, port: portOf(d), namespace: NS });
+    const stream = other.endless();
+    for (let index = 1; index <= 5; index++)
+      assert.deepEqual(await stream.next(), { done: false, value: index });
+    // The connection goes while the stream is open (no cancel is sent for it).
+    await other.close();
+    await waitFor(() => probe.finished, 5000, "A's generator stopped");
+    for (const server of servers) {
+      await waitFor(
+        () => responderSnapshot(server).producers === 0 && inFlight(server) === 0,
+        5000,
+        `${server.id}: nothing left open`,
+      );
+    }
+  });
+
   test('a forwarding server reuses one target per route', async () => {
     const c = servers[2] as Server;
     const links = c['linkManager'];
