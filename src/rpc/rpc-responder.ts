@@ -13,7 +13,6 @@ import {
   ProtocolError,
 } from '../errors.js';
 import { FrameType, type Frame, type FunctionInfo } from '../protocol/frames.js';
-import { toWireError } from '../protocol/wire-error.js';
 import type { Connection } from '../transport/connection.js';
 import { CallContext } from './call-context.js';
 import {
@@ -22,7 +21,7 @@ import {
   type CallTarget,
   type FunctionResolver,
 } from './call-target.js';
-import { StreamProducer, type StreamSink } from './stream-producer.js';
+import { sendStreamError, serveStream, type ServedStream } from './served-stream.js';
 import type { OpenStream } from './stream-relay.js';
 import { isThenable } from '../util/thenable.js';
 
@@ -333,71 +332,21 @@ export class RpcResponder {
     const observer = this.observer;
     let started = 0;
     let failed = false;
-    let stream: OpenStream | undefined;
-    let over = false;
-    // Once per stream, however it ends (end, error, cancel, closed connection).
-    const finished = (): void => {
-      if (over) return;
-      over = true;
-      if (budget !== undefined) budget.inFlight--;
-      observer?.callFinished(namespace, name, performance.now() - started, !failed);
-      if (stream !== undefined && state.producers.get(id) === stream) state.producers.delete(id);
-    };
-    const sink: StreamSink = {
-      items: (streamId, items) => {
-        try {
-          connection.send([FrameType.RPC_ITEMS, streamId, items]);
-        } catch (error) {
-          stream?.cancel();
-          this.sendStreamError(connection, streamId, error);
-        }
-      },
-      end: (streamId, value) => {
-        try {
-          connection.send([FrameType.RPC_END, streamId, value === undefined ? null : value]);
-        } catch (error) {
-          this.sendStreamError(connection, streamId, error);
-        }
-      },
-      error: (streamId, error) => {
-        this.callErrors++;
-        failed = true;
-        this.sendStreamError(connection, streamId, error);
-      },
-    };
-    let producer: StreamProducer | undefined;
+    let served: ServedStream;
     try {
       const target = this.target(namespace, name, 'generator', args, budget);
       if (observer !== undefined) started = performance.now();
-      if (target.relay !== undefined) {
-        // Forwarded: items and credit pass through, so the consumer's window is the only one.
-        const relayed = target.relay(args, hops, credit, {
-          items: (items) => sink.items(id, items),
-          end: (value) => {
-            sink.end(id, value);
-            finished();
-          },
-          error: (error) => {
-            sink.error(id, error);
-            finished();
-          },
-        });
-        stream = {
-          addCredit: (n) => relayed.addCredit(n),
-          cancel: () => {
-            relayed.cancel();
-            finished();
-          },
-        };
-      } else {
-        const context = new CallContext();
-        const iterator = target.stream(args, context, hops);
-        producer = new StreamProducer(id, iterator, credit, sink, () => {
-          finished();
-          context.abort();
-        });
-        stream = producer;
-      }
+      served = serveStream(connection, this.serverId, id, target, args, credit, hops, {
+        failed: () => {
+          this.callErrors++;
+          failed = true;
+        },
+        finished: () => {
+          if (budget !== undefined) budget.inFlight--;
+          observer?.callFinished(namespace, name, performance.now() - started, !failed);
+          if (state.producers.get(id) === served.stream) state.producers.delete(id);
+        },
+      });
     } catch (error) {
       this.callErrors++;
       if (observer !== undefined && started !== 0)
@@ -405,17 +354,13 @@ export class RpcResponder {
       this.sendStreamError(connection, id, error);
       return;
     }
-    state.producers.set(id, stream);
+    state.producers.set(id, served.stream);
     // Counted before it starts: a short generator can finish within start().
     if (budget !== undefined) budget.inFlight++;
-    producer?.start();
+    served.start();
   }
 
   private sendStreamError(connection: Connection, id: number, error: unknown): void {
-    try {
-      connection.send([FrameType.RPC_STREAM_ERROR, id, toWireError(error, this.serverId)]);
-    } catch {
-      // Closed: the consumer learns it from its own connection.
-    }
+    sendStreamError(connection, id, error, this.serverId);
   }
 }
