@@ -24,7 +24,7 @@ export class RemoteTarget implements CallTarget {
 
   call(args: unknown[], context: CallContext | undefined, hops: number, timeout?: number): unknown {
     if (hops <= 0) throw new NoRouteError(`Hop limit reached calling "${this.info.name}"`);
-    const signal = context?.cancelSignal;
+    const signal = context?.signal;
     const { link } = this;
     link.inFlight++;
     const done = (): void => {
@@ -33,8 +33,7 @@ export class RemoteTarget implements CallTarget {
     const reply = link.caller.call(this.namespace, this.info.name, args, {
       signal,
       // What is left of the caller's timeout when it sent one (the next hop learns it), so
-      // no hop waits longer than the caller; else this link's own timeout. The deadline is
-      // this call's timeout, so the context's signal need not time it too.
+      // no hop waits longer than the caller; else this link's own timeout.
       timeout: timeout ?? this.timeout,
       hops: hops - 1,
     });
@@ -47,7 +46,7 @@ export class RemoteTarget implements CallTarget {
     if (hops <= 0) throw new NoRouteError(`Hop limit reached calling "${this.info.name}"`);
     const { link } = this;
     const inner = link.caller.stream(this.namespace, this.info.name, args, {
-      signal: context?.cancelSignal,
+      signal: context?.signal,
       hops: hops - 1,
     });
     link.inFlight++;

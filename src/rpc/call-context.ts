@@ -31,11 +31,13 @@ export class CallContext implements RpcCallContext {
   private readonly deadline: number;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private settled = false;
+  private abortsAtDeadline = false;
 
   /**
    * With `signal`, the context simply hands out that signal (a caller that has its own).
    * With `timeout` (ms from now), the call has a deadline: {@link remaining} counts down to
-   * it, and the signal aborts with `TimeoutError` when it passes.
+   * it, and, for a function run here ({@link abortAtDeadline}), the signal aborts with
+   * `TimeoutError` when it passes.
    */
   constructor(
     private readonly parent?: AbortSignal,
@@ -45,33 +47,35 @@ export class CallContext implements RpcCallContext {
   }
 
   get signal(): AbortSignal {
-    return this.ensureSignal(true);
-  }
-
-  /**
-   * @internal The signal without the deadline's timer, for a call forwarded to another
-   * server: that call has its own timeout (the {@link remaining} time).
-   */
-  get cancelSignal(): AbortSignal {
-    return this.ensureSignal(false);
-  }
-
-  private ensureSignal(withDeadline: boolean): AbortSignal {
     if (this.parent !== undefined) return this.parent;
     if (this.controller === undefined) {
       this.controller = new AbortController();
       if (this.aborted) this.controller.abort(this.reason);
-    }
-    if (withDeadline && this.deadline !== 0 && this.timer === undefined && !this.settled) {
-      const left = this.deadline - performance.now();
-      if (left <= 0) this.timeUp();
-      else {
-        this.timer = setTimeout(() => this.timeUp(), left);
-        // A call left running must not keep the process alive for its deadline.
-        this.timer.unref?.();
-      }
+      else if (this.abortsAtDeadline) this.armDeadline();
     }
     return this.controller.signal;
+  }
+
+  /**
+   * @internal The call runs here (a local function): its signal aborts with `TimeoutError`
+   * when the deadline passes. A call forwarded to another server has its own timeout instead.
+   */
+  abortAtDeadline(): void {
+    if (this.deadline === 0 || this.abortsAtDeadline) return;
+    this.abortsAtDeadline = true;
+    if (this.controller !== undefined && !this.aborted) this.armDeadline();
+  }
+
+  private armDeadline(): void {
+    if (this.settled) return;
+    const left = this.deadline - performance.now();
+    if (left <= 0) {
+      this.timeUp();
+      return;
+    }
+    this.timer = setTimeout(() => this.timeUp(), left);
+    // A call left running must not keep the process alive for its deadline.
+    this.timer.unref?.();
   }
 
   /** Ms left before the caller's deadline (at least 1), or undefined without one. */

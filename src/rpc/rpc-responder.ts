@@ -264,6 +264,7 @@ export class RpcResponder {
     const context = new CallContext(undefined, timeout);
     try {
       const target = this.target(namespace, name, 'function', args, budget);
+      if (!target.remote) context.abortAtDeadline();
       if (observer !== undefined) started = performance.now();
       result = target.call(args, context, hops, context.remaining());
     } catch (error) {
