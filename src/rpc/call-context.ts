@@ -93,7 +93,7 @@ export class CallContext implements RpcCallContext {
     this.controller?.abort(reason);
   }
 
-  /** The call finished (or was called off): its deadline no longer matters. */
+  /** @internal The call finished (or was called off): its deadline no longer matters. */
   settle(): void {
     this.settled = true;
     if (this.timer === undefined) return;
