@@ -2,7 +2,9 @@
  * RPC forwarding costs along a chain of 4 servers in one process (n0 <- n1 <- n2 <- n3, each
  * linked to the previous with `createServerProxy`) and an `RpcProxy` on n3: sequential call
  * latency to a function 0 to 3 hops away, and stream throughput (items/s) from a generator on
- * n0 (3 hops) and on n3 (0 hops).
+ * n0 (3 hops) and on n3 (0 hops), each with the CPU time it took (every server and the proxy
+ * run in this process, so CPU per call or item is the whole chain's; steadier than wall time
+ * on a busy machine).
  *
  * Run alone (not part of `npm run bench`), against the sources or a tsc build:
  * `npx tsx bench/clients/rpc-hops.ts [--rounds 3] [--calls 3000] [--items 200000]`, with
@@ -47,21 +49,34 @@ async function until(proxy: Proxy, name: string): Promise<void> {
   }
 }
 
-/** Median latency (us) of `calls` sequential calls of `name`, after as many warm-up calls. */
-async function latency(proxy: Proxy, name: string): Promise<number> {
+/** CPU time (us, every server and the proxy: they share this process) since `start`. */
+function cpuSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return used.user + used.system;
+}
+
+/**
+ * Median latency (us) of `calls` sequential calls of `name`, after as many warm-up calls, and
+ * the CPU time per call (us) of the measured ones.
+ */
+async function latency(proxy: Proxy, name: string): Promise<{ p50: number; cpu: number }> {
   const values = new Float64Array(calls);
+  let cpu = 0;
   for (let round = 0; round < 2; round++) {
+    const started = process.cpuUsage();
     for (let index = 0; index < calls; index++) {
       const start = performance.now();
       await proxy.call(name, index);
       values[index] = (performance.now() - start) * 1000;
     }
+    cpu = cpuSince(started) / calls;
   }
-  return quantileSorted(values.sort(), 0.5);
+  return { p50: quantileSorted(values.sort(), 0.5), cpu };
 }
 
-/** Items per second of one stream of `items` numbers from `name`. */
-async function throughput(proxy: Proxy, name: string): Promise<number> {
+/** Items per second of one stream of `items` numbers from `name`, and CPU (us) per item. */
+async function throughput(proxy: Proxy, name: string): Promise<{ rate: number; cpu: number }> {
+  const started = process.cpuUsage();
   const start = performance.now();
   let received = 0;
   for await (const item of proxy.stream(name, items)) {
@@ -69,7 +84,10 @@ async function throughput(proxy: Proxy, name: string): Promise<number> {
     received++;
   }
   if (received !== items) throw new Error(`${received} of ${items} items`);
-  return received / ((performance.now() - start) / 1000);
+  return {
+    rate: received / ((performance.now() - start) / 1000),
+    cpu: cpuSince(started) / received,
+  };
 }
 
 async function round(): Promise<Record<string, number>> {
@@ -111,14 +129,19 @@ async function round(): Promise<Record<string, number>> {
     await until(proxy, 'f0');
     const result: Record<string, number> = {};
     const local = await latency(proxy, `f${CHAIN - 1}`);
-    result.hops0Us = local;
+    result.hops0Us = local.p50;
     for (let hops = 1; hops < CHAIN; hops++) {
-      const p50 = await latency(proxy, `f${CHAIN - 1 - hops}`);
-      result[`hops${hops}Us`] = p50;
-      result[`perHop${hops}Us`] = (p50 - local) / hops;
+      const far = await latency(proxy, `f${CHAIN - 1 - hops}`);
+      result[`hops${hops}Us`] = far.p50;
+      result[`perHop${hops}Us`] = (far.p50 - local.p50) / hops;
+      if (hops === CHAIN - 1) result.perHopCpuUs = (far.cpu - local.cpu) / hops;
     }
-    result.stream0ItemsPerS = await throughput(proxy, `items${CHAIN - 1}`);
-    result.stream3ItemsPerS = await throughput(proxy, 'items0');
+    const near = await throughput(proxy, `items${CHAIN - 1}`);
+    const far = await throughput(proxy, 'items0');
+    result.stream0ItemsPerS = near.rate;
+    result.stream3ItemsPerS = far.rate;
+    result.stream0CpuUsPerItem = near.cpu;
+    result.stream3CpuUsPerItem = far.cpu;
     return result;
   } finally {
     await proxy?.close().catch(() => undefined);
@@ -134,6 +157,6 @@ for (let index = 0; index < rounds; index++) {
 }
 const medians: Record<string, number> = {};
 for (const key of Object.keys(results[0] ?? {})) {
-  medians[key] = Math.round(median(results.map((result) => result[key] ?? 0)) * 10) / 10;
+  medians[key] = Math.round(median(results.map((result) => result[key] ?? 0)) * 1000) / 1000;
 }
 console.log('median', JSON.stringify(medians));
