@@ -104,4 +104,30 @@ describe('RPC cancellation reaches the function', () => {
       await stopAll(server);
     }
   });
+
+  test("this.signal aborts with TimeoutError at the caller's deadline, without RPC_CANCEL", async () => {
+    const reasons: unknown[] = [];
+    const { server, url } = await startServer({}, (s) => {
+      s.origin(
+        async function waits(this: RpcCallContext): Promise<void> {
+          await abortOf(this.signal);
+          reasons.push(this.signal.reason);
+        },
+        { namespace: NS },
+      );
+    });
+    const raw = await connectRaw(url);
+    try {
+      // A caller that sends its timeout (100 ms) and never cancels: the deadline alone ends it.
+      const started = performance.now();
+      raw.send([FrameType.RPC_CALL, 1, NS, 'waits', [], null, 100]);
+      await waitFor(() => reasons.length === 1, 5000, 'the deadline reached the function');
+      const elapsed = performance.now() - started;
+      assert.ok(reasons[0] instanceof TimeoutError, 'aborted with TimeoutError');
+      assert.ok(elapsed >= 90, `aborted after ${elapsed} ms, not before the deadline`);
+    } finally {
+      raw.terminate();
+      await stopAll(server);
+    }
+  });
 });

@@ -4,8 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ErrorCode, InvalidArgumentError, NoRouteError } from '../src/errors.js';
+import { ErrorCode, InvalidArgumentError, NoRouteError, ProtocolError } from '../src/errors.js';
+import { Server } from '../src/index.js';
 import type { FunctionInfo } from '../src/protocol/frames.js';
+import { LocalBackend } from '../src/rpc/local-backend.js';
 import { createProxy, type RpcBackend } from '../src/rpc/proxy.js';
 import { collect, rejectsWith } from './rpc-helpers.js';
 
@@ -54,32 +56,54 @@ function fnOf(proxy: object, name: string): (...args: unknown[]) => unknown {
 }
 
 describe('RPC proxy: call or stream', () => {
-  test('the function list decides for known names', async () => {
+  test('the use decides call or stream, whatever the function list says', async () => {
     const { backend, sent } = recordingBackend();
     const proxy = await createProxy(backend, 'ns', async () => undefined);
-    assert.equal(await (fnOf(proxy, 'add')(1, 2) as Promise<unknown>), 3);
+    assert.equal(await fnOf(proxy, 'add')(1, 2), 3);
     assert.deepEqual(await collect(fnOf(proxy, 'count')(2) as AsyncIterable<unknown>), [0, 1]);
-    // Untyped, call() is typed as a promise; at run time the list makes it a stream.
-    const viaCall: unknown = proxy.call('count', 1);
-    assert.deepEqual(await collect(viaCall as AsyncIterable<unknown>), [0]);
+    // Listed as a generator, awaited: a call (the server answers ERR_PROTOCOL for it).
+    await rejectsWith(Promise.resolve(fnOf(proxy, 'count')(1)), NoRouteError);
+    // Listed as a function, iterated: a stream.
+    assert.deepEqual(await collect(fnOf(proxy, 'add')(1, 0) as AsyncIterable<unknown>), [0]);
+    // Untyped, call() is typed as both; iterating makes it a stream.
+    assert.deepEqual(await collect(proxy.call('count', 1)), [0]);
     assert.deepEqual(
-      sent.map((s) => s.kind),
-      ['call', 'stream', 'stream'],
+      sent.map((s) => `${s.kind}:${s.name}`),
+      ['call:add', 'stream:count', 'call:count', 'stream:add', 'stream:count'],
     );
   });
 
-  test('an unknown name is a call when awaited and a stream when iterated', async () => {
+  test('a result used neither way by the end of its turn is sent as a call', async () => {
     const { backend, sent } = recordingBackend();
     const proxy = await createProxy(backend, 'ns', async () => undefined);
     const unused = fnOf(proxy, 'later')(1);
-    assert.equal(sent.length, 0, 'nothing is sent before the result is used');
+    assert.equal(sent.length, 0, 'nothing is sent within the turn');
+    await Promise.resolve();
+    assert.deepEqual(sent, [{ kind: 'call', name: 'later', args: [1] }], 'sent as a call');
+    // Its failure is there for whoever awaits it later.
+    await rejectsWith(Promise.resolve(unused), NoRouteError, ErrorCode.NO_ROUTE);
+    // return() before any use decides for a stream that never starts: nothing is sent.
+    const stopped = fnOf(proxy, 'later')(2) as AsyncIterableIterator<unknown>;
+    await stopped.return?.();
+    assert.deepEqual(await stopped.next(), { done: true, value: undefined });
+    // An unknown name iterated at once is a stream.
     assert.deepEqual(await collect(fnOf(proxy, 'later')(3) as AsyncIterable<unknown>), [0, 1, 2]);
-    assert.deepEqual(sent, [{ kind: 'stream', name: 'later', args: [3] }]);
-    await rejectsWith(Promise.resolve(proxy.call('missing')), NoRouteError, ErrorCode.NO_ROUTE);
-    assert.deepEqual(sent[1], { kind: 'call', name: 'missing', args: [] });
-    // Returning an iterator that never started sends nothing either.
-    await (unused as AsyncIterableIterator<unknown>).return?.();
-    assert.equal(sent.length, 2);
+    assert.deepEqual(
+      sent.map((s) => `${s.kind}:${s.name}`),
+      ['call:later', 'stream:later'],
+    );
+  });
+
+  test('arity is checked against the list before anything is sent, for either use', async () => {
+    const { backend, sent } = recordingBackend();
+    const proxy = await createProxy(backend, 'ns', async () => undefined);
+    await rejectsWith(Promise.resolve(fnOf(proxy, 'add')(1)), InvalidArgumentError);
+    await rejectsWith(
+      (fnOf(proxy, 'count')() as AsyncIterableIterator<unknown>).next(),
+      InvalidArgumentError,
+    );
+    await Promise.resolve();
+    assert.deepEqual(sent, []);
   });
 
   test('stream() always streams and checks arity locally', async () => {
@@ -112,5 +136,34 @@ describe('RPC proxy: call or stream', () => {
     assert.equal(recording.watchers, 0);
     assert.equal('close' in proxy, true);
     assert.equal(Object.keys(proxy).join(), 'add,count');
+  });
+});
+
+describe('server.rpc(): the same resolution and checks as for remote callers', () => {
+  test('no such function, the wrong kind and the wrong arity fail as over a connection', async () => {
+    const server = new Server({ port: 0, host: '127.0.0.1' });
+    server.origin((a: number, b: number) => a + b, { namespace: 'ns', name: 'add' });
+    server.origin(
+      function* count(to: number) {
+        for (let i = 0; i < to; i++) yield i;
+      },
+      { namespace: 'ns' },
+    );
+    const view = await server.rpc('ns');
+    try {
+      assert.equal(await view.call('add', 1, 2), 3);
+      assert.deepEqual(await collect(view.call('count', 2)), [0, 1]);
+      await rejectsWith(Promise.resolve(view.call('missing')), NoRouteError, ErrorCode.NO_ROUTE);
+      await rejectsWith(view.stream('missing').next(), NoRouteError, ErrorCode.NO_ROUTE);
+      // The wrong kind: a generator awaited, a function iterated.
+      await rejectsWith(Promise.resolve(view.call('count', 1)), ProtocolError, ErrorCode.PROTOCOL);
+      await rejectsWith(view.stream('add', 1, 2).next(), ProtocolError, ErrorCode.PROTOCOL);
+      // Arity on the server side too (a proxy whose list does not know the name yet).
+      const backend = new LocalBackend(server.resolver, () => () => undefined);
+      await rejectsWith(backend.call('ns', 'add', [1], {}), InvalidArgumentError);
+      await rejectsWith(backend.stream('ns', 'count', [], {}).next(), InvalidArgumentError);
+    } finally {
+      await view.close();
+    }
   });
 });

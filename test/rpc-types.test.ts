@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   RpcProxy,
+  type CallOrStream,
   type FunctionInfo,
   type RemoteFunction,
   type RemoteResult,
@@ -57,6 +58,9 @@ assertType<Equals<StreamName<Api>, 'countdown' | 'letters'>>();
 assertType<Equals<StreamItem<AsyncGenerator<number>>, number>>();
 assertType<Equals<StreamItem<unknown>, unknown>>();
 assertType<Equals<ReturnType<RpcProxy['stream']>, AsyncIterableIterator<unknown>>>();
+// Untyped: the result is both, and the use decides (docs/rpc.md "Call or stream").
+assertType<Equals<RemoteResult<unknown>, CallOrStream>>();
+assertType<Equals<ReturnType<RpcProxy['call']>, CallOrStream>>();
 // @ts-expect-error -- a promise of a number is not a promise of a string
 assertType<Equals<RemoteResult<number>, Promise<string>>>();
 

@@ -51,6 +51,7 @@ export { CLIENT_DEFAULTS } from './options.js';
 export { ClientMessageContext } from './context.js';
 export type { RpcProxyOptions } from './rpc-proxy.js';
 export type {
+  CallOrStream,
   RpcProxyMembers,
   RemoteFunction,
   RemoteResult,

@@ -30,7 +30,7 @@ import { HeartbeatMonitor } from '../transport/heartbeat.js';
 import { proxyUrl, type RpcEndpointOptions } from '../rpc/endpoint.js';
 import { PeerDialer } from './peer-dialer.js';
 import { RemoteTarget } from './remote-target.js';
-import { ServerLink, type LearnedRoute } from './server-link.js';
+import { sameAdvert, sameRoute, sameRoutes, ServerLink, type LearnedRoute } from './server-link.js';
 
 /** Options of `server.createServerProxy`: `url`, or `host` + `port` (+ `path`). */
 export type ServerProxyOptions = RpcEndpointOptions & {
@@ -264,12 +264,14 @@ export class LinkManager {
     if (best === undefined) return undefined;
     // Ties go round the links in turn.
     best.link.picked++;
-    return new RemoteTarget(
+    // One target per route, kept until the route changes (routesReceived replaces it).
+    best.route.target ??= new RemoteTarget(
       best.link,
       best.namespace,
       best.route.info,
       this.host.linkOptions.awaitResTimeout,
     );
+    return best.route.target;
   }
 
   /** Remote functions of `namespace` (best description per name); `within` as in `resolve`. */
@@ -351,10 +353,15 @@ export class LinkManager {
       const known = next.get(name);
       if (known === undefined || path.length < known.path.length) next.set(name, { info, path });
     }
-    const before = JSON.stringify([...(link.routes.get(namespace) ?? [])]);
+    const previous = link.routes.get(namespace);
+    // Unchanged: the table stays as it is, with the targets made for its routes.
+    if (sameRoutes(previous, next)) return;
+    for (const [name, route] of next) {
+      const known = previous?.get(name);
+      if (known?.target !== undefined && sameRoute(known, route)) route.target = known.target;
+    }
     if (next.size === 0) link.routes.delete(namespace);
     else link.routes.set(namespace, next);
-    if (JSON.stringify([...next]) === before) return;
     this.zoneChanged(namespace);
     this.scheduleAdverts();
   }
@@ -418,11 +425,10 @@ export class LinkManager {
     const namespaces = link.namespace === null ? this.allNamespaces() : [link.namespace];
     for (const namespace of namespaces) {
       const routes = this.routesFor(link, namespace);
-      const serialized = JSON.stringify(routes);
       // A clone link need not announce an empty table for a namespace it never announced.
-      const previous = link.lastSent.get(namespace) ?? (link.namespace === null ? '[]' : '');
-      if (serialized === previous) continue;
-      link.lastSent.set(namespace, serialized);
+      const previous = link.lastSent.get(namespace) ?? (link.namespace === null ? [] : undefined);
+      if (sameAdvert(previous, routes)) continue;
+      link.lastSent.set(namespace, routes);
       try {
         link.connection.send([FrameType.LINK_ROUTES, namespace, routes]);
       } catch (error) {

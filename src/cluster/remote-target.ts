@@ -7,6 +7,7 @@ import { NoRouteError } from '../errors.js';
 import type { FunctionInfo } from '../protocol/frames.js';
 import type { CallContext } from '../rpc/call-context.js';
 import type { CallTarget, PullIterator } from '../rpc/call-target.js';
+import type { OpenStream, RelaySink } from '../rpc/stream-relay.js';
 import type { ServerLink } from './server-link.js';
 
 /** A route through `link` to function `name`. */
@@ -31,7 +32,8 @@ export class RemoteTarget implements CallTarget {
     };
     const reply = link.caller.call(this.namespace, this.info.name, args, {
       signal,
-      // The caller's own timeout when it sent one, so a long call is not cut at each hop.
+      // What is left of the caller's timeout when it sent one (the next hop learns it), so
+      // no hop waits longer than the caller; else this link's own timeout.
       timeout: timeout ?? this.timeout,
       hops: hops - 1,
     });
@@ -69,6 +71,40 @@ export class RemoteTarget implements CallTarget {
       return: (value?: unknown) => {
         release();
         return inner.return(value);
+      },
+    };
+  }
+
+  /**
+   * A stream forwarded through this server: credit passes through (end to end), and the
+   * stream counts in the link's `inFlight` until it ends or is cancelled.
+   */
+  relay(args: unknown[], hops: number, credit: number, sink: RelaySink): OpenStream {
+    if (hops <= 0) throw new NoRouteError(`Hop limit reached calling "${this.info.name}"`);
+    const { link } = this;
+    let open = true;
+    const release = (): void => {
+      if (!open) return;
+      open = false;
+      link.inFlight--;
+    };
+    const relay = link.caller.relay(this.namespace, this.info.name, args, credit, hops - 1, {
+      items: (items) => sink.items(items),
+      end: (value) => {
+        release();
+        sink.end(value);
+      },
+      error: (error) => {
+        release();
+        sink.error(error);
+      },
+    });
+    link.inFlight++;
+    return {
+      addCredit: (n) => relay.addCredit(n),
+      cancel: () => {
+        release();
+        relay.cancel();
       },
     };
   }

@@ -3,7 +3,8 @@
  * the other over it, and each tells the other which functions it can reach, with the path.
  * @module
  */
-import type { FunctionInfo } from '../protocol/frames.js';
+import type { FunctionInfo, LinkRoute } from '../protocol/frames.js';
+import type { CallTarget } from '../rpc/call-target.js';
 import { RpcCaller } from '../rpc/rpc-caller.js';
 import type { Connection } from '../transport/connection.js';
 
@@ -12,6 +13,55 @@ export interface LearnedRoute {
   info: FunctionInfo;
   /** Server ids from the peer (first) to the server where the function lives (last). */
   path: string[];
+  /** The target calls over this route run against, made on first use and kept with the route. */
+  target?: CallTarget;
+}
+
+/** True when two function descriptions are the same. */
+export function sameInfo(a: FunctionInfo, b: FunctionInfo): boolean {
+  return (
+    a.name === b.name &&
+    a.kind === b.kind &&
+    a.arity === b.arity &&
+    a.maxArgs === b.maxArgs &&
+    sameStrings(a.params, b.params)
+  );
+}
+
+/** True when two route tables of one namespace name the same functions with the same paths. */
+export function sameRoutes(
+  a: ReadonlyMap<string, LearnedRoute> | undefined,
+  b: ReadonlyMap<string, LearnedRoute>,
+): boolean {
+  if ((a?.size ?? 0) !== b.size) return false;
+  for (const [name, route] of b) {
+    const other = a?.get(name);
+    if (other === undefined || !sameRoute(other, route)) return false;
+  }
+  return true;
+}
+
+/** True when two routes lead to the same function by the same path. */
+export function sameRoute(a: LearnedRoute, b: LearnedRoute): boolean {
+  return sameStrings(a.path, b.path) && sameInfo(a.info, b.info);
+}
+
+/** True when two adverts list the same routes in the same order. */
+export function sameAdvert(a: readonly LinkRoute[] | undefined, b: readonly LinkRoute[]): boolean {
+  if (a === undefined || a.length !== b.length) return false;
+  for (let index = 0; index < b.length; index++) {
+    const [name, info, path] = b[index] as LinkRoute;
+    const [otherName, otherInfo, otherPath] = a[index] as LinkRoute;
+    if (name !== otherName || !sameStrings(path, otherPath) || !sameInfo(info, otherInfo))
+      return false;
+  }
+  return true;
+}
+
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let index = 0; index < a.length; index++) if (a[index] !== b[index]) return false;
+  return true;
 }
 
 /**
@@ -23,8 +73,8 @@ export class ServerLink {
   readonly caller: RpcCaller;
   /** What the peer can reach: namespace, then function name. */
   readonly routes = new Map<string, Map<string, LearnedRoute>>();
-  /** Serialized routes last sent per namespace, to skip identical adverts. */
-  readonly lastSent = new Map<string, string>();
+  /** Routes last sent per namespace, to skip identical adverts. */
+  readonly lastSent = new Map<string, LinkRoute[]>();
   /** Calls forwarded over this link that are still running. */
   inFlight = 0;
   /** Times this link was chosen among equals (for round-robin). */

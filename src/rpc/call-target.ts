@@ -6,6 +6,7 @@
 import { ErrorCode, InvalidArgumentError, NoRouteError, ProtocolError } from '../errors.js';
 import type { FunctionInfo } from '../protocol/frames.js';
 import { CallContext } from './call-context.js';
+import type { OpenStream, RelaySink } from './stream-relay.js';
 
 /** What a local call target runs: a registered function (the registry's `LocalFunction`). */
 export interface LocalCallable {
@@ -30,11 +31,24 @@ export interface CallTarget {
   /**
    * Runs a plain function; returns its value or a promise of it. `context` says when the
    * call is called off (a local function gets it as `this`); `hops` is how many more servers
-   * a forwarded call may cross.
+   * a forwarded call may cross; `timeout` is how long (ms) the caller still waits, when it
+   * said (a forwarded call takes it to the next hop).
    */
   call(args: unknown[], context: CallContext | undefined, hops: number, timeout?: number): unknown;
   /** Runs a generator function; returns the iterator to pull from. */
   stream(args: unknown[], context: CallContext | undefined, hops: number): PullIterator;
+  /**
+   * @internal Remote targets only: forwards a stream opened with `credit` to where the
+   * generator runs, passing items to `sink` and later credit upstream as they come, without
+   * a window of its own at this hop. Throws when the stream cannot be sent.
+   */
+  relay?(args: unknown[], hops: number, credit: number, sink: RelaySink): OpenStream;
+}
+
+/** Finds functions by namespace and name (local first, then the cluster). */
+export interface FunctionResolver {
+  resolve(namespace: string, name: string): CallTarget | undefined;
+  list(namespace: string): FunctionInfo[];
 }
 
 /** Forwarding hops a call may take by default (a guard against routing loops). */
@@ -42,14 +56,15 @@ export const DEFAULT_HOPS = 16;
 
 /**
  * The target a call or stream of `name` may run against: it exists (else `NoRouteError`,
- * `where` ends the message), it is of `kind` (else `ERR_PROTOCOL`), and `args` fit it.
+ * `where` ends the message), it is of `kind` (else `ERR_PROTOCOL`), and `args` fit it. `args`
+ * undefined skips the arity check: the call was checked where it entered the cluster.
  */
 export function callableTarget(
   target: CallTarget | undefined,
   namespace: string,
   name: string,
   kind: FunctionInfo['kind'],
-  args: readonly unknown[],
+  args: readonly unknown[] | undefined,
   where = '',
 ): CallTarget {
   if (target === undefined) {
@@ -64,8 +79,23 @@ export function callableTarget(
       kind === 'function' ? `"${name}" is a generator: iterate it` : `"${name}" is not a generator`,
     );
   }
-  checkArity(target.info, args);
+  if (args !== undefined) checkArity(target.info, args);
   return target;
+}
+
+/**
+ * The one way a call or stream is resolved on a server, for remote callers (the responder)
+ * and in-process ones (`server.rpc()`): found through `resolver`, then checked by
+ * {@link callableTarget}.
+ */
+export function resolveCallable(
+  resolver: FunctionResolver,
+  namespace: string,
+  name: string,
+  kind: FunctionInfo['kind'],
+  args: readonly unknown[] | undefined,
+): CallTarget {
+  return callableTarget(resolver.resolve(namespace, name), namespace, name, kind, args);
 }
 
 /** Throws {@link InvalidArgumentError} when `args` does not fit `info`. */

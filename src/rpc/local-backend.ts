@@ -1,15 +1,21 @@
 /**
- * `server.rpc(namespace)`: calls made from inside the server, without a socket. Resolution is
- * the same as for remote callers (local functions first, then the cluster).
+ * `server.rpc(namespace)`: calls made from inside the server, without a socket. Resolution and
+ * checks are the responder's own ({@link resolveCallable}): local functions first, then the
+ * cluster; no such function, the wrong kind or the wrong number of arguments fail the same way.
  * @module
  */
-import { AbortError, NoRouteError, TimeoutError } from '../errors.js';
+import { AbortError, TimeoutError } from '../errors.js';
 import type { FunctionInfo } from '../protocol/frames.js';
 import { CallContext } from './call-context.js';
-import { checkArity, DEFAULT_HOPS, type PullIterator } from './call-target.js';
+import {
+  DEFAULT_HOPS,
+  resolveCallable,
+  type CallTarget,
+  type FunctionResolver,
+  type PullIterator,
+} from './call-target.js';
 import type { RpcBackend } from './proxy.js';
 import type { CallOptions } from './rpc-caller.js';
-import type { FunctionResolver } from './rpc-responder.js';
 
 function toAsyncIterator(
   iterator: PullIterator,
@@ -43,10 +49,7 @@ export class LocalBackend implements RpcBackend {
     args: unknown[],
     options: CallOptions,
   ): Promise<unknown> {
-    const target = this.resolver.resolve(namespace, name);
-    if (target === undefined)
-      throw new NoRouteError(`No function "${name}" in namespace "${namespace}"`);
-    checkArity(target.info, args);
+    const target = resolveCallable(this.resolver, namespace, name, 'function', args);
     const { signal, timeout } = options;
     if (signal?.aborted === true) throw new AbortError();
     if (timeout === undefined) return target.call(args, new CallContext(signal), DEFAULT_HOPS);
@@ -56,17 +59,16 @@ export class LocalBackend implements RpcBackend {
     const onAbort = (): void => controller.abort(signal?.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
     let timer: ReturnType<typeof setTimeout> | undefined;
+    const context = new CallContext(controller.signal, timeout);
     try {
       return await Promise.race([
         // The timeout goes along, so a forwarded call waits as long as this caller, not
         // the link's default.
-        Promise.resolve(
-          target.call(args, new CallContext(controller.signal), DEFAULT_HOPS, timeout),
-        ),
+        Promise.resolve(target.call(args, context, DEFAULT_HOPS, context.remaining())),
         new Promise<never>((_resolve, reject) => {
           timer = setTimeout(() => {
             reject(new TimeoutError(`No reply within ${timeout} ms`));
-            controller.abort();
+            controller.abort(new TimeoutError(`No reply within ${timeout} ms`));
           }, timeout);
         }),
       ]);
@@ -82,12 +84,13 @@ export class LocalBackend implements RpcBackend {
     args: unknown[],
     options: CallOptions,
   ): AsyncIterableIterator<unknown> {
-    const target = this.resolver.resolve(namespace, name);
-    if (target === undefined) {
-      const error = new NoRouteError(`No function "${name}" in namespace "${namespace}"`);
+    let target: CallTarget;
+    try {
+      target = resolveCallable(this.resolver, namespace, name, 'generator', args);
+    } catch (error) {
+      // Failures come out of the iteration, as they do for a stream over a connection.
       return toAsyncIterator({ next: () => Promise.reject(error) }, undefined);
     }
-    checkArity(target.info, args);
     const context = new CallContext(options.signal);
     return toAsyncIterator(target.stream(args, context, DEFAULT_HOPS), options.signal);
   }

@@ -1,19 +1,27 @@
 /**
- * What a proxy returns for a name its function list does not know (yet): the caller's use
- * decides. Awaiting it makes a call; iterating it opens a stream. Nothing is sent until then,
- * so a name meant as a stream never turns into a call by accident.
+ * What `proxy.fn(...)` returns: the caller's use decides, as the declared API type says.
+ * Awaiting it (or `then`) makes a call; iterating it opens a stream; the function list plays
+ * no part. A result used neither way by the end of the turn it was made in is sent as a
+ * call, so `void proxy.log('x')` still runs; nobody can see that call fail, so its failure
+ * is dropped unless the result is awaited later.
  * @module
  */
 
 /** A result that is a call when awaited and a stream when iterated. */
-export class PendingResult implements PromiseLike<unknown>, AsyncIterableIterator<unknown> {
+export class PendingResult implements Promise<unknown>, AsyncIterableIterator<unknown> {
+  readonly [Symbol.toStringTag] = 'PendingResult';
   private promise: Promise<unknown> | undefined;
   private iterator: AsyncIterableIterator<unknown> | undefined;
 
   constructor(
     private readonly startCall: () => Promise<unknown>,
     private readonly startStream: () => AsyncIterableIterator<unknown>,
-  ) {}
+  ) {
+    queueMicrotask(() => {
+      if (this.promise !== undefined || this.iterator !== undefined) return;
+      this.call().catch(() => undefined);
+    });
+  }
 
   then<T = unknown, E = never>(
     onFulfilled?: ((value: unknown) => T | PromiseLike<T>) | null,
@@ -37,12 +45,14 @@ export class PendingResult implements PromiseLike<unknown>, AsyncIterableIterato
   }
 
   return(value?: unknown): Promise<IteratorResult<unknown>> {
-    // Stopping a stream that never started sends nothing.
-    if (this.iterator === undefined) return Promise.resolve({ done: true, value });
+    // Stopping a stream that never started sends nothing, and it stays stopped.
+    this.iterator ??= finished();
     return this.iterator.return?.(value) ?? Promise.resolve({ done: true, value });
   }
 
   [Symbol.asyncIterator](): AsyncIterableIterator<unknown> {
+    // Asking for the iterator is the decision: it is a stream, even if read later.
+    this.stream();
     return this;
   }
 
@@ -55,4 +65,14 @@ export class PendingResult implements PromiseLike<unknown>, AsyncIterableIterato
     this.iterator ??= this.startStream();
     return this.iterator;
   }
+}
+
+/** An iterator that is already done. */
+function finished(): AsyncIterableIterator<unknown> {
+  const iterator: AsyncIterableIterator<unknown> = {
+    next: () => Promise.resolve({ done: true, value: undefined }),
+    return: (value?: unknown) => Promise.resolve({ done: true, value }),
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
 }

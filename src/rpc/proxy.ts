@@ -28,9 +28,20 @@ export interface RpcBackend {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- parameter lists of user functions vary
 type AnyFn = (...args: any[]) => unknown;
 
-/** What calling a remote function returns: an async iterable for generators, else a promise. */
-export type RemoteResult<R> =
-  R extends Generator<infer T, unknown, unknown>
+/**
+ * What an untyped `proxy.fn(...)` returns: a call when awaited, a stream when iterated (the
+ * use decides, see {@link RemoteResult}).
+ */
+export type CallOrStream = Promise<unknown> & AsyncIterableIterator<unknown>;
+
+/**
+ * What calling a remote function returns: an async iterable for generators, else a promise;
+ * {@link CallOrStream} when the return type is not declared. At run time every result is
+ * both, and the caller's use (iterate or await) decides whether a stream or a call is sent.
+ */
+export type RemoteResult<R> = unknown extends R
+  ? CallOrStream
+  : R extends Generator<infer T, unknown, unknown>
     ? AsyncIterableIterator<T>
     : R extends AsyncGenerator<infer T, unknown, unknown>
       ? AsyncIterableIterator<T>
@@ -64,15 +75,16 @@ export interface RpcProxyMembers<Api> {
   /** The functions of the namespace: name, parameter names, arity, kind. Kept up to date. */
   readonly functions: FunctionInfo[];
   /**
-   * Calls a function by name; the same as `proxy[name](...args)` (a stream for a generator).
+   * Calls a function by name; the same as `proxy[name](...args)`: a call when awaited, a
+   * stream when iterated.
    */
   call<K extends keyof Api & string>(
     name: K,
     ...args: Parameters<Extract<Api[K], AnyFn>>
   ): RemoteResult<ReturnType<Extract<Api[K], AnyFn>>>;
   /**
-   * Opens a stream from the generator `name`, whatever the function list says; with a typed
-   * `Api` only names declared as generators are accepted.
+   * Opens a stream from the generator `name` at once; with a typed `Api` only names declared
+   * as generators are accepted.
    */
   stream<K extends StreamName<Api>>(
     name: K,
@@ -115,35 +127,34 @@ function failingIterator(error: WsMeshError): AsyncIterableIterator<unknown> {
   return iterator;
 }
 
-/** Arity failure in the shape the caller expects: a failing stream or a rejected call. */
-function checked(info: FunctionInfo, args: unknown[], asStream: boolean): unknown {
+/** The arity failure of a call to a listed function, or undefined when the arguments fit. */
+function arityError(state: ProxyState, name: string, args: unknown[]): WsMeshError | undefined {
+  const info = state.functions.get(name);
+  if (info === undefined) return undefined;
   try {
     checkArity(info, args);
     return undefined;
   } catch (error) {
-    const invalid = error as InvalidArgumentError;
-    return asStream ? failingIterator(invalid) : Promise.reject(invalid);
+    return error as InvalidArgumentError;
   }
 }
 
 /**
- * `proxy.fn(...)` and `proxy.call('fn', ...)`: the function list decides call or stream; a
- * name it does not know gives a {@link PendingResult}, which the caller's use decides.
+ * `proxy.fn(...)` and `proxy.call('fn', ...)`: a {@link PendingResult}, a call when awaited
+ * and a stream when iterated, as the declared type says; the function list only checks the
+ * number of arguments before anything is sent.
  */
 function invoke(state: ProxyState, name: string, args: unknown[], options: CallOptions): unknown {
-  const info = state.functions.get(name);
-  if (info === undefined) {
+  const invalid = arityError(state, name, args);
+  if (invalid !== undefined)
     return new PendingResult(
-      () => state.backend.call(state.namespace, name, args, options),
-      () => state.backend.stream(state.namespace, name, args, options),
+      () => Promise.reject(invalid),
+      () => failingIterator(invalid),
     );
-  }
-  const asStream = info.kind === 'generator';
-  const failed = checked(info, args, asStream);
-  if (failed !== undefined) return failed;
-  return asStream
-    ? state.backend.stream(state.namespace, name, args, options)
-    : state.backend.call(state.namespace, name, args, options);
+  return new PendingResult(
+    () => state.backend.call(state.namespace, name, args, options),
+    () => state.backend.stream(state.namespace, name, args, options),
+  );
 }
 
 /** `proxy.stream('fn', ...)`: always a stream, checked against the list when it knows `fn`. */
@@ -153,11 +164,8 @@ function openStream(
   args: unknown[],
   options: CallOptions,
 ): AsyncIterableIterator<unknown> {
-  const info = state.functions.get(name);
-  if (info !== undefined) {
-    const failed = checked(info, args, true);
-    if (failed !== undefined) return failed as AsyncIterableIterator<unknown>;
-  }
+  const invalid = arityError(state, name, args);
+  if (invalid !== undefined) return failingIterator(invalid);
   return state.backend.stream(state.namespace, name, args, options);
 }
 

@@ -14,6 +14,14 @@ import {
 } from '../protocol/frames.js';
 import { fromWireError } from '../protocol/wire-error.js';
 import { StreamConsumer, STREAM_WINDOW } from './stream-consumer.js';
+import { StreamRelay, type RelaySink } from './stream-relay.js';
+
+/** What receives a stream's frames: a consumer (the end of the stream) or a relay (a hop). */
+interface StreamReceiver {
+  push(items: unknown[]): void;
+  end(value: unknown): void;
+  fail(error: WsMeshError): void;
+}
 
 /** Per-call options. */
 export interface CallOptions {
@@ -54,7 +62,7 @@ function callFrame(
 
 /** Calls remote functions over one transport. */
 export class RpcCaller {
-  private readonly streams = new Map<number, StreamConsumer>();
+  private readonly streams = new Map<number, StreamReceiver>();
   private readonly watchers = new Map<string, Set<(functions: FunctionInfo[]) => void>>();
   private nextStreamId = 1;
 
@@ -101,8 +109,7 @@ export class RpcCaller {
     args: unknown[],
     options: CallOptions = {},
   ): StreamConsumer<T> {
-    const id = this.nextStreamId;
-    this.nextStreamId = id >= 2 ** 31 - 1 ? 1 : id + 1;
+    const id = this.streamId();
     const { signal } = options;
     // One listener, added and removed as the same function, so finished streams leave none.
     const onAbort = (): void => {
@@ -121,7 +128,7 @@ export class RpcCaller {
       consumer.fail(new AbortError());
       return consumer;
     }
-    this.streams.set(id, consumer as StreamConsumer);
+    this.streams.set(id, consumer);
     try {
       const open: RpcStreamFrame =
         options.hops === undefined
@@ -134,6 +141,32 @@ export class RpcCaller {
     }
     signal?.addEventListener('abort', onAbort, { once: true });
     return consumer;
+  }
+
+  /**
+   * Forwards a stream: opens it on the far side with the `credit` the downstream consumer
+   * granted, hands what comes back to `sink`, and grants upstream only what the relay is
+   * given (see {@link StreamRelay}). Throws when the stream cannot be sent.
+   */
+  relay(
+    namespace: string,
+    name: string,
+    args: unknown[],
+    credit: number,
+    hops: number,
+    sink: RelaySink,
+  ): StreamRelay {
+    const id = this.streamId();
+    const relay = new StreamRelay(id, sink, {
+      credit: (n) => this.trySend([FrameType.RPC_CREDIT, id, n]),
+      cancel: () => this.trySend([FrameType.RPC_STREAM_CANCEL, id]),
+      done: () => {
+        this.streams.delete(id);
+      },
+    });
+    this.transport.send([FrameType.RPC_STREAM, id, namespace, name, args, credit, hops]);
+    this.streams.set(id, relay);
+    return relay;
   }
 
   /** Lists the functions of `namespace` and asks the server to push changes. */
@@ -185,6 +218,12 @@ export class RpcCaller {
     if (this.streams.size === 0) return;
     const error = new ConnectionClosedError('The connection closed during the stream');
     for (const stream of [...this.streams.values()]) stream.fail(error);
+  }
+
+  private streamId(): number {
+    const id = this.nextStreamId;
+    this.nextStreamId = id >= 2 ** 31 - 1 ? 1 : id + 1;
+    return id;
   }
 
   private trySend(frame: Frame): void {

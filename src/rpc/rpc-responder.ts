@@ -18,18 +18,19 @@ import {
   type FunctionInfo,
   type RpcFunctionsFrame,
 } from '../protocol/frames.js';
-import { toWireError } from '../protocol/wire-error.js';
 import type { Connection } from '../transport/connection.js';
 import { CallContext } from './call-context.js';
-import { callableTarget, DEFAULT_HOPS, type CallTarget } from './call-target.js';
-import { StreamProducer } from './stream-producer.js';
+import {
+  DEFAULT_HOPS,
+  resolveCallable,
+  type CallTarget,
+  type FunctionResolver,
+} from './call-target.js';
+import { sendStreamError, serveStream, type ServedStream } from './served-stream.js';
+import type { OpenStream } from './stream-relay.js';
 import { isThenable } from '../util/thenable.js';
 
-/** Finds functions by namespace and name (local first, then the cluster). */
-export interface FunctionResolver {
-  resolve(namespace: string, name: string): CallTarget | undefined;
-  list(namespace: string): FunctionInfo[];
-}
+export type { FunctionResolver };
 
 /**
  * Told when each call or stream of a known function finishes (the server sets one for
@@ -52,7 +53,8 @@ export interface InFlightBudget {
 export const MAX_WATCHED_NAMESPACES = 256;
 
 interface PeerState {
-  readonly producers: Map<number, StreamProducer>;
+  /** Open streams by id: generators run here, or streams relayed to another server. */
+  readonly producers: Map<number, OpenStream>;
   /** Calls still running, by request id. */
   readonly calls: Map<number, CallContext>;
   readonly watching: Set<string>;
@@ -216,13 +218,24 @@ export class RpcResponder {
     return state;
   }
 
+  /**
+   * The target of a call or stream. Arity is checked where a call enters the cluster: a call
+   * from a server or clone link (no `budget`) was checked by the server that first took it.
+   */
   private target(
     namespace: string,
     name: string,
     kind: FunctionInfo['kind'],
     args: unknown[],
+    budget: InFlightBudget | undefined,
   ): CallTarget {
-    return callableTarget(this.resolver.resolve(namespace, name), namespace, name, kind, args);
+    return resolveCallable(
+      this.resolver,
+      namespace,
+      name,
+      kind,
+      budget === undefined ? undefined : args,
+    );
   }
 
   /** True (after refusing with `ERR_LIMIT` through `refuse`) when `budget` is spent. */
@@ -255,12 +268,16 @@ export class RpcResponder {
     const observer = this.observer;
     let started = 0;
     let result: unknown;
-    const context = new CallContext();
+    // The caller's timeout is a deadline here: the function's signal aborts when it passes,
+    // and a forwarded call takes what is left of it to the next hop.
+    const context = new CallContext(undefined, timeout);
     try {
-      const target = this.target(namespace, name, 'function', args);
+      const target = this.target(namespace, name, 'function', args, budget);
+      if (!target.remote) context.abortAtDeadline();
       if (observer !== undefined) started = performance.now();
-      result = target.call(args, context, hops, timeout);
+      result = target.call(args, context, hops, context.remaining());
     } catch (error) {
+      context.settle();
       this.callErrors++;
       // started is set once the function was found: only known functions are observed.
       if (observer !== undefined && started !== 0)
@@ -269,6 +286,7 @@ export class RpcResponder {
       return;
     }
     if (!isThenable(result)) {
+      context.settle();
       observer?.callFinished(namespace, name, performance.now() - started, true);
       connection.reply(id, result);
       return;
@@ -278,6 +296,7 @@ export class RpcResponder {
     const { calls } = this.state(connection);
     calls.set(id, context);
     const settled = (): void => {
+      context.settle();
       if (budget !== undefined) budget.inFlight--;
       if (calls.get(id) === context) calls.delete(id);
     };
@@ -320,48 +339,24 @@ export class RpcResponder {
       );
       return;
     }
-    let producer: StreamProducer;
     const observer = this.observer;
     let started = 0;
     let failed = false;
+    let served: ServedStream;
     try {
-      const target = this.target(namespace, name, 'generator', args);
+      const target = this.target(namespace, name, 'generator', args, budget);
       if (observer !== undefined) started = performance.now();
-      const context = new CallContext();
-      const iterator = target.stream(args, context, hops);
-      producer = new StreamProducer(
-        id,
-        iterator,
-        credit,
-        {
-          items: (streamId, items) => {
-            try {
-              connection.send([FrameType.RPC_ITEMS, streamId, items]);
-            } catch (error) {
-              producer.cancel();
-              this.sendStreamError(connection, streamId, error);
-            }
-          },
-          end: (streamId, value) => {
-            try {
-              connection.send([FrameType.RPC_END, streamId, value === undefined ? null : value]);
-            } catch (error) {
-              this.sendStreamError(connection, streamId, error);
-            }
-          },
-          error: (streamId, error) => {
-            this.callErrors++;
-            failed = true;
-            this.sendStreamError(connection, streamId, error);
-          },
+      served = serveStream(connection, this.serverId, id, target, args, credit, hops, {
+        failed: () => {
+          this.callErrors++;
+          failed = true;
         },
-        (finished) => {
+        finished: () => {
           if (budget !== undefined) budget.inFlight--;
           observer?.callFinished(namespace, name, performance.now() - started, !failed);
-          context.abort();
-          if (state.producers.get(finished.id) === finished) state.producers.delete(finished.id);
+          if (state.producers.get(id) === served.stream) state.producers.delete(id);
         },
-      );
+      });
     } catch (error) {
       this.callErrors++;
       if (observer !== undefined && started !== 0)
@@ -369,17 +364,13 @@ export class RpcResponder {
       this.sendStreamError(connection, id, error);
       return;
     }
-    state.producers.set(id, producer);
+    state.producers.set(id, served.stream);
     // Counted before it starts: a short generator can finish within start().
     if (budget !== undefined) budget.inFlight++;
-    producer.start();
+    served.start();
   }
 
   private sendStreamError(connection: Connection, id: number, error: unknown): void {
-    try {
-      connection.send([FrameType.RPC_STREAM_ERROR, id, toWireError(error, this.serverId)]);
-    } catch {
-      // Closed: the consumer learns it from its own connection.
-    }
+    sendStreamError(connection, id, error, this.serverId);
   }
 }
