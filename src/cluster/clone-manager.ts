@@ -2,7 +2,9 @@
  * `server.clones`: the clones this server knows, its links to them, and what it tells them.
  * A facade over units with one job each: membership gossip (clone-gossip.ts), the dial
  * policy (clone-dialers.ts), the link table (link-table.ts), the groups observer
- * (clone-groups.ts) and the group relay (clone-relay.ts). This file holds the public API and
+ * (clone-groups.ts), the group relay (clone-relay.ts), history between clones
+ * (clone-history.ts) and what clones wait for from each other (clone-cluster-waits.ts). This
+ * file holds the public API and
  * carries the gossip's decisions out on the links.
  * @module
  */
@@ -12,9 +14,7 @@ import type { BackplaneDeliveries, BackplaneMessage } from '../backplane/backpla
 import type { PresenceEntry, PresenceMember } from '../groups/presence-table.js';
 import type { Codec } from '../protocol/codec.js';
 import { CloseCode, FrameType, type Frame } from '../protocol/frames.js';
-import { AddressedFrames } from './addressed.js';
-import { ackFrame, InterestAcks, PublishAcks } from './clone-acks.js';
-import { ClonePresence } from './clone-presence.js';
+import { ClusterWaits } from './clone-cluster-waits.js';
 import type { Connection } from '../transport/connection.js';
 import type { AuthFnOut } from './auth.js';
 import { CloneDialers } from './clone-dialers.js';
@@ -55,10 +55,7 @@ export class CloneManager {
   /** @internal History between clones: resumes ask it, healed links fetch through it. */
   readonly history: CloneHistory;
   private readonly table: CloneTable;
-  private readonly addressed: AddressedFrames;
-  private readonly interestAcks: InterestAcks;
-  private readonly publishAcks: PublishAcks;
-  private readonly presence: ClonePresence;
+  private readonly waits: ClusterWaits;
   private flushScheduled = false;
   private topologyScheduled = false;
   private started = false;
@@ -113,43 +110,25 @@ export class CloneManager {
       records: () => this.gossip.known(),
       deliver: (message) => host.deliver(message),
       groupDeleted: (groupId) => host.groupDeleted(groupId),
-      delivered: (ackTo, seq, count) => {
-        this.addressed.send([FrameType.CLONE_DELIVERED, host.id, ackTo, seq, count]);
-      },
+      delivered: (ackTo, seq, count) => this.waits.delivered(ackTo, seq, count),
     });
-    this.addressed = new AddressedFrames(host.id, links, this.routes);
     const gossip = this.gossip;
-    const addressed = this.addressed;
-    const routes = this.routes;
-    this.interestAcks = new InterestAcks({
+    const groupEvents = this.groupEvents;
+    this.waits = new ClusterWaits({
       selfId: host.id,
-      frames: addressed,
+      links,
+      routes: this.routes,
       get timeout() {
         return host.cloneOptions.clusterAckTimeout;
       },
-      *expected() {
-        const seen = new Set<string>();
-        for (const id of links.keys()) {
-          seen.add(id);
-          yield id;
-        }
-        for (const record of gossip.known()) {
-          if (record.gone || seen.has(record.id) || isForgotten(record.id)) continue;
-          if (routes.hop(record.id) !== undefined) yield record.id;
-        }
-      },
-      ownVersion: () => gossip.version,
-      interestPending: () => this.groupEvents.pending > 0,
-    });
-    this.publishAcks = new PublishAcks(addressed);
-    this.presence = new ClonePresence({
-      selfId: host.id,
-      frames: addressed,
-      get table() {
+      get presenceTable() {
         return host.groups.presenceTable;
       },
       records: () => gossip.known(),
       record: (id) => gossip.record(id),
+      isForgotten,
+      ownVersion: () => gossip.version,
+      interestPending: () => groupEvents.pending > 0,
     });
     const interest = this.groupEvents;
     this.history = new CloneHistory({
@@ -285,9 +264,7 @@ export class CloneManager {
     this.timer = undefined;
     this.run(this.gossip.leave());
     this.history.stop();
-    this.interestAcks.stop();
-    this.publishAcks.stop();
-    this.presence.stop();
+    this.waits.stop();
     for (const link of this.links.values()) link.close(CloseCode.GOING_AWAY, 'server stopping');
     this.dialers.dropAll();
     this.linkTable.clear();
@@ -413,21 +390,8 @@ export class CloneManager {
       case FrameType.HISTORY_PAGE:
         this.history.receivePage(link, frame);
         return;
-      case FrameType.CLONE_ACK:
-        if (this.addressed.arrived(link, frame)) this.interestAcks.ack(frame[1], frame[3]);
-        return;
-      case FrameType.CLONE_DELIVERED:
-        if (this.addressed.arrived(link, frame))
-          this.publishAcks.delivered(frame[1], frame[3], frame[4]);
-        return;
-      case FrameType.CLONE_PRESENCE:
-        if (this.addressed.arrived(link, frame)) this.presence.receive(frame);
-        return;
-      case FrameType.CLONE_PRESENCE_FETCH:
-        if (this.addressed.arrived(link, frame)) this.presence.receiveFetch(frame);
-        return;
       default:
-        this.host.cloneLinkFrame(link.connection, frame);
+        if (!this.waits.receive(link, frame)) this.host.cloneLinkFrame(link.connection, frame);
         return;
     }
   }
@@ -455,25 +419,25 @@ export class CloneManager {
   /** @internal Backplane: resolves once every reachable clone knows this interest. */
   confirmInterest(): Promise<string[]> {
     if (!this.started) return Promise.resolve([]);
-    return this.interestAcks.confirm();
+    return this.waits.confirmInterest();
   }
 
   /** @internal Backplane: a local publish that waits for every clone it went to. */
   publishAcked(message: BackplaneMessage, timeout: number): Promise<BackplaneDeliveries> {
     if (!this.started) return Promise.resolve({ nodes: {}, missing: [] });
     const dests = this.relay.publish(message, this.host.id);
-    return this.publishAcks.wait(this.relay.lastSeq, dests, timeout);
+    return this.waits.waitDelivered(this.relay.lastSeq, dests, timeout);
   }
 
   /** @internal Backplane: local presence members changed. */
   presenceChanged(groupId: string, joins: PresenceEntry[], leaves: string[]): void {
-    if (this.started) this.presence.localChanged(groupId, joins, leaves);
+    if (this.started) this.waits.presenceChanged(groupId, joins, leaves);
   }
 
   /** @internal Backplane: presence of a group without local subscribers. */
   fetchPresence(groupId: string, timeout: number): Promise<PresenceMember[]> {
     if (!this.started) return Promise.resolve([]);
-    return this.presence.fetch(groupId, timeout);
+    return this.waits.fetchPresence(groupId, timeout);
   }
 
   /** @internal Process instance of clone `id`, from its record ('' before its record came). */
@@ -515,12 +479,8 @@ export class CloneManager {
           this.scheduleTopology();
           break;
         case 'applied':
-          // Snapshots of this clone's presence first, then the acknowledgement: the clone
-          // that waits for it then holds them (one path, in order).
-          if (action.renewed) this.interestAcks.forget(action.id);
           this.routes.invalidate();
-          this.presence.recordApplied(action.id, action.groups, action.renewed);
-          this.addressed.send(ackFrame(this.host.id, action.id, action.v));
+          this.waits.recordApplied(action.id, action.v, action.groups, action.renewed);
           break;
       }
     }
@@ -546,9 +506,7 @@ export class CloneManager {
     process.nextTick(() => {
       this.topologyScheduled = false;
       if (!this.started) return;
-      this.presence.topologyChanged();
-      this.interestAcks.check();
-      this.publishAcks.check();
+      this.waits.topologyChanged();
     });
   }
 
