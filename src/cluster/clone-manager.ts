@@ -3,9 +3,8 @@
  * A facade over units with one job each: membership gossip (clone-gossip.ts), the dial
  * policy (clone-dialers.ts), the link table (link-table.ts), the groups observer
  * (clone-groups.ts), the group relay (clone-relay.ts), history between clones
- * (clone-history.ts) and what clones wait for from each other (clone-cluster-waits.ts). This
- * file holds the public API and
- * carries the gossip's decisions out on the links.
+ * (clone-history.ts) and what clones wait for from each other (clone-cluster-waits.ts).
+ * This file holds the public API and carries the gossip's decisions out on the links.
  * @module
  */
 import { randomUUID } from 'node:crypto';
