@@ -87,7 +87,8 @@ export interface PresenceListEntry {
 export function presenceRows(reply: unknown): PresenceListEntry[] {
   if (!Array.isArray(reply)) return [];
   const members: PresenceListEntry[] = [];
-  for (const row of reply as unknown[]) {
+  const rows: unknown[] = reply;
+  for (const row of rows) {
     if (!Array.isArray(row) || typeof row[0] !== 'string' || typeof row[2] !== 'string') continue;
     members.push({ clientId: row[0], data: row[1] ?? null, node: row[2] });
   }

@@ -85,7 +85,7 @@ export class NatsClusterAcks {
     if (suffix === DELIVERED_SUFFIX) {
       const value = this.decode(msg.data);
       if (!Array.isArray(value)) return true;
-      const [instance, seq, target] = value as unknown[];
+      const [instance, seq, target]: unknown[] = value;
       if (typeof instance !== 'string' || typeof seq !== 'number' || !isTarget(target)) return true;
       const count = this.groups.deliveredCount(instance, seq);
       this.respond(msg, [count ?? (this.interested(target) ? -1 : null)]);
@@ -197,7 +197,7 @@ export class NatsClusterAcks {
   private presenceMessage(data: Uint8Array): void {
     const value = this.decode(data);
     if (!Array.isArray(value)) return;
-    const [node, instance, groupId, reset, joins, leaves] = value as unknown[];
+    const [node, instance, groupId, reset, joins, leaves]: unknown[] = value;
     if (
       instance === this.instance ||
       typeof node !== 'string' ||

@@ -360,7 +360,7 @@ export class NatsBackplane implements Backplane {
       });
       const value = live.codec.decode(reply.data);
       if (this.live !== live || !Array.isArray(value)) return;
-      const [version, entries] = value as unknown[];
+      const [version, entries]: unknown[] = value;
       if (typeof version !== 'number' || !isTableEntries(entries)) return;
       if (this.table.nodes.get(node.id)?.instance !== node.instance) return;
       this.applyTable(live, node.id, node.instance, version, entries);
@@ -381,7 +381,7 @@ export class NatsBackplane implements Backplane {
     const live = this.live;
     const value = this.decode(msg);
     if (live === undefined || !Array.isArray(value)) return;
-    const [, instance, version, entries] = value as unknown[];
+    const [, instance, version, entries]: unknown[] = value;
     if (typeof instance !== 'string' || typeof version !== 'number' || !isTableEntries(entries))
       return;
     // Only nodes already known: a table from an unknown node waits for its heartbeat.
@@ -409,7 +409,7 @@ export class NatsBackplane implements Backplane {
     const live = this.live;
     const value = this.decode(msg);
     if (live === undefined || !Array.isArray(value)) return;
-    const [instance, groupId] = value as unknown[];
+    const [instance, groupId]: unknown[] = value;
     if (instance === this.instance || typeof groupId !== 'string') return;
     live.host.groupDeleted(groupId);
   }
