@@ -261,6 +261,14 @@ export class GroupManager<Member extends Subscriber = Subscriber> extends Emitte
 
   /** @internal */
   publish(target: GroupTarget, options: GroupSendOptions): number {
+    const message = this.outgoing(target, options);
+    const delivered = this.fanOutCounted(message, options.withoutId);
+    this.observer?.published?.(message, options.withoutId);
+    return delivered;
+  }
+
+  /** A message published on this node: numbered and kept when its groups keep history. */
+  private outgoing(target: GroupTarget, options: GroupSendOptions): FanoutMessage {
     const route = checkOptionalName(options.route, 'route');
     const act = checkOptionalName(options.act, 'act');
     const { history } = this;
@@ -274,9 +282,7 @@ export class GroupManager<Member extends Subscriber = Subscriber> extends Emitte
     );
     this.routeCounters?.countOut(route);
     if (position !== undefined) history.keepPublished(message, position);
-    const delivered = this.fanOutCounted(message, options.withoutId);
-    this.observer?.published?.(message, options.withoutId);
-    return delivered;
+    return message;
   }
 
   /**
@@ -290,19 +296,7 @@ export class GroupManager<Member extends Subscriber = Subscriber> extends Emitte
     selfId: string,
     timeout: number,
   ): Promise<ClusterDelivery> {
-    const route = checkOptionalName(options.route, 'route');
-    const act = checkOptionalName(options.act, 'act');
-    const { history } = this;
-    const position = history.off ? undefined : history.stamp(target);
-    const message = FanoutMessage.fromFields(
-      target,
-      route,
-      act,
-      options.data === undefined ? null : options.data,
-      position,
-    );
-    this.routeCounters?.countOut(route);
-    if (position !== undefined) history.keepPublished(message, position);
+    const message = this.outgoing(target, options);
     const local = this.fanOutCounted(message, options.withoutId);
     const nodes: Record<string, number> = { [selfId]: local };
     const remote = this.observer?.publishAcked?.(message, timeout);
