@@ -35,6 +35,9 @@ export function bendSentence(label: string, series: readonly Series[]): string {
     text = `${name}: ${label} bends up at ${short(bend[0])} (${short(bend[1])}, ${short(bend[1] / y0)}x its value at ${short(x0)}); at ${short(last[0])} it is ${short(last[1])}.`;
   } else if (high <= y0 * BEND && low >= y0 / BEND) {
     text = `${name}: ${label} stays flat, between ${short(low)} and ${short(high)} from ${short(x0)} to ${short(last[0])}.`;
+  } else if (last[1] >= y0) {
+    const dip = counted.find(([, y]) => y === low) ?? first;
+    text = `${name}: ${label} dips from ${short(y0)} at ${short(x0)} to ${short(low)} at ${short(dip[0])}, then ends at ${short(last[1])} at ${short(last[0])}, never above 1.5x its first value.`;
   } else {
     text = `${name}: ${label} falls from ${short(y0)} at ${short(x0)} to ${short(last[1])} at ${short(last[0])} (fixed costs spread over more units), never above 1.5x its first value.`;
   }
