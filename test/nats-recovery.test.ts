@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Client } from '../src/client/client.js';
+import type { BackplaneState, Server } from '../src/index.js';
 import {
   awaitInterest,
   flush,
@@ -21,8 +22,14 @@ import {
   type CloneProcess,
   type Inbox,
 } from './clone-helpers.js';
-import { delay, getFreePort, waitFor } from './helpers.js';
-import { natsServerAvailable, startNatsCluster, type NatsCluster } from './nats-helpers.js';
+import { delay, getFreePort, stopAll, waitFor } from './helpers.js';
+import {
+  natsServerAvailable,
+  startNatsCluster,
+  startNatsServer,
+  stopNode,
+  type NatsCluster,
+} from './nats-helpers.js';
 
 const skip = natsServerAvailable() ? false : 'nats-server is not installed';
 
@@ -111,6 +118,77 @@ describe('recovery on NATS across a SIGKILL of the node a client is on', { skip 
       const seq = sequences(refugee).get('na') ?? [];
       t.diagnostic(`${refugee.client.getInfo().serverId ?? ''}: ${seq.length} messages`);
       assert.deepEqual(seq, range(0, 600), 'every message once, in order');
+    }
+  });
+});
+
+describe('recovery on NATS when a node loses its NATS server', { skip }, () => {
+  let nats: NatsCluster | undefined;
+  const servers: Server[] = [];
+
+  before(async () => {
+    nats = await startNatsCluster(3);
+  });
+
+  after(async () => {
+    await stopAll(...servers);
+    await nats?.stop();
+  });
+
+  test('what was published while it reconnected comes from the other nodes, once and in order', async (t) => {
+    assert.ok(nats);
+    const [urlA, urlB, dying] = [nats.urls[0], nats.urls[1], nats.nodes[2]];
+    assert.ok(urlA !== undefined && urlB !== undefined && dying !== undefined);
+    const history = { size: 5000 };
+    const a = await startNatsServer(urlA, { id: 'A', history });
+    servers.push(a.server);
+    const b = await startNatsServer(urlB, { id: 'B', history });
+    servers.push(b.server);
+    // C knows only the url of the NATS server that dies: it learns the others from NATS.
+    const c = await startNatsServer(dying.url, { id: 'C', history });
+    servers.push(c.server);
+    const inbox = await startInbox(c.url, ['room']);
+    const publisher = new Client({ url: a.url, reconnect: false, silent: true });
+    await publisher.start();
+    try {
+      await awaitInterest(prober(publisher, 'room'), [inbox], 10_000);
+      const state = (): BackplaneState | null => c.server.stats().backplane;
+      const before = state()?.server;
+      let killing: Promise<void> | undefined;
+      let published = 0;
+      for (; published < 3000; published += 10) {
+        publishNumbered(publisher, 'A', 'room', published, published + 10);
+        if (published === 200) killing = stopNode(dying, 'SIGKILL');
+        await delay(2);
+        // Go on until C is back on another NATS server and messages flowed for a while.
+        if (killing !== undefined && published >= 600) {
+          const now = state();
+          if (now?.status === 'connected' && now.server !== before) {
+            published += 10;
+            break;
+          }
+        }
+      }
+      await killing;
+      publishNumbered(publisher, 'A', 'room', published, published + 200);
+      published += 200;
+      await flush([publisher], 'room', [inbox]);
+      const seq = sequences(inbox).get('A') ?? [];
+      t.diagnostic(`published ${published}, C's member got ${seq.length}`);
+      const runs: string[] = [];
+      for (let i = 0; i < seq.length; i++) {
+        const start = seq[i] as number;
+        while (i + 1 < seq.length && seq[i + 1] === (seq[i] as number) + 1) i++;
+        runs.push(`${start}-${String(seq[i])}`);
+      }
+      const { healed } = c.server.stats().history;
+      t.diagnostic(`runs: ${runs.join(' ')}; healed: ${healed}`);
+      assert.deepEqual(seq, range(0, published), 'every message once, in order');
+      // Some were published while C was away: they came from the other nodes' history.
+      assert.ok(healed > 0, 'C healed what it missed');
+    } finally {
+      await publisher.stop();
+      await stopInboxes([inbox]);
     }
   });
 });

@@ -36,6 +36,8 @@ export class ServerBackplane implements GroupsObserver, BackplaneHost {
   private running = false;
   /** Process instance of every node known, to drop the presence of one that is gone. */
   private readonly instances = new Map<string, string>();
+  /** Messages this node had missed and another node's history filled in, since start. */
+  healed = 0;
   /** Remote functions, for the server's resolver (local functions are tried first). */
   readonly resolver: FunctionResolver;
 
@@ -206,6 +208,7 @@ export class ServerBackplane implements GroupsObserver, BackplaneHost {
       // Checks the bytes once before they reach subscribers' sockets as they are.
       void fanout.frame;
       const fresh = groups.history.keepReceived(fanout);
+      if (fresh) this.healed++;
       if (fresh || !onlyNew) groups.fanOutCounted(fanout, undefined);
       return fresh;
     } catch (error) {

@@ -86,15 +86,20 @@ export class NatsHistory implements HistoryPeers {
   /** Answers being written now, and those waiting their turn. */
   private answering = 0;
   private readonly queue: Msg[] = [];
-  /** When the NATS connection went down (epoch ms), to heal from when it comes back. */
-  private downSince: number | undefined;
+  /** While the NATS connection is down: the held groups and where this node stood in each. */
+  private healing: Map<string, GroupPosition> | undefined;
+  /**
+   * Node processes known when the connection last dropped. Asked too: a disconnect longer
+   * than the heartbeat timeout empties the node table, which refills only as the other nodes
+   * announce themselves again, after the heal has asked. One that died answers at once (no
+   * responders).
+   */
+  private known: string[] = [];
   /** Gaps being filled, `groupId stream`, so one gap is asked for once. */
   private readonly filling = new Set<string>();
   private stopped = false;
   private readonly gapHandler = (groupId: string, stream: string, after: number, before: number) =>
     this.fillGap(groupId, stream, after, before);
-  /** Messages this node had missed and got from the other nodes' history, since start. */
-  healed = 0;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -129,30 +134,39 @@ export class NatsHistory implements HistoryPeers {
     return false;
   }
 
-  /** The NATS connection dropped: what is published from now on may never reach this node. */
+  /**
+   * The NATS connection dropped: what is published from now on may never reach this node.
+   * Every group it has members in and history is held from now (its live messages wait in
+   * history), so that after the reconnect what was missed is delivered before them.
+   */
   disconnected(): void {
-    this.downSince ??= Date.now();
+    if (this.healing !== undefined || this.store.off) return;
+    const t = Date.now();
+    this.known = [...this.nodes()].map((node) => node.instance);
+    this.healing = new Map();
+    for (const groupId of this.interest()) {
+      if (this.store.configFor(groupId) === undefined) continue;
+      this.store.hold(groupId);
+      this.healing.set(groupId, { ...this.store.heads(groupId), t });
+    }
   }
 
   /**
-   * The NATS connection is back (subscriptions restored): fetches what this node missed
-   * meanwhile, for every group it has members in and history, and delivers it in order
-   * (live messages of those groups wait in history until then).
+   * The NATS connection is back (subscriptions restored): fetches from the other nodes what
+   * the held groups missed meanwhile and delivers it, then what came live since, in order.
    */
   reconnected(): void {
-    const since = this.downSince;
-    this.downSince = undefined;
-    if (since === undefined || this.store.off) return;
-    for (const groupId of this.interest()) {
-      if (this.store.configFor(groupId) === undefined) continue;
-      const position = { ...this.store.heads(groupId), t: since };
-      this.store.hold(groupId);
+    const healing = this.healing;
+    this.healing = undefined;
+    if (healing === undefined) return;
+    for (const [groupId, position] of healing) {
       void this.ask(groupId, position).then((answers) => this.heal(groupId, position, answers));
     }
   }
 
   /** A node process is gone: requests waiting on it stop waiting. */
   nodeGone(instance: string): void {
+    // Still asked after a disconnect (see `known`) only if it was known then.
     for (const request of [...this.pending.values()]) this.answered(request, instance);
   }
 
@@ -160,14 +174,17 @@ export class NatsHistory implements HistoryPeers {
   stop(): void {
     this.stopped = true;
     this.queue.length = 0;
+    for (const groupId of this.healing?.keys() ?? []) this.store.release(groupId);
+    this.healing = undefined;
     for (const request of [...this.pending.values()]) request.done();
     if (this.store.onGap === this.gapHandler) this.store.onGap = undefined;
   }
 
   /** Asks every other node for the history of `groupId` after `since`; one merged answer. */
   private ask(groupId: string, since: GroupPosition): Promise<HistoryAnswer[]> {
-    const nodes = [...this.nodes()];
-    if (this.stopped || nodes.length === 0 || this.pending.size >= MAX_HISTORY_REQUESTS)
+    const nodes = new Set(this.known);
+    for (const node of this.nodes()) nodes.add(node.instance);
+    if (this.stopped || nodes.size === 0 || this.pending.size >= MAX_HISTORY_REQUESTS)
       return Promise.resolve([]);
     this.nextId = this.nextId >= 2 ** 31 - 1 ? 1 : this.nextId + 1;
     const id = this.nextId;
@@ -196,12 +213,12 @@ export class NatsHistory implements HistoryPeers {
         groupId,
         since,
       ] satisfies HistoryRequestFrame) as Uint8Array;
-      for (const node of nodes) {
+      for (const instance of nodes) {
         try {
-          this.nc.publish(`${this.subjects.inboxOf(node.instance)}.${HISTORY_SUFFIX}`, question, {
-            reply: `${this.subjects.inbox}.${PAGE_SUFFIX}.${id}.${node.instance}`,
+          this.nc.publish(`${this.subjects.inboxOf(instance)}.${HISTORY_SUFFIX}`, question, {
+            reply: `${this.subjects.inbox}.${PAGE_SUFFIX}.${id}.${instance}`,
           });
-          request.waiting.add(node.instance);
+          request.waiting.add(instance);
         } catch (error) {
           // Closed connection: that node cannot answer.
           this.host.reportError(error);
@@ -327,15 +344,15 @@ export class NatsHistory implements HistoryPeers {
    */
   private fillGap(groupId: string, stream: string, after: number, before: number): void {
     const key = `${groupId} ${stream}`;
-    if (this.filling.has(key)) return;
+    // A group being healed gets the missing messages from the heal, in order.
+    if (this.filling.has(key) || this.store.held(groupId)) return;
     this.filling.add(key);
     const since: GroupPosition = { s: { [stream]: after }, t: Date.now() };
     void this.ask(groupId, since).then((answers) => {
       this.filling.delete(key);
       for (const entry of planRecovery(since, answers).entries) {
         if (entry.stream !== stream || entry.seq >= before) continue;
-        if (this.host.deliverRecovered({ target: entry.target, payload: entry.bytes }, true))
-          this.healed++;
+        this.host.deliverRecovered({ target: entry.target, payload: entry.bytes }, true);
       }
     });
   }
@@ -352,8 +369,7 @@ export class NatsHistory implements HistoryPeers {
     for (const entry of plan.entries) {
       // This node's own messages were delivered when published.
       if (entry.stream === store.stream) continue;
-      if (this.host.deliverRecovered({ target: entry.target, payload: entry.bytes }, false))
-        this.healed++;
+      this.host.deliverRecovered({ target: entry.target, payload: entry.bytes }, false);
     }
   }
 }
