@@ -6,6 +6,9 @@
  * what it lacks from the other nodes' history over NATS).
  */
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Client } from '../src/client/client.js';
 import type { BackplaneState, Server } from '../src/index.js';
@@ -32,6 +35,8 @@ import {
 } from './nats-helpers.js';
 
 const skip = natsServerAvailable() ? false : 'nats-server is not installed';
+/** NATS max_payload of the paging test: far below the 64 KiB a page may otherwise take. */
+const MAX_PAYLOAD = 16 * 1024;
 
 describe('recovery on NATS across a SIGKILL of the node a client is on', { skip }, () => {
   let nats: NatsCluster | undefined;
@@ -192,3 +197,59 @@ describe('recovery on NATS when a node loses its NATS server', { skip }, () => {
     }
   });
 });
+
+describe('history between NATS nodes in pages under max_payload', { skip }, () => {
+  let nats: NatsCluster | undefined;
+  let config: string | undefined;
+  const servers: Server[] = [];
+
+  before(async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'wsmesh-nats-'));
+    config = join(dir, 'small-payload.conf');
+    await writeFile(config, `max_payload: ${MAX_PAYLOAD}\n`);
+    nats = await startNatsCluster(2, ['-c', config]);
+  });
+
+  after(async () => {
+    await stopAll(...servers);
+    await nats?.stop();
+    if (config !== undefined) await rm(dirname(config), { recursive: true, force: true });
+  });
+
+  test('a resume on another node gets a long history, paged, once and in order', async () => {
+    assert.ok(nats);
+    const [urlA, urlC] = nats.urls;
+    assert.ok(urlA !== undefined && urlC !== undefined);
+    const history = { size: 5000 };
+    const a = await startNatsServer(urlA, { id: 'A', history });
+    servers.push(a.server);
+    const c = await startNatsServer(urlC, { id: 'C', history });
+    servers.push(c.server);
+    await waitFor(() => c.server.clones.clones.size === 1, 5000, 'C sees A');
+    const publisher = new Client({ url: a.url, reconnect: false, silent: true });
+    await publisher.start();
+    const inbox = await startInbox(c.url, []);
+    try {
+      const t = Date.now() - 1;
+      const pad = 'x'.repeat(1000);
+      const count = 1500;
+      // About 1.5 MB of history on A only (C has no member of the group yet).
+      for (let n = 0; n < count; n++)
+        await publisher.sendMesToGroup({ id: 'room', route: 'msg', data: { p: 'A', n, pad } });
+      const events = recoveredEvents(inbox.client);
+      await inbox.client.subscribe({ id: 'room', since: { room: { s: {}, t } } });
+      assert.deepEqual(events, [{ group: 'room', recovered: true }]);
+      assert.deepEqual(sequences(inbox).get('A'), range(0, count), 'every message once, in order');
+    } finally {
+      await publisher.stop();
+      await stopInboxes([inbox]);
+    }
+  });
+});
+
+/** Records the client's `recover` events. */
+function recoveredEvents(client: Client): { group: string; recovered: boolean }[] {
+  const events: { group: string; recovered: boolean }[] = [];
+  client.on('recover', ({ group, recovered }) => events.push({ group, recovered }));
+  return events;
+}
