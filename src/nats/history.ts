@@ -164,12 +164,6 @@ export class NatsHistory implements HistoryPeers {
     }
   }
 
-  /** A node process is gone: requests waiting on it stop waiting. */
-  nodeGone(instance: string): void {
-    // Still asked after a disconnect (see `known`) only if it was known then.
-    for (const request of [...this.pending.values()]) this.answered(request, instance);
-  }
-
   /** The backplane stops: every request waiting resolves with what it has. */
   stop(): void {
     this.stopped = true;
@@ -180,7 +174,12 @@ export class NatsHistory implements HistoryPeers {
     if (this.store.onGap === this.gapHandler) this.store.onGap = undefined;
   }
 
-  /** Asks every other node for the history of `groupId` after `since`; one merged answer. */
+  /**
+   * Asks every other node for the history of `groupId` after `since`; one merged answer. A
+   * node is waited for until its last page, NATS' no-responders (its process is gone), or the
+   * timeout; not until the node table drops it, which after this node's own disconnect
+   * happens to live nodes too, before their next heartbeat.
+   */
   private ask(groupId: string, since: GroupPosition): Promise<HistoryAnswer[]> {
     const nodes = new Set(this.known);
     for (const node of this.nodes()) nodes.add(node.instance);

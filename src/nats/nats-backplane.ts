@@ -368,7 +368,6 @@ export class NatsBackplane implements Backplane {
     for (const namespace of this.tables.drop(node.id)) live.host.functionsChanged(namespace);
     live.rpc.processGone(node.instance, node.id);
     live.groups.forget(node.instance);
-    live.history.nodeGone(node.instance);
   }
 
   /** Asks a node for its whole function table (it joined, or a push was missed). */
