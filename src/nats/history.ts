@@ -89,10 +89,10 @@ export class NatsHistory implements HistoryPeers {
   /** While the NATS connection is down: the held groups and where this node stood in each. */
   private healing: Map<string, GroupPosition> | undefined;
   /**
-   * Node processes known when the connection last dropped. Asked too: a disconnect longer
-   * than the heartbeat timeout empties the node table, which refills only as the other nodes
-   * announce themselves again, after the heal has asked. One that died answers at once (no
-   * responders).
+   * Node processes known when the connection dropped, until the reconnect. Asked too: a
+   * disconnect longer than the heartbeat timeout empties the node table, which refills only
+   * as the other nodes announce themselves again, after the heal has asked. One that died
+   * answers at once (no responders).
    */
   private known: string[] = [];
   /** Gaps being filled, `groupId stream`, so one gap is asked for once. */
@@ -162,6 +162,8 @@ export class NatsHistory implements HistoryPeers {
     for (const [groupId, position] of healing) {
       void this.ask(groupId, position).then((answers) => this.heal(groupId, position, answers));
     }
+    // Asked; from now on the node table (refilled by the heartbeats) says who to ask.
+    this.known = [];
   }
 
   /** The backplane stops: every request waiting resolves with what it has. */
