@@ -487,6 +487,8 @@ export interface CloneProcessOptions {
   presence?: boolean;
   /** `heartbeatInterval` in ms. */
   heartbeatInterval?: number;
+  /** NATS urls: the clone runs on the NATS backplane (`CLONE_NATS`). */
+  nats?: string[];
 }
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/clone-node.ts', import.meta.url));
@@ -518,6 +520,7 @@ export class CloneProcess {
     if (options.presence === true) env.CLONE_PRESENCE = '1';
     if (options.heartbeatInterval !== undefined)
       env.CLONE_HEARTBEAT = String(options.heartbeatInterval);
+    if (options.nats !== undefined) env.CLONE_NATS = options.nats.join(',');
     this.child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], {
       cwd: fileURLToPath(new URL('..', import.meta.url)),
       env: { ...process.env, ...env },

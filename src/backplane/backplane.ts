@@ -20,7 +20,9 @@
  * crosses nodes. A backplane never calls back into the server except through the host.
  * @module
  */
+import type { HistoryStore } from '../groups/history.js';
 import type { PresenceMember, PresenceTable } from '../groups/presence-table.js';
+import type { HistoryPeers } from '../groups/resume.js';
 import type { FunctionInfo, GroupTarget, PresenceEntry } from '../protocol/frames.js';
 import type { CallTarget } from '../rpc/call-target.js';
 
@@ -90,6 +92,19 @@ export interface BackplaneHost {
    * `dropNode` when a node is gone).
    */
   readonly presence: PresenceTable | undefined;
+
+  // History (docs/recovery.md).
+  /**
+   * This node's group history: a backplane answers the other nodes' history requests from
+   * it, and may set its `onGap` to fill the gaps it sees.
+   */
+  readonly history: HistoryStore;
+  /**
+   * Delivers a message that another node's history filled in (this node missed it: a gap, a
+   * reconnect) to local subscribers, kept in history on the way. With `onlyNew`, a message
+   * history already holds is not delivered again. True when history did not hold it.
+   */
+  deliverRecovered(message: BackplaneMessage, onlyNew: boolean): boolean;
 }
 
 /** Deliveries of an acknowledged publish on the other nodes. */
@@ -157,6 +172,13 @@ export interface Backplane {
   presenceChanged(groupId: string, joins: PresenceEntry[], leaves: string[]): void;
   /** The presence members of `groupId` on the other nodes (for a node with no subscriber in it). */
   fetchPresence(groupId: string, timeout: number): Promise<PresenceMember[]>;
+
+  /**
+   * How a resume asks the other nodes for a group's history (docs/recovery.md), while
+   * started; undefined when this backplane has none (a client that resumes then gets only
+   * this node's history).
+   */
+  readonly history?: HistoryPeers | undefined;
 }
 
 /** True when `value` looks like a {@link Backplane} (checked by the server's options). */

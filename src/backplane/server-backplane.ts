@@ -6,6 +6,7 @@
  */
 import { RemoteClone } from '../cluster/remote-clone.js';
 import { FanoutMessage } from '../groups/fanout-message.js';
+import type { HistoryStore } from '../groups/history.js';
 import type { ClusterDeliveries, GroupManager, GroupsObserver } from '../groups/group-manager.js';
 import type { PresenceEntry, PresenceMember, PresenceTable } from '../groups/presence-table.js';
 import type { Subscriber } from '../groups/subscriber.js';
@@ -35,6 +36,8 @@ export class ServerBackplane implements GroupsObserver, BackplaneHost {
   private running = false;
   /** Process instance of every node known, to drop the presence of one that is gone. */
   private readonly instances = new Map<string, string>();
+  /** Messages this node had missed and another node's history filled in, since start. */
+  healed = 0;
   /** Remote functions, for the server's resolver (local functions are tried first). */
   readonly resolver: FunctionResolver;
 
@@ -189,6 +192,28 @@ export class ServerBackplane implements GroupsObserver, BackplaneHost {
     } catch (error) {
       this.server.reportError(error);
       return 0;
+    }
+  }
+
+  get history(): HistoryStore {
+    return this.server.groups.history;
+  }
+
+  deliverRecovered(message: BackplaneMessage, onlyNew: boolean): boolean {
+    const codec = this.msgpack;
+    if (codec === undefined) return false;
+    const { groups } = this.server;
+    try {
+      const fanout = FanoutMessage.fromEncoded(message.target, codec, message.payload);
+      // Checks the bytes once before they reach subscribers' sockets as they are.
+      void fanout.frame;
+      const fresh = groups.history.keepReceived(fanout);
+      if (fresh) this.healed++;
+      if (fresh || !onlyNew) groups.fanOutCounted(fanout, undefined);
+      return fresh;
+    } catch (error) {
+      this.server.reportError(error);
+      return false;
     }
   }
 

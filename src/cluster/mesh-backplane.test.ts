@@ -43,6 +43,8 @@ function host(): BackplaneHost & { changes: number } {
     changes: 0,
     deliver: () => 0,
     presence: undefined,
+    history: server.groups.history,
+    deliverRecovered: () => false,
     groupDeleted: () => undefined,
     nodesChanged() {
       this.changes++;

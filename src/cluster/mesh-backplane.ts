@@ -21,6 +21,7 @@ import type {
 import { InvalidArgumentError } from '../errors.js';
 import { loadCodec } from '../protocol/codecs.js';
 import type { PresenceMember } from '../groups/presence-table.js';
+import type { HistoryPeers } from '../groups/resume.js';
 import type { FunctionInfo, PresenceEntry } from '../protocol/frames.js';
 import type { CallTarget } from '../rpc/call-target.js';
 import type { CloneHost } from './clone-host.js';
@@ -79,6 +80,11 @@ export class MeshBackplane implements Backplane {
   }
 
   /** Every clone this server knows, linked or not (its `state` is in `server.clones.clones`). */
+  /** History between clones: HISTORY_REQUEST to every linked clone. */
+  get history(): HistoryPeers {
+    return this.clones.history;
+  }
+
   get nodes(): ReadonlyMap<string, BackplaneNode> {
     const nodes = new Map<string, BackplaneNode>();
     for (const clone of this.clones.clones.values()) {

@@ -80,6 +80,11 @@ export class NatsGroups {
     return this.subscriptions.size;
   }
 
+  /** The groups this node is subscribed to. */
+  ids(): IterableIterator<string> {
+    return this.subscriptions.keys();
+  }
+
   /** True while this node is subscribed to `groupId`. */
   has(groupId: string): boolean {
     return this.subscriptions.has(groupId);

@@ -19,11 +19,13 @@ import type { FunctionInfo } from '../protocol/frames.js';
 import type { CallTarget } from '../rpc/call-target.js';
 import type { BackplaneDeliveries } from '../backplane/backplane.js';
 import type { PresenceMember } from '../groups/presence-table.js';
+import type { HistoryPeers } from '../groups/resume.js';
 import type { PresenceEntry } from '../protocol/frames.js';
 import { NatsClusterAcks } from './cluster-acks.js';
 import { connectNats, isPermissionError, permissionError } from './connect.js';
 import { FunctionTables, isTableEntries } from './function-tables.js';
 import { NatsGroups } from './groups.js';
+import { NatsHistory } from './history.js';
 import { Announce, isAnnouncement, NodeTable, type NodeEntry } from './nodes.js';
 import type { ResolvedNatsOptions } from './options.js';
 import { NatsRpc } from './rpc.js';
@@ -37,6 +39,7 @@ interface Live {
   groups: NatsGroups;
   rpc: NatsRpc;
   acks: NatsClusterAcks;
+  history: NatsHistory;
   timer: ReturnType<typeof setInterval>;
   /** Rejects start() while it runs. */
   starting: ((error: unknown) => void) | undefined;
@@ -83,9 +86,17 @@ export class NatsBackplane implements Backplane {
     const acks = new NatsClusterAcks(nc, codec, this.subjects, this.instance, host, groups, () =>
       this.table.nodes.values(),
     );
+    const history = new NatsHistory(
+      nc,
+      codec,
+      this.subjects,
+      host,
+      () => this.table.nodes.values(),
+      () => groups.ids(),
+    );
     const timer = setInterval(() => this.tick(), this.options.heartbeatInterval);
     timer.unref?.();
-    const live: Live = { nc, codec, host, groups, rpc, acks, timer, starting: undefined };
+    const live: Live = { nc, codec, host, groups, rpc, acks, history, timer, starting: undefined };
     this.live = live;
     this.status = 'connected';
     // A subject NATS denies this node fails start(): the node would be half in the cluster.
@@ -110,7 +121,7 @@ export class NatsBackplane implements Backplane {
     on(`${this.subjects.inbox}.>`, (msg) => {
       const suffix = msg.subject.slice(inboxPrefix.length);
       if (suffix === 't') this.tableRequested(msg);
-      else if (!acks.inbox(suffix, msg)) rpc.inbox(suffix, msg);
+      else if (!acks.inbox(suffix, msg) && !history.inbox(suffix, msg)) rpc.inbox(suffix, msg);
     });
     groups.start();
     for (const [namespace, functions] of this.tables.ownEntries())
@@ -133,6 +144,7 @@ export class NatsBackplane implements Backplane {
     this.live = undefined;
     clearInterval(live.timer);
     live.rpc.stop();
+    live.history.stop();
     await live.nc.close().catch(() => undefined);
     this.status = 'closed';
     this.table.nodes.clear();
@@ -146,6 +158,7 @@ export class NatsBackplane implements Backplane {
     this.live = undefined;
     clearInterval(live.timer);
     live.rpc.stop();
+    live.history.stop();
     try {
       await live.nc.drain();
     } catch {
@@ -202,6 +215,11 @@ export class NatsBackplane implements Backplane {
     const live = this.live;
     if (live === undefined) return [];
     return live.acks.fetch(groupId, timeout);
+  }
+
+  /** History between nodes over NATS, while started. */
+  get history(): HistoryPeers | undefined {
+    return this.live?.history;
   }
 
   deleteGroup(groupId: string): void {
@@ -262,6 +280,7 @@ export class NatsBackplane implements Backplane {
         case 'disconnect':
           this.status = 'reconnecting';
           live.rpc.disconnected(status.server);
+          live.history.disconnected();
           break;
         case 'reconnecting':
           this.status = 'reconnecting';
@@ -269,6 +288,8 @@ export class NatsBackplane implements Backplane {
         case 'reconnect':
           this.status = 'connected';
           live.rpc.reconnected();
+          // What was published while this node was away comes from the other nodes' history.
+          live.history.reconnected();
           // Nodes that timed this one out while it was away learn it again at once.
           this.announce(Announce.HELLO);
           break;

@@ -50,7 +50,10 @@ export interface ServerStats {
     /** Resumes that recovered everything, and those that reported a gap. */
     resumesComplete: number;
     resumesIncomplete: number;
-    /** Messages that healed clone links brought back. */
+    /**
+     * Messages this node had missed that other nodes' history brought back: healed clone
+     * links, on NATS a reconnect or a gap.
+     */
     healed: number;
   };
   clones: {

@@ -31,9 +31,9 @@ export const FrameType = {
   SUBSCRIBE_SINCE: 14,
   /** Server to client: a subscription with a position is live; whether nothing was missed. */
   RECOVER: 15,
-  /** Clone links only: the history of a group after a position. */
+  /** Between nodes (clone links, NATS): the history of a group after a position. */
   HISTORY_REQUEST: 26,
-  /** Clone links only: one page of the answer to HISTORY_REQUEST. */
+  /** Between nodes (clone links, NATS): one page of the answer to HISTORY_REQUEST. */
   HISTORY_PAGE: 27,
   /** Clone links only: full clone records the sender knows. */
   CLONE_SYNC: 20,

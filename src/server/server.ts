@@ -136,9 +136,9 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
     const mirror = backplane === undefined ? undefined : this.clones.clones;
     this.backplane = new ServerBackplane(backplane ?? mesh, this, mirror);
     this.groups.observer = this.backplane;
-    // History between nodes rides the clone mesh (the NATS backplane serves local history only).
-    const peers = backplane === undefined ? this.clones.history : undefined;
-    this.resumes = new ResumeCoordinator(this.groups.history, () => peers);
+    // History between nodes rides the backplane: the mesh's clone links, NATS requests.
+    const cluster = this.backplane.backplane;
+    this.resumes = new ResumeCoordinator(this.groups.history, () => cluster.history);
     attachPresence(this, this.groups);
     this.groups.routeCounters = this.routeCounters;
     this.groups.listenerError = (error) => this.reportError(error);

@@ -44,7 +44,7 @@ export interface StatsParts {
   readonly endpoint: ServerEndpoint;
   readonly links: LinkManager;
   readonly ops: OpsEndpoint | undefined;
-  readonly backplane: { state(): BackplaneState } | undefined;
+  readonly backplane: { state(): BackplaneState; readonly healed: number } | undefined;
 }
 
 /** @internal Gathers the current figures of a server. */
@@ -70,7 +70,7 @@ export function collectStats(server: StatsHost, parts: StatsParts): ServerStats 
       recovered: server.resumes.messagesRecovered,
       resumesComplete: server.resumes.resumesComplete,
       resumesIncomplete: server.resumes.resumesIncomplete,
-      healed: server.clones.history.healed,
+      healed: server.clones.history.healed + (parts.backplane?.healed ?? 0),
     },
     clones: {
       known: server.clones.clones.size,
