@@ -201,7 +201,7 @@ const GROUPS: CurveSpec = {
     column('serverCpuUs', 'server CPU us/delivery', 3),
   ],
   cost: { key: 'joinCpuUsPerMembership', label: 'server CPU us per join' },
-  why: 'Every connection (100) joins the same G groups, one SUBSCRIBE request each, then a publisher sends to one of them. A membership is an entry in the group’s subscriber set and one in the connection’s group set, so memory and the CPU of a join or a leave per membership should stay flat, and fan-out to one group should not care how many other groups its subscribers are in. At G = 1 the per-membership figures carry the fixed cost of the first group (the group object itself).',
+  why: 'Every connection (100) joins the same G groups, one SUBSCRIBE request each, then a publisher sends to one of them. A membership is an entry in the group’s subscriber set and one in the connection’s group set, so memory and the CPU of a join or a leave per membership should stay flat, and fan-out to one group should not care how many other groups its subscribers are in. At G = 1 the per-membership figures carry the fixed cost of the first group (the group object itself). A join is a request and its reply, one at a time per connection, so its server CPU is mostly that round trip (a WebSocket message read and one written, about what one sequential call costs in S1), plus, over the first few thousand, the compiler warming up; the server’s own work per membership, measured with 1,000 subscribes in flight per connection, is about 2 us. A leave is the close of the connection, without a message per membership.',
 };
 
 const CONNECTIONS: CurveSpec = {
