@@ -639,6 +639,39 @@ describe('batches', LONG, () => {
     );
   });
 
+  test('group messages of 30 KB ASCII (over a third of the batch cap) share one batch', async () => {
+    const p = await peer({ maxPayload: 1024 * 1024 });
+    await p.subscribe('g5-large');
+    const from = p.messages.length;
+    const large = 'x'.repeat(30_000);
+    main.server.groups.sendMes({ id: 'g5-large', route: 'r', data: 'a' });
+    main.server.groups.sendMes({ id: 'g5-large', route: 'r', data: large });
+    main.server.groups.sendMes({ id: 'g5-large', route: 'r', data: 'c' });
+    await p.waitCount(isGroupMessage, 3, from);
+    const end = await p.sync();
+    assert.deepEqual(
+      p.messages.slice(from, end).map((m) => m.frames.map((f) => (f as unknown[])[4])),
+      [['a', large, 'c']],
+    );
+  });
+
+  test('a 30 KB ASCII reply shares one batch with the message before it', async () => {
+    const p = await peer({ maxPayload: 1024 * 1024 });
+    const id = p.allocateId();
+    const from = p.messages.length;
+    p.send([FrameType.MESSAGE, id, 'bigReply', null, 30_000]);
+    await p.waitFrame((f) => isFrame(f, FrameType.REPLY, id), from);
+    assert.deepEqual(
+      p.messages.slice(from).map((m) => m.frames),
+      [
+        [
+          [FrameType.MESSAGE, 0, 'pre', null, 'a'],
+          [FrameType.REPLY, id, 'x'.repeat(30_000)],
+        ],
+      ],
+    );
+  });
+
   test('fan-out to 50 clients and two batch peers: all get 30 messages in order, peers the same bytes', async () => {
     const received = new Map<Client, unknown[]>();
     const clients = await Promise.all(

@@ -520,6 +520,30 @@ describe('membership cleanup', () => {
     }
   });
 
+  test('a closing connection leaves its groups without trying to send MEMBERSHIP frames', async () => {
+    const server = await serve();
+    const leaving = await member(server, { reconnect: false });
+    try {
+      for (let index = 0; index < 20; index++) await leaving.client.subscribe({ id: `c${index}` });
+      const ws = connectionOf(server, leaving.client);
+      // Each send to a closed connection builds (and throws) an error: 20 memberships, 20 errors.
+      const { connection } = ws;
+      const send = connection.send.bind(connection);
+      let afterClose = 0;
+      connection.send = (frame) => {
+        if (connection.closed) afterClose++;
+        send(frame);
+      };
+      const closed = nextEvent(server, 'closeClient');
+      await leaving.client.stop();
+      await closed;
+      assert.equal(ws.groups.size, 0);
+      assert.equal(afterClose, 0, 'sends attempted on the closed connection');
+    } finally {
+      await stopAll(leaving.client, server);
+    }
+  });
+
   test('hundreds of subscribed connections dropped abruptly leave no groups behind', async () => {
     const server = await serve();
     try {

@@ -14,6 +14,7 @@ import { bendSentence } from './curve-bend.js';
 import { curvePlot } from './curve-plot.js';
 import { CURVES, CURVE_NAMES, type CurveSpec } from './curves.js';
 import { loadAverage } from './environment.js';
+import { cpuProfFlags } from './profile.js';
 import type { Metrics } from './ipc.js';
 import { writeCurvesSection } from './report.js';
 import { runTrial } from './trial.js';
@@ -71,7 +72,16 @@ async function runCurve(
       const trial = spec.trial(x, options.quick);
       try {
         // Loaders that run their own servers (clones) take memory figures after a forced GC.
-        const metrics = await runTrial({ contender, ...trial, loaderFlags: ['--expose-gc'] });
+        const profile = `curve-${spec.name}-${x}-${contender}`;
+        const metrics = await runTrial({
+          contender,
+          ...trial,
+          serverFlags: options.cpuProf ? cpuProfFlags(`${profile}-server`) : [],
+          loaderFlags: [
+            '--expose-gc',
+            ...(options.cpuProf ? cpuProfFlags(`${profile}-client`) : []),
+          ],
+        });
         Object.assign(metrics, spec.derive?.(x, metrics));
         rows.push({ x, contender, metrics });
         const shown = spec.columns.map((c) => `${c.key}=${format(metrics[c.key], c.digits)}`);

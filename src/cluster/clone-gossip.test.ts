@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { FrameType, type CloneRecord } from '../protocol/frames.js';
 import { CloneGossip, type GossipAction, type GossipFrame } from './clone-gossip.js';
 import { CloneGroupsObserver } from './clone-groups.js';
+import { digestHash } from './digest-summary.js';
 
 /** A gossip unit for clone `selfId` with live links to `links`. */
 function node(selfId: string, links: string[] = [], maxPayload = 1024 * 1024) {
@@ -243,13 +244,83 @@ test('tick announces pending link changes, then sends a digest to every link; le
       ['c', FrameType.CLONE_DIGEST],
     ],
   );
-  assert.deepEqual(frames[2]?.[1][1], [
-    ['b', 1],
-    ['x', 4],
+  // The compact form: the count and hash of b's versions, no list.
+  assert.deepEqual(frames[2]?.[1], [
+    FrameType.CLONE_DIGEST,
+    [],
+    2,
+    digestHash([
+      ['b', 1],
+      ['x', 4],
+    ]),
   ]);
   const [farewell] = update('a', gossip.leave());
   assert.deepEqual(
     { v: farewell?.v, gone: farewell?.gone, links: farewell?.links, groups: farewell?.groups },
     { v: 2, gone: true, links: [], groups: [] },
   );
+});
+
+/** Delivers the `send` actions of `from` to the gossips in `nodes` until none is left. */
+function deliver(
+  nodes: Map<string, CloneGossip>,
+  from: string,
+  actions: GossipAction[],
+  log: [string, string, GossipFrame][],
+): void {
+  const queue: [string, string, GossipFrame][] = sent(actions).map(([to, f]) => [from, to, f]);
+  for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
+    log.push(item);
+    const [sender, to, frame] = item;
+    const reply = nodes.get(to)?.receive(sender, frame) ?? [];
+    for (const [next, f] of sent(reply)) queue.push([to, next, f]);
+  }
+}
+
+function isFullDigest(frame: GossipFrame): boolean {
+  return frame[0] === FrameType.CLONE_DIGEST && frame[3] === undefined;
+}
+
+test('a digest exchange in sync sends only count and hash; a difference gets the full list and is repaired', () => {
+  const a = node('a', ['b']);
+  const b = node('b', ['a']);
+  const nodes = new Map([
+    ['a', a.gossip],
+    ['b', b.gossip],
+  ]);
+  const log: [string, string, GossipFrame][] = [];
+  deliver(nodes, 'a', a.gossip.linkUp('b', []), log);
+  deliver(nodes, 'b', b.gossip.linkUp('a', []), log);
+  // Both learn x (one version) from elsewhere, and announce their new links.
+  a.gossip.receive('b', [FrameType.CLONE_UPDATE, record('x', 2)]);
+  b.gossip.receive('a', [FrameType.CLONE_UPDATE, record('x', 2)]);
+  deliver(nodes, 'a', a.gossip.flush(), log);
+  deliver(nodes, 'b', b.gossip.flush(), log);
+  log.length = 0;
+  deliver(nodes, 'a', a.gossip.tick(), log);
+  deliver(nodes, 'b', b.gossip.tick(), log);
+  assert.deepEqual(
+    log.map(([from, to, frame]) => [from, to, frame[0], frame[2]]),
+    [
+      ['a', 'b', FrameType.CLONE_DIGEST, 3],
+      ['b', 'a', FrameType.CLONE_DIGEST, 3],
+    ],
+    'one compact digest each way, nothing else',
+  );
+  // b misses a newer x: a's compact digest differs, b answers with its list, a sends x.
+  a.gossip.receive('b', [FrameType.CLONE_UPDATE, record('x', 3)]);
+  log.length = 0;
+  deliver(nodes, 'a', a.gossip.tick(), log);
+  assert.deepEqual(
+    log.map(([from, to, frame]) => [from, to, frame[0], isFullDigest(frame)]),
+    [
+      ['a', 'b', FrameType.CLONE_DIGEST, false],
+      ['b', 'a', FrameType.CLONE_DIGEST, true],
+      ['a', 'b', FrameType.CLONE_UPDATE, false],
+    ],
+  );
+  assert.equal(b.gossip.record('x')?.v, 3);
+  log.length = 0;
+  deliver(nodes, 'b', b.gossip.tick(), log);
+  assert.equal(log.length, 1, 'in sync again: one compact digest');
 });

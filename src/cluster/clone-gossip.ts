@@ -7,7 +7,9 @@
  * Every clone floods a versioned record of itself (url, live links, groups with subscribers).
  * A clone applies a record only if it is newer and passes it on, so news spreads in a few
  * round trips instead of on a timer; every `cloneInterval` each link also exchanges a digest
- * of record versions, which repairs anything a push missed. Records too large for one frame
+ * of record versions, which repairs anything a push missed. The digest goes as a count and a
+ * hash, the full list only to a peer whose hash differs, so an idle mesh's gossip per clone
+ * grows with its links, not with links times clones. Records too large for one frame
  * travel in pages (record-pages.ts).
  * @module
  */
@@ -21,6 +23,7 @@ import {
 } from '../protocol/frames.js';
 import type { Interest } from './clone-groups.js';
 import { RecordStore, type StoredRecord } from './clone-records.js';
+import { digestHash } from './digest-summary.js';
 import { PAGE_BYTES, PageAssembler, paginate, syncParts } from './record-pages.js';
 
 /** The frames of the membership protocol. */
@@ -198,17 +201,23 @@ export class CloneGossip {
     return [...context.links()].map((peer) => this.sendRecord(peer, update));
   }
 
-  /** The periodic exchange: pending link changes, then a digest of versions to every link. */
+  /**
+   * The periodic exchange: pending link changes, then a compact digest (count and hash of the
+   * versions) to every link; a peer whose versions differ answers with its full digest.
+   */
   tick(): GossipAction[] {
     const actions = this.linksChanged ? this.flush() : [];
-    const digest: [string, number][] = [
-      [this.context.selfId, this.ownVersion],
-      ...this.records.digest(),
-    ];
+    const digest = this.digest();
+    const frame: CloneDigestFrame = [FrameType.CLONE_DIGEST, [], digest.length, digestHash(digest)];
     for (const peer of this.context.links()) {
-      actions.push({ type: 'send', to: peer, frames: [[FrameType.CLONE_DIGEST, digest]] });
+      actions.push({ type: 'send', to: peer, frames: [frame] });
     }
     return actions;
+  }
+
+  /** Every `[cloneId, version]` this server knows, its own first. */
+  private digest(): [string, number][] {
+    return [[this.context.selfId, this.ownVersion], ...this.records.digest()];
   }
 
   /** This server stops: a tombstone record for every link, so the mesh stops dialing it. */
@@ -242,9 +251,19 @@ export class CloneGossip {
         }
         break;
       }
-      case FrameType.CLONE_DIGEST:
-        this.compareDigest(peer, frame[1], actions);
+      case FrameType.CLONE_DIGEST: {
+        const [, entries, count, hash] = frame;
+        if (hash === undefined) this.compareDigest(peer, entries, actions);
+        else {
+          // Compact: in sync when count and hash match; else the peer gets the full list and
+          // repairs both ways with it (a full digest is never answered with a digest).
+          const digest = this.digest();
+          if (count !== digest.length || hash !== digestHash(digest)) {
+            actions.push({ type: 'send', to: peer, frames: [[FrameType.CLONE_DIGEST, digest]] });
+          }
+        }
         break;
+      }
     }
     return actions;
   }

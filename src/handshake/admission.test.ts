@@ -77,4 +77,10 @@ describe('admission plan', () => {
     });
     assert.equal(grantsFor(hello('rpc'), open, false).rateLimited, true);
   });
+
+  test('grants are shared by the connections of one kind (no object per idle connection)', () => {
+    for (const kind of ['client', 'rpc', 'clone', 'link'] as const) {
+      assert.equal(grantsFor(hello(kind), open, false), grantsFor(hello(kind), open, false), kind);
+    }
+  });
 });

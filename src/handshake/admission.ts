@@ -60,7 +60,11 @@ export interface PeerGrants {
 }
 
 /** Grants of a connection that has not finished its handshake: nothing. */
-export const NO_GRANTS: PeerGrants = { role: 'client', rpc: false, rateLimited: true };
+export const NO_GRANTS: PeerGrants = Object.freeze({
+  role: 'client',
+  rpc: false,
+  rateLimited: true,
+});
 
 function refused(message: string): AdmissionPlan {
   return {
@@ -126,6 +130,17 @@ export function planAdmission(hello: HelloBody, setup: SecuritySetup): Admission
 /** What a peer admitted by `plan` may do; `proved`: it proved the secret. */
 export function grantsFor(hello: HelloBody, setup: SecuritySetup, proved: boolean): PeerGrants {
   const kind: PeerKind = hello.kind ?? 'client';
-  if (kind === 'clone' || kind === 'link') return { role: kind, rpc: true, rateLimited: false };
-  return { role: 'client', rpc: !setup.secret || proved, rateLimited: true };
+  if (kind === 'clone') return CLONE_GRANTS;
+  if (kind === 'link') return LINK_GRANTS;
+  return !setup.secret || proved ? CLIENT_GRANTS : CLIENT_NO_RPC_GRANTS;
 }
+
+// Shared by every connection of their kind: an idle connection should not carry its own copy.
+const CLONE_GRANTS: PeerGrants = Object.freeze({ role: 'clone', rpc: true, rateLimited: false });
+const LINK_GRANTS: PeerGrants = Object.freeze({ role: 'link', rpc: true, rateLimited: false });
+const CLIENT_GRANTS: PeerGrants = Object.freeze({ role: 'client', rpc: true, rateLimited: true });
+const CLIENT_NO_RPC_GRANTS: PeerGrants = Object.freeze({
+  role: 'client',
+  rpc: false,
+  rateLimited: true,
+});

@@ -297,8 +297,16 @@ export type CloneSyncFrame = [
 export type CloneUpdateFrame = [typeof FrameType.CLONE_UPDATE, CloneRecord];
 /** `[22, cloneId]` */
 export type CloneRequestFrame = [typeof FrameType.CLONE_REQUEST, string];
-/** `[23, [[cloneId, version], ...]]` */
-export type CloneDigestFrame = [typeof FrameType.CLONE_DIGEST, [string, number][]];
+/**
+ * `[23, [[cloneId, version], ...]]`, the full digest, or `[23, [], count, hash]`, the compact
+ * one: the number of entries and their hash (PROTOCOL.md 2.8).
+ */
+export type CloneDigestFrame = [
+  typeof FrameType.CLONE_DIGEST,
+  [string, number][],
+  count?: number,
+  hash?: string,
+];
 /**
  * `[24, origin, seq, dests, target, groupMessage, ackTo?]`; `groupMessage` is an encoded
  * GROUP_MESSAGE; `ackTo`, when set, is the publishing clone's id, to which every destination

@@ -53,8 +53,18 @@ function readCloneDigest(items: readonly unknown[]): FrameOf<typeof FrameType.CL
     if (!isName(id) || !isCount(version)) throw fail();
     digest.push([id, version]);
   }
-  return [FrameType.CLONE_DIGEST, digest];
+  const count = items[2];
+  const hash = items[3];
+  if (count === undefined && hash === undefined) return [FrameType.CLONE_DIGEST, digest];
+  if (!isCount(count) || typeof hash !== 'string' || !DIGEST_HASH.test(hash)) {
+    throw bad('CLONE_DIGEST count/hash invalid');
+  }
+  // A compact digest: its hash stands for the entries, so a list beside it is not read.
+  return [FrameType.CLONE_DIGEST, [], count, hash];
 }
+
+/** The hash of a compact digest: 16 lowercase hex digits. */
+const DIGEST_HASH = /^[0-9a-f]{16}$/;
 
 function readCloneRelay(items: readonly unknown[]): FrameOf<typeof FrameType.CLONE_RELAY> {
   const origin = items[1];

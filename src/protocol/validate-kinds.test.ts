@@ -148,7 +148,11 @@ const samples: { [T in Frame[0]]: Sample<T> } = {
   },
   [FrameType.CLONE_UPDATE]: { expected: [FrameType.CLONE_UPDATE, record] },
   [FrameType.CLONE_REQUEST]: { expected: [FrameType.CLONE_REQUEST, 'b'] },
-  [FrameType.CLONE_DIGEST]: { expected: [FrameType.CLONE_DIGEST, [['b', 3]]] },
+  [FrameType.CLONE_DIGEST]: {
+    // The compact form (count and hash); a list beside it is not read.
+    expected: [FrameType.CLONE_DIGEST, [], 2, '0123456789abcdef'],
+    input: [FrameType.CLONE_DIGEST, [['b', 3]], 2, '0123456789abcdef'],
+  },
   [FrameType.CLONE_RELAY]: {
     expected: [FrameType.CLONE_RELAY, 'i-a', 9, ['c'], 'g', new Uint8Array([1, 2]), 'a'],
   },

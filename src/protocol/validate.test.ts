@@ -255,3 +255,28 @@ describe('validateFrame: handshake and heartbeats', () => {
     assert.deepEqual(validateFrame([10]), [10]);
   });
 });
+
+describe('validateFrame: CLONE_DIGEST', () => {
+  test('the full form keeps its entries; the compact form needs a count and a 16-hex hash', () => {
+    assert.deepEqual(validateFrame([FrameType.CLONE_DIGEST, [['b', 3]]]), [
+      FrameType.CLONE_DIGEST,
+      [['b', 3]],
+    ]);
+    const hash = '0123456789abcdef';
+    assert.deepEqual(validateFrame([FrameType.CLONE_DIGEST, [], 4, hash]), [
+      FrameType.CLONE_DIGEST,
+      [],
+      4,
+      hash,
+    ]);
+    for (const [count, bad] of [
+      [4, '0123456789ABCDEF'],
+      [4, 'abc'],
+      [-1, hash],
+      [4, undefined],
+      [undefined, hash],
+    ] as const) {
+      rejects([FrameType.CLONE_DIGEST, [], count, bad], ErrorCode.BAD_FRAME);
+    }
+  });
+});

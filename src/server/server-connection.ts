@@ -236,7 +236,8 @@ export class ServerConnection implements ResumeMember {
 
   /** @internal Tells the client its memberships changed, so `getMyGroups()` stays right. */
   membershipChanged(groupId: string, joined: boolean): void {
-    if (this.state !== 'open' || this.grants.role !== 'client') return;
+    // A closing connection leaves its groups one by one: sending would build an error each.
+    if (this.state !== 'open' || this.grants.role !== 'client' || this.connection.closed) return;
     try {
       this.connection.send([FrameType.MEMBERSHIP, groupId, joined]);
     } catch {

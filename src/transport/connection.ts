@@ -26,7 +26,13 @@ import {
 } from '../protocol/frames.js';
 import { validateFrame } from '../protocol/validate.js';
 import { fromWireError, toWireError } from '../protocol/wire-error.js';
-import { INVALID_TEXT, openMessage, type InboundRules, type Refusal } from './inbound.js';
+import {
+  INVALID_TEXT,
+  inboundRules,
+  openMessage,
+  type InboundRules,
+  type Refusal,
+} from './inbound.js';
 import { Liveness } from './liveness.js';
 import { Outbound } from './outbound.js';
 import { RequestTable, type PendingRequest } from './pending-request.js';
@@ -91,8 +97,8 @@ export class Connection {
   private readonly out: Outbound;
   private isClosed = false;
   private readonly liveness = new Liveness();
-  /** How incoming messages are read; changed by the handshake only. */
-  private readonly inbound: InboundRules;
+  /** How incoming messages are read; replaced by the handshake only. */
+  private inbound: InboundRules;
   /** Takes each decoded frame of a message (one function for the connection's life). */
   private readonly onDecoded = (decoded: unknown, raw: WirePayload): void => {
     if (!this.isClosed) this.receiveFrame(decoded, raw);
@@ -110,7 +116,7 @@ export class Connection {
   ) {
     this.codec = options.codec;
     this.out = new Outbound(socket, options.codec, options.maxBufferedBytes);
-    this.inbound = { codec: options.codec, cipher: undefined, batches: false };
+    this.inbound = inboundRules(options.codec, false, undefined);
     this.requestTimeout = options.requestTimeout;
     this.localId = options.localId;
     this.handshaking = options.accepting === true;
@@ -159,7 +165,7 @@ export class Connection {
    * may hold several frames from now on.
    */
   readBatches(): void {
-    this.inbound.batches = true;
+    this.inbound = inboundRules(this.codec, true, this.inbound.cipher);
   }
 
   /**
@@ -178,7 +184,7 @@ export class Connection {
       if (welcome !== undefined) this.send(welcome);
     } finally {
       this.out.seal(terms.cipher);
-      this.inbound.cipher = terms.cipher;
+      this.inbound = inboundRules(this.codec, this.inbound.batches, terms.cipher);
     }
   }
 

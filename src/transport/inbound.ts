@@ -20,11 +20,35 @@ export interface Refusal {
 /** How the messages of one connection are read. */
 export interface InboundRules {
   /** Codec of the connection. */
-  codec: Codec;
+  readonly codec: Codec;
   /** Opens sealed messages after an encrypted handshake; undefined when not encrypted. */
-  cipher: FrameCipher | undefined;
+  readonly cipher: FrameCipher | undefined;
   /** The peer may send batches (several frames in one message). */
-  batches: boolean;
+  readonly batches: boolean;
+}
+
+/** Rules without a cipher, per codec: without batches, then with them. */
+const sharedRules = new WeakMap<Codec, [InboundRules, InboundRules]>();
+
+/**
+ * The rules for `codec`, `batches` and `cipher`. Those without a cipher (nearly every
+ * connection) are shared, so an idle connection does not hold its own copy.
+ */
+export function inboundRules(
+  codec: Codec,
+  batches: boolean,
+  cipher: FrameCipher | undefined,
+): InboundRules {
+  if (cipher !== undefined) return { codec, cipher, batches };
+  let pair = sharedRules.get(codec);
+  if (pair === undefined) {
+    pair = [
+      Object.freeze({ codec, cipher: undefined, batches: false }),
+      Object.freeze({ codec, cipher: undefined, batches: true }),
+    ];
+    sharedRules.set(codec, pair);
+  }
+  return batches ? pair[1] : pair[0];
 }
 
 const textDecoder = new TextDecoder();

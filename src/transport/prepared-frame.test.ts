@@ -41,3 +41,10 @@ test('payload bounds never undercount UTF-8 bytes', () => {
   }
   assert.equal(payloadBound(new Uint8Array(7)), 7);
 });
+
+test('long strings are measured: a 30,000-unit ASCII string is bounded by 30,000 bytes', () => {
+  assert.equal(payloadBound('x'.repeat(30_000)), 30_000);
+  const mixed = 'é'.repeat(20_000);
+  assert.equal(payloadBound(mixed), Buffer.byteLength(mixed));
+  assert.equal(PreparedFrame.of('x'.repeat(30_000)).bound, 30_000);
+});

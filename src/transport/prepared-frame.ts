@@ -28,9 +28,20 @@ const senderFrame: FrameFunction | undefined =
 /** Joins encoded frames into one batch payload (the codec's `join`). */
 export type JoinPayloads = (payloads: readonly WirePayload[]) => WirePayload;
 
-/** Upper bound of a payload's size in bytes (a UTF-16 unit is at most 3 UTF-8 bytes). */
+/**
+ * Strings up to this many UTF-16 units are bounded by 3 bytes a unit without measuring them;
+ * longer ones are measured, so a batch of large ASCII frames is not counted three times over
+ * (measuring costs far less than the encoding that made the string).
+ */
+export const CHEAP_BOUND_UNITS = 1024;
+
+/**
+ * Upper bound of a payload's size in bytes: exact for binary payloads and long strings, 3 bytes
+ * a UTF-16 unit (the most one takes in UTF-8) for short strings.
+ */
 export function payloadBound(payload: WirePayload): number {
-  return typeof payload === 'string' ? payload.length * 3 : payload.byteLength;
+  if (typeof payload !== 'string') return payload.byteLength;
+  return payload.length <= CHEAP_BOUND_UNITS ? payload.length * 3 : Buffer.byteLength(payload);
 }
 
 function frameBytes(payload: WirePayload): Buffer[] | undefined {
