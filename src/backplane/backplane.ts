@@ -96,7 +96,9 @@ export interface BackplaneHost {
   // History (docs/recovery.md).
   /**
    * This node's group history: a backplane answers the other nodes' history requests from
-   * it, and may set its `onGap` to fill the gaps it sees.
+   * it, and may set its `onGap` to fill the gaps it sees. Internal: history between nodes is
+   * built into the mesh and NATS backplanes, not part of the interface others implement.
+   * @internal
    */
   readonly history: HistoryStore;
   /**
@@ -176,7 +178,7 @@ export interface Backplane {
   /**
    * How a resume asks the other nodes for a group's history (docs/recovery.md), while
    * started; undefined when this backplane has none (a client that resumes then gets only
-   * this node's history).
+   * this node's history). @internal
    */
   readonly history?: HistoryPeers | undefined;
 }
