@@ -113,4 +113,130 @@ describe('attacks on groups: recovery, presence, cluster acknowledgements', () =
       await cleanup.run();
     }
   });
+
+  test('forged positions: too many streams, bad seqs and bad times are refused; any valid one reads at most the history', async () => {
+    const cleanup = new Cleanup();
+    try {
+      const size = 20;
+      const { server, url } = await startServer({ history: { size } });
+      cleanup.add(() => server.stop());
+      for (let i = 0; i < size * 3; i++) server.groups.publish('g', { data: i });
+      const peer = await connectRaw(url, { codec: 'msgpack' });
+      cleanup.add(() => peer.terminate());
+      const streams: Record<string, number> = {};
+      for (let i = 0; i < 257; i++) streams[`s${i}`] = 1;
+      const bad: unknown[] = [
+        { s: streams, t: 0 },
+        { s: { x: 2 ** 53 }, t: 0 },
+        { s: { x: -1 }, t: 0 },
+        { s: { x: 1.5 }, t: 0 },
+        { s: {}, t: -1 },
+        { s: {}, t: Number.NaN },
+        { s: {}, t: Number.POSITIVE_INFINITY },
+        { s: [], t: 0 },
+        { s: { ['x'.repeat(100_000)]: 1 }, t: 0 },
+      ];
+      let id = 1;
+      for (const since of bad) {
+        const from = peer.frames.length;
+        peer.send([FrameType.SUBSCRIBE_SINCE, id, 'g', since]);
+        const answer = await peer.waitForFrame(
+          (f) => isFrame(f, FrameType.ERROR, id) || isFrame(f, FrameType.REPLY, id),
+          { after: from },
+        );
+        assert.ok(
+          isFrame(answer, FrameType.ERROR),
+          `refused: ${JSON.stringify(since).slice(0, 80)}`,
+        );
+        id++;
+      }
+      assert.equal(server.groups.get({ id: 'g' })?.subscribers.size ?? 0, 0, 'not subscribed');
+      assert.equal(peer.frames.filter((f) => isFrame(f, FrameType.GROUP_MESSAGE)).length, 0);
+      // Valid but forged: from the start of time, from the future, with streams nobody knows
+      // and a seq far past any head. Each reads at most the kept history once.
+      const forged = [
+        { s: {}, t: 0 },
+        { s: { nobody: Number.MAX_SAFE_INTEGER }, t: Date.now() + 86_400_000 },
+        { s: { [server.groups.history.stream]: 1 }, t: 0 },
+      ];
+      for (const since of forged) {
+        const from = peer.frames.length;
+        peer.send([FrameType.UNSUBSCRIBE, id++, 'g']);
+        peer.send([FrameType.SUBSCRIBE_SINCE, id, 'g', since]);
+        await peer.waitForFrame((f) => isFrame(f, FrameType.REPLY, id), { after: from });
+        const got = peer.frames.slice(from).filter((f) => isFrame(f, FrameType.GROUP_MESSAGE));
+        assert.ok(got.length <= size, `at most the history (${got.length})`);
+        id++;
+      }
+      assert.equal(server.resumes.running, 0);
+    } finally {
+      await cleanup.run();
+    }
+  });
+
+  test('a middleware that refuses resumes sees data.since: no history, no RECOVER, no membership', async () => {
+    const cleanup = new Cleanup();
+    try {
+      const { server, url } = await startServer({ history: { size: 10 } }, (s) =>
+        s.use(({ mes, stop }) => {
+          const data = mes.data as { since?: unknown } | undefined;
+          if (mes.kind === 'subscribe' && data?.since !== undefined) stop();
+        }),
+      );
+      cleanup.add(() => server.stop());
+      for (let i = 0; i < 5; i++) server.groups.publish('secret', { data: i });
+      const peer = await connectRaw(url, { codec: 'msgpack' });
+      cleanup.add(() => peer.terminate());
+      peer.send([FrameType.SUBSCRIBE_SINCE, 1, 'secret', { s: {}, t: 0 }]);
+      const answer = await peer.waitForFrame(
+        (f) => isFrame(f, FrameType.REPLY, 1) || isFrame(f, FrameType.ERROR, 1),
+      );
+      assert.ok(!isFrame(answer, FrameType.REPLY) || (answer as unknown[])[2] !== true);
+      assert.equal(peer.frames.filter((f) => isFrame(f, FrameType.GROUP_MESSAGE)).length, 0);
+      assert.equal(peer.frames.filter((f) => isFrame(f, FrameType.RECOVER)).length, 0);
+      assert.equal(server.groups.get({ id: 'secret' })?.subscribers.size ?? 0, 0);
+    } finally {
+      await cleanup.run();
+    }
+  });
+
+  test('resumes to a reader that never reads stay within maxBufferedBytes and end when it is closed', async () => {
+    const cleanup = new Cleanup();
+    try {
+      const maxBufferedBytes = 1024 * 1024;
+      const { server, url } = await startServer({ history: { size: 200 }, maxBufferedBytes });
+      cleanup.add(() => server.stop());
+      const groups = 4;
+      const blob = 'x'.repeat(32 * 1024);
+      for (let g = 0; g < groups; g++)
+        for (let i = 0; i < 200; i++) server.groups.publish(`g${g}`, { data: blob });
+      // 4 groups of 6.4 MB of history each: more than any socket buffer takes at once.
+      const peer = await connectRaw(url, { codec: 'msgpack' });
+      cleanup.add(() => peer.terminate());
+      const socket = (peer.ws as unknown as { _socket: { pause(): void } })._socket;
+      socket.pause();
+      for (let g = 0; g < groups; g++)
+        peer.send([FrameType.SUBSCRIBE_SINCE, g + 1, `g${g}`, { s: {}, t: 0 }]);
+      const [ws] = [...server.clients.values()];
+      assert.ok(ws !== undefined);
+      let highest = 0;
+      await waitFor(
+        () => {
+          highest = Math.max(highest, ws.open ? ws.bufferedAmount : 0);
+          return !ws.open || (server.resumes.running === groups && ws.bufferedAmount > 64 * 1024);
+        },
+        20000,
+        'resumes waiting for the reader to drain',
+      );
+      // Paced: each resume wrote about one chunk past what the socket took, so the reader is
+      // neither flooded nor closed as a slow consumer.
+      assert.ok(ws.open, 'the reader was not closed as a slow consumer');
+      assert.ok(highest <= groups * 2 * 64 * 1024, `buffered ${highest}`);
+      peer.terminate();
+      await waitFor(() => server.resumes.running === 0, 10000, 'resumes ended with the reader');
+      assert.equal(server.clients.size, 0);
+    } finally {
+      await cleanup.run();
+    }
+  });
 });
