@@ -6,6 +6,8 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 import { FrameType, PROTOCOL_VERSION } from '../src/protocol/frames.js';
+import { startClone } from './clone-helpers.js';
+import { rawHandshake } from './trust-helpers.js';
 import { Cleanup, connectRaw, isFrame, rawPackr, startServer, waitFor } from './helpers.js';
 
 function errorCode(frame: unknown): unknown {
@@ -235,6 +237,84 @@ describe('attacks on groups: recovery, presence, cluster acknowledgements', () =
       peer.terminate();
       await waitFor(() => server.resumes.running === 0, 10000, 'resumes ended with the reader');
       assert.equal(server.clients.size, 0);
+    } finally {
+      await cleanup.run();
+    }
+  });
+
+  test('a rogue clone that never answers: cluster waits end when it goes, unsolicited pages are ignored', async () => {
+    const cleanup = new Cleanup();
+    try {
+      const target = await startClone('t1', {
+        clusterAckTimeout: 60_000,
+        presence: { allGroups: true },
+        history: { size: 10 },
+      });
+      cleanup.add(() => target.server.stop());
+      const client = await connectRaw(target.url, { codec: 'msgpack' });
+      cleanup.add(() => client.terminate());
+      // A subscriber here (before the rogue comes: it would hold the confirmation back), to see that nothing unsolicited reaches it.
+      client.send([FrameType.SUBSCRIBE, 1, 'h']);
+      await client.waitForFrame((f) => isFrame(f, FrameType.REPLY, 1));
+      const { peer: rogue, welcomed } = await rawHandshake(target.url, {
+        codec: 'msgpack',
+        id: 'rogue',
+        kind: 'clone',
+        instance: 'r',
+      });
+      cleanup.add(() => rogue.terminate());
+      assert.ok(welcomed);
+      // Alive to the heartbeat, deaf to everything else.
+      rogue.ws.on('message', (data: Buffer) => {
+        if (isFrame(rawPackr.unpack(data), FrameType.PING)) rogue.send([FrameType.PONG]);
+      });
+      rogue.send([
+        FrameType.CLONE_UPDATE,
+        { id: 'rogue', instance: 'r', url: null, v: 1, links: ['t1'], groups: ['g'] },
+      ]);
+      await waitFor(
+        () =>
+          target.server.clones.topology().some((c) => c.id === 'rogue' && c.groups.includes('g')),
+        5000,
+        'the rogue record lists g',
+      );
+      rogue.send([
+        FrameType.HISTORY_PAGE,
+        777,
+        [
+          [
+            'rogue-stream',
+            1,
+            Date.now(),
+            'h',
+            rawPackr.pack([FrameType.GROUP_MESSAGE, 'h', 'forged', null]),
+          ],
+        ],
+        [['rogue-stream', 1, 0, 0, 0]],
+        true,
+      ]);
+      client.send([FrameType.PUBLISH, 2, 'g', 'r', null, 'x', false, 'cluster']);
+      client.send([FrameType.PRESENCE, 3, 'g', false]);
+      await rogue.waitForFrame((f) => isFrame(f, FrameType.CLONE_RELAY));
+      await rogue.waitForFrame((f) => isFrame(f, FrameType.CLONE_PRESENCE_FETCH));
+      assert.equal(answerOf(client.frames, 2), undefined, 'the publish waits for the rogue');
+      assert.equal(answerOf(client.frames, 3), undefined, 'the query waits for the rogue');
+      rogue.terminate();
+      // Its link is gone: waits on it end now, not after clusterAckTimeout.
+      const published = await client.waitForFrame((f) => answerOf([f], 2) !== undefined, {
+        timeoutMs: 5000,
+      });
+      assert.equal(errorCode(published), 'ERR_TIMEOUT');
+      const listed = await client.waitForFrame((f) => answerOf([f], 3) !== undefined, {
+        timeoutMs: 5000,
+      });
+      assert.deepEqual(listed, [FrameType.REPLY, 3, []]);
+      assert.equal(
+        client.frames.filter((f) => isFrame(f, FrameType.GROUP_MESSAGE)).length,
+        0,
+        'the unsolicited page delivered nothing',
+      );
+      assert.ok(target.server.active);
     } finally {
       await cleanup.run();
     }
