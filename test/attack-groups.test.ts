@@ -21,6 +21,44 @@ function answerOf(frames: unknown[], id: number): unknown[] | undefined {
   ) as unknown[] | undefined;
 }
 
+/** Clone t1 with a raw clone `rogue` whose record lists group g, and a raw client on t1 in h. */
+async function rogueSetup(cleanup: Cleanup) {
+  const target = await startClone('t1', {
+    clusterAckTimeout: 60_000,
+    presence: { allGroups: true },
+    history: { size: 10 },
+  });
+  cleanup.add(() => target.server.stop());
+  const client = await connectRaw(target.url, { codec: 'msgpack' });
+  cleanup.add(() => client.terminate());
+  // A subscriber here, to see that nothing unsolicited reaches it (subscribed before the
+  // rogue comes, which would hold the confirmation back).
+  client.send([FrameType.SUBSCRIBE, 1, 'h']);
+  await client.waitForFrame((f) => isFrame(f, FrameType.REPLY, 1));
+  const { peer: rogue, welcomed } = await rawHandshake(target.url, {
+    codec: 'msgpack',
+    id: 'rogue',
+    kind: 'clone',
+    instance: 'r',
+  });
+  cleanup.add(() => rogue.terminate());
+  assert.ok(welcomed);
+  // Alive to the heartbeat, deaf to everything else.
+  rogue.ws.on('message', (data: Buffer) => {
+    if (isFrame(rawPackr.unpack(data), FrameType.PING)) rogue.send([FrameType.PONG]);
+  });
+  rogue.send([
+    FrameType.CLONE_UPDATE,
+    { id: 'rogue', instance: 'r', url: null, v: 1, links: ['t1'], groups: ['g'] },
+  ]);
+  await waitFor(
+    () => target.server.clones.topology().some((c) => c.id === 'rogue' && c.groups.includes('g')),
+    5000,
+    'the rogue record lists g',
+  );
+  return { target, client, rogue };
+}
+
 describe('attacks on groups: recovery, presence, cluster acknowledgements', () => {
   test('a client sending clone frames 26, 27 and 50-53 gets ERR_PROTOCOL and changes nothing', async () => {
     const cleanup = new Cleanup();
@@ -245,39 +283,7 @@ describe('attacks on groups: recovery, presence, cluster acknowledgements', () =
   test('a rogue clone that never answers: cluster waits end when it goes, unsolicited pages are ignored', async () => {
     const cleanup = new Cleanup();
     try {
-      const target = await startClone('t1', {
-        clusterAckTimeout: 60_000,
-        presence: { allGroups: true },
-        history: { size: 10 },
-      });
-      cleanup.add(() => target.server.stop());
-      const client = await connectRaw(target.url, { codec: 'msgpack' });
-      cleanup.add(() => client.terminate());
-      // A subscriber here (before the rogue comes: it would hold the confirmation back), to see that nothing unsolicited reaches it.
-      client.send([FrameType.SUBSCRIBE, 1, 'h']);
-      await client.waitForFrame((f) => isFrame(f, FrameType.REPLY, 1));
-      const { peer: rogue, welcomed } = await rawHandshake(target.url, {
-        codec: 'msgpack',
-        id: 'rogue',
-        kind: 'clone',
-        instance: 'r',
-      });
-      cleanup.add(() => rogue.terminate());
-      assert.ok(welcomed);
-      // Alive to the heartbeat, deaf to everything else.
-      rogue.ws.on('message', (data: Buffer) => {
-        if (isFrame(rawPackr.unpack(data), FrameType.PING)) rogue.send([FrameType.PONG]);
-      });
-      rogue.send([
-        FrameType.CLONE_UPDATE,
-        { id: 'rogue', instance: 'r', url: null, v: 1, links: ['t1'], groups: ['g'] },
-      ]);
-      await waitFor(
-        () =>
-          target.server.clones.topology().some((c) => c.id === 'rogue' && c.groups.includes('g')),
-        5000,
-        'the rogue record lists g',
-      );
+      const { target, client, rogue } = await rogueSetup(cleanup);
       rogue.send([
         FrameType.HISTORY_PAGE,
         777,
@@ -315,6 +321,36 @@ describe('attacks on groups: recovery, presence, cluster acknowledgements', () =
         'the unsolicited page delivered nothing',
       );
       assert.ok(target.server.active);
+    } finally {
+      await cleanup.run();
+    }
+  });
+
+  test('concurrent presence queries for one group share one fetch per clone (no amplification)', async () => {
+    const cleanup = new Cleanup();
+    try {
+      const { client, rogue } = await rogueSetup(cleanup);
+      const queries = 50;
+      for (let i = 0; i < queries; i++)
+        client.send([FrameType.PRESENCE, 100 + i, 'g', i % 2 === 0]);
+      // Relayed to the rogue on the same link after every fetch those queries caused.
+      client.send([FrameType.PUBLISH, 0, 'g', 'marker', null, null, false]);
+      await rogue.waitForFrame((f) => isFrame(f, FrameType.CLONE_RELAY));
+      const fetches = rogue.frames.filter((f) => isFrame(f, FrameType.CLONE_PRESENCE_FETCH));
+      assert.equal(fetches.length, 1, `fetches sent for ${queries} queries`);
+      rogue.send([FrameType.CLONE_PRESENCE, 'rogue', 't1', 'g', true, [['k', 'c1', { n: 1 }]], []]);
+      await waitFor(
+        () => answerOf(client.frames, 100 + queries - 1) !== undefined,
+        5000,
+        'every query answered',
+      );
+      for (let i = 0; i < queries; i++) {
+        assert.deepEqual(answerOf(client.frames, 100 + i), [
+          FrameType.REPLY,
+          100 + i,
+          i % 2 === 0 ? 1 : [['c1', { n: 1 }, 'rogue']],
+        ]);
+      }
     } finally {
       await cleanup.run();
     }
