@@ -5,10 +5,30 @@
  */
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { FrameType, PROTOCOL_VERSION } from '../src/protocol/frames.js';
-import { startClone } from './clone-helpers.js';
+import { startClone, startMesh, stopClones } from './clone-helpers.js';
 import { rawHandshake } from './trust-helpers.js';
-import { Cleanup, connectRaw, isFrame, rawPackr, startServer, waitFor } from './helpers.js';
+import {
+  Cleanup,
+  connectRaw,
+  isFrame,
+  rawPackr,
+  startServer,
+  waitFor,
+  type RawPeer,
+} from './helpers.js';
+
+setFlagsFromString('--expose_gc');
+const gc = runInNewContext('gc') as () => void;
+
+/** Bytes outside the JS heap (buffers): where history entries and frames live. */
+function bufferBytes(): number {
+  gc();
+  const { external, arrayBuffers } = process.memoryUsage();
+  return external + arrayBuffers;
+}
 
 function errorCode(frame: unknown): unknown {
   return ((frame as unknown[])[2] as { code?: unknown } | undefined)?.code;
@@ -353,6 +373,64 @@ describe('attacks on groups: recovery, presence, cluster acknowledgements', () =
       }
     } finally {
       await cleanup.run();
+    }
+  });
+
+  test('concurrent resumes of a long history held on another clone stay within a byte budget', async () => {
+    const clones = await startMesh(['A', 'B'], { history: { size: 200 } });
+    const peers: RawPeer[] = [];
+    try {
+      const [a, b] = clones as [(typeof clones)[0], (typeof clones)[0]];
+      const budget = 16 * 1024 * 1024;
+      a.server.clones.history.maxPendingBytes = budget;
+      a.server.resumes.maxRemoteBytes = budget;
+      // 6.4 MB of history on B only (A has no subscriber in g, so it kept none): more than a
+      // socket buffer takes, so a resume to a reader that does not read holds its plan.
+      const blob = 'x'.repeat(32 * 1024);
+      for (let i = 0; i < 200; i++) b.server.groups.publish('g', { data: blob });
+      const before = bufferBytes();
+      const readers = 12;
+      const pending = (a.server.clones.history as unknown as { pending: Map<number, unknown> })
+        .pending;
+      let highest = 0;
+      for (let i = 0; i < readers; i++) {
+        const peer = await connectRaw(a.url, { codec: 'msgpack' });
+        peers.push(peer);
+        (peer.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+        peer.send([FrameType.SUBSCRIBE_SINCE, 1, 'g', { s: {}, t: 0 }]);
+      }
+      const { resumes } = a.server;
+      await waitFor(
+        () => {
+          highest = Math.max(highest, a.server.clones.history.pendingBytes + resumes.remoteBytes);
+          const done = resumes.resumesComplete + resumes.resumesIncomplete;
+          return done + resumes.running === readers && pending.size === 0;
+        },
+        20000,
+        'every resume has its answers',
+      );
+      // Unbounded, 12 copies of B's history (77 MB) would be held here now.
+      const held = bufferBytes() - before;
+      assert.ok(held < 48 * 1024 * 1024, `held ${(held / 1e6).toFixed(1)} MB`);
+      assert.ok(highest <= 2 * budget, `counted ${highest}`);
+      // The readers read again: each hears how its resume went; some could not recover.
+      for (const peer of peers)
+        (peer.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+      const recovered: unknown[] = [];
+      for (const peer of peers) {
+        const frame = await peer.waitForFrame((f) => isFrame(f, FrameType.RECOVER), {
+          timeoutMs: 20000,
+        });
+        recovered.push((frame as unknown[])[2]);
+      }
+      assert.ok(recovered.includes(false), 'resumes past the budget report recovered: false');
+      assert.ok(recovered.includes(true), 'resumes within it recover');
+      await waitFor(() => resumes.running === 0, 10000, 'resumes ended');
+      assert.equal(resumes.remoteBytes, 0);
+      assert.equal(a.server.clones.history.pendingBytes, 0);
+    } finally {
+      for (const peer of peers) peer.terminate();
+      await stopClones(clones);
     }
   });
 });
