@@ -7,6 +7,7 @@ import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import type { ServerOptions } from '../src/index.js';
 import { FrameType, PROTOCOL_VERSION } from '../src/protocol/frames.js';
 import { startClone, startMesh, stopClones } from './clone-helpers.js';
 import { rawHandshake } from './trust-helpers.js';
@@ -23,9 +24,15 @@ import {
 setFlagsFromString('--expose_gc');
 const gc = runInNewContext('gc') as () => void;
 
-/** Bytes outside the JS heap (buffers): where history entries and frames live. */
-function bufferBytes(): number {
-  gc();
+/**
+ * Bytes outside the JS heap (buffers), where history entries and frames live, once what is
+ * garbage is collected (a few rounds: freed sockets release their buffers a turn later).
+ */
+async function bufferBytes(): Promise<number> {
+  for (let round = 0; round < 5; round++) {
+    gc();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
   const { external, arrayBuffers } = process.memoryUsage();
   return external + arrayBuffers;
 }
@@ -42,11 +49,12 @@ function answerOf(frames: unknown[], id: number): unknown[] | undefined {
 }
 
 /** Clone t1 with a raw clone `rogue` whose record lists group g, and a raw client on t1 in h. */
-async function rogueSetup(cleanup: Cleanup) {
+async function rogueSetup(cleanup: Cleanup, options: ServerOptions = {}) {
   const target = await startClone('t1', {
     clusterAckTimeout: 60_000,
     presence: { allGroups: true },
     history: { size: 10 },
+    ...options,
   });
   cleanup.add(() => target.server.stop());
   const client = await connectRaw(target.url, { codec: 'msgpack' });
@@ -388,7 +396,7 @@ describe('attacks on groups: recovery, presence, cluster acknowledgements', () =
       // socket buffer takes, so a resume to a reader that does not read holds its plan.
       const blob = 'x'.repeat(32 * 1024);
       for (let i = 0; i < 200; i++) b.server.groups.publish('g', { data: blob });
-      const before = bufferBytes();
+      const before = await bufferBytes();
       const readers = 12;
       const pending = (a.server.clones.history as unknown as { pending: Map<number, unknown> })
         .pending;
@@ -410,7 +418,7 @@ describe('attacks on groups: recovery, presence, cluster acknowledgements', () =
         'every resume has its answers',
       );
       // Unbounded, 12 copies of B's history (77 MB) would be held here now.
-      const held = bufferBytes() - before;
+      const held = (await bufferBytes()) - before;
       assert.ok(held < 48 * 1024 * 1024, `held ${(held / 1e6).toFixed(1)} MB`);
       assert.ok(highest <= 2 * budget, `counted ${highest}`);
       // The readers read again: each hears how its resume went; some could not recover.
@@ -431,6 +439,40 @@ describe('attacks on groups: recovery, presence, cluster acknowledgements', () =
     } finally {
       for (const peer of peers) peer.terminate();
       await stopClones(clones);
+    }
+  });
+
+  test('acknowledged publishes and presence queries waiting on a silent clone are capped by maxInFlight', async () => {
+    const cleanup = new Cleanup();
+    try {
+      const maxInFlight = 3;
+      const { target, client, rogue } = await rogueSetup(cleanup, { maxInFlight });
+      const sent = 20;
+      for (let i = 0; i < sent; i++) {
+        const id = 200 + i;
+        client.send(
+          i % 2 === 0
+            ? [FrameType.PUBLISH, id, 'g', 'r', null, i, false, 'cluster']
+            : [FrameType.PRESENCE, id, 'g', false],
+        );
+      }
+      await waitFor(
+        () =>
+          client.frames.filter((f) => isFrame(f, FrameType.ERROR) && errorCode(f) === 'ERR_LIMIT')
+            .length ===
+          sent - maxInFlight,
+        5000,
+        'refused past maxInFlight',
+      );
+      for (let i = 0; i < maxInFlight; i++)
+        assert.equal(answerOf(client.frames, 200 + i), undefined, `request ${i} waits`);
+      const waits = (
+        target.server.clones as unknown as { waits: { publishAcks: { size: number } } }
+      ).waits.publishAcks.size;
+      assert.ok(waits <= maxInFlight, `${waits} publishes wait`);
+      assert.ok(rogue.open);
+    } finally {
+      await cleanup.run();
     }
   });
 });

@@ -247,7 +247,14 @@ export class CloneHistory implements HistoryPeers {
       }
       this.pendingBytes += bytes.byteLength;
       request.bytes += bytes.byteLength;
-      request.entries.push({ stream, seq, at, target, bytes });
+      // A copy: the decoded bytes are a view of the whole page, which would stay in memory.
+      request.entries.push({
+        stream,
+        seq,
+        at,
+        target,
+        bytes: Uint8Array.prototype.slice.call(bytes),
+      });
     }
     if (streams !== null) {
       for (const [stream, head, evictedSeq, evictedAt, floor] of streams) {
