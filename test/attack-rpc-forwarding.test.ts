@@ -130,4 +130,54 @@ describe('attacks on RPC forwarding', () => {
     );
     assert.ok(peer.open);
   });
+
+  test('relayed streams and calls count against maxInFlight; credit for unknown or cancelled streams is ignored', async () => {
+    const local = new Cleanup();
+    try {
+      const maxInFlight = 2;
+      const { server: c } = await startServer({ id: 'C', maxInFlight });
+      local.add(() => c.stop());
+      await c.createServerProxy({ host: '127.0.0.1', port: a.port as number, namespace: NS });
+      const raw = await connectRaw(`ws://127.0.0.1:${c.port as number}${c.path}`, {
+        codec: 'msgpack',
+      });
+      local.add(() => raw.terminate());
+      await waitFor(
+        async () => {
+          const id = 9000 + raw.frames.length;
+          raw.send([FrameType.RPC_CALL, id, NS, 'ping', []]);
+          const answer = await raw.waitForFrame(
+            (f) => isFrame(f, FrameType.REPLY, id) || isFrame(f, FrameType.ERROR, id),
+          );
+          return isFrame(answer, FrameType.REPLY);
+        },
+        5000,
+        'C forwards to A',
+      );
+      for (let id = 1; id <= 5; id++) raw.send([FrameType.RPC_STREAM, id, NS, 'endless', [], 1]);
+      await waitFor(
+        () =>
+          raw.frames.filter(
+            (f) => isFrame(f, FrameType.RPC_STREAM_ERROR) && codeOf(f) === 'ERR_LIMIT',
+          ).length === 3,
+        5000,
+        'streams past maxInFlight refused',
+      );
+      assert.equal(forwarding(c), maxInFlight, 'C relays only what the limit allows');
+      // Credit for a stream never opened, and for one cancelled: nothing reaches A.
+      raw.send([FrameType.RPC_STREAM_CANCEL, 1]);
+      await waitFor(() => forwarding(c) === 1, 5000, 'cancelled stream forgotten');
+      const produced = probe.produced;
+      raw.send([FrameType.RPC_CREDIT, 1, 1000]);
+      raw.send([FrameType.RPC_CREDIT, 77, 1000]);
+      // A call after them on the same connection: answered once they were handled.
+      raw.send([FrameType.RPC_CALL, 8000, NS, 'ping', []]);
+      await raw.waitForFrame((f) => isFrame(f, FrameType.REPLY, 8000));
+      assert.equal(forwarding(c), 1);
+      assert.ok(probe.produced <= produced + 1, 'no credit reached a stream at A');
+      assert.ok(raw.open);
+    } finally {
+      await local.run();
+    }
+  });
 });
