@@ -173,14 +173,19 @@ export class MessageDispatcher<S extends ServerCore> {
     );
   }
 
-  /** True (and request `id` refused with ERR_LIMIT) when `ws` has `maxInFlight` requests running. */
-  private full(ws: ServerConnection, id: number): boolean {
+  /**
+   * True (and request `id` refused with ERR_LIMIT) when `ws` has `maxInFlight` requests
+   * running, plus `allowance` more.
+   */
+  private full(ws: ServerConnection, id: number, allowance = 0): boolean {
     const { maxInFlight } = this.server.options;
-    if (ws.inFlight < maxInFlight) return false;
+    if (ws.inFlight < maxInFlight + allowance) return false;
     if (id !== 0) {
       ws.connection.replyError(
         id,
-        new LimitError(`More than ${maxInFlight} requests in flight on this connection`),
+        new LimitError(
+          `More than ${maxInFlight + allowance} requests in flight on this connection`,
+        ),
       );
     }
     return true;
@@ -208,8 +213,9 @@ export class MessageDispatcher<S extends ServerCore> {
     since?: WireGroupPosition | null,
   ): void {
     const subscribe = type === FrameType.SUBSCRIBE;
-    // A subscription may wait (async middleware, cluster confirmation, resume): bounded.
-    if (subscribe && this.full(ws, id)) return;
+    // A subscription may wait (async middleware, cluster confirmation, resume): bounded, with
+    // room for a client that subscribes to all its groups at once (after a reconnect).
+    if (subscribe && this.full(ws, id, this.server.options.maxGroupsPerConnection)) return;
     const presence = subscribe && options?.presence === true;
     const mes: WsMeshMessage = {
       kind: subscribe ? 'subscribe' : 'unsubscribe',
