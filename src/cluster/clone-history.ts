@@ -32,6 +32,12 @@ import type { CloneLink } from './clone-link.js';
 export const HISTORY_TIMEOUT = 3000;
 /** History requests of this clone waiting for answers, at most. */
 export const MAX_HISTORY_REQUESTS = 1000;
+/**
+ * Bytes of other clones' history this clone holds for requests still waiting, at most; a
+ * request whose answer would pass it drops its entries (its resume reports `recovered:
+ * false`). Without it, concurrent resumes of a group with a long history multiply it in memory.
+ */
+export const MAX_PENDING_HISTORY_BYTES = 64 * 1024 * 1024;
 /** Largest HISTORY_PAGE this clone sends (and never above the asker's maxPayload). */
 const PAGE_BYTES = 64 * 1024;
 /** Room left in a page for the frame around its entries. */
@@ -51,6 +57,10 @@ export interface CloneHistoryContext {
 
 interface PendingRequest {
   readonly entries: HistoryEntry[];
+  /** Bytes of `entries`, counted in {@link CloneHistory.pendingBytes}. */
+  bytes: number;
+  /** Its answer passed the budget: its entries were dropped (the asker sees a gap). */
+  overflowed: boolean;
   streams: StreamInfo[];
   waiting: number;
   readonly links: Set<string>;
@@ -93,6 +103,10 @@ export class CloneHistory implements HistoryPeers {
   private readonly downSince = new Map<string, number>();
   /** Messages a healed link brought that this clone had missed, since start. */
   healed = 0;
+  /** Bytes of history held for requests still waiting. */
+  pendingBytes = 0;
+  /** Most {@link pendingBytes}; settable for tests. @internal */
+  maxPendingBytes = MAX_PENDING_HISTORY_BYTES;
 
   /** Gaps being filled, `groupId stream`, so one gap is asked for once. */
   private readonly filling = new Set<string>();
@@ -148,10 +162,13 @@ export class CloneHistory implements HistoryPeers {
         clearTimeout(timer);
         if (this.pending.get(id) !== request) return;
         this.pending.delete(id);
+        this.pendingBytes -= request.bytes;
         resolve([{ entries: request.entries, streams: request.streams }]);
       };
       const request: PendingRequest = {
         entries: [],
+        bytes: 0,
+        overflowed: false,
         streams: [],
         waiting: 0,
         links: new Set(),
@@ -219,7 +236,25 @@ export class CloneHistory implements HistoryPeers {
     if (request === undefined || !request.links.has(link.peerId)) return;
     request.touch();
     for (const [stream, seq, at, target, bytes] of entries) {
-      request.entries.push({ stream, seq, at, target, bytes });
+      if (request.overflowed) break;
+      if (this.pendingBytes + bytes.byteLength > this.maxPendingBytes) {
+        // This request gives up what it holds, so the others can still complete.
+        request.overflowed = true;
+        this.pendingBytes -= request.bytes;
+        request.bytes = 0;
+        request.entries.length = 0;
+        break;
+      }
+      this.pendingBytes += bytes.byteLength;
+      request.bytes += bytes.byteLength;
+      // A copy: the decoded bytes are a view of the whole page, which would stay in memory.
+      request.entries.push({
+        stream,
+        seq,
+        at,
+        target,
+        bytes: Uint8Array.prototype.slice.call(bytes),
+      });
     }
     if (streams !== null) {
       for (const [stream, head, evictedSeq, evictedAt, floor] of streams) {

@@ -39,6 +39,8 @@ interface Fetch {
 export class ClonePresence {
   private reachable = new Set<string>();
   private readonly fetches = new Set<Fetch>();
+  /** The fetch running per group: concurrent queries share it (one frame per clone, not N). */
+  private readonly running = new Map<string, Promise<PresenceMember[]>>();
 
   constructor(private readonly context: ClonePresenceContext) {}
 
@@ -116,6 +118,8 @@ export class ClonePresence {
    * record lists it; after `timeout` ms, what came.
    */
   fetch(groupId: string, timeout: number): Promise<PresenceMember[]> {
+    const shared = this.running.get(groupId);
+    if (shared !== undefined) return shared.then((members) => [...members]);
     const { context } = this;
     const waiting = new Set<string>();
     for (const record of context.records()) {
@@ -129,12 +133,14 @@ export class ClonePresence {
       if (context.frames.send(frame)) waiting.add(record.id);
     }
     if (waiting.size === 0) return Promise.resolve([]);
-    return new Promise((resolve) => {
+    const promise = new Promise<PresenceMember[]>((resolve) => {
       const fetch: Fetch = { groupId, waiting, members: [], resolve, timer: undefined };
       fetch.timer = setTimeout(() => this.finish(fetch), timeout);
       fetch.timer.unref?.();
       this.fetches.add(fetch);
     });
+    this.running.set(groupId, promise);
+    return promise;
   }
 
   /** Ends every query with what it has (the server stops). */
@@ -170,6 +176,7 @@ export class ClonePresence {
 
   private finish(fetch: Fetch): void {
     if (!this.fetches.delete(fetch)) return;
+    this.running.delete(fetch.groupId);
     if (fetch.timer !== undefined) clearTimeout(fetch.timer);
     fetch.resolve(fetch.members);
   }

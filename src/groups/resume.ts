@@ -69,6 +69,12 @@ export function heldBack(state: ResumeState, message: FanoutMessage): boolean {
 
 /** Most resumes running at once on one server; past it a resume reports `recovered: false`. */
 export const MAX_RESUMES = 1000;
+/**
+ * Bytes of other nodes' history the running resumes hold, at most (a resume to a slow reader
+ * holds its plan until delivered). A resume whose answers would pass it recovers from this
+ * node's history alone.
+ */
+export const MAX_REMOTE_HISTORY_BYTES = 64 * 1024 * 1024;
 /** Recovered bytes written to a member before waiting for its socket to drain. */
 const CHUNK_BYTES = 64 * 1024;
 /** A member's queued bytes below which recovery goes on. */
@@ -94,6 +100,12 @@ async function drained(member: ResumeMember): Promise<boolean> {
   return member.open;
 }
 
+function answerBytes(answers: readonly HistoryAnswer[]): number {
+  let bytes = 0;
+  for (const answer of answers) for (const entry of answer.entries) bytes += entry.bytes.byteLength;
+  return bytes;
+}
+
 /** Runs the resumes of one server. */
 export class ResumeCoordinator {
   /** Resumes running now. */
@@ -102,6 +114,10 @@ export class ResumeCoordinator {
   messagesRecovered = 0;
   resumesComplete = 0;
   resumesIncomplete = 0;
+  /** Bytes of other nodes' history the running resumes hold. */
+  remoteBytes = 0;
+  /** Most {@link remoteBytes}; settable for tests. @internal */
+  maxRemoteBytes = MAX_REMOTE_HISTORY_BYTES;
 
   constructor(
     private readonly history: HistoryStore,
@@ -137,16 +153,26 @@ export class ResumeCoordinator {
     const state = (member.resuming ??= { groups: new Set(), delivered: new Set() });
     state.groups.add(groupId);
     this.running++;
+    let held = 0;
     try {
       join();
       const peers = this.peers();
       // Ask after this turn: the interest the join created reaches the other nodes first
       // (announced on the same links), so whatever they publish after answering comes live.
       if (peers !== undefined) await new Promise<void>((resolve) => setImmediate(resolve));
-      const remote = peers === undefined || !member.open ? [] : await peers.fetch(groupId, since);
+      let remote = peers === undefined || !member.open ? [] : await peers.fetch(groupId, since);
       if (!member.open) return undefined;
+      held = answerBytes(remote);
+      const dropped = this.remoteBytes + held > this.maxRemoteBytes;
+      if (dropped) {
+        remote = [];
+        held = 0;
+      }
+      this.remoteBytes += held;
       // Made now, so it covers every live message held back while the peers answered.
-      const plan = planRecovery(since, [history.query(groupId, since), ...remote]);
+      let plan = planRecovery(since, [history.query(groupId, since), ...remote]);
+      // What the other nodes had is unknown: the member cannot be told it missed nothing.
+      if (dropped) plan = { ...plan, complete: false };
       const outcome = await this.deliverPlan(member, state, groupId, plan, codec);
       if (outcome === undefined) return undefined;
       const { complete, position, delivered } = outcome;
@@ -155,6 +181,7 @@ export class ResumeCoordinator {
       else this.resumesIncomplete++;
       return { recovered: complete, position };
     } finally {
+      this.remoteBytes -= held;
       this.running--;
       state.groups.delete(groupId);
       if (state.groups.size === 0 && member.resuming === state) member.resuming = undefined;

@@ -57,6 +57,7 @@ export class MessageDispatcher<S extends ServerCore> {
         return;
       case FrameType.PRESENCE: {
         const [, id, groupId, countOnly] = frame;
+        if (this.full(ws, id)) return;
         const mes: WsMeshMessage = {
           kind: 'presence',
           route: null,
@@ -138,17 +139,7 @@ export class MessageDispatcher<S extends ServerCore> {
     this.messagesIn++;
     this.server.routeCounters.countIn(frame[2]);
     const id = frame[1];
-    if (ws.inFlight >= this.server.options.maxInFlight) {
-      if (id !== 0) {
-        ws.connection.replyError(
-          id,
-          new LimitError(
-            `More than ${this.server.options.maxInFlight} requests in flight on this connection`,
-          ),
-        );
-      }
-      return;
-    }
+    if (this.full(ws, id)) return;
     const mes: WsMeshMessage = {
       kind: 'message',
       route: frame[2],
@@ -182,6 +173,24 @@ export class MessageDispatcher<S extends ServerCore> {
     );
   }
 
+  /**
+   * True (and request `id` refused with ERR_LIMIT) when `ws` has `maxInFlight` requests
+   * running, plus `allowance` more.
+   */
+  private full(ws: ServerConnection, id: number, allowance = 0): boolean {
+    const { maxInFlight } = this.server.options;
+    if (ws.inFlight < maxInFlight + allowance) return false;
+    if (id !== 0) {
+      ws.connection.replyError(
+        id,
+        new LimitError(
+          `More than ${maxInFlight + allowance} requests in flight on this connection`,
+        ),
+      );
+    }
+    return true;
+  }
+
   /** Replies to a routed message (or reports that nothing routed it). */
   private answer(context: ServerMessageContext<S>, id: number, result: unknown): void {
     const { ws, mes, raw } = context;
@@ -204,6 +213,9 @@ export class MessageDispatcher<S extends ServerCore> {
     since?: WireGroupPosition | null,
   ): void {
     const subscribe = type === FrameType.SUBSCRIBE;
+    // A subscription may wait (async middleware, cluster confirmation, resume): bounded, with
+    // room for a client that subscribes to all its groups at once (after a reconnect).
+    if (subscribe && this.full(ws, id, this.server.options.maxGroupsPerConnection)) return;
     const presence = subscribe && options?.presence === true;
     const mes: WsMeshMessage = {
       kind: subscribe ? 'subscribe' : 'unsubscribe',
@@ -297,6 +309,7 @@ export class MessageDispatcher<S extends ServerCore> {
   handlePublish(ws: ServerConnection, frame: PublishFrame, raw: WirePayload): void {
     this.publishes++;
     const [, id, target, route, act, data, notSendMe, ack] = frame;
+    if (this.full(ws, id)) return;
     const mes: WsMeshMessage = {
       kind: 'publish',
       route,
