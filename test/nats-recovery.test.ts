@@ -11,7 +11,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Client } from '../src/client/client.js';
-import type { BackplaneState, Server } from '../src/index.js';
+import { Server, type BackplaneState } from '../src/index.js';
+import { natsBackplane } from '../src/nats.js';
+import { NatsHistory } from '../src/nats/history.js';
 import {
   awaitInterest,
   flush,
@@ -260,6 +262,54 @@ describe('history between NATS nodes in pages under max_payload', { skip }, () =
       await inbox.client.subscribe({ id: 'room', since: { room: { s: {}, t } } });
       assert.deepEqual(events, [{ group: 'room', recovered: true }]);
       assert.deepEqual(sequences(inbox).get('A'), range(0, count), 'every message once, in order');
+    } finally {
+      await publisher.stop();
+      await stopInboxes([inbox]);
+    }
+  });
+});
+
+describe('history between NATS nodes is bounded in memory', { skip }, () => {
+  let nats: NatsCluster | undefined;
+  const servers: Server[] = [];
+
+  before(async () => {
+    nats = await startNatsCluster(2);
+  });
+
+  after(async () => {
+    await stopAll(...servers);
+    await nats?.stop();
+  });
+
+  test('a resume whose answers pass the node budget gives them up and reports recovered: false', async () => {
+    assert.ok(nats);
+    const [urlA, urlC] = nats.urls;
+    assert.ok(urlA !== undefined && urlC !== undefined);
+    const history = { size: 1000 };
+    const a = await startNatsServer(urlA, { id: 'A', history });
+    servers.push(a.server);
+    const backplane = natsBackplane({ servers: urlC, heartbeatInterval: 200 });
+    const c = new Server({ id: 'C', port: 0, host: '127.0.0.1', history, backplane });
+    servers.push(c);
+    await c.start();
+    await waitFor(() => c.clones.clones.size === 1, 5000, 'C sees A');
+    const peers = backplane.history;
+    assert.ok(peers instanceof NatsHistory);
+    // 100 messages of about 1 kB on A; C may hold 20 kB of other nodes' history.
+    peers.maxPendingBytes = 20_000;
+    const publisher = new Client({ url: a.url, reconnect: false, silent: true });
+    await publisher.start();
+    const inbox = await startInbox(`ws://127.0.0.1:${String(c.port)}${c.path}`, []);
+    try {
+      const t = Date.now() - 1;
+      const pad = 'x'.repeat(1000);
+      for (let n = 0; n < 100; n++)
+        await publisher.sendMesToGroup({ id: 'room', route: 'msg', data: { p: 'A', n, pad } });
+      const events = recoveredEvents(inbox.client);
+      await inbox.client.subscribe({ id: 'room', since: { room: { s: {}, t } } });
+      assert.deepEqual(events, [{ group: 'room', recovered: false }]);
+      assert.equal(peers.pendingBytes, 0, 'nothing held once the request ended');
     } finally {
       await publisher.stop();
       await stopInboxes([inbox]);

@@ -15,6 +15,7 @@
  * both ways is dropped by history).
  * @module
  */
+import { MAX_PENDING_HISTORY_BYTES } from '../cluster/clone-history.js';
 import type { Msg, NatsConnection } from '@nats-io/transport-node';
 import type { BackplaneHost } from '../backplane/backplane.js';
 import type { HistoryStore } from '../groups/history.js';
@@ -63,6 +64,10 @@ const DRAIN_BYTES = 256 * 1024;
 
 interface PendingRequest {
   readonly entries: HistoryEntry[];
+  /** Bytes of `entries`, counted in the node's pending bytes. */
+  bytes: number;
+  /** Past the node's budget: this request gave up what it held. */
+  overflowed: boolean;
   readonly streams: StreamInfo[];
   /** Instances whose last page has not come. */
   readonly waiting: Set<string>;
@@ -83,6 +88,10 @@ function targetBytes(target: GroupTarget): number {
 export class NatsHistory implements HistoryPeers {
   private nextId = 0;
   private readonly pending = new Map<number, PendingRequest>();
+  /** Bytes of other nodes' history held by requests that wait. */
+  pendingBytes = 0;
+  /** Most {@link pendingBytes} (the mesh's bound); settable for tests. @internal */
+  maxPendingBytes = MAX_PENDING_HISTORY_BYTES;
   /** Answers being written now, and those waiting their turn. */
   private answering = 0;
   private readonly queue: Msg[] = [];
@@ -195,10 +204,13 @@ export class NatsHistory implements HistoryPeers {
         clearTimeout(timer);
         if (this.pending.get(id) !== request) return;
         this.pending.delete(id);
+        this.pendingBytes -= request.bytes;
         resolve([{ entries: request.entries, streams: request.streams }]);
       };
       const request: PendingRequest = {
         entries: [],
+        bytes: 0,
+        overflowed: false,
         streams: [],
         waiting: new Set(),
         done: finish,
@@ -251,8 +263,28 @@ export class NatsHistory implements HistoryPeers {
     }
     request.touch();
     const [, , entries, streams, last] = frame;
-    for (const [stream, seq, at, target, bytes] of entries)
-      request.entries.push({ stream, seq, at, target, bytes });
+    for (const [stream, seq, at, target, bytes] of entries) {
+      if (request.overflowed) break;
+      if (this.pendingBytes + bytes.byteLength > this.maxPendingBytes) {
+        // This request gives up what it holds (its resume reports recovered: false), so the
+        // others can still complete.
+        request.overflowed = true;
+        this.pendingBytes -= request.bytes;
+        request.bytes = 0;
+        request.entries.length = 0;
+        break;
+      }
+      this.pendingBytes += bytes.byteLength;
+      request.bytes += bytes.byteLength;
+      // A copy: the decoded bytes are a view of the whole page, which would stay in memory.
+      request.entries.push({
+        stream,
+        seq,
+        at,
+        target,
+        bytes: Uint8Array.prototype.slice.call(bytes),
+      });
+    }
     if (streams !== null) {
       for (const [stream, head, evictedSeq, evictedAt, floor] of streams)
         request.streams.push({ stream, head, evictedSeq, evictedAt, floor });
