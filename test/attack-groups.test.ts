@@ -311,6 +311,46 @@ describe('attacks on groups: recovery, presence, cluster acknowledgements', () =
     }
   });
 
+  test('a resume stops when its member leaves the group meanwhile', async () => {
+    const cleanup = new Cleanup();
+    try {
+      const { server, url } = await startServer({ history: { size: 1000 } });
+      cleanup.add(() => server.stop());
+      const blob = 'x'.repeat(32 * 1024);
+      for (let i = 0; i < 1000; i++) server.groups.publish('g', { data: blob });
+      // 32 MB of history: far more than the socket buffers take before the resume waits.
+      const peer = await connectRaw(url, { codec: 'msgpack' });
+      cleanup.add(() => peer.terminate());
+      const socket = (peer.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+      socket.pause();
+      peer.send([FrameType.SUBSCRIBE_SINCE, 1, 'g', { s: {}, t: 0 }]);
+      const [ws] = [...server.clients.values()];
+      assert.ok(ws !== undefined);
+      await waitFor(
+        () => server.resumes.running === 1 && ws.bufferedAmount > 64 * 1024,
+        20000,
+        'the resume waits for the reader',
+      );
+      // Removed by server code while the resume waits; then the reader reads again.
+      server.groups.deleteSubscriber({ id: 'g', ws });
+      socket.resume();
+      await waitFor(() => server.resumes.running === 0, 20000, 'the resume ended');
+      await waitFor(
+        () => peer.frames.some((f) => isFrame(f, FrameType.REPLY, 1)),
+        20000,
+        'the SUBSCRIBE_SINCE reply',
+      );
+      const delivered = peer.frames.filter((f) => isFrame(f, FrameType.GROUP_MESSAGE)).length;
+      assert.ok(
+        delivered < 500,
+        `history kept flowing to a member that left: ${delivered} of 1000`,
+      );
+      assert.ok(!peer.frames.some((f) => isFrame(f, FrameType.RECOVER)), 'no RECOVER');
+    } finally {
+      await cleanup.run();
+    }
+  });
+
   test('a rogue clone that never answers: cluster waits end when it goes, unsolicited pages are ignored', async () => {
     const cleanup = new Cleanup();
     try {

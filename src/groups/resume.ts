@@ -192,7 +192,7 @@ export class ResumeCoordinator {
    * Delivers a plan in chunks, waiting for the member to read each: a long history must not
    * overflow its outbound buffer (which would close it as a slow consumer). Live messages
    * wait in history meanwhile and are delivered after the plan, the same way. Undefined when
-   * the member closed.
+   * the member closed or left the group.
    */
   private async deliverPlan(
     member: ResumeMember,
@@ -214,8 +214,10 @@ export class ResumeCoordinator {
         if (chunk < CHUNK_BYTES) continue;
         chunk = 0;
         waited = true;
-        if (await drained(member)) continue;
-        if (!member.open) return undefined;
+        const read = await drained(member);
+        // It left the group (or closed) meanwhile: the rest of its history is not its business.
+        if (!member.open || !member.groups.has(groupId)) return undefined;
+        if (read) continue;
         // It does not read: live from here on, and told it missed something.
         return { complete: false, position: history.heads(groupId), delivered };
       }
