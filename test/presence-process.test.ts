@@ -70,9 +70,14 @@ test('members of a killed clone leave within the heartbeat window; one fails ove
     assert.ok(Date.now() - killed <= 3 * HEARTBEAT + 2000);
     await waitFor(() => events.length === 5, 2000, 'events');
     // d1 and d2 joined while the watcher listened; both left with their clone; d1 came back.
+    // d1 fails over as soon as its socket closes, so its join on live may come before the
+    // leaves of the dead clone, which the mesh decides on its own schedule.
     assert.deepEqual(events.slice(0, 2).sort(), ['join d1@doomed', 'join d2@doomed']);
-    assert.deepEqual(events.slice(2, 4).sort(), ['leave d1@doomed', 'leave d2@doomed']);
-    assert.equal(events[4], 'join d1@live');
+    assert.deepEqual(events.slice(2).sort(), [
+      'join d1@live',
+      'leave d1@doomed',
+      'leave d2@doomed',
+    ]);
   } finally {
     await Promise.all([watcher, ...doomed].map((c) => c.stop()));
     await child.kill().catch(() => undefined);
