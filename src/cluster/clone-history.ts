@@ -6,16 +6,15 @@
  * subscribers in, and delivers it to them once (history drops copies).
  * @module
  */
+import {
+  MAX_PENDING_HISTORY_BYTES,
+  takePage,
+  type GatheredHistory,
+} from '../groups/history-intake.js';
 import { FanoutMessage } from '../groups/fanout-message.js';
 import type { GroupManager } from '../groups/group-manager.js';
 import type { HistoryStore } from '../groups/history.js';
-import {
-  planRecovery,
-  type GroupPosition,
-  type HistoryAnswer,
-  type HistoryEntry,
-  type StreamInfo,
-} from '../groups/positions.js';
+import { planRecovery, type GroupPosition, type HistoryAnswer } from '../groups/positions.js';
 import type { HistoryPeers } from '../groups/resume.js';
 import type { Subscriber } from '../groups/subscriber.js';
 import type { Codec } from '../protocol/codec.js';
@@ -32,12 +31,6 @@ import type { CloneLink } from './clone-link.js';
 export const HISTORY_TIMEOUT = 3000;
 /** History requests of this clone waiting for answers, at most. */
 export const MAX_HISTORY_REQUESTS = 1000;
-/**
- * Bytes of other clones' history this clone holds for requests still waiting, at most; a
- * request whose answer would pass it drops its entries (its resume reports `recovered:
- * false`). Without it, concurrent resumes of a group with a long history multiply it in memory.
- */
-export const MAX_PENDING_HISTORY_BYTES = 64 * 1024 * 1024;
 /** Largest HISTORY_PAGE this clone sends (and never above the asker's maxPayload). */
 const PAGE_BYTES = 64 * 1024;
 /** Room left in a page for the frame around its entries. */
@@ -55,13 +48,7 @@ export interface CloneHistoryContext {
   reportError(error: unknown): void;
 }
 
-interface PendingRequest {
-  readonly entries: HistoryEntry[];
-  /** Bytes of `entries`, counted in {@link CloneHistory.pendingBytes}. */
-  bytes: number;
-  /** Its answer passed the budget: its entries were dropped (the asker sees a gap). */
-  overflowed: boolean;
-  streams: StreamInfo[];
+interface PendingRequest extends GatheredHistory {
   waiting: number;
   readonly links: Set<string>;
   readonly done: () => void;
@@ -96,6 +83,7 @@ function targetBytes(target: WireHistoryEntry[3]): number {
 }
 
 /** Clone side of history: answering, asking, healing. */
+
 export class CloneHistory implements HistoryPeers {
   private nextId = 0;
   private readonly pending = new Map<number, PendingRequest>();
@@ -231,36 +219,11 @@ export class CloneHistory implements HistoryPeers {
 
   /** HISTORY_PAGE from a clone this clone asked. */
   receivePage(link: CloneLink, frame: HistoryPageFrame): void {
-    const [, id, entries, streams, last] = frame;
+    const [, id, , , last] = frame;
     const request = this.pending.get(id);
     if (request === undefined || !request.links.has(link.peerId)) return;
     request.touch();
-    for (const [stream, seq, at, target, bytes] of entries) {
-      if (request.overflowed) break;
-      if (this.pendingBytes + bytes.byteLength > this.maxPendingBytes) {
-        // This request gives up what it holds, so the others can still complete.
-        request.overflowed = true;
-        this.pendingBytes -= request.bytes;
-        request.bytes = 0;
-        request.entries.length = 0;
-        break;
-      }
-      this.pendingBytes += bytes.byteLength;
-      request.bytes += bytes.byteLength;
-      // A copy: the decoded bytes are a view of the whole page, which would stay in memory.
-      request.entries.push({
-        stream,
-        seq,
-        at,
-        target,
-        bytes: Uint8Array.prototype.slice.call(bytes),
-      });
-    }
-    if (streams !== null) {
-      for (const [stream, head, evictedSeq, evictedAt, floor] of streams) {
-        request.streams.push({ stream, head, evictedSeq, evictedAt, floor });
-      }
-    }
+    takePage(this, request, frame);
     if (last) this.linkDone(request, link.peerId);
   }
 

@@ -15,17 +15,15 @@
  * both ways is dropped by history).
  * @module
  */
-import { MAX_PENDING_HISTORY_BYTES } from '../cluster/clone-history.js';
+import {
+  MAX_PENDING_HISTORY_BYTES,
+  takePage,
+  type GatheredHistory,
+} from '../groups/history-intake.js';
 import type { Msg, NatsConnection } from '@nats-io/transport-node';
 import type { BackplaneHost } from '../backplane/backplane.js';
 import type { HistoryStore } from '../groups/history.js';
-import {
-  planRecovery,
-  type GroupPosition,
-  type HistoryAnswer,
-  type HistoryEntry,
-  type StreamInfo,
-} from '../groups/positions.js';
+import { planRecovery, type GroupPosition, type HistoryAnswer } from '../groups/positions.js';
 import type { HistoryPeers } from '../groups/resume.js';
 import type { Codec } from '../protocol/codec.js';
 import {
@@ -62,13 +60,7 @@ const ENTRY_OVERHEAD = 64;
 /** Bytes of pages published before waiting for the NATS server to have read them. */
 const DRAIN_BYTES = 256 * 1024;
 
-interface PendingRequest {
-  readonly entries: HistoryEntry[];
-  /** Bytes of `entries`, counted in the node's pending bytes. */
-  bytes: number;
-  /** Past the node's budget: this request gave up what it held. */
-  overflowed: boolean;
-  readonly streams: StreamInfo[];
+interface PendingRequest extends GatheredHistory {
   /** Instances whose last page has not come. */
   readonly waiting: Set<string>;
   readonly done: () => void;
@@ -262,34 +254,8 @@ export class NatsHistory implements HistoryPeers {
       return;
     }
     request.touch();
-    const [, , entries, streams, last] = frame;
-    for (const [stream, seq, at, target, bytes] of entries) {
-      if (request.overflowed) break;
-      if (this.pendingBytes + bytes.byteLength > this.maxPendingBytes) {
-        // This request gives up what it holds (its resume reports recovered: false), so the
-        // others can still complete.
-        request.overflowed = true;
-        this.pendingBytes -= request.bytes;
-        request.bytes = 0;
-        request.entries.length = 0;
-        break;
-      }
-      this.pendingBytes += bytes.byteLength;
-      request.bytes += bytes.byteLength;
-      // A copy: the decoded bytes are a view of the whole page, which would stay in memory.
-      request.entries.push({
-        stream,
-        seq,
-        at,
-        target,
-        bytes: Uint8Array.prototype.slice.call(bytes),
-      });
-    }
-    if (streams !== null) {
-      for (const [stream, head, evictedSeq, evictedAt, floor] of streams)
-        request.streams.push({ stream, head, evictedSeq, evictedAt, floor });
-    }
-    if (last) this.answered(request, instance);
+    takePage(this, request, frame);
+    if (frame[4]) this.answered(request, instance);
   }
 
   private answered(request: PendingRequest, instance: string): void {
