@@ -154,7 +154,9 @@ export class NodeWireSocket implements WireSocket {
   private schedule(): void {
     if ((this.flags & SCHEDULED) !== 0) return;
     this.flags |= SCHEDULED;
-    const raw = this.raw;
+    // A batching socket writes one message per tick (ws corks its own header and payload),
+    // so corking would only add a buffered write; without batches it joins the tick's writes.
+    const raw = this.batchLimit === 0 ? this.raw : undefined;
     if (raw !== undefined) {
       raw.cork();
       this.flags |= RAW_CORKED;
