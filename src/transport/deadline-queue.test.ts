@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, mock, test } from 'node:test';
+import { describe, mock, test, type TestContext } from 'node:test';
 import { DeadlineEntry, DeadlineQueue } from './deadline-queue.js';
 
 // Entries expired by the same timer wake-up share a batch number (the queue calls every due
@@ -38,6 +38,21 @@ class Probe extends DeadlineEntry {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Virtual time for `setTimeout` and `Date` (the queue's clock): `advance(ms)` moves it one
+ * millisecond at a time, letting microtasks run between steps so wake-ups stay apart. A
+ * "never expires" check then means "not within this much time", with no real waiting.
+ */
+function virtualClock(t: TestContext): (ms: number) => Promise<void> {
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
+  return async (ms: number) => {
+    for (let step = 0; step < ms; step++) {
+      t.mock.timers.tick(1);
+      await Promise.resolve();
+    }
+  };
 }
 
 async function until(condition: () => boolean, timeoutMs = 3000): Promise<void> {
@@ -84,7 +99,8 @@ function assertDeadlineOrder(probes: Probe[], log: string[]): void {
 }
 
 describe('DeadlineQueue', () => {
-  test('an entry expires once, not before its deadline', async () => {
+  test('an entry expires once, at its deadline', async (t) => {
+    const advance = virtualClock(t);
     const queue = new DeadlineQueue();
     const log: string[] = [];
     const entry = new Probe('a', log);
@@ -92,18 +108,21 @@ describe('DeadlineQueue', () => {
     queue.add(entry, 40);
     assert.equal(entry.scheduled, true);
     assert.equal(queue.size, 1);
-    assert.ok(entry.deadline >= started + 40);
-    await until(() => log.length === 1);
-    assert.ok((entry.expiredAt[0] ?? 0) - started >= 38, 'expired too early');
+    assert.equal(entry.deadline, started + 40);
+    await advance(39);
+    assert.deepEqual(log, [], 'expired before its deadline');
+    await advance(1);
+    assert.deepEqual(entry.expiredAt, [started + 40]);
     assert.equal(entry.scheduled, false);
     assert.equal(queue.size, 0);
-    await sleep(60);
+    await advance(200);
     assert.deepEqual(log, ['a']);
     queue.remove(entry); // after expiry: a no-op
     assert.equal(queue.size, 0);
   });
 
-  test('same duration: FIFO order; different durations: deadline order', async () => {
+  test('same duration: FIFO order; different durations: deadline order', async (t) => {
+    const advance = virtualClock(t);
     const queue = new DeadlineQueue();
     const log: string[] = [];
     const probes = [
@@ -116,15 +135,18 @@ describe('DeadlineQueue', () => {
     ];
     const durations = [160, 40, 160, 100, 40, 0];
     probes.forEach((probe, index) => queue.add(probe, durations[index] ?? 0));
-    await until(() => log.length === 6);
+    await advance(160);
+    assert.deepEqual(log, ['zero', 'fast-1', 'fast-2', 'mid', 'slow-1', 'slow-2']);
     assertDeadlineOrder(probes, log);
-    // Unless the event loop stalled (then due entries share one wake-up), this is the order:
-    if (new Set(probes.map((probe) => probe.batches[0])).size === 4) {
-      assert.deepEqual(log, ['zero', 'fast-1', 'fast-2', 'mid', 'slow-1', 'slow-2']);
-    }
+    assert.equal(
+      new Set(probes.map((probe) => probe.batches[0])).size,
+      4,
+      'one wake-up per deadline',
+    );
   });
 
-  test('remove: head, middle and tail of a lane; removed entries never expire', async () => {
+  test('remove: head, middle and tail of a lane; removed entries never expire', async (t) => {
+    const advance = virtualClock(t);
     const queue = new DeadlineQueue();
     const log: string[] = [];
     const entries = ['e0', 'e1', 'e2', 'e3', 'e4'].map((name) => new Probe(name, log));
@@ -137,42 +159,45 @@ describe('DeadlineQueue', () => {
     queue.remove(e4); // twice: no-op
     assert.equal(queue.size, 2);
     assert.equal(e2.scheduled, false);
-    await until(() => log.length === 2);
-    await sleep(40);
+    await advance(1000);
     assert.deepEqual(log, ['e1', 'e3']);
     assert.equal(queue.size, 0);
   });
 
-  test('removing every entry leaves a harmless spare wake-up', async () => {
+  test('removing every entry leaves a harmless spare wake-up', async (t) => {
+    const advance = virtualClock(t);
     const queue = new DeadlineQueue();
     const log: string[] = [];
     const entry = new Probe('x', log);
     queue.add(entry, 10);
     queue.remove(entry);
-    await sleep(40);
+    await advance(100);
     assert.deepEqual(log, []);
     assert.equal(queue.size, 0);
     // The queue still works afterwards.
     queue.add(entry, 5);
-    await until(() => log.length === 1);
+    await advance(5);
+    assert.deepEqual(log, ['x']);
   });
 
-  test('re-adding an entry moves it instead of duplicating it', async () => {
+  test('re-adding an entry moves it instead of duplicating it', async (t) => {
+    const advance = virtualClock(t);
     const queue = new DeadlineQueue();
     const log: string[] = [];
     const a = new Probe('a', log);
     const b = new Probe('b', log);
+    const started = Date.now();
     queue.add(a, 20);
     queue.add(b, 40);
     queue.add(a, 70); // postpone a: now after b
     assert.equal(queue.size, 2);
-    await until(() => log.length === 2);
+    await advance(1000);
     assert.deepEqual(log, ['b', 'a']);
-    await sleep(50);
-    assert.equal(a.expiredAt.length, 1);
+    assert.deepEqual(a.expiredAt, [started + 70]);
   });
 
-  test('an entry can be re-added after it expired, and from its own expire()', async () => {
+  test('an entry can be re-added after it expired, and from its own expire()', async (t) => {
+    const advance = virtualClock(t);
     const queue = new DeadlineQueue();
     const log: string[] = [];
     let rounds = 0;
@@ -180,14 +205,16 @@ describe('DeadlineQueue', () => {
       rounds++;
       if (rounds < 3) queue.add(entry, 5);
     });
+    const started = Date.now();
     queue.add(entry, 5);
-    await until(() => rounds === 3);
-    await sleep(30);
+    await advance(1000);
     assert.deepEqual(log, ['tick', 'tick', 'tick']);
+    assert.deepEqual(entry.expiredAt, [started + 5, started + 10, started + 15]);
     assert.equal(queue.size, 0);
   });
 
-  test('a throwing expire() does not stop the others', async () => {
+  test('a throwing expire() does not stop the others', async (t) => {
+    const advance = virtualClock(t);
     const queue = new DeadlineQueue();
     const log: string[] = [];
     queue.add(
@@ -198,11 +225,12 @@ describe('DeadlineQueue', () => {
     );
     queue.add(new Probe('after', log), 10);
     queue.add(new Probe('later', log), 30);
-    await until(() => log.length === 3);
+    await advance(30);
     assert.deepEqual(log, ['thrower', 'after', 'later']);
   });
 
-  test('many lanes: every entry expires exactly once, in deadline order', async () => {
+  test('many lanes: every entry expires exactly once, at its deadline, in deadline order', async (t) => {
+    const advance = virtualClock(t);
     const queue = new DeadlineQueue();
     const log: string[] = [];
     const probes: Probe[] = [];
@@ -216,18 +244,10 @@ describe('DeadlineQueue', () => {
       }
     }
     assert.equal(queue.size, 1000);
-    await until(() => log.length === 1000);
-    await sleep(30);
+    await advance(1000);
     assert.equal(log.length, 1000);
-    assert.ok(probes.every((probe) => probe.expiredAt.length === 1));
-    for (const probe of probes) {
-      assert.ok((probe.expiredAt[0] ?? 0) >= probe.deadline, `${probe.name} expired early`);
-    }
+    for (const probe of probes) assert.deepEqual(probe.expiredAt, [probe.deadline], probe.name);
     assertDeadlineOrder(probes, log);
-    for (const probe of probes) {
-      const late = (probe.expiredAt[0] ?? 0) - probe.deadline;
-      assert.ok(late < 1000, `${probe.name} expired ${late} ms late`);
-    }
     assert.equal(queue.size, 0);
   });
 
