@@ -22,9 +22,23 @@ import {
 } from '../src/transport/browser-dialer.js';
 import type { DialEvents } from '../src/transport/dialer.js';
 import type { WireSocket } from '../src/transport/wire-socket.js';
-import { Cleanup, delay, startServer, waitFor, within } from './helpers.js';
+import { Cleanup, startServer, waitFor, within } from './helpers.js';
 
-const dialer = createBrowserDialer(WebSocket as unknown as WebSocketConstructor);
+/** The stand-in platform sockets, in the order dialed (to wait for their own close event). */
+const platformSockets: WebSocket[] = [];
+class RecordedWebSocket extends WebSocket {
+  constructor(...args: ConstructorParameters<typeof WebSocket>) {
+    super(...args);
+    platformSockets.push(this);
+  }
+}
+const dialer = createBrowserDialer(RecordedWebSocket as unknown as WebSocketConstructor);
+
+/** Resolves once the latest platform socket has emitted its own `close` event. */
+async function platformClosed(): Promise<void> {
+  const socket = platformSockets.at(-1);
+  await waitFor(() => socket?.readyState === WebSocket.CLOSED, 5000, 'platform close');
+}
 
 /** A client built exactly like `WebClient`, over the stand-in WebSocket. */
 class StandInClient extends BaseClient {
@@ -143,7 +157,7 @@ describe('browser dialer', () => {
         const [code, reason] = server.closes.shift() ?? [0, ''];
         assert.equal(code, CloseCode.NORMAL);
         assert.match(reason, /^1009 message larger than maxPayload/);
-        await delay(20);
+        await platformClosed();
         assert.equal(peer.closes.length, 1, 'close is reported once');
       }
     } finally {
@@ -183,7 +197,7 @@ describe('browser dialer', () => {
       await waitFor(() => peer.closes.length === 1, 5000, 'close');
       assert.deepEqual(peer.closes, [[1006, '']]);
       await waitFor(() => server.closes.length === 1, 5000, 'server side close');
-      await delay(20);
+      await platformClosed();
       assert.equal(peer.closes.length, 1, 'the later platform close is ignored');
     } finally {
       await cleanup.run();
