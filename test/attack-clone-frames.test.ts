@@ -117,6 +117,41 @@ describe('attacks on the addressed clone frames and on resume slots', () => {
     }
   });
 
+  test('repeated presence fetches from one clone get a paced answer, not one each (no amplifier)', async () => {
+    const cleanup = new Cleanup();
+    try {
+      const t1 = await target(cleanup, { presence: { allGroups: true } });
+      const client = await connectRaw(t1.url, { codec: 'msgpack' });
+      cleanup.add(() => client.terminate());
+      client.send([FrameType.SUBSCRIBE, 1, 'h', { presence: true, data: 'x'.repeat(1000) }]);
+      await client.waitForFrame((f) => isFrame(f, FrameType.REPLY, 1));
+      const evil = await rogue(cleanup, t1, 'rogue', ['t1']);
+      await handled(evil);
+      const from = evil.frames.length;
+      const fetches = 500;
+      for (let i = 0; i < fetches; i++)
+        evil.send([FrameType.CLONE_PRESENCE_FETCH, 'rogue', 't1', 'h']);
+      await handled(evil);
+      const answers = evil.frames
+        .slice(from)
+        .filter((f) => isFrame(f, FrameType.CLONE_PRESENCE)) as unknown[][];
+      assert.ok(answers.length >= 1, 'answered');
+      assert.ok(
+        answers.length <= LOOP_BURST + 2,
+        `${answers.length} answers to ${fetches} fetches`,
+      );
+      assert.deepEqual(answers[0]?.slice(0, 5), [
+        FrameType.CLONE_PRESENCE,
+        't1',
+        'rogue',
+        'h',
+        true,
+      ]);
+    } finally {
+      await cleanup.run();
+    }
+  });
+
   test('a frame bounced between two rogue links is not forwarded forever', async () => {
     const cleanup = new Cleanup();
     try {

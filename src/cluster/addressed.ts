@@ -72,7 +72,8 @@ export function fingerprint(frame: CloneAddressedFrame): number {
  * {@link LOOP_BURST} rounds; it is then dropped and the loop is over (nothing re-creates it).
  * Identical frames sent on purpose (a presence member that flaps, a group whose presence is
  * polled) pass as long as they come slower than the rate. Memory: at most
- * {@link LOOP_ENTRIES} buckets.
+ * {@link LOOP_ENTRIES} buckets. Presence uses another one to pace its answers to repeated
+ * fetches (clone-presence.ts).
  */
 export class LoopGuard {
   private readonly buckets = new Map<number, Bucket>();
