@@ -13,7 +13,7 @@ import {
   type ClonePresenceFrame,
   type PresenceEntry,
 } from '../protocol/frames.js';
-import type { AddressedFrames } from './addressed.js';
+import { LoopGuard, type AddressedFrames } from './addressed.js';
 import type { StoredRecord } from './clone-records.js';
 
 /** What mesh presence reads from the clone manager. */
@@ -41,6 +41,12 @@ export class ClonePresence {
   private readonly fetches = new Set<Fetch>();
   /** The fetch running per group: concurrent queries share it (one frame per clone, not N). */
   private readonly running = new Map<string, Promise<PresenceMember[]>>();
+  /**
+   * Paces answers to identical fetches (same clone, same group): a fetch of a few bytes asks
+   * for up to the group's whole presence, so fetches repeated faster than any query needs
+   * (a clone's concurrent queries share one) would make this clone a traffic amplifier.
+   */
+  readonly answers = new LoopGuard();
 
   constructor(private readonly context: ClonePresenceContext) {}
 
@@ -108,6 +114,7 @@ export class ClonePresence {
 
   /** A CLONE_PRESENCE_FETCH for this clone: the answer is a snapshot of its members. */
   receiveFetch(frame: ClonePresenceFetchFrame): void {
+    if (!this.answers.pass(frame)) return;
     const [, from, , groupId] = frame;
     const entries = this.context.table?.localEntries(groupId) ?? [];
     this.context.frames.send(this.frame(from, groupId, true, entries, []));

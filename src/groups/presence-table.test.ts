@@ -102,7 +102,7 @@ test('remote entries are kept only for groups with local interest, and dropped w
   assert.equal(presence.size, 0);
 });
 
-test('the cap counts every node; one node never holds more than the cap', () => {
+test('the cap counts every node; other nodes never make a group hold more than the cap', () => {
   const { presence } = table();
   presence.applyRemote(
     'n2',
@@ -125,5 +125,19 @@ test('the cap counts every node; one node never holds more than the cap', () => 
     [1, 2, 3, 4, 5].map((n) => [`k${n}`, `x${n}`, null]),
     [],
   );
-  assert.equal(presence.list('g').filter((m) => m.node === 'n3').length, 3);
+  // The group is full: nothing of n3 is kept, but n2 may still change its own entries.
+  assert.equal(presence.list('g').filter((m) => m.node === 'n3').length, 0);
+  presence.applyRemote('n2', 'g', false, [['k1', 'b2', null]], ['k2']);
+  presence.applyRemote('n3', 'g', false, [['k9', 'x9', null]], []);
+  assert.deepEqual(names(presence.list('g')), ['alice@me', 'b2@n2', 'x9@n3']);
+  assert.equal(presence.remoteEntries, 2);
+});
+
+test('entries from any number of nodes stay within the cap per group', () => {
+  const { presence } = table();
+  for (let n = 0; n < 1000; n++)
+    presence.applyRemote(`n${n}`, 'g', n % 2 === 0, [[`k${n}`, `c${n}`, null]], []);
+  assert.equal(presence.count('g'), 3);
+  assert.equal(presence.remoteEntries, 3);
+  assert.equal(presence.nodes().size, 3);
 });

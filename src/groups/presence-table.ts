@@ -155,8 +155,9 @@ export class PresenceTable {
       this.tell(groupId, group, false, member(entry, node), undefined);
     }
     for (const entry of joins) {
-      // One node never holds more than the cap: more is a misbehaving node, not kept.
-      if (entries.size >= this.hooks.maxMembers) break;
+      // The cap is cluster-wide: a group never holds more entries than it, whatever other
+      // nodes send (more is a misbehaving node, not kept), so its memory stays bounded.
+      if (!entries.has(entry[0]) && group.size >= this.hooks.maxMembers) continue;
       const known = before?.get(entry[0]) ?? entries.get(entry[0]);
       before?.delete(entry[0]);
       if (!entries.has(entry[0])) group.remoteCount++;
@@ -217,6 +218,13 @@ export class PresenceTable {
   /** This node's own entries in `groupId`. */
   localEntries(groupId: string): PresenceEntry[] {
     return [...(this.groups.get(groupId)?.local.values() ?? [])];
+  }
+
+  /** Entries of other nodes this node keeps, over every group (at most `maxMembers` a group). */
+  get remoteEntries(): number {
+    let count = 0;
+    for (const group of this.groups.values()) count += group.remoteCount;
+    return count;
   }
 
   /** Other nodes with members in this node's copies. */

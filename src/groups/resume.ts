@@ -70,6 +70,16 @@ export function heldBack(state: ResumeState, message: FanoutMessage): boolean {
 /** Most resumes running at once on one server; past it a resume reports `recovered: false`. */
 export const MAX_RESUMES = 1000;
 /**
+ * Most resumes of one connection running at once; its others wait their turn, joined and
+ * held back like a running one. One connection thus holds at most this many of the server's
+ * {@link MAX_RESUMES} slots however many groups it resumes. Its resumes share one socket,
+ * and deliver one chunk at a time as the client reads, so more at once would not make a
+ * reconnect faster; a few at once keep the other clones' history answers overlapping, so a
+ * slow clone (up to 3 s per request) delays a many-group reconnect by that at most per this
+ * many groups.
+ */
+export const MAX_RESUMES_PER_CONNECTION = 8;
+/**
  * Bytes of other nodes' history the running resumes hold, at most (a resume to a slow reader
  * holds its plan until delivered). A resume whose answers would pass it recovers from this
  * node's history alone.
@@ -106,10 +116,19 @@ function answerBytes(answers: readonly HistoryAnswer[]): number {
   return bytes;
 }
 
+/** The resume slots of one connection: how many run, and who waits for one. */
+interface MemberSlots {
+  running: number;
+  readonly waiting: (() => void)[];
+}
+
 /** Runs the resumes of one server. */
 export class ResumeCoordinator {
   /** Resumes running now. */
   running = 0;
+  /** Resumes waiting for a slot of their connection ({@link MAX_RESUMES_PER_CONNECTION}). */
+  queued = 0;
+  private readonly slots = new Map<ResumeMember, MemberSlots>();
   /** Counters since start: messages recovered, resumes complete and with a gap. */
   messagesRecovered = 0;
   resumesComplete = 0;
@@ -145,17 +164,24 @@ export class ResumeCoordinator {
       join();
       return { recovered: since === null ? null : true, position: history.heads(groupId) };
     }
-    if (this.running >= MAX_RESUMES) {
-      join();
-      this.resumesIncomplete++;
-      return { recovered: false, position: history.heads(groupId) };
-    }
+    // Joined now, so the limits checked before this call hold, and held back from here on.
     const state = (member.resuming ??= { groups: new Set(), delivered: new Set() });
     state.groups.add(groupId);
-    this.running++;
     let held = 0;
+    let slot = false;
+    let counted = false;
     try {
       join();
+      await this.slot(member);
+      slot = true;
+      // It closed or left the group while it waited: nothing to tell it.
+      if (!member.open || !member.groups.has(groupId)) return undefined;
+      if (this.running >= MAX_RESUMES) {
+        this.resumesIncomplete++;
+        return { recovered: false, position: history.heads(groupId) };
+      }
+      this.running++;
+      counted = true;
       const peers = this.peers();
       // Ask after this turn: the interest the join created reaches the other nodes first
       // (announced on the same links), so whatever they publish after answering comes live.
@@ -182,10 +208,41 @@ export class ResumeCoordinator {
       return { recovered: complete, position };
     } finally {
       this.remoteBytes -= held;
-      this.running--;
+      if (counted) this.running--;
+      if (slot) this.release(member);
       state.groups.delete(groupId);
       if (state.groups.size === 0 && member.resuming === state) member.resuming = undefined;
     }
+  }
+
+  /** Resolves once `member` may run one more resume (it then holds one of its slots). */
+  private slot(member: ResumeMember): Promise<void> {
+    let slots = this.slots.get(member);
+    if (slots === undefined) {
+      slots = { running: 0, waiting: [] };
+      this.slots.set(member, slots);
+    }
+    if (slots.running < MAX_RESUMES_PER_CONNECTION) {
+      slots.running++;
+      return Promise.resolve();
+    }
+    const waiting = slots.waiting;
+    this.queued++;
+    return new Promise((resolve) => waiting.push(resolve));
+  }
+
+  /** A resume of `member` ended: its slot goes to the next one waiting, if any. */
+  private release(member: ResumeMember): void {
+    const slots = this.slots.get(member);
+    if (slots === undefined) return;
+    const next = slots.waiting.shift();
+    if (next !== undefined) {
+      this.queued--;
+      next();
+      return;
+    }
+    slots.running--;
+    if (slots.running === 0) this.slots.delete(member);
   }
 
   /**
