@@ -29,6 +29,11 @@ export interface ServedStream {
   start(): void;
 }
 
+/** A sink that also takes items still encoded (from a relay). */
+interface ForwardingSink extends StreamSink {
+  items(id: number, items: unknown[] | EncodedValue): void;
+}
+
 /** Ends stream `id` with an error (RPC_STREAM_ERROR). */
 export function sendStreamError(
   connection: Connection,
@@ -64,7 +69,8 @@ export function serveStream(
     over = true;
     hooks.finished();
   };
-  const sink: StreamSink & { items(id: number, items: unknown[] | EncodedValue): void } = {
+  // Items from a generator here, or still encoded from a relay (passed on as they are).
+  const sink: ForwardingSink = {
     items: (streamId, items) => {
       try {
         sendItems(connection, streamId, items);
