@@ -77,6 +77,9 @@ export function msgpackValueEnd(bytes: Uint8Array, start: number): number {
   const u16 = (at: number): number => (u8(at) << 8) | u8(at + 1);
   const u32 = (at: number): number => u16(at) * 0x10000 + u16(at + 2);
   let position = start;
+  // Most values are short scalars or strings: no loop needed.
+  const first = u8(position);
+  if (first <= 0x7f || first >= 0xe0) return position + 1 <= end ? position + 1 : -1;
   let pending = 1;
   while (pending > 0) {
     if (position >= end) return -1;
@@ -138,14 +141,17 @@ export interface EncodedFrame {
 }
 
 /**
- * Reads `bytes`, one whole MessagePack value, as a three-element frame whose type is one of
- * `types` and whose id is a positive integer, without decoding the value (which must be one
- * plain MessagePack value ending where `bytes` ends). Undefined for anything else: the
- * ordinary decoder and validation take it then.
+ * Reads `bytes` as a three-element frame whose type is one of `types` and whose id is a
+ * positive integer, without decoding the value (which must be one plain MessagePack value
+ * ending where `bytes` ends). Undefined for anything else: the ordinary decoder and
+ * validation take it then. `whole`: the caller already found `bytes` to be exactly one plain
+ * MessagePack value (as the transport does when it splits a message), so the value, the
+ * array's last element, ends where `bytes` ends and is not walked again.
  */
 export function readEncodedFrame(
   bytes: Uint8Array,
   types: ReadonlySet<number>,
+  whole = false,
 ): EncodedFrame | undefined {
   if (bytes[0] !== 0x93) return undefined;
   const type = bytes[1] ?? 0xc0;
@@ -170,8 +176,8 @@ export function readEncodedFrame(
   } else {
     return undefined;
   }
-  if (id <= 0 || at >= bytes.length || msgpackValueEnd(bytes, at) !== bytes.length)
-    return undefined;
+  if (id <= 0 || at >= bytes.length) return undefined;
+  if (!whole && msgpackValueEnd(bytes, at) !== bytes.length) return undefined;
   return { type, id, value: bytes.subarray(at) };
 }
 

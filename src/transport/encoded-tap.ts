@@ -23,7 +23,8 @@ const ENCODED_TYPES: ReadonlySet<number> = new Set([
 ]);
 
 /**
- * The intercept of a connection's incoming frames: true when the frame was taken (settled a
+ * The intercept of a connection's incoming frames, each exactly one plain MessagePack value
+ * (as inbound.ts splits them): true when the frame was taken (settled a
  * request, or taken by `tap`) and must not be decoded. `ready` is false while the connection
  * is closed or still in its handshake.
  */
@@ -35,7 +36,8 @@ export function encodedIntercept(
 ): (bytes: Uint8Array) => boolean {
   return (bytes) => {
     if (!ready()) return false;
-    const frame = readEncodedFrame(bytes, ENCODED_TYPES);
+    // The transport hands over exactly one plain MessagePack value (see inbound.ts).
+    const frame = readEncodedFrame(bytes, ENCODED_TYPES, true);
     if (frame === undefined) return false;
     if (frame.type !== FrameType.REPLY) return tap(frame.type, frame.id, frame.value);
     const request = pending.get(frame.id);
