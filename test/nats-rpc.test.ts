@@ -6,7 +6,15 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { NoRouteError, RemoteError, RpcProxy, TimeoutError, type Server } from '../src/index.js';
+import {
+  AbortError,
+  NoRouteError,
+  RemoteError,
+  RpcProxy,
+  TimeoutError,
+  type RpcCallContext,
+  type Server,
+} from '../src/index.js';
 import { STREAM_WINDOW } from '../src/rpc/stream-consumer.js';
 import { stopAll, waitFor } from './helpers.js';
 import {
@@ -218,5 +226,55 @@ describe('NATS backplane: RPC', { skip }, () => {
     const started = Date.now();
     await assert.rejects(p.with({ timeout: 300 }).call('never'), TimeoutError);
     assert.ok(Date.now() - started < 3000);
+  });
+
+  test('a function run for another node sees its signal abort when the caller cancels or its deadline passes', async () => {
+    /** Why each call's signal aborted, by the tag the caller gave it. */
+    const aborted = new Map<string, unknown>();
+    const started = new Set<string>();
+    let streamAborted = false;
+    const [a] = await nodes(2, [
+      () => undefined,
+      (s) => {
+        s.origin(function hold(this: RpcCallContext, tag: string) {
+          started.add(tag);
+          return new Promise((resolve) => {
+            this.signal.addEventListener('abort', () => {
+              aborted.set(tag, this.signal.reason);
+              resolve(null);
+            });
+          });
+        });
+        s.origin(async function* ticks(this: RpcCallContext) {
+          this.signal.addEventListener('abort', () => {
+            streamAborted = true;
+          });
+          for (let i = 0; ; i++) {
+            yield i;
+            await new Promise((resolve) => setImmediate(resolve));
+          }
+        });
+      },
+    ]);
+    const p = await proxy(a as Server);
+    await waitFor(() =>
+      ['hold', 'ticks'].every((name) => p.functions.some((f) => f.name === name)),
+    );
+    // The client aborts: A forwards the cancel over NATS to B, whose function is told.
+    const controller = new AbortController();
+    const cancelled = p.with({ signal: controller.signal, timeout: 30_000 }).call('hold', 'abort');
+    await waitFor(() => started.has('abort'), 5000, 'the call reached B');
+    controller.abort();
+    await assert.rejects(cancelled, AbortError);
+    await waitFor(() => aborted.has('abort'), 5000, 'the signal on B aborted');
+    // The caller's timeout passes: B's signal aborts (its deadline travelled with the call, and
+    // the caller cancels too; whichever comes first).
+    await assert.rejects(p.with({ timeout: 300 }).call('hold', 'deadline'), TimeoutError);
+    await waitFor(() => aborted.has('deadline'), 5000, 'the signal on B timed out');
+    // A stream's generator is told when the consumer stops it.
+    const iterator = p.stream('ticks');
+    assert.deepEqual(await iterator.next(), { done: false, value: 0 });
+    await iterator.return?.();
+    await waitFor(() => streamAborted, 5000, 'the generator on B saw its signal abort');
   });
 });

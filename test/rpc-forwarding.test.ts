@@ -3,11 +3,14 @@
  * "Forwarding"), over a chain A <- B <- C <- D of real servers on 127.0.0.1 with a proxy on D:
  * stream credit is end to end (a slow reader at D holds the generator at A, with at most one
  * window of items in between, whatever the number of hops), forwarded streams count in the
- * links' `inFlight`, and a forwarding server reuses one target per route.
+ * links' `inFlight`, a forwarding server reuses one target per route, and results and stream
+ * items cross the hops in their MessagePack bytes, decoded only where they are used.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { RpcProxy, type CallContext, type RpcCallContext, type Server } from '../src/index.js';
+import type { Codec } from '../src/protocol/codec.js';
+import { loadCodec } from '../src/protocol/codecs.js';
 import { STREAM_WINDOW } from '../src/rpc/stream-consumer.js';
 import { Cleanup, startServer, waitFor } from './helpers.js';
 import { producersWaitingForCredit, responderSnapshot } from './rpc-helpers.js';
@@ -40,7 +43,55 @@ function timeLeft(this: RpcCallContext): number | undefined {
   return (this as CallContext).remaining();
 }
 
-type ForwardApi = { endless: typeof endless; echo: typeof echo; timeLeft: typeof timeLeft };
+/** Text that marks the values whose decoding is counted. */
+const MARKER = 'passthrough-marker';
+
+function marked(n: number): { marker: string; n: number } {
+  return { marker: MARKER, n };
+}
+
+function* markedItems(): Generator<{ marker: string; n: number }, string> {
+  yield marked(1);
+  yield marked(2);
+  return MARKER;
+}
+
+type ForwardApi = {
+  endless: typeof endless;
+  echo: typeof echo;
+  timeLeft: typeof timeLeft;
+  marked: typeof marked;
+  markedItems: typeof markedItems;
+};
+
+/**
+ * Counts the MessagePack decodes (whole messages, batches, or values on their own) that
+ * contain {@link MARKER}, over every server and proxy of this process (they share the codec).
+ */
+function countMarkedDecodes(codec: Codec): { count(): number; restore(): void } {
+  const { decode, decodeEach } = codec;
+  const marker = Buffer.from(MARKER);
+  let count = 0;
+  const seen = (payload: unknown): void => {
+    if (payload instanceof Uint8Array && Buffer.from(payload).includes(marker)) count++;
+  };
+  const counting = codec as { decode: Codec['decode']; decodeEach: Codec['decodeEach'] };
+  counting.decode = (payload) => {
+    seen(payload);
+    return decode(payload);
+  };
+  counting.decodeEach = (payload, each) => {
+    seen(payload);
+    decodeEach(payload, each);
+  };
+  return {
+    count: () => count,
+    restore: () => {
+      counting.decode = decode;
+      counting.decodeEach = decodeEach;
+    },
+  };
+}
 
 /** Calls and streams forwarded over the links of `server` and still running. */
 function inFlight(server: Server): number {
@@ -65,6 +116,8 @@ describe('RPC forwarding along a chain A <- B <- C <- D', () => {
           s.origin(endless, { namespace: NS });
           s.origin(echo, { namespace: NS });
           s.origin(timeLeft, { namespace: NS });
+          s.origin(marked, { namespace: NS });
+          s.origin(markedItems, { namespace: NS });
         }
       });
       cleanup.add(() => server.stop());
@@ -175,6 +228,48 @@ describe('RPC forwarding along a chain A <- B <- C <- D', () => {
       assert.ok(left > 1000, `A was given ${left} ms`);
     } finally {
       resolver.resolve = resolve;
+    }
+  });
+
+  test('results and stream items cross the hops undecoded: only their consumer decodes them', async () => {
+    const d = servers[3] as Server;
+    const codec = await loadCodec('msgpack');
+    const binary = await RpcProxy.create<ForwardApi>({
+      host: HOST,
+      port: portOf(d),
+      namespace: NS,
+      codec: 'msgpack',
+    });
+    await waitFor(() => binary.functions.some((info) => info.name === 'marked'));
+    const decodes = countMarkedDecodes(codec);
+    try {
+      // MessagePack from A to the proxy: B, C and D pass the bytes on; the proxy decodes.
+      assert.deepEqual(await binary.marked(1), marked(1));
+      assert.equal(decodes.count(), 1, 'a call result decoded once, by the proxy');
+      const items: unknown[] = [];
+      const stream = binary.markedItems();
+      for (;;) {
+        const step = await stream.next();
+        if (step.done === true) {
+          assert.equal(step.value, MARKER, 'the return value');
+          break;
+        }
+        items.push(step.value);
+      }
+      assert.deepEqual(items, [marked(1), marked(2)]);
+      // Items and end in one batch or two, read by the proxy alone.
+      assert.ok(decodes.count() <= 3, `stream frames decoded ${decodes.count() - 1} times`);
+      // A JSON proxy: D, where the codec changes, decodes the MessagePack value once.
+      const before = decodes.count();
+      assert.deepEqual(await proxy.marked(2), marked(2));
+      assert.equal(decodes.count() - before, 1, 'decoded once, at D, to be sent as JSON');
+      const again: unknown[] = [];
+      for await (const item of proxy.markedItems()) again.push(item);
+      assert.deepEqual(again, [marked(1), marked(2)]);
+      assert.ok(decodes.count() - before <= 3, 'the stream decoded at D only');
+    } finally {
+      decodes.restore();
+      await binary.close();
     }
   });
 });

@@ -7,7 +7,9 @@
  * on a busy machine).
  *
  * Run alone (not part of `npm run bench`), against the sources or a tsc build:
- * `npx tsx bench/clients/rpc-hops.ts [--rounds 3] [--calls 3000] [--items 200000]`, with
+ * `npx tsx bench/clients/rpc-hops.ts [--rounds 3] [--calls 3000] [--items 200000] [--size 0]
+ * [--codec json]` (`--size`: bytes of padding in every result and item; `--codec`: the
+ * proxy's codec, server links always speak MessagePack), with
  * `WSMESH_BENCH_ENTRY=<build>/index.js` to measure a build. Prints one JSON line per round and
  * the medians over the rounds.
  * @module
@@ -30,17 +32,33 @@ const { values: flags } = parseArgs({
     rounds: { type: 'string', default: '3' },
     calls: { type: 'string', default: '3000' },
     items: { type: 'string', default: '200000' },
+    size: { type: 'string', default: '0' },
+    codec: { type: 'string', default: 'json' },
   },
 });
 const rounds = Number(flags.rounds);
 const calls = Number(flags.calls);
 const items = Number(flags.items);
+/** Bytes of padding in every result and stream item (0: the bare number). */
+const size = Number(flags.size);
+const codec = flags.codec === 'msgpack' ? 'msgpack' : 'json';
+const PAD = 'x'.repeat(size);
+
+/** A result or item: the number, or the number with `size` bytes of padding. */
+function value(x: number): unknown {
+  return size === 0 ? x : { x, pad: PAD };
+}
+
+/** The number a result or item carries. */
+function numberOf(result: unknown): unknown {
+  return size === 0 ? result : (result as { x?: unknown } | null)?.x;
+}
 
 async function until(proxy: Proxy, name: string): Promise<void> {
   const deadline = performance.now() + 10_000;
   for (;;) {
     try {
-      if ((await proxy.call(name, 1)) === 1) return;
+      if (numberOf(await proxy.call(name, 1)) === 1) return;
     } catch {
       // Not there yet.
     }
@@ -80,7 +98,7 @@ async function throughput(proxy: Proxy, name: string): Promise<{ rate: number; c
   const start = performance.now();
   let received = 0;
   for await (const item of proxy.stream(name, items)) {
-    if (item !== received) throw new Error(`item ${String(item)} out of order`);
+    if (numberOf(item) !== received) throw new Error(`item ${String(item)} out of order`);
     received++;
   }
   if (received !== items) throw new Error(`${received} of ${items} items`);
@@ -111,10 +129,10 @@ async function round(): Promise<Record<string, number>> {
         });
       }
       servers.push(server);
-      server.origin((x: number) => x, { namespace: NAMESPACE, name: `f${index}` });
+      server.origin((x: number) => value(x), { namespace: NAMESPACE, name: `f${index}` });
       server.origin(
         function* (count: number) {
-          for (let item = 0; item < count; item++) yield item;
+          for (let item = 0; item < count; item++) yield value(item);
         },
         { namespace: NAMESPACE, name: `items${index}` },
       );
@@ -125,6 +143,7 @@ async function round(): Promise<Record<string, number>> {
       host: '127.0.0.1',
       port: last.port,
       namespace: NAMESPACE,
+      codec,
     });
     await until(proxy, 'f0');
     const result: Record<string, number> = {};

@@ -36,6 +36,8 @@ export class RemoteTarget implements CallTarget {
       // no hop waits longer than the caller; else this link's own timeout.
       timeout: timeout ?? this.timeout,
       hops: hops - 1,
+      // The value may come back still encoded, to be passed on as it is.
+      encoded: true,
     });
     reply.then(done, done);
     return reply;

@@ -94,6 +94,10 @@ export class ServerLink {
       request: (build, options) => connection.request(build, options),
       send: (frame) => connection.send(frame),
     });
+    // Replies and relayed stream frames keep their value encoded (see rpc/encoded-frames.ts).
+    connection.tapEncoded((type, id, value) =>
+      this.caller.receiveEncoded(type, id, value, connection.codec),
+    );
   }
 
   /** Number of routes learned, over all namespaces. */

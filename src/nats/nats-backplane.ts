@@ -23,13 +23,14 @@ import type { HistoryPeers } from '../groups/resume.js';
 import type { PresenceEntry } from '../protocol/frames.js';
 import { NatsClusterAcks } from './cluster-acks.js';
 import { connectNats, isPermissionError, permissionError } from './connect.js';
-import { FunctionTables, isTableEntries } from './function-tables.js';
+import { FunctionTables } from './function-tables.js';
 import { NatsGroups } from './groups.js';
 import { NatsHistory } from './history.js';
 import { Announce, isAnnouncement, NodeTable, type NodeEntry } from './nodes.js';
 import type { ResolvedNatsOptions } from './options.js';
 import { NatsRpc } from './rpc.js';
 import { Subjects } from './subjects.js';
+import { TableSync } from './table-sync.js';
 
 /** Everything that exists only while connected. */
 interface Live {
@@ -53,15 +54,22 @@ export class NatsBackplane implements Backplane {
   private readonly subjects: Subjects;
   private readonly table: NodeTable;
   private readonly tables = new FunctionTables();
+  private readonly sync: TableSync;
   private live: Live | undefined;
   private status: BackplaneState['status'] = 'closed';
-  private pushScheduled = false;
-  private readonly fetching = new Set<string>();
   private stopping = false;
 
   constructor(private readonly options: ResolvedNatsOptions) {
     this.subjects = new Subjects(options.prefix, this.instance);
     this.table = new NodeTable(this.instance);
+    this.sync = new TableSync(
+      this.tables,
+      this.table,
+      this.subjects,
+      this.instance,
+      options.heartbeatTimeout,
+      () => this.live,
+    );
   }
 
   get nodes(): ReadonlyMap<string, BackplaneNode> {
@@ -116,11 +124,12 @@ export class NatsBackplane implements Backplane {
     };
     on(this.subjects.node, (msg) => this.announcement(msg));
     on(this.subjects.deleted, (msg) => this.groupDeleted(msg));
-    on(this.subjects.functions, (msg) => this.tablePushed(msg));
+    on(this.subjects.functions, (msg) => this.sync.pushed(msg));
+    on(this.subjects.cancel, (msg) => rpc.cancelled(msg));
     const inboxPrefix = `${this.subjects.inbox}.`;
     on(`${this.subjects.inbox}.>`, (msg) => {
       const suffix = msg.subject.slice(inboxPrefix.length);
-      if (suffix === 't') this.tableRequested(msg);
+      if (suffix === 't') this.sync.requested(msg);
       else if (!acks.inbox(suffix, msg) && !history.inbox(suffix, msg)) rpc.inbox(suffix, msg);
     });
     groups.start();
@@ -232,18 +241,7 @@ export class NatsBackplane implements Backplane {
     if (live === undefined) return;
     for (const name of added) live.rpc.serve(namespace, name);
     for (const name of removed) live.rpc.unserve(namespace, name);
-    // Changes made in one tick go out as one push.
-    if (this.pushScheduled) return;
-    this.pushScheduled = true;
-    setImmediate(() => {
-      this.pushScheduled = false;
-      this.send(this.subjects.functions, [
-        this.live?.host.id,
-        this.instance,
-        this.tables.version,
-        this.tables.ownEntries(),
-      ]);
-    });
+    this.sync.schedulePush();
   }
 
   listFunctions(namespace: string): FunctionInfo[] {
@@ -359,7 +357,7 @@ export class NatsBackplane implements Backplane {
     if (value[0] === Announce.HELLO && seen.node !== undefined) this.announce(Announce.BEAT);
     const node = seen.node;
     if (node !== undefined && this.tables.versionOf(node.id, node.instance) !== node.tableVersion)
-      void this.fetchTable(live, node);
+      void this.sync.fetch(live, node);
     if (seen.joined || seen.gone !== undefined) live.host.nodesChanged();
     if (seen.joined) live.acks.republish();
   }
@@ -368,62 +366,6 @@ export class NatsBackplane implements Backplane {
     for (const namespace of this.tables.drop(node.id)) live.host.functionsChanged(namespace);
     live.rpc.processGone(node.instance, node.id);
     live.groups.forget(node.instance);
-  }
-
-  /** Asks a node for its whole function table (it joined, or a push was missed). */
-  private async fetchTable(live: Live, node: NodeEntry): Promise<void> {
-    const key = `${node.id}\u0000${node.instance}`;
-    if (this.fetching.has(key)) return;
-    this.fetching.add(key);
-    try {
-      const reply = await live.nc.request(`${this.subjects.inboxOf(node.instance)}.t`, undefined, {
-        timeout: this.options.heartbeatTimeout,
-      });
-      const value = live.codec.decode(reply.data);
-      if (this.live !== live || !Array.isArray(value)) return;
-      const [version, entries]: unknown[] = value;
-      if (typeof version !== 'number' || !isTableEntries(entries)) return;
-      if (this.table.nodes.get(node.id)?.instance !== node.instance) return;
-      this.applyTable(live, node.id, node.instance, version, entries);
-    } catch {
-      // The next heartbeat with a version we do not have asks again.
-    } finally {
-      this.fetching.delete(key);
-    }
-  }
-
-  private tableRequested(msg: Msg): void {
-    const live = this.live;
-    if (live === undefined || msg.reply === undefined) return;
-    msg.respond(live.codec.encode([this.tables.version, this.tables.ownEntries()]) as Uint8Array);
-  }
-
-  private tablePushed(msg: Msg): void {
-    const live = this.live;
-    const value = this.decode(msg);
-    if (live === undefined || !Array.isArray(value)) return;
-    const [, instance, version, entries]: unknown[] = value;
-    if (typeof instance !== 'string' || typeof version !== 'number' || !isTableEntries(entries))
-      return;
-    // Only nodes already known: a table from an unknown node waits for its heartbeat.
-    for (const node of this.table.nodes.values()) {
-      if (node.instance === instance) {
-        node.tableVersion = Math.max(node.tableVersion, version);
-        this.applyTable(live, node.id, instance, version, entries);
-        return;
-      }
-    }
-  }
-
-  private applyTable(
-    live: Live,
-    id: string,
-    instance: string,
-    version: number,
-    entries: [string, FunctionInfo[]][],
-  ): void {
-    for (const namespace of this.tables.applyRemote(id, instance, version, entries))
-      live.host.functionsChanged(namespace);
   }
 
   private groupDeleted(msg: Msg): void {

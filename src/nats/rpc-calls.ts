@@ -76,6 +76,7 @@ export class NatsCalls {
     if (signal?.aborted === true) return Promise.reject(new AbortError());
     const id = this.nextId++;
     const wait = timeout ?? this.host.callTimeout;
+    const reply = `${this.subjects.inbox}.r.${id}`;
     return new Promise((resolve, reject) => {
       const finish = (): void => {
         this.calls.delete(id);
@@ -84,10 +85,12 @@ export class NatsCalls {
       };
       const onAbort = (): void => {
         finish();
+        this.cancel(reply);
         reject(new AbortError());
       };
       const timer = setTimeout(() => {
         finish();
+        this.cancel(reply);
         reject(new TimeoutError(`No reply from the cluster within ${wait} ms calling "${name}"`));
       }, wait);
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -105,8 +108,9 @@ export class NatsCalls {
       try {
         this.nc.publish(
           this.subjects.rpc(namespace, name),
-          this.codec.encode([Kind.CALL, namespace, name, args]) as Uint8Array,
-          { reply: `${this.subjects.inbox}.r.${id}` },
+          // The node that runs it aborts the function's signal when the caller's wait is over.
+          this.codec.encode([Kind.CALL, namespace, name, args, wait]) as Uint8Array,
+          { reply },
         );
         this.sent++;
       } catch (error) {
@@ -262,6 +266,18 @@ export class NatsCalls {
   stop(): void {
     this.stopped = true;
     this.failAll(new StoppedError('The backplane stopped'));
+  }
+
+  /**
+   * Tells every node that the call answering to `reply` is called off: the caller does not
+   * know which node of the queue group took it, and only that one is running it.
+   */
+  private cancel(reply: string): void {
+    try {
+      this.nc.publish(this.subjects.cancel, this.codec.encode([reply]) as Uint8Array);
+    } catch (error) {
+      this.host.reportError(error);
+    }
   }
 
   private streamReply(id: number): string {

@@ -18,6 +18,7 @@ import {
   type CallTarget,
   type PullIterator,
 } from '../rpc/call-target.js';
+import { CallContext } from '../rpc/call-context.js';
 import { StreamProducer } from '../rpc/stream-producer.js';
 import { isThenable } from '../util/thenable.js';
 import { Control, decodeArray, Kind, Reply } from './rpc-wire.js';
@@ -36,8 +37,11 @@ export class NatsServe {
    * published then, and a caller would wait for its timeout (a stream consumer for ever).
    */
   private held: { subject: string; bytes: Uint8Array }[] | undefined;
-  /** Reply subjects of the calls running here (async functions not settled yet). */
-  private readonly running = new Set<string>();
+  /**
+   * The calls running here (async functions not settled yet), by reply subject, with what
+   * calls them off: the caller's cancel, its deadline, its process leaving, this node stopping.
+   */
+  private readonly running = new Map<string, CallContext>();
   /** Calls and stream openings received. */
   received = 0;
 
@@ -85,10 +89,22 @@ export class NatsServe {
     else if (frame[0] === Control.CANCEL) producer.cancel();
   }
 
-  /** The process with inbox `consumerInbox` is gone: stop the streams produced for it. */
+  /** A caller cancelled a call, at `<prefix>.cancel`: abort its signal if it runs here. */
+  cancelled(msg: Msg): void {
+    const frame = decodeArray(this.codec, msg);
+    if (typeof frame?.[0] === 'string') this.running.get(frame[0])?.abort();
+  }
+
+  /**
+   * The process with inbox `consumerInbox` is gone: stop the streams produced for it, and
+   * call off the calls it made (nobody waits for them any more).
+   */
   consumerGone(consumerInbox: string): void {
+    const prefix = `${consumerInbox}.`;
     for (const [reply, producer] of [...this.producers])
-      if (reply.startsWith(`${consumerInbox}.`)) producer.cancel();
+      if (reply.startsWith(prefix)) producer.cancel();
+    const gone = new ConnectionClosedError('The calling node left the cluster');
+    for (const [reply, context] of this.running) if (reply.startsWith(prefix)) context.abort(gone);
   }
 
   /**
@@ -126,8 +142,12 @@ export class NatsServe {
       new ConnectionClosedError(`Node ${this.host.id} stopped during the call`),
       this.host.id,
     );
-    for (const reply of this.running) this.respond(reply, [Reply.ERROR, stopped]);
+    const running = [...this.running];
     this.running.clear();
+    for (const [reply, context] of running) {
+      context.abort(new ConnectionClosedError(`Node ${this.host.id} stopped`));
+      this.respond(reply, [Reply.ERROR, stopped]);
+    }
     for (const producer of [...this.producers.values()]) producer.cancel();
     for (const subscription of this.served.values()) subscription.unsubscribe();
     this.served.clear();
@@ -148,26 +168,36 @@ export class NatsServe {
     }
     this.received++;
     const [kind, namespace, name, args] = frame as [number, string, string, unknown[]];
+    const extra = typeof frame[4] === 'number' && frame[4] > 0 ? frame[4] : undefined;
     if (kind === Kind.STREAM) {
-      this.serveStream(reply, namespace, name, args, typeof frame[4] === 'number' ? frame[4] : 0);
+      this.serveStream(reply, namespace, name, args, extra ?? 0);
       return;
     }
+    // The caller's wait is a deadline here: the function's signal aborts when it passes.
+    const context = new CallContext(undefined, extra);
+    context.abortAtDeadline();
     let result: unknown;
     try {
       const target = this.localTarget(namespace, name, 'function', args);
-      result = target.call(args, undefined, DEFAULT_HOPS);
+      result = target.call(args, context, DEFAULT_HOPS);
     } catch (error) {
+      context.settle();
       this.respond(reply, [Reply.ERROR, toWireError(error, this.host.id)]);
       return;
     }
     if (!isThenable(result)) {
+      context.settle();
       this.respond(reply, [Reply.OK, result === undefined ? null : result]);
       return;
     }
-    // Running: answered when it settles, or with an error if this node stops first.
-    this.running.add(reply);
+    // Running: answered when it settles, or with an error if this node stops first; a cancel
+    // from the caller aborts its signal meanwhile.
+    this.running.set(reply, context);
     const answer = (frame: unknown[]): void => {
-      if (this.running.delete(reply)) this.respond(reply, frame);
+      context.settle();
+      if (this.running.get(reply) !== context) return;
+      this.running.delete(reply);
+      this.respond(reply, frame);
     };
     Promise.resolve(result).then(
       (value) => answer([Reply.OK, value === undefined ? null : value]),
@@ -243,18 +273,20 @@ export class NatsServe {
     credit: number,
   ): void {
     const me = this.subjects.inbox;
+    if (this.producers.has(reply)) return;
+    // Aborted when the stream ends or is cancelled, as on the mesh.
+    const context = new CallContext();
     let iterator: PullIterator;
     try {
       iterator = this.localTarget(namespace, name, 'generator', args).stream(
         args,
-        undefined,
+        context,
         DEFAULT_HOPS,
       );
     } catch (error) {
       this.respond(reply, [Reply.STREAM_ERROR, me, toWireError(error, this.host.id)]);
       return;
     }
-    if (this.producers.has(reply)) return;
     const producer = new StreamProducer(
       0,
       iterator,
@@ -270,6 +302,7 @@ export class NatsServe {
       },
       () => {
         if (this.producers.get(reply) === producer) this.producers.delete(reply);
+        context.abort();
       },
     );
     this.producers.set(reply, producer);

@@ -1,8 +1,11 @@
 /**
  * The frames of RPC over NATS, shared by the calling and the serving side. Every payload is a
  * MessagePack array:
- * - request, to `<prefix>.rpc.<namespace>.<function>`: call `[0, namespace, name, args]`, or
- *   stream `[1, namespace, name, args, credit]`;
+ * - request, to `<prefix>.rpc.<namespace>.<function>`: call `[0, namespace, name, args,
+ *   timeout]` (ms the caller waits; the function's signal aborts when it passes), or stream
+ *   `[1, namespace, name, args, credit]`;
+ * - call cancel, to `<prefix>.cancel` (every node hears it; the one running the call aborts its
+ *   signal): `[reply subject of the call]`;
  * - call reply, to `<caller inbox>.r.<id>`: `[0, value]` or `[1, error]`;
  * - stream message, to `<caller inbox>.s.<id>`: `[2, producer inbox, items]`,
  *   `[3, producer inbox, value]` (end) or `[4, producer inbox, error]`;

@@ -47,6 +47,11 @@ export class NatsRpc {
     else if (suffix === 'c') this.serving.control(msg);
   }
 
+  /** A call cancellation from some node (`<prefix>.cancel`): stops the call if it runs here. */
+  cancelled(msg: Msg): void {
+    this.serving.cancelled(msg);
+  }
+
   /** Offers local function `name` of `namespace` to the other nodes. */
   serve(namespace: string, name: string): void {
     this.serving.serve(namespace, name);

@@ -27,6 +27,11 @@ export class Subjects {
   readonly functions: string;
   /** Queue group every node's function subscriptions join (load balancing). */
   readonly rpcQueue: string;
+  /**
+   * Cancellations of calls, heard by every node: the caller does not know which node of the
+   * queue group runs its call.
+   */
+  readonly cancel: string;
   /** This node's inbox: replies, stream items and controls addressed to it (with `.>`). */
   readonly inbox: string;
 
@@ -39,6 +44,7 @@ export class Subjects {
     this.deleted = `${prefix}.del`;
     this.functions = `${prefix}.fn`;
     this.rpcQueue = `${prefix}.rpc`;
+    this.cancel = `${prefix}.cancel`;
     this.inbox = this.inboxOf(instance);
   }
 

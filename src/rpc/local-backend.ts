@@ -5,6 +5,7 @@
  * @module
  */
 import { AbortError, TimeoutError } from '../errors.js';
+import { decodedValue } from '../protocol/encoded-value.js';
 import type { FunctionInfo } from '../protocol/frames.js';
 import { CallContext } from './call-context.js';
 import {
@@ -52,7 +53,9 @@ export class LocalBackend implements RpcBackend {
     const target = resolveCallable(this.resolver, namespace, name, 'function', args);
     const { signal, timeout } = options;
     if (signal?.aborted === true) throw new AbortError();
-    if (timeout === undefined) return target.call(args, new CallContext(signal), DEFAULT_HOPS);
+    // A call forwarded over a link may answer with its value still encoded.
+    if (timeout === undefined)
+      return decodedValue(await target.call(args, new CallContext(signal), DEFAULT_HOPS));
     // `with({timeout})`: give up after `timeout` ms and cancel the call where it can be
     // cancelled (a call forwarded through server links is cancelled hop by hop).
     const controller = new AbortController();
@@ -61,17 +64,19 @@ export class LocalBackend implements RpcBackend {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const context = new CallContext(controller.signal, timeout);
     try {
-      return await Promise.race([
-        // The timeout goes along, so a forwarded call waits as long as this caller, not
-        // the link's default.
-        Promise.resolve(target.call(args, context, DEFAULT_HOPS, context.remaining())),
-        new Promise<never>((_resolve, reject) => {
-          timer = setTimeout(() => {
-            reject(new TimeoutError(`No reply within ${timeout} ms`));
-            controller.abort(new TimeoutError(`No reply within ${timeout} ms`));
-          }, timeout);
-        }),
-      ]);
+      return decodedValue(
+        await Promise.race([
+          // The timeout goes along, so a forwarded call waits as long as this caller, not
+          // the link's default.
+          Promise.resolve(target.call(args, context, DEFAULT_HOPS, context.remaining())),
+          new Promise<never>((_resolve, reject) => {
+            timer = setTimeout(() => {
+              reject(new TimeoutError(`No reply within ${timeout} ms`));
+              controller.abort(new TimeoutError(`No reply within ${timeout} ms`));
+            }, timeout);
+          }),
+        ]),
+      );
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);

@@ -12,6 +12,8 @@ import {
   type RpcCallFrame,
   type RpcStreamFrame,
 } from '../protocol/frames.js';
+import type { Codec } from '../protocol/codec.js';
+import { EncodedValue } from '../protocol/encoded-value.js';
 import { fromWireError } from '../protocol/wire-error.js';
 import { StreamConsumer, STREAM_WINDOW } from './stream-consumer.js';
 import { StreamRelay, type RelaySink } from './stream-relay.js';
@@ -31,6 +33,11 @@ export interface CallOptions {
   signal?: AbortSignal | undefined;
   /** @internal Forwarding hops left (server links). */
   hops?: number | undefined;
+  /**
+   * @internal The reply may come as an {@link EncodedValue} (a server forwarding the call
+   * passes it on undecoded).
+   */
+  encoded?: boolean | undefined;
 }
 
 /** What the caller needs from its connection owner. */
@@ -211,6 +218,26 @@ export class RpcCaller {
       default:
         return false;
     }
+  }
+
+  /**
+   * An RPC_ITEMS or RPC_END frame read up to its value (see transport/encoded-tap.ts): taken,
+   * still encoded, when the stream is relayed to another connection; false otherwise (a
+   * consumer here needs it decoded). Items must be an array.
+   */
+  receiveEncoded(type: number, id: number, value: Uint8Array, codec: Codec): boolean {
+    const receiver = this.streams.get(id);
+    if (!(receiver instanceof StreamRelay)) return false;
+    if (type === FrameType.RPC_ITEMS) {
+      const head = value[0] ?? 0;
+      // fixarray, array 16, array 32: anything else is refused by the ordinary path.
+      if (!((head >= 0x90 && head <= 0x9f) || head === 0xdc || head === 0xdd)) return false;
+      receiver.push(new EncodedValue(codec, value));
+      return true;
+    }
+    if (type !== FrameType.RPC_END) return false;
+    receiver.end(new EncodedValue(codec, value));
+    return true;
   }
 
   /** Fails every open stream (the connection closed). */

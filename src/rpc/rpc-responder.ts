@@ -26,6 +26,7 @@ import {
   type CallTarget,
   type FunctionResolver,
 } from './call-target.js';
+import { replyValue } from './encoded-frames.js';
 import { sendStreamError, serveStream, type ServedStream } from './served-stream.js';
 import type { OpenStream } from './stream-relay.js';
 import { isThenable } from '../util/thenable.js';
@@ -288,7 +289,7 @@ export class RpcResponder {
     if (!isThenable(result)) {
       context.settle();
       observer?.callFinished(namespace, name, performance.now() - started, true);
-      connection.reply(id, result);
+      replyValue(connection, id, result);
       return;
     }
     if (budget !== undefined) budget.inFlight++;
@@ -304,7 +305,8 @@ export class RpcResponder {
       (value) => {
         settled();
         observer?.callFinished(namespace, name, performance.now() - started, true);
-        connection.reply(id, value);
+        // A forwarded call's value comes still encoded: it passes on as it is where it can.
+        replyValue(connection, id, value);
       },
       (error: unknown) => {
         settled();

@@ -4,11 +4,13 @@
  * another server, a relay that passes items and credit through (see stream-relay.ts).
  * @module
  */
+import type { EncodedValue } from '../protocol/encoded-value.js';
 import { FrameType } from '../protocol/frames.js';
 import { toWireError } from '../protocol/wire-error.js';
 import type { Connection } from '../transport/connection.js';
 import { CallContext } from './call-context.js';
 import type { CallTarget } from './call-target.js';
+import { sendEnd, sendItems } from './encoded-frames.js';
 import { StreamProducer, type StreamSink } from './stream-producer.js';
 import type { OpenStream } from './stream-relay.js';
 
@@ -25,6 +27,11 @@ export interface ServedStream {
   readonly stream: OpenStream;
   /** Starts pulling (a generator run here); nothing for a relay, which is already open. */
   start(): void;
+}
+
+/** A sink that also takes items still encoded (from a relay). */
+interface ForwardingSink extends StreamSink {
+  items(id: number, items: unknown[] | EncodedValue): void;
 }
 
 /** Ends stream `id` with an error (RPC_STREAM_ERROR). */
@@ -62,10 +69,11 @@ export function serveStream(
     over = true;
     hooks.finished();
   };
-  const sink: StreamSink = {
+  // Items from a generator here, or still encoded from a relay (passed on as they are).
+  const sink: ForwardingSink = {
     items: (streamId, items) => {
       try {
-        connection.send([FrameType.RPC_ITEMS, streamId, items]);
+        sendItems(connection, streamId, items);
       } catch (error) {
         stream?.cancel();
         sendStreamError(connection, streamId, error, serverId);
@@ -73,7 +81,7 @@ export function serveStream(
     },
     end: (streamId, value) => {
       try {
-        connection.send([FrameType.RPC_END, streamId, value === undefined ? null : value]);
+        sendEnd(connection, streamId, value);
       } catch (error) {
         sendStreamError(connection, streamId, error, serverId);
       }

@@ -9,7 +9,7 @@ function recorded(): { relay: StreamRelay; log: string[] } {
   const relay = new StreamRelay(
     7,
     {
-      items: (items) => log.push(`items ${items.join(',')}`),
+      items: (items) => log.push(`items ${Array.isArray(items) ? items.join(',') : 'encoded'}`),
       end: (value) => log.push(`end ${String(value)}`),
       error: (error) => log.push(`error ${error.code}`),
     },

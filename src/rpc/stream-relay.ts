@@ -7,10 +7,13 @@
  * @module
  */
 import type { WsMeshError } from '../errors.js';
+import type { EncodedValue } from '../protocol/encoded-value.js';
 
 /** Where a relay hands what comes from upstream. */
 export interface RelaySink {
-  items(items: unknown[]): void;
+  /** Items, still encoded when they came so and may go on so. */
+  items(items: unknown[] | EncodedValue): void;
+  /** The generator's return value (possibly an {@link EncodedValue}). */
   end(value: unknown): void;
   error(error: WsMeshError): void;
 }
@@ -42,7 +45,7 @@ export class StreamRelay implements OpenStream {
   ) {}
 
   /** Items arrived from upstream. */
-  push(items: unknown[]): void {
+  push(items: unknown[] | EncodedValue): void {
     if (!this.finished) this.sink.items(items);
   }
 

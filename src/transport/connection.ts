@@ -33,6 +33,7 @@ import {
   type InboundRules,
   type Refusal,
 } from './inbound.js';
+import { encodedIntercept, type EncodedTap } from './encoded-tap.js';
 import { Liveness } from './liveness.js';
 import { Outbound } from './outbound.js';
 import { RequestTable, type PendingRequest } from './pending-request.js';
@@ -72,6 +73,8 @@ export interface RequestOptions {
   timeout?: number | undefined;
   /** Cancels the wait (the request may still run remotely). */
   signal?: AbortSignal | undefined;
+  /** With a {@link Connection.tapEncoded | tap}, the reply may come still encoded. */
+  encoded?: boolean | undefined;
 }
 
 /**
@@ -105,6 +108,8 @@ export class Connection {
   };
   /** Accepting side, handshake not over: the handler sees every frame. */
   private handshaking: boolean;
+  /** Offers each incoming frame before it is decoded (see {@link tapEncoded}). */
+  private intercept: ((frame: Uint8Array) => boolean) | undefined;
 
   private readonly requestTimeout: number;
   private readonly localId: string | undefined;
@@ -263,6 +268,7 @@ export class Connection {
       }
       const pending = this.requests.open(resolve, reject, options?.timeout ?? this.requestTimeout);
       if (signal !== undefined) pending.watch(signal);
+      if (options?.encoded === true) pending.encoded = true;
       try {
         this.send(build(pending.id));
       } catch (error) {
@@ -309,6 +315,23 @@ export class Connection {
     }
   }
 
+  /**
+   * MessagePack connections that forward RPC: replies to `encoded` requests, and the stream
+   * frames `tap` takes, keep their value undecoded (see encoded-tap.ts).
+   */
+  tapEncoded(tap: EncodedTap): void {
+    const ready = (): boolean => !this.isClosed && !this.handshaking;
+    if (this.codec.binary)
+      this.intercept = encodedIntercept(this.codec, this.requests.pending, tap, ready);
+  }
+
+  /** Sends a frame already encoded with this connection's codec. Throws like {@link send}. */
+  sendEncoded(payload: WirePayload): void {
+    if (this.isClosed) throw new ConnectionClosedError('The connection is closed');
+    if (!this.write(this.out.prepare(payload)))
+      throw new SlowConsumerError('The peer was closed as a slow consumer');
+  }
+
   /** Reports a socket error to the connection's owner. */
   reportError(error: Error): void {
     this.handler.onError(error);
@@ -323,7 +346,7 @@ export class Connection {
   receive(payload: WirePayload): void {
     if (this.isClosed) return;
     this.liveness.heardFrom();
-    const refusal = openMessage(payload, this.inbound, this.onDecoded);
+    const refusal = openMessage(payload, this.inbound, this.onDecoded, this.intercept);
     if (refusal !== undefined) this.refuse(refusal);
   }
 

@@ -4,6 +4,7 @@
  * @module
  */
 import type { Codec, WirePayload } from '../protocol/codec.js';
+import { msgpackValueEnd } from '../protocol/encoded-value.js';
 import { CloseCode } from '../protocol/frames.js';
 import type { FrameCipher } from './frame-cipher.js';
 
@@ -72,12 +73,15 @@ function undecodable(codec: Codec): Refusal {
 /**
  * Opens one incoming message and hands each decoded value, with the part of the payload it
  * came from, to `each`, in order. Returns a refusal for a message that breaks the rules; the
- * values of a batch before its broken part were already handed out then.
+ * values of a batch before its broken part were already handed out then. With `intercept`
+ * (binary codecs), each frame's bytes are offered to it first, and a frame it takes is never
+ * decoded.
  */
 export function openMessage(
   payload: WirePayload,
   rules: InboundRules,
   each: (decoded: unknown, raw: WirePayload) => void,
+  intercept?: (frame: Uint8Array) => boolean,
 ): Refusal | undefined {
   const { codec, cipher } = rules;
   if (cipher !== undefined) {
@@ -99,6 +103,10 @@ export function openMessage(
       reason: `${name} connections take ${binary ? 'binary' : 'text'} messages`,
     };
   }
+  if (intercept !== undefined && typeof payload !== 'string' && payload.byteLength > 0) {
+    const refusal = openIntercepted(payload, rules, each, intercept);
+    if (refusal !== false) return refusal;
+  }
   // A JSON batch has a line feed; a MessagePack message is always read as a possible batch.
   if (rules.batches && (typeof payload !== 'string' || payload.includes('\n'))) {
     try {
@@ -116,4 +124,46 @@ export function openMessage(
   }
   each(decoded, payload);
   return undefined;
+}
+
+/**
+ * A binary message split into its frames by their encoding alone, each offered to `intercept`
+ * before it is decoded. False (nothing handed out yet) when the first frame's end cannot be
+ * found, or a message that may not be a batch holds more than one: the ordinary path reads it
+ * then (and refuses it when it is broken).
+ */
+function openIntercepted(
+  payload: Uint8Array,
+  rules: InboundRules,
+  each: (decoded: unknown, raw: WirePayload) => void,
+  intercept: (frame: Uint8Array) => boolean,
+): Refusal | undefined | false {
+  const { codec } = rules;
+  let end = msgpackValueEnd(payload, 0);
+  if (end < 0 || (!rules.batches && end !== payload.byteLength)) return false;
+  let start = 0;
+  for (;;) {
+    const frame = payload.subarray(start, end);
+    if (!intercept(frame)) {
+      let decoded: unknown;
+      try {
+        decoded = codec.decode(frame);
+      } catch {
+        return undecodable(codec);
+      }
+      each(decoded, frame);
+    }
+    start = end;
+    if (start >= payload.byteLength) return undefined;
+    end = msgpackValueEnd(payload, start);
+    if (end < 0) {
+      // Broken (or an extension type) past this point: the decoder says which.
+      try {
+        codec.decodeEach(payload.subarray(start), each);
+      } catch {
+        return undecodable(codec);
+      }
+      return undefined;
+    }
+  }
 }

@@ -71,7 +71,15 @@ export class Outbound {
    * {@link PayloadTooLargeError} when it exceeds the peer's maxPayload.
    */
   encode(frame: Frame): WirePayload {
-    const payload = this.sealed(this.codec.encode(frame));
+    return this.prepare(this.codec.encode(frame));
+  }
+
+  /**
+   * Seals a payload already encoded with this connection's codec. Throws
+   * {@link PayloadTooLargeError} when it exceeds the peer's maxPayload.
+   */
+  prepare(encoded: WirePayload): WirePayload {
+    const payload = this.sealed(encoded);
     if (!byteLengthAtMost(payload, this.peerLimit)) {
       throw new PayloadTooLargeError(
         `Frame exceeds the peer's maxPayload of ${this.peerLimit} bytes`,

@@ -16,6 +16,8 @@ export class PendingRequest extends DeadlineEntry {
   private signal: AbortSignal | undefined;
   // Made only for requests that have a signal: most do not.
   private onAbort: (() => void) | undefined;
+  /** The reply may be handed over still encoded (see `RequestOptions.encoded`). */
+  encoded = false;
 
   constructor(
     readonly id: number,

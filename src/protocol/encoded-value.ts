@@ -1,0 +1,211 @@
+/**
+ * A value still in its MessagePack encoding, read out of a frame `[type, id, value]` without
+ * decoding the value: a server that forwards an RPC reply or stream frame between two
+ * MessagePack connections passes the value's bytes on and writes a new header around them,
+ * so only the frame type and id are read at every hop. The value is decoded only where it is
+ * used, or where the next connection speaks another codec.
+ *
+ * The walk that finds where a value ends reads type bytes and lengths only (no allocation),
+ * refuses extension types as the MessagePack codec does, and leaves anything it does not take
+ * to the ordinary decoder. This module imports no MessagePack library, so JSON-only bundles
+ * stay free of one.
+ * @module
+ */
+import type { Codec } from './codec.js';
+
+/** A value in its MessagePack bytes, decoded on first use with `codec`. */
+export class EncodedValue {
+  private decoded: unknown;
+  private done = false;
+
+  constructor(
+    /** The codec the bytes are in (MessagePack). */
+    readonly codec: Codec,
+    /** Exactly one plain MessagePack value. */
+    readonly bytes: Uint8Array,
+  ) {}
+
+  /** The value, decoded once. Throws as the codec's `decode` does. */
+  get value(): unknown {
+    if (!this.done) {
+      this.decoded = this.codec.decode(this.bytes);
+      this.done = true;
+    }
+    return this.decoded;
+  }
+}
+
+/** `value`, decoded when it is still encoded. */
+export function decodedValue(value: unknown): unknown {
+  return value instanceof EncodedValue ? value.value : value;
+}
+
+/** Bytes after the type byte for the fixed-size types of 0xc0-0xdf; -1 for the others. */
+function fixedSize(type: number): number {
+  switch (type) {
+    case 0xc0:
+    case 0xc2:
+    case 0xc3:
+      return 0;
+    case 0xcc:
+    case 0xd0:
+      return 1;
+    case 0xcd:
+    case 0xd1:
+      return 2;
+    case 0xca:
+    case 0xce:
+    case 0xd2:
+      return 4;
+    case 0xcb:
+    case 0xcf:
+    case 0xd3:
+      return 8;
+    default:
+      return -1;
+  }
+}
+
+/**
+ * Where the MessagePack value that starts at `start` ends (the offset after it), or -1 when it
+ * is truncated or holds an extension type (or the never-used 0xc1). Iterative: a count of
+ * values still to read replaces recursion, so nesting costs no stack.
+ */
+export function msgpackValueEnd(bytes: Uint8Array, start: number): number {
+  const end = bytes.length;
+  const u8 = (at: number): number => bytes[at] ?? 0;
+  const u16 = (at: number): number => (u8(at) << 8) | u8(at + 1);
+  const u32 = (at: number): number => u16(at) * 0x10000 + u16(at + 2);
+  let position = start;
+  // Most values are short scalars or strings: no loop needed.
+  const first = u8(position);
+  if (first <= 0x7f || first >= 0xe0) return position + 1 <= end ? position + 1 : -1;
+  let pending = 1;
+  while (pending > 0) {
+    if (position >= end) return -1;
+    pending--;
+    const type = u8(position++);
+    if (type <= 0x7f || type >= 0xe0) continue;
+    if (type <= 0x8f) pending += 2 * (type & 0x0f);
+    else if (type <= 0x9f) pending += type & 0x0f;
+    else if (type <= 0xbf) position += type & 0x1f;
+    else {
+      const size = fixedSize(type);
+      if (size >= 0) {
+        position += size;
+        continue;
+      }
+      switch (type) {
+        case 0xc4:
+        case 0xd9:
+          position += 1 + u8(position);
+          break;
+        case 0xc5:
+        case 0xda:
+          position += 2 + u16(position);
+          break;
+        case 0xc6:
+        case 0xdb:
+          position += 4 + u32(position);
+          break;
+        case 0xdc:
+          pending += u16(position);
+          position += 2;
+          break;
+        case 0xdd:
+          pending += u32(position);
+          position += 4;
+          break;
+        case 0xde:
+          pending += 2 * u16(position);
+          position += 2;
+          break;
+        case 0xdf:
+          pending += 2 * u32(position);
+          position += 4;
+          break;
+        default:
+          return -1;
+      }
+    }
+  }
+  return position <= end ? position : -1;
+}
+
+/** A frame `[type, id, value]` read up to its value. */
+export interface EncodedFrame {
+  readonly type: number;
+  readonly id: number;
+  /** The value's bytes (a view into the frame). */
+  readonly value: Uint8Array;
+}
+
+/**
+ * Reads `bytes` as a three-element frame whose type is one of `types` and whose id is a
+ * positive integer, without decoding the value (which must be one plain MessagePack value
+ * ending where `bytes` ends). Undefined for anything else: the ordinary decoder and
+ * validation take it then. `whole`: the caller already found `bytes` to be exactly one plain
+ * MessagePack value (as the transport does when it splits a message), so the value, the
+ * array's last element, ends where `bytes` ends and is not walked again.
+ */
+export function readEncodedFrame(
+  bytes: Uint8Array,
+  types: ReadonlySet<number>,
+  whole = false,
+): EncodedFrame | undefined {
+  if (bytes[0] !== 0x93) return undefined;
+  const type = bytes[1] ?? 0xc0;
+  // Frame types are positive fixints.
+  if (type > 0x7f || !types.has(type)) return undefined;
+  let id: number;
+  let at: number;
+  const first = bytes[2] ?? 0xc0;
+  if (first <= 0x7f) {
+    id = first;
+    at = 3;
+  } else if (first === 0xcc) {
+    id = bytes[3] ?? 0;
+    at = 4;
+  } else if (first === 0xcd) {
+    id = ((bytes[3] ?? 0) << 8) | (bytes[4] ?? 0);
+    at = 5;
+  } else if (first === 0xce) {
+    id = ((bytes[3] ?? 0) << 8) | (bytes[4] ?? 0);
+    id = id * 0x10000 + (((bytes[5] ?? 0) << 8) | (bytes[6] ?? 0));
+    at = 7;
+  } else {
+    return undefined;
+  }
+  if (id <= 0 || at >= bytes.length) return undefined;
+  if (!whole && msgpackValueEnd(bytes, at) !== bytes.length) return undefined;
+  return { type, id, value: bytes.subarray(at) };
+}
+
+/**
+ * The MessagePack frame `[type, id, value]` around a value already encoded: the header is
+ * written here, the value's bytes copied as they are. `type` is a frame type (below 128) and
+ * `id` a positive integer below 2^32.
+ */
+export function encodeFrameAround(type: number, id: number, value: Uint8Array): Uint8Array {
+  const head = id <= 0x7f ? 1 : id <= 0xff ? 2 : id <= 0xffff ? 3 : 5;
+  const frame = new Uint8Array(2 + head + value.byteLength);
+  frame[0] = 0x93;
+  frame[1] = type;
+  if (head === 1) frame[2] = id;
+  else if (head === 2) {
+    frame[2] = 0xcc;
+    frame[3] = id;
+  } else if (head === 3) {
+    frame[2] = 0xcd;
+    frame[3] = id >>> 8;
+    frame[4] = id & 0xff;
+  } else {
+    frame[2] = 0xce;
+    frame[3] = id >>> 24;
+    frame[4] = (id >>> 16) & 0xff;
+    frame[5] = (id >>> 8) & 0xff;
+    frame[6] = id & 0xff;
+  }
+  frame.set(value, 2 + head);
+  return frame;
+}
