@@ -146,7 +146,7 @@ export class MessageDispatcher<S extends ServerCore> {
     return false;
   }
 
-  handleMessage(ws: ServerConnection, frame: MessageFrame, raw: WirePayload): void {
+  private handleMessage(ws: ServerConnection, frame: MessageFrame, raw: WirePayload): void {
     this.messagesIn++;
     this.server.routeCounters.countIn(frame[2]);
     const id = frame[1];
@@ -195,7 +195,7 @@ export class MessageDispatcher<S extends ServerCore> {
     if (id !== 0) ws.connection.reply(id, result);
   }
 
-  handlePublish(ws: ServerConnection, frame: PublishFrame, raw: WirePayload): void {
+  private handlePublish(ws: ServerConnection, frame: PublishFrame, raw: WirePayload): void {
     this.publishes++;
     const [, id, target, route, act, data, notSendMe, ack] = frame;
     if (this.runner.full(ws, id)) return;
