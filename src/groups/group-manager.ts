@@ -16,7 +16,7 @@ import type { GroupsObserver } from './groups-observer.js';
 import type { Subscriber } from './subscriber.js';
 
 export type { GroupEvent, GroupManagerEvents } from './group-events.js';
-export type { ClusterDeliveries, GroupsObserver } from './groups-observer.js';
+export type { ClusterDeliveries } from './groups-observer.js';
 
 /** What `sendMesToGroup({ ack: 'cluster' })` resolves with. */
 export interface ClusterDelivery {
