@@ -103,10 +103,10 @@ async function assertRawServed(peer: RawPeer): Promise<void> {
 
 /** White-box view of a server's bookkeeping, to detect leaks. */
 function internals(server: Server): { sockets: number; handshakes: number } {
-  const view = server as unknown as { sockets?: Set<unknown>; handshakes?: Map<unknown, unknown> };
-  assert.ok(view.sockets instanceof Set, 'white-box: Server.sockets is a Set');
-  assert.ok(view.handshakes instanceof Map, 'white-box: Server.handshakes is a Map');
-  return { sockets: view.sockets.size, handshakes: view.handshakes.size };
+  const view = (server as unknown as { sockets?: { all?: unknown; handshakes?: unknown } }).sockets;
+  assert.ok(view?.all instanceof Set, 'white-box: ServerSockets.all is a Set');
+  assert.ok(view.handshakes instanceof Map, 'white-box: ServerSockets.handshakes is a Map');
+  return { sockets: view.all.size, handshakes: view.handshakes.size };
 }
 
 /**

@@ -778,7 +778,7 @@ describe('clients map', () => {
       // A raw socket that has not sent HELLO yet is not a client.
       const raw = await rawSocket(serverUrl(server));
       // Once the server holds the socket, it has seen everything it will see before HELLO.
-      const sockets = server['sockets'];
+      const sockets = server['sockets'].all;
       await waitFor(() => sockets.size === 6, 5000, 'the raw socket is accepted');
       assert.equal(server.clients.size, 5);
       await sendHello(raw, 'raw-peer');
@@ -1058,7 +1058,7 @@ describe('handshake and heartbeats', () => {
         'got a PING',
       );
       // Three more heartbeat ticks on both sides: more than the two silent ticks that drop a peer.
-      const serverTicks = countTicks(server['heartbeat']);
+      const serverTicks = countTicks(server['sockets']['heartbeat']);
       const clientTicks = countTicks(client['connector']['heartbeat']);
       await waitFor(
         () => serverTicks() >= 3 && clientTicks() >= 3,

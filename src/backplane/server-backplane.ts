@@ -7,7 +7,8 @@
 import { RemoteClone } from '../cluster/remote-clone.js';
 import { FanoutMessage } from '../groups/fanout-message.js';
 import type { HistoryStore } from '../groups/history.js';
-import type { ClusterDeliveries, GroupManager, GroupsObserver } from '../groups/group-manager.js';
+import type { GroupManager } from '../groups/group-manager.js';
+import type { ClusterDeliveries, GroupsObserver } from '../groups/groups-observer.js';
 import type { PresenceEntry, PresenceMember, PresenceTable } from '../groups/presence-table.js';
 import type { Subscriber } from '../groups/subscriber.js';
 import type { Codec } from '../protocol/codec.js';

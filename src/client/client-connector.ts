@@ -2,55 +2,26 @@
  * The connection lifecycle of a client: dialing the urls in turn, WELCOME (groups restored,
  * the offline queue flushed), closes, reconnecting at once or after `reconnectTimeout`,
  * switching urls, and giving up; whether to redial or give up is decided by
- * {@link afterClose}. Each attempt is a {@link ClientSession}.
+ * {@link afterClose}. Each attempt is a {@link ClientSession}, prepared by attempt-prep.ts
+ * (codec, credentials); a failed one is told by attempt-failures.ts.
  * @module
  */
-import { AuthError, NotConnectedError, StoppedError, WsMeshError } from '../errors.js';
+import { NotConnectedError, StoppedError, WsMeshError, type AuthError } from '../errors.js';
 import { connectFailure } from './connect-failure.js';
-import type { Codec } from '../protocol/codec.js';
-import { loadCodec } from '../protocol/codecs.js';
 import { CloseCode, type PeerKind, type WelcomeBody } from '../protocol/frames.js';
-import type { RpcCaller } from '../rpc/rpc-caller.js';
 import type { Connection } from '../transport/connection.js';
 import type { Dialer } from '../transport/dialer.js';
 import type { CipherFactory } from '../transport/frame-cipher.js';
 import { HeartbeatMonitor } from '../transport/heartbeat.js';
-import type { ClientEventMap, ClientInfo, ClientState } from './client-events.js';
-import type { ClientGroups } from './client-groups.js';
+import { AttemptFailures } from './attempt-failures.js';
+import { prepareAttempt } from './attempt-prep.js';
+import type { ClientInfo, ClientState } from './client-events.js';
 import type { FrameSink } from './client-router.js';
 import { ClientSession, type SessionHost } from './client-session.js';
 import type { ResolvedClientOptions } from './options.js';
-import type { Outbox } from './outbox.js';
 import { afterClose } from './reconnect-policy.js';
 import { UrlRotation } from './url-rotation.js';
-
-/** The part of the client the connector reads: whether its errors are listened to. */
-export interface ErrorListened {
-  listenerCount(event: 'error' | 'connect_error'): number;
-}
-
-/** What the connector needs from its client (`C`, as events name it). */
-export interface ConnectorHost<C extends ErrorListened> {
-  /** The client, as events name it. */
-  readonly client: C;
-  readonly options: ResolvedClientOptions;
-  /** What the client announces itself as (`rpc` for RpcProxy). */
-  readonly kind: PeerKind;
-  readonly dialer: Dialer;
-  /** Payload encryption of this platform, when it has one (Node). */
-  readonly cipherFactory: CipherFactory | undefined;
-  /** Takes the frames of open connections. */
-  readonly frames: FrameSink;
-  readonly groups: ClientGroups;
-  readonly outbox: Outbox;
-  readonly rpcCaller: RpcCaller;
-  /** The client's (protected) `emit`. */
-  readonly emit: <K extends keyof ClientEventMap<C>>(
-    event: K,
-    payload: ClientEventMap<C>[K],
-  ) => boolean;
-  reportError(error: unknown): void;
-}
+import type { ConnectorHost, ErrorListened } from './connector-host.js';
 
 /** Connects one client and keeps it connected. */
 export class ClientConnector<C extends ErrorListened> implements SessionHost {
@@ -80,8 +51,7 @@ export class ClientConnector<C extends ErrorListened> implements SessionHost {
   private authRefused: AuthError | undefined;
   /** Set once a connection was established since `start()` (`failFast` applies before). */
   private openedSinceStart = false;
-  /** Set once a failure of the current outage was written to the console (`silent`). */
-  private failureLogged = false;
+  private readonly failures: AttemptFailures<C>;
   /** The `stop()` in progress: it resolves once the socket closed. */
   private stopping: Promise<void> | undefined;
   private startWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
@@ -97,6 +67,7 @@ export class ClientConnector<C extends ErrorListened> implements SessionHost {
     this.frames = host.frames;
     this.urls = new UrlRotation(options.urls);
     this.heartbeat = new HeartbeatMonitor(options.heartbeatInterval);
+    this.failures = new AttemptFailures(host, () => this.failedAttempts);
   }
 
   /**
@@ -112,7 +83,7 @@ export class ClientConnector<C extends ErrorListened> implements SessionHost {
       this.phase = 'connecting';
       this.failedAttempts = 0;
       this.openedSinceStart = false;
-      this.failureLogged = false;
+      this.failures.reset();
       this.host.emit('start', { client: this.host.client });
       void this.dial();
     }
@@ -121,8 +92,8 @@ export class ClientConnector<C extends ErrorListened> implements SessionHost {
 
   /**
    * Closes the connection, stops reconnecting and fails everything still waiting. `stop` is
-   * emitted first, while the connection is still up (as the clone library did), so its
-   * listeners can still send a last message.
+   * emitted first, while the connection is still up, so its listeners can still send a last
+   * message.
    */
   stop(): Promise<void> {
     if (this.stopping !== undefined) return this.stopping;
@@ -225,31 +196,21 @@ export class ClientConnector<C extends ErrorListened> implements SessionHost {
     }
     this.phase = 'connecting';
     this.currentUrl = url;
-    let codec: Codec;
-    try {
-      codec = await loadCodec(this.options.codec);
-    } catch (error) {
-      this.giveUp(error instanceof Error ? error : new Error(String(error)));
+    const prep = await prepareAttempt(this.options);
+    if (prep.kind === 'give-up') {
+      this.giveUp(prep.error);
       return;
     }
-    let credentials: unknown = this.options.credentials;
-    if (typeof credentials === 'function') {
-      try {
-        credentials = await (credentials as () => unknown)();
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        this.authRefused = new AuthError(`credentials() failed: ${message}`, undefined, {
-          cause: error,
-        });
-        this.socketClosed(url, false, CloseCode.AUTH_FAILED, 'credentials failed');
-        return;
-      }
+    if (prep.kind === 'auth-failed') {
+      this.authRefused = prep.error;
+      this.socketClosed(url, false, CloseCode.AUTH_FAILED, 'credentials failed');
+      return;
     }
     if (this.phase !== 'connecting') return;
     this.log(`connecting to ${url}`);
     let session: ClientSession;
     try {
-      session = new ClientSession(this, url, codec, credentials);
+      session = new ClientSession(this, url, prep.codec, prep.credentials);
     } catch (error) {
       this.lastError = error instanceof Error ? error : new Error(String(error));
       this.socketClosed(url, false, CloseCode.INTERNAL_ERROR, this.lastError.message);
@@ -279,7 +240,7 @@ export class ClientConnector<C extends ErrorListened> implements SessionHost {
     if (this.phase === 'stopped') return;
     this.phase = 'open';
     this.openedSinceStart = true;
-    this.failureLogged = false;
+    this.failures.reset();
     this.heartbeat.add(connection);
     // Subscriptions first, so queued publishes and messages come after them.
     this.host.groups.restore(connection, body.recovery === true);
@@ -323,7 +284,7 @@ export class ClientConnector<C extends ErrorListened> implements SessionHost {
       if (!wasOpen) this.failedAttempts++;
       failure = connectFailure(url, authRefused ?? this.lastError, code, reason);
       this.lastError = undefined;
-      this.attemptFailed(url, failure);
+      this.failures.report(url, failure);
       // A listener may have stopped the client (RpcProxy.create does): no redial then.
       if ((this.phase as ClientState) === 'stopped') return;
     }
@@ -364,27 +325,6 @@ export class ClientConnector<C extends ErrorListened> implements SessionHost {
     if (!reported) this.host.reportError(error);
     this.log('gave up');
     this.host.emit('stop', { client: this.host.client });
-  }
-
-  /**
-   * One attempt failed: `connect_error` and `error` carry why. A silent client with no
-   * listener for either writes the first failure of each outage to the console, so a wrong
-   * url or a server that is down is never a silent hang.
-   */
-  private attemptFailed(url: string, error: WsMeshError): void {
-    const { client } = this.host;
-    const handled = client.listenerCount('error') > 0 || client.listenerCount('connect_error') > 0;
-    if (this.options.silent && !handled && !this.failureLogged) {
-      this.failureLogged = true;
-      const next = this.options.reconnect
-        ? `; retrying every ${this.options.reconnectTimeout} ms`
-        : '';
-      console.error(
-        `[wsmesh client ${this.id}] ${error.message}${next} (listen to the client's 'error' event to handle this yourself)`,
-      );
-    }
-    this.host.emit('connect_error', { client, error, url, attempt: this.failedAttempts });
-    this.host.reportError(error);
   }
 
   private settleStart(error: Error): void {

@@ -2,43 +2,28 @@
  * RPC server links (`server.createServerProxy`): every server of a chain, fork, ring or
  * mesh can call every function registered anywhere in it.
  *
- * Routing is path-vector: on each link a server advertises the functions it can reach in the
- * link's zone (its own, and those learned on its other links), each with the path of server
- * ids to where the function lives. A server ignores paths that contain itself, so there are
- * no loops in any topology, and picks the shortest path per function (ties share the load,
- * least calls in flight first). Adverts go out at once on any change (batched per tick) and
- * in full every `proxyInterval`. A link that breaks takes its routes with it at once, and
- * calls in flight over it fail with `ConnectionClosedError`; dialed links redial by themselves.
+ * This file keeps the links (dialed by server-proxy.ts, accepted by the handshake, clone
+ * links lent by the mesh) and hands their frames on: routes to link-routing.ts (path-vector
+ * routing), replies to the link's caller, calls to the responder. Adverts go out at once on
+ * any change (batched per tick) and in full every `proxyInterval`. A link that breaks takes
+ * its routes with it at once, and calls in flight over it fail with `ConnectionClosedError`;
+ * dialed links redial by themselves.
  * @module
  */
-import { InvalidArgumentError, NotConnectedError, type WsMeshError } from '../errors.js';
 import type { Codec } from '../protocol/codec.js';
-import {
-  CloseCode,
-  FrameType,
-  type Frame,
-  type FunctionInfo,
-  type LinkRoute,
-} from '../protocol/frames.js';
+import { CloseCode, FrameType, type Frame, type FunctionInfo } from '../protocol/frames.js';
 import type { CallTarget } from '../rpc/call-target.js';
-import { DEFAULT_NAMESPACE, type FunctionRegistry } from '../rpc/registry.js';
+import type { FunctionRegistry } from '../rpc/registry.js';
 import type { RpcResponder } from '../rpc/rpc-responder.js';
 import type { Connection } from '../transport/connection.js';
 import type { TlsOptions } from '../transport/dialer.js';
-import { nodeCipherFactory } from '../transport/node-cipher.js';
 import { HeartbeatMonitor } from '../transport/heartbeat.js';
-import { proxyUrl, type RpcEndpointOptions } from '../rpc/endpoint.js';
-import { PeerDialer } from './peer-dialer.js';
-import { RemoteTarget } from './remote-target.js';
-import { sameAdvert, sameRoute, sameRoutes, ServerLink, type LearnedRoute } from './server-link.js';
+import { LinkRouting } from './link-routing.js';
+import type { PeerDialer } from './peer-dialer.js';
+import { dialServerProxy, type ServerProxyOptions } from './server-proxy.js';
+import { ServerLink } from './server-link.js';
 
-/** Options of `server.createServerProxy`: `url`, or `host` + `port` (+ `path`). */
-export type ServerProxyOptions = RpcEndpointOptions & {
-  /** Encrypt every frame of the link (AES-256-GCM keyed from the secret). Needs `serverSecret`. */
-  encryption?: boolean;
-  /** ms to wait for the first connection before the promise rejects (dialing goes on). Default 10000. */
-  timeout?: number;
-};
+export type { ServerProxyOptions } from './server-proxy.js';
 
 /** A function learned on a link: where it lives (path of server ids from the peer). */
 export interface LinkFunction {
@@ -73,12 +58,13 @@ export class LinkManager {
   private readonly byConnection = new Map<Connection, ServerLink>();
   private readonly dialers = new Set<PeerDialer>();
   private readonly heartbeat: HeartbeatMonitor;
-  private advertScheduled = false;
+  private readonly routing: LinkRouting;
   private timer: ReturnType<typeof setInterval> | undefined;
 
   constructor(private readonly host: LinkHost) {
     // Links watch each other closely: a broken link must take its routes away within seconds.
     this.heartbeat = new HeartbeatMonitor(Math.min(host.linkOptions.heartbeatInterval, 1000));
+    this.routing = new LinkRouting(host, this.links);
   }
 
   /**
@@ -115,78 +101,13 @@ export class LinkManager {
   }
 
   /** Links this server to another for one namespace; resolves once the link is first up. */
-  async createServerProxy(options: ServerProxyOptions): Promise<void> {
-    if (typeof options !== 'object' || options === null) {
-      throw new InvalidArgumentError('createServerProxy takes an options object');
-    }
-    const url = proxyUrl(options);
-    const namespace = options.namespace ?? DEFAULT_NAMESPACE;
-    const secret = options.serverSecret ?? this.host.linkOptions.serverSecret;
-    if (options.encryption === true && secret === undefined) {
-      throw new InvalidArgumentError('createServerProxy: encryption needs a serverSecret');
-    }
-    const codec = await this.host.loadLinkCodec();
-    const { host } = this;
-    let settle: { resolve: () => void; reject: (error: Error) => void } | undefined;
-    const firstOpen = new Promise<void>((resolve, reject) => {
-      settle = { resolve, reject };
-    });
-    const dialer: PeerDialer = new PeerDialer({
-      role: 'link',
-      selfId: host.id,
-      codec,
-      maxPayload: host.linkOptions.maxPayload,
-      maxBufferedBytes: host.linkOptions.maxBufferedBytes,
-      tls: options.tls ?? host.linkOptions.tls,
-      retryBase: 1000,
-      url: () => url,
-      handshake: () => ({
-        id: host.id,
-        kind: 'link',
-        namespace,
-        maxPayload: host.linkOptions.maxPayload,
-        secret,
-        encryption: options.encryption === true,
-        cipherFactory: nodeCipherFactory,
-      }),
-      accept: (welcome) =>
-        welcome.serverId === host.id
-          ? new InvalidArgumentError('createServerProxy: a server cannot link to itself')
-          : undefined,
-      opened: (connection, welcome) => {
-        this.addLink(new ServerLink(welcome.serverId, namespace, connection, 'out'));
-        settle?.resolve();
-        settle = undefined;
-      },
+  createServerProxy(options: ServerProxyOptions): Promise<void> {
+    return dialServerProxy(this.host, options, {
+      dialers: this.dialers,
+      opened: (link) => this.addLink(link),
       frame: (connection, frame) => this.frame(connection, frame),
       closed: (connection) => this.removeLink(connection),
-      failed: (error, authRefused) => {
-        if (authRefused) {
-          // A wrong secret will not fix itself: report it and stop dialing.
-          settle?.reject(error);
-          settle = undefined;
-          dialer.stop();
-          this.dialers.delete(dialer);
-        }
-        this.host.reportError(error);
-      },
     });
-    this.dialers.add(dialer);
-    dialer.start();
-    const timeout = options.timeout ?? 10_000;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(new NotConnectedError(`No link to ${url} within ${timeout} ms (still trying)`)),
-        timeout,
-      );
-    });
-    try {
-      await Promise.race([firstOpen, timedOut]);
-    } finally {
-      if (timer !== undefined) clearTimeout(timer);
-    }
   }
 
   /** @internal A server dialed in for `namespace` and proved the secret. */
@@ -208,7 +129,7 @@ export class LinkManager {
   start(): void {
     this.timer = setInterval(() => {
       for (const link of this.links) link.lastSent.clear();
-      this.scheduleAdverts();
+      this.routing.scheduleAdverts();
     }, this.host.linkOptions.proxyInterval);
     this.timer.unref();
   }
@@ -226,7 +147,7 @@ export class LinkManager {
 
   /** @internal Local functions changed: tell the links. */
   localChanged(): void {
-    this.scheduleAdverts();
+    this.routing.scheduleAdverts();
   }
 
   /**
@@ -238,61 +159,12 @@ export class LinkManager {
     name: string,
     within?: (id: string) => boolean,
   ): CallTarget | undefined {
-    if (this.links.size === 0) return undefined;
-    const { registry } = this.host;
-    const key = registry.zoneKey(namespace);
-    let best: { link: ServerLink; namespace: string; route: LearnedRoute } | undefined;
-    for (const link of this.links) {
-      if (!link.open || (within !== undefined && link.namespace !== null)) continue;
-      for (const [linkNamespace, table] of link.routes) {
-        const route = table.get(name);
-        if (route === undefined || registry.zoneKey(linkNamespace) !== key) continue;
-        if (within !== undefined && !route.path.every(within)) continue;
-        const length = route.path.length;
-        // Shortest path first; among equals, the link with the fewest calls in flight.
-        if (
-          best === undefined ||
-          length < best.route.path.length ||
-          (length === best.route.path.length &&
-            (link.inFlight < best.link.inFlight ||
-              (link.inFlight === best.link.inFlight && link.picked < best.link.picked)))
-        ) {
-          best = { link, namespace: linkNamespace, route };
-        }
-      }
-    }
-    if (best === undefined) return undefined;
-    // Ties go round the links in turn.
-    best.link.picked++;
-    // One target per route, kept until the route changes (routesReceived replaces it).
-    best.route.target ??= new RemoteTarget(
-      best.link,
-      best.namespace,
-      best.route.info,
-      this.host.linkOptions.awaitResTimeout,
-    );
-    return best.route.target;
+    return this.routing.resolve(namespace, name, within);
   }
 
   /** Remote functions of `namespace` (best description per name); `within` as in `resolve`. */
   listRemote(namespace: string, within?: (id: string) => boolean): FunctionInfo[] {
-    const { registry } = this.host;
-    const key = registry.zoneKey(namespace);
-    const byName = new Map<string, { info: FunctionInfo; length: number }>();
-    for (const link of this.links) {
-      if (!link.open || (within !== undefined && link.namespace !== null)) continue;
-      for (const [linkNamespace, table] of link.routes) {
-        if (registry.zoneKey(linkNamespace) !== key) continue;
-        for (const [name, route] of table) {
-          if (within !== undefined && !route.path.every(within)) continue;
-          const known = byName.get(name);
-          if (known === undefined || route.path.length < known.length) {
-            byName.set(name, { info: route.info, length: route.path.length });
-          }
-        }
-      }
-    }
-    return [...byName.values()].map((entry) => entry.info);
+    return this.routing.listRemote(namespace, within);
   }
 
   /** @internal A clone link came up: clones share every namespace over it. */
@@ -315,7 +187,7 @@ export class LinkManager {
     this.byConnection.set(link.connection, link);
     this.heartbeat.add(link.connection);
     link.lastSent.clear();
-    this.scheduleAdverts();
+    this.routing.scheduleAdverts();
   }
 
   private removeLink(connection: Connection): void {
@@ -326,114 +198,18 @@ export class LinkManager {
     this.heartbeat.delete(connection);
     link.caller.connectionClosed();
     this.host.responder.connectionClosed(connection);
-    const namespaces = [...link.routes.keys()];
-    link.routes.clear();
-    for (const namespace of namespaces) this.zoneChanged(namespace);
-    this.scheduleAdverts();
+    this.routing.removed(link);
   }
 
   private frame(connection: Connection, frame: Frame): void {
     const link = this.byConnection.get(connection);
     if (link === undefined) return;
     if (frame[0] === FrameType.LINK_ROUTES) {
-      this.routesReceived(link, frame[1], frame[2]);
+      this.routing.received(link, frame[1], frame[2]);
       return;
     }
     if (link.caller.handleFrame(frame)) return;
     // Calls from the peer (on links this server dialed, there is no server connection).
     this.host.responder.handle(connection, true, frame);
-  }
-
-  private routesReceived(link: ServerLink, namespace: string, routes: LinkRoute[]): void {
-    if (link.namespace !== null && namespace !== link.namespace) return;
-    const self = this.host.id;
-    const next = new Map<string, LearnedRoute>();
-    for (const [name, info, path] of routes) {
-      if (path.includes(self)) continue; // a path through this server would loop
-      const known = next.get(name);
-      if (known === undefined || path.length < known.path.length) next.set(name, { info, path });
-    }
-    const previous = link.routes.get(namespace);
-    // Unchanged: the table stays as it is, with the targets made for its routes.
-    if (sameRoutes(previous, next)) return;
-    for (const [name, route] of next) {
-      const known = previous?.get(name);
-      if (known?.target !== undefined && sameRoute(known, route)) route.target = known.target;
-    }
-    if (next.size === 0) link.routes.delete(namespace);
-    else link.routes.set(namespace, next);
-    this.zoneChanged(namespace);
-    this.scheduleAdverts();
-  }
-
-  private zoneChanged(namespace: string): void {
-    const { registry } = this.host;
-    const notified = new Set<string>([namespace]);
-    for (const member of registry.zone(namespace)) {
-      notified.add(member);
-      for (const group of registry.groupsOf(member)) notified.add(group);
-    }
-    for (const name of notified) this.host.functionsChanged(name);
-  }
-
-  private scheduleAdverts(): void {
-    if (this.advertScheduled) return;
-    this.advertScheduled = true;
-    process.nextTick(() => {
-      this.advertScheduled = false;
-      for (const link of this.links) this.advertise(link);
-    });
-  }
-
-  /** Namespaces a clone link advertises: every one this server has or has learned. */
-  private allNamespaces(): Set<string> {
-    const namespaces = new Set(this.host.registry.namespaceNames());
-    for (const link of this.links)
-      for (const namespace of link.routes.keys()) namespaces.add(namespace);
-    return namespaces;
-  }
-
-  /** What this server can reach in the zone of `namespace`, minus paths through the peer. */
-  private routesFor(link: ServerLink, namespace: string): LinkRoute[] {
-    const { registry, id } = this.host;
-    const key = registry.zoneKey(namespace);
-    const best = new Map<string, LinkRoute>();
-    // Local functions: those a call arriving on this link can reach (the responder resolves
-    // local functions in the link's namespace, or its members for a group), not those of the
-    // whole zone: a function registered in one member only would be advertised but refused.
-    for (const local of registry.list(namespace)) {
-      if (!best.has(local.name)) best.set(local.name, [local.name, local.info, [id]]);
-    }
-    for (const other of this.links) {
-      if (other === link || !other.open) continue;
-      for (const [otherNamespace, table] of other.routes) {
-        if (registry.zoneKey(otherNamespace) !== key) continue;
-        for (const [name, route] of table) {
-          if (route.path.includes(link.peerId)) continue;
-          const path = [id, ...route.path];
-          const known = best.get(name);
-          if (known === undefined || known[2].length > path.length)
-            best.set(name, [name, route.info, path]);
-        }
-      }
-    }
-    return [...best.values()];
-  }
-
-  private advertise(link: ServerLink): void {
-    if (!link.open) return;
-    const namespaces = link.namespace === null ? this.allNamespaces() : [link.namespace];
-    for (const namespace of namespaces) {
-      const routes = this.routesFor(link, namespace);
-      // A clone link need not announce an empty table for a namespace it never announced.
-      const previous = link.lastSent.get(namespace) ?? (link.namespace === null ? [] : undefined);
-      if (sameAdvert(previous, routes)) continue;
-      link.lastSent.set(namespace, routes);
-      try {
-        link.connection.send([FrameType.LINK_ROUTES, namespace, routes]);
-      } catch (error) {
-        this.host.reportError(error as WsMeshError);
-      }
-    }
   }
 }

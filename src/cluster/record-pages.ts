@@ -168,7 +168,7 @@ function merge(pages: CloneRecord[]): CloneRecord {
 }
 
 /** Upper bound of the encoded size of a record (or page). */
-export function recordBytes(record: CloneRecord): number {
+function recordBytes(record: CloneRecord): number {
   return (
     fixedBytes(record) + listBytes(record.groups) + listBytes(record.add) + listBytes(record.del)
   );

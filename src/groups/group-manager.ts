@@ -8,18 +8,15 @@ import { isName } from '../protocol/validate.js';
 import { Emitter } from '../util/emitter.js';
 import { refuseUnknownOptions, type OptionKeys } from '../util/known-options.js';
 import { FanoutMessage } from './fanout-message.js';
-import { deliverToMembers, Group, type GroupOwner, type GroupSendOptions } from './group.js';
+import { deliverToTarget, Group, type GroupOwner, type GroupSendOptions } from './group.js';
 import { HistoryStore, resolveHistory, type HistoryOptions } from './history.js';
-import type { PresenceEntry, PresenceMember, PresenceTable } from './presence-table.js';
+import type { PresenceMember, PresenceTable } from './presence-table.js';
+import type { GroupManagerEvents } from './group-events.js';
+import type { GroupsObserver } from './groups-observer.js';
 import type { Subscriber } from './subscriber.js';
 
-/** Deliveries of an acknowledged publish, per node (this one included). */
-export interface ClusterDeliveries {
-  /** Deliveries on each node that answered, by node id. */
-  nodes: Record<string, number>;
-  /** Nodes that should have answered and did not in time. */
-  missing: string[];
-}
+export type { GroupEvent, GroupManagerEvents } from './group-events.js';
+export type { ClusterDeliveries } from './groups-observer.js';
 
 /** What `sendMesToGroup({ ack: 'cluster' })` resolves with. */
 export interface ClusterDelivery {
@@ -33,57 +30,6 @@ export interface ClusterDelivery {
 export interface GroupsSendOptions extends GroupSendOptions {
   /** One group id, several, or none for every group. @default undefined (every group) */
   id?: string | string[] | undefined;
-}
-
-/** Observer of group changes, used by the cluster layer to relay across clones. @internal */
-export interface GroupsObserver {
-  /** A group got its first member on this server. */
-  interestAdded?(groupId: string): void;
-  /** A group lost its last member on this server. */
-  interestRemoved?(groupId: string): void;
-  /** A message was published on this server (not one relayed from a clone). */
-  published?(message: FanoutMessage, withoutId: string | undefined): void;
-  /** A group was deleted on this server by user code. */
-  deleted?(groupId: string): void;
-  // Cluster acknowledgements and presence (docs/groups.md, "Presence" and "Acknowledgements").
-  /**
-   * Resolves once every other node knows that this node has subscribers in `groupId` (so a
-   * message published anywhere from then on reaches them), with the ids of the nodes that did
-   * not confirm within the cluster's acknowledgement timeout.
-   */
-  confirmInterest?(groupId: string): Promise<string[]>;
-  /** Like `published`, and resolves with the deliveries of every node the message went to. */
-  publishAcked?(message: FanoutMessage, timeout: number): Promise<ClusterDeliveries>;
-  /** Local presence members of `groupId` joined or left. */
-  presenceChanged?(groupId: string, joins: PresenceEntry[], leaves: string[]): void;
-  /** The presence of a group this node keeps no copy of, asked of the other nodes. */
-  fetchPresence?(groupId: string, timeout: number): Promise<PresenceMember[]>;
-}
-
-/** Payload of every group event. */
-export interface GroupEvent<Member extends Subscriber = Subscriber> {
-  /** The group. */
-  group: Group<Member>;
-  /** The member that joined or left, or whose subscription created the group. */
-  ws?: Member;
-}
-
-/**
- * Events of `server.groups` (as the clone library had them, for room lists and member
- * counts). Each payload is `{group, ws?}`.
- */
-export interface GroupManagerEvents<Member extends Subscriber = Subscriber> {
-  /** A group was created: by `groups.add`, or by a first subscription (then with `ws`). */
-  add: GroupEvent<Member>;
-  /**
-   * A group was deleted: by `groups.delete` (here or on a clone), or because the last member
-   * of a group that exists only for its members left. Its members get `unsubscribe` first.
-   */
-  delete: GroupEvent<Member>;
-  /** `ws` joined the group. */
-  subscribe: GroupEvent<Member> & { ws: Member };
-  /** `ws` left the group (also when it disconnected, or the group was deleted). */
-  unsubscribe: GroupEvent<Member> & { ws: Member };
 }
 
 const GROUPS_SEND_KEYS: OptionKeys<GroupsSendOptions> = {
@@ -377,25 +323,10 @@ export class GroupManager<Member extends Subscriber = Subscriber> extends Emitte
 
   /** Delivers to local subscribers without the history checks (a heal's messages). @internal */
   fanOutCounted(message: FanoutMessage, withoutId: string | undefined): number {
-    const delivered = this.fanOut(message, withoutId);
+    const delivered = deliverToTarget(this.groups, message, withoutId);
     this.deliveries += delivered;
     this.tooLarge += message.tooLarge;
     return delivered;
-  }
-
-  private fanOut(message: FanoutMessage, withoutId: string | undefined): number {
-    const { target } = message;
-    if (typeof target === 'string') {
-      const group = this.groups.get(target);
-      return group === undefined ? 0 : deliverToMembers([group], true, message, withoutId);
-    }
-    if (target === null) return deliverToMembers(this.groups.values(), false, message, withoutId);
-    const groups: Group<Member>[] = [];
-    for (const id of new Set(target)) {
-      const group = this.groups.get(id);
-      if (group !== undefined) groups.push(group);
-    }
-    return deliverToMembers(groups, groups.length <= 1, message, withoutId);
   }
 
   /** @internal */

@@ -81,8 +81,8 @@ export class Group<Member extends Subscriber = Subscriber> {
   }
 }
 
-/** Delivers `message` to each member once. Returns the number of deliveries. @internal */
-export function deliverToMembers(
+/** Delivers `message` to each member once. Returns the number of deliveries. */
+function deliverToMembers(
   groups: Iterable<Group>,
   single: boolean,
   message: FanoutMessage,
@@ -108,4 +108,27 @@ export function deliverToMembers(
     }
   }
   return delivered;
+}
+
+/**
+ * Delivers `message` to the local members of its target (one group, several, or all), each
+ * member once. Returns the number of deliveries. @internal
+ */
+export function deliverToTarget<Member extends Subscriber>(
+  groups: ReadonlyMap<string, Group<Member>>,
+  message: FanoutMessage,
+  withoutId: string | undefined,
+): number {
+  const { target } = message;
+  if (typeof target === 'string') {
+    const group = groups.get(target);
+    return group === undefined ? 0 : deliverToMembers([group], true, message, withoutId);
+  }
+  if (target === null) return deliverToMembers(groups.values(), false, message, withoutId);
+  const found: Group<Member>[] = [];
+  for (const id of new Set(target)) {
+    const group = groups.get(id);
+    if (group !== undefined) found.push(group);
+  }
+  return deliverToMembers(found, found.length <= 1, message, withoutId);
 }

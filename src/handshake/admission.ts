@@ -23,7 +23,7 @@ export interface SecuritySetup {
   readonly entry: 'any' | 'public' | 'mesh';
 }
 
-/** True for a server with no security option at all: the seed's open mesh. */
+/** True for a server with no security option at all: any peer may join as a clone or link. */
 export function isOpen(setup: SecuritySetup): boolean {
   return !setup.secret && !setup.authenticate && !setup.authFnIn && !setup.encryption;
 }

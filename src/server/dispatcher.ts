@@ -1,23 +1,18 @@
 /**
- * What the server does with the frames of an open client connection: messages through
- * middlewares and routes, subscriptions and publishes through middlewares, the per-connection
- * limits (rate, requests in flight, groups) and the replies.
+ * What the server does with the frames of an open client connection: the rate limit, then
+ * messages through middlewares and routes, publishes and presence queries through
+ * middlewares; memberships go to membership-requests.ts, and every request runs through
+ * request-runner.ts (requests in flight, middlewares, replies).
  * @module
  */
-import { ErrorCode, LimitError, ProtocolError, RateLimitError } from '../errors.js';
-import { checkPresenceData, joinGroup } from './presence-requests.js';
+import { ErrorCode, ProtocolError, RateLimitError } from '../errors.js';
 import type { WirePayload } from '../protocol/codec.js';
-import {
-  FrameType,
-  type Frame,
-  type MessageFrame,
-  type PublishFrame,
-  type SubscribeBody,
-  type WireGroupPosition,
-} from '../protocol/frames.js';
+import { FrameType, type Frame, type MessageFrame, type PublishFrame } from '../protocol/frames.js';
 import type { IncomingMessage as WsMeshMessage } from '../routing/message.js';
 import { NOT_ROUTED, noRouteError, type Router } from '../routing/router.js';
 import { ServerMessageContext } from './context.js';
+import { MembershipRequests } from './membership-requests.js';
+import { RequestRunner } from './request-runner.js';
 import type { ServerConnection } from './server-connection.js';
 import type { ServerCore } from './server-types.js';
 
@@ -29,13 +24,21 @@ export class MessageDispatcher<S extends ServerCore> {
   publishes = 0;
   /** Frames refused by the rate limit. */
   rateLimited = 0;
-  /** Subscriptions refused by the server-wide `maxGroups` or `maxSubscriptions`. */
-  subscriptionsRefused = 0;
+  private readonly runner: RequestRunner<S>;
+  private readonly memberships: MembershipRequests<S>;
 
   constructor(
     private readonly server: S,
     private readonly router: Router<ServerMessageContext<S>>,
-  ) {}
+  ) {
+    this.runner = new RequestRunner(server, router);
+    this.memberships = new MembershipRequests(server, this.runner);
+  }
+
+  /** Subscriptions refused by the server-wide `maxGroups` or `maxSubscriptions`. */
+  get subscriptionsRefused(): number {
+    return this.memberships.refused;
+  }
 
   /**
    * A frame of an open client (or RPC proxy) connection, after the rate limit, that the frame
@@ -47,17 +50,25 @@ export class MessageDispatcher<S extends ServerCore> {
         this.handleMessage(ws, frame, raw);
         return;
       case FrameType.SUBSCRIBE:
-        this.handleMembership(ws, frame[0], frame[1], frame[2], raw, frame[3]);
+        this.memberships.handle(ws, frame[0], frame[1], frame[2], raw, frame[3]);
         return;
       case FrameType.UNSUBSCRIBE:
-        this.handleMembership(ws, frame[0], frame[1], frame[2], raw);
+        this.memberships.handle(ws, frame[0], frame[1], frame[2], raw);
         return;
       case FrameType.SUBSCRIBE_SINCE:
-        this.handleMembership(ws, FrameType.SUBSCRIBE, frame[1], frame[2], raw, frame[4], frame[3]);
+        this.memberships.handle(
+          ws,
+          FrameType.SUBSCRIBE,
+          frame[1],
+          frame[2],
+          raw,
+          frame[4],
+          frame[3],
+        );
         return;
       case FrameType.PRESENCE: {
         const [, id, groupId, countOnly] = frame;
-        if (this.full(ws, id)) return;
+        if (this.runner.full(ws, id)) return;
         const mes: WsMeshMessage = {
           kind: 'presence',
           route: null,
@@ -66,7 +77,7 @@ export class MessageDispatcher<S extends ServerCore> {
           group: groupId,
           awaitRes: true,
         };
-        this.runMiddlewaresOnly(ws, mes, raw, id, (stopped, value) => {
+        this.runner.runMiddlewaresOnly(ws, mes, raw, id, (stopped, value) => {
           if (stopped) return value;
           const { groups } = this.server;
           return countOnly
@@ -135,11 +146,11 @@ export class MessageDispatcher<S extends ServerCore> {
     return false;
   }
 
-  handleMessage(ws: ServerConnection, frame: MessageFrame, raw: WirePayload): void {
+  private handleMessage(ws: ServerConnection, frame: MessageFrame, raw: WirePayload): void {
     this.messagesIn++;
     this.server.routeCounters.countIn(frame[2]);
     const id = frame[1];
-    if (this.full(ws, id)) return;
+    if (this.runner.full(ws, id)) return;
     const mes: WsMeshMessage = {
       kind: 'message',
       route: frame[2],
@@ -152,7 +163,7 @@ export class MessageDispatcher<S extends ServerCore> {
     try {
       result = this.router.dispatch(context);
     } catch (error) {
-      this.failed(ws, id, error);
+      this.runner.failed(ws, id, error);
       return;
     }
     // The common case (a synchronous handler) allocates no closure.
@@ -168,27 +179,9 @@ export class MessageDispatcher<S extends ServerCore> {
       },
       (error: unknown) => {
         ws.inFlight--;
-        this.failed(ws, id, error);
+        this.runner.failed(ws, id, error);
       },
     );
-  }
-
-  /**
-   * True (and request `id` refused with ERR_LIMIT) when `ws` has `maxInFlight` requests
-   * running, plus `allowance` more.
-   */
-  private full(ws: ServerConnection, id: number, allowance = 0): boolean {
-    const { maxInFlight } = this.server.options;
-    if (ws.inFlight < maxInFlight + allowance) return false;
-    if (id !== 0) {
-      ws.connection.replyError(
-        id,
-        new LimitError(
-          `More than ${maxInFlight + allowance} requests in flight on this connection`,
-        ),
-      );
-    }
-    return true;
   }
 
   /** Replies to a routed message (or reports that nothing routed it). */
@@ -202,114 +195,10 @@ export class MessageDispatcher<S extends ServerCore> {
     if (id !== 0) ws.connection.reply(id, result);
   }
 
-  handleMembership(
-    ws: ServerConnection,
-    type: typeof FrameType.SUBSCRIBE | typeof FrameType.UNSUBSCRIBE,
-    id: number,
-    groupId: string,
-    raw: WirePayload,
-    options?: SubscribeBody,
-    /** SUBSCRIBE_SINCE: where to resume from (null: fresh); undefined for SUBSCRIBE. */
-    since?: WireGroupPosition | null,
-  ): void {
-    const subscribe = type === FrameType.SUBSCRIBE;
-    // A subscription may wait (async middleware, cluster confirmation, resume): bounded, with
-    // room for a client that subscribes to all its groups at once (after a reconnect).
-    if (subscribe && this.full(ws, id, this.server.options.maxGroupsPerConnection)) return;
-    const presence = subscribe && options?.presence === true;
-    const mes: WsMeshMessage = {
-      kind: subscribe ? 'subscribe' : 'unsubscribe',
-      route: null,
-      act: null,
-      // A resume shows its position, so a middleware can refuse reading back history.
-      data: {
-        id: groupId,
-        ...(presence ? { presence, data: options?.data ?? null } : {}),
-        ...(since === undefined || since === null ? {} : { since }),
-      },
-      group: groupId,
-      awaitRes: id !== 0,
-    };
-    this.runMiddlewaresOnly(ws, mes, raw, id, (stopped) => {
-      if (ws.open && !stopped) {
-        if (subscribe) {
-          const { groups } = this.server;
-          if (presence) checkPresenceData(this.server, ws, groupId, options?.data);
-          if (!ws.groups.has(groupId)) this.checkSubscriptionLimits(ws, groupId);
-          // The reply waits until every node knows of this node's interest in the group, so
-          // a message published anywhere after it reaches the new member.
-          const wait: { confirmed?: Promise<string[]> | undefined } = {};
-          const join = (): void => {
-            if (presence) joinGroup(groups, ws, groupId, options?.data);
-            else groups.addSubscriber({ id: groupId, ws });
-            wait.confirmed = groups.observer?.confirmInterest?.(groupId);
-          };
-          const listen = (): boolean => {
-            // Events start once the member's view is complete: no joins for those already there.
-            if (presence) groups.presenceTable?.listen(groupId, ws);
-            return ws.groups.has(groupId);
-          };
-          if (since !== undefined) {
-            return this.resume(ws, groupId, since, join).then(async () => {
-              await wait.confirmed;
-              return listen();
-            });
-          }
-          join();
-          if (wait.confirmed !== undefined) return wait.confirmed.then(listen);
-          return listen();
-        } else this.server.groups.deleteSubscriber({ id: groupId, ws });
-      }
-      // The reply is the membership after processing, so the client knows whether it applied.
-      return ws.groups.has(groupId);
-    });
-  }
-
-  /**
-   * SUBSCRIBE_SINCE: joins, delivers what was missed, then RECOVER (when the group keeps
-   * history here); resolves with the membership, the REPLY (PROTOCOL.md 2.10).
-   */
-  private async resume(
-    ws: ServerConnection,
-    groupId: string,
-    since: WireGroupPosition | null,
-    join: () => void,
-  ): Promise<boolean> {
-    const result = await this.server.resumes.resume(ws, groupId, since, join);
-    if (result !== undefined && ws.open && ws.groups.has(groupId)) {
-      try {
-        ws.connection.send([FrameType.RECOVER, groupId, result.recovered, result.position]);
-      } catch {
-        // Closed or slow consumer: the close handler cleans up.
-      }
-    }
-    return ws.groups.has(groupId);
-  }
-
-  /**
-   * Throws `LimitError` when joining `groupId` would pass a limit: groups per connection,
-   * subscriptions on the server, or groups on the server (a new group only).
-   */
-  private checkSubscriptionLimits(ws: ServerConnection, groupId: string): void {
-    const { maxGroupsPerConnection, maxSubscriptions, maxGroups } = this.server.options;
-    const { groups } = this.server;
-    if (ws.groups.size >= maxGroupsPerConnection) {
-      throw new LimitError(`A connection may be in at most ${maxGroupsPerConnection} groups`);
-    }
-    if (maxSubscriptions > 0 && groups.subscriptions >= maxSubscriptions) {
-      this.subscriptionsRefused++;
-      throw new LimitError(`This server holds its maximum of ${maxSubscriptions} subscriptions`);
-    }
-    if (maxGroups > 0 && groups.size >= maxGroups && groups.get({ id: groupId }) === undefined) {
-      this.subscriptionsRefused++;
-      throw new LimitError(`This server holds its maximum of ${maxGroups} groups`);
-    }
-  }
-
-  handlePublish(ws: ServerConnection, frame: PublishFrame, raw: WirePayload): void {
+  private handlePublish(ws: ServerConnection, frame: PublishFrame, raw: WirePayload): void {
     this.publishes++;
     const [, id, target, route, act, data, notSendMe, ack] = frame;
-    if (this.full(ws, id)) return;
+    if (this.runner.full(ws, id)) return;
     const mes: WsMeshMessage = {
       kind: 'publish',
       route,
@@ -319,7 +208,7 @@ export class MessageDispatcher<S extends ServerCore> {
       notSendMe,
       awaitRes: id !== 0,
     };
-    this.runMiddlewaresOnly(ws, mes, raw, id, (stopped, value) => {
+    this.runner.runMiddlewaresOnly(ws, mes, raw, id, (stopped, value) => {
       if (stopped) return value;
       const options = {
         route: route ?? undefined,
@@ -337,77 +226,5 @@ export class MessageDispatcher<S extends ServerCore> {
           )
         : groups.publish(target, options);
     });
-  }
-
-  /** Runs middlewares for a subscription or publish, then `apply` (told whether one stopped). */
-  private runMiddlewaresOnly(
-    ws: ServerConnection,
-    mes: WsMeshMessage,
-    raw: WirePayload,
-    id: number,
-    apply: (stopped: boolean, value: unknown) => unknown,
-  ): void {
-    const context = new ServerMessageContext(mes, raw, ws, this.server);
-    this.runMiddlewares(context, id, (result) => {
-      let value: unknown;
-      try {
-        value = apply(context.stopped, result);
-      } catch (error) {
-        this.failed(ws, id, error);
-        return;
-      }
-      if (!(value instanceof Promise)) {
-        if (id !== 0) ws.connection.reply(id, value);
-        return;
-      }
-      // Cluster-wide waits (subscribe confirmation, acknowledged publish, presence query).
-      ws.inFlight++;
-      value.then(
-        (settled: unknown) => {
-          ws.inFlight--;
-          if (id !== 0 && ws.open) ws.connection.reply(id, settled);
-        },
-        (error: unknown) => {
-          ws.inFlight--;
-          if (ws.open) this.failed(ws, id, error);
-        },
-      );
-    });
-  }
-
-  /** Runs the middlewares and hands the (possibly async) result to `done`; errors become replies. */
-  private runMiddlewares(
-    context: ServerMessageContext<S>,
-    id: number,
-    done: (result: unknown) => void,
-  ): void {
-    let result: unknown;
-    try {
-      result = this.router.dispatchMiddlewares(context);
-    } catch (error) {
-      this.failed(context.ws, id, error);
-      return;
-    }
-    if (result instanceof Promise) {
-      const { ws } = context;
-      ws.inFlight++;
-      result.then(
-        (value) => {
-          ws.inFlight--;
-          done(value);
-        },
-        (error: unknown) => {
-          ws.inFlight--;
-          this.failed(ws, id, error);
-        },
-      );
-      return;
-    }
-    done(result);
-  }
-
-  private failed(ws: ServerConnection, id: number, error: unknown): void {
-    if (id !== 0) ws.connection.replyError(id, error);
-    else this.server.reportError(error, ws);
   }
 }

@@ -92,7 +92,7 @@ export class ServerHandshake<S extends ServerCore> {
     };
   }
 
-  /** True when the server has no security option at all (the seed's open mesh). */
+  /** True when the server has no security option at all: any peer may join as a clone or link. */
   get open(): boolean {
     const { options } = this.server;
     return isOpen({

@@ -36,7 +36,7 @@ export interface ResolvedPresenceOptions {
 }
 
 /** Defaults of presence and acknowledgements. */
-export const PRESENCE_DEFAULTS = {
+const PRESENCE_DEFAULTS = {
   allGroups: false,
   maxMembers: 1000,
   maxDataBytes: 1024,

@@ -1,50 +1,42 @@
 /**
- * The wsmesh server: accepts WebSocket connections, runs middlewares and routes, keeps
- * groups. The handshake, the http/upgrade side, message dispatch and RPC functions live in
- * their own modules; clones and server links attach in theirs.
+ * The wsmesh server: its public API. Its parts live in their own modules: the sockets from
+ * upgrade to close (server-sockets.ts, with the handshake and message dispatch), the
+ * http/upgrade side (endpoint.ts), start and stop (server-lifecycle.ts), and the parts that
+ * reach the cluster (server-parts.ts: server links, the backplane, RPC functions).
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Duplex } from 'node:stream';
-import type { WebSocket } from 'ws';
-import { ServerBackplane } from '../backplane/server-backplane.js';
 import type { AuthFnOut } from '../cluster/auth.js';
 import type { CloneManager } from '../cluster/clone-manager.js';
-import { LinkManager, type LinkHost, type ServerProxyOptions } from '../cluster/link-manager.js';
-import { MeshBackplane, type MeshHost } from '../cluster/mesh-backplane.js';
+import type { LinkHost, LinkManager, ServerProxyOptions } from '../cluster/link-manager.js';
+import type { MeshHost } from '../cluster/mesh-backplane.js';
+import type { ServerBackplane } from '../backplane/server-backplane.js';
+import type { ResumeCoordinator } from '../groups/resume.js';
 import type { RemoteClone } from '../cluster/remote-clone.js';
 import { GroupManager } from '../groups/group-manager.js';
 import { HistoryStore } from '../groups/history.js';
-import { ResumeCoordinator } from '../groups/resume.js';
-import { attachPresence } from './presence-wiring.js';
 import type { Codec, WirePayload } from '../protocol/codec.js';
 import { loadCodec } from '../protocol/codecs.js';
-import { CloseCode, type Frame } from '../protocol/frames.js';
+import type { Frame } from '../protocol/frames.js';
 import type { IncomingMessage as WsMeshMessage } from '../routing/message.js';
 import { RouteCounters } from '../routing/route-counters.js';
 import { Router, type Middleware, type RouteDefinition } from '../routing/router.js';
 import type { AnyFunction } from '../rpc/function-info.js';
 import type { RpcProxy, UntypedApi } from '../rpc/proxy.js';
 import { DEFAULT_NAMESPACE, FunctionRegistry, type OriginOptions } from '../rpc/registry.js';
-import { RpcResponder, type FunctionResolver } from '../rpc/rpc-responder.js';
-import { HeartbeatMonitor } from '../transport/heartbeat.js';
-import { NodeWireSocket } from '../transport/node-socket.js';
+import type { FunctionResolver, RpcResponder } from '../rpc/rpc-responder.js';
 import { Emitter } from '../util/emitter.js';
-import { frameName, ServerLog } from '../ops/logger.js';
+import { ServerLog } from '../ops/logger.js';
 import { OpsEndpoint } from '../ops/ops-endpoint.js';
 import type { ServerMessageContext } from './context.js';
 import { MessageDispatcher } from './dispatcher.js';
-import { ServerEndpoint, waitForSocketsClosed, type EndpointEntry } from './endpoint.js';
-import { routePeerFrame, type PeerFrameParts } from './peer-frames.js';
-import { ServerHandshake, type HandshakeDeadline } from './handshake.js';
-import {
-  generateId,
-  resolveServerOptions,
-  type ResolvedServerOptions,
-  type ServerOptions,
-} from './options.js';
-import { ServerConnection } from './server-connection.js';
-import { ServerFunctions, type SharedLogger } from './server-functions.js';
+import { ServerEndpoint } from './endpoint.js';
+import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.js';
+import type { ServerConnection } from './server-connection.js';
+import { ServerLifecycle } from './server-lifecycle.js';
+import { ServerSockets } from './server-sockets.js';
+import type { ServerFunctions, SharedLogger } from './server-functions.js';
+import { buildServerParts } from './server-parts.js';
 import type { ServerEventMap, StartOptions } from './server-types.js';
 import type {
   ActName,
@@ -85,7 +77,6 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
   readonly clones: CloneManager;
   /** @internal Subscriptions resumed from a position (docs/recovery.md). */
   readonly resumes: ResumeCoordinator;
-  private historySweep: ReturnType<typeof setInterval> | undefined;
   /** User data. */
   data: unknown;
   /** True between a successful `start()` and `stop()`. */
@@ -97,13 +88,7 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
   /** @internal Messages in and out per route (`stats().routes`, `/metrics`). */
   readonly routeCounters: RouteCounters = new RouteCounters((route) => this.router.hasRoute(route));
   private readonly dispatcher: MessageDispatcher<Server> = new MessageDispatcher(this, this.router);
-  /** Open sockets, handshaking ones included; an entry goes once its socket has closed. */
-  private readonly sockets = new Set<ServerConnection>();
-  private readonly heartbeat: HeartbeatMonitor;
-  /** HELLO deadlines of the connections still handshaking (kept by `handshake`). */
-  private readonly handshakes = new Map<ServerConnection, HandshakeDeadline>();
-  private readonly handshake: ServerHandshake<Server>;
-  private readonly peerFrameParts: PeerFrameParts<Server>;
+  private readonly sockets: ServerSockets<Server>;
   private readonly endpoint: ServerEndpoint;
   /** @internal Functions shared by this server. */
   readonly registry = new FunctionRegistry();
@@ -115,7 +100,7 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
   private readonly linkManager: LinkManager;
   /** The server's only way to its cluster: the `backplane` option, else the clone mesh. */
   private readonly backplane: ServerBackplane;
-  private starting: Promise<void> | undefined;
+  private readonly lifecycle: ServerLifecycle;
   private readonly logger: ServerLog;
   private readonly ops: OpsEndpoint | undefined;
 
@@ -124,46 +109,36 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
     this.options = resolveServerOptions(options);
     this.logger = ServerLog.fromOptions(this.options.logger, this.options.silent, this.options.id);
     this.data = this.options.data;
-    this.heartbeat = new HeartbeatMonitor(this.options.heartbeatInterval);
     this.groups.history = new HistoryStore(this.options.history);
-    // The link manager only reads options when it is made; the resolver asks it for routes.
-    this.linkManager = new LinkManager(this);
-    // Every server has the mesh's API (`server.clones`); the mesh runs only as the default.
-    const mesh = new MeshBackplane(this, this.linkManager);
-    this.clones = mesh.clones;
-    const { backplane } = this.options;
-    // Another backplane's nodes are mirrored into `clones.clones`, which the mesh owns itself.
-    const mirror = backplane === undefined ? undefined : this.clones.clones;
-    this.backplane = new ServerBackplane(backplane ?? mesh, this, mirror);
-    this.groups.observer = this.backplane;
-    // History between nodes rides the backplane: the mesh's clone links, NATS requests.
-    const cluster = this.backplane.backplane;
-    this.resumes = new ResumeCoordinator(this.groups.history, () => cluster.history);
-    attachPresence(this, this.groups);
-    this.groups.routeCounters = this.routeCounters;
-    this.groups.listenerError = (error) => this.reportError(error);
-    this.functions = new ServerFunctions(this.registry, this.linkManager, this.backplane.resolver);
-    this.resolver = this.functions.resolver;
-    this.responder = new RpcResponder(this.resolver, this.options.id, this.options.maxInFlight);
+    ({
+      linkManager: this.linkManager,
+      clones: this.clones,
+      backplane: this.backplane,
+      resumes: this.resumes,
+      functions: this.functions,
+      resolver: this.resolver,
+      responder: this.responder,
+    } = buildServerParts(this));
     this.ops = OpsEndpoint.attach(this, this.options.ops, this.options.path);
-    this.peerFrameParts = {
+    this.sockets = new ServerSockets<Server>(this, {
       dispatcher: this.dispatcher,
       responder: this.responder,
-      clones: this.clones,
-      links: this.linkManager,
-      rateLimit: this.options.rateLimit,
-      peerError: (ws, error) => this.connectionError(ws, error),
-    };
-    this.handshake = new ServerHandshake(this, {
-      pending: this.handshakes,
-      heartbeat: this.heartbeat,
       links: this.linkManager,
       logger: this.logger,
       emit: (event, payload) => this.emit(event, payload),
+      trustTextFrames: () => this.endpoint.trustTextFrames,
     });
-    this.endpoint = new ServerEndpoint(this, this.sockets, (ws, socket, request, codec, entry) =>
-      this.accept(ws, socket, request, codec, entry),
+    this.endpoint = new ServerEndpoint(this, this.sockets.all, (...upgrade) =>
+      this.sockets.accept(...upgrade),
     );
+    this.lifecycle = new ServerLifecycle(this, {
+      backplane: this.backplane,
+      endpoint: this.endpoint,
+      links: this.linkManager,
+      sockets: this.sockets,
+      logger: this.logger,
+      emit: (event) => this.emit(event, { server: this }),
+    });
     this.registry.onChange = (namespace) => {
       this.functionsChanged(namespace);
       this.backplane.localChanged(namespace);
@@ -230,7 +205,8 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
 
   /** Current figures of this server (the same as the metrics endpoint exports). */
   stats(): ServerStats {
-    const { sockets, dispatcher, endpoint, linkManager: links, ops } = this;
+    const { dispatcher, endpoint, linkManager: links, ops } = this;
+    const sockets = this.sockets.all;
     // The mesh reports in `clones`; `backplane` is the state of a `backplane` option.
     const backplane = this.options.backplane === undefined ? undefined : this.backplane;
     return collectStats(this, { sockets, dispatcher, endpoint, links, ops, backplane });
@@ -346,117 +322,30 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
 
   /** Starts listening (own port) or attaches to the given http/https server. */
   start(startOptions: StartOptions = {}): Promise<void> {
-    if (this.active) return Promise.resolve();
-    this.starting ??= this.doStart(startOptions).finally(() => {
-      this.starting = undefined;
-    });
-    return this.starting;
-  }
-
-  private async doStart(startOptions: StartOptions): Promise<void> {
-    const msgpack = await loadCodec('msgpack');
-    this.groups.history.codec = msgpack;
-    // The backplane connects first: a node that cannot reach it does not accept clients.
-    await this.backplane.start(msgpack);
-    try {
-      await this.endpoint.open(startOptions);
-    } catch (error) {
-      await this.backplane.stop();
-      throw error;
-    }
-    this.active = true;
-    this.historySweep = setInterval(() => this.groups.history.sweep(), 10_000);
-    this.historySweep.unref();
-    this.linkManager.start();
-    this.log(`started ${this.id} on port ${String(this.port)} path ${this.options.path}`);
-    const { address } = this.endpoint;
-    if (this.handshake.open && address !== undefined && !isLoopback(address)) {
-      this.logger.warn(
-        `${this.id} listens on ${address} with no security option: any process that reaches ` +
-          'it can join the mesh as a clone or server link (set authFnIn or serverSecret)',
-      );
-    }
-    this.emit('start', { server: this });
+    return this.lifecycle.start(startOptions);
   }
 
   /** Closes every connection (code 1001), stops listening and clears timers. */
-  async stop(): Promise<void> {
-    if (this.starting !== undefined) await this.starting.catch(() => undefined);
-    if (!this.active) return;
-    this.active = false;
-    clearInterval(this.historySweep);
-    await this.backplane.stop().catch((error: unknown) => this.reportError(error));
-    this.linkManager.stop();
-    this.endpoint.detach();
-    const sockets = [...this.sockets];
-    for (const ws of sockets) ws.connection.close(CloseCode.GOING_AWAY, 'server stopping');
-    await waitForSocketsClosed(sockets, 1000);
-    this.heartbeat.stop();
-    this.handshake.clear();
-    await this.endpoint.close();
-    this.log(`stopped ${this.id}`);
-    this.emit('stop', { server: this });
-  }
-
-  /** A WebSocket upgrade completed: the connection starts its handshake. */
-  private accept(
-    ws: WebSocket,
-    socket: Duplex,
-    request: IncomingMessage,
-    codec: Codec,
-    entry: EndpointEntry,
-  ): void {
-    const wire = new NodeWireSocket(ws, socket, true);
-    const client = new ServerConnection(this, wire, codec, request, generateId('conn'), {
-      maxBufferedBytes: this.options.maxBufferedBytes,
-      requestTimeout: this.options.awaitResTimeout,
-    });
-    client.entry = entry;
-    wire.attach(client.connection, !this.endpoint.trustTextFrames);
-    if (!this.active) {
-      client.connection.close(CloseCode.GOING_AWAY, 'server stopping');
-      return;
-    }
-    this.sockets.add(client);
-    this.handshake.begin(client);
-    this.heartbeat.add(client.connection);
+  stop(): Promise<void> {
+    return this.lifecycle.stop();
   }
 
   /** @internal */
   handleFrame(ws: ServerConnection, frame: Frame, raw: WirePayload): void {
-    if (this.logger.debugEnabled)
-      this.logger.debug('frame in', { conn: ws.id, kind: ws.kind, frame: frameName(frame[0]) });
-    if (ws.state !== 'open') {
-      this.handshake.handleFrame(ws, frame, raw);
-      return;
-    }
-    routePeerFrame(this.peerFrameParts, ws, frame, raw);
+    this.sockets.frame(ws, frame, raw);
   }
 
   /** @internal */
   connectionClosed(ws: ServerConnection, code: number, reason: string): void {
-    this.handshake.end(ws);
-    this.heartbeat.delete(ws.connection);
-    this.groups.deleteSubscriber({ ws });
-    if (ws.grants.role === 'clone') this.clones.inboundClosed(ws.connection);
-    if (ws.grants.role === 'link') this.linkManager.inboundClosed(ws.connection);
-    this.responder.connectionClosed(ws.connection);
-    ws.backlog = undefined;
-    const wasOpen = this.clients.delete(ws.id);
-    ws.state = 'closed';
-    // The socket entry goes when the socket itself is closed, so stop() can wait for it.
-    if (ws.socket.ws.readyState === 3) this.sockets.delete(ws);
-    else ws.socket.ws.once('close', () => this.sockets.delete(ws));
-    if (wasOpen) {
-      this.log(`closeClient ${ws.id} (${code}${reason === '' ? '' : ` ${reason}`})`);
-      this.emit('closeClient', { server: this, ws, code, reason });
-    }
+    if (!this.sockets.closed(ws)) return;
+    this.log(`closeClient ${ws.id} (${code}${reason === '' ? '' : ` ${reason}`})`);
+    this.emit('closeClient', { server: this, ws, code, reason });
   }
 
   /** @internal */
   connectionError(ws: ServerConnection, error: Error): void {
     this.reportError(error, ws);
-    if (ws.state !== 'open' && ws.state !== 'closed') this.handshake.invalidFrame(ws, error);
+    this.sockets.failed(ws, error);
   }
 
   /** @internal No route matched a message. */
@@ -487,9 +376,4 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
   private log(message: string): void {
     this.logger.info(message);
   }
-}
-
-/** True for an address only this machine can reach. */
-function isLoopback(address: string): boolean {
-  return address === '::1' || address.startsWith('127.') || address === '::ffff:127.0.0.1';
 }

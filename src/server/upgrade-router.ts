@@ -22,7 +22,7 @@ interface UpgradeTable {
 const tables = new WeakMap<AnyHttpServer, UpgradeTable>();
 
 /** Path of a request URL without query string. */
-export function requestPath(url: string | undefined): string {
+function requestPath(url: string | undefined): string {
   if (url === undefined) return '/';
   const query = url.indexOf('?');
   return query === -1 ? url : url.slice(0, query);

@@ -3,8 +3,9 @@
  * replies, answers PINGs, applies what the handshake agreed on and turns every bad input
  * into an error frame or a close code instead of an exception. Its parts: the request table
  * (pending-request.ts), the sending half with the peer's limits and the buffer cap
- * (outbound.ts), the first steps of an incoming message (inbound.ts) and the signs of life
- * the heartbeat reads (liveness.ts).
+ * (outbound.ts), the first steps of an incoming message (inbound.ts), the signs of life
+ * the heartbeat reads (liveness.ts) and the answers (answers.ts); its options and handler
+ * are declared in connection-options.ts.
  * @module
  */
 import {
@@ -22,10 +23,15 @@ import {
   type Frame,
   type RequestBuilder,
   type WelcomeFrame,
-  type WireError,
 } from '../protocol/frames.js';
 import { validateFrame } from '../protocol/validate.js';
-import { fromWireError, toWireError } from '../protocol/wire-error.js';
+import { fromWireError } from '../protocol/wire-error.js';
+import { answerInvalid, sendErrorReply, sendReply, sendStreamError } from './answers.js';
+import type {
+  ConnectionHandler,
+  ConnectionOptions,
+  NegotiatedTerms,
+} from './connection-options.js';
 import {
   INVALID_TEXT,
   inboundRules,
@@ -37,35 +43,7 @@ import { encodedIntercept, type EncodedTap } from './encoded-tap.js';
 import { Liveness } from './liveness.js';
 import { Outbound } from './outbound.js';
 import { RequestTable, type PendingRequest } from './pending-request.js';
-import type { FrameCipher } from './frame-cipher.js';
 import type { SharedFrame, WireSocket } from './wire-socket.js';
-
-/** What the owner of a connection (server or client) handles. */
-export interface ConnectionHandler {
-  /** Every valid frame the transport does not consume itself (not REPLY, PING, PONG). */
-  onFrame(frame: Frame, raw: WirePayload): void;
-  /** The connection closed; pending requests were already rejected. */
-  onClose(code: number, reason: string): void;
-  /** A recoverable problem worth reporting (bad frame from the peer, handler crash...). */
-  onError(error: Error): void;
-}
-
-/** Options fixed when a connection is created. */
-export interface ConnectionOptions {
-  /** Codec negotiated for this connection. */
-  codec: Codec;
-  /** Outbound bytes allowed to wait in the socket before the peer counts as a slow consumer. */
-  maxBufferedBytes: number;
-  /** Default request timeout in ms. */
-  requestTimeout: number;
-  /** Id of the local node, put in error replies as `origin`. */
-  localId?: string;
-  /**
-   * The accepting side of a handshake: until {@link Connection.negotiated}, every frame
-   * (PING and REPLY included) goes to the handler, which refuses what is not a handshake frame.
-   */
-  accepting?: boolean;
-}
 
 /** Per-request options. */
 export interface RequestOptions {
@@ -77,20 +55,8 @@ export interface RequestOptions {
   encoded?: boolean | undefined;
 }
 
-/**
- * What the handshake agreed on, applied in one step by {@link Connection.negotiated} once
- * WELCOME is sent (accepting side) or received (dialing side).
- */
-export interface NegotiatedTerms {
-  /** Largest frame the peer accepts, in bytes. Default: no limit. */
-  peerMaxPayload?: number | undefined;
-  /** Seals every frame from now on (encrypted handshake). Default: none. */
-  cipher?: FrameCipher | undefined;
-  /** The peer reads batches, so this side may send them. Ignored with a cipher. */
-  peerReadsBatches: boolean;
-}
-
 export { BATCH_MAX_BYTES, SLOW_CONSUMER_GRACE_MS } from './outbound.js';
+export type * from './connection-options.js';
 
 /** A live wsmesh connection over a {@link WireSocket}. */
 export class Connection {
@@ -279,40 +245,17 @@ export class Connection {
 
   /** Answers request `id` with `data`. Serialization failures become an error reply. */
   reply(id: number, data: unknown): void {
-    if (this.isClosed) return;
-    try {
-      this.send([FrameType.REPLY, id, data === undefined ? null : data]);
-    } catch (error) {
-      if (error instanceof ConnectionClosedError || error instanceof SlowConsumerError) return;
-      this.replyError(id, error);
-    }
+    sendReply(this, this.localId, id, data);
   }
 
   /** Answers request `id` (0 = none) with an error. */
   replyError(id: number, error: unknown): void {
-    if (this.isClosed) return;
-    const wire: WireError = toWireError(error, this.localId);
-    try {
-      this.send([FrameType.ERROR, id, wire]);
-    } catch {
-      // The error itself could not be sent (closed, or its data is not serializable):
-      // retry once with the bare code and message.
-      try {
-        this.send([FrameType.ERROR, id, { code: wire.code, message: wire.message }]);
-      } catch {
-        // Closed: nothing more to do.
-      }
-    }
+    sendErrorReply(this, this.localId, id, error);
   }
 
   /** Ends RPC stream `streamId` with an error (RPC_STREAM_ERROR; stream ids are not request ids). */
   streamError(streamId: number, error: unknown): void {
-    if (this.isClosed) return;
-    try {
-      this.send([FrameType.RPC_STREAM_ERROR, streamId, toWireError(error, this.localId)]);
-    } catch {
-      // Closed: the consumer learns it from its own connection.
-    }
+    sendStreamError(this, this.localId, streamId, error);
   }
 
   /**
@@ -363,7 +306,7 @@ export class Connection {
     try {
       frame = validateFrame(decoded);
     } catch (error) {
-      this.answerInvalid(error);
+      answerInvalid(this, this.localId, error, (reported) => this.handler.onError(reported));
       return;
     }
     if (!this.handshaking) {
@@ -394,14 +337,6 @@ export class Connection {
     } catch (error) {
       this.handler.onError(error instanceof Error ? error : new Error(String(error)));
     }
-  }
-
-  /** An invalid frame: reported, and answered on its request or stream when it names one. */
-  private answerInvalid(error: unknown): void {
-    this.handler.onError(error instanceof Error ? error : new Error(String(error)));
-    const { id, streamId } = answerable(error instanceof ProtocolError ? error.data : undefined);
-    if (streamId !== undefined) this.streamError(streamId, error);
-    else this.replyError(id ?? 0, error);
   }
 
   /**
@@ -454,13 +389,4 @@ export class Connection {
     this.out.dropSlowConsumer();
     this.handleClosed(CloseCode.SLOW_CONSUMER, 'slow consumer');
   }
-}
-
-/** The request or stream a bad frame named, read from its error's `data`. */
-function answerable(data: unknown): { id?: number; streamId?: number } {
-  if (typeof data !== 'object' || data === null) return {};
-  const id = 'id' in data && typeof data.id === 'number' ? data.id : undefined;
-  const streamId =
-    'streamId' in data && typeof data.streamId === 'number' ? data.streamId : undefined;
-  return { id, streamId };
 }
