@@ -70,10 +70,11 @@ describe('bench: where a curve bends', () => {
     assert.match(bendSentence('cost', series([1, 1.2, 0.9])), /stays flat, between 0\.9 and 1\.2/);
     assert.match(bendSentence('cost', series([1, 1.2, 1.6, 3])), /bends up at 100 \(1\.6, 1\.6x/);
     assert.match(bendSentence('cost', series([4, 2, 1])), /falls from 4 at 1 to 1 at 100/);
-    // A dip that comes back up is not a fall.
+    // A cost that falls, then climbs past 1.5x its low, bends up; short of that it falls.
+    assert.match(bendSentence('cost', series([2, 1, 1.4])), /falls from 2 at 1 to 1\.4 at 100/);
     assert.match(
-      bendSentence('cost', series([2, 1, 2.2])),
-      /dips from 2 at 1 to 1 at 10, then ends at 2\.2 at 100/,
+      bendSentence('cost', series([2, 1, 1.2, 1.9])),
+      /dips from 2 at 1 to 1 at 10, then bends up at 1,000 \(1\.9, 1\.9x its low\)/,
     );
     assert.match(bendSentence('cost', series([-1, 2, 2.1])), /stays flat/);
   });

@@ -1,7 +1,7 @@
 /**
  * The generated sentence on a curve's shape: whether its cost per unit stays flat, where it
- * first bends (rises past 1.5x its first value) or how far it falls, and how far wsmesh is
- * from the reference line.
+ * first bends (rises past 1.5x its first value, or past 1.5x its low after a dip) or how far
+ * it falls, and how far wsmesh is from the reference line.
  * @module
  */
 import { contenderLabel } from './contenders.js';
@@ -31,13 +31,15 @@ export function bendSentence(label: string, series: readonly Series[]): string {
   const ys = counted.map(([, y]) => y);
   const [low, high] = [Math.min(...ys), Math.max(...ys)];
   let text: string;
+  // A cost that first falls can still bend up later: measured from its lowest point.
+  const dip = counted.find(([, y]) => y === low) ?? first;
+  const rise = counted.slice(counted.indexOf(dip) + 1).find(([, y]) => y > low * BEND);
   if (bend !== undefined) {
     text = `${name}: ${label} bends up at ${short(bend[0])} (${short(bend[1])}, ${short(bend[1] / y0)}x its value at ${short(x0)}); at ${short(last[0])} it is ${short(last[1])}.`;
   } else if (high <= y0 * BEND && low >= y0 / BEND) {
     text = `${name}: ${label} stays flat, between ${short(low)} and ${short(high)} from ${short(x0)} to ${short(last[0])}.`;
-  } else if (last[1] >= y0) {
-    const dip = counted.find(([, y]) => y === low) ?? first;
-    text = `${name}: ${label} dips from ${short(y0)} at ${short(x0)} to ${short(low)} at ${short(dip[0])}, then ends at ${short(last[1])} at ${short(last[0])}, never above 1.5x its first value.`;
+  } else if (rise !== undefined && dip !== first) {
+    text = `${name}: ${label} dips from ${short(y0)} at ${short(x0)} to ${short(low)} at ${short(dip[0])}, then bends up at ${short(rise[0])} (${short(rise[1])}, ${short(rise[1] / low)}x its low); at ${short(last[0])} it is ${short(last[1])}.`;
   } else {
     text = `${name}: ${label} falls from ${short(y0)} at ${short(x0)} to ${short(last[1])} at ${short(last[0])} (fixed costs spread over more units), never above 1.5x its first value.`;
   }
