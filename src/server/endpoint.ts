@@ -57,9 +57,9 @@ export type AcceptSocket = (
 ) => void;
 
 /**
- * Error listener of upgraded sockets. A module function, not a closure: a closure made in the
- * upgrade handler would keep its whole scope (the upgrade request with its headers and
- * streams) alive for as long as the socket lives.
+ * Error listener of sockets during their upgrade (removed once `ws` owns the socket). A module
+ * function, not a closure: a closure made in the upgrade handler would keep its whole scope
+ * (the upgrade request with its headers and streams) alive.
  */
 function destroySocket(this: Duplex): void {
   this.destroy();
@@ -153,9 +153,12 @@ export class ServerEndpoint {
         }
         chosen.set(request, codec);
         socket.on('error', destroySocket);
-        wss.handleUpgrade(request, socket, head, (ws) =>
-          this.accept(ws, socket, request, codec, entry),
-        );
+        wss.handleUpgrade(request, socket, head, (ws) => {
+          // From here `ws` handles the socket's errors; a second listener would only cost
+          // every idle connection a listener array.
+          socket.removeListener('error', destroySocket);
+          this.accept(ws, socket, request, codec, entry);
+        });
       };
     const mesh = options.meshEndpoint;
     let httpServer = options.server;

@@ -46,3 +46,13 @@ export interface NegotiatedTerms {
   /** The peer reads batches, so this side may send them. Ignored with a cipher. */
   peerReadsBatches: boolean;
 }
+
+/** Per-request options. */
+export interface RequestOptions {
+  /** Timeout in ms; defaults to the connection's `requestTimeout`. */
+  timeout?: number | undefined;
+  /** Cancels the wait (the request may still run remotely). */
+  signal?: AbortSignal | undefined;
+  /** With a tap (`Connection.tapEncoded`), the reply may come still encoded. */
+  encoded?: boolean | undefined;
+}

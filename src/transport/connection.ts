@@ -31,6 +31,7 @@ import type {
   ConnectionHandler,
   ConnectionOptions,
   NegotiatedTerms,
+  RequestOptions,
 } from './connection-options.js';
 import {
   INVALID_TEXT,
@@ -45,16 +46,6 @@ import { Outbound } from './outbound.js';
 import { RequestTable, type PendingRequest } from './pending-request.js';
 import type { SharedFrame, WireSocket } from './wire-socket.js';
 
-/** Per-request options. */
-export interface RequestOptions {
-  /** Timeout in ms; defaults to the connection's `requestTimeout`. */
-  timeout?: number | undefined;
-  /** Cancels the wait (the request may still run remotely). */
-  signal?: AbortSignal | undefined;
-  /** With a {@link Connection.tapEncoded | tap}, the reply may come still encoded. */
-  encoded?: boolean | undefined;
-}
-
 export { BATCH_MAX_BYTES, SLOW_CONSUMER_GRACE_MS } from './outbound.js';
 export type * from './connection-options.js';
 
@@ -62,16 +53,13 @@ export type * from './connection-options.js';
 export class Connection {
   /** Codec of this connection. */
   readonly codec: Codec;
-  private readonly requests = new RequestTable();
+  /** Made on the first request: most server-side connections never send one. */
+  private requestTable: RequestTable | undefined;
   private readonly out: Outbound;
   private isClosed = false;
   private readonly liveness = new Liveness();
   /** How incoming messages are read; replaced by the handshake only. */
   private inbound: InboundRules;
-  /** Takes each decoded frame of a message (one function for the connection's life). */
-  private readonly onDecoded = (decoded: unknown, raw: WirePayload): void => {
-    if (!this.isClosed) this.receiveFrame(decoded, raw);
-  };
   /** Accepting side, handshake not over: the handler sees every frame. */
   private handshaking: boolean;
   /** Offers each incoming frame before it is decoded (see {@link tapEncoded}). */
@@ -91,6 +79,11 @@ export class Connection {
     this.requestTimeout = options.requestTimeout;
     this.localId = options.localId;
     this.handshaking = options.accepting === true;
+  }
+
+  private get requests(): RequestTable {
+    this.requestTable ??= new RequestTable();
+    return this.requestTable;
   }
 
   /** Requests sent by this side that await a reply, by id. */
@@ -289,7 +282,15 @@ export class Connection {
   receive(payload: WirePayload): void {
     if (this.isClosed) return;
     this.liveness.heardFrom();
-    const refusal = openMessage(payload, this.inbound, this.onDecoded, this.intercept);
+    // A callback per message rather than one kept per connection: idle connections are many.
+    const refusal = openMessage(
+      payload,
+      this.inbound,
+      (decoded, raw) => {
+        if (!this.isClosed) this.receiveFrame(decoded, raw);
+      },
+      this.intercept,
+    );
     if (refusal !== undefined) this.refuse(refusal);
   }
 
@@ -312,11 +313,11 @@ export class Connection {
     if (!this.handshaking) {
       switch (frame[0]) {
         case FrameType.REPLY:
-          this.requests.succeed(frame[1], frame[2]);
+          this.requestTable?.succeed(frame[1], frame[2]);
           return;
         case FrameType.ERROR:
           if (frame[1] !== 0) {
-            this.requests.fail(frame[1], fromWireError(frame[2]));
+            this.requestTable?.fail(frame[1], fromWireError(frame[2]));
             return;
           }
           break;
@@ -371,7 +372,7 @@ export class Connection {
   handleClosed(code: number, reason: string): void {
     if (this.isClosed) return;
     this.isClosed = true;
-    this.requests.failAll(
+    this.requestTable?.failAll(
       () =>
         new ConnectionClosedError(
           `The connection closed (${code}${reason === '' ? '' : ` ${reason}`}) before a reply came`,
