@@ -12,8 +12,8 @@ import { Cleanup, isFrame, rawPackr, waitFor, type RawPeer } from './helpers.js'
 
 const MAX_CLONES = 50;
 const FORGED = 10_000;
-/** Records (and names) per CLONE_SYNC frame. */
-const PER_FRAME = 500;
+/** Records (or names) per CLONE_SYNC frame: under the 1 MiB `maxPayload`. */
+const PER_FRAME = 250;
 
 /** A raw clone `id` linked to `target`, alive to the heartbeat, with its own record sent. */
 async function rogue(cleanup: Cleanup, target: Clone, id: string): Promise<RawPeer> {
@@ -48,7 +48,7 @@ async function handled(peer: RawPeer): Promise<void> {
  * each costs its most): records linked to the rogue, then as many names with long urls.
  */
 function forge(peer: RawPeer, prefix: string, count: number): void {
-  const id = (n: number): string => `${prefix}-${n}-`.padEnd(256, 'x');
+  const id = (n: number, kind = 'record'): string => `${prefix}-${kind}-${n}-`.padEnd(256, 'x');
   for (let start = 0; start < count; start += PER_FRAME) {
     const records = [];
     for (let n = start; n < Math.min(count, start + PER_FRAME); n++) {
@@ -60,7 +60,7 @@ function forge(peer: RawPeer, prefix: string, count: number): void {
     const names: [string, string][] = [];
     for (let n = start; n < Math.min(count, start + PER_FRAME); n++) {
       // Port 1 of loopback: refused at once should anything dial it.
-      names.push([`${id(n)}-name`, `ws://127.0.0.1:1/${'p'.repeat(1900)}`]);
+      names.push([id(n, 'name'), `ws://127.0.0.1:1/${'p'.repeat(2000)}`]);
     }
     peer.send([FrameType.CLONE_SYNC, [], names]);
   }

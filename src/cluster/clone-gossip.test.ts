@@ -20,7 +20,7 @@ function node(selfId: string, links: string[] = [], maxPayload = 1024 * 1024, ma
     deleteGroup: () => undefined,
     interestChanged: () => undefined,
   });
-  const gossip = new CloneGossip({
+  const gossip: CloneGossip = new CloneGossip({
     selfId,
     instance: `${selfId}-1`,
     url: `ws://${selfId}`,
@@ -31,8 +31,8 @@ function node(selfId: string, links: string[] = [], maxPayload = 1024 * 1024, ma
     cap,
     // Without a clone table, the clones known are those with a record.
     named: {
-      has: (id) => gossip.record(id) !== undefined,
-      get size() {
+      has: (id): boolean => gossip.record(id) !== undefined,
+      get size(): number {
         return gossip.size;
       },
     },
@@ -386,4 +386,22 @@ test('the pages of a refused record are not collected, and the refusal counts on
   for (const page of pages) receiver.gossip.receive('rogue', [FrameType.CLONE_UPDATE, page]);
   assert.equal(receiver.gossip.record('x'), undefined);
   assert.equal(receiver.cap.refused, 1);
+});
+
+test('tombstones: of an unknown clone ignored; held ones make room for live records, oldest first', () => {
+  const { gossip, cap } = node('b', ['a'], 1024 * 1024, 3);
+  const tombstone = (id: string): CloneRecord => ({ ...record(id, 2), gone: true });
+  assert.deepEqual(gossip.receive('a', [FrameType.CLONE_UPDATE, tombstone('stranger')]), []);
+  assert.equal(gossip.size, 0);
+  for (const id of ['x', 'y', 'z']) gossip.receive('a', [FrameType.CLONE_UPDATE, record(id, 1)]);
+  for (const id of ['x', 'y']) gossip.receive('a', [FrameType.CLONE_UPDATE, tombstone(id)]);
+  assert.equal(gossip.size, 3);
+  // Without a clone table, tombstones still count as known clones here; a linked clone's
+  // record (past the cap) pushes out the oldest tombstone.
+  gossip.receive('a', [FrameType.CLONE_UPDATE, record('a', 1, ['b'])]);
+  assert.equal(gossip.size, 3);
+  assert.equal(gossip.record('x'), undefined);
+  assert.equal(gossip.record('y')?.gone, true);
+  assert.equal(gossip.record('z')?.gone, false);
+  assert.equal(cap.refused, 0);
 });

@@ -3,10 +3,10 @@
  * known by name. Gossip is taken from admitted clones only, but an admitted clone can still
  * announce records and names for made-up ids; each would cost memory, count as a clone that
  * addressed frames may come from, and (with a url) get a dialer. So a server keeps at most
- * `maxClones` of each. What it holds stays (nothing is evicted for something newer); past the
- * cap it still takes in the clones it is linked to directly and those added with `addClone`,
- * which cannot be made up by a peer. Refusals are counted and logged, at most one warning per
- * {@link WARN_INTERVAL_MS}.
+ * `maxClones` other clones (`clones.clones`, and records only of those). What it holds stays
+ * (nothing is evicted for something newer); past the cap it still takes in the clones it is
+ * linked to directly and those added with `addClone`, which cannot be made up by a peer.
+ * Refusals are counted and logged, at most one warning per {@link WARN_INTERVAL_MS}.
  * @module
  */
 import type { CloneRecord } from '../protocol/frames.js';

@@ -57,7 +57,7 @@ export function buildCloneUnits(host: CloneHost, control: CloneUnitsControl): Cl
       return host.cloneOptions.maxClones;
     },
     // Neither can a peer make up: a live link passed admission, `addClone` is the user's.
-    preferred: (id) => links.has(id) || table.clones.get(id)?.explicit === true,
+    preferred: (id): boolean => links.has(id) || table.clones.get(id)?.explicit === true,
     warn: (message, fields) => host.logWarning(message, fields),
   });
   const table = new CloneTable(
