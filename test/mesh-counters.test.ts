@@ -94,10 +94,7 @@ describe('counters of the mesh bounds, in stats() and /metrics', () => {
       assert.equal(await sample(t1, dropped, 'reason="unknown_origin"'), forged);
       assert.equal(await sample(t1, dropped, 'reason="looping"'), addressed.looping);
       assert.equal(await sample(t1, dropped, 'reason="fetch_paced"'), addressed.fetchesPaced);
-      assert.equal(
-        await sample(t1, 'wsmesh_clone_addressed_forwarded_total'),
-        addressed.forwarded,
-      );
+      assert.equal(await sample(t1, 'wsmesh_clone_addressed_forwarded_total'), addressed.forwarded);
     } finally {
       await cleanup.run();
     }

@@ -6,7 +6,11 @@ test('CloneCap: room up to max, preferred clones past it; refusals counted, one 
   let now = 0;
   const warnings: Record<string, unknown>[] = [];
   const cap = new CloneCap(
-    { max: 2, preferred: (id) => id === 'linked', warn: (_message, fields) => warnings.push(fields) },
+    {
+      max: 2,
+      preferred: (id) => id === 'linked',
+      warn: (_message, fields) => warnings.push(fields),
+    },
     () => now,
   );
   assert.equal(cap.admit('a', 0, 'record'), true);

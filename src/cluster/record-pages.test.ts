@@ -87,7 +87,11 @@ test('syncParts: known clones and pages spread over frames under the limit', () 
 
 test('PageAssembler: a link that starts records and never ends them holds at most a few', () => {
   const assembler = new PageAssembler();
-  const page = (id: string, index: number, count: number): CloneRecord & { page: [number, number] } => ({
+  const page = (
+    id: string,
+    index: number,
+    count: number,
+  ): CloneRecord & { page: [number, number] } => ({
     id,
     instance: 'i-1',
     url: null,
