@@ -5,6 +5,8 @@
  */
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
+import { InvalidOptionError, SERVER_DEFAULTS, Server } from '../src/index.js';
+import { resolveServerOptions } from '../src/server/options.js';
 import { FrameType } from '../src/protocol/frames.js';
 import { startClone, startInbox, awaitInterest, prober, type Clone } from './clone-helpers.js';
 import { rawHandshake } from './trust-helpers.js';
@@ -80,6 +82,19 @@ function linked(clones: Clone[]): boolean {
 }
 
 describe('attacks with made-up clone records', () => {
+  test('maxClones: a positive integer, 1000 by default, checked up front', () => {
+    assert.equal(SERVER_DEFAULTS.maxClones, 1000);
+    assert.equal(resolveServerOptions({}).maxClones, 1000);
+    assert.equal(resolveServerOptions({ maxClones: 3 }).maxClones, 3);
+    for (const bad of [0, -1, 1.5, Number.NaN, '10', null]) {
+      assert.throws(
+        () => new Server({ maxClones: bad as number }),
+        InvalidOptionError,
+        `maxClones ${String(bad)}`,
+      );
+    }
+  });
+
   test(`${FORGED} made-up records and names: each clone keeps at most maxClones, the real mesh converges and delivers`, async (t) => {
     const cleanup = new Cleanup();
     try {
