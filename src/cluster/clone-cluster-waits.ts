@@ -34,6 +34,18 @@ export interface ClusterWaitsContext {
   interestPending(): boolean;
 }
 
+/** What became of addressed frames (50-53) on this clone, since start. */
+export interface AddressedStats {
+  /** Frames passed on towards another clone. */
+  forwarded: number;
+  /** Frames dropped because no record gives a path to their `from` (made up, or gone). */
+  unknownOrigin: number;
+  /** Frames dropped because they kept passing this clone (a loop while routes disagree). */
+  looping: number;
+  /** Presence fetches left unanswered because identical ones came too fast. */
+  fetchesPaced: number;
+}
+
 /** Confirmations, acknowledgements and presence between clones. */
 export class ClusterWaits {
   private readonly selfId: string;
@@ -41,6 +53,17 @@ export class ClusterWaits {
   private readonly interestAcks: InterestAcks;
   private readonly publishAcks: PublishAcks;
   private readonly presence: ClonePresence;
+
+  /** What became of addressed frames, since start. */
+  get addressedStats(): AddressedStats {
+    const { addressed, presence } = this;
+    return {
+      forwarded: addressed.forwarded,
+      unknownOrigin: addressed.unknownOrigin,
+      looping: addressed.loops.dropped,
+      fetchesPaced: presence.answers.dropped,
+    };
+  }
 
   constructor(context: ClusterWaitsContext) {
     const { selfId, links, routes } = context;

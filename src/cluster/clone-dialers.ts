@@ -5,8 +5,9 @@
  *
  * One WebSocket per pair of clones is enough, so only one side dials: the clone with the
  * smaller id. A clone without `url` cannot be dialed, so it always dials; `addClone` always
- * dials, since the user asked for that link. When both sides dial anyway, the link table
- * keeps one link.
+ * dials, since the user asked for that link; and a clone left without a link for a while is
+ * dialed from this side too (the other side may not know this one: past `maxClones` it keeps
+ * no clone it only heard of). When both sides dial anyway, the link table keeps one link.
  * @module
  */
 import type { Codec } from '../protocol/codec.js';
@@ -36,6 +37,9 @@ export interface DialPolicyView {
 
 /** Minimum time a learned clone stays known while unreachable. */
 const MIN_FORGET_MS = 60_000;
+
+/** `cloneInterval`s without a link after which the side with the larger id dials as well. */
+const DIAL_ANYWAY_INTERVALS = 5;
 
 /** The dialers of one server, by clone id. */
 export class CloneDialers {
@@ -87,9 +91,11 @@ export class CloneDialers {
   }
 
   /** True when this server is the side that dials `clone`. */
-  shouldDial(clone: RemoteClone): boolean {
+  shouldDial(clone: RemoteClone, now = Date.now()): boolean {
     if (clone.url === null || this.view.isForgotten(clone.id)) return false;
-    return clone.explicit || this.host.url === undefined || this.host.id < clone.id;
+    if (clone.explicit || this.host.url === undefined || this.host.id < clone.id) return true;
+    const wait = DIAL_ANYWAY_INTERVALS * this.host.cloneOptions.cloneInterval;
+    return now - clone.unlinkedSince > wait;
   }
 
   /** False when a dialer should give up for now: linked, unknown, forgotten or stopped. */

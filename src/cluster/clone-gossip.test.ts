@@ -3,17 +3,24 @@ import { test } from 'node:test';
 import { FrameType, type CloneRecord } from '../protocol/frames.js';
 import { CloneGossip, type GossipAction, type GossipFrame } from './clone-gossip.js';
 import { CloneGroupsObserver } from './clone-groups.js';
+import { CloneCap } from './clone-records-cap.js';
 import { digestHash } from './digest-summary.js';
 
-/** A gossip unit for clone `selfId` with live links to `links`. */
-function node(selfId: string, links: string[] = [], maxPayload = 1024 * 1024) {
+/** A gossip unit for clone `selfId` with live links to `links`, keeping `maxClones` records. */
+function node(selfId: string, links: string[] = [], maxPayload = 1024 * 1024, maxClones = 1000) {
   const forgotten = new Set<string>();
+  const warnings: string[] = [];
+  const cap = new CloneCap({
+    max: maxClones,
+    preferred: (id) => links.includes(id),
+    warn: (message) => warnings.push(message),
+  });
   const interest = new CloneGroupsObserver({
     publish: () => undefined,
     deleteGroup: () => undefined,
     interestChanged: () => undefined,
   });
-  const gossip = new CloneGossip({
+  const gossip: CloneGossip = new CloneGossip({
     selfId,
     instance: `${selfId}-1`,
     url: `ws://${selfId}`,
@@ -21,8 +28,16 @@ function node(selfId: string, links: string[] = [], maxPayload = 1024 * 1024) {
     links: () => links,
     maxPayload: () => maxPayload,
     isForgotten: (id) => forgotten.has(id),
+    cap,
+    // Without a clone table, the clones known are those with a record.
+    named: {
+      has: (id): boolean => gossip.record(id) !== undefined,
+      get size(): number {
+        return gossip.size;
+      },
+    },
   });
-  return { gossip, links, forgotten, interest };
+  return { gossip, links, forgotten, interest, cap, warnings };
 }
 
 function record(id: string, v: number, links: string[] = [], groups: string[] = []): CloneRecord {
@@ -49,7 +64,7 @@ test('a new record is applied, learned and passed on to the links that did not g
   // e says it is linked to x: x told it first-hand.
   gossip.receive('e', [FrameType.CLONE_UPDATE, record('e', 1, ['b', 'x'])]);
   const actions = gossip.receive('a', [FrameType.CLONE_UPDATE, record('x', 1, ['c'], ['g'])]);
-  assert.deepEqual(actions[0], { type: 'learn', id: 'x', url: 'ws://x' });
+  assert.deepEqual(actions[0], { type: 'learn', id: 'x', url: 'ws://x', from: 'a' });
   // Not back to a (it came from there), not to c (x is linked to c), not to e (linked to x).
   assert.deepEqual(
     sent(actions).map(([to]) => to),
@@ -225,7 +240,7 @@ test('a record larger than the peer accepts goes in pages and is applied when th
     assert.deepEqual(receiver.gossip.receive('x', [FrameType.CLONE_UPDATE, page]), []);
   }
   const last = receiver.gossip.receive('x', [FrameType.CLONE_UPDATE, pages.at(-1) as CloneRecord]);
-  assert.deepEqual(last[0], { type: 'learn', id: 'x', url: 'ws://x' });
+  assert.deepEqual(last[0], { type: 'learn', id: 'x', url: 'ws://x', from: 'x' });
   assert.deepEqual([...(receiver.gossip.record('x')?.groups ?? [])], groups);
 });
 
@@ -323,4 +338,70 @@ test('a digest exchange in sync sends only count and hash; a difference gets the
   log.length = 0;
   deliver(nodes, 'b', b.gossip.tick(), log);
   assert.equal(log.length, 1, 'in sync again: one compact digest');
+});
+
+test('past maxClones, records of new clones are refused (counted, one warning); held and linked ones still apply', () => {
+  const { gossip, cap, warnings } = node('b', ['rogue', 'real'], 1024 * 1024, 3);
+  gossip.receive('rogue', [FrameType.CLONE_UPDATE, record('rogue', 1, ['b'])]);
+  for (let i = 0; i < 100; i++) {
+    gossip.receive('rogue', [FrameType.CLONE_UPDATE, record(`fake-${i}`, 1, ['rogue'])]);
+  }
+  assert.equal(gossip.size, 3, 'the rogue and two made-up clones');
+  assert.equal(cap.refused, 98);
+  assert.equal(warnings.length, 1, 'one warning, not one per record');
+  // Nothing refused is learned, passed on or acknowledged.
+  const refused = gossip.receive('rogue', [FrameType.CLONE_UPDATE, record('fake-50', 1)]);
+  assert.deepEqual(refused, []);
+  // A held clone's newer version still applies; a linked clone gets in past the cap.
+  const newer = gossip.receive('rogue', [FrameType.CLONE_UPDATE, record('fake-0', 2, ['rogue'])]);
+  assert.ok(newer.some((action) => action.type === 'applied'));
+  gossip.receive('real', [FrameType.CLONE_UPDATE, record('real', 1, ['b'])]);
+  assert.equal(gossip.record('real')?.v, 1);
+  assert.equal(gossip.size, 4);
+  // A full digest of made-up ids makes it ask for none of them.
+  const entries: [string, number][] = Array.from({ length: 50 }, (_, i) => [`other-${i}`, 1]);
+  const asked = sent(gossip.receive('rogue', [FrameType.CLONE_DIGEST, entries])).filter(
+    ([, frame]) => frame[0] === FrameType.CLONE_REQUEST,
+  );
+  assert.deepEqual(asked, []);
+});
+
+test('a record listing more links than maxClones is refused unless its clone is linked', () => {
+  const { gossip, cap } = node('b', ['rogue'], 1024 * 1024, 5);
+  const links = Array.from({ length: 6 }, (_, i) => `l${i}`);
+  gossip.receive('rogue', [FrameType.CLONE_UPDATE, record('x', 1, links)]);
+  assert.equal(gossip.record('x'), undefined);
+  assert.equal(cap.refused, 1);
+  gossip.receive('rogue', [FrameType.CLONE_UPDATE, record('rogue', 1, links)]);
+  assert.equal(gossip.record('rogue')?.links.length, 6);
+});
+
+test('the pages of a refused record are not collected, and the refusal counts once', () => {
+  const sender = node('x', ['b'], 4096);
+  for (let n = 0; n < 400; n++) sender.interest.interestAdded(`group-${n}`);
+  const pages = update('b', sender.gossip.receive('b', [FrameType.CLONE_REQUEST, 'x']));
+  assert.ok(pages.length > 1, 'paged');
+  const receiver = node('b', ['rogue'], 1024 * 1024, 1);
+  receiver.gossip.receive('rogue', [FrameType.CLONE_UPDATE, record('held', 1)]);
+  for (const page of pages) receiver.gossip.receive('rogue', [FrameType.CLONE_UPDATE, page]);
+  assert.equal(receiver.gossip.record('x'), undefined);
+  assert.equal(receiver.cap.refused, 1);
+});
+
+test('tombstones: of an unknown clone ignored; held ones make room for live records, oldest first', () => {
+  const { gossip, cap } = node('b', ['a'], 1024 * 1024, 3);
+  const tombstone = (id: string): CloneRecord => ({ ...record(id, 2), gone: true });
+  assert.deepEqual(gossip.receive('a', [FrameType.CLONE_UPDATE, tombstone('stranger')]), []);
+  assert.equal(gossip.size, 0);
+  for (const id of ['x', 'y', 'z']) gossip.receive('a', [FrameType.CLONE_UPDATE, record(id, 1)]);
+  for (const id of ['x', 'y']) gossip.receive('a', [FrameType.CLONE_UPDATE, tombstone(id)]);
+  assert.equal(gossip.size, 3);
+  // Without a clone table, tombstones still count as known clones here; a linked clone's
+  // record (past the cap) pushes out the oldest tombstone.
+  gossip.receive('a', [FrameType.CLONE_UPDATE, record('a', 1, ['b'])]);
+  assert.equal(gossip.size, 3);
+  assert.equal(gossip.record('x'), undefined);
+  assert.equal(gossip.record('y')?.gone, true);
+  assert.equal(gossip.record('z')?.gone, false);
+  assert.equal(cap.refused, 0);
 });

@@ -22,6 +22,7 @@ import {
   type CloneUpdateFrame,
 } from '../protocol/frames.js';
 import type { Interest } from './clone-groups.js';
+import { GossipAdmission, type CloneCap, type NamedClones } from './clone-records-cap.js';
 import { RecordStore, type StoredRecord } from './clone-records.js';
 import { digestHash } from './digest-summary.js';
 import { PAGE_BYTES, PageAssembler, paginate, syncParts } from './record-pages.js';
@@ -33,8 +34,8 @@ export type GossipFrame = CloneSyncFrame | CloneUpdateFrame | CloneRequestFrame 
 export type GossipAction =
   /** Send `frames` on the link to `to`, in order; the rest are dropped once one is not sent. */
   | { type: 'send'; to: string; frames: GossipFrame[] }
-  /** A clone exists, at `url` when not null. */
-  | { type: 'learn'; id: string; url: string | null }
+  /** A clone exists, at `url` when not null; `from` is the peer that said so. */
+  | { type: 'learn'; id: string; url: string | null; from: string }
   /** A clone announced that it stopped. */
   | { type: 'gone'; id: string }
   /** Another process uses this server's id. */
@@ -62,6 +63,13 @@ export interface GossipContext {
   maxPayload(peer: string): number;
   /** True when `deleteClone` removed the clone: nothing said about it is taken in. */
   isForgotten(id: string): boolean;
+  /** The `maxClones` bound on the clones kept (clone-records-cap.ts). */
+  readonly cap: CloneCap;
+  /**
+   * The clones this server knows (`clones.clones`, bounded by `maxClones`): a record of one
+   * of them is taken in; of another clone only while there is room for one more.
+   */
+  readonly named: NamedClones;
 }
 
 /** Interest changes up to this size always go as a delta, even when the full list is shorter. */
@@ -73,8 +81,11 @@ export class CloneGossip {
   private readonly pages = new PageAssembler();
   private ownVersion = 0;
   private linksChanged = false;
+  private readonly admission: GossipAdmission;
 
-  constructor(private readonly context: GossipContext) {}
+  constructor(private readonly context: GossipContext) {
+    this.admission = new GossipAdmission(context.cap, context.named, (id) => this.records.get(id));
+  }
 
   /** Version of this server's own record. */
   get version(): number {
@@ -89,6 +100,11 @@ export class CloneGossip {
   /** The records of other clones. */
   known(): IterableIterator<StoredRecord> {
     return this.records.values();
+  }
+
+  /** Number of records of other clones held. */
+  get size(): number {
+    return this.records.size;
   }
 
   /** The record of clone `id`. */
@@ -234,9 +250,13 @@ export class CloneGossip {
   /** A membership frame from `peer`. */
   receive(peer: string, frame: GossipFrame): GossipAction[] {
     const actions: GossipAction[] = [];
+    this.admission.reset();
     switch (frame[0]) {
       case FrameType.CLONE_SYNC:
-        for (const [id, url] of frame[2]) actions.push({ type: 'learn', id, url });
+        for (const [id, url] of frame[2]) {
+          if (id === this.context.selfId || this.context.isForgotten(id)) continue;
+          if (this.admission.name(id, peer)) actions.push({ type: 'learn', id, url, from: peer });
+        }
         for (const record of frame[1]) this.apply(record, peer, actions);
         break;
       case FrameType.CLONE_UPDATE:
@@ -281,7 +301,7 @@ export class CloneGossip {
       }
       return;
     }
-    if (context.isForgotten(record.id)) return;
+    if (context.isForgotten(record.id) || !this.admission.record(record, from)) return;
     if (record.page !== undefined) {
       const known = this.records.get(record.id);
       if (known !== undefined && known.instance === record.instance && record.v <= known.v) return;
@@ -300,8 +320,9 @@ export class CloneGossip {
       return;
     }
     if (result === 'stale') return;
+    this.records.trim(context.cap.max);
     if (record.gone === true) actions.push({ type: 'gone', id: record.id });
-    else actions.push({ type: 'learn', id: record.id, url: record.url });
+    else actions.push({ type: 'learn', id: record.id, url: record.url, from });
     actions.push({
       type: 'applied',
       id: record.id,
@@ -328,6 +349,8 @@ export class CloneGossip {
     for (const [id, version] of entries) {
       if (id === selfId || this.context.isForgotten(id)) continue;
       const mine = this.records.get(id);
+      // No record asked for that could not be kept.
+      if (mine === undefined && !this.admission.room(id)) continue;
       if (mine === undefined || mine.v < version) {
         actions.push({ type: 'send', to: peer, frames: [[FrameType.CLONE_REQUEST, id]] });
       }

@@ -29,9 +29,13 @@ export interface CloneHost {
     encryption: boolean;
     /** How long a subscription or an acknowledged publish waits for the other clones, in ms. */
     clusterAckTimeout: number;
+    /** Most clones (records, and clones known by name) kept besides linked and added ones. */
+    maxClones: number;
   };
   emitAuthError(clone: { id: string; url: string | null }, error: Error): void;
   reportError(error: unknown): void;
+  /** Logs a warning (nothing is emitted). */
+  logWarning(message: string, fields: Record<string, unknown>): void;
   /** A group message relayed by another clone, for this server's subscribers. */
   deliver(message: BackplaneMessage): number;
   /** Another clone deleted a group: delete it here without telling anyone. */

@@ -15,13 +15,14 @@ import type { Codec } from '../protocol/codec.js';
 import { CloseCode, type Frame } from '../protocol/frames.js';
 import type { Connection } from '../transport/connection.js';
 import type { AuthFnOut } from './auth.js';
-import type { ClusterWaits } from './clone-cluster-waits.js';
+import type { AddressedStats, ClusterWaits } from './clone-cluster-waits.js';
 import type { CloneDialers } from './clone-dialers.js';
 import type { CloneGossip } from './clone-gossip.js';
 import type { CloneGroupsObserver } from './clone-groups.js';
 import type { CloneHistory } from './clone-history.js';
 import type { CloneHost } from './clone-host.js';
 import type { CloneLink } from './clone-link.js';
+import type { CloneCap } from './clone-records-cap.js';
 import { CloneLinkEvents } from './clone-link-events.js';
 import type { CloneRelay } from './clone-relay.js';
 import type { CloneTable } from './clone-table.js';
@@ -47,6 +48,7 @@ export class CloneManager {
   private readonly relay: CloneRelay;
   private readonly table: CloneTable;
   private readonly waits: ClusterWaits;
+  private readonly cap: CloneCap;
   private readonly driver: GossipDriver;
   private readonly events: CloneLinkEvents;
   private started = false;
@@ -76,6 +78,7 @@ export class CloneManager {
       },
     });
     ({
+      cap: this.cap,
       table: this.table,
       linkTable: this.linkTable,
       groupEvents: this.groupEvents,
@@ -94,6 +97,18 @@ export class CloneManager {
   /** Clone frames not sent although their link was up (too large for the peer...), reported. */
   get framesUnsent(): number {
     return this.linkTable.framesUnsent;
+  }
+
+  /**
+   * @internal The mesh's bounds at work: records held and refused (`maxClones`), and what
+   * became of addressed frames.
+   */
+  get boundStats(): { records: number; refused: number; addressed: AddressedStats } {
+    return {
+      records: this.gossip.size,
+      refused: this.cap.refused,
+      addressed: this.waits.addressedStats,
+    };
   }
 
   /** @internal Live links by peer id. */

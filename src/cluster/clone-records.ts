@@ -23,6 +23,13 @@ export type ApplyResult = 'applied' | 'stale' | 'gap';
 /** The records known to one clone (its own excluded). */
 export class RecordStore {
   private readonly records = new Map<string, StoredRecord>();
+  /** Ids of the tombstones held (`gone` records), oldest first. */
+  private readonly tombstones = new Set<string>();
+
+  /** Number of records held. */
+  get size(): number {
+    return this.records.size;
+  }
 
   /** The record of `id`. */
   get(id: string): StoredRecord | undefined {
@@ -37,6 +44,19 @@ export class RecordStore {
   /** Drops the record of `id`. */
   delete(id: string): void {
     this.records.delete(id);
+    this.tombstones.delete(id);
+  }
+
+  /**
+   * Drops the oldest tombstones while more than `max` records are held. A tombstone only
+   * keeps an older record of a departed clone from being taken in again (it would then be
+   * forgotten once out of reach), so tombstones make room; live records never do.
+   */
+  trim(max: number): void {
+    for (const id of this.tombstones) {
+      if (this.records.size <= max) return;
+      this.delete(id);
+    }
   }
 
   /**
@@ -44,6 +64,16 @@ export class RecordStore {
    * replaces the old one whatever the versions.
    */
   apply(record: CloneRecord): ApplyResult {
+    const result = this.update(record);
+    if (result === 'applied') {
+      // (Re)inserted last: the set's order is the order in which clones left.
+      this.tombstones.delete(record.id);
+      if (record.gone === true) this.tombstones.add(record.id);
+    }
+    return result;
+  }
+
+  private update(record: CloneRecord): ApplyResult {
     const known = this.records.get(record.id);
     const sameInstance = known !== undefined && known.instance === record.instance;
     if (sameInstance && record.v <= known.v) return 'stale';

@@ -2,12 +2,13 @@
  * The remote clones this server knows (`server.clones.clones`) and the ids removed with
  * `deleteClone`. A clone is either added by the user (explicit: kept until deleted, and its
  * url wins over the one it announces) or learned from the mesh (dropped when it leaves or
- * stays out of reach).
+ * stays out of reach). Learned clones are bounded by `maxClones` (clone-records-cap.ts).
  * @module
  */
 import { InvalidArgumentError } from '../errors.js';
 import { isName } from '../protocol/validate.js';
 import type { AuthFnOut } from './auth.js';
+import type { CloneCap } from './clone-records-cap.js';
 import { RemoteClone } from './remote-clone.js';
 
 /** Known clones by id, in the order this server heard of them. */
@@ -22,7 +23,9 @@ export class CloneTable {
     /** The url of a clone changed: a dial in progress goes to the old address. */
     private readonly urlChanged: (id: string) => void,
     /** A clone joined or left the table. */
-    private readonly changed: () => void = () => undefined,
+    private readonly changed: () => void,
+    /** Bounds the clones learned from the mesh; `addClone` is not bounded. */
+    private readonly cap: CloneCap,
   ) {}
 
   /** True when `deleteClone` removed `id` and `addClone` did not bring it back. */
@@ -72,13 +75,14 @@ export class CloneTable {
   }
 
   /**
-   * The mesh named a clone (at `url` when not null). Undefined for this server's own id and
-   * for deleted clones.
+   * The mesh named a clone (at `url` when not null), as `from` (a peer) said. Undefined for
+   * this server's own id, for deleted clones, and for a new clone past `maxClones`.
    */
-  learn(id: string, url: string | null): RemoteClone | undefined {
+  learn(id: string, url: string | null, from?: string): RemoteClone | undefined {
     if (id === this.selfId || this.deleted.has(id)) return undefined;
     let clone = this.clones.get(id);
     if (clone === undefined) {
+      if (!this.cap.admit(id, this.clones.size, 'name', from)) return undefined;
       clone = new RemoteClone(id, url, false);
       this.clones.set(id, clone);
       this.changed();

@@ -12,6 +12,7 @@ import { CloneGossip } from './clone-gossip.js';
 import { CloneGroupsObserver } from './clone-groups.js';
 import { CloneHistory } from './clone-history.js';
 import type { CloneHost } from './clone-host.js';
+import { CloneCap } from './clone-records-cap.js';
 import { CloneRelay } from './clone-relay.js';
 import { CloneTable } from './clone-table.js';
 import { LinkTable } from './link-table.js';
@@ -19,6 +20,8 @@ import { RouteTable } from './routes.js';
 
 /** The units of the clone mesh, one job each. */
 export interface CloneUnits {
+  /** The `maxClones` bound of the table and the records. */
+  readonly cap: CloneCap;
   readonly table: CloneTable;
   readonly linkTable: LinkTable;
   readonly groupEvents: CloneGroupsObserver;
@@ -49,10 +52,19 @@ export function buildCloneUnits(host: CloneHost, control: CloneUnitsControl): Cl
   const linkTable = new LinkTable((error) => host.reportError(error));
   const links = linkTable.live;
   // Units built further down are reached through closures, called only after this returns.
+  const cap = new CloneCap({
+    get max() {
+      return host.cloneOptions.maxClones;
+    },
+    // Neither can a peer make up: a live link passed admission, `addClone` is the user's.
+    preferred: (id): boolean => links.has(id) || table.clones.get(id)?.explicit === true,
+    warn: (message, fields) => host.logWarning(message, fields),
+  });
   const table = new CloneTable(
     host.id,
     (id) => dialers.drop(id),
     () => host.nodesChanged(),
+    cap,
   );
   const isForgotten = (id: string): boolean => table.isDeleted(id);
   const groupEvents = new CloneGroupsObserver({
@@ -75,6 +87,8 @@ export function buildCloneUnits(host: CloneHost, control: CloneUnitsControl): Cl
     maxPayload: (peer) =>
       links.get(peer)?.connection.peerMaxPayload ?? host.cloneOptions.maxPayload,
     isForgotten,
+    cap,
+    named: table.clones,
   });
   const routes = new RouteTable(
     host.id,
@@ -132,5 +146,5 @@ export function buildCloneUnits(host: CloneHost, control: CloneUnitsControl): Cl
     },
     control.dialEvents,
   );
-  return { table, linkTable, groupEvents, gossip, routes, relay, waits, history, dialers };
+  return { cap, table, linkTable, groupEvents, gossip, routes, relay, waits, history, dialers };
 }

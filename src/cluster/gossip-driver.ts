@@ -55,7 +55,10 @@ export class GossipDriver {
           break;
         }
         case 'learn':
-          table.learn(action.id, action.url);
+          // A clone past `maxClones` is not kept: nor is a record of it.
+          if (table.learn(action.id, action.url, action.from) === undefined) {
+            this.units.gossip.forget(action.id);
+          }
           break;
         case 'gone':
           if (table.left(action.id)) dialers.drop(action.id);

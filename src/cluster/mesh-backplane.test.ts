@@ -21,9 +21,11 @@ const server: MeshHost = {
     serverSecret: undefined,
     encryption: false,
     clusterAckTimeout: 1000,
+    maxClones: 1000,
   },
   emitAuthError: () => undefined,
   reportError: () => undefined,
+  logWarning: () => undefined,
 };
 
 const links: MeshLinks = {

@@ -31,7 +31,14 @@ import type { LinkManager } from './link-manager.js';
 /** What the mesh needs from its server. */
 export type MeshHost = Pick<
   CloneHost,
-  'id' | 'url' | 'backplaneKind' | 'groups' | 'cloneOptions' | 'emitAuthError' | 'reportError'
+  | 'id'
+  | 'url'
+  | 'backplaneKind'
+  | 'groups'
+  | 'cloneOptions'
+  | 'emitAuthError'
+  | 'reportError'
+  | 'logWarning'
 >;
 
 /** The link layer the mesh's RPC runs on: clone links join the server's links. */
@@ -68,6 +75,7 @@ export class MeshBackplane implements Backplane {
       },
       emitAuthError: (clone, error) => server.emitAuthError(clone, error),
       reportError: (error) => server.reportError(error),
+      logWarning: (message, fields) => server.logWarning(message, fields),
       cloneLinkUp: (connection, peerId, direction) =>
         links.attachCloneLink(connection, peerId, direction),
       cloneLinkDown: (connection) => links.detachCloneLink(connection),

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Packr } from 'msgpackr';
 import type { CloneRecord } from '../protocol/frames.js';
-import { PageAssembler, paginate, syncParts } from './record-pages.js';
+import { MAX_ASSEMBLIES_PER_LINK, PageAssembler, paginate, syncParts } from './record-pages.js';
 
 const packr = new Packr({ useRecords: false, variableMapSize: true });
 
@@ -83,4 +83,30 @@ test('syncParts: known clones and pages spread over frames under the limit', () 
     assert.ok(packr.pack([20, records, clones]).byteLength <= 16 * 1024);
   }
   assert.equal(frames.flatMap(([, clones]) => clones).length, 2000);
+});
+
+test('PageAssembler: a link that starts records and never ends them holds at most a few', () => {
+  const assembler = new PageAssembler();
+  const page = (
+    id: string,
+    index: number,
+    count: number,
+  ): CloneRecord & { page: [number, number] } => ({
+    id,
+    instance: 'i-1',
+    url: null,
+    v: 1,
+    links: [],
+    groups: [`g-${index}`],
+    page: [index, count],
+  });
+  // Another link's record in assembly stays whatever the rogue link does.
+  assert.equal(assembler.add('good', page('real', 0, 2), 0), undefined);
+  for (let n = 0; n < 1000; n++) assembler.add('rogue', page(`fake-${n}`, 0, 65_536), 0);
+  assert.equal(assembler.size, MAX_ASSEMBLIES_PER_LINK + 1);
+  assert.deepEqual(assembler.add('good', page('real', 1, 2), 0)?.groups, ['g-0', 'g-1']);
+  // The oldest go first: the record a link sends now still completes.
+  assert.equal(assembler.add('rogue', page('fake-x', 0, 2), 0), undefined);
+  assert.equal(assembler.size, MAX_ASSEMBLIES_PER_LINK);
+  assert.deepEqual(assembler.add('rogue', page('fake-x', 1, 2), 0)?.groups, ['g-0', 'g-1']);
 });

@@ -85,11 +85,20 @@ export function paginate(record: CloneRecord, maxBytes: number): CloneRecord[] {
   });
 }
 
+/**
+ * Most records one link may have in assembly at once. A sender sends the pages of a record
+ * back to back, so one is the rule; past the limit the link's oldest assembly is dropped
+ * (digests fetch that record again), so a peer that starts records without finishing them
+ * cannot make this clone hold pages of more records than that.
+ */
+export const MAX_ASSEMBLIES_PER_LINK = 4;
+
 /** Pages of one record version from one link, collected until complete. */
 interface Assembly {
   id: string;
-  pages: (CloneRecord | undefined)[];
-  received: number;
+  source: string;
+  /** The pages received, by index: memory grows with the pages that came, not with `count`. */
+  pages: Map<number, CloneRecord>;
   /** When the last page arrived (ms), to drop an assembly whose other pages never come. */
   at: number;
 }
@@ -122,22 +131,30 @@ export class PageAssembler {
     const key = `${source}\0${page.id}\0${page.instance}\0${page.v}\0${kind}\0${count}`;
     let assembly = this.assemblies.get(key);
     if (assembly === undefined) {
-      assembly = {
-        id: page.id,
-        pages: new Array<CloneRecord | undefined>(count),
-        received: 0,
-        at: now,
-      };
-      this.assemblies.set(key, assembly);
-    }
+      this.makeRoom(source);
+      assembly = { id: page.id, source, pages: new Map(), at: now };
+    } else this.assemblies.delete(key);
+    // (Re)inserted: the map's order is the order of the last page of each assembly.
+    this.assemblies.set(key, assembly);
     assembly.at = now;
-    if (assembly.pages[index] === undefined) {
-      assembly.pages[index] = page;
-      assembly.received++;
-    }
-    if (assembly.received < count) return undefined;
+    if (!assembly.pages.has(index)) assembly.pages.set(index, page);
+    if (assembly.pages.size < count) return undefined;
     this.assemblies.delete(key);
-    return merge(assembly.pages as CloneRecord[]);
+    const pages: CloneRecord[] = [];
+    for (let i = 0; i < count; i++) pages.push(assembly.pages.get(i) as CloneRecord);
+    return merge(pages);
+  }
+
+  /** Drops the oldest assembly of `source` when it has {@link MAX_ASSEMBLIES_PER_LINK}. */
+  private makeRoom(source: string): void {
+    let oldest: string | undefined;
+    let held = 0;
+    for (const [key, assembly] of this.assemblies) {
+      if (assembly.source !== source) continue;
+      oldest ??= key;
+      held++;
+    }
+    if (held >= MAX_ASSEMBLIES_PER_LINK && oldest !== undefined) this.assemblies.delete(oldest);
   }
 
   /** Drops every assembly of clone `id` (the clone was forgotten). */

@@ -23,6 +23,7 @@ export class RemoteClone {
   authFnOut: AuthFnOut | undefined;
   private current: RemoteCloneState = 'unreachable';
   private seen: number;
+  private unlinked: number;
 
   constructor(id: string, url: string | null, explicit: boolean, authFnOut?: AuthFnOut) {
     this.id = id;
@@ -30,6 +31,7 @@ export class RemoteClone {
     this.explicit = explicit;
     this.authFnOut = authFnOut;
     this.seen = Date.now();
+    this.unlinked = this.seen;
   }
 
   /**
@@ -45,6 +47,11 @@ export class RemoteClone {
     return this.seen;
   }
 
+  /** @internal Epoch ms since when this server has had no direct link to the clone. */
+  get unlinkedSince(): number {
+    return this.current === 'linked' ? Number.POSITIVE_INFINITY : this.unlinked;
+  }
+
   /** @internal A direct link to this clone is up (or proved alive by its CLONE_SYNC). */
   linkUp(now = Date.now()): void {
     this.move('linked', now);
@@ -52,6 +59,7 @@ export class RemoteClone {
 
   /** @internal The direct link closed; a refresh finds any path through other clones. */
   linkDown(): void {
+    this.unlinked = Date.now();
     this.move('unreachable');
   }
 

@@ -6,6 +6,7 @@
  * @module
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { BOUND_METRIC_NAMES, registerBoundMetrics } from './clone-metrics.js';
 import type { ServerStats } from './server-stats.js';
 import { LATENCY_BUCKETS } from './rpc-stats.js';
 
@@ -43,6 +44,7 @@ export const METRIC_NAMES = [
   'wsmesh_backplane_groups',
   'wsmesh_backplane_messages_total',
   'wsmesh_backplane_calls_total',
+  ...BOUND_METRIC_NAMES,
 ] as const;
 
 /** Labels of the per-function histogram; `le` is added by the exposition itself. */
@@ -281,6 +283,7 @@ export class ServerMetrics {
       () => current().rpc.functions,
     );
     this.backplaneMetrics(current);
+    registerBoundMetrics(this.registry, current);
   }
 
   /**

@@ -50,6 +50,10 @@ export interface ServerStats {
     /** Resumes that recovered everything, and those that reported a gap. */
     resumesComplete: number;
     resumesIncomplete: number;
+    /** Resumes running now. */
+    resumesRunning: number;
+    /** Resumes waiting for a slot of their connection (at most 8 run per connection). */
+    resumesWaiting: number;
     /**
      * Messages this node had missed that other nodes' history brought back: healed clone
      * links, on NATS a reconnect or a gap.
@@ -68,6 +72,24 @@ export interface ServerStats {
     framesUnsent: number;
     /** Every known clone: state, link latency, relay frames to and from it. */
     peers: ClonePeerStats[];
+    /** Records of other clones held: at most `maxClones`, plus clones linked or added here. */
+    records: number;
+    /**
+     * Records and names of clones refused by `maxClones` since start (each refusal is also
+     * logged, at most one warning per 10 s).
+     */
+    refused: number;
+    /** What became of addressed clone frames (acknowledgements, presence), since start. */
+    addressed: {
+      /** Frames passed on towards another clone. */
+      forwarded: number;
+      /** Frames dropped because no record gives a path to their `from` (made up, or gone). */
+      unknownOrigin: number;
+      /** Frames dropped because they kept passing this clone (a loop while routes disagree). */
+      looping: number;
+      /** Presence fetches left unanswered because identical ones came too fast. */
+      fetchesPaced: number;
+    };
   };
   /** The backplane's state when the `backplane` option is set (NATS...), else null. */
   backplane: BackplaneState | null;

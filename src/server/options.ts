@@ -46,6 +46,7 @@ const SERVER_OPTION_KEYS: OptionKeys<ServerOptions> = {
   authFnOut: true,
   serverSecret: true,
   cloneInterval: true,
+  maxClones: true,
   proxyInterval: true,
   maxPayload: true,
   codec: true,
@@ -93,6 +94,15 @@ function positiveNumber(name: string, value: unknown, fallback: number, allowZer
     throw new InvalidOptionError(
       `${name} must be a ${allowZero ? 'non-negative' : 'positive'} number`,
     );
+  }
+  return value;
+}
+
+/** A positive integer (a bound that cannot be turned off). */
+function positiveInteger(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new InvalidOptionError(`${name} must be a positive integer`);
   }
   return value;
 }
@@ -220,6 +230,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
       options.cloneInterval,
       SERVER_DEFAULTS.cloneInterval,
     ),
+    maxClones: positiveInteger('maxClones', options.maxClones, SERVER_DEFAULTS.maxClones),
     proxyInterval: positiveNumber(
       'proxyInterval',
       options.proxyInterval,

@@ -52,6 +52,16 @@ export interface ServerOptions {
   serverSecret?: string | undefined;
   /** ms between clone-list exchanges. @default 2000 */
   cloneInterval?: number | undefined;
+  /**
+   * Most other clones this server keeps (their records, and clones known only by name):
+   * bounds what a peer can make it hold by announcing made-up clones. Past it, records and
+   * names of new clones are refused (a warning is logged, `stats().clones.refused` counts
+   * them) except for clones linked directly and those given to `addClone`; nothing held is
+   * evicted. A record listing more links than this is refused too. Set it above the size of
+   * your mesh, alike on every clone (docs/clones.md).
+   * @default 1000
+   */
+  maxClones?: number | undefined;
   /** ms between full RPC table re-syncs. @default 15000 */
   proxyInterval?: number | undefined;
   /** Largest accepted frame in bytes. @default 1048576 (1 MiB) */
@@ -196,6 +206,7 @@ export interface ResolvedServerOptions {
   authFnOut: AuthFnOut | undefined;
   serverSecret: string | undefined;
   cloneInterval: number;
+  maxClones: number;
   proxyInterval: number;
   maxPayload: number;
   codec: CodecName;
@@ -227,6 +238,7 @@ export const SERVER_DEFAULTS = {
   port: 3000,
   path: '/',
   cloneInterval: 2000,
+  maxClones: 1000,
   proxyInterval: 15000,
   maxPayload: 1024 * 1024,
   codec: 'json',

@@ -369,6 +369,11 @@ export class Server<M extends MessageTypes = MessageTypes> extends Emitter<Serve
     );
   }
 
+  /** @internal Logs a warning of the clone mesh (a bound it enforces), emits nothing. */
+  logWarning(message: string, fields: Record<string, unknown>): void {
+    this.logger.warn(message, fields);
+  }
+
   protected override reportListenerError(error: unknown): void {
     this.reportError(error);
   }

@@ -50,6 +50,7 @@ export interface StatsParts {
 /** @internal Gathers the current figures of a server. */
 export function collectStats(server: StatsHost, parts: StatsParts): ServerStats {
   const relay = server.clones.relayStats;
+  const bounds = server.clones.boundStats;
   return {
     id: server.id,
     active: server.active,
@@ -70,6 +71,8 @@ export function collectStats(server: StatsHost, parts: StatsParts): ServerStats 
       recovered: server.resumes.messagesRecovered,
       resumesComplete: server.resumes.resumesComplete,
       resumesIncomplete: server.resumes.resumesIncomplete,
+      resumesRunning: server.resumes.running,
+      resumesWaiting: server.resumes.queued,
       healed: server.clones.history.healed + (parts.backplane?.healed ?? 0),
     },
     clones: {
@@ -79,6 +82,9 @@ export function collectStats(server: StatsHost, parts: StatsParts): ServerStats 
       relayedIn: relay.relayedIn,
       framesUnsent: server.clones.framesUnsent,
       peers: clonePeerStats(server.clones),
+      records: bounds.records,
+      refused: bounds.refused,
+      addressed: bounds.addressed,
     },
     backplane: parts.backplane?.state() ?? null,
     serverLinks: parts.links.list().filter((link) => link.namespace !== null).length,
