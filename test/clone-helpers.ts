@@ -18,7 +18,7 @@ import type { ClientOptions } from '../src/client/options.js';
 import type { Frame, GroupTarget } from '../src/protocol/frames.js';
 import type { ServerOptions } from '../src/server/options.js';
 import { Server } from '../src/server/server.js';
-import { delay, getFreePort, waitFor, within } from './helpers.js';
+import { getFreePort, waitFor, within } from './helpers.js';
 
 /** A started clone. */
 export interface Clone {
@@ -246,15 +246,17 @@ export async function awaitInterest(
   timeoutMs = 5000,
 ): Promise<void> {
   const tag = `probe-${Math.random()}`;
+  // One probe per round: any copy that arrives proves the interest was known when it was sent.
   await waitFor(
     async () => {
+      if (inboxes.every((inbox) => inbox.of('probe').some((message) => message.data === tag)))
+        return true;
       await publishProbe(tag);
-      await delay(20);
-      return inboxes.every((inbox) => inbox.of('probe').some((message) => message.data === tag));
+      return false;
     },
     timeoutMs,
     'every inbox received a probe',
-    0,
+    20,
   );
 }
 
@@ -340,15 +342,31 @@ export async function deliverMarker(
   );
 }
 
-/** {@link deliverMarker}, then a moment for a late duplicate to show up. */
+/**
+ * {@link deliverMarker}, then a probe from every inbox's own server to every inbox. Every hop
+ * is FIFO, so whatever reached the inboxes' servers before the marker, and whatever they passed
+ * on from there (a copy on another path, through a clone or a backplane node), arrived before
+ * these probes: a late duplicate shows up before `flush` returns. Not covered: a copy that only
+ * passes servers hosting none of `inboxes`, or history answering a request sent after the probes.
+ */
 export async function flush(
   publishers: Client[],
   target: string | string[],
   inboxes: Inbox[],
 ): Promise<void> {
   await deliverMarker(publishers, target, inboxes);
-  // A late duplicate could only come through another path: give it a moment to show up.
-  await delay(100);
+  // A probe is published again until it got everywhere: a server learns of the others'
+  // subscribers by gossip, and the copy that arrives was sent after everything before it.
+  await Promise.all(
+    inboxes.map((inbox) =>
+      awaitInterest(
+        // A refused publish is simply tried again next round.
+        (tag) => prober(inbox.client, target)(tag).catch(() => undefined),
+        inboxes,
+        10_000,
+      ),
+    ),
+  );
 }
 
 /** A TCP proxy to a port on 127.0.0.1, whose connections can be cut. */

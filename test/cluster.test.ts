@@ -23,6 +23,7 @@ import {
   type Server,
   type ServerOptions,
 } from '../src/index.js';
+import type { PeerDialer } from '../src/cluster/peer-dialer.js';
 import {
   elapsedMs,
   functionNames,
@@ -172,6 +173,28 @@ function inFlight(server: Server): number {
 /** RPC calls served by `server` so far (calls it ran or forwarded). */
 function served(server: Server): number {
   return server.stats().rpc.calls;
+}
+
+/**
+ * Calls `name(...args)` in `namespace` over each open link of `from` to `peerId` (not through
+ * the route choice: straight over that link) and waits for every reply; returns the number of
+ * calls made. A link is FIFO, so every call `from` sent over it before reached the peer first
+ * and, for a synchronous function, ran there before the reply came back: a barrier after which
+ * "nothing more ran" can be asserted without waiting for time to pass.
+ */
+async function callOverEachLink(
+  from: Server,
+  peerId: string,
+  namespace: string,
+  name: string,
+  ...args: unknown[]
+): Promise<number> {
+  const links = [...from['linkManager']['links']].filter(
+    (link) => link.peerId === peerId && link.open,
+  );
+  assert.ok(links.length > 0, `${from.id} has no link to ${peerId}`);
+  await Promise.all(links.map((link) => link.caller.call(namespace, name, args)));
+  return links.length;
 }
 
 function log(message: string): void {
@@ -485,8 +508,14 @@ describe('any topology: no loops, no double execution', () => {
       assert.equal(runs.a, 10);
       // Two links between A and B, both up; nothing loops (no route through A is kept on A).
       assert.equal(a.serverLinks().filter((link) => link.peerId === 'B').length, 2);
-      await nap(100);
-      assert.equal(runs.a + runs.b, 40, 'no stray executions');
+      // No stray execution: a late duplicate or a looping call would have been sent over one
+      // of these links before the probes, so it runs before them (links are FIFO).
+      const probes =
+        (await callOverEachLink(a, 'B', 'pub', 'b_func', 0)) +
+        (await callOverEachLink(b, 'A', 'pub', 'a_func', 0)) +
+        (await callOverEachLink(c, 'A', 'pub', 'a_func', 0));
+      assert.equal(probes, 5, 'A and B probed over both their links, C over its own');
+      assert.equal(runs.a + runs.b, 40 + probes, 'no stray executions');
     } finally {
       await cluster.stop();
     }
@@ -531,8 +560,17 @@ describe('any topology: no loops, no double execution', () => {
       await seesNone(viewB, ['c_func'], 'B');
       log(`triangle: c_func gone from A and B ${elapsedMs(stoppedAt)} ms after C stopped`);
       // And it stays gone (no stale path keeps it alive), while A calls its own function.
-      await nap(300);
-      assert.ok(hasNone(viewA.functions, ['c_func']) && hasNone(viewB.functions, ['c_func']));
+      // Each advert carries its sender's whole table and links are FIFO: once B lists a
+      // function A added after this point (and A one of B's), every advert sent before has
+      // been applied, and the last one from each side is its table without C.
+      a.origin(() => 'probe', { namespace: 'pub', name: 'probe_a' });
+      b.origin(() => 'probe', { namespace: 'pub', name: 'probe_b' });
+      await seesAll(viewB, ['probe_a'], 'B');
+      await seesAll(viewA, ['probe_b'], 'A');
+      assert.ok(
+        hasNone(viewA.functions, ['c_func']) && hasNone(viewB.functions, ['c_func']),
+        'c_func stays gone',
+      );
       assert.equal(await viewA.call('a_func'), 'A');
       assert.equal(await viewA.call('b_func'), 'B');
       assert.equal(await viewB.call('a_func'), 'A');
@@ -937,6 +975,7 @@ describe('calls across hops', () => {
     try {
       let finallyRan = false;
       let produced = 0;
+      let starts = 0;
       const { a, b, proxyC } = await chain(cluster, (server) => {
         server.origin(
           function* count(n: number) {
@@ -946,6 +985,7 @@ describe('calls across hops', () => {
         );
         server.origin(
           async function* endless() {
+            starts++;
             try {
               for (let i = 0; ; i++) {
                 produced++;
@@ -984,7 +1024,13 @@ describe('calls across hops', () => {
         'no producer left on A or B',
       );
       const after = produced;
-      await nap(100);
+      // A generator whose finally ran yields nothing more; only a second start of it (a stream
+      // retried or duplicated on the way) could produce again. A stream over the same hops
+      // after the cancel reaches A behind anything the cancel caused there (links are FIFO).
+      const probe: unknown[] = [];
+      for await (const item of streamFn(proxyC, 'count')(1)) probe.push(item);
+      assert.deepEqual(probe, [0]);
+      assert.equal(starts, 1, 'the endless generator started once');
       assert.equal(produced, after, 'the origin produces nothing more');
       // The credit window bounds what the origin produced ahead of the consumer.
       assert.ok(after < 10 + 3 * 1024, `produced ${after}`);
@@ -1323,11 +1369,21 @@ describe('breaks, redial and security', () => {
       const a = await cluster.node('A', (server) =>
         server.origin(seedFunc('a'), { namespace: 'pub', name: 'a_func' }),
       );
+      const b = await cluster.node('B');
+      // B proves the secret it was given and checks A's proof: the wrong secret fails on B's
+      // side, which reports each refused attempt.
       let refusals = 0;
-      a.on('error', ({ error }) => {
+      b.on('error', ({ error }) => {
         if (error instanceof AuthError) refusals++;
       });
-      const b = await cluster.node('B');
+      // Keep hold of the dialer B makes for the link, to see its state once it gave up.
+      const dialers: PeerDialer[] = [];
+      const dialerSet = b['linkManager']['dialers'];
+      const add = dialerSet.add.bind(dialerSet);
+      dialerSet.add = (dialer: PeerDialer) => {
+        dialers.push(dialer);
+        return add(dialer);
+      };
       const started = performance.now();
       const error = await rejectsWith(
         within(
@@ -1346,11 +1402,16 @@ describe('breaks, redial and security', () => {
       assert.ok(!error.message.includes(SECRET), 'the secret is not in the message');
       assert.ok(elapsedMs(started) < 3000, 'rejected promptly');
       assert.deepEqual(b.serverLinks(), []);
-      // The dialer is gone (not merely backing off), and A sees no further attempt.
+      // The dialer is gone (not merely backing off): stopped, with no attempt under way and
+      // none scheduled, so A sees no further attempt (a stopped dialer never dials again).
       assert.equal(b['linkManager']['dialers'].size, 0, 'B stopped dialing A');
-      const seen = refusals;
-      await nap(500);
-      assert.equal(refusals, seen, 'no further attempt after the refusal');
+      assert.equal(dialers.length, 1, 'one dialer for the link');
+      const [dialer] = dialers;
+      assert.ok(dialer !== undefined);
+      assert.equal(dialer['stopped'], true, 'the dialer is stopped');
+      assert.equal(dialer['timer'], undefined, 'no further attempt scheduled');
+      assert.equal(dialer.busy, false, 'no attempt under way');
+      assert.equal(refusals, 1, 'one attempt, refused');
       assert.deepEqual(b.serverLinks(), []);
 
       // A server without the secret cannot pass for A: B, which has it, refuses the link.

@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import { describe, test } from 'node:test';
 import { RpcProxy } from '../src/client/node-rpc-proxy.js';
 import { Server } from '../src/server/server.js';
-import { startServer, stopAll } from './helpers.js';
+import { startServer, stopAll, waitFor } from './helpers.js';
 
 const secret = 'a-long-shared-secret-for-tests';
 const marker = 'PLAINTEXT-MARKER-42';
@@ -65,9 +65,11 @@ describe('encryption', () => {
       });
       const proxy = await RpcProxy.create({ url: b.url, serverSecret: secret, namespace: 'ns' });
       try {
-        for (let i = 0; i < 50 && !proxy.functions.some((f) => f.name === 'fromA'); i++) {
-          await new Promise((resolve) => setTimeout(resolve, 20));
-        }
+        await waitFor(
+          () => proxy.functions.some((f) => f.name === 'fromA'),
+          5000,
+          'the proxy on B lists fromA',
+        );
         assert.equal(await proxy.call('fromA'), 'from a');
       } finally {
         await proxy.close();

@@ -138,10 +138,6 @@ function tick(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /** A MESSAGE request carrying `data`, built around the id the connection picks. */
 function message(data: unknown, route: string | null = 'r'): RequestBuilder {
   return (id) => [FrameType.MESSAGE, id, route, null, data];
@@ -411,7 +407,9 @@ describe('Connection: outbound limits', () => {
     assert.equal(a.connection.bufferedAmount, 1000);
   });
 
-  test('over the buffered-bytes cap the peer is closed as a slow consumer (4008)', async () => {
+  test('over the buffered-bytes cap the peer is closed as a slow consumer (4008)', async (t) => {
+    // The grace period runs on a mock clock: the teardown is checked just before and at it.
+    t.mock.timers.enable({ apis: ['setTimeout'] });
     const { a } = pair({ maxBufferedBytes: 1000 });
     const pending = a.connection.request(message(1), { timeout: 60_000 });
     a.socket.bufferedAmount = 1001;
@@ -436,7 +434,9 @@ describe('Connection: outbound limits', () => {
     await assert.rejects(pending, ConnectionClosedError);
     // The socket is torn down after a grace period even if the close never completes.
     assert.equal(a.socket.terminated, false);
-    await sleep(SLOW_CONSUMER_GRACE_MS + 200);
+    t.mock.timers.tick(SLOW_CONSUMER_GRACE_MS - 1);
+    assert.equal(a.socket.terminated, false, 'not before the grace period');
+    t.mock.timers.tick(1);
     assert.equal(a.socket.terminated, true);
   });
 
