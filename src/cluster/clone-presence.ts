@@ -13,7 +13,7 @@ import {
   type ClonePresenceFrame,
   type PresenceEntry,
 } from '../protocol/frames.js';
-import { LoopGuard, type AddressedFrames } from './addressed.js';
+import { LOOP_RATE, LoopGuard, type AddressedFrames } from './addressed.js';
 import type { StoredRecord } from './clone-records.js';
 
 /** What mesh presence reads from the clone manager. */
@@ -33,14 +33,28 @@ interface Fetch {
   readonly members: PresenceMember[];
   resolve(members: PresenceMember[]): void;
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** `performance.now()` when its frames went out. */
+  readonly started: number;
 }
+
+/**
+ * Least time between two fetches of one group: the rate at which every clone passes and
+ * answers identical frames (see {@link LoopGuard}), so this clone's fetches are never dropped
+ * on the way or left unanswered for being too frequent.
+ */
+const FETCH_INTERVAL = 1000 / LOOP_RATE;
 
 /** This clone's side of presence on the mesh. */
 export class ClonePresence {
   private reachable = new Set<string>();
   private readonly fetches = new Set<Fetch>();
-  /** The fetch running per group: concurrent queries share it (one frame per clone, not N). */
+  /**
+   * The fetch running per group: concurrent queries share it (one frame per clone, not N), and
+   * so do queries up to {@link FETCH_INTERVAL} after it started.
+   */
   private readonly running = new Map<string, Promise<PresenceMember[]>>();
+  /** Fetches that ended before their interval did, kept for sharing until it does. */
+  private readonly lingering = new Map<string, ReturnType<typeof setTimeout>>();
   /**
    * Paces answers to identical fetches (same clone, same group): a fetch of a few bytes asks
    * for up to the group's whole presence, so fetches repeated faster than any query needs
@@ -141,7 +155,14 @@ export class ClonePresence {
     }
     if (waiting.size === 0) return Promise.resolve([]);
     const promise = new Promise<PresenceMember[]>((resolve) => {
-      const fetch: Fetch = { groupId, waiting, members: [], resolve, timer: undefined };
+      const fetch: Fetch = {
+        groupId,
+        waiting,
+        members: [],
+        resolve,
+        timer: undefined,
+        started: performance.now(),
+      };
       fetch.timer = setTimeout(() => this.finish(fetch), timeout);
       fetch.timer.unref?.();
       this.fetches.add(fetch);
@@ -153,6 +174,9 @@ export class ClonePresence {
   /** Ends every query with what it has (the server stops). */
   stop(): void {
     for (const fetch of this.fetches) this.finish(fetch);
+    for (const timer of this.lingering.values()) clearTimeout(timer);
+    this.lingering.clear();
+    this.running.clear();
     this.reachable.clear();
   }
 
@@ -183,8 +207,21 @@ export class ClonePresence {
 
   private finish(fetch: Fetch): void {
     if (!this.fetches.delete(fetch)) return;
-    this.running.delete(fetch.groupId);
     if (fetch.timer !== undefined) clearTimeout(fetch.timer);
     fetch.resolve(fetch.members);
+    // Queries right after it share its answer: a query loop (however fast) makes at most one
+    // fetch per interval, which the other clones pass and answer.
+    const { groupId } = fetch;
+    const left = fetch.started + FETCH_INTERVAL - performance.now();
+    if (left <= 0) {
+      this.running.delete(groupId);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.lingering.delete(groupId);
+      this.running.delete(groupId);
+    }, left);
+    timer.unref?.();
+    this.lingering.set(groupId, timer);
   }
 }
