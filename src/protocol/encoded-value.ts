@@ -74,6 +74,9 @@ function fixedSize(type: number): number {
  */
 export const MAX_WALK_DEPTH = 256;
 
+/** The walk's stack: values still to read in each open level around the innermost (the walk is synchronous, so one serves every call). */
+const outer = new Float64Array(MAX_WALK_DEPTH);
+
 /**
  * Where the MessagePack value that starts at `start` ends (the offset after it), or -1 when it
  * is truncated, holds an extension type (or the never-used 0xc1), or nests deeper than
@@ -91,12 +94,11 @@ export function msgpackValueEnd(bytes: Uint8Array, start: number): number {
   if (first <= 0x7f || first >= 0xe0) return position + 1 <= end ? position + 1 : -1;
   // Values still to read in the innermost open level, and in each level around it.
   let pending = 1;
-  const outer: number[] = [];
+  let depth = 0;
   for (;;) {
     if (pending === 0) {
-      const up = outer.pop();
-      if (up === undefined) break;
-      pending = up;
+      if (depth === 0) break;
+      pending = outer[--depth] ?? 0;
       continue;
     }
     if (position >= end) return -1;
@@ -147,8 +149,8 @@ export function msgpackValueEnd(bytes: Uint8Array, start: number): number {
       }
     }
     if (count > 0) {
-      if (outer.length >= MAX_WALK_DEPTH) return -1;
-      outer.push(pending);
+      if (depth >= MAX_WALK_DEPTH) return -1;
+      outer[depth++] = pending;
       pending = count;
     }
   }
