@@ -74,7 +74,10 @@ function fixedSize(type: number): number {
  */
 export const MAX_WALK_DEPTH = 256;
 
-/** The walk's stack: values still to read in each open level around the innermost (the walk is synchronous, so one serves every call). */
+/**
+ * The walk's stack: values still to read in each open level around the innermost. The walk
+ * is synchronous, so one serves every call.
+ */
 const outer = new Float64Array(MAX_WALK_DEPTH);
 
 /**
