@@ -76,11 +76,17 @@ export function fingerprint(frame: CloneAddressedFrame): number {
  * fetches (clone-presence.ts).
  */
 export class LoopGuard {
-  private readonly buckets = new Map<number, Bucket>();
+  private readonly buckets = new Map<number | string, Bucket>();
   /** Frames dropped as looping, since start. */
   dropped = 0;
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    /** Passes at once. */
+    private readonly burst = LOOP_BURST,
+    /** Passes a second after the burst. */
+    private readonly rate = LOOP_RATE,
+  ) {}
 
   /** Number of frames remembered. */
   get size(): number {
@@ -89,12 +95,16 @@ export class LoopGuard {
 
   /** True when `frame` may pass once more; false when it passed too often of late. */
   pass(frame: CloneAddressedFrame): boolean {
-    const key = fingerprint(frame);
+    return this.take(fingerprint(frame));
+  }
+
+  /** True when what `key` names may pass once more (a bucket per key, as for frames). */
+  take(key: number | string): boolean {
     const now = this.now();
     const bucket = this.buckets.get(key);
-    let tokens = LOOP_BURST;
+    let tokens = this.burst;
     if (bucket !== undefined) {
-      tokens = Math.min(LOOP_BURST, bucket.tokens + ((now - bucket.at) * LOOP_RATE) / 1000);
+      tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.at) * this.rate) / 1000);
       // Moved to the end: the map's order is the order of last passes.
       this.buckets.delete(key);
     }

@@ -13,7 +13,7 @@ import {
   type ClonePresenceFrame,
   type PresenceEntry,
 } from '../protocol/frames.js';
-import { LoopGuard, type AddressedFrames } from './addressed.js';
+import { LOOP_BURST, LOOP_RATE, LoopGuard, type AddressedFrames } from './addressed.js';
 import type { StoredRecord } from './clone-records.js';
 
 /** What mesh presence reads from the clone manager. */
@@ -33,14 +33,49 @@ interface Fetch {
   readonly members: PresenceMember[];
   resolve(members: PresenceMember[]): void;
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** `performance.now()` when its frames went out. */
+  readonly started: number;
+}
+
+/**
+ * Least time between two fetches of one group: the rate at which every clone passes and
+ * answers identical frames (see {@link LoopGuard}), so this clone's fetches are never dropped
+ * on the way or left unanswered for being too frequent.
+ */
+const FETCH_INTERVAL = 1000 / LOOP_RATE;
+/**
+ * Frames of changes of one group sent at once, and a second after that: half the rate at
+ * which clones pass identical frames, so that even bunched up on the way they pass. A member
+ * that joins and leaves over and over makes identical frames; sent faster, some would be
+ * dropped on the way, its last change among them.
+ */
+const CHANGE_BURST = LOOP_BURST / 2;
+const CHANGE_RATE = LOOP_RATE / 2;
+
+/** Changes of one group's local members held back until its interval ends (net changes). */
+interface HeldChanges {
+  readonly joins: Map<string, PresenceEntry>;
+  readonly leaves: Set<string>;
 }
 
 /** This clone's side of presence on the mesh. */
 export class ClonePresence {
   private reachable = new Set<string>();
   private readonly fetches = new Set<Fetch>();
-  /** The fetch running per group: concurrent queries share it (one frame per clone, not N). */
+  /**
+   * The fetch running per group: concurrent queries share it (one frame per clone, not N), and
+   * so do queries up to {@link FETCH_INTERVAL} after it started.
+   */
   private readonly running = new Map<string, Promise<PresenceMember[]>>();
+  /** Fetches that ended before their interval did, kept for sharing until it does. */
+  private readonly lingering = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Frames of changes sent per group ({@link CHANGE_BURST}, {@link CHANGE_RATE}). */
+  private readonly changes = new LoopGuard(() => performance.now(), CHANGE_BURST, CHANGE_RATE);
+  /** Changes held back per group (past its pace), merged, and when they go out. */
+  private readonly held = new Map<
+    string,
+    { changes: HeldChanges; timer: ReturnType<typeof setTimeout> }
+  >();
   /**
    * Paces answers to identical fetches (same clone, same group): a fetch of a few bytes asks
    * for up to the group's whole presence, so fetches repeated faster than any query needs
@@ -50,8 +85,43 @@ export class ClonePresence {
 
   constructor(private readonly context: ClonePresenceContext) {}
 
-  /** Local members of `groupId` changed: every clone with subscribers in it hears. */
+  /**
+   * Local members of `groupId` changed: every clone with subscribers in it hears. Past the
+   * group's pace ({@link CHANGE_BURST} frames, then {@link CHANGE_RATE} a second) changes are
+   * held back, merged into the net change (a member that joined and left meanwhile is sent as
+   * left), and go out together when the pace allows. Changes applied twice do nothing, so a
+   * snapshot sent meanwhile needs no care.
+   */
   localChanged(groupId: string, joins: PresenceEntry[], leaves: string[]): void {
+    let held = this.held.get(groupId);
+    if (held === undefined) {
+      if (this.changes.take(groupId)) {
+        this.sendChanges(groupId, joins, leaves);
+        return;
+      }
+      const waiting: HeldChanges = { joins: new Map(), leaves: new Set() };
+      const timer = setTimeout(() => {
+        this.held.delete(groupId);
+        // A token came meanwhile (the bucket was below one, and one interval passed).
+        this.changes.take(groupId);
+        this.sendChanges(groupId, [...waiting.joins.values()], [...waiting.leaves]);
+      }, 1000 / CHANGE_RATE);
+      timer.unref?.();
+      held = { changes: waiting, timer };
+      this.held.set(groupId, held);
+    }
+    const { changes } = held;
+    for (const key of leaves) {
+      changes.joins.delete(key);
+      changes.leaves.add(key);
+    }
+    for (const entry of joins) {
+      changes.leaves.delete(entry[0]);
+      changes.joins.set(entry[0], entry);
+    }
+  }
+
+  private sendChanges(groupId: string, joins: PresenceEntry[], leaves: string[]): void {
     const { context } = this;
     for (const record of context.records()) {
       if (record.gone || !record.groups.has(groupId)) continue;
@@ -141,7 +211,14 @@ export class ClonePresence {
     }
     if (waiting.size === 0) return Promise.resolve([]);
     const promise = new Promise<PresenceMember[]>((resolve) => {
-      const fetch: Fetch = { groupId, waiting, members: [], resolve, timer: undefined };
+      const fetch: Fetch = {
+        groupId,
+        waiting,
+        members: [],
+        resolve,
+        timer: undefined,
+        started: performance.now(),
+      };
       fetch.timer = setTimeout(() => this.finish(fetch), timeout);
       fetch.timer.unref?.();
       this.fetches.add(fetch);
@@ -153,6 +230,11 @@ export class ClonePresence {
   /** Ends every query with what it has (the server stops). */
   stop(): void {
     for (const fetch of this.fetches) this.finish(fetch);
+    for (const timer of this.lingering.values()) clearTimeout(timer);
+    this.lingering.clear();
+    for (const { timer } of this.held.values()) clearTimeout(timer);
+    this.held.clear();
+    this.running.clear();
     this.reachable.clear();
   }
 
@@ -183,8 +265,21 @@ export class ClonePresence {
 
   private finish(fetch: Fetch): void {
     if (!this.fetches.delete(fetch)) return;
-    this.running.delete(fetch.groupId);
     if (fetch.timer !== undefined) clearTimeout(fetch.timer);
     fetch.resolve(fetch.members);
+    // Queries right after it share its answer: a query loop (however fast) makes at most one
+    // fetch per interval, which the other clones pass and answer.
+    const { groupId } = fetch;
+    const left = fetch.started + FETCH_INTERVAL - performance.now();
+    if (left <= 0) {
+      this.running.delete(groupId);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.lingering.delete(groupId);
+      this.running.delete(groupId);
+    }, left);
+    timer.unref?.();
+    this.lingering.set(groupId, timer);
   }
 }

@@ -5,6 +5,7 @@ import {
   EncodedValue,
   decodedValue,
   encodeFrameAround,
+  MAX_WALK_DEPTH,
   msgpackValueEnd,
   readEncodedFrame,
 } from './encoded-value.js';
@@ -91,6 +92,32 @@ describe('EncodedValue', () => {
     assert.equal(readEncodedFrame(good.subarray(0, good.length - 1), TYPES), undefined);
     assert.equal(readEncodedFrame(new Uint8Array([0x93, 3, 9, 0xd4, 1, 2]), TYPES), undefined);
     assert.equal(readEncodedFrame(new Uint8Array([]), TYPES), undefined);
+  });
+
+  test('nesting past MAX_WALK_DEPTH is left to the decoder, however it is written', () => {
+    /** `depth` levels of one-element arrays (or maps) around 1, the last level written as `head`. */
+    const nested = (depth: number, open: number[]): Uint8Array => {
+      const out: number[] = [];
+      for (let level = 0; level < depth; level++) out.push(...open);
+      out.push(1);
+      return new Uint8Array(out);
+    };
+    const forms = [[0x91], [0xdc, 0, 1], [0xdd, 0, 0, 0, 1], [0x81, 0xa0], [0xde, 0, 1, 0xa0]];
+    for (const open of forms) {
+      const ok = nested(MAX_WALK_DEPTH, open);
+      assert.equal(msgpackValueEnd(ok, 0), ok.length, `depth ${MAX_WALK_DEPTH} of ${open[0]}`);
+      // One level deeper, and far deeper (msgpackr overflows its stack past a few thousand).
+      for (const depth of [MAX_WALK_DEPTH + 1, 100_000])
+        assert.equal(msgpackValueEnd(nested(depth, open), 0), -1, `depth ${depth} of ${open[0]}`);
+    }
+    // Wide is not deep: many containers side by side pass.
+    const wide = bytes(Array.from({ length: 5000 }, (_, i) => [{ i }]));
+    assert.equal(msgpackValueEnd(wide, 0), wide.length);
+    // As a frame's value.
+    const frame = new Uint8Array([0x93, 3, 9, ...nested(MAX_WALK_DEPTH + 1, [0x91])]);
+    assert.equal(readEncodedFrame(frame, TYPES), undefined);
+    const shallower = new Uint8Array([0x93, 3, 9, ...nested(MAX_WALK_DEPTH, [0x91])]);
+    assert.ok(readEncodedFrame(shallower, TYPES) !== undefined);
   });
 
   test('decodedValue decodes an encoded value once and passes others through', () => {

@@ -67,9 +67,24 @@ function fixedSize(type: number): number {
 }
 
 /**
+ * Deepest nesting of arrays and maps the walk takes. The decoder recurses (msgpackr overflows
+ * the stack a few thousand levels down, less in a deep call stack or a browser), so a deeper
+ * value is left to it: refused at the hop, as when every hop decoded, instead of being passed
+ * on to a peer that cannot decode it either.
+ */
+export const MAX_WALK_DEPTH = 256;
+
+/**
+ * The walk's stack: values still to read in each open level around the innermost. The walk
+ * is synchronous, so one serves every call.
+ */
+const outer = new Float64Array(MAX_WALK_DEPTH);
+
+/**
  * Where the MessagePack value that starts at `start` ends (the offset after it), or -1 when it
- * is truncated or holds an extension type (or the never-used 0xc1). Iterative: a count of
- * values still to read replaces recursion, so nesting costs no stack.
+ * is truncated, holds an extension type (or the never-used 0xc1), or nests deeper than
+ * {@link MAX_WALK_DEPTH}. Iterative: the values still to read at each open level replace
+ * recursion, so nesting costs no stack.
  */
 export function msgpackValueEnd(bytes: Uint8Array, start: number): number {
   const end = bytes.length;
@@ -80,14 +95,22 @@ export function msgpackValueEnd(bytes: Uint8Array, start: number): number {
   // Most values are short scalars or strings: no loop needed.
   const first = u8(position);
   if (first <= 0x7f || first >= 0xe0) return position + 1 <= end ? position + 1 : -1;
+  // Values still to read in the innermost open level, and in each level around it.
   let pending = 1;
-  while (pending > 0) {
+  let depth = 0;
+  for (;;) {
+    if (pending === 0) {
+      if (depth === 0) break;
+      pending = outer[--depth] ?? 0;
+      continue;
+    }
     if (position >= end) return -1;
     pending--;
     const type = u8(position++);
     if (type <= 0x7f || type >= 0xe0) continue;
-    if (type <= 0x8f) pending += 2 * (type & 0x0f);
-    else if (type <= 0x9f) pending += type & 0x0f;
+    let count = 0;
+    if (type <= 0x8f) count = 2 * (type & 0x0f);
+    else if (type <= 0x9f) count = type & 0x0f;
     else if (type <= 0xbf) position += type & 0x1f;
     else {
       const size = fixedSize(type);
@@ -109,24 +132,29 @@ export function msgpackValueEnd(bytes: Uint8Array, start: number): number {
           position += 4 + u32(position);
           break;
         case 0xdc:
-          pending += u16(position);
+          count = u16(position);
           position += 2;
           break;
         case 0xdd:
-          pending += u32(position);
+          count = u32(position);
           position += 4;
           break;
         case 0xde:
-          pending += 2 * u16(position);
+          count = 2 * u16(position);
           position += 2;
           break;
         case 0xdf:
-          pending += 2 * u32(position);
+          count = 2 * u32(position);
           position += 4;
           break;
         default:
           return -1;
       }
+    }
+    if (count > 0) {
+      if (depth >= MAX_WALK_DEPTH) return -1;
+      outer[depth++] = pending;
+      pending = count;
     }
   }
   return position <= end ? position : -1;

@@ -5,6 +5,9 @@
  */
 import { TimeoutError } from '../errors.js';
 
+/** Longest delay `setTimeout` holds. */
+const MAX_TIMER = 2 ** 31 - 1;
+
 /**
  * `this` of a shared function while it runs. Declare it to use it:
  * `async function slow(this: RpcCallContext, ms: number) { ... this.signal ... }`.
@@ -73,7 +76,12 @@ export class CallContext implements RpcCallContext {
       this.timeUp();
       return;
     }
-    this.timer = setTimeout(() => this.timeUp(), left);
+    // A timer holds at most MAX_TIMER ms (a longer one fires at once): a deadline farther off
+    // (a call over NATS carries whatever its caller waits) is re-armed on the way.
+    this.timer =
+      left > MAX_TIMER
+        ? setTimeout(() => this.armDeadline(), MAX_TIMER)
+        : setTimeout(() => this.timeUp(), left);
     // A call left running must not keep the process alive for its deadline.
     this.timer.unref?.();
   }
