@@ -11,6 +11,7 @@ import type { BackplaneHost } from '../backplane/backplane.js';
 import { ConnectionClosedError } from '../errors.js';
 import type { Codec } from '../protocol/codec.js';
 import type { FunctionInfo } from '../protocol/frames.js';
+import { MAX_CALL_TIMEOUT } from '../protocol/read-rpc-frames.js';
 import { toWireError } from '../protocol/wire-error.js';
 import {
   callableTarget,
@@ -173,8 +174,10 @@ export class NatsServe {
       this.serveStream(reply, namespace, name, args, extra ?? 0);
       return;
     }
-    // The caller's wait is a deadline here: the function's signal aborts when it passes.
-    const context = new CallContext(undefined, extra);
+    // The caller's wait is a deadline here: the function's signal aborts when it passes. At
+    // most a day, as RPC_CALL's timeout.
+    const wait = extra === undefined ? undefined : Math.min(extra, MAX_CALL_TIMEOUT);
+    const context = new CallContext(undefined, wait);
     context.abortAtDeadline();
     let result: unknown;
     try {

@@ -28,7 +28,7 @@ import { readFunctionInfo, readWireError } from './read-bodies.js';
 const MAX_HOPS = 64;
 
 /** Longest RPC_CALL timeout, in ms (one day). */
-const MAX_CALL_TIMEOUT = 86_400_000;
+export const MAX_CALL_TIMEOUT = 86_400_000;
 
 /** The parts RPC_CALL and RPC_STREAM share: id, namespace, name, args and hops. */
 function readInvocation(
