@@ -4,8 +4,9 @@
  * waiting. Each value is read from the scrape's `server.stats()` snapshot.
  * @module
  */
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import type { ServerStats } from './server-stats.js';
+import { statsMetrics } from './stats-metrics.js';
 
 /** Names of the metrics registered by {@link registerBoundMetrics}. */
 export const BOUND_METRIC_NAMES = [
@@ -20,27 +21,7 @@ export const BOUND_METRIC_NAMES = [
 /** Registers the bound metrics on `registry`; `current` is the scrape's snapshot. */
 export function registerBoundMetrics(registry: Registry, current: () => ServerStats): void {
   const registers = [registry];
-  const gauge = (name: string, help: string, read: (stats: ServerStats) => number): void => {
-    new Gauge({
-      name,
-      help,
-      registers,
-      collect() {
-        this.set(read(current()));
-      },
-    });
-  };
-  const counter = (name: string, help: string, read: (stats: ServerStats) => number): void => {
-    new Counter({
-      name,
-      help,
-      registers,
-      collect() {
-        this.reset();
-        this.inc(read(current()));
-      },
-    });
-  };
+  const { gauge, counter } = statsMetrics(registry, current);
   gauge(
     'wsmesh_clone_records',
     'Records of other clones held (at most maxClones, plus clones linked or added here)',

@@ -7,6 +7,7 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { BOUND_METRIC_NAMES, registerBoundMetrics } from './clone-metrics.js';
+import { statsMetrics } from './stats-metrics.js';
 import type { ServerStats } from './server-stats.js';
 import { LATENCY_BUCKETS } from './rpc-stats.js';
 
@@ -127,28 +128,8 @@ export class ServerMetrics {
       this.snapshot ??= this.stats();
       return this.snapshot;
     };
+    const { gauge, counter } = statsMetrics(this.registry, current);
     const registers = [this.registry];
-    const gauge = (name: string, help: string, read: (stats: ServerStats) => number): void => {
-      new Gauge({
-        name,
-        help,
-        registers,
-        collect() {
-          this.set(read(current()));
-        },
-      });
-    };
-    const counter = (name: string, help: string, read: (stats: ServerStats) => number): void => {
-      new Counter({
-        name,
-        help,
-        registers,
-        collect() {
-          this.reset();
-          this.inc(read(current()));
-        },
-      });
-    };
     gauge('wsmesh_clients', 'Clients that completed the handshake', (s) => s.clients);
     gauge(
       'wsmesh_sockets',

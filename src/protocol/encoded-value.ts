@@ -12,6 +12,7 @@
  * @module
  */
 import type { Codec } from './codec.js';
+import { NOT_PLAIN, skipHeader } from './msgpack-header.js';
 
 /** A value in its MessagePack bytes, decoded on first use with `codec`. */
 export class EncodedValue {
@@ -40,32 +41,6 @@ export function decodedValue(value: unknown): unknown {
   return value instanceof EncodedValue ? value.value : value;
 }
 
-/** Bytes after the type byte for the fixed-size types of 0xc0-0xdf; -1 for the others. */
-function fixedSize(type: number): number {
-  switch (type) {
-    case 0xc0:
-    case 0xc2:
-    case 0xc3:
-      return 0;
-    case 0xcc:
-    case 0xd0:
-      return 1;
-    case 0xcd:
-    case 0xd1:
-      return 2;
-    case 0xca:
-    case 0xce:
-    case 0xd2:
-      return 4;
-    case 0xcb:
-    case 0xcf:
-    case 0xd3:
-      return 8;
-    default:
-      return -1;
-  }
-}
-
 /**
  * Deepest nesting of arrays and maps the walk takes. The decoder recurses (msgpackr overflows
  * the stack a few thousand levels down, less in a deep call stack or a browser), so a deeper
@@ -79,6 +54,8 @@ export const MAX_WALK_DEPTH = 256;
  * is synchronous, so one serves every call.
  */
 const outer = new Float64Array(MAX_WALK_DEPTH);
+/** Nested-value count of the last header read. */
+const children = new Float64Array(1);
 
 /**
  * Where the MessagePack value that starts at `start` ends (the offset after it), or -1 when it
@@ -88,12 +65,9 @@ const outer = new Float64Array(MAX_WALK_DEPTH);
  */
 export function msgpackValueEnd(bytes: Uint8Array, start: number): number {
   const end = bytes.length;
-  const u8 = (at: number): number => bytes[at] ?? 0;
-  const u16 = (at: number): number => (u8(at) << 8) | u8(at + 1);
-  const u32 = (at: number): number => u16(at) * 0x10000 + u16(at + 2);
   let position = start;
   // Most values are short scalars or strings: no loop needed.
-  const first = u8(position);
+  const first = bytes[position] ?? 0;
   if (first <= 0x7f || first >= 0xe0) return position + 1 <= end ? position + 1 : -1;
   // Values still to read in the innermost open level, and in each level around it.
   let pending = 1;
@@ -106,51 +80,9 @@ export function msgpackValueEnd(bytes: Uint8Array, start: number): number {
     }
     if (position >= end) return -1;
     pending--;
-    const type = u8(position++);
-    if (type <= 0x7f || type >= 0xe0) continue;
-    let count = 0;
-    if (type <= 0x8f) count = 2 * (type & 0x0f);
-    else if (type <= 0x9f) count = type & 0x0f;
-    else if (type <= 0xbf) position += type & 0x1f;
-    else {
-      const size = fixedSize(type);
-      if (size >= 0) {
-        position += size;
-        continue;
-      }
-      switch (type) {
-        case 0xc4:
-        case 0xd9:
-          position += 1 + u8(position);
-          break;
-        case 0xc5:
-        case 0xda:
-          position += 2 + u16(position);
-          break;
-        case 0xc6:
-        case 0xdb:
-          position += 4 + u32(position);
-          break;
-        case 0xdc:
-          count = u16(position);
-          position += 2;
-          break;
-        case 0xdd:
-          count = u32(position);
-          position += 4;
-          break;
-        case 0xde:
-          count = 2 * u16(position);
-          position += 2;
-          break;
-        case 0xdf:
-          count = 2 * u32(position);
-          position += 4;
-          break;
-        default:
-          return -1;
-      }
-    }
+    position = skipHeader(bytes, position, children);
+    if (position === NOT_PLAIN) return -1;
+    const count = children[0] ?? 0;
     if (count > 0) {
       if (depth >= MAX_WALK_DEPTH) return -1;
       outer[depth++] = pending;

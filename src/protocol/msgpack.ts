@@ -1,7 +1,7 @@
 /**
  * MessagePack via `msgpackr`. Loaded only when a connection asks for it, so browser bundles
- * that speak JSON never pull it in. This module imports nothing else of wsmesh, so in a
- * bundle it is a self-contained chunk; codecs.ts wraps it into a `Codec`.
+ * that speak JSON never pull it in. Of wsmesh it imports only the dependency-free type-byte
+ * table (msgpack-header.ts); codecs.ts wraps it into a `Codec`.
  *
  * Plain MessagePack only (PROTOCOL.md section 1): maps, arrays, strings, numbers, booleans,
  * nil and binary. msgpackr gives meaning to extension types (timestamps, BigInt, Set, Error,
@@ -11,6 +11,7 @@
  * @module
  */
 import { Packr } from 'msgpackr';
+import { NOT_PLAIN, skipHeader } from './msgpack-header.js';
 
 // No msgpackr records or structured clones, so any MessagePack implementation in any
 // language can read and write these frames. 64-bit integers decode to the nearest double,
@@ -36,31 +37,8 @@ export class MessagePackExtensionError extends Error {
   }
 }
 
-/** Bytes after the type byte for fixed-size types 0xc0-0xdf (-1: length-prefixed or other). */
-function fixedSize(type: number): number {
-  switch (type) {
-    case 0xc0:
-    case 0xc2:
-    case 0xc3:
-      return 0;
-    case 0xcc:
-    case 0xd0:
-      return 1;
-    case 0xcd:
-    case 0xd1:
-      return 2;
-    case 0xca:
-    case 0xce:
-    case 0xd2:
-      return 4;
-    case 0xcb:
-    case 0xcf:
-    case 0xd3:
-      return 8;
-    default:
-      return -1;
-  }
-}
+/** Nested-value count of the last header read (one for the module: the walk is synchronous). */
+const children = new Float64Array(1);
 
 /**
  * Where the first top-level value that contains an extension type starts, or -1 when there
@@ -70,9 +48,6 @@ function fixedSize(type: number): number {
  */
 export function firstExtension(bytes: Uint8Array): number {
   const end = bytes.length;
-  const u8 = (at: number): number => bytes[at] ?? 0;
-  const u16 = (at: number): number => (u8(at) << 8) | u8(at + 1);
-  const u32 = (at: number): number => u16(at) * 0x10000 + u16(at + 2);
   let position = 0;
   let pending = 0;
   let start = 0;
@@ -82,51 +57,9 @@ export function firstExtension(bytes: Uint8Array): number {
       pending = 1;
     }
     pending--;
-    const type = u8(position++);
-    if (type <= 0x7f || type >= 0xe0) continue;
-    if (type <= 0x8f) pending += 2 * (type & 0x0f);
-    else if (type <= 0x9f) pending += type & 0x0f;
-    else if (type <= 0xbf) position += type & 0x1f;
-    else {
-      const size = fixedSize(type);
-      if (size >= 0) {
-        position += size;
-        continue;
-      }
-      switch (type) {
-        case 0xc4:
-        case 0xd9:
-          position += 1 + u8(position);
-          break;
-        case 0xc5:
-        case 0xda:
-          position += 2 + u16(position);
-          break;
-        case 0xc6:
-        case 0xdb:
-          position += 4 + u32(position);
-          break;
-        case 0xdc:
-          pending += u16(position);
-          position += 2;
-          break;
-        case 0xdd:
-          pending += u32(position);
-          position += 4;
-          break;
-        case 0xde:
-          pending += 2 * u16(position);
-          position += 2;
-          break;
-        case 0xdf:
-          pending += 2 * u32(position);
-          position += 4;
-          break;
-        default:
-          // 0xc1 (never used), ext 8/16/32 (0xc7-0xc9), fixext 1-16 (0xd4-0xd8).
-          return start;
-      }
-    }
+    position = skipHeader(bytes, position, children);
+    if (position === NOT_PLAIN) return start;
+    pending += children[0] ?? 0;
   }
   return -1;
 }
