@@ -10,8 +10,8 @@ import { LOOP_BURST } from '../src/cluster/addressed.js';
 import { MAX_RESUMES_PER_CONNECTION } from '../src/groups/resume.js';
 import { FrameType } from '../src/protocol/frames.js';
 import { startClone, type Clone } from './clone-helpers.js';
-import { rawHandshake } from './trust-helpers.js';
-import { Cleanup, connectRaw, isFrame, rawPackr, waitFor, type RawPeer } from './helpers.js';
+import { admitRogue, handled } from './rogue-clone.js';
+import { Cleanup, connectRaw, isFrame, waitFor, type RawPeer } from './helpers.js';
 
 /** What the tests read of the clone manager's inner state. */
 interface Inner {
@@ -36,17 +36,7 @@ async function rogue(
   links: string[],
   groups: string[] = [],
 ): Promise<RawPeer> {
-  const { peer, welcomed } = await rawHandshake(target.url, {
-    codec: 'msgpack',
-    id,
-    kind: 'clone',
-    instance: `${id}-1`,
-  });
-  cleanup.add(() => peer.terminate());
-  assert.ok(welcomed);
-  peer.ws.on('message', (data: Buffer) => {
-    if (isFrame(rawPackr.unpack(data), FrameType.PING)) peer.send([FrameType.PONG]);
-  });
+  const peer = await admitRogue(cleanup, target.url, id);
   peer.send([FrameType.CLONE_UPDATE, { id, instance: `${id}-1`, url: null, v: 1, links, groups }]);
   await waitFor(
     () =>
@@ -57,13 +47,6 @@ async function rogue(
     `the record of ${id}`,
   );
   return peer;
-}
-
-/** Resolves once `target` handled every frame `peer` sent before (frames of one link are handled in order). */
-async function handled(peer: RawPeer): Promise<void> {
-  const from = peer.frames.length;
-  peer.send([FrameType.PING]);
-  await peer.waitForFrame((f) => isFrame(f, FrameType.PONG), { after: from });
 }
 
 async function target(cleanup: Cleanup, options: ServerOptions = {}): Promise<Clone> {

@@ -9,8 +9,8 @@ import { InvalidOptionError, SERVER_DEFAULTS, Server } from '../src/index.js';
 import { resolveServerOptions } from '../src/server/options.js';
 import { FrameType } from '../src/protocol/frames.js';
 import { startClone, startInbox, awaitInterest, prober, type Clone } from './clone-helpers.js';
-import { rawHandshake } from './trust-helpers.js';
-import { Cleanup, isFrame, rawPackr, waitFor, type RawPeer } from './helpers.js';
+import { admitRogue, handled } from './rogue-clone.js';
+import { Cleanup, waitFor, type RawPeer } from './helpers.js';
 
 const MAX_CLONES = 50;
 const FORGED = 10_000;
@@ -19,30 +19,13 @@ const PER_FRAME = 250;
 
 /** A raw clone `id` linked to `target`, alive to the heartbeat, with its own record sent. */
 async function rogue(cleanup: Cleanup, target: Clone, id: string): Promise<RawPeer> {
-  const { peer, welcomed } = await rawHandshake(target.url, {
-    codec: 'msgpack',
-    id,
-    kind: 'clone',
-    instance: `${id}-1`,
-  });
-  cleanup.add(() => peer.terminate());
-  assert.ok(welcomed);
-  peer.ws.on('message', (data: Buffer) => {
-    if (isFrame(rawPackr.unpack(data), FrameType.PING)) peer.send([FrameType.PONG]);
-  });
+  const peer = await admitRogue(cleanup, target.url, id);
   peer.send([
     FrameType.CLONE_SYNC,
     [{ id, instance: `${id}-1`, url: null, v: 1, links: [target.id], groups: [] }],
     [],
   ]);
   return peer;
-}
-
-/** Resolves once `target` handled every frame `peer` sent before (one link is handled in order). */
-async function handled(peer: RawPeer): Promise<void> {
-  const from = peer.frames.length;
-  peer.send([FrameType.PING]);
-  await peer.waitForFrame((f) => isFrame(f, FrameType.PONG), { after: from, timeoutMs: 20_000 });
 }
 
 /**
@@ -117,7 +100,7 @@ describe('attacks with made-up clone records', () => {
       await waitFor(() => linked([t1, t2]), 5000, 't1 and t2 linked');
       const evil = await rogue(cleanup, t1, 'rogue');
       forge(evil, 'fake', FORGED);
-      await handled(evil);
+      await handled(evil, 20_000);
       const first = held(t1);
       t.diagnostic(`t1 after ${FORGED} made-up clones: ${JSON.stringify(first)}`);
       // t2's record, the rogue's and made-up ones up to the cap; every name refused.
@@ -128,7 +111,7 @@ describe('attacks with made-up clone records', () => {
       assert.match(warnings[0] ?? '', /maxClones/);
       // As many again, new ids: nothing more is held, so memory does not follow the count.
       forge(evil, 'more', FORGED);
-      await handled(evil);
+      await handled(evil, 20_000);
       const second = held(t1);
       t.diagnostic(`t1 after ${2 * FORGED}: ${JSON.stringify(second)}`);
       assert.equal(second.records, first.records);

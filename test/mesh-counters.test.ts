@@ -10,8 +10,8 @@ import { LOOP_BURST } from '../src/cluster/addressed.js';
 import { MAX_RESUMES_PER_CONNECTION } from '../src/groups/resume.js';
 import { FrameType } from '../src/protocol/frames.js';
 import { startClone, type Clone } from './clone-helpers.js';
-import { rawHandshake } from './trust-helpers.js';
-import { Cleanup, connectRaw, isFrame, rawPackr, waitFor, type RawPeer } from './helpers.js';
+import { admitRogue, handled } from './rogue-clone.js';
+import { Cleanup, connectRaw, isFrame, waitFor, type RawPeer } from './helpers.js';
 
 /** A raw clone `id` on `target` whose record lists `links`; resolves once `target` holds it. */
 async function rogue(
@@ -21,17 +21,7 @@ async function rogue(
   links: string[],
 ): Promise<RawPeer> {
   const instance = `${id}-1`;
-  const { peer, welcomed } = await rawHandshake(target.url, {
-    codec: 'msgpack',
-    id,
-    kind: 'clone',
-    instance,
-  });
-  cleanup.add(() => peer.terminate());
-  assert.ok(welcomed);
-  peer.ws.on('message', (data: Buffer) => {
-    if (isFrame(rawPackr.unpack(data), FrameType.PING)) peer.send([FrameType.PONG]);
-  });
+  const peer = await admitRogue(cleanup, target.url, id);
   peer.send([FrameType.CLONE_UPDATE, { id, instance, url: null, v: 1, links, groups: [] }]);
   await waitFor(
     () => target.server.clones.topology().some((c) => c.id === id),
@@ -39,13 +29,6 @@ async function rogue(
     `the record of ${id}`,
   );
   return peer;
-}
-
-/** Resolves once `target` handled every frame `peer` sent before. */
-async function handled(peer: RawPeer): Promise<void> {
-  const from = peer.frames.length;
-  peer.send([FrameType.PING]);
-  await peer.waitForFrame((f) => isFrame(f, FrameType.PONG), { after: from });
 }
 
 async function target(cleanup: Cleanup, options: ServerOptions = {}): Promise<Clone> {
