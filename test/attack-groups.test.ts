@@ -441,8 +441,7 @@ describe('attacks on groups: recovery, presence, cluster acknowledgements', () =
       for (let i = 0; i < 200; i++) b.server.groups.publish('g', { data: blob });
       const before = await bufferBytes();
       const readers = 12;
-      const pending = (a.server.clones.history as unknown as { pending: Map<number, unknown> })
-        .pending;
+      const pending = a.server.clones.history.requests;
       let highest = 0;
       for (let i = 0; i < readers; i++) {
         const peer = await connectRaw(a.url, { codec: 'msgpack' });

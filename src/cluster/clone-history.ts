@@ -6,11 +6,7 @@
  * subscribers in, and delivers it to them once (history drops copies).
  * @module
  */
-import {
-  MAX_PENDING_HISTORY_BYTES,
-  takePage,
-  type GatheredHistory,
-} from '../groups/history-intake.js';
+import { HistoryRequests, sendPages } from '../groups/history-intake.js';
 import { FanoutMessage } from '../groups/fanout-message.js';
 import type { GroupManager } from '../groups/group-manager.js';
 import type { HistoryStore } from '../groups/history.js';
@@ -18,25 +14,8 @@ import { planRecovery, type GroupPosition, type HistoryAnswer } from '../groups/
 import type { HistoryPeers } from '../groups/resume.js';
 import type { Subscriber } from '../groups/subscriber.js';
 import type { Codec } from '../protocol/codec.js';
-import {
-  FrameType,
-  type HistoryPageFrame,
-  type HistoryRequestFrame,
-  type WireHistoryEntry,
-  type WireStreamInfo,
-} from '../protocol/frames.js';
+import { FrameType, type HistoryPageFrame, type HistoryRequestFrame } from '../protocol/frames.js';
 import type { CloneLink } from './clone-link.js';
-
-/** How long a resume waits for the other clones' history, in ms. */
-export const HISTORY_TIMEOUT = 3000;
-/** History requests of this clone waiting for answers, at most. */
-export const MAX_HISTORY_REQUESTS = 1000;
-/** Largest HISTORY_PAGE this clone sends (and never above the asker's maxPayload). */
-const PAGE_BYTES = 64 * 1024;
-/** Room left in a page for the frame around its entries. */
-const PAGE_OVERHEAD = 256;
-/** Bytes an entry takes besides its message (stream id, numbers, target). */
-const ENTRY_OVERHEAD = 64;
 
 /** What clone history needs from the clone manager. */
 export interface CloneHistoryContext {
@@ -48,15 +27,7 @@ export interface CloneHistoryContext {
   reportError(error: unknown): void;
 }
 
-interface PendingRequest extends GatheredHistory {
-  waiting: number;
-  readonly links: Set<string>;
-  readonly done: () => void;
-  /** A page arrived: the answer is coming, wait again from now. */
-  readonly touch: () => void;
-}
-
-/** Bytes of pages sent before waiting for the link to drain. */
+/** Bytes a link may hold queued before an answer waits for it to drain. */
 const DRAIN_BYTES = 256 * 1024;
 
 function tick(ms: number): Promise<void> {
@@ -74,27 +45,23 @@ async function drained(link: CloneLink): Promise<boolean> {
   return !link.closed;
 }
 
-function targetBytes(target: WireHistoryEntry[3]): number {
-  if (target === null) return 1;
-  if (typeof target === 'string') return target.length * 3 + 5;
-  let bytes = 5;
-  for (const id of target) bytes += id.length * 3 + 5;
-  return bytes;
-}
-
 /** Clone side of history: answering, asking, healing. */
 
 export class CloneHistory implements HistoryPeers {
-  private nextId = 0;
-  private readonly pending = new Map<number, PendingRequest>();
+  /** Requests of this clone waiting for other clones' pages; also its history byte budget. */
+  readonly requests = new HistoryRequests();
   /** When each peer's link went down (epoch ms), to heal from when it comes back. */
   private readonly downSince = new Map<string, number>();
   /** Messages a healed link brought that this clone had missed, since start. */
   healed = 0;
   /** Bytes of history held for requests still waiting. */
-  pendingBytes = 0;
+  get pendingBytes(): number {
+    return this.requests.pendingBytes;
+  }
   /** Most {@link pendingBytes}; settable for tests. @internal */
-  maxPendingBytes = MAX_PENDING_HISTORY_BYTES;
+  set maxPendingBytes(bytes: number) {
+    this.requests.maxPendingBytes = bytes;
+  }
 
   /** Gaps being filled, `groupId stream`, so one gap is asked for once. */
   private readonly filling = new Set<string>();
@@ -141,40 +108,10 @@ export class CloneHistory implements HistoryPeers {
 
   /** Asks `links` for the history of `groupId` after `since`; one merged answer per request. */
   private ask(links: CloneLink[], groupId: string, since: GroupPosition): Promise<HistoryAnswer[]> {
-    if (links.length === 0 || this.pending.size >= MAX_HISTORY_REQUESTS) return Promise.resolve([]);
-    this.nextId = this.nextId >= 2 ** 31 - 1 ? 1 : this.nextId + 1;
-    const id = this.nextId;
-    return new Promise((resolve) => {
-      let timer = setTimeout(() => finish(), HISTORY_TIMEOUT);
-      const finish = (): void => {
-        clearTimeout(timer);
-        if (this.pending.get(id) !== request) return;
-        this.pending.delete(id);
-        this.pendingBytes -= request.bytes;
-        resolve([{ entries: request.entries, streams: request.streams }]);
-      };
-      const request: PendingRequest = {
-        entries: [],
-        bytes: 0,
-        overflowed: false,
-        streams: [],
-        waiting: 0,
-        links: new Set(),
-        done: finish,
-        touch: () => {
-          clearTimeout(timer);
-          timer = setTimeout(() => finish(), HISTORY_TIMEOUT);
-        },
-      };
-      this.pending.set(id, request);
+    if (links.length === 0 || this.requests.full) return Promise.resolve([]);
+    return this.requests.open((id) => {
       const frame: HistoryRequestFrame = [FrameType.HISTORY_REQUEST, id, groupId, since];
-      for (const link of links) {
-        if (link.send(frame)) {
-          request.waiting++;
-          request.links.add(link.peerId);
-        }
-      }
-      if (request.waiting === 0) finish();
+      return links.filter((link) => link.send(frame)).map((link) => link.peerId);
     });
   }
 
@@ -184,53 +121,21 @@ export class CloneHistory implements HistoryPeers {
    */
   async receiveRequest(link: CloneLink, frame: HistoryRequestFrame): Promise<void> {
     const [, id, groupId, since] = frame;
-    const answer = this.store.query(groupId, since);
-    const budget = Math.min(PAGE_BYTES, link.connection.peerMaxPayload) - PAGE_OVERHEAD;
-    let page: WireHistoryEntry[] = [];
-    let bytes = 0;
-    let unsent = 0;
-    for (const entry of answer.entries) {
-      const size = entry.bytes.byteLength + ENTRY_OVERHEAD + targetBytes(entry.target);
-      // An entry that cannot fit any page is left out: the asker sees a gap.
-      if (size > budget) continue;
-      if (bytes + size > budget && page.length > 0) {
-        if (!link.send([FrameType.HISTORY_PAGE, id, page, null, false] satisfies HistoryPageFrame))
-          return;
-        unsent += bytes;
-        page = [];
-        bytes = 0;
-        if (unsent >= DRAIN_BYTES) {
-          unsent = 0;
-          if (!(await drained(link))) return;
-        }
-      }
-      page.push([entry.stream, entry.seq, entry.at, entry.target, entry.bytes]);
-      bytes += size;
-    }
-    const streams: WireStreamInfo[] = answer.streams.map((info) => [
-      info.stream,
-      info.head,
-      info.evictedSeq,
-      info.evictedAt,
-      info.floor,
-    ]);
-    link.send([FrameType.HISTORY_PAGE, id, page, streams, true] satisfies HistoryPageFrame);
+    await sendPages(id, this.store.query(groupId, since), link.connection.peerMaxPayload, {
+      send: (page) => link.send(page),
+      drain: () => drained(link),
+    });
   }
 
   /** HISTORY_PAGE from a clone this clone asked. */
   receivePage(link: CloneLink, frame: HistoryPageFrame): void {
-    const [, id, , , last] = frame;
-    const request = this.pending.get(id);
-    if (request === undefined || !request.links.has(link.peerId)) return;
-    request.touch();
-    takePage(this, request, frame);
-    if (last) this.linkDone(request, link.peerId);
+    this.requests.page(frame[1], link.peerId, frame);
   }
 
   /** A link went down: requests waiting on it stop waiting; healing starts from now. */
   linkDown(peerId: string): void {
     if (!this.downSince.has(peerId)) this.downSince.set(peerId, Date.now());
-    for (const request of [...this.pending.values()]) this.linkDone(request, peerId);
+    this.requests.peerGone(peerId);
   }
 
   /**
@@ -277,13 +182,7 @@ export class CloneHistory implements HistoryPeers {
 
   /** Fails every request still waiting (the clone stops). */
   stop(): void {
-    for (const request of [...this.pending.values()]) request.done();
+    this.requests.stop();
     this.downSince.clear();
-  }
-
-  private linkDone(request: PendingRequest, peerId: string): void {
-    if (!request.links.delete(peerId)) return;
-    request.waiting--;
-    if (request.waiting === 0) request.done();
   }
 }

@@ -15,11 +15,7 @@
  * both ways is dropped by history).
  * @module
  */
-import {
-  MAX_PENDING_HISTORY_BYTES,
-  takePage,
-  type GatheredHistory,
-} from '../groups/history-intake.js';
+import { HistoryRequests, sendPages } from '../groups/history-intake.js';
 import type { Msg, NatsConnection } from '@nats-io/transport-node';
 import type { BackplaneHost } from '../backplane/backplane.js';
 import type { HistoryStore } from '../groups/history.js';
@@ -28,11 +24,8 @@ import type { HistoryPeers } from '../groups/resume.js';
 import type { Codec } from '../protocol/codec.js';
 import {
   FrameType,
-  type GroupTarget,
   type HistoryPageFrame,
   type HistoryRequestFrame,
-  type WireHistoryEntry,
-  type WireStreamInfo,
 } from '../protocol/frames.js';
 import { validateFrame } from '../protocol/validate.js';
 import type { NodeEntry } from './nodes.js';
@@ -43,47 +36,23 @@ import type { Subjects } from './subjects.js';
 export const HISTORY_SUFFIX = 'h';
 /** Inbox suffix (then `.<id>.<instance>`) of the pages answering this node's requests. */
 export const PAGE_SUFFIX = 'hp';
-/** How long a request waits for the other nodes, from the request or the last page, in ms. */
-export const HISTORY_TIMEOUT = 3000;
-/** History requests of this node waiting for answers, at most (more are not asked). */
-export const MAX_HISTORY_REQUESTS = 1000;
 /** Answers this node writes at once; more wait their turn. */
 const ANSWERS_AT_ONCE = 8;
 /** Answers waiting their turn, at most; past it a request is not answered (the asker times out). */
 const MAX_WAITING_ANSWERS = 1000;
-/** Largest page (and never above the NATS server's max_payload). */
-const PAGE_BYTES = 64 * 1024;
-/** Room left in a page for the frame around its entries. */
-const PAGE_OVERHEAD = 256;
-/** Bytes an entry takes besides its message (stream id, numbers). */
-const ENTRY_OVERHEAD = 64;
-/** Bytes of pages published before waiting for the NATS server to have read them. */
-const DRAIN_BYTES = 256 * 1024;
-
-interface PendingRequest extends GatheredHistory {
-  /** Instances whose last page has not come. */
-  readonly waiting: Set<string>;
-  readonly done: () => void;
-  /** A page arrived: the answer is coming, wait again from now. */
-  readonly touch: () => void;
-}
-
-function targetBytes(target: GroupTarget): number {
-  if (target === null) return 1;
-  if (typeof target === 'string') return target.length * 3 + 5;
-  let bytes = 5;
-  for (const id of target) bytes += id.length * 3 + 5;
-  return bytes;
-}
 
 /** This node's side of history over NATS: asking, answering, healing. */
 export class NatsHistory implements HistoryPeers {
-  private nextId = 0;
-  private readonly pending = new Map<number, PendingRequest>();
+  /** Requests of this node waiting for other nodes' pages; also its history byte budget. */
+  private readonly requests = new HistoryRequests();
   /** Bytes of other nodes' history held by requests that wait. */
-  pendingBytes = 0;
+  get pendingBytes(): number {
+    return this.requests.pendingBytes;
+  }
   /** Most {@link pendingBytes} (the mesh's bound); settable for tests. @internal */
-  maxPendingBytes = MAX_PENDING_HISTORY_BYTES;
+  set maxPendingBytes(bytes: number) {
+    this.requests.maxPendingBytes = bytes;
+  }
   /** Answers being written now, and those waiting their turn. */
   private answering = 0;
   private readonly queue: Msg[] = [];
@@ -173,7 +142,7 @@ export class NatsHistory implements HistoryPeers {
     this.queue.length = 0;
     for (const groupId of this.healing?.keys() ?? []) this.store.release(groupId);
     this.healing = undefined;
-    for (const request of [...this.pending.values()]) request.done();
+    this.requests.stop();
     if (this.store.onGap === this.gapHandler) this.store.onGap = undefined;
   }
 
@@ -186,50 +155,27 @@ export class NatsHistory implements HistoryPeers {
   private ask(groupId: string, since: GroupPosition): Promise<HistoryAnswer[]> {
     const nodes = new Set(this.known);
     for (const node of this.nodes()) nodes.add(node.instance);
-    if (this.stopped || nodes.size === 0 || this.pending.size >= MAX_HISTORY_REQUESTS)
-      return Promise.resolve([]);
-    this.nextId = this.nextId >= 2 ** 31 - 1 ? 1 : this.nextId + 1;
-    const id = this.nextId;
-    return new Promise((resolve) => {
-      let timer = setTimeout(() => finish(), HISTORY_TIMEOUT);
-      const finish = (): void => {
-        clearTimeout(timer);
-        if (this.pending.get(id) !== request) return;
-        this.pending.delete(id);
-        this.pendingBytes -= request.bytes;
-        resolve([{ entries: request.entries, streams: request.streams }]);
-      };
-      const request: PendingRequest = {
-        entries: [],
-        bytes: 0,
-        overflowed: false,
-        streams: [],
-        waiting: new Set(),
-        done: finish,
-        touch: () => {
-          clearTimeout(timer);
-          timer = setTimeout(() => finish(), HISTORY_TIMEOUT);
-        },
-      };
-      this.pending.set(id, request);
+    if (this.stopped || nodes.size === 0 || this.requests.full) return Promise.resolve([]);
+    return this.requests.open((id) => {
       const question = this.codec.encode([
         FrameType.HISTORY_REQUEST,
         id,
         groupId,
         since,
       ] satisfies HistoryRequestFrame) as Uint8Array;
+      const asked: string[] = [];
       for (const instance of nodes) {
         try {
           this.nc.publish(`${this.subjects.inboxOf(instance)}.${HISTORY_SUFFIX}`, question, {
             reply: `${this.subjects.inbox}.${PAGE_SUFFIX}.${id}.${instance}`,
           });
-          request.waiting.add(instance);
+          asked.push(instance);
         } catch (error) {
           // Closed connection: that node cannot answer.
           this.host.reportError(error);
         }
       }
-      if (request.waiting.size === 0) finish();
+      return asked;
     });
   }
 
@@ -238,11 +184,10 @@ export class NatsHistory implements HistoryPeers {
     const dot = rest.indexOf('.');
     const id = Number(rest.slice(0, dot));
     const instance = rest.slice(dot + 1);
-    const request = this.pending.get(id);
-    if (dot < 0 || request === undefined || !request.waiting.has(instance)) return;
+    if (dot < 0 || !this.requests.awaits(id, instance)) return;
     // No such inbox any more (the node died): it will not answer.
     if (noResponders(msg)) {
-      this.answered(request, instance);
+      this.requests.gone(id, instance);
       return;
     }
     let frame: HistoryPageFrame;
@@ -253,14 +198,7 @@ export class NatsHistory implements HistoryPeers {
     } catch {
       return;
     }
-    request.touch();
-    takePage(this, request, frame);
-    if (frame[4]) this.answered(request, instance);
-  }
-
-  private answered(request: PendingRequest, instance: string): void {
-    if (!request.waiting.delete(instance)) return;
-    if (request.waiting.size === 0) request.done();
+    this.requests.page(id, instance, frame);
   }
 
   /** A HISTORY_REQUEST from another node: answered in turn, a few at once. */
@@ -293,39 +231,17 @@ export class NatsHistory implements HistoryPeers {
       return;
     }
     const [, id, groupId, since] = request;
-    const answer = this.store.query(groupId, since);
-    const maxPayload = this.nc.info?.max_payload ?? PAGE_BYTES;
-    const budget = Math.min(PAGE_BYTES, maxPayload) - PAGE_OVERHEAD;
-    let page: WireHistoryEntry[] = [];
-    let bytes = 0;
-    let unsent = 0;
     try {
-      for (const entry of answer.entries) {
-        const size = entry.bytes.byteLength + ENTRY_OVERHEAD + targetBytes(entry.target);
-        // An entry that cannot fit any page is left out: the asker sees a gap.
-        if (size > budget) continue;
-        if (bytes + size > budget && page.length > 0) {
-          this.send(reply, [FrameType.HISTORY_PAGE, id, page, null, false]);
-          unsent += bytes;
-          page = [];
-          bytes = 0;
-          if (unsent >= DRAIN_BYTES) {
-            unsent = 0;
-            await this.nc.flush();
-            if (this.stopped) return;
-          }
-        }
-        page.push([entry.stream, entry.seq, entry.at, entry.target, entry.bytes]);
-        bytes += size;
-      }
-      const streams: WireStreamInfo[] = answer.streams.map((info) => [
-        info.stream,
-        info.head,
-        info.evictedSeq,
-        info.evictedAt,
-        info.floor,
-      ]);
-      this.send(reply, [FrameType.HISTORY_PAGE, id, page, streams, true]);
+      await sendPages(id, this.store.query(groupId, since), this.nc.info?.max_payload ?? Infinity, {
+        send: (page) => {
+          this.send(reply, page);
+          return true;
+        },
+        drain: async () => {
+          await this.nc.flush();
+          return !this.stopped;
+        },
+      });
     } catch (error) {
       // The connection closed under the answer: the asker stops waiting after its timeout.
       if (!this.stopped) this.host.reportError(error);
