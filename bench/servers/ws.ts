@@ -9,31 +9,13 @@
  * @module
  */
 import type { AddressInfo } from 'node:net';
-import * as wsModule from 'ws';
-import type { Duplex } from 'node:stream';
-import WebSocket, { WebSocketServer, type RawData } from 'ws';
+import type WebSocket from 'ws';
+import { WebSocketServer, type RawData } from 'ws';
 import { CorkedSocket } from '../lib/cork.js';
 import { rawBytes, rawText, sumOf } from '../lib/payload.js';
 import { runServerChild, type ServerArgument, type StartedServer } from '../lib/server-child.js';
+import { frameOnce, openRaw } from '../lib/ws-raw.js';
 
-interface FrameOptions {
-  fin: boolean;
-  opcode: number;
-  mask: boolean;
-  readOnly: boolean;
-  rsv1: boolean;
-}
-type FrameFunction = (data: Buffer, options: FrameOptions) => Buffer[];
-
-function senderFrame(): FrameFunction {
-  // `Sender` is a named export of ws's ESM wrapper (the default export does not carry it).
-  const sender = (wsModule as unknown as { Sender?: { frame?: FrameFunction } }).Sender;
-  const frame = sender?.frame;
-  if (typeof frame !== 'function') throw new Error('ws.Sender.frame is not available');
-  return frame.bind(sender);
-}
-
-const frame = senderFrame();
 const subscribers = new Set<CorkedSocket>();
 
 interface Relay {
@@ -44,33 +26,9 @@ interface Relay {
 let relays: Relay[] = [];
 
 /** Opens the relay connection to a peer's `/relay`. */
-function openRelay(port: number): Promise<Relay> {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/relay`, { perMessageDeflate: false });
-  let raw: Duplex | undefined;
-  ws.once('upgrade', (response) => {
-    raw = response.socket;
-  });
-  return new Promise((resolve, reject) => {
-    ws.once('error', reject);
-    ws.once('open', () => {
-      ws.off('error', reject);
-      ws.on('error', () => ws.terminate());
-      if (raw === undefined) reject(new Error('ws relay: no socket after upgrade'));
-      else resolve({ ws, socket: new CorkedSocket(raw) });
-    });
-  });
-}
-
-/** Builds one unmasked WebSocket frame for `payload`, shared by every subscriber. */
-function frameOnce(payload: Buffer, binary: boolean): Buffer {
-  const parts = frame(payload, {
-    fin: true,
-    opcode: binary ? 2 : 1,
-    mask: false,
-    readOnly: true,
-    rsv1: false,
-  });
-  return parts.length === 1 && parts[0] !== undefined ? parts[0] : Buffer.concat(parts);
+async function openRelay(port: number): Promise<Relay> {
+  const { ws, raw } = await openRaw(port, '/relay');
+  return { ws, socket: new CorkedSocket(raw) };
 }
 
 function serveRpc(ws: WebSocket, socket: CorkedSocket): void {
