@@ -205,6 +205,30 @@ export interface Inbox {
   of(route: string): Received[];
 }
 
+/** A RECOVER event as a client reports it. */
+export interface RecoverEvent {
+  group: string;
+  recovered: boolean;
+}
+
+/**
+ * Records what `inbox` sees of a failover: its RECOVER events (returned), and in `counts`, for
+ * each, how many messages came between its close and that RECOVER (only recovered ones: live
+ * messages wait for the resume).
+ */
+export function watchRecovery(inbox: Inbox, counts: number[]): RecoverEvent[] {
+  const events: RecoverEvent[] = [];
+  let atClose = 0;
+  inbox.client.on('close', () => {
+    atClose = inbox.of('msg').length;
+  });
+  inbox.client.on('recover', ({ group, recovered }) => {
+    events.push({ group, recovered });
+    counts.push(inbox.of('msg').length - atClose);
+  });
+  return events;
+}
+
 /**
  * Starts a client on `url` (reconnect off unless given), records every message the server
  * sends it, and subscribes to `groups`.

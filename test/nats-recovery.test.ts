@@ -26,6 +26,7 @@ import {
   stopInboxes,
   type CloneProcess,
   type Inbox,
+  watchRecovery,
 } from './clone-helpers.js';
 import { delay, getFreePort, stopAll, waitFor } from './helpers.js';
 import {
@@ -72,17 +73,7 @@ describe('recovery on NATS across a SIGKILL of the node a client is on', { skip 
       await startInbox([url('nb'), url('na')], ['room'], { ...failover, codec: 'msgpack' }),
     ];
     for (const refugee of refugees) {
-      const events: { group: string; recovered: boolean }[] = [];
-      let atClose = 0;
-      refugee.client.on('close', () => {
-        atClose = refugee.of('msg').length;
-      });
-      refugee.client.on('recover', ({ group, recovered: done }) => {
-        events.push({ group, recovered: done });
-        // Between the close and RECOVER only recovered messages arrive (live ones wait).
-        recoveredCounts.push(refugee.of('msg').length - atClose);
-      });
-      recovered.push(events);
+      recovered.push(watchRecovery(refugee, recoveredCounts));
       assert.equal(refugee.client.getInfo().serverId, 'nb');
     }
     publisher = new Client({ url: url('na'), reconnect: false, silent: true });

@@ -18,6 +18,7 @@ import {
   stopInboxes,
   type CloneProcess,
   type Inbox,
+  watchRecovery,
 } from './clone-helpers.js';
 import { delay, getFreePort, waitFor } from './helpers.js';
 
@@ -53,17 +54,7 @@ describe('recovery across a SIGKILL of the clone a client is on', () => {
       await startInbox([url('r3'), url('r1')], ['room'], { ...failover, codec: 'msgpack' }),
     ];
     for (const refugee of refugees) {
-      const events: { group: string; recovered: boolean }[] = [];
-      let atClose = 0;
-      refugee.client.on('close', () => {
-        atClose = refugee.of('msg').length;
-      });
-      refugee.client.on('recover', ({ group, recovered: done }) => {
-        events.push({ group, recovered: done });
-        // Between the close and RECOVER only recovered messages arrive (live ones wait).
-        recoveredCounts.push(refugee.of('msg').length - atClose);
-      });
-      recovered.push(events);
+      recovered.push(watchRecovery(refugee, recoveredCounts));
       assert.equal(refugee.client.getInfo().serverId, 'r3');
     }
     publisher = new Client({ url: url('r1'), reconnect: false, silent: true });
