@@ -22,11 +22,7 @@ import type { HistoryStore } from '../groups/history.js';
 import { planRecovery, type GroupPosition, type HistoryAnswer } from '../groups/positions.js';
 import type { HistoryPeers } from '../groups/resume.js';
 import type { Codec } from '../protocol/codec.js';
-import {
-  FrameType,
-  type HistoryPageFrame,
-  type HistoryRequestFrame,
-} from '../protocol/frames.js';
+import { FrameType, type HistoryPageFrame, type HistoryRequestFrame } from '../protocol/frames.js';
 import { validateFrame } from '../protocol/validate.js';
 import type { NodeEntry } from './nodes.js';
 import { noResponders } from './rpc-wire.js';
