@@ -8,11 +8,14 @@ import { describe, test } from 'node:test';
 import { bendSentence } from '../bench/lib/curve-bend.js';
 import {
   BATCH_MAX_BYTES,
+  eachPacked,
   eachValue,
   joinBytes,
   joinText,
+  packLines,
   TickBatch,
 } from '../bench/lib/tick-batch.js';
+import { FanoutMessage } from '../src/groups/fanout-message.js';
 import { jsonCodec } from '../src/protocol/codec.js';
 import { BATCH_MAX_BYTES as WSMESH_BATCH_MAX_BYTES } from '../src/transport/connection.js';
 
@@ -59,6 +62,21 @@ describe('bench: ws-batched batches as wsmesh does', () => {
     const read: unknown[] = [];
     eachValue(Buffer.from(payload), (value) => read.push(value));
     assert.deepEqual(read, frames);
+  });
+});
+
+describe('bench: ws-batched packs fan-out as wsmesh packs group messages', () => {
+  test('one array of the same payloads that wsmesh packs in one GROUP_MESSAGES frame', () => {
+    const datas = [{ seq: 1 }, { seq: 2, text: 'a\nb' }, 'three'];
+    const lines = joinBytes(datas.map((data) => Buffer.from(JSON.stringify(data))));
+    const read: unknown[] = [];
+    eachPacked(packLines(lines), (value) => read.push(value));
+    assert.deepEqual(read, datas);
+    const frames = datas.map((data) => FanoutMessage.fromFields('g', 'm', null, data));
+    const [first, ...rest] = frames.map((message) => message.frameFor(jsonCodec));
+    let batch = first;
+    for (const next of rest) batch = batch?.followedBy(next, jsonCodec.join, true);
+    assert.deepEqual(jsonCodec.decode(batch?.payload ?? ''), [18, 'g', 'm', null, read]);
   });
 });
 

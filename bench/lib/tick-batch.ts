@@ -2,7 +2,9 @@
  * Per-tick batches as wsmesh negotiates them (PROTOCOL.md, section 2.9), for the raw
  * `ws-batched` contender: the messages one connection sends during one turn of the event loop
  * leave as one WebSocket message, JSON texts joined by a line feed, never more than 64 KiB
- * (a larger message leaves alone), and nothing waits for more than the current tick.
+ * (a larger message leaves alone), and nothing waits for more than the current tick. Fan-out
+ * to subscribers packs the messages of a batch into one JSON array, as wsmesh packs group
+ * messages for clients that read packs.
  * @module
  */
 import type { RawData } from 'ws';
@@ -65,6 +67,26 @@ export function joinBytes(parts: readonly Buffer[]): Buffer {
     list.push(part);
   }
   return Buffer.concat(list);
+}
+
+/**
+ * The lines of a batch (JSON texts joined by line feeds, see {@link joinBytes}) as one JSON
+ * array of them: a byte swap, nothing parsed. JSON never has a raw line feed inside a value.
+ */
+export function packLines(lines: Buffer): Buffer {
+  const packed = Buffer.allocUnsafe(lines.length + 2);
+  packed[0] = 0x5b; // [
+  lines.copy(packed, 1);
+  packed[packed.length - 1] = 0x5d; // ]
+  for (let at = packed.indexOf(0x0a, 1); at !== -1; at = packed.indexOf(0x0a, at + 1)) {
+    packed[at] = 0x2c; // ,
+  }
+  return packed;
+}
+
+/** Calls `each` with every value of a received pack (one JSON array of messages). */
+export function eachPacked(data: RawData, each: (value: unknown) => void): void {
+  for (const value of JSON.parse(rawText(data)) as unknown[]) each(value);
 }
 
 /** Calls `each` with every JSON value of a received message (one, or a batch). */

@@ -3,11 +3,11 @@
  * limit for a batching protocol. Paths as the `ws` contender: `/rpc` answers each
  * `{id, data: {a, b}}` of a message (one, or a batch of lines) with `{id, result}`, the
  * replies of one tick joined in one message; `/pub` appends each message (or batch) it gets
- * to the tick's fan-out batch, which at the end of the tick is framed once and written to
- * every subscriber; subscribers split it into lines themselves. The fan-out never parses
- * what it forwards. As the S3 relay, the last server of a cluster forwards each tick's batch
- * to every peer's `/relay` (one ws connection per peer), which fans it out like `/pub` and
- * never forwards it.
+ * to the tick's fan-out batch, which at the end of the tick is packed into one JSON array
+ * (as wsmesh packs group messages for clients that read packs), framed once and written to
+ * every subscriber. The fan-out never parses what it forwards. As the S3 relay, the last
+ * server of a cluster forwards each tick's batch, as lines, to every peer's `/relay` (one ws
+ * connection per peer), which fans it out like `/pub` and never forwards it.
  * @module
  */
 import { createServer } from 'node:http';
@@ -22,7 +22,7 @@ import {
   type ServerArgument,
   type StartedServer,
 } from '../lib/server-child.js';
-import { eachValue, joinBytes, joinText, TickBatch } from '../lib/tick-batch.js';
+import { eachValue, joinBytes, joinText, packLines, TickBatch } from '../lib/tick-batch.js';
 import { frameOnce, openRaw } from '../lib/ws-raw.js';
 
 const subscribers = new Set<Duplex>();
@@ -33,13 +33,13 @@ let relays: WebSocket[] = [];
 const fanout = new TickBatch<Buffer>((parts) => {
   const payload = joinBytes(parts);
   for (const relay of relays) relay.send(payload, { binary: false });
-  const framed = frameOnce(payload, false);
+  const framed = frameOnce(packLines(payload), false);
   for (const subscriber of subscribers) subscriber.write(framed);
 });
 
 /** The `/relay` side forwards nothing: its own batch. */
 const relayed = new TickBatch<Buffer>((parts) => {
-  const framed = frameOnce(joinBytes(parts), false);
+  const framed = frameOnce(packLines(joinBytes(parts)), false);
   for (const subscriber of subscribers) subscriber.write(framed);
 });
 

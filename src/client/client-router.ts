@@ -61,6 +61,22 @@ export class ClientFrameRouter<C> implements FrameSink {
         this.route(mes, raw, 0, connection);
         return;
       }
+      case FrameType.GROUP_MESSAGES: {
+        // Each message handled as its own GROUP_MESSAGE would be; `raw` is the whole pack.
+        const [, group, route, act, datas] = frame;
+        for (const data of datas) {
+          const mes: IncomingMessage = {
+            kind: 'message',
+            route,
+            act,
+            data,
+            awaitRes: false,
+            group,
+          };
+          this.route(mes, raw, 0, connection);
+        }
+        return;
+      }
       case FrameType.RECOVER:
         this.groups.recovered(frame[1], frame[2], frame[3]);
         return;

@@ -98,8 +98,9 @@ export class ClientSession implements DialEvents, ConnectionHandler {
       encryption: options.encryption,
       cipherFactory: host.cipherFactory,
       credentials,
-      // Several frames per message from the server (PROTOCOL.md, "Batches").
+      // Several frames per message from the server, group messages packed (PROTOCOL.md 2.9).
       batch: true,
+      pack: true,
     });
     this.socket = host.dialer(
       url,

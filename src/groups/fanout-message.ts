@@ -6,10 +6,10 @@
  * @module
  */
 import { ErrorCode, ProtocolError } from '../errors.js';
-import type { Codec, WirePayload } from '../protocol/codec.js';
+import { jsonElement, type Codec, type WirePayload } from '../protocol/codec.js';
 import { FrameType, type GroupMessageFrame, type GroupTarget } from '../protocol/frames.js';
 import { validateFrame } from '../protocol/validate.js';
-import { PreparedFrame } from '../transport/prepared-frame.js';
+import { PreparedFrame, type PackPiece } from '../transport/prepared-frame.js';
 
 const textEncoder = new TextEncoder();
 
@@ -18,6 +18,8 @@ export class FanoutMessage {
   private frameArray: GroupMessageFrame | undefined;
   private source: { codec: Codec; payload: WirePayload } | undefined;
   private jsonPayload: WirePayload | undefined;
+  /** The JSON frame cut for packs (PROTOCOL.md 2.9); none for numbered or relayed JSON. */
+  private jsonPiece: PackPiece | undefined;
   private msgpackPayload: WirePayload | undefined;
   private jsonFrame: PreparedFrame | undefined;
   private msgpackFrame: PreparedFrame | undefined;
@@ -77,8 +79,17 @@ export class FanoutMessage {
       this.msgpackPayload ??= codec.encode(this.frame);
       return this.msgpackPayload;
     }
-    this.jsonPayload ??= codec.encode(this.frame);
+    this.jsonPayload ??= this.frame.length > 5 ? codec.encode(this.frame) : this.encodeJson();
     return this.jsonPayload;
+  }
+
+  /** The JSON frame of a message without position, built from the pieces a pack reuses. */
+  private encodeJson(): string {
+    const [, target, route, act, data] = this.frame;
+    const fields = `${jsonElement(target)},${jsonElement(route)},${jsonElement(act)},`;
+    const text = jsonElement(data);
+    this.jsonPiece = { head: `[${FrameType.GROUP_MESSAGES},${fields}[`, data: text };
+    return `[${FrameType.GROUP_MESSAGE},${fields}${text}]`;
   }
 
   /**
@@ -104,7 +115,11 @@ export class FanoutMessage {
       this.msgpackFrame ??= PreparedFrame.of(this.encode(codec));
       return this.msgpackFrame;
     }
-    this.jsonFrame ??= PreparedFrame.of(this.encode(codec));
+    if (this.jsonFrame === undefined) {
+      // Encoding sets the piece.
+      const payload = this.encode(codec);
+      this.jsonFrame = PreparedFrame.of(payload, this.jsonPiece);
+    }
     return this.jsonFrame;
   }
 }

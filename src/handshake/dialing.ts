@@ -47,6 +47,8 @@ export interface DialingSetup {
   readonly namespace?: string | undefined;
   /** This side reads batches (ignored with encryption). */
   readonly batch?: boolean | undefined;
+  /** Clients: this side also reads GROUP_MESSAGES packs (only with `batch`). */
+  readonly pack?: boolean | undefined;
   /**
    * Clones: the authValue for the server's `authFnIn`, asked for only once the server has
    * answered with the expected id (and proved the secret, when there is one).
@@ -76,7 +78,10 @@ export class DialingHandshake {
     };
     if (setup.secret !== undefined) hello.challenge = randomNonce();
     if (setup.encryption === true) hello.enc = CIPHER_SCHEME;
-    else if (setup.batch === true) hello.batch = true;
+    else if (setup.batch === true) {
+      hello.batch = true;
+      if (setup.pack === true) hello.pack = true;
+    }
     // With a secret, credentials wait for AUTH: nothing reusable before the server proved it.
     if (setup.credentials !== undefined && setup.secret === undefined)
       hello.credentials = setup.credentials;

@@ -60,6 +60,17 @@ export type GroupMessageFrame = [
   unknown,
   unknown?,
 ];
+/**
+ * `[18, target, route, act, datas]`: the messages `[8, target, route, act, data]` for each
+ * `data` of `datas`, in order (never a position: numbered messages are not packed).
+ */
+export type GroupMessagesFrame = [
+  typeof FrameType.GROUP_MESSAGES,
+  GroupTarget,
+  string | null,
+  string | null,
+  unknown[],
+];
 /** `[11, groupId, joined]` */
 export type MembershipFrame = [typeof FrameType.MEMBERSHIP, string, boolean];
 export type PingFrame = [typeof FrameType.PING];

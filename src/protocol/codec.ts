@@ -48,17 +48,25 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/**
+ * JSON text of `value` as an element of an encoded frame: what JSON leaves out (undefined, a
+ * function) is `null`, as in an array. Throws {@link SerializationError}.
+ */
+export function jsonElement(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? 'null';
+  } catch (error) {
+    throw new SerializationError(`JSON cannot encode this value: ${describe(error)}`);
+  }
+}
+
 /** JSON text frames. Numbers, strings, booleans, null, arrays and plain objects. */
 export const jsonCodec: Codec = {
   name: 'json',
   subprotocol: Subprotocol.json,
   binary: false,
   encode(frame) {
-    try {
-      return JSON.stringify(frame);
-    } catch (error) {
-      throw new SerializationError(`JSON cannot encode this value: ${describe(error)}`);
-    }
+    return jsonElement(frame);
   },
   decode(payload) {
     return JSON.parse(typeof payload === 'string' ? payload : textDecoder.decode(payload));

@@ -14,6 +14,7 @@ import type {
   UnsubscribeFrame,
   PublishFrame,
   GroupMessageFrame,
+  GroupMessagesFrame,
   MembershipFrame,
   PingFrame,
   PongFrame,
@@ -68,6 +69,7 @@ export type Frame =
   | UnsubscribeFrame
   | PublishFrame
   | GroupMessageFrame
+  | GroupMessagesFrame
   | SubscribeSinceFrame
   | RecoverFrame
   | HistoryRequestFrame

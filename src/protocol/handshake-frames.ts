@@ -38,6 +38,11 @@ export interface HelloBody {
    * PROTOCOL.md, "Batches"). Ignored when `enc` is set.
    */
   batch?: boolean;
+  /**
+   * Clients that read batches: they also read packs, GROUP_MESSAGES frames (see PROTOCOL.md,
+   * "Batches"). Ignored without `batch`.
+   */
+  pack?: boolean;
 }
 
 /** Body of a WELCOME frame (the accepting side's answer to HELLO). */
@@ -54,6 +59,8 @@ export interface WelcomeBody {
   enc?: string;
   /** The server reads batches from this connection (never set together with `enc`). */
   batch?: boolean;
+  /** The server may send this client GROUP_MESSAGES frames (only set with `batch`). */
+  pack?: boolean;
   /** The server takes SUBSCRIBE_SINCE and numbers group messages (PROTOCOL.md 2.10). */
   recovery?: boolean;
 }

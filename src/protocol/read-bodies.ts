@@ -39,11 +39,12 @@ function optionalString(value: unknown): string | undefined {
 export function readHello(body: unknown): HelloBody {
   const bad = badHandshake;
   if (!isPlainObject(body)) throw bad('HELLO body must be an object');
-  const { v, id, kind, maxPayload, instance, namespace, challenge, enc, batch } = body;
+  const { v, id, kind, maxPayload, instance, namespace, challenge, enc, batch, pack } = body;
   if (namespace !== undefined && !isName(namespace)) throw bad('HELLO.namespace must be a string');
   if (enc !== undefined && enc !== 'aes-256-gcm') throw bad('HELLO.enc must be aes-256-gcm');
   if (instance !== undefined && !isName(instance)) throw bad('HELLO.instance must be a string');
   if (batch !== undefined && typeof batch !== 'boolean') throw bad('HELLO.batch must be a boolean');
+  if (pack !== undefined && typeof pack !== 'boolean') throw bad('HELLO.pack must be a boolean');
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1)
     throw bad('HELLO.v must be a version');
   if (!isName(id)) throw bad('HELLO.id must be a non-empty string');
@@ -68,6 +69,7 @@ export function readHello(body: unknown): HelloBody {
   if (body.credentials !== undefined) hello.credentials = body.credentials;
   if (enc !== undefined) hello.enc = enc;
   if (batch !== undefined) hello.batch = batch;
+  if (pack !== undefined) hello.pack = pack;
   return hello;
 }
 
@@ -75,10 +77,11 @@ export function readHello(body: unknown): HelloBody {
 export function readWelcome(body: unknown): WelcomeBody {
   const bad = badHandshake;
   if (!isPlainObject(body)) throw bad('WELCOME body must be an object');
-  const { v, serverId, connectionId, maxPayload, enc, batch, recovery } = body;
+  const { v, serverId, connectionId, maxPayload, enc, batch, pack, recovery } = body;
   if (typeof v !== 'number') throw bad('WELCOME.v must be a version');
   if (batch !== undefined && typeof batch !== 'boolean')
     throw bad('WELCOME.batch must be a boolean');
+  if (pack !== undefined && typeof pack !== 'boolean') throw bad('WELCOME.pack must be a boolean');
   if (recovery !== undefined && typeof recovery !== 'boolean')
     throw bad('WELCOME.recovery must be a boolean');
   if (!isName(serverId) || !isName(connectionId)) throw bad('WELCOME ids must be strings');
@@ -87,6 +90,7 @@ export function readWelcome(body: unknown): WelcomeBody {
   // The dialing side checks it against what it asked for; a non-string names no scheme.
   if (typeof enc === 'string') welcome.enc = enc;
   if (batch !== undefined) welcome.batch = batch;
+  if (pack !== undefined) welcome.pack = pack;
   if (recovery !== undefined) welcome.recovery = recovery;
   return welcome;
 }

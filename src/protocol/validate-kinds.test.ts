@@ -67,6 +67,7 @@ const hello = {
   credentials: { token: 't' },
   enc: 'aes-256-gcm',
   batch: true,
+  pack: true,
 };
 
 const samples: { [T in Frame[0]]: Sample<T> } = {
@@ -84,6 +85,7 @@ const samples: { [T in Frame[0]]: Sample<T> } = {
         maxPayload: 1024,
         enc: 'aes-256-gcm',
         batch: true,
+        pack: true,
         recovery: true,
       },
     ],
@@ -109,6 +111,9 @@ const samples: { [T in Frame[0]]: Sample<T> } = {
   },
   [FrameType.GROUP_MESSAGE]: {
     expected: [FrameType.GROUP_MESSAGE, 'g', 'r', null, 1, ['s-1', 4]],
+  },
+  [FrameType.GROUP_MESSAGES]: {
+    expected: [FrameType.GROUP_MESSAGES, ['g', 'h'], 'r', null, [1, { a: 2 }, null]],
   },
   [FrameType.SUBSCRIBE_SINCE]: {
     expected: [

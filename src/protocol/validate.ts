@@ -125,6 +125,24 @@ function readGroupMessage(items: readonly unknown[]): FrameOf<typeof FrameType.G
     : [FrameType.GROUP_MESSAGE, target, route, act, orNull(data), position];
 }
 
+function readGroupMessages(items: readonly unknown[]): FrameOf<typeof FrameType.GROUP_MESSAGES> {
+  const target = items[1];
+  const route = items[2];
+  const act = items[3];
+  const datas = items[4];
+  if (!isTarget(target)) throw bad('GROUP_MESSAGES target must be a group id, ids or null');
+  if (!isOptionalName(route) || !isOptionalName(act)) {
+    throw bad('GROUP_MESSAGES route and act must be strings or null');
+  }
+  if (!Array.isArray(datas) || datas.length === 0) {
+    throw bad('GROUP_MESSAGES needs a non-empty array of payloads');
+  }
+  const payloads: unknown[] = datas;
+  // Decoders give no undefined elements; the copy is for a value built by hand.
+  const filled = payloads.includes(undefined) ? payloads.map(orNull) : payloads;
+  return [FrameType.GROUP_MESSAGES, target, route, act, filled];
+}
+
 function readMembership(items: readonly unknown[]): FrameOf<typeof FrameType.MEMBERSHIP> {
   const groupId = items[1];
   const joined = items[2];
@@ -151,6 +169,7 @@ const readers: ReaderTable<Frame[0]> = {
   [FrameType.UNSUBSCRIBE]: readUnsubscribe,
   [FrameType.PUBLISH]: readPublish,
   [FrameType.GROUP_MESSAGE]: readGroupMessage,
+  [FrameType.GROUP_MESSAGES]: readGroupMessages,
   [FrameType.PING]: () => [FrameType.PING],
   [FrameType.PONG]: () => [FrameType.PONG],
   [FrameType.MEMBERSHIP]: readMembership,

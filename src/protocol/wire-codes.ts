@@ -18,6 +18,11 @@ export const FrameType = {
   UNSUBSCRIBE: 6,
   PUBLISH: 7,
   GROUP_MESSAGE: 8,
+  /**
+   * Server to client, when both agreed on packs (PROTOCOL.md 2.9): consecutive group messages
+   * of one batch with the same target, route and act, their payloads in one array.
+   */
+  GROUP_MESSAGES: 18,
   PING: 9,
   PONG: 10,
   /** Server to client: the connection joined or left a group (whoever changed it). */

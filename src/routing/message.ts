@@ -51,7 +51,7 @@ export class MessageContext {
   constructor(
     /** The message. */
     readonly mes: IncomingMessage,
-    /** The undecoded frame as it arrived. */
+    /** The undecoded frame as it arrived (a packed group message: the whole pack). */
     readonly raw: WirePayload,
   ) {}
 

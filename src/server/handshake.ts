@@ -350,8 +350,9 @@ export class ServerHandshake<S extends ServerCore> {
 
   /**
    * Sends WELCOME (in clear), then applies what was agreed: the peer's frame limit, batches
-   * both ways when the peer reads them (WELCOME says this server does too), or encryption,
-   * which seals frame by frame and does not batch.
+   * both ways when the peer reads them (WELCOME says this server does too) and packs of group
+   * messages for clients that read them, or encryption, which seals frame by frame and does
+   * not batch.
    */
   private welcome(ws: ServerConnection, hello: HelloBody, cipher: FrameCipher | undefined): void {
     const batches = hello.batch === true && hello.enc === undefined;
@@ -363,11 +364,18 @@ export class ServerHandshake<S extends ServerCore> {
     };
     if (cipher !== undefined) body.enc = CIPHER_SCHEME;
     else if (batches) body.batch = true;
+    const packs = batches && hello.pack === true && ws.kind === 'client';
+    if (packs) body.pack = true;
     if (batches) ws.connection.readBatches();
     if (ws.kind === 'client') body.recovery = true;
     try {
       ws.connection.negotiated(
-        { peerMaxPayload: hello.maxPayload, cipher, peerReadsBatches: batches },
+        {
+          peerMaxPayload: hello.maxPayload,
+          cipher,
+          peerReadsBatches: batches,
+          peerReadsPacks: packs,
+        },
         [FrameType.WELCOME, body],
       );
     } catch {

@@ -45,6 +45,8 @@ export interface NegotiatedTerms {
   cipher?: FrameCipher | undefined;
   /** The peer reads batches, so this side may send them. Ignored with a cipher. */
   peerReadsBatches: boolean;
+  /** The peer reads GROUP_MESSAGES packs in its batches. Default: false. */
+  peerReadsPacks?: boolean | undefined;
 }
 
 /** Per-request options. */

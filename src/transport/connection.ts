@@ -143,7 +143,8 @@ export class Connection {
    */
   negotiated(terms: NegotiatedTerms, welcome?: WelcomeFrame): void {
     this.handshaking = false;
-    this.out.limit(terms.peerMaxPayload, terms.peerReadsBatches, terms.cipher !== undefined);
+    const { peerMaxPayload, peerReadsBatches, cipher, peerReadsPacks } = terms;
+    this.out.limit(peerMaxPayload, peerReadsBatches, cipher !== undefined, peerReadsPacks === true);
     try {
       if (welcome !== undefined) this.send(welcome);
     } finally {

@@ -29,6 +29,7 @@ function flushScheduledSockets(): void {
 const SCHEDULED = 1;
 const RAW_CORKED = 2;
 const NO_UTF8_CHECK = 4;
+const PACKS = 8;
 
 const WIRE: unique symbol = Symbol('wsmesh.wire');
 type AttachedWebSocket = WebSocket & { [WIRE]?: NodeWireSocket };
@@ -47,7 +48,7 @@ function onWsError(this: AttachedWebSocket, error: Error): void {
 
 /** A server- or client-side `ws` socket seen as a {@link WireSocket}. */
 export class NodeWireSocket implements WireSocket {
-  /** SCHEDULED, RAW_CORKED and NO_UTF8_CHECK bits (one field: idle sockets stay small). */
+  /** SCHEDULED, RAW_CORKED, NO_UTF8_CHECK and PACKS bits (one field: idle sockets stay small). */
   private flags = 0;
   /** Largest batch, in bytes; 0 while the peer has not said it reads batches. */
   private batchLimit = 0;
@@ -109,9 +110,10 @@ export class NodeWireSocket implements WireSocket {
     return this.raw !== undefined ? this.raw.writableLength : this.ws.bufferedAmount;
   }
 
-  startBatching(maxBytes: number, join: JoinPayloads): void {
+  startBatching(maxBytes: number, join: JoinPayloads, packs = false): void {
     this.batchLimit = maxBytes;
     this.join = join;
+    if (packs) this.flags |= PACKS;
   }
 
   send(payload: WirePayload): void {
@@ -183,7 +185,7 @@ export class NodeWireSocket implements WireSocket {
       return;
     }
     if (queued.bound + 1 + frame.bound <= this.batchLimit && this.join !== undefined) {
-      this.queuedShared = queued.followedBy(frame, this.join);
+      this.queuedShared = queued.followedBy(frame, this.join, (this.flags & PACKS) !== 0);
       return;
     }
     this.writeQueued();

@@ -52,12 +52,18 @@ export class Outbound {
   /**
    * Frames up to `peerMaxPayload` bytes from now on; when `peerReadsBatches`, the socket may
    * join the frames of one tick into one message (not with a cipher: frames are sealed one by
-   * one).
+   * one), and pack group messages when `peerReadsPacks`.
    */
-  limit(peerMaxPayload: number | undefined, peerReadsBatches: boolean, sealed: boolean): void {
+  limit(
+    peerMaxPayload: number | undefined,
+    peerReadsBatches: boolean,
+    sealed: boolean,
+    peerReadsPacks = false,
+  ): void {
     this.peerLimit = peerMaxPayload ?? Infinity;
     if (peerReadsBatches && !sealed) {
-      this.socket.startBatching?.(Math.min(BATCH_MAX_BYTES, this.peerLimit), this.codec.join);
+      const maxBytes = Math.min(BATCH_MAX_BYTES, this.peerLimit);
+      this.socket.startBatching?.(maxBytes, this.codec.join, peerReadsPacks);
     }
   }
 

@@ -27,12 +27,49 @@ test('a batch continued by the same frame is the same object, so sockets share i
   const abc = ab.followedBy(c, jsonCodec.join);
   assert.equal(ab.followedBy(c, jsonCodec.join), abc);
   assert.notEqual(a.followedBy(c, jsonCodec.join), abc);
-  assert.equal(abc.count, 3);
+  assert.equal(abc.payloads.length, 3);
   assert.equal(abc.payload, '[8,"g","m",null,1]\n[8,"g","m",null,2]\n[8,"g","m",null,3]');
   assert.ok(abc.bound >= Buffer.byteLength(abc.payload as string));
   const bytes = Buffer.concat(abc.framed ?? []);
   assert.equal(bytes[0], 0x81);
   assert.equal(bytes.subarray(2).toString(), abc.payload);
+});
+
+const groupMessage = (data: number, group = 'g'): PreparedFrame =>
+  PreparedFrame.of(`[8,"${group}","m",null,${data}]`, {
+    head: `[18,"${group}","m",null,[`,
+    data: String(data),
+  });
+
+test('group messages in a row with one head become one GROUP_MESSAGES frame for pack readers', () => {
+  const [a, b, c] = [groupMessage(1), groupMessage(2), groupMessage(3)];
+  const packed = a.followedBy(b, jsonCodec.join, true).followedBy(c, jsonCodec.join, true);
+  assert.equal(packed.payload, '[18,"g","m",null,[1,2,3]]');
+  assert.equal(a.followedBy(b, jsonCodec.join, true), a.followedBy(b, jsonCodec.join, true));
+  assert.ok(packed.bound >= Buffer.byteLength(packed.payload as string));
+  // Sockets that do not read packs share their own batches, as lines.
+  const lines = a.followedBy(b, jsonCodec.join).followedBy(c, jsonCodec.join);
+  assert.equal(lines.payload, '[8,"g","m",null,1]\n[8,"g","m",null,2]\n[8,"g","m",null,3]');
+  assert.equal(a.payload, '[8,"g","m",null,1]', 'a lone message keeps its own frame');
+});
+
+test('a pack ends where the head changes or a frame that does not pack comes between', () => {
+  const other = groupMessage(9, 'h');
+  const plain = PreparedFrame.of('[11,"g",true]');
+  const join = jsonCodec.join;
+  const batch = groupMessage(1)
+    .followedBy(groupMessage(2), join, true)
+    .followedBy(other, join, true)
+    .followedBy(plain, join, true)
+    .followedBy(groupMessage(3), join, true)
+    .followedBy(groupMessage(4), join, true);
+  assert.deepEqual(batch.payloads, [
+    '[18,"g","m",null,[1,2]]',
+    '[8,"h","m",null,9]',
+    '[11,"g",true]',
+    '[18,"g","m",null,[3,4]]',
+  ]);
+  assert.equal(batch.payload, (batch.payloads as string[]).join('\n'));
 });
 
 test('payload bounds never undercount UTF-8 bytes', () => {

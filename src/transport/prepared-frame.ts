@@ -63,49 +63,84 @@ function frameBytes(payload: WirePayload): Buffer[] | undefined {
 }
 
 /**
+ * A JSON group message cut where a pack joins messages (PROTOCOL.md 2.9, "Packs"): messages
+ * in a row with the same `head` travel as `head` + their datas joined by commas + `]]`.
+ */
+export interface PackPiece {
+  /** `[18,<target>,<route>,<act>,[`: messages with equal heads may share a pack. */
+  readonly head: string;
+  /** The message's data, encoded. */
+  readonly data: string;
+}
+
+/** Messages at the end of a batch that share one head. */
+interface PackRun {
+  readonly head: string;
+  readonly datas: readonly string[];
+  /** The first message's own frame: a run of one travels as that frame. */
+  readonly lone: WirePayload;
+}
+
+function renderRun(run: PackRun): WirePayload {
+  return run.datas.length === 1 ? run.lone : `${run.head}${run.datas.join(',')}]]`;
+}
+
+/**
  * A payload framed once for many receivers: one frame, or a batch of frames that several
  * sockets queued in the same order during one tick. Batches are built from their first
  * frame with {@link followedBy}, so 500 subscribers that get the same 20 messages in a tick
- * share 20 batch objects and one framing of the final batch.
+ * share 20 batch objects and one framing of the final batch. For sockets whose peer reads
+ * packs, consecutive messages with the same pack head become one GROUP_MESSAGES frame.
  */
 export class PreparedFrame implements SharedFrame {
-  /** Upper bound of the payload size in bytes. */
+  /**
+   * Upper bound of the payload size in bytes, counted as if nothing were packed (a pack is
+   * smaller than its messages as lines).
+   */
   readonly bound: number;
   private joined: WirePayload | undefined;
   private framedBytes: Buffer[] | undefined | null = null;
   /** Batches that continue this one with one more frame, by that frame. */
   private followers: Map<PreparedFrame, PreparedFrame> | undefined;
+  /** The same for sockets that read packs. */
+  private packedFollowers: Map<PreparedFrame, PreparedFrame> | undefined;
 
-  /** @param parts the encoded frames, in order (one for a plain frame) */
-  constructor(
+  /**
+   * @param parts the encoded frames, in order (one for a plain frame), before `run`
+   * @param run packable messages that end the batch
+   */
+  private constructor(
     private readonly parts: readonly WirePayload[],
-    private readonly join?: JoinPayloads,
+    private readonly join: JoinPayloads | undefined,
+    private readonly run: PackRun | undefined,
+    bound?: number,
   ) {
-    let bound = parts.length - 1;
-    for (const part of parts) bound += payloadBound(part);
+    if (bound === undefined) {
+      bound = parts.length - 1;
+      for (const part of parts) bound += payloadBound(part);
+    }
     this.bound = bound;
   }
 
-  /** A single frame. */
-  static of(payload: WirePayload): PreparedFrame {
-    return new PreparedFrame([payload]);
+  /** A single frame; `piece` when it is a JSON group message that may join a pack. */
+  static of(payload: WirePayload, piece?: PackPiece): PreparedFrame {
+    if (piece === undefined) return new PreparedFrame([payload], undefined, undefined);
+    const run = { head: piece.head, datas: [piece.data], lone: payload };
+    return new PreparedFrame([], undefined, run, payloadBound(payload));
   }
 
-  /** Number of frames in this payload. */
-  get count(): number {
-    return this.parts.length;
-  }
-
-  /** The encoded frames, in order. */
+  /** The encoded frames, in order (packs as one frame each). */
   get payloads(): readonly WirePayload[] {
-    return this.parts;
+    const { run } = this;
+    return run === undefined ? this.parts : [...this.parts, renderRun(run)];
   }
 
   /** The message payload: the frame, or the joined batch. */
   get payload(): WirePayload {
     if (this.joined === undefined) {
-      const { parts, join } = this;
-      this.joined = parts.length > 1 && join !== undefined ? join(parts) : (parts[0] ?? '');
+      const { payloads, join } = this;
+      this.joined =
+        payloads.length > 1 && join !== undefined ? join(payloads) : (payloads[0] ?? '');
     }
     return this.joined;
   }
@@ -116,14 +151,35 @@ export class PreparedFrame implements SharedFrame {
     return this.framedBytes;
   }
 
-  /** This batch followed by `next`'s frames: made once, then shared by every socket. */
-  followedBy(next: PreparedFrame, join: JoinPayloads): PreparedFrame {
-    this.followers ??= new Map();
-    let batch = this.followers.get(next);
+  /**
+   * This batch followed by `next`'s frames, packed when `packs` (the peer reads packs): made
+   * once, then shared by every socket.
+   */
+  followedBy(next: PreparedFrame, join: JoinPayloads, packs = false): PreparedFrame {
+    const followers = packs ? (this.packedFollowers ??= new Map()) : (this.followers ??= new Map());
+    let batch = followers.get(next);
     if (batch === undefined) {
-      batch = new PreparedFrame([...this.parts, ...next.parts], join);
-      this.followers.set(next, batch);
+      batch = packs ? this.packedWith(next, join) : this.joinedWith(next, join);
+      followers.set(next, batch);
     }
     return batch;
+  }
+
+  private joinedWith(next: PreparedFrame, join: JoinPayloads): PreparedFrame {
+    const parts = [...this.payloads, ...next.payloads];
+    return new PreparedFrame(parts, join, undefined, this.bound + 1 + next.bound);
+  }
+
+  private packedWith(next: PreparedFrame, join: JoinPayloads): PreparedFrame {
+    const bound = this.bound + 1 + next.bound;
+    const { run } = this;
+    const added = next.run;
+    if (run !== undefined && added !== undefined && next.parts.length === 0) {
+      if (added.head === run.head) {
+        const datas = [...run.datas, ...added.datas];
+        return new PreparedFrame(this.parts, join, { ...run, datas }, bound);
+      }
+    }
+    return new PreparedFrame([...this.payloads, ...next.parts], join, added, bound);
   }
 }

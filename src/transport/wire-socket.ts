@@ -29,7 +29,12 @@ export interface WireSocket {
   terminate(): void;
   /**
    * Optional: from now on, messages sent in the same tick may leave as one batch (joined
-   * with `join`) of at most `maxBytes`. Adapters without it send every message alone.
+   * with `join`) of at most `maxBytes`, and with `packs`, shared group messages in a row as
+   * one GROUP_MESSAGES frame. Adapters without it send every message alone.
    */
-  startBatching?(maxBytes: number, join: (payloads: readonly WirePayload[]) => WirePayload): void;
+  startBatching?(
+    maxBytes: number,
+    join: (payloads: readonly WirePayload[]) => WirePayload,
+    packs?: boolean,
+  ): void;
 }

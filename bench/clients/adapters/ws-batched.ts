@@ -1,10 +1,11 @@
 /**
  * Raw `ws` client that batches as wsmesh negotiates: the requests (or publishes) of one tick
- * leave as one message of JSON lines; every received message is split into its lines.
+ * leave as one message of JSON lines; every received message is split into its lines, except
+ * fan-out messages, which come packed as one JSON array.
  * @module
  */
 import type { RawData } from 'ws';
-import { eachValue, joinText, TickBatch } from '../../lib/tick-batch.js';
+import { eachPacked, eachValue, joinText, TickBatch } from '../../lib/tick-batch.js';
 import { closeRaw, openRaw } from '../../lib/ws-raw.js';
 import type { Adapter, Publisher, RpcConnection, Subscription } from '../adapter.js';
 
@@ -46,7 +47,7 @@ async function connectRpc(port: number): Promise<RpcConnection> {
 
 async function subscribe(port: number, onData: (data: unknown) => void): Promise<Subscription> {
   const { ws } = await openRaw(port, '/sub');
-  ws.on('message', (data: RawData) => eachValue(data, onData));
+  ws.on('message', (data: RawData) => eachPacked(data, onData));
   return { close: () => closeRaw(ws) };
 }
 

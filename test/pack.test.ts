@@ -1,0 +1,268 @@
+/**
+ * Packs over real sockets (PROTOCOL.md 2.9, "Packs"): a client that reads batches and sets
+ * `pack` in HELLO gets WELCOME `pack`, and the group messages of one tick that share target,
+ * route and act reach it as one GROUP_MESSAGES frame; anything else ends a pack. Peers that
+ * did not ask, MessagePack peers and numbered messages get GROUP_MESSAGE frames. A server
+ * refuses GROUP_MESSAGES; a Client handles a pack as its messages one by one, and a bad pack
+ * from a server as a bad frame, the rest of the batch still handled.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { Client, ErrorCode, type WsMeshError } from '../src/index.js';
+import { FrameType, PROTOCOL_VERSION } from '../src/protocol/frames.js';
+import {
+  connectRaw,
+  isFrame,
+  rawPackr,
+  startClient,
+  startServer,
+  stopAll,
+  waitFor,
+  type RawCodec,
+  type RawPeer,
+  type StartedServer,
+} from './helpers.js';
+
+const LONG = { timeout: 60_000 };
+
+/** A raw client that records every frame of every WebSocket message, batches split. */
+interface PackPeer {
+  raw: RawPeer;
+  welcome: Record<string, unknown>;
+  /** The frames of each message received, in order. */
+  messages: unknown[][];
+  subscribe(groupId: string): Promise<void>;
+}
+
+let peers = 0;
+
+async function packPeer(
+  url: string,
+  hello: { batch?: boolean; pack?: boolean },
+  codec: RawCodec = 'json',
+): Promise<PackPeer> {
+  const raw = await connectRaw(url, { codec, hello: false });
+  const messages: unknown[][] = [];
+  raw.ws.on('message', (data: Buffer) => {
+    messages.push(
+      codec === 'json'
+        ? data
+            .toString('utf8')
+            .split('\n')
+            .map((line) => JSON.parse(line) as unknown)
+        : (rawPackr.unpackMultiple(data) as unknown[]),
+    );
+  });
+  const frames = (): unknown[] => messages.flat();
+  peers++;
+  raw.send([FrameType.HELLO, { v: PROTOCOL_VERSION, id: `pack-${peers}`, ...hello }]);
+  const welcome = await waitFor(() => frames().find((f) => isFrame(f, FrameType.WELCOME)));
+  let nextId = 1;
+  return {
+    raw,
+    welcome: (welcome as [number, Record<string, unknown>])[1],
+    messages,
+    async subscribe(groupId) {
+      const id = nextId++;
+      raw.send([FrameType.SUBSCRIBE, id, groupId]);
+      await waitFor(() => frames().some((f) => isFrame(f, FrameType.REPLY, id)));
+      await waitFor(() => frames().some((f) => isFrame(f, FrameType.MEMBERSHIP)));
+    },
+  };
+}
+
+/** The frames of the messages received from index `from` on, once `count` of them came. */
+async function framesAfter(peer: PackPeer, from: number, count = 1): Promise<unknown[]> {
+  await waitFor(() => peer.messages.length >= from + count, 5000, `${count} messages`);
+  return peer.messages.slice(from).flat();
+}
+
+describe('packs of group messages', LONG, () => {
+  let started: StartedServer;
+
+  before(async () => {
+    started = await startServer();
+  });
+  after(async () => stopAll(started.server));
+
+  test('a JSON client that reads packs gets the messages of a tick as one GROUP_MESSAGES', async () => {
+    const peer = await packPeer(started.url, { batch: true, pack: true });
+    assert.equal(peer.welcome.pack, true);
+    await peer.subscribe('p1');
+    const from = peer.messages.length;
+    for (let index = 0; index < 5; index++) {
+      started.server.groups.sendMes({ id: 'p1', route: 'm', data: { index } });
+    }
+    const frames = await framesAfter(peer, from);
+    const datas = [0, 1, 2, 3, 4].map((index) => ({ index }));
+    assert.deepEqual(frames, [[FrameType.GROUP_MESSAGES, 'p1', 'm', null, datas]]);
+    peer.raw.ws.terminate();
+  });
+
+  test('a pack ends where target, route or act change, or another frame comes between', async () => {
+    const peer = await packPeer(started.url, { batch: true, pack: true });
+    await peer.subscribe('p2');
+    await peer.subscribe('p2b');
+    const from = peer.messages.length;
+    const { groups } = started.server;
+    groups.sendMes({ id: 'p2', route: 'm', data: 1 });
+    groups.sendMes({ id: 'p2', route: 'm', data: 2 });
+    groups.sendMes({ id: 'p2', route: 'm', act: 'x', data: 3 });
+    groups.sendMes({ id: 'p2b', route: 'm', data: 4 });
+    groups.sendMes({ id: 'p2b', route: 'm', data: 5 });
+    const ws = started.server.clients.get(String(peer.welcome.connectionId));
+    assert.ok(ws !== undefined);
+    void ws.sendMes({ route: 'direct', data: 6 });
+    groups.sendMes({ id: 'p2b', route: 'm', data: 7 });
+    const frames = await framesAfter(peer, from);
+    assert.deepEqual(frames, [
+      [FrameType.GROUP_MESSAGES, 'p2', 'm', null, [1, 2]],
+      [FrameType.GROUP_MESSAGE, 'p2', 'm', 'x', 3],
+      [FrameType.GROUP_MESSAGES, 'p2b', 'm', null, [4, 5]],
+      [FrameType.MESSAGE, 0, 'direct', null, 6],
+      [FrameType.GROUP_MESSAGE, 'p2b', 'm', null, 7],
+    ]);
+    peer.raw.ws.terminate();
+  });
+
+  test('peers that did not ask, or cannot, get one GROUP_MESSAGE per message', async () => {
+    const lines = await packPeer(started.url, { batch: true });
+    const noBatch = await packPeer(started.url, { pack: true });
+    const msgpack = await packPeer(started.url, { batch: true, pack: true }, 'msgpack');
+    assert.equal(lines.welcome.pack, undefined);
+    assert.equal(noBatch.welcome.pack, undefined);
+    assert.equal(noBatch.welcome.batch, undefined);
+    assert.equal(msgpack.welcome.pack, true, 'MessagePack clients may get packs');
+    for (const peer of [lines, noBatch, msgpack]) await peer.subscribe('p3');
+    const starts = [lines, noBatch, msgpack].map((peer) => peer.messages.length);
+    for (let index = 0; index < 3; index++) {
+      started.server.groups.sendMes({ id: 'p3', route: 'm', data: index });
+    }
+    const expected = [0, 1, 2].map((index) => [FrameType.GROUP_MESSAGE, 'p3', 'm', null, index]);
+    assert.deepEqual(await framesAfter(lines, starts[0] ?? 0), expected);
+    assert.deepEqual(await framesAfter(noBatch, starts[1] ?? 0, 3), expected);
+    assert.equal(noBatch.messages.length - (starts[1] ?? 0), 3, 'one message per frame');
+    assert.deepEqual(await framesAfter(msgpack, starts[2] ?? 0), expected);
+    for (const peer of [lines, noBatch, msgpack]) peer.raw.ws.terminate();
+  });
+
+  test('a server refuses GROUP_MESSAGES from a client (ERR_PROTOCOL) and carries on', async () => {
+    const peer = await packPeer(started.url, { batch: true, pack: true });
+    await peer.subscribe('p4');
+    const from = peer.messages.length;
+    peer.raw.send([FrameType.GROUP_MESSAGES, 'p4', 'm', null, [1, 2]]);
+    const frames = await framesAfter(peer, from);
+    assert.equal(frames.length, 1);
+    const [error] = frames as [[number, number, { code: string }]];
+    assert.equal(error[0], FrameType.ERROR);
+    assert.equal(error[2].code, ErrorCode.PROTOCOL);
+    started.server.groups.sendMes({ id: 'p4', route: 'm', data: 'still here' });
+    assert.deepEqual(await framesAfter(peer, from + 1), [
+      [FrameType.GROUP_MESSAGE, 'p4', 'm', null, 'still here'],
+    ]);
+    peer.raw.ws.terminate();
+  });
+
+  test('numbered messages (groups with history) are never packed', async () => {
+    const history = await startServer({ history: { size: 100 } });
+    try {
+      const peer = await packPeer(history.url, { batch: true, pack: true });
+      await peer.subscribe('p5');
+      const from = peer.messages.length;
+      for (let index = 0; index < 3; index++) {
+        history.server.groups.sendMes({ id: 'p5', route: 'm', data: index });
+      }
+      const frames = await framesAfter(peer, from);
+      assert.equal(frames.length, 3);
+      for (const frame of frames) {
+        assert.ok(isFrame(frame, FrameType.GROUP_MESSAGE), JSON.stringify(frame));
+        assert.notEqual((frame as unknown[])[5], undefined, 'each carries its position');
+      }
+      peer.raw.ws.terminate();
+    } finally {
+      await stopAll(history.server);
+    }
+  });
+
+  test('a Client runs its route once per packed message, in order, with the group', async () => {
+    const client = await startClient(started.url);
+    try {
+      const seen: unknown[] = [];
+      client.addRoute({
+        route: 'm',
+        handler: ({ data, mes }) => {
+          if (data === 2) throw new Error('handler failed on 2');
+          seen.push([mes.group, data]);
+        },
+      });
+      const errors: unknown[] = [];
+      client.on('error', ({ error }) => errors.push(error));
+      await client.subscribe({ id: 'p6' });
+      for (let index = 0; index < 5; index++) {
+        started.server.groups.sendMes({ id: 'p6', route: 'm', data: index });
+      }
+      await waitFor(() => seen.length === 4);
+      assert.deepEqual(seen, [
+        ['p6', 0],
+        ['p6', 1],
+        ['p6', 3],
+        ['p6', 4],
+      ]);
+      assert.equal(errors.length, 1, 'the failing message is reported, the others handled');
+    } finally {
+      await client.stop();
+    }
+  });
+});
+
+describe('a bad pack from a server', LONG, () => {
+  test('is a bad frame for the Client, and the rest of the batch is still handled', async () => {
+    const wss = new WebSocketServer({
+      host: '127.0.0.1',
+      port: 0,
+      perMessageDeflate: false,
+      handleProtocols: (protocols) => (protocols.has('wsmesh.v1.json') ? 'wsmesh.v1.json' : false),
+    });
+    await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
+    const hellos: unknown[] = [];
+    wss.on('connection', (ws: WebSocket) => {
+      ws.once('message', (data: Buffer) => {
+        hellos.push(JSON.parse(data.toString('utf8')));
+        const welcome = { v: 2, serverId: 'x', connectionId: 'c', maxPayload: 1 << 20 };
+        ws.send(JSON.stringify([FrameType.WELCOME, { ...welcome, batch: true, pack: true }]));
+        ws.send(
+          [
+            [FrameType.GROUP_MESSAGES, 'g', 'm', null, []],
+            [FrameType.GROUP_MESSAGES, 'g', 'm', null, 'not an array'],
+            [FrameType.GROUP_MESSAGES, 'g', 'm', null, ['a', 'b']],
+          ]
+            .map((frame) => JSON.stringify(frame))
+            .join('\n'),
+        );
+      });
+    });
+    const port = (wss.address() as { port: number }).port;
+    // Routes and listeners first: the batch follows WELCOME at once.
+    const client = new Client({ url: `ws://127.0.0.1:${port}/`, reconnect: false });
+    const seen: unknown[] = [];
+    const errors: WsMeshError[] = [];
+    client.on('error', ({ error }) => errors.push(error as WsMeshError));
+    client.addRoute({ route: 'm', handler: ({ data }) => void seen.push(data) });
+    try {
+      await client.start();
+      await waitFor(() => seen.length === 2 && errors.length === 2);
+      assert.deepEqual(seen, ['a', 'b']);
+      assert.deepEqual(
+        errors.map((error) => error.code),
+        [ErrorCode.BAD_FRAME, ErrorCode.BAD_FRAME],
+      );
+      const [hello] = hellos as [[number, Record<string, unknown>]];
+      assert.equal(hello[1].batch, true);
+      assert.equal(hello[1].pack, true, 'a Client asks for packs');
+    } finally {
+      await client.stop();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    }
+  });
+});
