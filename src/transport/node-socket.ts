@@ -30,6 +30,8 @@ const SCHEDULED = 1;
 const RAW_CORKED = 2;
 const NO_UTF8_CHECK = 4;
 const PACKS = 8;
+/** `knownBuffered` holds the socket's buffered bytes, unchanged since read this tick. */
+const BUFFERED_KNOWN = 16;
 
 const WIRE: unique symbol = Symbol('wsmesh.wire');
 type AttachedWebSocket = WebSocket & { [WIRE]?: NodeWireSocket };
@@ -48,8 +50,9 @@ function onWsError(this: AttachedWebSocket, error: Error): void {
 
 /** A server- or client-side `ws` socket seen as a {@link WireSocket}. */
 export class NodeWireSocket implements WireSocket {
-  /** SCHEDULED, RAW_CORKED, NO_UTF8_CHECK and PACKS bits (one field: idle sockets stay small). */
+  /** SCHEDULED, RAW_CORKED, NO_UTF8_CHECK, PACKS, BUFFERED_KNOWN bits (idle sockets stay small). */
   private flags = 0;
+  private knownBuffered = 0;
   /** Largest batch, in bytes; 0 while the peer has not said it reads batches. */
   private batchLimit = 0;
   private join: JoinPayloads | undefined;
@@ -107,7 +110,15 @@ export class NodeWireSocket implements WireSocket {
   }
 
   get bufferedAmount(): number {
-    return this.raw !== undefined ? this.raw.writableLength : this.ws.bufferedAmount;
+    if ((this.flags & BUFFERED_KNOWN) !== 0) return this.knownBuffered;
+    const amount = this.raw !== undefined ? this.raw.writableLength : this.ws.bufferedAmount;
+    // A batching socket writes nothing until the end of the tick (or a batch overflows, which
+    // forgets this): fan-out asks once per tick, not once per message, and touches one object.
+    if ((this.flags & SCHEDULED) !== 0 && this.batchLimit > 0) {
+      this.knownBuffered = amount;
+      this.flags |= BUFFERED_KNOWN;
+    }
+    return amount;
   }
 
   startBatching(maxBytes: number, join: JoinPayloads, packs = false): void {
@@ -148,7 +159,7 @@ export class NodeWireSocket implements WireSocket {
   /** Writes what this tick queued and uncorks. @internal */
   flush(): void {
     const corked = (this.flags & RAW_CORKED) !== 0;
-    this.flags &= ~(SCHEDULED | RAW_CORKED);
+    this.flags &= ~(SCHEDULED | RAW_CORKED | BUFFERED_KNOWN);
     this.writeQueued();
     if (corked) this.rawSocket?.uncork();
   }
@@ -171,6 +182,7 @@ export class NodeWireSocket implements WireSocket {
   }
 
   private writeShared(frame: SharedFrame): void {
+    this.flags &= ~BUFFERED_KNOWN;
     const { framed } = frame;
     const raw = this.raw;
     if (framed === undefined || !this.isServer || raw === undefined) this.ws.send(frame.payload);
@@ -205,6 +217,7 @@ export class NodeWireSocket implements WireSocket {
       this.writeQueued();
     }
     if (bound > this.batchLimit) {
+      this.flags &= ~BUFFERED_KNOWN;
       this.ws.send(payload);
       return;
     }
@@ -218,6 +231,7 @@ export class NodeWireSocket implements WireSocket {
   }
 
   private writeQueued(): void {
+    this.flags &= ~BUFFERED_KNOWN;
     const shared = this.queuedShared;
     const queued = this.queued;
     this.queuedShared = undefined;

@@ -104,6 +104,10 @@ export class PreparedFrame implements SharedFrame {
   private followers: Map<PreparedFrame, PreparedFrame> | undefined;
   /** The same for sockets that read packs. */
   private packedFollowers: Map<PreparedFrame, PreparedFrame> | undefined;
+  /** The last follower asked for: every subscriber of a fan-out asks for the same one. */
+  private lastNext: PreparedFrame | undefined;
+  private lastBatch: PreparedFrame | undefined;
+  private lastPacks = false;
 
   /**
    * @param parts the encoded frames, in order (one for a plain frame), before `run`
@@ -156,12 +160,18 @@ export class PreparedFrame implements SharedFrame {
    * once, then shared by every socket.
    */
   followedBy(next: PreparedFrame, join: JoinPayloads, packs = false): PreparedFrame {
+    if (next === this.lastNext && packs === this.lastPacks && this.lastBatch !== undefined) {
+      return this.lastBatch;
+    }
     const followers = packs ? (this.packedFollowers ??= new Map()) : (this.followers ??= new Map());
     let batch = followers.get(next);
     if (batch === undefined) {
       batch = packs ? this.packedWith(next, join) : this.joinedWith(next, join);
       followers.set(next, batch);
     }
+    this.lastNext = next;
+    this.lastBatch = batch;
+    this.lastPacks = packs;
     return batch;
   }
 
