@@ -281,6 +281,28 @@ describe('NodeWireSocket', () => {
     assert.deepEqual(texts.join('\n').split('\n'), sent);
   });
 
+  test('buffered bytes follow every write of a tick, read once or many times', async () => {
+    const p = await pair();
+    const raw = accepted[accepted.length - 1]?.request.socket;
+    assert.ok(raw !== undefined);
+    p.wire.startBatching(100, jsonCodec.join);
+    // Corked, the TCP socket keeps what it is given, so its buffered bytes only grow.
+    raw.cork();
+    p.wire.send('a');
+    assert.equal(p.wire.bufferedAmount, 0, 'a queued batch is not written yet');
+    assert.equal(p.wire.bufferedAmount, 0);
+    p.wire.send('y'.repeat(300));
+    const afterBig = p.wire.bufferedAmount;
+    assert.ok(afterBig >= 300, `a payload over the limit is written at once (${afterBig})`);
+    p.wire.send('x'.repeat(300));
+    const afterSecond = p.wire.bufferedAmount;
+    assert.ok(afterSecond >= afterBig + 300, 'and the next one, with nothing queued before it');
+    p.wire.sendShared(PreparedFrame.of('z'.repeat(300)));
+    assert.ok(p.wire.bufferedAmount >= afterSecond + 300, 'and a shared one');
+    raw.uncork();
+    await textsBeforeEnd(p);
+  });
+
   test('a payload bigger than the limit goes alone, after the batch before it', async () => {
     const p = await pair();
     p.wire.startBatching(100, jsonCodec.join);
