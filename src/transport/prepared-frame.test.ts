@@ -72,6 +72,37 @@ test('a pack ends where the head changes or a frame that does not pack comes bet
   assert.equal(batch.payload, (batch.payloads as string[]).join('\n'));
 });
 
+test('batches that part ways after a shared start each keep their own frames', () => {
+  const join = jsonCodec.join;
+  for (const packs of [false, true]) {
+    const [a, b, c, d] = [1, 2, 3, 4].map((data) => groupMessage(data));
+    const other = groupMessage(9, 'h');
+    const plain = PreparedFrame.of('[11,"g",true]');
+    if (a === undefined || b === undefined || c === undefined || d === undefined) return;
+    const ab = a.followedBy(b, join, packs);
+    const abc = ab.followedBy(c, join, packs);
+    const abd = ab.followedBy(d, join, packs);
+    const abOther = ab.followedBy(other, join, packs);
+    const abPlain = ab.followedBy(plain, join, packs);
+    const abcd = abc.followedBy(d, join, packs);
+    const acd = a.followedBy(c, join, packs).followedBy(d, join, packs);
+    const lines = (...datas: number[]): string =>
+      datas.map((data) => `[8,"g","m",null,${data}]`).join('\n');
+    const pack = (...datas: number[]): string =>
+      packs ? `[18,"g","m",null,[${datas.join(',')}]]` : lines(...datas);
+    assert.equal(abc.payload, pack(1, 2, 3));
+    assert.equal(abd.payload, pack(1, 2, 4));
+    assert.equal(abOther.payload, `${pack(1, 2)}\n[8,"h","m",null,9]`);
+    assert.equal(abPlain.payload, `${pack(1, 2)}\n[11,"g",true]`);
+    assert.equal(abcd.payload, pack(1, 2, 3, 4));
+    assert.equal(acd.payload, pack(1, 3, 4));
+    assert.equal(ab.payload, pack(1, 2));
+    assert.equal(a.payload, '[8,"g","m",null,1]');
+    assert.equal(ab.followedBy(c, join, packs), abc, 'each continuation is kept');
+    assert.equal(ab.followedBy(d, join, packs), abd);
+  }
+});
+
 test('payload bounds never undercount UTF-8 bytes', () => {
   for (const text of ['abc', 'é', '日本語', '😀', '']) {
     assert.ok(payloadBound(text) >= Buffer.byteLength(text), text);

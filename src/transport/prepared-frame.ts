@@ -73,16 +73,33 @@ export interface PackPiece {
   readonly data: string;
 }
 
-/** Messages at the end of a batch that share one head. */
+/**
+ * Messages at the end of a batch that share one head: the first `count` of `datas`. Batches
+ * of one chain share `datas` and append to it (see {@link PreparedFrame}).
+ */
 interface PackRun {
   readonly head: string;
-  readonly datas: readonly string[];
+  readonly datas: string[];
+  readonly count: number;
   /** The first message's own frame: a run of one travels as that frame. */
   readonly lone: WirePayload;
 }
 
 function renderRun(run: PackRun): WirePayload {
-  return run.datas.length === 1 ? run.lone : `${run.head}${run.datas.join(',')}]]`;
+  const { datas, count } = run;
+  if (count === 1) return run.lone;
+  return `${run.head}${(datas.length === count ? datas : datas.slice(0, count)).join(',')}]]`;
+}
+
+/**
+ * `items` (of which the first `count` are in use) followed by `added`: in the same array when
+ * nothing was appended after `count` yet, else in a copy. Growing a batch one frame at a time
+ * then costs O(1) per frame, not O(batch).
+ */
+function appended<T>(items: T[], count: number, added: readonly T[]): T[] {
+  const target = items.length === count ? items : items.slice(0, count);
+  for (const item of added) target.push(item);
+  return target;
 }
 
 /**
@@ -91,6 +108,8 @@ function renderRun(run: PackRun): WirePayload {
  * frame with {@link followedBy}, so 500 subscribers that get the same 20 messages in a tick
  * share 20 batch objects and one framing of the final batch. For sockets whose peer reads
  * packs, consecutive messages with the same pack head become one GROUP_MESSAGES frame.
+ * Each batch reads only the first `partCount` of `parts` (and `run.count` of its datas), so
+ * a batch and the batch it continues share their arrays.
  */
 export class PreparedFrame implements SharedFrame {
   /**
@@ -100,43 +119,42 @@ export class PreparedFrame implements SharedFrame {
   readonly bound: number;
   private joined: WirePayload | undefined;
   private framedBytes: Buffer[] | undefined | null = null;
-  /** Batches that continue this one with one more frame, by that frame. */
-  private followers: Map<PreparedFrame, PreparedFrame> | undefined;
-  /** The same for sockets that read packs. */
-  private packedFollowers: Map<PreparedFrame, PreparedFrame> | undefined;
-  /** The last follower asked for: every subscriber of a fan-out asks for the same one. */
+  /** The follower last asked for: every subscriber of a fan-out asks for the same one. */
   private lastNext: PreparedFrame | undefined;
   private lastBatch: PreparedFrame | undefined;
   private lastPacks = false;
+  /** Other followers, by frame, when sockets continued this batch in different ways. */
+  private followers: Map<PreparedFrame, PreparedFrame> | undefined;
+  private packedFollowers: Map<PreparedFrame, PreparedFrame> | undefined;
 
   /**
    * @param parts the encoded frames, in order (one for a plain frame), before `run`
+   * @param partCount how many of `parts` belong to this batch
    * @param run packable messages that end the batch
    */
   private constructor(
-    private readonly parts: readonly WirePayload[],
+    private readonly parts: WirePayload[],
+    private readonly partCount: number,
     private readonly join: JoinPayloads | undefined,
     private readonly run: PackRun | undefined,
-    bound?: number,
+    bound: number,
   ) {
-    if (bound === undefined) {
-      bound = parts.length - 1;
-      for (const part of parts) bound += payloadBound(part);
-    }
     this.bound = bound;
   }
 
   /** A single frame; `piece` when it is a JSON group message that may join a pack. */
   static of(payload: WirePayload, piece?: PackPiece): PreparedFrame {
-    if (piece === undefined) return new PreparedFrame([payload], undefined, undefined);
-    const run = { head: piece.head, datas: [piece.data], lone: payload };
-    return new PreparedFrame([], undefined, run, payloadBound(payload));
+    const bound = payloadBound(payload);
+    if (piece === undefined) return new PreparedFrame([payload], 1, undefined, undefined, bound);
+    const run = { head: piece.head, datas: [piece.data], count: 1, lone: payload };
+    return new PreparedFrame([], 0, undefined, run, bound);
   }
 
-  /** The encoded frames, in order (packs as one frame each). */
-  get payloads(): readonly WirePayload[] {
-    const { run } = this;
-    return run === undefined ? this.parts : [...this.parts, renderRun(run)];
+  /** The encoded frames, in order (packs as one frame each), in a new array. */
+  get payloads(): WirePayload[] {
+    const list = this.parts.slice(0, this.partCount);
+    if (this.run !== undefined) list.push(renderRun(this.run));
+    return list;
   }
 
   /** The message payload: the frame, or the joined batch. */
@@ -163,11 +181,14 @@ export class PreparedFrame implements SharedFrame {
     if (next === this.lastNext && packs === this.lastPacks && this.lastBatch !== undefined) {
       return this.lastBatch;
     }
-    const followers = packs ? (this.packedFollowers ??= new Map()) : (this.followers ??= new Map());
-    let batch = followers.get(next);
+    let batch = (packs ? this.packedFollowers : this.followers)?.get(next);
     if (batch === undefined) {
       batch = packs ? this.packedWith(next, join) : this.joinedWith(next, join);
-      followers.set(next, batch);
+      // Maps only once a second follower shows up: most batches only ever have one.
+      if (this.lastBatch !== undefined && this.lastNext !== undefined) {
+        this.remember(this.lastNext, this.lastPacks, this.lastBatch);
+        this.remember(next, packs, batch);
+      }
     }
     this.lastNext = next;
     this.lastBatch = batch;
@@ -175,21 +196,39 @@ export class PreparedFrame implements SharedFrame {
     return batch;
   }
 
+  private remember(next: PreparedFrame, packs: boolean, batch: PreparedFrame): void {
+    const followers = packs ? (this.packedFollowers ??= new Map()) : (this.followers ??= new Map());
+    followers.set(next, batch);
+  }
+
   private joinedWith(next: PreparedFrame, join: JoinPayloads): PreparedFrame {
-    const parts = [...this.payloads, ...next.payloads];
-    return new PreparedFrame(parts, join, undefined, this.bound + 1 + next.bound);
+    const bound = this.bound + 1 + next.bound;
+    const added = next.payloads;
+    if (this.run === undefined) {
+      const parts = appended(this.parts, this.partCount, added);
+      return new PreparedFrame(parts, this.partCount + added.length, join, undefined, bound);
+    }
+    const parts = [...this.payloads, ...added];
+    return new PreparedFrame(parts, parts.length, join, undefined, bound);
   }
 
   private packedWith(next: PreparedFrame, join: JoinPayloads): PreparedFrame {
     const bound = this.bound + 1 + next.bound;
     const { run } = this;
     const added = next.run;
-    if (run !== undefined && added !== undefined && next.parts.length === 0) {
+    if (run !== undefined && added !== undefined && next.partCount === 0) {
       if (added.head === run.head) {
-        const datas = [...run.datas, ...added.datas];
-        return new PreparedFrame(this.parts, join, { ...run, datas }, bound);
+        const more =
+          added.datas.length === added.count ? added.datas : added.datas.slice(0, added.count);
+        const datas = appended(run.datas, run.count, more);
+        const longer = { head: run.head, datas, count: run.count + added.count, lone: run.lone };
+        return new PreparedFrame(this.parts, this.partCount, join, longer, bound);
       }
     }
-    return new PreparedFrame([...this.payloads, ...next.parts], join, added, bound);
+    const closing = run === undefined ? [] : [renderRun(run)];
+    const nextParts = next.parts.slice(0, next.partCount);
+    const parts = appended(this.parts, this.partCount, [...closing, ...nextParts]);
+    const count = this.partCount + closing.length + nextParts.length;
+    return new PreparedFrame(parts, count, join, added, bound);
   }
 }
