@@ -1,9 +1,10 @@
 /**
  * What a subscriber pays to read one fan-out batch, per message, in CPU time: the bare
- * payloads as the `ws-batched` limit's client reads them (one JSON text a line), wsmesh
- * GROUP_MESSAGE frames (the same payloads inside `[8, target, route, act, data]`), and, for
- * comparison, one array holding every payload of the batch. No sockets: JSON parsing only,
- * so the figures say how much of the fan-out distance to the limit is the frame itself.
+ * payloads one JSON text a line, wsmesh GROUP_MESSAGE frames (the same payloads inside
+ * `[8, target, route, act, data]`, one a line), a wsmesh GROUP_MESSAGES pack
+ * (`[18, target, route, act, [data, ...]]`) and one array holding every payload of the batch,
+ * as the `ws-batched` limit packs its fan-out. No sockets: JSON parsing only, so the figures
+ * say how much of the fan-out distance to the limit is the frame itself.
  *
  * ```sh
  * npx tsx bench/envelope-parse.ts            # 20 messages of ~100 bytes a batch
@@ -28,7 +29,7 @@ const payload = (index: number): { seq: number; pad: string } => ({ seq: 100_000
 const indexes = Array.from({ length: batch }, (_, index) => index);
 
 const forms: Record<string, { text: string; read: (text: string) => number }> = {
-  'bare payload lines (the limit)': {
+  'bare payload lines': {
     text: indexes.map((index) => JSON.stringify(payload(index))).join('\n'),
     read: (text) => {
       let sum = 0;
@@ -46,7 +47,16 @@ const forms: Record<string, { text: string; read: (text: string) => number }> = 
       return sum;
     },
   },
-  'one array of the payloads': {
+  'GROUP_MESSAGES pack (wsmesh)': {
+    text: JSON.stringify([18, 'g', 'm', null, indexes.map(payload)]),
+    read: (text) => {
+      let sum = 0;
+      const pack = JSON.parse(text) as [number, string, string, null, { seq: number }[]];
+      for (const value of pack[4]) sum += value.seq;
+      return sum;
+    },
+  },
+  'one array of the payloads (the limit)': {
     text: JSON.stringify(indexes.map(payload)),
     read: (text) => {
       let sum = 0;
@@ -76,5 +86,5 @@ const results = Object.entries(forms).map(([name, form]) => [name, measure(form)
 const base = results[0]?.[1] ?? Number.NaN;
 console.log(`${batch} messages of ~${bytes} bytes a batch, CPU ns per message (median of 5):`);
 for (const [name, ns] of results) {
-  console.log(`  ${name.padEnd(32)} ${ns.toFixed(0).padStart(6)} ns  ${(ns / base).toFixed(2)}x`);
+  console.log(`  ${name.padEnd(38)} ${ns.toFixed(0).padStart(6)} ns  ${(ns / base).toFixed(2)}x`);
 }
