@@ -1,0 +1,96 @@
+/**
+ * Review of packs (PROTOCOL.md 2.9, "Packs") and fan-out batch chains: cases where a packed
+ * client or a chain of batches does not behave as the unpacked frames would.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { describe, test } from 'node:test';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { Client } from '../src/index.js';
+import { FrameType } from '../src/protocol/frames.js';
+import { waitFor } from './helpers.js';
+
+const LONG = { timeout: 60_000 };
+
+/** A fake wsmesh server that answers HELLO with batches and packs on, then sends `batch`. */
+async function fakeServer(batch: string): Promise<{ url: string; close(): Promise<void> }> {
+  const wss = new WebSocketServer({
+    host: '127.0.0.1',
+    port: 0,
+    perMessageDeflate: false,
+    handleProtocols: (protocols) => (protocols.has('wsmesh.v1.json') ? 'wsmesh.v1.json' : false),
+  });
+  await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
+  wss.on('connection', (ws: WebSocket) => {
+    ws.once('message', () => {
+      const welcome = { v: 2, serverId: 'x', connectionId: 'c', maxPayload: 1 << 20 };
+      ws.send(JSON.stringify([FrameType.WELCOME, { ...welcome, batch: true, pack: true }]));
+      ws.send(batch);
+    });
+  });
+  const { port } = wss.address() as { port: number };
+  return {
+    url: `ws://127.0.0.1:${port}/`,
+    close: () => new Promise<void>((resolve) => wss.close(() => resolve())),
+  };
+}
+
+/** The datas a Client's route saw when its handler stops the client on the first one. */
+async function seenUntilStop(batch: string): Promise<unknown[]> {
+  const server = await fakeServer(batch);
+  const client = new Client({ url: server.url, reconnect: false });
+  const seen: unknown[] = [];
+  let stopped: Promise<void> | undefined;
+  client.on('error', () => undefined);
+  client.addRoute({
+    route: 'm',
+    handler: ({ data }) => {
+      seen.push(data);
+      // Closes the connection at once: what follows in the same message is not handled.
+      if (data === 1) stopped = client.stop();
+    },
+  });
+  try {
+    await client.start();
+    await waitFor(() => stopped !== undefined, 5000, 'the first message');
+    await stopped;
+    return seen;
+  } finally {
+    await client.stop();
+    await server.close();
+  }
+}
+
+describe('review: a packed client handles what an unpacked one would', LONG, () => {
+  test('no packed message is handled after a handler closed the connection', async () => {
+    const lines = [1, 2, 3].map((data) =>
+      JSON.stringify([FrameType.GROUP_MESSAGE, 'g', 'm', null, data]),
+    );
+    // Unpacked: the frames after the close are not handed to the routes.
+    assert.deepEqual(await seenUntilStop(lines.join('\n')), [1]);
+    // The same messages packed must behave the same (PROTOCOL.md 2.9: "exactly as those
+    // GROUP_MESSAGE frames one after the other").
+    const pack = JSON.stringify([FrameType.GROUP_MESSAGES, 'g', 'm', null, [1, 2, 3]]);
+    assert.deepEqual(await seenUntilStop(`${pack}\n[9]`), [1]);
+  });
+});
+
+describe('review: fan-out batch chains', () => {
+  test('a batch continued by its own last frame ends (no endless copy of a shared array)', () => {
+    // Run in a child with a small heap and a deadline: the defect grows an array forever.
+    const source = new URL('../src/transport/prepared-frame.ts', import.meta.url).href;
+    const code = `
+      import { PreparedFrame } from ${JSON.stringify(source)};
+      const join = (payloads) => payloads.join('\\n');
+      const f = PreparedFrame.of('[8,"g","m",null,1]', { head: '[18,"g","m",null,[', data: '1' });
+      process.stdout.write(String(f.followedBy(f, join, true).payload));`;
+    const result = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', '--max-old-space-size=64', '--input-type=module', '-e', code],
+      { timeout: 20_000, encoding: 'utf8' },
+    );
+    assert.equal(result.signal, null, `child ended by ${String(result.signal)} (heap or time)`);
+    assert.equal(result.status, 0, result.stderr.slice(0, 500));
+    assert.equal(result.stdout, '[18,"g","m",null,[1,1]]');
+  });
+});
