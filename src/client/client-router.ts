@@ -62,16 +62,19 @@ export class ClientFrameRouter<C> implements FrameSink {
         return;
       }
       case FrameType.GROUP_MESSAGES: {
-        // Each message handled as its own GROUP_MESSAGE would be; `raw` is the whole pack.
+        // Each message handled as its own GROUP_MESSAGE would be (a closed connection hands
+        // out no more frames; each message gets its own target array); `raw` is the pack.
         const [, group, route, act, datas] = frame;
         for (const data of datas) {
+          if (connection?.closed === true) return;
+          const target = Array.isArray(group) ? [...group] : group;
           const mes: IncomingMessage = {
             kind: 'message',
             route,
             act,
             data,
             awaitRes: false,
-            group,
+            group: target,
           };
           this.route(mes, raw, 0, connection);
         }

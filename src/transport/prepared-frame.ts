@@ -98,7 +98,9 @@ function renderRun(run: PackRun): WirePayload {
  */
 function appended<T>(items: T[], count: number, added: readonly T[]): T[] {
   const target = items.length === count ? items : items.slice(0, count);
-  for (const item of added) target.push(item);
+  // `added` may be `items` itself (a batch continued by its own last frame): a fixed length.
+  const length = added.length;
+  for (let index = 0; index < length; index++) target.push(added[index] as T);
   return target;
 }
 

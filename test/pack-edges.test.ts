@@ -1,6 +1,6 @@
 /**
- * Review of packs (PROTOCOL.md 2.9, "Packs") and fan-out batch chains: cases where a packed
- * client or a chain of batches does not behave as the unpacked frames would.
+ * Edges of packs (PROTOCOL.md 2.9, "Packs") and fan-out batch chains, found in review: a packed
+ * client or a chain of batches must behave as the unpacked frames would.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -61,7 +61,7 @@ async function seenUntilStop(batch: string): Promise<unknown[]> {
   }
 }
 
-describe('review: a packed client handles what an unpacked one would', LONG, () => {
+describe('a packed client handles what an unpacked one would', LONG, () => {
   test('no packed message is handled after a handler closed the connection', async () => {
     const lines = [1, 2, 3].map((data) =>
       JSON.stringify([FrameType.GROUP_MESSAGE, 'g', 'm', null, data]),
@@ -75,7 +75,35 @@ describe('review: a packed client handles what an unpacked one would', LONG, () 
   });
 });
 
-describe('review: fan-out batch chains', () => {
+describe('packed messages to several groups', LONG, () => {
+  test('each message gets its own target array, as separate frames would', async () => {
+    const pack = JSON.stringify([FrameType.GROUP_MESSAGES, ['g', 'h'], 'm', null, [1, 2]]);
+    const server = await fakeServer(pack);
+    const client = new Client({ url: server.url, reconnect: false });
+    const groups: unknown[] = [];
+    client.addRoute({
+      route: 'm',
+      handler: ({ mes }) => {
+        groups.push([...(mes.group as string[])]);
+        // A handler that changes its message must not change the next one's.
+        (mes.group as string[]).pop();
+      },
+    });
+    try {
+      await client.start();
+      await waitFor(() => groups.length === 2);
+      assert.deepEqual(groups, [
+        ['g', 'h'],
+        ['g', 'h'],
+      ]);
+    } finally {
+      await client.stop();
+      await server.close();
+    }
+  });
+});
+
+describe('fan-out batch chains', () => {
   test('a batch continued by its own last frame ends (no endless copy of a shared array)', () => {
     // Run in a child with a small heap and a deadline: the defect grows an array forever.
     const source = new URL('../src/transport/prepared-frame.ts', import.meta.url).href;

@@ -1,5 +1,5 @@
 /**
- * Review of fan-out batch chains (src/transport/prepared-frame.ts): sockets with and without
+ * Fan-out batch chains (src/transport/prepared-frame.ts): sockets with and without
  * packs continue shared batches in random orders, as group fan-out does over several groups;
  * each batch must still read exactly its own frames (a model built from its own sequence),
  * whatever its siblings appended to the arrays they share, and its bound must cover its bytes.
