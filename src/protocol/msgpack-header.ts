@@ -6,6 +6,19 @@
  * @module
  */
 
+// Module functions, not closures made per call: the walks call skipHeader once per value.
+function u8(bytes: Uint8Array, offset: number): number {
+  return bytes[offset] ?? 0;
+}
+
+function u16(bytes: Uint8Array, offset: number): number {
+  return (u8(bytes, offset) << 8) | u8(bytes, offset + 1);
+}
+
+function u32(bytes: Uint8Array, offset: number): number {
+  return u16(bytes, offset) * 0x10000 + u16(bytes, offset + 2);
+}
+
 /** What {@link skipHeader} returns for extension types and the never-used byte 0xc1. */
 export const NOT_PLAIN = -1;
 
@@ -17,10 +30,7 @@ export const NOT_PLAIN = -1;
  * not checked here: the caller compares the offset with the end.
  */
 export function skipHeader(bytes: Uint8Array, at: number, children: Float64Array): number {
-  const u8 = (offset: number): number => bytes[offset] ?? 0;
-  const u16 = (offset: number): number => (u8(offset) << 8) | u8(offset + 1);
-  const u32 = (offset: number): number => u16(offset) * 0x10000 + u16(offset + 2);
-  const type = u8(at);
+  const type = bytes[at] ?? 0;
   children[0] = 0;
   if (type <= 0x7f || type >= 0xe0) return at + 1;
   if (type <= 0x8f) {
@@ -53,24 +63,24 @@ export function skipHeader(bytes: Uint8Array, at: number, children: Float64Array
       return at + 9;
     case 0xc4:
     case 0xd9:
-      return at + 2 + u8(at + 1);
+      return at + 2 + u8(bytes, at + 1);
     case 0xc5:
     case 0xda:
-      return at + 3 + u16(at + 1);
+      return at + 3 + u16(bytes, at + 1);
     case 0xc6:
     case 0xdb:
-      return at + 5 + u32(at + 1);
+      return at + 5 + u32(bytes, at + 1);
     case 0xdc:
-      children[0] = u16(at + 1);
+      children[0] = u16(bytes, at + 1);
       return at + 3;
     case 0xdd:
-      children[0] = u32(at + 1);
+      children[0] = u32(bytes, at + 1);
       return at + 5;
     case 0xde:
-      children[0] = 2 * u16(at + 1);
+      children[0] = 2 * u16(bytes, at + 1);
       return at + 3;
     case 0xdf:
-      children[0] = 2 * u32(at + 1);
+      children[0] = 2 * u32(bytes, at + 1);
       return at + 5;
     default:
       // 0xc1 (never used), ext 8/16/32 (0xc7-0xc9), fixext 1-16 (0xd4-0xd8).
