@@ -5,35 +5,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
-import { WebSocketServer, type WebSocket } from 'ws';
 import { Client } from '../src/index.js';
 import { FrameType } from '../src/protocol/frames.js';
+import { fakeServer } from './fake-server.js';
 import { waitFor } from './helpers.js';
 
 const LONG = { timeout: 60_000 };
-
-/** A fake wsmesh server that answers HELLO with batches and packs on, then sends `batch`. */
-async function fakeServer(batch: string): Promise<{ url: string; close(): Promise<void> }> {
-  const wss = new WebSocketServer({
-    host: '127.0.0.1',
-    port: 0,
-    perMessageDeflate: false,
-    handleProtocols: (protocols) => (protocols.has('wsmesh.v1.json') ? 'wsmesh.v1.json' : false),
-  });
-  await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
-  wss.on('connection', (ws: WebSocket) => {
-    ws.once('message', () => {
-      const welcome = { v: 2, serverId: 'x', connectionId: 'c', maxPayload: 1 << 20 };
-      ws.send(JSON.stringify([FrameType.WELCOME, { ...welcome, batch: true, pack: true }]));
-      ws.send(batch);
-    });
-  });
-  const { port } = wss.address() as { port: number };
-  return {
-    url: `ws://127.0.0.1:${port}/`,
-    close: () => new Promise<void>((resolve) => wss.close(() => resolve())),
-  };
-}
 
 /** The datas a Client's route saw when its handler stops the client on the first one. */
 async function seenUntilStop(batch: string): Promise<unknown[]> {

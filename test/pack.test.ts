@@ -8,9 +8,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { WebSocketServer, type WebSocket } from 'ws';
 import { Client, ErrorCode, type WsMeshError } from '../src/index.js';
 import { FrameType, PROTOCOL_VERSION } from '../src/protocol/frames.js';
+import { fakeServer } from './fake-server.js';
 import {
   connectRaw,
   isFrame,
@@ -218,33 +218,17 @@ describe('packs of group messages', LONG, () => {
 
 describe('a bad pack from a server', LONG, () => {
   test('is a bad frame for the Client, and the rest of the batch is still handled', async () => {
-    const wss = new WebSocketServer({
-      host: '127.0.0.1',
-      port: 0,
-      perMessageDeflate: false,
-      handleProtocols: (protocols) => (protocols.has('wsmesh.v1.json') ? 'wsmesh.v1.json' : false),
-    });
-    await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
-    const hellos: unknown[] = [];
-    wss.on('connection', (ws: WebSocket) => {
-      ws.once('message', (data: Buffer) => {
-        hellos.push(JSON.parse(data.toString('utf8')));
-        const welcome = { v: 2, serverId: 'x', connectionId: 'c', maxPayload: 1 << 20 };
-        ws.send(JSON.stringify([FrameType.WELCOME, { ...welcome, batch: true, pack: true }]));
-        ws.send(
-          [
-            [FrameType.GROUP_MESSAGES, 'g', 'm', null, []],
-            [FrameType.GROUP_MESSAGES, 'g', 'm', null, 'not an array'],
-            [FrameType.GROUP_MESSAGES, 'g', 'm', null, ['a', 'b']],
-          ]
-            .map((frame) => JSON.stringify(frame))
-            .join('\n'),
-        );
-      });
-    });
-    const port = (wss.address() as { port: number }).port;
+    const server = await fakeServer(
+      [
+        [FrameType.GROUP_MESSAGES, 'g', 'm', null, []],
+        [FrameType.GROUP_MESSAGES, 'g', 'm', null, 'not an array'],
+        [FrameType.GROUP_MESSAGES, 'g', 'm', null, ['a', 'b']],
+      ]
+        .map((frame) => JSON.stringify(frame))
+        .join('\n'),
+    );
     // Routes and listeners first: the batch follows WELCOME at once.
-    const client = new Client({ url: `ws://127.0.0.1:${port}/`, reconnect: false });
+    const client = new Client({ url: server.url, reconnect: false });
     const seen: unknown[] = [];
     const errors: WsMeshError[] = [];
     client.on('error', ({ error }) => errors.push(error as WsMeshError));
@@ -257,12 +241,12 @@ describe('a bad pack from a server', LONG, () => {
         errors.map((error) => error.code),
         [ErrorCode.BAD_FRAME, ErrorCode.BAD_FRAME],
       );
-      const [hello] = hellos as [[number, Record<string, unknown>]];
+      const [hello] = server.hellos as [[number, Record<string, unknown>]];
       assert.equal(hello[1].batch, true);
       assert.equal(hello[1].pack, true, 'a Client asks for packs');
     } finally {
       await client.stop();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await server.close();
     }
   });
 });
