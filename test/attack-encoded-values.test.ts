@@ -7,11 +7,11 @@
  */
 import { strict as assert } from 'node:assert';
 import { after, before, describe, test } from 'node:test';
-import type { Server } from '../src/index.js';
 import { loadCodec } from '../src/protocol/codecs.js';
 import { EncodedValue } from '../src/protocol/encoded-value.js';
 import { FrameType } from '../src/protocol/frames.js';
-import { Cleanup, connectRaw, isFrame, startServer, waitFor, type RawPeer } from './helpers.js';
+import { forwardingPair } from './forwarding-pair.js';
+import { Cleanup, isFrame, type RawPeer } from './helpers.js';
 
 const NS = 'enc';
 const msgpack = await loadCodec('msgpack');
@@ -42,37 +42,21 @@ function undecodable(frame: unknown): boolean {
 
 describe('encoded values from a server link', () => {
   const cleanup = new Cleanup();
-  let b: Server;
   let peer: RawPeer;
-
-  /** Waits until B forwards to A again (the link may have been refused and redialed). */
-  async function linked(): Promise<void> {
-    await waitFor(
-      async () => {
-        const id = peer.allocateId() + 10_000;
-        peer.send([FrameType.RPC_CALL, id, NS, 'ping', []]);
-        const answer = await peer.waitForFrame(
-          (f) => isFrame(f, FrameType.REPLY, id) || isFrame(f, FrameType.ERROR, id),
-        );
-        return isFrame(answer, FrameType.REPLY);
-      },
-      10_000,
-      'B forwards to A',
-    );
-  }
+  let linked: () => Promise<void>;
 
   before(async () => {
-    const { server: a } = await startServer({ id: 'A' }, (s) => {
-      s.origin(ping, { namespace: NS });
-      s.origin(deep, { namespace: NS });
-      s.origin(deepEnd, { namespace: NS });
-    });
-    cleanup.add(() => a.stop());
-    ({ server: b } = await startServer({ id: 'B' }));
-    cleanup.add(() => b.stop());
-    await b.createServerProxy({ host: '127.0.0.1', port: a.port as number, namespace: NS });
-    peer = await connectRaw(`ws://127.0.0.1:${b.port as number}${b.path}`, { codec: 'msgpack' });
-    cleanup.add(() => peer.terminate());
+    const pair = await forwardingPair(
+      NS,
+      (s) => {
+        s.origin(ping, { namespace: NS });
+        s.origin(deep, { namespace: NS });
+        s.origin(deepEnd, { namespace: NS });
+      },
+      cleanup,
+    );
+    ({ peer } = pair);
+    linked = () => pair.linked();
   });
   after(() => cleanup.run());
 

@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Server } from '../src/index.js';
 import { MAX_STREAM_CREDIT } from '../src/protocol/checks.js';
 import { FrameType } from '../src/protocol/frames.js';
+import { forwardingPair } from './forwarding-pair.js';
 import { Cleanup, connectRaw, isFrame, startServer, waitFor, type RawPeer } from './helpers.js';
 import { responderSnapshot } from './rpc-helpers.js';
 
@@ -43,29 +44,16 @@ describe('attacks on RPC forwarding', () => {
   let peer: RawPeer;
 
   before(async () => {
-    ({ server: a } = await startServer({ id: 'A' }, (s) => {
-      s.origin(ping, { namespace: NS });
-      s.origin(endless, { namespace: NS });
-    }));
-    cleanup.add(() => a.stop());
-    ({ server: b } = await startServer({ id: 'B' }));
-    cleanup.add(() => b.stop());
-    await b.createServerProxy({ host: '127.0.0.1', port: a.port as number, namespace: NS });
-    peer = await connectRaw(`ws://127.0.0.1:${b.port as number}${b.path}`, { codec: 'msgpack' });
-    cleanup.add(() => peer.terminate());
-    // B knows A's functions once a call through it answers.
-    await waitFor(
-      async () => {
-        const id = 1000 + peer.frames.length;
-        peer.send([FrameType.RPC_CALL, id, NS, 'ping', []]);
-        const answer = await peer.waitForFrame(
-          (f) => isFrame(f, FrameType.REPLY, id) || isFrame(f, FrameType.ERROR, id),
-        );
-        return isFrame(answer, FrameType.REPLY);
+    const pair = await forwardingPair(
+      NS,
+      (s) => {
+        s.origin(ping, { namespace: NS });
+        s.origin(endless, { namespace: NS });
       },
-      5000,
-      'B forwards to A',
+      cleanup,
     );
+    ({ a, b, peer } = pair);
+    await pair.linked(5000);
   });
   after(() => cleanup.run());
 

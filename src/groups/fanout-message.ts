@@ -8,6 +8,7 @@
 import { ErrorCode, ProtocolError } from '../errors.js';
 import { jsonElement, type Codec, type WirePayload } from '../protocol/codec.js';
 import { FrameType, type GroupMessageFrame, type GroupTarget } from '../protocol/frames.js';
+import { jsonGroupMessage, jsonPackHead } from '../protocol/json-pack.js';
 import { validateFrame } from '../protocol/validate.js';
 import { PreparedFrame, type PackPiece } from '../transport/prepared-frame.js';
 
@@ -86,10 +87,10 @@ export class FanoutMessage {
   /** The JSON frame of a message without position, built from the pieces a pack reuses. */
   private encodeJson(): string {
     const [, target, route, act, data] = this.frame;
-    const fields = `${jsonElement(target)},${jsonElement(route)},${jsonElement(act)},`;
+    const fields = `${jsonElement(target)},${jsonElement(route)},${jsonElement(act)}`;
     const text = jsonElement(data);
-    this.jsonPiece = { head: `[${FrameType.GROUP_MESSAGES},${fields}[`, data: text };
-    return `[${FrameType.GROUP_MESSAGE},${fields}${text}]`;
+    this.jsonPiece = { head: jsonPackHead(fields), data: text };
+    return jsonGroupMessage(fields, text);
   }
 
   /**

@@ -7,6 +7,7 @@
 import * as wsModule from 'ws';
 import WebSocket from 'ws';
 import type { WirePayload } from '../protocol/codec.js';
+import { jsonPack } from '../protocol/json-pack.js';
 import type { SharedFrame } from './wire-socket.js';
 
 /** `ws` frames a payload for a server-to-client message (unmasked). */
@@ -64,7 +65,7 @@ function frameBytes(payload: WirePayload): Buffer[] | undefined {
 
 /**
  * A JSON group message cut where a pack joins messages (PROTOCOL.md 2.9, "Packs"): messages
- * in a row with the same `head` travel as `head` + their datas joined by commas + `]]`.
+ * in a row with the same `head` travel as one pack (see protocol/json-pack.ts).
  */
 export interface PackPiece {
   /** `[18,<target>,<route>,<act>,[`: messages with equal heads may share a pack. */
@@ -88,7 +89,7 @@ interface PackRun {
 function renderRun(run: PackRun): WirePayload {
   const { datas, count } = run;
   if (count === 1) return run.lone;
-  return `${run.head}${(datas.length === count ? datas : datas.slice(0, count)).join(',')}]]`;
+  return jsonPack(run.head, datas.length === count ? datas : datas.slice(0, count));
 }
 
 /**
@@ -210,7 +211,8 @@ export class PreparedFrame implements SharedFrame {
       const parts = appended(this.parts, this.partCount, added);
       return new PreparedFrame(parts, this.partCount + added.length, join, undefined, bound);
     }
-    const parts = [...this.payloads, ...added];
+    const parts = this.payloads;
+    for (const part of added) parts.push(part);
     return new PreparedFrame(parts, parts.length, join, undefined, bound);
   }
 
