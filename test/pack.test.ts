@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { Client, ErrorCode, type WsMeshError } from '../src/index.js';
 import { FrameType, PROTOCOL_VERSION } from '../src/protocol/frames.js';
 import { fakeServer } from './fake-server.js';
+import { rawHandshake } from './trust-helpers.js';
 import {
   connectRaw,
   isFrame,
@@ -212,6 +213,51 @@ describe('packs of group messages', LONG, () => {
       assert.equal(errors.length, 1, 'the failing message is reported, the others handled');
     } finally {
       await client.stop();
+    }
+  });
+});
+
+/**
+ * The WELCOME body among a raw MessagePack peer's frames: a clone's WELCOME shares its batch
+ * with the clone frames behind it, which the raw peer keeps undecoded.
+ */
+function welcomeOf(frames: readonly unknown[]): Record<string, unknown> | undefined {
+  for (const frame of frames) {
+    const values =
+      typeof frame === 'object' && frame !== null && 'undecodable' in frame
+        ? (rawPackr.unpackMultiple((frame as { undecodable: Buffer }).undecodable) as unknown[])
+        : [frame];
+    for (const value of values) {
+      if (isFrame(value, FrameType.WELCOME)) return value[1] as Record<string, unknown>;
+    }
+  }
+  return undefined;
+}
+
+describe('packs and peer kinds', LONG, () => {
+  test('only clients get WELCOME pack: rpc proxies, server links and clones asking for it do not', async () => {
+    const secret = 'pack-kinds-secret';
+    const started = await startServer({ serverSecret: secret, id: 'pack-kinds' });
+    try {
+      for (const kind of ['client', 'rpc', 'link', 'clone'] as const) {
+        const outcome = await rawHandshake(started.url, {
+          id: `pack-${kind}`,
+          kind,
+          secret,
+          ...(kind === 'link' ? { namespace: 'ns' } : {}),
+          ...(kind === 'clone' ? { instance: 'i-clone' } : {}),
+          batch: true,
+          pack: true,
+          codec: 'msgpack',
+        });
+        const welcome = welcomeOf(outcome.peer.frames);
+        assert.ok(welcome !== undefined, `${kind} welcomed (close ${outcome.closeCode ?? '-'})`);
+        assert.equal(welcome.batch, true, `${kind} batches`);
+        assert.equal(welcome.pack, kind === 'client' ? true : undefined, kind);
+        outcome.peer.terminate();
+      }
+    } finally {
+      await stopAll(started.server);
     }
   });
 });

@@ -23,6 +23,7 @@ export interface RawHandshake {
   credentials?: unknown;
   enc?: boolean;
   batch?: boolean;
+  pack?: boolean;
   codec?: RawCodec;
 }
 
@@ -62,6 +63,7 @@ export async function rawHandshake(url: string, options: RawHandshake): Promise<
   if (options.credentials !== undefined) hello.credentials = options.credentials;
   if (options.enc === true) hello.enc = 'aes-256-gcm';
   if (options.batch === true) hello.batch = true;
+  if (options.pack === true) hello.pack = true;
   peer.send([FrameType.HELLO, hello]);
   const outcome: RawOutcome = { peer, welcomed: false };
   if (peerNonce !== undefined) outcome.peerNonce = peerNonce;
