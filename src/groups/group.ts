@@ -4,6 +4,7 @@
  */
 import type { GroupTarget } from '../protocol/frames.js';
 import type { FanoutMessage } from './fanout-message.js';
+import { GroupTick } from './group-tick.js';
 import type { Subscriber } from './subscriber.js';
 
 /** Options of `group.sendMes` and `server.groups.sendMes`. */
@@ -36,6 +37,8 @@ export class Group<Member extends Subscriber = Subscriber> {
   persistent: boolean;
   /** Presence on or off for this group; undefined: the server's default. */
   presence: boolean | undefined;
+  /** This tick's fan-out, until the sockets write it. */
+  private tick: GroupTick | undefined;
 
   /** @internal */
   constructor(
@@ -54,6 +57,7 @@ export class Group<Member extends Subscriber = Subscriber> {
     if (this.subscribers.has(subscriber.id)) return false;
     this.subscribers.set(subscriber.id, subscriber);
     subscriber.groups.add(this.id);
+    if (this.tick?.open === true) this.tick.add(subscriber);
     this.owner.memberAdded(this, subscriber);
     subscriber.membershipChanged?.(this.id, true);
     return true;
@@ -70,9 +74,26 @@ export class Group<Member extends Subscriber = Subscriber> {
     if (member === undefined) return false;
     this.subscribers.delete(subscriber.id);
     member.groups.delete(this.id);
+    if (this.tick?.open === true) this.tick.remove(member);
     this.owner.memberRemoved(this, member);
     member.membershipChanged?.(this.id, false);
     return true;
+  }
+
+  /**
+   * @internal Delivers `message` to every local subscriber but `withoutId`, through this
+   * tick's fan-out. Returns the number of deliveries.
+   */
+  fanOut(message: FanoutMessage, withoutId: string | undefined): number {
+    let tick = this.tick;
+    if (tick === undefined || !tick.open) {
+      const started: GroupTick = new GroupTick(this.subscribers.values(), () => {
+        if (this.tick === started) this.tick = undefined;
+      });
+      tick = started;
+      this.tick = started;
+    }
+    return tick.publish(message, withoutId);
   }
 
   /** Sends a message to every subscriber of this group (on every clone). Returns local deliveries. */
@@ -81,22 +102,13 @@ export class Group<Member extends Subscriber = Subscriber> {
   }
 }
 
-/** Delivers `message` to each member once. Returns the number of deliveries. */
+/** Delivers `message` to each member of several groups once. Returns the number of deliveries. */
 function deliverToMembers(
   groups: Iterable<Group>,
-  single: boolean,
   message: FanoutMessage,
   withoutId: string | undefined,
 ): number {
   let delivered = 0;
-  if (single) {
-    for (const group of groups) {
-      for (const subscriber of group.subscribers.values()) {
-        if (subscriber.id !== withoutId && subscriber.deliver(message)) delivered++;
-      }
-    }
-    return delivered;
-  }
   // A subscriber of several target groups gets the message once.
   const seen = new Set<string>();
   if (withoutId !== undefined) seen.add(withoutId);
@@ -122,13 +134,15 @@ export function deliverToTarget<Member extends Subscriber>(
   const { target } = message;
   if (typeof target === 'string') {
     const group = groups.get(target);
-    return group === undefined ? 0 : deliverToMembers([group], true, message, withoutId);
+    return group === undefined ? 0 : group.fanOut(message, withoutId);
   }
-  if (target === null) return deliverToMembers(groups.values(), false, message, withoutId);
+  if (target === null) return deliverToMembers(groups.values(), message, withoutId);
   const found: Group<Member>[] = [];
   for (const id of new Set(target)) {
     const group = groups.get(id);
     if (group !== undefined) found.push(group);
   }
-  return deliverToMembers(found, found.length <= 1, message, withoutId);
+  const [only] = found;
+  if (found.length === 1 && only !== undefined) return only.fanOut(message, withoutId);
+  return deliverToMembers(found, message, withoutId);
 }

@@ -3,6 +3,7 @@
  * subscribers; a remote clone can be one too.
  * @module
  */
+import type { TickFanout, TickRegistration } from '../transport/tick-fanout.js';
 import type { FanoutMessage } from './fanout-message.js';
 
 /** A member of groups. */
@@ -13,6 +14,11 @@ export interface Subscriber {
   readonly groups: Set<string>;
   /** @internal Delivers a message; returns false when the subscriber could not take it. */
   deliver(message: FanoutMessage): boolean;
+  /**
+   * @internal Takes the messages of `fanout` from now on, this tick, through its socket
+   * (see groups/group-tick.ts); undefined when each message must go through `deliver`.
+   */
+  joinTick?(fanout: TickFanout): TickRegistration | undefined;
   /** @internal Told when it joins or leaves a group, whoever made the change. */
   membershipChanged?(groupId: string, joined: boolean): void;
 }

@@ -18,8 +18,9 @@ import {
   type SendMessageOptions,
 } from '../routing/send-message.js';
 import type { RouteCounters } from '../routing/route-counters.js';
-import { Connection } from '../transport/connection.js';
+import { BATCH_MAX_BYTES, Connection } from '../transport/connection.js';
 import type { NodeWireSocket } from '../transport/node-socket.js';
+import type { TickFanout, TickRegistration } from '../transport/tick-fanout.js';
 
 /** What a connection keeps of its HTTP upgrade request. */
 export interface UpgradeRequestInfo {
@@ -215,6 +216,17 @@ export class ServerConnection implements ResumeMember {
       return false;
     }
     return connection.writeShared(message.frameFor(connection.codec));
+  }
+
+  /** @internal Takes a group's messages of this tick through the socket (see `Subscriber`). */
+  joinTick(fanout: TickFanout): TickRegistration | undefined {
+    // A resuming connection checks each live message against what it resumes.
+    if (this.state !== 'open' || this.resuming !== undefined) return undefined;
+    const { connection } = this;
+    // Frames go unsealed in batches, and the peer takes any frame a batch can hold.
+    if (connection.closed || connection.encrypted || connection.peerMaxPayload < BATCH_MAX_BYTES)
+      return undefined;
+    return this.socket.joinTick(fanout, connection.codec);
   }
 
   /** @internal Takes one rate-limit token; false when the bucket is empty. */

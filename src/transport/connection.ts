@@ -201,12 +201,18 @@ export class Connection {
    * is closed or was closed as a slow consumer.
    */
   writeShared(frame: SharedFrame): boolean {
+    if (!this.admitShared()) return false;
+    this.out.writeShared(frame);
+    return true;
+  }
+
+  /** False when closed, or over its buffer cap (then closed as a slow consumer). @internal */
+  admitShared(): boolean {
     if (this.isClosed) return false;
     if (this.out.overCap) {
       this.failSlowConsumer();
       return false;
     }
-    this.out.writeShared(frame);
     return true;
   }
 

@@ -8,9 +8,20 @@
  */
 import type { Duplex } from 'node:stream';
 import WebSocket from 'ws';
-import type { WirePayload } from '../protocol/codec.js';
+import type { Codec, WirePayload } from '../protocol/codec.js';
 import type { Connection } from './connection.js';
 import { PreparedFrame, payloadBound, type JoinPayloads } from './prepared-frame.js';
+import {
+  closeOpenFanouts,
+  earliestPending,
+  releaseFanouts,
+  TickRegistration,
+  withoutRegistration,
+  withRegistration,
+  type Registrations,
+  type TickFanout,
+  type TickSocket,
+} from './tick-fanout.js';
 import { decodeUtf8 } from './utf8.js';
 import type { SharedFrame, WireSocket } from './wire-socket.js';
 
@@ -21,9 +32,12 @@ let flushScheduled = false;
 
 function flushScheduledSockets(): void {
   flushScheduled = false;
+  // Group messages appended from here on start new fan-outs, written next tick.
+  const fanouts = closeOpenFanouts();
   // Sockets written while flushing (by a write in an 'drain' callback) wait for the next tick.
   const batch = scheduledSockets.splice(0, scheduledSockets.length);
   for (const socket of batch) socket.flush();
+  releaseFanouts(fanouts);
 }
 
 const SCHEDULED = 1;
@@ -32,6 +46,8 @@ const NO_UTF8_CHECK = 4;
 const PACKS = 8;
 /** `knownBuffered` holds the socket's buffered bytes, unchanged since read this tick. */
 const BUFFERED_KNOWN = 16;
+/** Queuing the messages of its tick fan-outs (a slow-consumer close must not recurse). */
+const CATCHING_UP = 32;
 
 const WIRE: unique symbol = Symbol('wsmesh.wire');
 type AttachedWebSocket = WebSocket & { [WIRE]?: NodeWireSocket };
@@ -49,8 +65,8 @@ function onWsError(this: AttachedWebSocket, error: Error): void {
 }
 
 /** A server- or client-side `ws` socket seen as a {@link WireSocket}. */
-export class NodeWireSocket implements WireSocket {
-  /** SCHEDULED, RAW_CORKED, NO_UTF8_CHECK, PACKS, BUFFERED_KNOWN bits (idle sockets stay small). */
+export class NodeWireSocket implements WireSocket, TickSocket {
+  /** SCHEDULED, RAW_CORKED, NO_UTF8_CHECK, PACKS, BUFFERED_KNOWN, CATCHING_UP bits. */
   private flags = 0;
   private knownBuffered = 0;
   /** Largest batch, in bytes; 0 while the peer has not said it reads batches. */
@@ -61,6 +77,8 @@ export class NodeWireSocket implements WireSocket {
   /** Queued this tick otherwise: the payloads, in order. */
   private queued: WirePayload[] | undefined;
   private queuedBound = 0;
+  /** The group fan-outs of this tick it takes messages from (see tick-fanout.ts). */
+  private ticks: Registrations;
   /** The connection fed by this socket's events (see {@link attach}). @internal */
   attached: Connection | undefined;
 
@@ -129,6 +147,7 @@ export class NodeWireSocket implements WireSocket {
 
   send(payload: WirePayload): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
+    if (this.ticks !== undefined) this.catchUpTicks();
     this.schedule();
     if (this.batchLimit === 0) this.ws.send(payload);
     else this.enqueue(payload);
@@ -137,20 +156,29 @@ export class NodeWireSocket implements WireSocket {
   /** Writes a frame prepared once for many sockets (pre-framed bytes on the server side). */
   sendShared(frame: SharedFrame): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
+    if (this.ticks !== undefined) this.catchUpTicks();
     this.schedule();
-    if (this.batchLimit > 0 && frame instanceof PreparedFrame && this.queued === undefined) {
-      this.enqueueShared(frame);
-    } else if (this.batchLimit > 0) this.enqueue(frame.payload);
-    else this.writeShared(frame);
+    if (this.batchLimit === 0) this.writeShared(frame);
+    else if (frame instanceof PreparedFrame) this.queueShared(frame);
+    else this.enqueue(frame.payload);
+  }
+
+  /** Queues a shared frame on a batching socket. */
+  private queueShared(frame: PreparedFrame): void {
+    if (this.queued === undefined) this.enqueueShared(frame);
+    else this.enqueue(frame.payload);
   }
 
   close(code: number, reason: string): void {
     // Messages of this tick go before the close frame.
+    if (this.ticks !== undefined) this.catchUpTicks();
+    this.ticks = undefined;
     this.writeQueued();
     this.ws.close(code, reason);
   }
 
   terminate(): void {
+    this.ticks = undefined;
     this.queued = undefined;
     this.queuedShared = undefined;
     this.ws.terminate();
@@ -158,10 +186,92 @@ export class NodeWireSocket implements WireSocket {
 
   /** Writes what this tick queued and uncorks. @internal */
   flush(): void {
+    if (this.ticks !== undefined) {
+      this.catchUpTicks();
+      this.ticks = undefined;
+    }
     const corked = (this.flags & RAW_CORKED) !== 0;
     this.flags &= ~(SCHEDULED | RAW_CORKED | BUFFERED_KNOWN);
     this.writeQueued();
     if (corked) this.rawSocket?.uncork();
+  }
+
+  /**
+   * Takes the messages `fanout` gets from now on, this tick (undefined when this socket does
+   * not batch or is not open: the group then delivers each message itself). @internal
+   */
+  joinTick(fanout: TickFanout, codec: Codec): TickRegistration | undefined {
+    if (this.batchLimit === 0 || this.ws.readyState !== WebSocket.OPEN) return undefined;
+    const registration = new TickRegistration(fanout, codec, fanout.count, this);
+    this.ticks = withRegistration(this.ticks, registration);
+    this.schedule();
+    return registration;
+  }
+
+  /** @internal */
+  leaveTick(registration: TickRegistration): void {
+    this.ticks = withoutRegistration(this.ticks, registration);
+  }
+
+  /**
+   * Queues every message of its fan-outs not queued yet, in the order they were appended
+   * (across groups), so whatever is sent next follows them. @internal
+   */
+  catchUpTicks(): void {
+    const ticks = this.ticks;
+    if (ticks === undefined || (this.flags & CATCHING_UP) !== 0) return;
+    this.flags |= CATCHING_UP;
+    try {
+      if (ticks instanceof TickRegistration) this.catchUpOne(ticks);
+      else this.catchUpMany(ticks);
+    } finally {
+      this.flags &= ~CATCHING_UP;
+    }
+  }
+
+  /** False (and this socket's fan-outs dropped) once the connection is closed or too slow. */
+  private writable(): boolean {
+    const connection = this.attached;
+    if (this.ws.readyState === WebSocket.OPEN && (connection?.admitShared() ?? true)) return true;
+    this.ticks = undefined;
+    return false;
+  }
+
+  private catchUpOne(registration: TickRegistration): void {
+    const { fanout, codec } = registration;
+    const end = fanout.count;
+    let index = registration.from;
+    if (index >= end) return;
+    registration.from = end;
+    if (!this.writable()) return;
+    if (index === 0 && this.queuedShared === undefined && this.queued === undefined) {
+      // Same batches as every socket of its kind that takes the whole tick: built once.
+      const packs = (this.flags & PACKS) !== 0;
+      const lane = fanout.lane(codec, packs, this.batchLimit, this.join as JoinPayloads, end);
+      const { full } = lane;
+      const fullCount = full.length;
+      for (let at = 0; at < fullCount; at++) {
+        if (at > 0 && !this.writable()) return;
+        this.writeShared(full[at] as PreparedFrame);
+      }
+      if (fullCount > 0 && !this.writable()) return;
+      this.queuedShared = lane.tail;
+      return;
+    }
+    for (; index < end; index++) {
+      if (!this.writable()) return;
+      this.queueShared(fanout.frame(index, codec));
+    }
+  }
+
+  /** Merges the fan-outs' messages by the order they were appended in. */
+  private catchUpMany(ticks: TickRegistration[]): void {
+    for (;;) {
+      const next = earliestPending(ticks);
+      if (next === undefined || !this.writable()) return;
+      this.queueShared(next.fanout.frame(next.from, next.codec));
+      next.from++;
+    }
   }
 
   private schedule(): void {
