@@ -1,0 +1,199 @@
+/**
+ * Group fan-out per tick (src/groups/group-tick.ts, src/transport/tick-fanout.ts) over real
+ * sockets, against a model: random ticks of group messages to one group, several or all,
+ * with and without a connection left out, direct messages, joins and leaves made by the
+ * server, and messages too large for a batch. Every peer (JSON with packs, JSON and
+ * MessagePack with batches, JSON without batches) must get exactly the frames the model
+ * says, in the order they were sent, whatever the socket batched or packed. A subscriber
+ * that stops reading is closed as a slow consumer with its buffer bounded by the cap and one
+ * batch, however much one tick fans out.
+ */
+import assert from 'node:assert/strict';
+import type { Socket } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { FrameType } from '../src/protocol/frames.js';
+import type { ServerConnection } from '../src/server/server-connection.js';
+import { startServer, stopAll, waitFor, type RawCodec, type StartedServer } from './helpers.js';
+import { packPeer, type PackPeer } from './pack-peer.js';
+
+const KINDS: { hello: { batch?: boolean; pack?: boolean }; codec: RawCodec }[] = [
+  { hello: { batch: true, pack: true }, codec: 'json' },
+  { hello: { batch: true }, codec: 'json' },
+  { hello: { batch: true }, codec: 'msgpack' },
+  { hello: {}, codec: 'json' },
+];
+const PEERS_PER_KIND = 2;
+const TICKS = 4;
+const OPS_PER_TICK = 30;
+/** Larger than a batch (64 KiB): such a message leaves alone. */
+const LARGE = 'x'.repeat(70 * 1024);
+
+function random(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1103515245 + 12345) & 0x7fffffff;
+    return state / 0x7fffffff;
+  };
+}
+
+interface ModelPeer {
+  peer: PackPeer;
+  ws: ServerConnection;
+  groups: Set<string>;
+  expected: unknown[];
+  /** Messages received before the script started. */
+  from: number;
+}
+
+/** The frames a peer got after the script started, packs read as their messages. */
+function received(model: ModelPeer): unknown[] {
+  const frames: unknown[] = [];
+  for (const frame of model.peer.messages.slice(model.from).flat()) {
+    if (Array.isArray(frame) && frame[0] === FrameType.GROUP_MESSAGES) {
+      const [, target, route, act, datas] = frame as [number, unknown, unknown, unknown, unknown[]];
+      for (const data of datas) frames.push([FrameType.GROUP_MESSAGE, target, route, act, data]);
+    } else frames.push(frame);
+  }
+  return frames;
+}
+
+describe('group fan-out per tick', { timeout: 120_000 }, () => {
+  let started: StartedServer;
+
+  before(async () => {
+    started = await startServer();
+  });
+  after(async () => stopAll(started.server));
+
+  for (let seed = 1; seed <= 10; seed++) {
+    test(`seed ${seed}: every peer gets the model's frames in send order`, async () => {
+      const next = random(seed);
+      const pick = <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)] as T;
+      const { server } = started;
+      const groupIds = [`s${seed}a`, `s${seed}b`, `s${seed}c`];
+      const models: ModelPeer[] = [];
+      for (const kind of KINDS) {
+        for (let count = 0; count < PEERS_PER_KIND; count++) {
+          const peer = await packPeer(started.url, kind.hello, kind.codec);
+          const ws = server.clients.get(String(peer.welcome.connectionId));
+          assert.ok(ws !== undefined);
+          models.push({ peer, ws, groups: new Set(), expected: [], from: peer.messages.length });
+        }
+      }
+      const join = (model: ModelPeer, id: string): void => {
+        server.groups.addSubscriber({ id, ws: model.ws });
+        if (model.groups.has(id)) return;
+        model.groups.add(id);
+        model.expected.push([FrameType.MEMBERSHIP, id, true]);
+      };
+      const leave = (model: ModelPeer, id: string): void => {
+        server.groups.deleteSubscriber({ id, ws: model.ws });
+        if (!model.groups.delete(id)) return;
+        model.expected.push([FrameType.MEMBERSHIP, id, false]);
+      };
+      for (const model of models) join(model, pick(groupIds));
+      let seq = 0;
+      for (let tick = 0; tick < TICKS; tick++) {
+        for (let op = 0; op < OPS_PER_TICK; op++) {
+          const roll = next();
+          const data = roll > 0.97 ? LARGE : ++seq;
+          if (roll < 0.08) join(pick(models), pick(groupIds));
+          else if (roll < 0.14) leave(pick(models), pick(groupIds));
+          else if (roll < 0.22) {
+            const model = pick(models);
+            void model.ws.sendMes({ route: 'direct', data });
+            model.expected.push([FrameType.MESSAGE, 0, 'direct', null, data]);
+          } else {
+            // One group mostly; sometimes two, or every group.
+            const target =
+              roll < 0.26 ? null : roll < 0.32 ? [groupIds[0], groupIds[2]] : pick(groupIds);
+            const without = next() < 0.25 ? pick(models) : undefined;
+            server.groups.sendMes({
+              ...(target === null ? {} : { id: target as string | string[] }),
+              route: 'm',
+              data,
+              ...(without === undefined ? {} : { withoutId: without.ws.id }),
+            });
+            for (const model of models) {
+              if (model === without) continue;
+              const member =
+                target === null
+                  ? model.groups.size > 0
+                  : typeof target === 'string'
+                    ? model.groups.has(target)
+                    : target.some((id) => model.groups.has(id as string));
+              if (member) model.expected.push([FrameType.GROUP_MESSAGE, target, 'm', null, data]);
+            }
+          }
+        }
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      for (const model of models) {
+        await waitFor(
+          () => received(model).length >= model.expected.length,
+          10_000,
+          `${model.expected.length} frames`,
+        );
+      }
+      for (const [index, model] of models.entries()) {
+        assert.deepEqual(received(model), model.expected, `peer ${index}`);
+        model.peer.raw.ws.terminate();
+      }
+    });
+  }
+});
+
+describe('group fan-out per tick: a subscriber that stops reading', { timeout: 60_000 }, () => {
+  const maxBufferedBytes = 64 * 1024;
+  let started: StartedServer;
+
+  before(async () => {
+    started = await startServer({ maxBufferedBytes });
+  });
+  after(async () => stopAll(started.server));
+
+  test('is closed with 4008 and buffers at most the cap and one batch; the reader gets all', async () => {
+    const { server } = started;
+    const closes = new Map<string, number>();
+    server.on('closeClient', ({ ws, code }) => closes.set(ws.id, code));
+    const stalled = await packPeer(started.url, { batch: true, pack: true });
+    const reader = await packPeer(started.url, { batch: true, pack: true });
+    const stalledWs = server.clients.get(String(stalled.welcome.connectionId));
+    const readerWs = server.clients.get(String(reader.welcome.connectionId));
+    assert.ok(stalledWs !== undefined && readerWs !== undefined);
+    server.groups.addSubscriber({ id: 'flood', ws: stalledWs });
+    server.groups.addSubscriber({ id: 'flood', ws: readerWs });
+    (stalled.raw.ws as unknown as { _socket: Socket })._socket.pause();
+    const from = reader.messages.length;
+    // Each tick fans out 16 messages of 16 KiB: four batches, so a tick alone is 4x the cap.
+    const chunk = 'z'.repeat(16 * 1024);
+    let maxBuffered = 0;
+    let sent = 0;
+    for (let tick = 0; tick < 200 && !closes.has(stalledWs.id); tick++) {
+      for (let index = 0; index < 16; index++) {
+        server.groups.sendMes({ id: 'flood', route: 'm', data: chunk });
+        sent++;
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+      maxBuffered = Math.max(maxBuffered, stalledWs.bufferedAmount);
+    }
+    assert.equal(closes.get(stalledWs.id), 4008);
+    assert.ok(
+      maxBuffered <= maxBufferedBytes + 64 * 1024 + 1024,
+      `buffered up to ${maxBuffered} bytes`,
+    );
+    assert.equal(readerWs.open, true);
+    const count = (): number =>
+      reader.messages
+        .slice(from)
+        .flat()
+        .reduce<number>((total, frame) => {
+          if (!Array.isArray(frame)) return total;
+          if (frame[0] === FrameType.GROUP_MESSAGES) return total + (frame[4] as unknown[]).length;
+          return frame[0] === FrameType.GROUP_MESSAGE ? total + 1 : total;
+        }, 0);
+    await waitFor(() => count() === sent, 10_000, `${sent} messages at the reader`);
+    reader.raw.ws.terminate();
+    stalled.raw.ws.terminate();
+  });
+});
