@@ -8,26 +8,30 @@
  */
 import type { Codec } from '../protocol/codec.js';
 import { BATCH_MAX_BYTES } from '../transport/outbound.js';
-import { TickFanout, type TickRegistration } from '../transport/tick-fanout.js';
+import { TickFanout } from '../transport/tick-fanout.js';
 import type { FanoutMessage } from './fanout-message.js';
 import type { Subscriber } from './subscriber.js';
 
 /** A group's fan-out from the first message of a tick until the sockets write the tick. */
 export class GroupTick {
   private readonly fanout = new TickFanout();
-  /** Members that take the tick's messages through their socket: their places, by member id. */
-  private readonly takers = new Map<string, TickRegistration>();
-  /** The same members. */
-  private readonly takerMembers: Subscriber[] = [];
+  /** Members that take the tick's messages through their socket. */
+  private takers = 0;
   /** Members delivered to message by message. */
   private readonly others: Subscriber[] = [];
   /** Codecs of the takers: a message must fit one batch in each. */
   private readonly codecs: Codec[] = [];
 
-  /** @param members the group's members when its first message of the tick is published */
-  constructor(members: Iterable<Subscriber>, onRelease: () => void) {
+  /**
+   * @param members the group's members, by id (the group's own map: read at the tick's first
+   * message and to find a member left out of a message)
+   */
+  constructor(
+    private readonly members: ReadonlyMap<string, Subscriber>,
+    onRelease: () => void,
+  ) {
     this.fanout.onRelease = onRelease;
-    for (const member of members) this.add(member);
+    for (const member of members.values()) this.add(member);
   }
 
   /** False once the sockets write the tick: the group's next message starts a new one. */
@@ -42,22 +46,21 @@ export class GroupTick {
       this.others.push(member);
       return;
     }
-    this.takers.set(member.id, registration);
-    this.takerMembers.push(member);
+    this.takers++;
     const { codec } = registration;
     if (!this.codecs.includes(codec)) this.codecs.push(codec);
   }
 
   /** A member that left the group during the tick: it gets nothing after now. */
-  remove(member: Pick<Subscriber, 'id'>): void {
-    const registration = this.takers.get(member.id);
+  remove(member: Subscriber): void {
+    const registration = member.tickIn?.(this.fanout);
     if (registration !== undefined) {
-      this.takers.delete(member.id);
       registration.leave();
+      this.takers--;
+      return;
     }
-    const list = registration !== undefined ? this.takerMembers : this.others;
-    const index = list.findIndex((other) => other.id === member.id);
-    if (index !== -1) list.splice(index, 1);
+    const index = this.others.indexOf(member);
+    if (index !== -1) this.others.splice(index, 1);
   }
 
   /**
@@ -65,16 +68,15 @@ export class GroupTick {
    * Throws `SerializationError` when the message cannot be encoded.
    */
   publish(message: FanoutMessage, withoutId: string | undefined): number {
-    let delivered = 0;
-    if (this.takers.size > 0) {
-      if (this.batchable(message)) delivered += this.append(message, withoutId);
-      else {
-        // Larger than a batch: each socket writes it alone, after what it holds.
-        for (const member of this.takerMembers) {
-          if (member.id !== withoutId && member.deliver(message)) delivered++;
-        }
+    if (this.takers > 0 && !this.batchable(message)) {
+      // Larger than a batch: each socket writes it alone, after what it holds.
+      let delivered = 0;
+      for (const member of this.members.values()) {
+        if (member.id !== withoutId && member.deliver(message)) delivered++;
       }
+      return delivered;
     }
+    let delivered = this.takers > 0 ? this.append(message, withoutId) : 0;
     for (const member of this.others) {
       if (member.id !== withoutId && member.deliver(message)) delivered++;
     }
@@ -89,12 +91,13 @@ export class GroupTick {
   }
 
   private append(message: FanoutMessage, withoutId: string | undefined): number {
-    const skipped = withoutId === undefined ? undefined : this.takers.get(withoutId);
-    // The sender's socket writes what it has before the message it must not get.
+    const left = withoutId === undefined ? undefined : this.members.get(withoutId);
+    const skipped = left?.tickIn?.(this.fanout);
+    // The left-out socket writes what it has before the message it must not get.
     skipped?.catchUp();
     this.fanout.append(message);
-    if (skipped === undefined) return this.takers.size;
+    if (skipped === undefined) return this.takers;
     skipped.from = this.fanout.count;
-    return this.takers.size - 1;
+    return this.takers - 1;
   }
 }

@@ -87,7 +87,7 @@ export class Group<Member extends Subscriber = Subscriber> {
   fanOut(message: FanoutMessage, withoutId: string | undefined): number {
     let tick = this.tick;
     if (tick === undefined || !tick.open) {
-      const started: GroupTick = new GroupTick(this.subscribers.values(), () => {
+      const started: GroupTick = new GroupTick(this.subscribers, () => {
         if (this.tick === started) this.tick = undefined;
       });
       tick = started;

@@ -19,6 +19,8 @@ export interface Subscriber {
    * (see groups/group-tick.ts); undefined when each message must go through `deliver`.
    */
   joinTick?(fanout: TickFanout): TickRegistration | undefined;
+  /** @internal Its place in `fanout`, when it joined it. */
+  tickIn?(fanout: TickFanout): TickRegistration | undefined;
   /** @internal Told when it joins or leaves a group, whoever made the change. */
   membershipChanged?(groupId: string, joined: boolean): void;
 }

@@ -229,6 +229,11 @@ export class ServerConnection implements ResumeMember {
     return this.socket.joinTick(fanout, connection.codec);
   }
 
+  /** @internal Its place in a group's fan-out of this tick (see `Subscriber`). */
+  tickIn(fanout: TickFanout): TickRegistration | undefined {
+    return this.socket.registrationIn(fanout);
+  }
+
   /** @internal Takes one rate-limit token; false when the bucket is empty. */
   takeToken(limit: { messages: number; interval: number }, now: number): boolean {
     if (this.tokensAt === 0) {

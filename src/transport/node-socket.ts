@@ -208,6 +208,14 @@ export class NodeWireSocket implements WireSocket, TickSocket {
     return registration;
   }
 
+  /** Its registration in `fanout`, if any. @internal */
+  registrationIn(fanout: TickFanout): TickRegistration | undefined {
+    const ticks = this.ticks;
+    if (ticks === undefined || !Array.isArray(ticks))
+      return ticks?.fanout === fanout ? ticks : undefined;
+    return ticks.find((registration) => registration.fanout === fanout);
+  }
+
   /** @internal */
   leaveTick(registration: TickRegistration): void {
     this.ticks = withoutRegistration(this.ticks, registration);
