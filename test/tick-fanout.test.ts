@@ -45,6 +45,13 @@ interface ModelPeer {
   from: number;
 }
 
+function isGroupMessage(frame: unknown): frame is unknown[] {
+  return (
+    Array.isArray(frame) &&
+    (frame[0] === FrameType.GROUP_MESSAGE || frame[0] === FrameType.GROUP_MESSAGES)
+  );
+}
+
 /** The frames a peer got after the script started, packs read as their messages. */
 function received(model: ModelPeer): unknown[] {
   const frames: unknown[] = [];
@@ -197,3 +204,66 @@ describe('group fan-out per tick: a subscriber that stops reading', { timeout: 6
     stalled.raw.ws.terminate();
   });
 });
+
+describe(
+  'group fan-out per tick: publishing while sockets write the tick',
+  { timeout: 60_000 },
+  () => {
+    const maxBufferedBytes = 64 * 1024;
+    let started: StartedServer;
+
+    before(async () => {
+      started = await startServer({ maxBufferedBytes });
+    });
+    after(async () => stopAll(started.server));
+
+    test('messages published by a close handler during the writes reach every reader', async () => {
+      const { server } = started;
+      // A stalled member first and one last: each is closed while the tick is written, and the
+      // handler publishes to the group between the readers' writes.
+      const peers = [];
+      for (let index = 0; index < 5; index++) {
+        peers.push(await packPeer(started.url, { batch: true, pack: true }));
+      }
+      const members = peers.map((peer) => {
+        const ws = server.clients.get(String(peer.welcome.connectionId));
+        assert.ok(ws !== undefined);
+        server.groups.addSubscriber({ id: 'room', ws });
+        return ws;
+      });
+      const stalled = [peers[0], peers[4]] as PackPeer[];
+      const readers = peers.slice(1, 4);
+      for (const peer of stalled) (peer.raw.ws as unknown as { _socket: Socket })._socket.pause();
+      const stalledIds = new Set([members[0]?.id, members[4]?.id]);
+      server.on('closeClient', ({ ws }) => {
+        if (stalledIds.has(ws.id))
+          server.groups.sendMes({ id: 'room', route: 'left', data: ws.id });
+      });
+      const froms = readers.map((peer) => peer.messages.length);
+      const chunk = 'z'.repeat(16 * 1024);
+      for (
+        let tick = 0;
+        tick < 100 && [...stalledIds].some((id) => server.clients.has(String(id)));
+        tick++
+      ) {
+        for (let index = 0; index < 16; index++) {
+          server.groups.sendMes({ id: 'room', route: 'm', data: chunk });
+        }
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      server.groups.sendMes({ id: 'room', route: 'end', data: null });
+      for (const [index, peer] of readers.entries()) {
+        const routes = (): unknown[] =>
+          peer.messages
+            .slice(froms[index])
+            .flat()
+            .filter((frame) => isGroupMessage(frame) && frame[2] !== 'm')
+            .map((frame) => (frame as unknown[])[2]);
+        await waitFor(() => routes().includes('end'), 10_000, `reader ${index} got the end`);
+        assert.deepEqual(routes(), ['left', 'left', 'end'], `reader ${index}`);
+        peer.raw.ws.terminate();
+      }
+      for (const peer of stalled) peer.raw.ws.terminate();
+    });
+  },
+);

@@ -14,6 +14,7 @@ import { PreparedFrame, payloadBound, type JoinPayloads } from './prepared-frame
 import {
   closeOpenFanouts,
   earliestPending,
+  openRegistrations,
   releaseFanouts,
   TickRegistration,
   withoutRegistration,
@@ -186,12 +187,15 @@ export class NodeWireSocket implements WireSocket, TickSocket {
 
   /** Writes what this tick queued and uncorks. @internal */
   flush(): void {
-    if (this.ticks !== undefined) {
-      this.catchUpTicks();
-      this.ticks = undefined;
-    }
     const corked = (this.flags & RAW_CORKED) !== 0;
     this.flags &= ~(SCHEDULED | RAW_CORKED | BUFFERED_KNOWN);
+    if (this.ticks !== undefined) {
+      this.catchUpTicks();
+      // A fan-out opened while sockets write (a handler publishing on a close) goes on
+      // taking messages: this socket stays in it and writes again next tick.
+      this.ticks = openRegistrations(this.ticks);
+      if (this.ticks !== undefined) this.schedule();
+    }
     this.writeQueued();
     if (corked) this.rawSocket?.uncork();
   }

@@ -195,6 +195,14 @@ export function withoutRegistration(list: Registrations, removed: TickRegistrati
   return list;
 }
 
+/** The registrations in fan-outs that still take messages. */
+export function openRegistrations(list: Registrations): Registrations {
+  if (list === undefined) return undefined;
+  if (!Array.isArray(list)) return list.fanout.closed ? undefined : list;
+  const open = list.filter((registration) => !registration.fanout.closed);
+  return open.length === 0 ? undefined : open.length === 1 ? open[0] : open;
+}
+
 /** The registration whose next message was appended first, among those that have one. */
 export function earliestPending(list: readonly TickRegistration[]): TickRegistration | undefined {
   let earliest: TickRegistration | undefined;
