@@ -25,6 +25,7 @@
  * @module
  */
 import { isUtf8 } from 'node:buffer';
+import { EventEmitter } from 'node:events';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -83,17 +84,37 @@ function prepared(wsmesh: boolean): Buffer[] {
   return list;
 }
 
-function limit(): Contender {
+/** A contender fed through an EventEmitter 'message' event, as `ws` feeds its listeners. */
+function emitted(
+  name: string,
+  packs: boolean,
+  listener: (bytes: Buffer, isBinary: boolean) => void,
+): Contender {
+  const emitter = new EventEmitter();
+  emitter.on('message', listener);
   return {
-    name: 'limit (ws-batched)',
-    packs: false,
-    receive(bytes) {
-      // What `ws` does for a text message, then what the adapter does.
-      if (!isUtf8(bytes)) throw new Error('not UTF-8');
-      for (const value of JSON.parse(bytes.toString('utf8')) as unknown[]) onData(value);
-    },
+    name,
+    packs,
+    receive: (bytes) => emitter.emit('message', bytes, false),
     close: () => Promise.resolve(),
   };
+}
+
+function limit(): Contender {
+  // What `ws` does for a text message (it checks UTF-8 first), then what the adapter does.
+  return emitted('limit (ws-batched)', false, (bytes) => {
+    if (!isUtf8(bytes)) throw new Error('not UTF-8');
+    for (const value of JSON.parse(bytes.toString('utf8')) as unknown[]) onData(value);
+  });
+}
+
+const fatalDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+function floor(): Contender {
+  return emitted('floor (parse the pack)', true, (bytes) => {
+    const frame = JSON.parse(fatalDecoder.decode(bytes)) as unknown[];
+    for (const value of frame[4] as unknown[]) onData(value);
+  });
 }
 
 /** A server that only answers HELLO with WELCOME (batches and packs on). */
@@ -180,20 +201,6 @@ async function round(contender: Contender, list: Buffer[]): Promise<[number, num
 function median(list: number[]): number {
   const sorted = [...list].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-}
-
-const fatalDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
-function floor(): Contender {
-  return {
-    name: 'floor (parse the pack)',
-    packs: true,
-    receive(bytes) {
-      const frame = JSON.parse(fatalDecoder.decode(bytes)) as unknown[];
-      for (const value of frame[4] as unknown[]) onData(value);
-    },
-    close: () => Promise.resolve(),
-  };
 }
 
 const entries = values.entry ?? [];
