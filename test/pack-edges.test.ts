@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
-import { Client } from '../src/index.js';
+import { Client, ClientMessageContext, MessageContext } from '../src/index.js';
 import { FrameType } from '../src/protocol/frames.js';
 import { fakeServer } from './fake-server.js';
 import { waitFor } from './helpers.js';
@@ -97,5 +97,114 @@ describe('fan-out batch chains', () => {
     assert.equal(result.signal, null, `child ended by ${String(result.signal)} (heap or time)`);
     assert.equal(result.status, 0, result.stderr.slice(0, 500));
     assert.equal(result.stdout, '[18,"g","m",null,[1,1]]');
+  });
+});
+
+/** What a Client's middleware and routes saw of `message` (one WebSocket message). */
+async function contextsSeen(
+  message: string,
+  count: number,
+): Promise<{ middleware: unknown[]; routes: unknown[] }> {
+  const server = await fakeServer(message);
+  const client = new Client({ url: server.url, reconnect: false });
+  const middleware: unknown[] = [];
+  const routes: unknown[] = [];
+  client.use((context) => {
+    const { mes, data } = context;
+    middleware.push({
+      context: context instanceof ClientMessageContext && context instanceof MessageContext,
+      client: context.client === client,
+      raw: typeof context.raw,
+      sameMes: context.mes === mes,
+      data,
+      mes: { ...mes },
+    });
+    // A middleware may rewrite the message; the routes see what it made of it.
+    mes.data = `${String(data)}!`;
+  });
+  client.addRoute({
+    route: 'm',
+    handler: ({ data, stop }) => {
+      routes.push(data);
+      stop();
+    },
+  });
+  client.addRoute({ route: 'm', handler: () => routes.push('not after stop()') });
+  try {
+    await client.start();
+    await waitFor(() => routes.length >= count, 5000, 'the messages');
+    return { middleware, routes };
+  } finally {
+    await client.stop();
+    await server.close();
+  }
+}
+
+/** The routes a Client ran for `message` when its first message adds a route and a middleware. */
+async function routesAddedMidway(message: string, count: number): Promise<string[]> {
+  const server = await fakeServer(message);
+  const client = new Client({ url: server.url, reconnect: false });
+  const log: string[] = [];
+  client.addRoute({
+    route: 'm',
+    handler: ({ data }) => {
+      log.push(`first:${String(data)}`);
+      if (data === 1) {
+        client.addRoute({ route: 'm', handler: (late) => log.push(`late:${String(late.data)}`) });
+        client.use(({ data: seen }) => {
+          log.push(`middleware:${String(seen)}`);
+        });
+      }
+    },
+  });
+  try {
+    await client.start();
+    await waitFor(() => log.filter((line) => line.startsWith('first')).length >= count);
+    return log;
+  } finally {
+    await client.stop();
+    await server.close();
+  }
+}
+
+describe('the context of a packed message', LONG, () => {
+  const separate = [1, 2]
+    .map((data) => JSON.stringify([FrameType.GROUP_MESSAGE, ['g', 'h'], 'm', 'a', data]))
+    .join('\n');
+  const packed = JSON.stringify([FrameType.GROUP_MESSAGES, ['g', 'h'], 'm', 'a', [1, 2]]);
+
+  test('is the context separate frames get: mes, data, raw, client, stop()', async () => {
+    const expected = {
+      middleware: [1, 2].map((data) => ({
+        context: true,
+        client: true,
+        raw: 'string',
+        sameMes: true,
+        data,
+        mes: { kind: 'message', route: 'm', act: 'a', data, awaitRes: false, group: ['g', 'h'] },
+      })),
+      routes: ['1!', '2!'],
+    };
+    assert.deepEqual(await contextsSeen(separate, 2), expected);
+    assert.deepEqual(await contextsSeen(packed, 2), expected);
+  });
+
+  test('later messages of a pack see routes and middlewares added by earlier ones', async () => {
+    const expected = [
+      'first:1',
+      'middleware:2',
+      'first:2',
+      'late:2',
+      'middleware:3',
+      'first:3',
+      'late:3',
+    ];
+    const datas = [1, 2, 3];
+    const lines = datas.map((data) =>
+      JSON.stringify([FrameType.GROUP_MESSAGE, 'g', 'm', null, data]),
+    );
+    assert.deepEqual(await routesAddedMidway(lines.join('\n'), 3), expected);
+    const pack = JSON.stringify([FrameType.GROUP_MESSAGES, 'g', 'm', null, datas]);
+    assert.deepEqual(await routesAddedMidway(pack, 3), expected);
   });
 });

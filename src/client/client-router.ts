@@ -6,7 +6,7 @@
  */
 import { ErrorCode, ProtocolError, WsMeshError, isErrorCode } from '../errors.js';
 import type { WirePayload } from '../protocol/codec.js';
-import { FrameType, type Frame } from '../protocol/frames.js';
+import { FrameType, type Frame, type FrameOf } from '../protocol/frames.js';
 import type { IncomingMessage } from '../routing/message.js';
 import { NOT_ROUTED, noRouteError, type Router } from '../routing/router.js';
 import type { RpcCaller } from '../rpc/rpc-caller.js';
@@ -46,6 +46,19 @@ export class ClientFrameRouter<C> implements FrameSink {
         return;
       }
       case FrameType.GROUP_MESSAGE: {
+        if (frame[5] === undefined) {
+          const [, group, route, act, data] = frame;
+          const context = ClientMessageContext.ofGroupMessage(
+            raw,
+            this.client,
+            group,
+            route,
+            act,
+            data,
+          );
+          this.routeGroupMessage(context, route, act);
+          return;
+        }
         const mes: IncomingMessage = {
           kind: 'message',
           route: frame[2],
@@ -54,32 +67,14 @@ export class ClientFrameRouter<C> implements FrameSink {
           awaitRes: false,
           group: frame[1],
         };
-        if (frame[5] !== undefined) {
-          const position = this.groups.positions.advance(frame[1], frame[5]);
-          if (position !== undefined) mes.position = position;
-        }
+        const position = this.groups.positions.advance(frame[1], frame[5]);
+        if (position !== undefined) mes.position = position;
         this.route(mes, raw, 0, connection);
         return;
       }
-      case FrameType.GROUP_MESSAGES: {
-        // Each message handled as its own GROUP_MESSAGE would be (a closed connection hands
-        // out no more frames; each message gets its own target array); `raw` is the pack.
-        const [, group, route, act, datas] = frame;
-        for (const data of datas) {
-          if (connection?.closed === true) return;
-          const target = Array.isArray(group) ? [...group] : group;
-          const mes: IncomingMessage = {
-            kind: 'message',
-            route,
-            act,
-            data,
-            awaitRes: false,
-            group: target,
-          };
-          this.route(mes, raw, 0, connection);
-        }
+      case FrameType.GROUP_MESSAGES:
+        this.routePack(frame, raw, connection);
         return;
-      }
       case FrameType.RECOVER:
         this.groups.recovered(frame[1], frame[2], frame[3]);
         return;
@@ -111,6 +106,43 @@ export class ClientFrameRouter<C> implements FrameSink {
           ),
         );
     }
+  }
+
+  /**
+   * A pack: each message handled as its own GROUP_MESSAGE would be (a closed connection hands
+   * out no more frames; each message gets its own target array, made with its `mes`); `raw`
+   * is the pack. Routes and middlewares added by a message apply to the next ones.
+   */
+  private routePack(
+    frame: FrameOf<typeof FrameType.GROUP_MESSAGES>,
+    raw: WirePayload,
+    connection: Connection | undefined,
+  ): void {
+    const [, group, route, act, datas] = frame;
+    for (const data of datas) {
+      if (connection?.closed === true) return;
+      this.routeGroupMessage(
+        ClientMessageContext.ofGroupMessage(raw, this.client, group, route, act, data),
+        route,
+        act,
+      );
+    }
+  }
+
+  /** A group message without position: nobody awaits a reply, errors are reported. */
+  private routeGroupMessage(
+    context: ClientMessageContext<C>,
+    route: string | null,
+    act: string | null,
+  ): void {
+    let result: unknown;
+    try {
+      result = this.router.dispatchMessage(context, route, act);
+    } catch (error) {
+      this.reportError(error);
+      return;
+    }
+    if (result instanceof Promise) result.then(undefined, this.reportError);
   }
 
   private route(

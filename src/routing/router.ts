@@ -90,7 +90,16 @@ export class Router<C extends MessageContext> {
    */
   dispatch(context: C): unknown {
     if (this.middlewares.length > 0) return this.runMiddlewares(context, 0);
-    return this.runRoutes(context, this.candidates(context.mes.route), 0, false);
+    return this.runRoutes(context, this.candidates(context.mes.route), 0, false, context.mes.act);
+  }
+
+  /**
+   * {@link dispatch} for a message whose `route` and `act` the caller holds: without
+   * middlewares, `context.mes` is not read (a context may make it only when it is read).
+   */
+  dispatchMessage(context: C, route: string | null, act: string | null): unknown {
+    if (this.middlewares.length > 0) return this.runMiddlewares(context, 0);
+    return this.runRoutes(context, this.candidates(route), 0, false, act);
   }
 
   /**
@@ -127,11 +136,18 @@ export class Router<C extends MessageContext> {
       if (context.stopped) return result;
     }
     if (only) return undefined;
-    return this.runRoutes(context, this.candidates(context.mes.route), 0, false);
+    const { mes } = context;
+    return this.runRoutes(context, this.candidates(mes.route), 0, false, mes.act);
   }
 
-  private runRoutes(context: C, list: RouteEntry<C>[], from: number, matched: boolean): unknown {
-    const act = context.mes.act;
+  /** `act` is the message's act when these routes start; re-read after an awaited handler. */
+  private runRoutes(
+    context: C,
+    list: RouteEntry<C>[],
+    from: number,
+    matched: boolean,
+    act: string | null,
+  ): unknown {
     for (let index = from; index < list.length; index++) {
       const entry = list[index] as RouteEntry<C>;
       if (entry.act !== undefined && entry.act !== act) continue;
@@ -140,7 +156,7 @@ export class Router<C extends MessageContext> {
         return Promise.resolve(result).then((value) =>
           context.stopped || value !== undefined
             ? value
-            : this.runRoutes(context, list, index + 1, true),
+            : this.runRoutes(context, list, index + 1, true, context.mes.act),
         );
       }
       if (context.stopped || result !== undefined) return result;
