@@ -256,10 +256,11 @@ export class NodeWireSocket implements WireSocket, TickSocket {
     if (index >= end) return;
     registration.from = end;
     if (!this.writable()) return;
-    if (index === 0 && this.queuedShared === undefined && this.queued === undefined) {
+    const { join } = this;
+    if (index === 0 && join !== undefined && this.queuedShared === undefined && !this.queued) {
       // Same batches as every socket of its kind that takes the whole tick: built once.
       const packs = (this.flags & PACKS) !== 0;
-      const lane = fanout.lane(codec, packs, this.batchLimit, this.join as JoinPayloads, end);
+      const lane = fanout.lane(codec, packs, this.batchLimit, join, end);
       const { full } = lane;
       const fullCount = full.length;
       for (let at = 0; at < fullCount; at++) {
