@@ -187,10 +187,11 @@ export class NodeWireSocket implements WireSocket, TickSocket {
 
   /** Writes what this tick queued and uncorks. @internal */
   flush(): void {
+    // Still scheduled while catching up, so the slow-consumer check reads the buffer once.
+    if (this.ticks !== undefined) this.catchUpTicks();
     const corked = (this.flags & RAW_CORKED) !== 0;
     this.flags &= ~(SCHEDULED | RAW_CORKED | BUFFERED_KNOWN);
     if (this.ticks !== undefined) {
-      this.catchUpTicks();
       // A fan-out opened while sockets write (a handler publishing on a close) goes on
       // taking messages: this socket stays in it and writes again next tick.
       this.ticks = openRegistrations(this.ticks);
