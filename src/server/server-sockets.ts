@@ -51,7 +51,8 @@ export class ServerSockets<
     private readonly parts: ServerSocketsParts<S>,
   ) {
     const { options } = server;
-    this.heartbeat = new HeartbeatMonitor(options.heartbeatInterval);
+    // Untimed: nothing reads the round trip of a client connection (links time their own).
+    this.heartbeat = new HeartbeatMonitor(options.heartbeatInterval, false);
     this.peerFrameParts = {
       dispatcher: parts.dispatcher,
       responder: parts.responder,

@@ -581,6 +581,22 @@ describe('Connection: bad input', () => {
     assert.equal(connection.heartbeatTick(), 2);
   });
 
+  test('a timed PING measures the round trip; an untimed one keeps nothing', () => {
+    const { socket, connection } = lone();
+    connection.ping(false);
+    connection.receive('[10]');
+    assert.equal(connection.rttMs, undefined, 'untimed');
+    connection.ping();
+    connection.ping();
+    connection.receive('[10]');
+    const first = connection.rttMs;
+    assert.equal(typeof first, 'number');
+    assert.ok(first !== undefined && first >= 0);
+    connection.receive('[10]');
+    assert.equal(connection.rttMs, first, 'a PONG with no timed PING in flight measures nothing');
+    assert.deepEqual(socket.frames(), [[FrameType.PING], [FrameType.PING], [FrameType.PING]]);
+  });
+
   test('a throwing handler is reported, never thrown out of receive()', () => {
     const { handler, connection } = lone();
     handler.react = () => {

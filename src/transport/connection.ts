@@ -41,7 +41,7 @@ import {
   type Refusal,
 } from './inbound.js';
 import { encodedIntercept, type EncodedTap } from './encoded-tap.js';
-import { Liveness } from './liveness.js';
+import * as liveness from './liveness.js';
 import { Outbound } from './outbound.js';
 import { RequestTable, type PendingRequest } from './pending-request.js';
 import type { SharedFrame, WireSocket } from './wire-socket.js';
@@ -57,7 +57,10 @@ export class Connection {
   private requestTable: RequestTable | undefined;
   private readonly out: Outbound;
   private isClosed = false;
-  private readonly liveness = new Liveness();
+  /** The heartbeat's signs of life (liveness.ts): a small integer, not an object. */
+  private beat = 0;
+  /** Made by the first timed PING (see {@link ping}). */
+  private roundTrip: liveness.RoundTrip | undefined;
   /** How incoming messages are read; replaced by the handshake only. */
   private inbound: InboundRules;
   /** Accepting side, handshake not over: the handler sees every frame. */
@@ -108,7 +111,7 @@ export class Connection {
 
   /** Round trip of the last timed PING (see {@link ping}) in ms; undefined until one returned. */
   get rttMs(): number | undefined {
-    return this.liveness.rttMs;
+    return this.roundTrip?.last;
   }
 
   /**
@@ -121,7 +124,7 @@ export class Connection {
 
   /** Something arrived since the heartbeat's last tick (see {@link heartbeatTick}). */
   get receivedSinceTick(): boolean {
-    return this.liveness.heardSinceTick;
+    return liveness.heardSinceTick(this.beat);
   }
 
   /**
@@ -155,7 +158,7 @@ export class Connection {
 
   /** The heartbeat monitor starts watching: the connection counts as just heard from. */
   heartbeatStart(): void {
-    this.liveness.start();
+    this.beat = liveness.BEAT_STARTED;
   }
 
   /**
@@ -163,7 +166,8 @@ export class Connection {
    * something came since the last tick).
    */
   heartbeatTick(): number {
-    return this.liveness.tick();
+    this.beat = liveness.beatTicked(this.beat);
+    return liveness.silentTicks(this.beat);
   }
 
   /** Bytes waiting to be written to the peer. */
@@ -282,7 +286,7 @@ export class Connection {
   /** Feeds one incoming WebSocket message. Never throws. */
   receive(payload: WirePayload): void {
     if (this.isClosed) return;
-    this.liveness.heardFrom();
+    this.beat = liveness.beatHeard(this.beat);
     // A callback per message rather than one kept per connection: idle connections are many.
     const refusal = openMessage(
       payload,
@@ -330,7 +334,7 @@ export class Connection {
           }
           return;
         case FrameType.PONG:
-          this.liveness.pongReceived(globalThis.performance.now());
+          this.roundTrip?.pongReceived(globalThis.performance.now());
           return;
       }
     }
@@ -342,13 +346,13 @@ export class Connection {
   }
 
   /**
-   * Sends a PING and, unless a timed one is already in flight, times its PONG into `rttMs`.
-   * Throws like {@link send}.
+   * Sends a PING and, when `timed` and no timed one is already in flight, times its PONG into
+   * `rttMs`. Throws like {@link send}.
    */
-  ping(): void {
-    const sentAt = globalThis.performance.now();
+  ping(timed = true): void {
+    const sentAt = timed ? globalThis.performance.now() : 0;
     this.send([FrameType.PING]);
-    this.liveness.pingSent(sentAt);
+    if (timed) (this.roundTrip ??= new liveness.RoundTrip()).pingSent(sentAt);
   }
 
   /** Starts a closing handshake. Pending requests are rejected at once. */

@@ -86,6 +86,25 @@ describe('HeartbeatMonitor (in memory)', () => {
     monitor.stop();
   });
 
+  test('its PINGs measure the round trip, unless the monitor is untimed', async () => {
+    const timed = new HeartbeatMonitor(15);
+    const untimed = new HeartbeatMonitor(15, false);
+    const [a, b, c, d] = [endpoint(), endpoint(), endpoint(), endpoint()];
+    [a.socket.peer, b.socket.peer, c.socket.peer, d.socket.peer] = [
+      b.connection,
+      a.connection,
+      d.connection,
+      c.connection,
+    ];
+    timed.add(a.connection);
+    untimed.add(c.connection);
+    await waitFor(() => a.socket.pings() >= 2 && c.socket.pings() >= 2, 3000, 'two PINGs each');
+    assert.equal(typeof a.connection.rttMs, 'number');
+    assert.equal(c.connection.rttMs, undefined);
+    timed.stop();
+    untimed.stop();
+  });
+
   test('a busy connection is never PINGed', async () => {
     const monitor = new HeartbeatMonitor(40);
     const busy = endpoint();

@@ -14,8 +14,15 @@ export class HeartbeatMonitor {
   private readonly connections = new Set<Connection>();
   private timer: ReturnType<typeof setInterval> | undefined;
 
-  /** @param intervalMs tick length; a dead peer is detected after 2 to 3 ticks of silence. */
-  constructor(readonly intervalMs: number) {}
+  /**
+   * @param intervalMs tick length; a dead peer is detected after 2 to 3 ticks of silence.
+   * @param timed the PINGs measure the round trip (`rttMs`); untimed ones keep nothing more
+   * per connection, for connections whose round trip nobody reads.
+   */
+  constructor(
+    readonly intervalMs: number,
+    private readonly timed = true,
+  ) {}
 
   /** Number of connections watched. */
   get size(): number {
@@ -61,7 +68,8 @@ export class HeartbeatMonitor {
         continue;
       }
       try {
-        connection.ping(); // timed: idle links get their round trip measured for free
+        // Timed, idle links get their round trip measured for free.
+        connection.ping(this.timed);
       } catch {
         // Closed or slow consumer: handled by the connection itself.
       }
