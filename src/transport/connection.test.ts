@@ -377,7 +377,11 @@ describe('Connection: error replies', () => {
 describe('Connection: outbound limits', () => {
   test('a frame over the peer maxPayload is refused and nothing is sent', async () => {
     const { a } = pair();
+    assert.equal(a.connection.peerMaxPayload, Infinity, 'no limit before the handshake');
+    a.connection.send(oneWay('x'.repeat(100)));
+    a.socket.sent.length = 0;
     a.connection.negotiated({ peerMaxPayload: 64, peerReadsBatches: false });
+    assert.equal(a.connection.peerMaxPayload, 64);
     assert.throws(() => a.connection.send(oneWay('x'.repeat(100))), PayloadTooLargeError);
     assert.equal(a.socket.sent.length, 0);
     await assert.rejects(a.connection.request(message('y'.repeat(100))), PayloadTooLargeError);
