@@ -52,6 +52,12 @@ function keptHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
   return kept;
 }
 
+/** Tokens left and when they were counted (ms). */
+interface TokenBucket {
+  tokens: number;
+  at: number;
+}
+
 /** Connection states on the server. */
 export type ServerConnectionState =
   'handshaking' | 'challenged' | 'authenticating' | 'open' | 'closed';
@@ -107,23 +113,13 @@ export class ServerConnection implements ResumeMember {
   auth: unknown;
   /** @internal Requests whose handlers are still running. */
   inFlight = 0;
-  /** @internal Rate-limit token bucket. */
-  tokens = 0;
-  /** @internal */
-  tokensAt = 0;
-  /** @internal For server links: the namespace the link is for. */
-  linkNamespace = 'DEFAULT';
+  /** Rate-limit token bucket, made by the first frame counted (only with `rateLimit`). */
+  private bucket: TokenBucket | undefined;
   /**
    * @internal What this peer may do, decided once when its handshake ends
    * (src/handshake/admission.ts); nothing before that.
    */
   grants: PeerGrants = NO_GRANTS;
-  /** @internal The endpoint it came in on (`any` unless the server has a `meshEndpoint`). */
-  entry: 'any' | 'public' | 'mesh' = 'any';
-  /** @internal Frames received while authentication runs. */
-  backlog: [Frame, WirePayload][] | undefined;
-  /** @internal Bytes of `backlog`. */
-  backlogBytes = 0;
   /** @internal Groups being resumed: their live messages wait (src/groups/resume.ts). */
   resuming: ResumeState | undefined;
   /** @internal transport connection */
@@ -132,7 +128,7 @@ export class ServerConnection implements ResumeMember {
   /** @internal */
   constructor(
     private readonly owner: ServerConnectionOwner,
-    /** @internal */ readonly socket: NodeWireSocket,
+    socket: NodeWireSocket,
     codec: Codec,
     request: IncomingMessage,
     id: string,
@@ -149,6 +145,11 @@ export class ServerConnection implements ResumeMember {
       localId: owner.id,
       accepting: true,
     });
+  }
+
+  /** @internal The socket (kept by the connection only: one field less per connection). */
+  get socket(): NodeWireSocket {
+    return this.connection.socket as NodeWireSocket;
   }
 
   /** @internal ConnectionHandler: this object is its own handler (no closures per connection). */
@@ -219,18 +220,16 @@ export class ServerConnection implements ResumeMember {
 
   /** @internal Takes one rate-limit token; false when the bucket is empty. */
   takeToken(limit: { messages: number; interval: number }, now: number): boolean {
-    if (this.tokensAt === 0) {
-      this.tokensAt = now;
-      this.tokens = limit.messages;
-    } else if (now > this.tokensAt) {
-      this.tokens = Math.min(
+    const bucket = (this.bucket ??= { tokens: limit.messages, at: now });
+    if (now > bucket.at) {
+      bucket.tokens = Math.min(
         limit.messages,
-        this.tokens + ((now - this.tokensAt) * limit.messages) / limit.interval,
+        bucket.tokens + ((now - bucket.at) * limit.messages) / limit.interval,
       );
-      this.tokensAt = now;
+      bucket.at = now;
     }
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
     return true;
   }
 

@@ -17,7 +17,7 @@ import { HeartbeatMonitor } from '../transport/heartbeat.js';
 import { NodeWireSocket } from '../transport/node-socket.js';
 import type { MessageDispatcher } from './dispatcher.js';
 import { waitForSocketsClosed, type EndpointEntry } from './endpoint.js';
-import { ServerHandshake, type HandshakeDeadline, type HandshakeParts } from './handshake.js';
+import { ServerHandshake, type HandshakeParts, type PendingHandshake } from './handshake.js';
 import { generateId } from './options.js';
 import { routePeerFrame, type PeerFrameParts } from './peer-frames.js';
 import { ServerConnection, type ServerConnectionOwner } from './server-connection.js';
@@ -41,8 +41,8 @@ export class ServerSockets<
   /** Open sockets, handshaking ones included; an entry goes once its socket has closed. */
   readonly all = new Set<ServerConnection>();
   private readonly heartbeat: HeartbeatMonitor;
-  /** HELLO deadlines of the connections still handshaking (kept by `handshake`). */
-  private readonly handshakes = new Map<ServerConnection, HandshakeDeadline>();
+  /** The connections still handshaking (kept by `handshake`). */
+  private readonly handshakes = new Map<ServerConnection, PendingHandshake>();
   private readonly handshake: ServerHandshake<S>;
   private readonly peerFrameParts: PeerFrameParts<S>;
 
@@ -92,14 +92,13 @@ export class ServerSockets<
       maxBufferedBytes: options.maxBufferedBytes,
       requestTimeout: options.awaitResTimeout,
     });
-    client.entry = entry;
     wire.attach(client.connection, !this.parts.trustTextFrames());
     if (!this.server.active) {
       client.connection.close(CloseCode.GOING_AWAY, 'server stopping');
       return;
     }
     this.all.add(client);
-    this.handshake.begin(client);
+    this.handshake.begin(client, entry);
     this.heartbeat.add(client.connection);
   }
 
@@ -124,7 +123,6 @@ export class ServerSockets<
     if (ws.grants.role === 'clone') server.clones.inboundClosed(ws.connection);
     if (ws.grants.role === 'link') this.parts.links.inboundClosed(ws.connection);
     this.parts.responder.connectionClosed(ws.connection);
-    ws.backlog = undefined;
     const wasOpen = server.clients.delete(ws.id);
     ws.state = 'closed';
     // The socket entry goes when the socket itself is closed, so stop() can wait for it.
