@@ -20,6 +20,7 @@ import {
 import type { RouteCounters } from '../routing/route-counters.js';
 import { Connection } from '../transport/connection.js';
 import type { NodeWireSocket } from '../transport/node-socket.js';
+import { peerAddress } from './peer-address.js';
 
 /** What a connection keeps of its HTTP upgrade request. */
 export interface UpgradeRequestInfo {
@@ -137,7 +138,7 @@ export class ServerConnection implements ResumeMember {
     this.id = id;
     this.request = { url: request.url ?? '/', headers: keptHeaders(request.headers) };
     // Read now: once the socket is closed Node no longer knows it (disconnect logs need it).
-    this.remoteAddress = request.socket.remoteAddress;
+    this.remoteAddress = peerAddress(request.socket);
     this.connection = new Connection(socket, this, {
       codec,
       maxBufferedBytes: limits.maxBufferedBytes,
