@@ -13,6 +13,7 @@ import { frameName, type ServerLog } from '../ops/logger.js';
 import type { Codec, WirePayload } from '../protocol/codec.js';
 import { CloseCode, type Frame } from '../protocol/frames.js';
 import type { RpcResponder } from '../rpc/rpc-responder.js';
+import type { Connection } from '../transport/connection.js';
 import { HeartbeatMonitor } from '../transport/heartbeat.js';
 import { NodeWireSocket } from '../transport/node-socket.js';
 import type { MessageDispatcher } from './dispatcher.js';
@@ -34,6 +35,18 @@ export interface ServerSocketsParts<S extends ServerCore> {
   trustTextFrames(): boolean;
 }
 
+/**
+ * The connections the server's heartbeat watches, found in its set of sockets (no set of the
+ * heartbeat's own): handshaking ones and open clients. Open clones and links are watched by
+ * the link layer's faster heartbeat.
+ */
+function* heartbeatWatched(all: Iterable<ServerConnection>): Iterable<Connection> {
+  for (const ws of all) {
+    if (ws.state === 'closed' || (ws.state === 'open' && ws.grants.role !== 'client')) continue;
+    yield ws.connection;
+  }
+}
+
 /** Every socket of one server, handshaking or open. */
 export class ServerSockets<
   S extends ServerCore & ServerConnectionOwner & { readonly active: boolean },
@@ -52,7 +65,9 @@ export class ServerSockets<
   ) {
     const { options } = server;
     // Untimed: nothing reads the round trip of a client connection (links time their own).
-    this.heartbeat = new HeartbeatMonitor(options.heartbeatInterval, false);
+    this.heartbeat = new HeartbeatMonitor(options.heartbeatInterval, false, () =>
+      heartbeatWatched(this.all),
+    );
     this.peerFrameParts = {
       dispatcher: parts.dispatcher,
       responder: parts.responder,

@@ -105,6 +105,26 @@ describe('HeartbeatMonitor (in memory)', () => {
     untimed.stop();
   });
 
+  test('with a list of the watched connections, it keeps none of its own', async () => {
+    const [listed, unlisted, answering, peer] = [endpoint(), endpoint(), endpoint(), endpoint()];
+    answering.socket.peer = peer.connection;
+    peer.socket.peer = answering.connection;
+    const list = [listed.connection, answering.connection];
+    const monitor = new HeartbeatMonitor(15, true, () => list);
+    monitor.add(listed.connection);
+    monitor.add(answering.connection);
+    monitor.add(unlisted.connection);
+    assert.equal(monitor.size, 2, 'the listed ones');
+    monitor.delete(answering.connection);
+    await waitFor(() => listed.connection.closed, 3000, 'the silent listed one terminated');
+    assert.deepEqual(listed.closes, [CloseCode.HEARTBEAT_TIMEOUT]);
+    assert.equal(unlisted.socket.pings(), 0, 'not listed, not watched');
+    assert.ok(answering.socket.pings() >= 1, 'delete() does not override the list');
+    assert.equal(answering.connection.closed, false);
+    assert.equal(monitor.size, 1);
+    monitor.stop();
+  });
+
   test('a busy connection is never PINGed', async () => {
     const monitor = new HeartbeatMonitor(40);
     const busy = endpoint();
