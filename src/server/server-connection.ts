@@ -45,10 +45,36 @@ const HANDSHAKE_HEADERS = new Set([
   'sec-websocket-protocol',
 ]);
 
+/**
+ * Headers whose values repeat from one connection to the next (one site, one client app, one
+ * proxy): a connection with the same value as the last one shares its string.
+ */
+const REPEATED_HEADERS = new Set([
+  'host',
+  'origin',
+  'user-agent',
+  'accept-encoding',
+  'accept-language',
+  'cache-control',
+  'pragma',
+]);
+const lastValues = new Map<string, string>();
+
 function keptHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
   const kept: IncomingHttpHeaders = {};
   for (const name of Object.keys(headers)) {
-    if (!HANDSHAKE_HEADERS.has(name)) kept[name] = headers[name];
+    if (HANDSHAKE_HEADERS.has(name)) continue;
+    const value = headers[name];
+    if (typeof value !== 'string' || !REPEATED_HEADERS.has(name)) {
+      kept[name] = value;
+      continue;
+    }
+    const last = lastValues.get(name);
+    if (last === value) kept[name] = last;
+    else {
+      lastValues.set(name, value);
+      kept[name] = value;
+    }
   }
   return kept;
 }
