@@ -18,7 +18,7 @@ import {
   type SendMessageOptions,
 } from '../routing/send-message.js';
 import type { RouteCounters } from '../routing/route-counters.js';
-import { Connection } from '../transport/connection.js';
+import { Connection, type ConnectionOptions } from '../transport/connection.js';
 import type { NodeWireSocket } from '../transport/node-socket.js';
 import { peerAddress } from './peer-address.js';
 
@@ -156,22 +156,16 @@ export class ServerConnection implements ResumeMember {
   constructor(
     private readonly owner: ServerConnectionOwner,
     socket: NodeWireSocket,
-    codec: Codec,
     request: IncomingMessage,
     id: string,
-    limits: { maxBufferedBytes: number; requestTimeout: number },
+    /** Shared by the server's connections of one codec (the connection keeps it). */
+    options: ConnectionOptions,
   ) {
     this.id = id;
     this.request = { url: request.url ?? '/', headers: keptHeaders(request.headers) };
     // Read now: once the socket is closed Node no longer knows it (disconnect logs need it).
     this.remoteAddress = peerAddress(request.socket);
-    this.connection = new Connection(socket, this, {
-      codec,
-      maxBufferedBytes: limits.maxBufferedBytes,
-      requestTimeout: limits.requestTimeout,
-      localId: owner.id,
-      accepting: true,
-    });
+    this.connection = new Connection(socket, this, options);
   }
 
   /** @internal The socket (kept by the connection only: one field less per connection). */

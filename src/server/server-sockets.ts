@@ -13,7 +13,7 @@ import { frameName, type ServerLog } from '../ops/logger.js';
 import type { Codec, WirePayload } from '../protocol/codec.js';
 import { CloseCode, type Frame } from '../protocol/frames.js';
 import type { RpcResponder } from '../rpc/rpc-responder.js';
-import type { Connection } from '../transport/connection.js';
+import type { Connection, ConnectionOptions } from '../transport/connection.js';
 import { HeartbeatMonitor } from '../transport/heartbeat.js';
 import { NodeWireSocket } from '../transport/node-socket.js';
 import type { MessageDispatcher } from './dispatcher.js';
@@ -58,6 +58,7 @@ export class ServerSockets<
   private readonly handshakes = new Map<ServerConnection, PendingHandshake>();
   private readonly handshake: ServerHandshake<S>;
   private readonly peerFrameParts: PeerFrameParts<S>;
+  private readonly optionsByCodec = new Map<Codec, ConnectionOptions>();
 
   constructor(
     private readonly server: S,
@@ -101,12 +102,14 @@ export class ServerSockets<
     codec: Codec,
     entry: EndpointEntry,
   ): void {
-    const { options } = this.server;
     const wire = new NodeWireSocket(ws, socket, true);
-    const client = new ServerConnection(this.server, wire, codec, request, generateId('conn'), {
-      maxBufferedBytes: options.maxBufferedBytes,
-      requestTimeout: options.awaitResTimeout,
-    });
+    const client = new ServerConnection(
+      this.server,
+      wire,
+      request,
+      generateId('conn'),
+      this.connectionOptions(codec),
+    );
     wire.attach(client.connection, !this.parts.trustTextFrames());
     if (!this.server.active) {
       client.connection.close(CloseCode.GOING_AWAY, 'server stopping');
@@ -115,6 +118,23 @@ export class ServerSockets<
     this.all.add(client);
     this.handshake.begin(client, entry);
     this.heartbeat.add(client.connection);
+  }
+
+  /** The options of the connections of `codec`: one frozen object for all (each keeps it). */
+  private connectionOptions(codec: Codec): ConnectionOptions {
+    let shared = this.optionsByCodec.get(codec);
+    if (shared === undefined) {
+      const { options, id } = this.server;
+      shared = Object.freeze({
+        codec,
+        maxBufferedBytes: options.maxBufferedBytes,
+        requestTimeout: options.awaitResTimeout,
+        localId: id,
+        accepting: true,
+      });
+      this.optionsByCodec.set(codec, shared);
+    }
+    return shared;
   }
 
   /** A frame from `ws`: to the handshake until the connection is open, then by peer kind. */

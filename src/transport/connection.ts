@@ -51,15 +51,12 @@ export type * from './connection-options.js';
 
 /** A live wsmesh connection over a {@link WireSocket}. */
 export class Connection {
-  /** Codec of this connection. */
-  readonly codec: Codec;
   /** Made on the first request: most server-side connections never send one. */
   private requestTable: RequestTable | undefined;
   private readonly out: Outbound;
   private isClosed = false;
-  /** The heartbeat's signs of life (liveness.ts): a small integer, not an object. */
+  /** Signs of life (liveness.ts): a small integer, and a round trip from the first timed PING. */
   private beat = 0;
-  /** Made by the first timed PING (see {@link ping}). */
   private roundTrip: liveness.RoundTrip | undefined;
   /** How incoming messages are read; replaced by the handshake only. */
   private inbound: InboundRules;
@@ -68,20 +65,24 @@ export class Connection {
   /** Offers each incoming frame before it is decoded (see {@link tapEncoded}). */
   private intercept: ((frame: Uint8Array) => boolean) | undefined;
 
-  private readonly requestTimeout: number;
-  private readonly localId: string | undefined;
-
   constructor(
-    readonly socket: WireSocket,
+    socket: WireSocket,
     private readonly handler: ConnectionHandler,
-    options: ConnectionOptions,
+    private readonly opts: ConnectionOptions,
   ) {
-    this.codec = options.codec;
-    this.out = new Outbound(socket, options.codec, options.maxBufferedBytes);
-    this.inbound = inboundRules(options.codec, false, undefined);
-    this.requestTimeout = options.requestTimeout;
-    this.localId = options.localId;
-    this.handshaking = options.accepting === true;
+    this.out = new Outbound(socket, opts.codec, opts.maxBufferedBytes);
+    this.inbound = inboundRules(opts.codec, false, undefined);
+    this.handshaking = opts.accepting === true;
+  }
+
+  /** Codec of this connection (kept by its Outbound, as the socket: not twice per connection). */
+  get codec(): Codec {
+    return this.out.codec;
+  }
+
+  /** The socket this connection reads and writes. */
+  get socket(): WireSocket {
+    return this.out.socket;
   }
 
   private get requests(): RequestTable {
@@ -122,11 +123,6 @@ export class Connection {
     return this.inbound.batches;
   }
 
-  /** Something arrived since the heartbeat's last tick (see {@link heartbeatTick}). */
-  get receivedSinceTick(): boolean {
-    return liveness.heardSinceTick(this.beat);
-  }
-
   /**
    * This side announced that it reads batches (HELLO or WELCOME `batch`): incoming messages
    * may hold several frames from now on.
@@ -161,10 +157,7 @@ export class Connection {
     this.beat = liveness.BEAT_STARTED;
   }
 
-  /**
-   * One heartbeat tick passed: returns how many ticks in a row had nothing received (0 when
-   * something came since the last tick).
-   */
+  /** One heartbeat tick passed: the ticks in a row with nothing received (0 if something came). */
   heartbeatTick(): number {
     this.beat = liveness.beatTicked(this.beat);
     return liveness.silentTicks(this.beat);
@@ -230,7 +223,11 @@ export class Connection {
         reject(new AbortError());
         return;
       }
-      const pending = this.requests.open(resolve, reject, options?.timeout ?? this.requestTimeout);
+      const pending = this.requests.open(
+        resolve,
+        reject,
+        options?.timeout ?? this.opts.requestTimeout,
+      );
       if (signal !== undefined) pending.watch(signal);
       if (options?.encoded === true) pending.encoded = true;
       try {
@@ -243,17 +240,17 @@ export class Connection {
 
   /** Answers request `id` with `data`. Serialization failures become an error reply. */
   reply(id: number, data: unknown): void {
-    sendReply(this, this.localId, id, data);
+    sendReply(this, this.opts.localId, id, data);
   }
 
   /** Answers request `id` (0 = none) with an error. */
   replyError(id: number, error: unknown): void {
-    sendErrorReply(this, this.localId, id, error);
+    sendErrorReply(this, this.opts.localId, id, error);
   }
 
   /** Ends RPC stream `streamId` with an error (RPC_STREAM_ERROR; stream ids are not request ids). */
   streamError(streamId: number, error: unknown): void {
-    sendStreamError(this, this.localId, streamId, error);
+    sendStreamError(this, this.opts.localId, streamId, error);
   }
 
   /**
@@ -312,7 +309,7 @@ export class Connection {
     try {
       frame = validateFrame(decoded);
     } catch (error) {
-      answerInvalid(this, this.localId, error, (reported) => this.handler.onError(reported));
+      answerInvalid(this, this.opts.localId, error, (reported) => this.handler.onError(reported));
       return;
     }
     if (!this.handshaking) {

@@ -17,11 +17,6 @@ export function beatHeard(beat: number): number {
   return beat | HEARD;
 }
 
-/** Something arrived since the last tick. */
-export function heardSinceTick(beat: number): boolean {
-  return (beat & HEARD) !== 0;
-}
-
 /** The beat after one heartbeat tick: silent ticks reset when something arrived, else grow. */
 export function beatTicked(beat: number): number {
   return (beat & HEARD) !== 0 ? 0 : beat + 2;

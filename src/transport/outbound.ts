@@ -37,8 +37,10 @@ export class Outbound {
   private sealer: FrameCipher | undefined;
 
   constructor(
-    private readonly socket: WireSocket,
-    private readonly codec: Codec,
+    /** The socket written to. */
+    readonly socket: WireSocket,
+    /** The codec frames are encoded with. */
+    readonly codec: Codec,
     /** Bytes allowed to wait in the socket before the peer counts as a slow consumer. */
     readonly maxBufferedBytes: number,
   ) {}
