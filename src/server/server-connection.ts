@@ -140,7 +140,7 @@ export class ServerConnection implements ResumeMember {
   auth: unknown;
   /** @internal Requests whose handlers are still running. */
   inFlight = 0;
-  /** Rate-limit token bucket, made by the first frame counted (only with `rateLimit`). */
+  /** @internal Rate-limit token bucket, made by the first frame counted (only with `rateLimit`). */
   private bucket: TokenBucket | undefined;
   /**
    * @internal What this peer may do, decided once when its handshake ends
