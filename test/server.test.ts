@@ -34,6 +34,8 @@ import {
   type ServerEvents,
   type ServerOptions,
 } from '../src/index.js';
+import { Subprotocol } from '../src/protocol/codec.js';
+import { FrameType, PROTOCOL_VERSION } from '../src/protocol/frames.js';
 import {
   LIBRARY_ENTRY,
   connectRaw,
@@ -295,6 +297,45 @@ describe('server lifecycle and events', () => {
       assert.equal(info.serverId, 'srv-conn');
     } finally {
       await stopAll(client, server);
+    }
+  });
+
+  test('ws.request.headers: the upgrade request headers less those of the handshake', async () => {
+    const server = await serve();
+    const sockets: WebSocket[] = [];
+    try {
+      // Two connections with the same host and origin, different user agents.
+      const open = async (agent: string): Promise<ServerConnection> => {
+        const connected = nextEvent(server, 'connection');
+        const ws = new WebSocket(serverUrl(server), Subprotocol.json, {
+          headers: { origin: 'https://app.example', 'user-agent': agent, 'x-custom': 'a' },
+          perMessageDeflate: false,
+        });
+        sockets.push(ws);
+        ws.once('open', () =>
+          ws.send(JSON.stringify([FrameType.HELLO, { v: PROTOCOL_VERSION, id: agent }])),
+        );
+        return (await connected).ws;
+      };
+      const first = await open('agent-1');
+      const second = await open('agent-2');
+      const host = `127.0.0.1:${server.port}`;
+      for (const [ws, agent] of [
+        [first, 'agent-1'],
+        [second, 'agent-2'],
+      ] as const) {
+        assert.deepEqual(ws.request.headers, {
+          host,
+          origin: 'https://app.example',
+          'user-agent': agent,
+          'x-custom': 'a',
+        });
+        assert.equal(ws.request.url, '/');
+      }
+      assert.notEqual(first.request.headers, second.request.headers, 'each its own object');
+    } finally {
+      for (const ws of sockets) ws.terminate();
+      await server.stop();
     }
   });
 

@@ -5,6 +5,7 @@
  */
 import type { WirePayload } from '../protocol/codec.js';
 import { CloseCode, type Frame } from '../protocol/frames.js';
+import type { PendingHandshake } from './handshake-pending.js';
 import type { ServerConnection } from './server-connection.js';
 
 /** Most frames a connection may send before its handshake ends. */
@@ -21,36 +22,41 @@ const MAX_HELD_BYTES = 64 * 1024;
  * bound (or more than `maxPayload` bytes) is closed with 1008.
  */
 export function holdFrame(
-  ws: ServerConnection,
+  pending: PendingHandshake | undefined,
   frame: Frame,
   raw: WirePayload,
   maxPayload: number,
 ): void {
-  ws.backlog ??= [];
-  ws.backlogBytes += typeof raw === 'string' ? raw.length : raw.byteLength;
+  // None once the handshake ended: the connection is closing (an opened one is not held).
+  if (pending === undefined) return;
+  pending.held ??= [];
+  pending.heldBytes += typeof raw === 'string' ? raw.length : raw.byteLength;
   if (
-    ws.backlog.length >= MAX_HELD_FRAMES ||
-    ws.backlogBytes > Math.min(MAX_HELD_BYTES, maxPayload)
+    pending.held.length >= MAX_HELD_FRAMES ||
+    pending.heldBytes > Math.min(MAX_HELD_BYTES, maxPayload)
   ) {
-    ws.connection.close(CloseCode.POLICY_VIOLATION, 'too much sent before the handshake ended');
+    pending.ws.connection.close(
+      CloseCode.POLICY_VIOLATION,
+      'too much sent before the handshake ended',
+    );
     return;
   }
-  ws.backlog.push([frame, raw]);
+  pending.held.push([frame, raw]);
 }
 
 /** The handshake failed: nothing the peer sent meanwhile is handled. */
-export function dropHeld(ws: ServerConnection): void {
-  ws.backlog = undefined;
-  ws.backlogBytes = 0;
+export function dropHeld(pending: PendingHandshake | undefined): void {
+  if (pending === undefined) return;
+  pending.held = undefined;
+  pending.heldBytes = 0;
 }
 
 /** Hands the held frames to `handle`, in order, while the connection stays open. */
 export function replayHeld(
   ws: ServerConnection,
+  held: readonly [Frame, WirePayload][],
   handle: (frame: Frame, raw: WirePayload) => void,
 ): void {
-  const held = ws.backlog ?? [];
-  dropHeld(ws);
   for (const [frame, raw] of held) {
     if (ws.state !== 'open') return;
     handle(frame, raw);

@@ -4,19 +4,13 @@
  * CHALLENGE and AUTH (secret proof, a clone's authValue), the `authenticate` hook; then
  * WELCOME, and the connection opens as one typed peer with its grants. Frames that arrive
  * meanwhile wait, bounded in number and bytes (handshake-hold.ts); the whole handshake has
- * one deadline (handshake-deadline.ts).
+ * one deadline (handshake-pending.ts).
  * @module
  */
 import { AuthError, ErrorCode, ProtocolError } from '../errors.js';
 import { checkAuthIn } from '../cluster/auth.js';
 import type { LinkManager } from '../cluster/link-manager.js';
-import {
-  grantsFor,
-  isOpen,
-  planAdmission,
-  type AdmissionPlan,
-  type SecuritySetup,
-} from '../handshake/admission.js';
+import { grantsFor, isOpen, planAdmission, type SecuritySetup } from '../handshake/admission.js';
 import {
   cipherSalt,
   randomNonce,
@@ -40,25 +34,17 @@ import { CIPHER_SCHEME, type FrameCipher } from '../transport/frame-cipher.js';
 import type { HeartbeatMonitor } from '../transport/heartbeat.js';
 import { nodeCipherFactory } from '../transport/node-cipher.js';
 import type { ServerLog } from '../ops/logger.js';
-import { HandshakeDeadline, isHandshaking } from './handshake-deadline.js';
+import { isHandshaking, PendingHandshake, type PendingAdmission } from './handshake-pending.js';
 import { dropHeld, holdFrame, replayHeld } from './handshake-hold.js';
 import type { ServerConnection } from './server-connection.js';
 import type { ServerCore, ServerEventMap } from './server-types.js';
 
-export { HandshakeDeadline };
-
-/** A connection between HELLO and WELCOME. */
-interface PendingAdmission {
-  readonly hello: HelloBody;
-  readonly plan: AdmissionPlan;
-  /** This connection's CHALLENGE nonce, when one was sent. */
-  serverNonce?: string;
-}
+export { PendingHandshake };
 
 /** Parts of the server the handshake uses that are not in `ServerCore`. */
 export interface HandshakeParts<S> {
-  /** Deadlines of the connections still handshaking (the server's bookkeeping). */
-  readonly pending: Map<ServerConnection, HandshakeDeadline>;
+  /** The connections still handshaking, with what their handshake keeps meanwhile. */
+  readonly pending: Map<ServerConnection, PendingHandshake>;
   /** The heartbeat of client connections; mesh peers leave it for their own, faster one. */
   readonly heartbeat: HeartbeatMonitor;
   /** Takes over inbound server links once they are admitted. */
@@ -73,52 +59,49 @@ export interface HandshakeParts<S> {
 
 /** Takes the connections of one server through the handshake. */
 export class ServerHandshake<S extends ServerCore> {
-  private readonly admissions = new WeakMap<ServerConnection, PendingAdmission>();
-
   constructor(
     private readonly server: S,
     private readonly parts: HandshakeParts<S>,
   ) {}
 
-  /** The server's security options, as the admission policy reads them. */
+  /** The server's security options, as the admission policy reads them for `ws`. */
   security(ws: ServerConnection): SecuritySetup {
+    return this.setup(this.parts.pending.get(ws)?.entry ?? 'any');
+  }
+
+  /** True when the server has no security option at all: any peer may join as a clone or link. */
+  get open(): boolean {
+    return isOpen(this.setup('any'));
+  }
+
+  private setup(entry: SecuritySetup['entry']): SecuritySetup {
     const { options } = this.server;
     return {
       secret: options.serverSecret !== undefined,
       authenticate: options.authenticate !== undefined,
       authFnIn: options.authFnIn !== undefined,
       encryption: options.encryption,
-      entry: ws.entry,
+      entry,
     };
   }
 
-  /** True when the server has no security option at all: any peer may join as a clone or link. */
-  get open(): boolean {
-    const { options } = this.server;
-    return isOpen({
-      secret: options.serverSecret !== undefined,
-      authenticate: options.authenticate !== undefined,
-      authFnIn: options.authFnIn !== undefined,
-      encryption: options.encryption,
-      entry: 'any',
-    });
+  /**
+   * A connection was accepted on endpoint `entry`: its whole handshake must end within
+   * `handshakeTimeout`.
+   */
+  begin(ws: ServerConnection, entry: SecuritySetup['entry']): void {
+    const pending = new PendingHandshake(ws, entry);
+    this.parts.pending.set(ws, pending);
+    deadlines.add(pending, this.server.options.handshakeTimeout);
   }
 
-  /** A connection was accepted: its whole handshake must end within `handshakeTimeout`. */
-  begin(ws: ServerConnection): void {
-    const deadline = new HandshakeDeadline(ws);
-    this.parts.pending.set(ws, deadline);
-    deadlines.add(deadline, this.server.options.handshakeTimeout);
-  }
-
-  /** A connection closed or opened: its deadline, if any, goes. */
+  /** A connection closed or opened: its deadline and held frames, if any, go. */
   end(ws: ServerConnection): void {
-    const deadline = this.parts.pending.get(ws);
-    if (deadline !== undefined) {
-      deadlines.remove(deadline);
+    const pending = this.parts.pending.get(ws);
+    if (pending !== undefined) {
+      deadlines.remove(pending);
       this.parts.pending.delete(ws);
     }
-    this.admissions.delete(ws);
   }
 
   /** The server stops: every deadline goes. */
@@ -144,11 +127,11 @@ export class ServerHandshake<S extends ServerCore> {
       case 'authenticating':
         // Frames of an encrypted connection are sealed from WELCOME on: a clear frame before
         // it was not sent by the peer that proved the secret, but added by someone in between.
-        if (this.admissions.get(ws)?.hello.enc !== undefined) {
+        if (this.parts.pending.get(ws)?.admission?.hello.enc !== undefined) {
           this.fail(ws, 'An encrypted connection sends nothing between AUTH and WELCOME');
           return;
         }
-        holdFrame(ws, frame, raw, this.server.options.maxPayload);
+        holdFrame(this.parts.pending.get(ws), frame, raw, this.server.options.maxPayload);
         return;
       default:
         return;
@@ -185,7 +168,6 @@ export class ServerHandshake<S extends ServerCore> {
     }
     ws.clientId = hello.id;
     ws.kind = hello.kind ?? 'client';
-    ws.linkNamespace = hello.namespace ?? DEFAULT_NAMESPACE;
     const plan = planAdmission(hello, this.security(ws));
     if (plan.refuse !== undefined) {
       this.refuse(ws, new AuthError(plan.refuse));
@@ -196,7 +178,8 @@ export class ServerHandshake<S extends ServerCore> {
       return;
     }
     const admission: PendingAdmission = { hello, plan };
-    this.admissions.set(ws, admission);
+    const pending = this.parts.pending.get(ws);
+    if (pending !== undefined) pending.admission = admission;
     if (!plan.challenge) {
       ws.state = 'authenticating';
       void this.admit(ws, undefined);
@@ -239,7 +222,7 @@ export class ServerHandshake<S extends ServerCore> {
 
   /** Checks everything the plan asks for, in order; the first failure refuses. */
   private async admit(ws: ServerConnection, auth: AuthBody | undefined): Promise<void> {
-    const admission = this.admissions.get(ws);
+    const admission = this.parts.pending.get(ws)?.admission;
     if (admission === undefined) return;
     const { hello, plan } = admission;
     const { options } = this.server;
@@ -298,6 +281,7 @@ export class ServerHandshake<S extends ServerCore> {
   /** The handshake succeeded: WELCOME, then the frames that waited. */
   private opened(ws: ServerConnection, hello: HelloBody, cipher: FrameCipher | undefined): void {
     const { server } = this;
+    const held = this.parts.pending.get(ws)?.held ?? [];
     this.end(ws);
     switch (ws.grants.role) {
       case 'clone': {
@@ -335,7 +319,11 @@ export class ServerHandshake<S extends ServerCore> {
         ws.state = 'open';
         this.welcome(ws, hello, cipher);
         this.parts.heartbeat.delete(ws.connection);
-        this.parts.links.acceptInbound(ws.connection, hello.id, ws.linkNamespace);
+        this.parts.links.acceptInbound(
+          ws.connection,
+          hello.id,
+          hello.namespace ?? DEFAULT_NAMESPACE,
+        );
         break;
       case 'client':
         ws.state = 'open';
@@ -345,7 +333,7 @@ export class ServerHandshake<S extends ServerCore> {
         this.parts.emit('connection', { server, ws });
         break;
     }
-    replayHeld(ws, (frame, raw) => this.server.handleFrame(ws, frame, raw));
+    replayHeld(ws, held, (frame, raw) => this.server.handleFrame(ws, frame, raw));
   }
 
   /**
@@ -392,7 +380,7 @@ export class ServerHandshake<S extends ServerCore> {
   /** A refused peer: ERROR `ERR_AUTH`, close 4003; nothing it sent is handled. */
   private refuse(ws: ServerConnection, error: AuthError, report = true): void {
     if (report) this.server.reportError(error, ws);
-    dropHeld(ws);
+    dropHeld(this.parts.pending.get(ws));
     ws.connection.replyError(0, error);
     ws.connection.close(CloseCode.AUTH_FAILED, 'authentication failed');
   }

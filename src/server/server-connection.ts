@@ -18,9 +18,10 @@ import {
   type SendMessageOptions,
 } from '../routing/send-message.js';
 import type { RouteCounters } from '../routing/route-counters.js';
-import { BATCH_MAX_BYTES, Connection } from '../transport/connection.js';
+import { BATCH_MAX_BYTES, Connection, type ConnectionOptions } from '../transport/connection.js';
 import type { NodeWireSocket } from '../transport/node-socket.js';
 import type { TickFanout, TickRegistration } from '../transport/tick-fanout.js';
+import { peerAddress } from './peer-address.js';
 
 /** What a connection keeps of its HTTP upgrade request. */
 export interface UpgradeRequestInfo {
@@ -45,12 +46,44 @@ const HANDSHAKE_HEADERS = new Set([
   'sec-websocket-protocol',
 ]);
 
+/**
+ * Headers whose values repeat from one connection to the next (one site, one client app, one
+ * proxy): a connection with the same value as the last one shares its string.
+ */
+const REPEATED_HEADERS = new Set([
+  'host',
+  'origin',
+  'user-agent',
+  'accept-encoding',
+  'accept-language',
+  'cache-control',
+  'pragma',
+]);
+const lastValues = new Map<string, string>();
+
 function keptHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
   const kept: IncomingHttpHeaders = {};
   for (const name of Object.keys(headers)) {
-    if (!HANDSHAKE_HEADERS.has(name)) kept[name] = headers[name];
+    if (HANDSHAKE_HEADERS.has(name)) continue;
+    const value = headers[name];
+    if (typeof value !== 'string' || !REPEATED_HEADERS.has(name)) {
+      kept[name] = value;
+      continue;
+    }
+    const last = lastValues.get(name);
+    if (last === value) kept[name] = last;
+    else {
+      lastValues.set(name, value);
+      kept[name] = value;
+    }
   }
   return kept;
+}
+
+/** Tokens left and when they were counted (ms). */
+interface TokenBucket {
+  tokens: number;
+  at: number;
 }
 
 /** Connection states on the server. */
@@ -108,23 +141,13 @@ export class ServerConnection implements ResumeMember {
   auth: unknown;
   /** @internal Requests whose handlers are still running. */
   inFlight = 0;
-  /** @internal Rate-limit token bucket. */
-  tokens = 0;
-  /** @internal */
-  tokensAt = 0;
-  /** @internal For server links: the namespace the link is for. */
-  linkNamespace = 'DEFAULT';
+  /** @internal Rate-limit token bucket, made by the first frame counted (only with `rateLimit`). */
+  private bucket: TokenBucket | undefined;
   /**
    * @internal What this peer may do, decided once when its handshake ends
    * (src/handshake/admission.ts); nothing before that.
    */
   grants: PeerGrants = NO_GRANTS;
-  /** @internal The endpoint it came in on (`any` unless the server has a `meshEndpoint`). */
-  entry: 'any' | 'public' | 'mesh' = 'any';
-  /** @internal Frames received while authentication runs. */
-  backlog: [Frame, WirePayload][] | undefined;
-  /** @internal Bytes of `backlog`. */
-  backlogBytes = 0;
   /** @internal Groups being resumed: their live messages wait (src/groups/resume.ts). */
   resuming: ResumeState | undefined;
   /** @internal transport connection */
@@ -133,23 +156,22 @@ export class ServerConnection implements ResumeMember {
   /** @internal */
   constructor(
     private readonly owner: ServerConnectionOwner,
-    /** @internal */ readonly socket: NodeWireSocket,
-    codec: Codec,
+    socket: NodeWireSocket,
     request: IncomingMessage,
     id: string,
-    limits: { maxBufferedBytes: number; requestTimeout: number },
+    /** Shared by the server's connections of one codec (the connection keeps it). */
+    options: ConnectionOptions,
   ) {
     this.id = id;
     this.request = { url: request.url ?? '/', headers: keptHeaders(request.headers) };
     // Read now: once the socket is closed Node no longer knows it (disconnect logs need it).
-    this.remoteAddress = request.socket.remoteAddress;
-    this.connection = new Connection(socket, this, {
-      codec,
-      maxBufferedBytes: limits.maxBufferedBytes,
-      requestTimeout: limits.requestTimeout,
-      localId: owner.id,
-      accepting: true,
-    });
+    this.remoteAddress = peerAddress(request.socket);
+    this.connection = new Connection(socket, this, options);
+  }
+
+  /** @internal The socket (kept by the connection only: one field less per connection). */
+  get socket(): NodeWireSocket {
+    return this.connection.socket as NodeWireSocket;
   }
 
   /** @internal ConnectionHandler: this object is its own handler (no closures per connection). */
@@ -236,18 +258,16 @@ export class ServerConnection implements ResumeMember {
 
   /** @internal Takes one rate-limit token; false when the bucket is empty. */
   takeToken(limit: { messages: number; interval: number }, now: number): boolean {
-    if (this.tokensAt === 0) {
-      this.tokensAt = now;
-      this.tokens = limit.messages;
-    } else if (now > this.tokensAt) {
-      this.tokens = Math.min(
+    const bucket = (this.bucket ??= { tokens: limit.messages, at: now });
+    if (now > bucket.at) {
+      bucket.tokens = Math.min(
         limit.messages,
-        this.tokens + ((now - this.tokensAt) * limit.messages) / limit.interval,
+        bucket.tokens + ((now - bucket.at) * limit.messages) / limit.interval,
       );
-      this.tokensAt = now;
+      bucket.at = now;
     }
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
     return true;
   }
 

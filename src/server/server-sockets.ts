@@ -13,11 +13,12 @@ import { frameName, type ServerLog } from '../ops/logger.js';
 import type { Codec, WirePayload } from '../protocol/codec.js';
 import { CloseCode, type Frame } from '../protocol/frames.js';
 import type { RpcResponder } from '../rpc/rpc-responder.js';
+import type { Connection, ConnectionOptions } from '../transport/connection.js';
 import { HeartbeatMonitor } from '../transport/heartbeat.js';
 import { NodeWireSocket } from '../transport/node-socket.js';
 import type { MessageDispatcher } from './dispatcher.js';
 import { waitForSocketsClosed, type EndpointEntry } from './endpoint.js';
-import { ServerHandshake, type HandshakeDeadline, type HandshakeParts } from './handshake.js';
+import { ServerHandshake, type HandshakeParts, type PendingHandshake } from './handshake.js';
 import { generateId } from './options.js';
 import { routePeerFrame, type PeerFrameParts } from './peer-frames.js';
 import { ServerConnection, type ServerConnectionOwner } from './server-connection.js';
@@ -34,6 +35,18 @@ export interface ServerSocketsParts<S extends ServerCore> {
   trustTextFrames(): boolean;
 }
 
+/**
+ * The connections the server's heartbeat watches, found in its set of sockets (no set of the
+ * heartbeat's own): handshaking ones and open clients. Open clones and links are watched by
+ * the link layer's faster heartbeat.
+ */
+function* heartbeatWatched(all: Iterable<ServerConnection>): Iterable<Connection> {
+  for (const ws of all) {
+    if (ws.state === 'closed' || (ws.state === 'open' && ws.grants.role !== 'client')) continue;
+    yield ws.connection;
+  }
+}
+
 /** Every socket of one server, handshaking or open. */
 export class ServerSockets<
   S extends ServerCore & ServerConnectionOwner & { readonly active: boolean },
@@ -41,17 +54,21 @@ export class ServerSockets<
   /** Open sockets, handshaking ones included; an entry goes once its socket has closed. */
   readonly all = new Set<ServerConnection>();
   private readonly heartbeat: HeartbeatMonitor;
-  /** HELLO deadlines of the connections still handshaking (kept by `handshake`). */
-  private readonly handshakes = new Map<ServerConnection, HandshakeDeadline>();
+  /** The connections still handshaking (kept by `handshake`). */
+  private readonly handshakes = new Map<ServerConnection, PendingHandshake>();
   private readonly handshake: ServerHandshake<S>;
   private readonly peerFrameParts: PeerFrameParts<S>;
+  private readonly optionsByCodec = new Map<Codec, ConnectionOptions>();
 
   constructor(
     private readonly server: S,
     private readonly parts: ServerSocketsParts<S>,
   ) {
     const { options } = server;
-    this.heartbeat = new HeartbeatMonitor(options.heartbeatInterval);
+    // Untimed: nothing reads the round trip of a client connection (links time their own).
+    this.heartbeat = new HeartbeatMonitor(options.heartbeatInterval, false, () =>
+      heartbeatWatched(this.all),
+    );
     this.peerFrameParts = {
       dispatcher: parts.dispatcher,
       responder: parts.responder,
@@ -85,21 +102,39 @@ export class ServerSockets<
     codec: Codec,
     entry: EndpointEntry,
   ): void {
-    const { options } = this.server;
     const wire = new NodeWireSocket(ws, socket, true);
-    const client = new ServerConnection(this.server, wire, codec, request, generateId('conn'), {
-      maxBufferedBytes: options.maxBufferedBytes,
-      requestTimeout: options.awaitResTimeout,
-    });
-    client.entry = entry;
+    const client = new ServerConnection(
+      this.server,
+      wire,
+      request,
+      generateId('conn'),
+      this.connectionOptions(codec),
+    );
     wire.attach(client.connection, !this.parts.trustTextFrames());
     if (!this.server.active) {
       client.connection.close(CloseCode.GOING_AWAY, 'server stopping');
       return;
     }
     this.all.add(client);
-    this.handshake.begin(client);
+    this.handshake.begin(client, entry);
     this.heartbeat.add(client.connection);
+  }
+
+  /** The options of the connections of `codec`: one frozen object for all (each keeps it). */
+  private connectionOptions(codec: Codec): ConnectionOptions {
+    let shared = this.optionsByCodec.get(codec);
+    if (shared === undefined) {
+      const { options, id } = this.server;
+      shared = Object.freeze({
+        codec,
+        maxBufferedBytes: options.maxBufferedBytes,
+        requestTimeout: options.awaitResTimeout,
+        localId: id,
+        accepting: true,
+      });
+      this.optionsByCodec.set(codec, shared);
+    }
+    return shared;
   }
 
   /** A frame from `ws`: to the handshake until the connection is open, then by peer kind. */
@@ -123,7 +158,6 @@ export class ServerSockets<
     if (ws.grants.role === 'clone') server.clones.inboundClosed(ws.connection);
     if (ws.grants.role === 'link') this.parts.links.inboundClosed(ws.connection);
     this.parts.responder.connectionClosed(ws.connection);
-    ws.backlog = undefined;
     const wasOpen = server.clients.delete(ws.id);
     ws.state = 'closed';
     // The socket entry goes when the socket itself is closed, so stop() can wait for it.

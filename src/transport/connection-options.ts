@@ -17,7 +17,10 @@ export interface ConnectionHandler {
   onError(error: Error): void;
 }
 
-/** Options fixed when a connection is created. */
+/**
+ * Options fixed when a connection is created. The connection keeps the object: connections
+ * made with the same options should share one (a server's do), so each holds one field.
+ */
 export interface ConnectionOptions {
   /** Codec negotiated for this connection. */
   codec: Codec;

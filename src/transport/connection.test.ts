@@ -377,7 +377,11 @@ describe('Connection: error replies', () => {
 describe('Connection: outbound limits', () => {
   test('a frame over the peer maxPayload is refused and nothing is sent', async () => {
     const { a } = pair();
+    assert.equal(a.connection.peerMaxPayload, Infinity, 'no limit before the handshake');
+    a.connection.send(oneWay('x'.repeat(100)));
+    a.socket.sent.length = 0;
     a.connection.negotiated({ peerMaxPayload: 64, peerReadsBatches: false });
+    assert.equal(a.connection.peerMaxPayload, 64);
     assert.throws(() => a.connection.send(oneWay('x'.repeat(100))), PayloadTooLargeError);
     assert.equal(a.socket.sent.length, 0);
     await assert.rejects(a.connection.request(message('y'.repeat(100))), PayloadTooLargeError);
@@ -575,10 +579,25 @@ describe('Connection: bad input', () => {
     assert.equal(connection.heartbeatTick(), 0, 'counts as heard at the start of a watch');
     assert.equal(connection.heartbeatTick(), 1, 'a tick with nothing received');
     connection.receive('[10]');
-    assert.equal(connection.receivedSinceTick, true);
     assert.equal(connection.heartbeatTick(), 0, 'a message resets the silent ticks');
     assert.equal(connection.heartbeatTick(), 1);
     assert.equal(connection.heartbeatTick(), 2);
+  });
+
+  test('a timed PING measures the round trip; an untimed one keeps nothing', () => {
+    const { socket, connection } = lone();
+    connection.ping(false);
+    connection.receive('[10]');
+    assert.equal(connection.rttMs, undefined, 'untimed');
+    connection.ping();
+    connection.ping();
+    connection.receive('[10]');
+    const first = connection.rttMs;
+    assert.equal(typeof first, 'number');
+    assert.ok(first !== undefined && first >= 0);
+    connection.receive('[10]');
+    assert.equal(connection.rttMs, first, 'a PONG with no timed PING in flight measures nothing');
+    assert.deepEqual(socket.frames(), [[FrameType.PING], [FrameType.PING], [FrameType.PING]]);
   });
 
   test('a throwing handler is reported, never thrown out of receive()', () => {

@@ -41,7 +41,7 @@ import {
   type Refusal,
 } from './inbound.js';
 import { encodedIntercept, type EncodedTap } from './encoded-tap.js';
-import { Liveness } from './liveness.js';
+import * as liveness from './liveness.js';
 import { Outbound } from './outbound.js';
 import { RequestTable, type PendingRequest } from './pending-request.js';
 import type { SharedFrame, WireSocket } from './wire-socket.js';
@@ -51,13 +51,13 @@ export type * from './connection-options.js';
 
 /** A live wsmesh connection over a {@link WireSocket}. */
 export class Connection {
-  /** Codec of this connection. */
-  readonly codec: Codec;
   /** Made on the first request: most server-side connections never send one. */
   private requestTable: RequestTable | undefined;
   private readonly out: Outbound;
   private isClosed = false;
-  private readonly liveness = new Liveness();
+  /** Signs of life (liveness.ts): a small integer, and a round trip from the first timed PING. */
+  private beat = 0;
+  private roundTrip: liveness.RoundTrip | undefined;
   /** How incoming messages are read; replaced by the handshake only. */
   private inbound: InboundRules;
   /** Accepting side, handshake not over: the handler sees every frame. */
@@ -65,20 +65,24 @@ export class Connection {
   /** Offers each incoming frame before it is decoded (see {@link tapEncoded}). */
   private intercept: ((frame: Uint8Array) => boolean) | undefined;
 
-  private readonly requestTimeout: number;
-  private readonly localId: string | undefined;
-
   constructor(
-    readonly socket: WireSocket,
+    socket: WireSocket,
     private readonly handler: ConnectionHandler,
-    options: ConnectionOptions,
+    private readonly opts: ConnectionOptions,
   ) {
-    this.codec = options.codec;
-    this.out = new Outbound(socket, options.codec, options.maxBufferedBytes);
-    this.inbound = inboundRules(options.codec, false, undefined);
-    this.requestTimeout = options.requestTimeout;
-    this.localId = options.localId;
-    this.handshaking = options.accepting === true;
+    this.out = new Outbound(socket, opts.codec, opts.maxBufferedBytes);
+    this.inbound = inboundRules(opts.codec, false, undefined);
+    this.handshaking = opts.accepting === true;
+  }
+
+  /** Codec of this connection (kept by its Outbound, as the socket: not twice per connection). */
+  get codec(): Codec {
+    return this.out.codec;
+  }
+
+  /** The socket this connection reads and writes. */
+  get socket(): WireSocket {
+    return this.out.socket;
   }
 
   private get requests(): RequestTable {
@@ -108,7 +112,7 @@ export class Connection {
 
   /** Round trip of the last timed PING (see {@link ping}) in ms; undefined until one returned. */
   get rttMs(): number | undefined {
-    return this.liveness.rttMs;
+    return this.roundTrip?.last;
   }
 
   /**
@@ -117,11 +121,6 @@ export class Connection {
    */
   get acceptsBatches(): boolean {
     return this.inbound.batches;
-  }
-
-  /** Something arrived since the heartbeat's last tick (see {@link heartbeatTick}). */
-  get receivedSinceTick(): boolean {
-    return this.liveness.heardSinceTick;
   }
 
   /**
@@ -155,15 +154,13 @@ export class Connection {
 
   /** The heartbeat monitor starts watching: the connection counts as just heard from. */
   heartbeatStart(): void {
-    this.liveness.start();
+    this.beat = liveness.BEAT_STARTED;
   }
 
-  /**
-   * One heartbeat tick passed: returns how many ticks in a row had nothing received (0 when
-   * something came since the last tick).
-   */
+  /** One heartbeat tick passed: the ticks in a row with nothing received (0 if something came). */
   heartbeatTick(): number {
-    return this.liveness.tick();
+    this.beat = liveness.beatTicked(this.beat);
+    return liveness.silentTicks(this.beat);
   }
 
   /** Bytes waiting to be written to the peer. */
@@ -187,11 +184,7 @@ export class Connection {
    * connections). Returns false when the connection is closed or was closed as a slow consumer.
    */
   write(payload: WirePayload): boolean {
-    if (this.isClosed) return false;
-    if (this.out.overCap) {
-      this.failSlowConsumer();
-      return false;
-    }
+    if (!this.admitShared()) return false;
     this.out.write(payload);
     return true;
   }
@@ -206,7 +199,10 @@ export class Connection {
     return true;
   }
 
-  /** False when closed, or over its buffer cap (then closed as a slow consumer). @internal */
+  /**
+   * False when closed, or over its buffer cap (then closed as a slow consumer): checked
+   * before every write. @internal
+   */
   admitShared(): boolean {
     if (this.isClosed) return false;
     if (this.out.overCap) {
@@ -232,7 +228,11 @@ export class Connection {
         reject(new AbortError());
         return;
       }
-      const pending = this.requests.open(resolve, reject, options?.timeout ?? this.requestTimeout);
+      const pending = this.requests.open(
+        resolve,
+        reject,
+        options?.timeout ?? this.opts.requestTimeout,
+      );
       if (signal !== undefined) pending.watch(signal);
       if (options?.encoded === true) pending.encoded = true;
       try {
@@ -245,17 +245,17 @@ export class Connection {
 
   /** Answers request `id` with `data`. Serialization failures become an error reply. */
   reply(id: number, data: unknown): void {
-    sendReply(this, this.localId, id, data);
+    sendReply(this, this.opts.localId, id, data);
   }
 
   /** Answers request `id` (0 = none) with an error. */
   replyError(id: number, error: unknown): void {
-    sendErrorReply(this, this.localId, id, error);
+    sendErrorReply(this, this.opts.localId, id, error);
   }
 
   /** Ends RPC stream `streamId` with an error (RPC_STREAM_ERROR; stream ids are not request ids). */
   streamError(streamId: number, error: unknown): void {
-    sendStreamError(this, this.localId, streamId, error);
+    sendStreamError(this, this.opts.localId, streamId, error);
   }
 
   /**
@@ -288,7 +288,7 @@ export class Connection {
   /** Feeds one incoming WebSocket message. Never throws. */
   receive(payload: WirePayload): void {
     if (this.isClosed) return;
-    this.liveness.heardFrom();
+    this.beat = liveness.beatHeard(this.beat);
     // A callback per message rather than one kept per connection: idle connections are many.
     const refusal = openMessage(
       payload,
@@ -314,7 +314,7 @@ export class Connection {
     try {
       frame = validateFrame(decoded);
     } catch (error) {
-      answerInvalid(this, this.localId, error, (reported) => this.handler.onError(reported));
+      answerInvalid(this, this.opts.localId, error, (reported) => this.handler.onError(reported));
       return;
     }
     if (!this.handshaking) {
@@ -336,7 +336,7 @@ export class Connection {
           }
           return;
         case FrameType.PONG:
-          this.liveness.pongReceived(globalThis.performance.now());
+          this.roundTrip?.pongReceived(globalThis.performance.now());
           return;
       }
     }
@@ -348,13 +348,13 @@ export class Connection {
   }
 
   /**
-   * Sends a PING and, unless a timed one is already in flight, times its PONG into `rttMs`.
-   * Throws like {@link send}.
+   * Sends a PING and, when `timed` and no timed one is already in flight, times its PONG into
+   * `rttMs`. Throws like {@link send}.
    */
-  ping(): void {
-    const sentAt = globalThis.performance.now();
+  ping(timed = true): void {
+    const sentAt = timed ? globalThis.performance.now() : 0;
     this.send([FrameType.PING]);
-    this.liveness.pingSent(sentAt);
+    if (timed) (this.roundTrip ??= new liveness.RoundTrip()).pingSent(sentAt);
   }
 
   /** Starts a closing handshake. Pending requests are rejected at once. */

@@ -86,6 +86,45 @@ describe('HeartbeatMonitor (in memory)', () => {
     monitor.stop();
   });
 
+  test('its PINGs measure the round trip, unless the monitor is untimed', async () => {
+    const timed = new HeartbeatMonitor(15);
+    const untimed = new HeartbeatMonitor(15, false);
+    const [a, b, c, d] = [endpoint(), endpoint(), endpoint(), endpoint()];
+    [a.socket.peer, b.socket.peer, c.socket.peer, d.socket.peer] = [
+      b.connection,
+      a.connection,
+      d.connection,
+      c.connection,
+    ];
+    timed.add(a.connection);
+    untimed.add(c.connection);
+    await waitFor(() => a.socket.pings() >= 2 && c.socket.pings() >= 2, 3000, 'two PINGs each');
+    assert.equal(typeof a.connection.rttMs, 'number');
+    assert.equal(c.connection.rttMs, undefined);
+    timed.stop();
+    untimed.stop();
+  });
+
+  test('with a list of the watched connections, it keeps none of its own', async () => {
+    const [listed, unlisted, answering, peer] = [endpoint(), endpoint(), endpoint(), endpoint()];
+    answering.socket.peer = peer.connection;
+    peer.socket.peer = answering.connection;
+    const list = [listed.connection, answering.connection];
+    const monitor = new HeartbeatMonitor(15, true, () => list);
+    monitor.add(listed.connection);
+    monitor.add(answering.connection);
+    monitor.add(unlisted.connection);
+    assert.equal(monitor.size, 2, 'the listed ones');
+    monitor.delete(answering.connection);
+    await waitFor(() => listed.connection.closed, 3000, 'the silent listed one terminated');
+    assert.deepEqual(listed.closes, [CloseCode.HEARTBEAT_TIMEOUT]);
+    assert.equal(unlisted.socket.pings(), 0, 'not listed, not watched');
+    assert.ok(answering.socket.pings() >= 1, 'delete() does not override the list');
+    assert.equal(answering.connection.closed, false);
+    assert.equal(monitor.size, 1);
+    monitor.stop();
+  });
+
   test('a busy connection is never PINGed', async () => {
     const monitor = new HeartbeatMonitor(40);
     const busy = endpoint();

@@ -1,58 +1,48 @@
 /**
- * Signs of life of one connection: whether anything arrived since the heartbeat's last tick,
- * how many ticks in a row were silent, and the round trip of timed PINGs.
+ * Signs of life of one connection, kept small because every idle connection has them: the
+ * heartbeat's beat, one small integer the connection stores (whether anything arrived since
+ * the heartbeat's last tick, and how many ticks in a row were silent), and the round trip of
+ * timed PINGs, an object of its own made by the first timed PING (only links time theirs).
  * @module
  */
 
-/** What the heartbeat and the ops views know about a connection's peer being alive. */
-export class Liveness {
-  private heard = false;
-  private silentTicks = 0;
+/** Bit of a beat: something arrived since the last tick. The silent ticks are the bits above. */
+const HEARD = 1;
+
+/** The beat of a connection a heartbeat starts watching: it counts as just heard from. */
+export const BEAT_STARTED = HEARD;
+
+/** The beat once something arrived from the peer. */
+export function beatHeard(beat: number): number {
+  return beat | HEARD;
+}
+
+/** The beat after one heartbeat tick: silent ticks reset when something arrived, else grow. */
+export function beatTicked(beat: number): number {
+  return (beat & HEARD) !== 0 ? 0 : beat + 2;
+}
+
+/** Ticks in a row with nothing received. */
+export function silentTicks(beat: number): number {
+  return beat >>> 1;
+}
+
+/** The round trip of timed PINGs. */
+export class RoundTrip {
   /** `performance.now()` when the timed PING in flight was sent; 0 when none is. */
-  private pingSentAt = 0;
-  private lastRtt: number | undefined;
-
-  /** Something arrived since the last tick. */
-  get heardSinceTick(): boolean {
-    return this.heard;
-  }
-
+  private sentAt = 0;
   /** Round trip of the last timed PING in ms; undefined until one returned. */
-  get rttMs(): number | undefined {
-    return this.lastRtt;
-  }
-
-  /** Something arrived from the peer. */
-  heardFrom(): void {
-    this.heard = true;
-  }
-
-  /** A heartbeat starts watching: the peer counts as just heard from. */
-  start(): void {
-    this.heard = true;
-    this.silentTicks = 0;
-  }
-
-  /** One heartbeat tick passed: returns the ticks in a row with nothing received (0 if any). */
-  tick(): number {
-    if (this.heard) {
-      this.heard = false;
-      this.silentTicks = 0;
-    } else {
-      this.silentTicks++;
-    }
-    return this.silentTicks;
-  }
+  last: number | undefined;
 
   /** A PING went out at `now`; it is timed unless a timed one is already in flight. */
   pingSent(now: number): void {
-    if (this.pingSentAt === 0) this.pingSentAt = now;
+    if (this.sentAt === 0) this.sentAt = now;
   }
 
   /** A PONG came back at `now`: the timed PING's round trip is measured. */
   pongReceived(now: number): void {
-    if (this.pingSentAt === 0) return;
-    this.lastRtt = now - this.pingSentAt;
-    this.pingSentAt = 0;
+    if (this.sentAt === 0) return;
+    this.last = now - this.sentAt;
+    this.sentAt = 0;
   }
 }

@@ -29,19 +29,25 @@ function byteLengthAtMost(payload: WirePayload, limit: number): boolean {
 
 /** Encodes and writes the frames of one connection. */
 export class Outbound {
-  private peerLimit = Infinity;
+  /**
+   * The peer's frame limit; 0 while none is known. Kept a small integer (not Infinity): a
+   * number field that ever held a fraction or Infinity costs every connection a boxed number.
+   */
+  private peerLimit = 0;
   private sealer: FrameCipher | undefined;
 
   constructor(
-    private readonly socket: WireSocket,
-    private readonly codec: Codec,
+    /** The socket written to. */
+    readonly socket: WireSocket,
+    /** The codec frames are encoded with. */
+    readonly codec: Codec,
     /** Bytes allowed to wait in the socket before the peer counts as a slow consumer. */
     readonly maxBufferedBytes: number,
   ) {}
 
   /** Largest frame the peer accepts; Infinity until the handshake says. */
   get peerMaxPayload(): number {
-    return this.peerLimit;
+    return this.peerLimit === 0 ? Infinity : this.peerLimit;
   }
 
   /** The cipher of an encrypted connection (it opens incoming frames too). */
@@ -60,9 +66,9 @@ export class Outbound {
     sealed: boolean,
     peerReadsPacks = false,
   ): void {
-    this.peerLimit = peerMaxPayload ?? Infinity;
+    this.peerLimit = peerMaxPayload ?? 0;
     if (peerReadsBatches && !sealed) {
-      const maxBytes = Math.min(BATCH_MAX_BYTES, this.peerLimit);
+      const maxBytes = Math.min(BATCH_MAX_BYTES, this.peerMaxPayload);
       this.socket.startBatching?.(maxBytes, this.codec.join, peerReadsPacks);
     }
   }
@@ -86,10 +92,9 @@ export class Outbound {
    */
   prepare(encoded: WirePayload): WirePayload {
     const payload = this.sealed(encoded);
-    if (!byteLengthAtMost(payload, this.peerLimit)) {
-      throw new PayloadTooLargeError(
-        `Frame exceeds the peer's maxPayload of ${this.peerLimit} bytes`,
-      );
+    const limit = this.peerMaxPayload;
+    if (!byteLengthAtMost(payload, limit)) {
+      throw new PayloadTooLargeError(`Frame exceeds the peer's maxPayload of ${limit} bytes`);
     }
     return payload;
   }
