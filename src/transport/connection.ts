@@ -184,7 +184,7 @@ export class Connection {
    * connections). Returns false when the connection is closed or was closed as a slow consumer.
    */
   write(payload: WirePayload): boolean {
-    if (!this.admitShared()) return false;
+    if (!this.admitWrite()) return false;
     this.out.write(payload);
     return true;
   }
@@ -194,7 +194,7 @@ export class Connection {
    * is closed or was closed as a slow consumer.
    */
   writeShared(frame: SharedFrame): boolean {
-    if (!this.admitShared()) return false;
+    if (!this.admitWrite()) return false;
     this.out.writeShared(frame);
     return true;
   }
@@ -203,7 +203,7 @@ export class Connection {
    * False when closed, or over its buffer cap (then closed as a slow consumer): checked
    * before every write. @internal
    */
-  admitShared(): boolean {
+  admitWrite(): boolean {
     if (this.isClosed) return false;
     if (this.out.overCap) {
       this.failSlowConsumer();

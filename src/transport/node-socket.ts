@@ -245,7 +245,7 @@ export class NodeWireSocket implements WireSocket, TickSocket {
   /** False (and this socket's fan-outs dropped) once the connection is closed or too slow. */
   private writable(): boolean {
     const connection = this.attached;
-    if (this.ws.readyState === WebSocket.OPEN && (connection?.admitShared() ?? true)) return true;
+    if (this.ws.readyState === WebSocket.OPEN && (connection?.admitWrite() ?? true)) return true;
     this.ticks = undefined;
     return false;
   }
