@@ -267,3 +267,34 @@ describe(
     });
   },
 );
+
+describe('group fan-out per tick: a member closed mid-tick', { timeout: 60_000 }, () => {
+  let started: StartedServer;
+
+  before(async () => {
+    started = await startServer();
+  });
+  after(async () => stopAll(started.server));
+
+  test('is no longer counted in the deliveries of that tick', async () => {
+    const { server } = started;
+    const leaving = await packPeer(started.url, { batch: true, pack: true });
+    const reader = await packPeer(started.url, { batch: true, pack: true });
+    const leavingWs = server.clients.get(String(leaving.welcome.connectionId));
+    const readerWs = server.clients.get(String(reader.welcome.connectionId));
+    assert.ok(leavingWs !== undefined && readerWs !== undefined);
+    server.groups.addSubscriber({ id: 'counted', ws: leavingWs });
+    server.groups.addSubscriber({ id: 'counted', ws: readerWs });
+    assert.equal(server.groups.sendMes({ id: 'counted', route: 'm', data: 1 }), 2);
+    // Closing drops the socket's places in this tick's fan-outs, then the group membership.
+    leavingWs.close();
+    assert.equal(server.groups.sendMes({ id: 'counted', route: 'm', data: 2 }), 1);
+    await waitFor(
+      () => reader.messages.flat().filter((frame) => isGroupMessage(frame)).length > 0,
+      5000,
+      'the reader got the tick',
+    );
+    reader.raw.ws.terminate();
+    leaving.raw.ws.terminate();
+  });
+});

@@ -53,14 +53,14 @@ export class GroupTick {
 
   /** A member that left the group during the tick: it gets nothing after now. */
   remove(member: Subscriber): void {
-    const registration = member.tickIn?.(this.fanout);
-    if (registration !== undefined) {
-      registration.leave();
-      this.takers--;
+    const index = this.others.indexOf(member);
+    if (index !== -1) {
+      this.others.splice(index, 1);
       return;
     }
-    const index = this.others.indexOf(member);
-    if (index !== -1) this.others.splice(index, 1);
+    // A taker (its socket may have dropped its place already, closed as a slow consumer).
+    member.tickIn?.(this.fanout)?.leave();
+    this.takers--;
   }
 
   /**
