@@ -45,7 +45,8 @@ test('request headers are exact per connection', { timeout: 20_000 }, async () =
     }
     const all = [...server.clients.values()];
     for (const [index, headers] of variants.entries()) {
-      const ws = all[index]!;
+      const ws = all[index];
+      assert.ok(ws !== undefined);
       const kept = ws.request.headers;
       for (const [name, value] of Object.entries(headers))
         assert.equal(kept[name], value, `${index} ${name}`);

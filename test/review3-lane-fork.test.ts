@@ -48,9 +48,9 @@ for (const codec of ['json', 'msgpack'] as RawCodec[]) {
             id: 'g',
             route: 'm',
             data,
-            ...(without === undefined ? {} : { withoutId: wss[without]!.id }),
+            ...(without === undefined ? {} : { withoutId: (wss[without] as ServerConnection).id }),
           });
-          for (let i = 0; i < 4; i++) if (i !== without) want[i]!.push(data);
+          for (let i = 0; i < 4; i++) if (i !== without) (want[i] as unknown[]).push(data);
         };
         send();
         send();
@@ -62,14 +62,18 @@ for (const codec of ['json', 'msgpack'] as RawCodec[]) {
         send(0);
         send(3);
         await waitFor(
-          () => peers.every((p, i) => datas(p).length >= want[i]!.length),
+          () => peers.every((p, i) => datas(p).length >= (want[i] as unknown[]).length),
           5000,
           'received',
         );
         server.groups.sendMes({ id: 'g', route: 'm', data: 'end' });
         await waitFor(() => peers.every((p) => datas(p).includes('end')), 5000, 'end');
         for (let i = 0; i < 4; i++)
-          assert.deepEqual(datas(peers[i]!), [...want[i]!, 'end'], `peer ${i}`);
+          assert.deepEqual(
+            datas(peers[i] as PackPeer),
+            [...(want[i] as unknown[]), 'end'],
+            `peer ${i}`,
+          );
       } finally {
         await stopAll(started.server);
       }

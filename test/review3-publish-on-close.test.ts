@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import { test } from 'node:test';
 import { FrameType } from '../src/protocol/frames.js';
+import type { ServerConnection } from '../src/server/server-connection.js';
 import { startServer, stopAll, waitFor } from './helpers.js';
 import { packPeer, type PackPeer } from './pack-peer.js';
 
@@ -45,7 +46,7 @@ for (const order of ['stalled first', 'reader first'] as const) {
           for (const ws of [first, second, third].map((p) =>
             server.clients.get(String(p.welcome.connectionId)),
           )) {
-            server.groups.addSubscriber({ id: 'flood', ws: ws! });
+            server.groups.addSubscriber({ id: 'flood', ws: ws as ServerConnection });
           }
           let seq = 0;
           const readerWant: number[] = [];
