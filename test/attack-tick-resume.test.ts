@@ -1,5 +1,5 @@
 /**
- * review3: a batching peer resuming (SUBSCRIBE_SINCE, history on) while the group has open
+ * A batching peer resuming (SUBSCRIBE_SINCE, history on) while the group has open
  * ticks: every message published is received exactly once, in order, by the resumer and by
  * a member that takes whole ticks.
  */

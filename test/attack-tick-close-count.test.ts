@@ -1,5 +1,5 @@
 /**
- * review3: delivery counts and frames when a server-side close or terminate happens in the
+ * delivery counts and frames when a server-side close or terminate happens in the
  * middle of a tick. A batching member (tick taker) must be counted like a non-batching one.
  */
 import assert from 'node:assert/strict';
@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { startServer, stopAll, type StartedServer } from './helpers.js';
 import { packPeer } from './pack-peer.js';
 
-describe('review3: close mid-tick', { timeout: 30_000 }, () => {
+describe('attack: close mid-tick', { timeout: 30_000 }, () => {
   let started: StartedServer;
   before(async () => {
     started = await startServer();

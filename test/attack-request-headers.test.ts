@@ -1,5 +1,5 @@
 /**
- * review3: `ws.request.headers` are exactly each connection's own (shared strings only
+ * `ws.request.headers` are exactly each connection's own (shared strings only
  * when equal), handshake headers dropped, repeated and differing values alternating.
  */
 import assert from 'node:assert/strict';

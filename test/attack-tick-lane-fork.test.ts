@@ -1,5 +1,5 @@
 /**
- * review3: sockets sharing a tick lane's batch then continue it differently (each left out
+ * sockets sharing a tick lane's batch then continue it differently (each left out
  * of a different message): every peer gets exactly its messages, in order, packs or not.
  */
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 /**
- * review3: a batching subscriber on clone B gets group messages relayed from clone A
+ * A batching subscriber on clone B gets group messages relayed from clone A
  * interleaved with B's own, several per tick: each publisher's messages arrive exactly
  * once and in order.
  */

@@ -1,5 +1,5 @@
 /**
- * review3: `ws.remoteAddress` equals what the accepted socket's `remoteAddress` gives, for
+ * `ws.remoteAddress` equals what the accepted socket's `remoteAddress` gives, for
  * an IPv4 peer, an IPv6 `::1` peer and an IPv4 peer of a dual-stack (`::`) listener.
  */
 import assert from 'node:assert/strict';

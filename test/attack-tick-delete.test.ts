@@ -1,5 +1,5 @@
 /**
- * review3: in one tick, a member of several groups gets interleaved messages, a group is
+ * in one tick, a member of several groups gets interleaved messages, a group is
  * deleted (server.groups.delete) and recreated, connections are left out, a direct message
  * goes in between, and finally the connection is closed server-side: every kind of peer
  * gets the same frames in send order, and the counts are the same for each kind.

@@ -1,5 +1,5 @@
 /**
- * review3: a `closeClient` listener publishes to the group while the sockets write the tick
+ * A `closeClient` listener publishes to the group while the sockets write the tick
  * (a slow consumer closed as its socket catches up): the reader gets every message exactly
  * once, in publish order, with the left-out one skipped.
  */
