@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import WebSocket from 'ws';
 import type { Codec, WirePayload } from '../protocol/codec.js';
 import type { Connection } from './connection.js';
-import { PreparedFrame, payloadBound, type JoinPayloads } from './prepared-frame.js';
+import { addToBatch, PreparedFrame, payloadBound, type JoinPayloads } from './prepared-frame.js';
 import {
   closeOpenFanouts,
   earliestPending,
@@ -28,6 +28,8 @@ import type { SharedFrame, WireSocket } from './wire-socket.js';
 
 export { PreparedFrame } from './prepared-frame.js';
 
+/** Batches `enqueueShared` completed (one array for all sockets, not one per frame). */
+const completeBatches: PreparedFrame[] = [];
 const scheduledSockets: NodeWireSocket[] = [];
 let flushScheduled = false;
 
@@ -314,18 +316,23 @@ export class NodeWireSocket implements WireSocket, TickSocket {
   }
 
   private enqueueShared(frame: PreparedFrame): void {
-    const queued = this.queuedShared;
-    if (queued === undefined) {
-      if (frame.bound <= this.batchLimit) this.queuedShared = frame;
-      else this.writeShared(frame);
+    const { join } = this;
+    if (join === undefined) {
+      this.writeShared(frame);
       return;
     }
-    if (queued.bound + 1 + frame.bound <= this.batchLimit && this.join !== undefined) {
-      this.queuedShared = queued.followedBy(frame, this.join, (this.flags & PACKS) !== 0);
-      return;
-    }
-    this.writeQueued();
-    this.enqueueShared(frame);
+    const complete = completeBatches;
+    const packs = (this.flags & PACKS) !== 0;
+    this.queuedShared = addToBatch(
+      this.queuedShared,
+      frame,
+      this.batchLimit,
+      join,
+      packs,
+      complete,
+    );
+    // Emptied before writing: a write must not see another socket's batches.
+    if (complete.length > 0) for (const batch of complete.splice(0)) this.writeShared(batch);
   }
 
   private enqueue(payload: WirePayload): void {

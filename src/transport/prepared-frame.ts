@@ -236,3 +236,26 @@ export class PreparedFrame implements SharedFrame {
     return new PreparedFrame(parts, count, join, added, bound);
   }
 }
+
+/**
+ * Adds `frame` to `batch` (undefined: none yet) as every batching socket does: the frame
+ * joins the batch while both fit `limit`; otherwise the batch is complete, and a frame
+ * larger than `limit` is complete alone. Complete batches are pushed to `complete`, in
+ * order. Returns the batch still open.
+ */
+export function addToBatch(
+  batch: PreparedFrame | undefined,
+  frame: PreparedFrame,
+  limit: number,
+  join: JoinPayloads,
+  packs: boolean,
+  complete: PreparedFrame[],
+): PreparedFrame | undefined {
+  if (batch !== undefined && batch.bound + 1 + frame.bound <= limit) {
+    return batch.followedBy(frame, join, packs);
+  }
+  if (batch !== undefined) complete.push(batch);
+  if (frame.bound <= limit) return frame;
+  complete.push(frame);
+  return undefined;
+}

@@ -8,7 +8,7 @@
  * @module
  */
 import type { Codec } from '../protocol/codec.js';
-import type { JoinPayloads, PreparedFrame } from './prepared-frame.js';
+import { addToBatch, type JoinPayloads, type PreparedFrame } from './prepared-frame.js';
 
 /** A message with its frame prepared once per codec (a group message). */
 export interface TickMessage {
@@ -34,25 +34,12 @@ export class TickLane {
     private readonly join: JoinPayloads,
   ) {}
 
-  /**
-   * Continues the batches up to message `end` (exclusive), as a socket's own queue would
-   * (see NodeWireSocket `enqueueShared`): a frame joins the batch while both fit the limit.
-   */
+  /** Continues the batches up to message `end` (exclusive), as a socket's own queue would. */
   extend(fanout: TickFanout, end: number): void {
-    const { limit, join, packs, codec } = this;
+    const { limit, join, packs, codec, full } = this;
     let tail = this.tail;
     for (let index = this.upto; index < end; index++) {
-      const frame = fanout.frame(index, codec);
-      if (tail !== undefined && tail.bound + 1 + frame.bound <= limit) {
-        tail = tail.followedBy(frame, join, packs);
-        continue;
-      }
-      if (tail !== undefined) this.full.push(tail);
-      if (frame.bound <= limit) tail = frame;
-      else {
-        this.full.push(frame);
-        tail = undefined;
-      }
+      tail = addToBatch(tail, fanout.frame(index, codec), limit, join, packs, full);
     }
     this.tail = tail;
     this.upto = end;
@@ -150,9 +137,6 @@ export class TickFanout {
  * as it writes them; the group moves it past a message the socket must not get.
  */
 export class TickRegistration {
-  /** False once the socket left (it takes no more messages of this fan-out). */
-  active = true;
-
   constructor(
     readonly fanout: TickFanout,
     readonly codec: Codec,
@@ -167,9 +151,7 @@ export class TickRegistration {
 
   /** Writes what the socket has so far and takes no more of this fan-out. */
   leave(): void {
-    if (!this.active) return;
     this.socket.catchUpTicks();
-    this.active = false;
     this.socket.leaveTick(this);
   }
 }
