@@ -21,6 +21,7 @@
  * npx tsx bench/client-receive.ts --pack 24 --bytes 100 --packs 8000 --rounds 15
  * npx tsx bench/client-receive.ts --middleware          # with one client middleware
  * npx tsx bench/client-receive.ts --mes --groups 2      # the handler reads mes.group too
+ * npx tsx bench/client-receive.ts --clients 500 --pack 20   # as S2: packs go round 500 clients
  * ```
  * @module
  */
@@ -43,19 +44,22 @@ const { values } = parseArgs({
     groups: { type: 'string', default: '1' },
     middleware: { type: 'boolean', default: false },
     mes: { type: 'boolean', default: false },
+    clients: { type: 'string', default: '1' },
   },
 });
 const packSize = Number(values.pack);
 const packs = Number(values.packs);
 const rounds = Number(values.rounds);
 const groupCount = Number(values.groups);
+/** Receivers per contender; packs go to them in turn (S2 has 500 in one process). */
+const clientCount = Number(values.clients);
 
 interface Contender {
   name: string;
   /** Reads wsmesh packs (else one JSON array of the payloads). */
   packs: boolean;
-  /** Handles one received text message (the bytes `ws` hands over). */
-  receive(bytes: Buffer): void;
+  /** Receiver `index` handles one text message (the bytes `ws` hands over). */
+  receive(bytes: Buffer, index: number): void;
   close(): Promise<void>;
 }
 
@@ -88,32 +92,39 @@ function prepared(wsmesh: boolean): Buffer[] {
 function emitted(
   name: string,
   packs: boolean,
-  listener: (bytes: Buffer, isBinary: boolean) => void,
+  listener: (each: (data: unknown) => void) => (bytes: Buffer, isBinary: boolean) => void,
 ): Contender {
-  const emitter = new EventEmitter();
-  emitter.on('message', listener);
+  // One emitter and closures per receiver, as each subscriber of the adapter has its own.
+  const emitters = Array.from({ length: clientCount }, () => {
+    const emitter = new EventEmitter();
+    emitter.on(
+      'message',
+      listener((data) => onData(data)),
+    );
+    return emitter;
+  });
   return {
     name,
     packs,
-    receive: (bytes) => emitter.emit('message', bytes, false),
+    receive: (bytes, index) => emitters[index]?.emit('message', bytes, false),
     close: () => Promise.resolve(),
   };
 }
 
 function limit(): Contender {
   // What `ws` does for a text message (it checks UTF-8 first), then what the adapter does.
-  return emitted('limit (ws-batched)', false, (bytes) => {
+  return emitted('limit (ws-batched)', false, (each) => (bytes) => {
     if (!isUtf8(bytes)) throw new Error('not UTF-8');
-    for (const value of JSON.parse(bytes.toString('utf8')) as unknown[]) onData(value);
+    for (const value of JSON.parse(bytes.toString('utf8')) as unknown[]) each(value);
   });
 }
 
 const fatalDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function floor(): Contender {
-  return emitted('floor (parse the pack)', true, (bytes) => {
+  return emitted('floor (parse the pack)', true, (each) => (bytes) => {
     const frame = JSON.parse(fatalDecoder.decode(bytes)) as unknown[];
-    for (const value of frame[4] as unknown[]) onData(value);
+    for (const value of frame[4] as unknown[]) each(value);
   });
 }
 
@@ -149,7 +160,30 @@ interface ReceivingSocket {
 
 async function wsmeshContender(name: string, module: typeof WsMesh): Promise<Contender> {
   const server = await fakeServer();
-  const client = new module.Client({ url: server.url, reconnect: false, silent: true });
+  const clients: WsMesh.Client[] = [];
+  const sockets: ReceivingSocket[] = [];
+  for (let index = 0; index < clientCount; index++) {
+    const [client, socket] = await wsmeshClient(name, module, server.url);
+    clients.push(client);
+    sockets.push(socket);
+  }
+  return {
+    name,
+    packs: true,
+    receive: (bytes, index) => sockets[index]?.ws.emit('message', bytes, false),
+    close: async () => {
+      await Promise.all(clients.map((client) => client.stop()));
+      await server.close();
+    },
+  };
+}
+
+async function wsmeshClient(
+  name: string,
+  module: typeof WsMesh,
+  url: string,
+): Promise<[WsMesh.Client, ReceivingSocket]> {
+  const client = new module.Client({ url, reconnect: false, silent: true });
   client.on('error', (error: unknown) => console.error(name, error));
   if (values.middleware) client.use(() => undefined);
   client.addRoute({
@@ -169,15 +203,7 @@ async function wsmeshContender(name: string, module: typeof WsMesh): Promise<Con
   };
   const socket = internal.connector.connection?.socket;
   if (socket === undefined) throw new Error(`${name}: no connection`);
-  return {
-    name,
-    packs: true,
-    receive: (bytes) => socket.ws.emit('message', bytes, false),
-    close: async () => {
-      await client.stop();
-      await server.close();
-    },
-  };
+  return [client, socket];
 }
 
 /** One round: CPU ns per message and GC ms per million messages. */
@@ -187,7 +213,10 @@ async function round(contender: Contender, list: Buffer[]): Promise<[number, num
   const profiler = new GCProfiler();
   profiler.start();
   const before = process.cpuUsage();
-  for (let index = 0; index < packs; index++) contender.receive(list[index & 63] as Buffer);
+  for (let index = 0, to = 0; index < packs; index++) {
+    contender.receive(list[index & 63] as Buffer, to);
+    if (++to === clientCount) to = 0;
+  }
   const used = process.cpuUsage(before);
   let gcUs = 0;
   for (const gc of profiler.stop().statistics) gcUs += gc.cost;
@@ -231,7 +260,8 @@ if (seqSum === 0) throw new Error('nothing was read');
 const width = Math.max(...contenders.map((contender) => contender.name.length));
 console.log(
   `${packs} packs of ${packSize} messages of ~${values.bytes} B, ${groupCount} group(s)` +
-    `${values.middleware ? ', one middleware' : ''}${values.mes ? ', handler reads mes' : ''};` +
+    `${values.middleware ? ', one middleware' : ''}${values.mes ? ', handler reads mes' : ''}` +
+    `${clientCount > 1 ? `, ${clientCount} clients in turn` : ''};` +
     ` ${rounds} rounds`,
 );
 console.log(`  ${'contender'.padEnd(width)}  ns/message: median  min  max   GC ms per 1M messages`);

@@ -450,7 +450,7 @@ test(
         'neither ws nor msgpackr is in the code loaded up front',
       );
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
     }
   },
 );

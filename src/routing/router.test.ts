@@ -328,6 +328,50 @@ describe('Router: route matching', () => {
   });
 });
 
+describe('Router: dispatchMessage (route and act given by the caller)', () => {
+  test('a route added between two messages of one route runs for the second', () => {
+    const router = new Router<MessageContext>();
+    const log: string[] = [];
+    router.addRoute({ route: 'm', handler: logging(log, 'first') });
+    assert.equal(router.dispatchMessage(context('m'), 'm', null), undefined);
+    router.addRoute({ route: 'm', handler: logging(log, 'second', 'done') });
+    assert.equal(router.dispatchMessage(context('m'), 'm', null), 'done');
+    router.addRoute({ handler: logging(log, 'all') });
+    assert.equal(router.dispatchMessage(context('n'), 'n', null), undefined);
+    assert.deepEqual(log, ['first', 'first', 'second', 'all']);
+  });
+
+  test('the only route of a name with an act matches that act only', () => {
+    const router = new Router<MessageContext>();
+    router.addRoute({ route: 'm', act: 'x', handler: () => 'x' });
+    assert.equal(router.dispatchMessage(context('m', 'x'), 'm', 'x'), 'x');
+    assert.equal(router.dispatchMessage(context('m', 'y'), 'm', 'y'), NOT_ROUTED);
+    assert.equal(router.dispatchMessage(context('m', 'x'), 'm', 'x'), 'x');
+  });
+
+  test('one route for any act: its value, a promise of it, undefined as routed', async () => {
+    const router = new Router<MessageContext>();
+    router.addRoute({ route: 'm', handler: ({ data }) => (data === 'none' ? undefined : data) });
+    assert.equal(router.dispatchMessage(context('m', null, 1), 'm', null), 1);
+    assert.equal(router.dispatchMessage(context('m', 'x', 2), 'm', 'x'), 2);
+    assert.equal(router.dispatchMessage(context('m', null, 'none'), 'm', null), undefined);
+    const resolved = router.dispatchMessage(context('m', null, Promise.resolve(3)), 'm', null);
+    assert.equal(await resolved, 3);
+    const empty = router.dispatchMessage(context('m', null, Promise.resolve()), 'm', null);
+    assert.equal(await empty, undefined);
+  });
+
+  test('a middleware added after messages runs before the next one', () => {
+    const router = new Router<MessageContext>();
+    const log: string[] = [];
+    router.addRoute({ route: 'm', handler: logging(log, 'route') });
+    router.dispatchMessage(context('m'), 'm', null);
+    router.use(() => void log.push('middleware'));
+    router.dispatchMessage(context('m'), 'm', null);
+    assert.deepEqual(log, ['route', 'middleware', 'route']);
+  });
+});
+
 describe('Router: arguments', () => {
   test('use() and addRoute() refuse bad arguments with InvalidArgumentError', () => {
     const router = new Router<MessageContext>();

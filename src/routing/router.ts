@@ -45,6 +45,13 @@ export class Router<C extends MessageContext> {
   private readonly routeNames = new Set<string>();
   private lastRoute: string | null = null;
   private lastList: RouteEntry<C>[] | undefined;
+  /**
+   * The handler of `lastRoute` when one route without `act` alone matches it (the usual
+   * case), and whether middlewares exist: a subscriber of many connections reads these from
+   * the router itself, not from the arrays behind them, which are cold by its next message.
+   */
+  private lastOnly: RouteHandler<C> | undefined;
+  private hasMiddlewares = false;
 
   /** True when a route of this exact name was added (catch-all routes do not count). */
   hasRoute(route: string): boolean {
@@ -57,6 +64,7 @@ export class Router<C extends MessageContext> {
       throw new InvalidArgumentError('use() takes a function');
     }
     this.middlewares.push(middleware);
+    this.hasMiddlewares = true;
   }
 
   /** Adds a route. */
@@ -81,6 +89,7 @@ export class Router<C extends MessageContext> {
     if (route !== undefined) this.routeNames.add(route);
     this.byRoute.clear();
     this.lastList = undefined;
+    this.lastOnly = undefined;
   }
 
   /**
@@ -89,7 +98,7 @@ export class Router<C extends MessageContext> {
    * with what a middleware or handler threw.
    */
   dispatch(context: C): unknown {
-    if (this.middlewares.length > 0) return this.runMiddlewares(context, 0);
+    if (this.hasMiddlewares) return this.runMiddlewares(context, 0);
     return this.runRoutes(context, this.candidates(context.mes.route), 0, false, context.mes.act);
   }
 
@@ -98,7 +107,9 @@ export class Router<C extends MessageContext> {
    * middlewares, `context.mes` is not read (a context may make it only when it is read).
    */
   dispatchMessage(context: C, route: string | null, act: string | null): unknown {
-    if (this.middlewares.length > 0) return this.runMiddlewares(context, 0);
+    if (this.hasMiddlewares) return this.runMiddlewares(context, 0);
+    const only = this.lastOnly;
+    if (only !== undefined && route === this.lastRoute) return this.runOnly(context, only);
     return this.runRoutes(context, this.candidates(route), 0, false, act);
   }
 
@@ -120,6 +131,11 @@ export class Router<C extends MessageContext> {
     }
     this.lastRoute = route;
     this.lastList = list;
+    const [first] = list;
+    this.lastOnly =
+      list.length === 1 && first !== undefined && first.act === undefined
+        ? first.handler
+        : undefined;
     return list;
   }
 
@@ -138,6 +154,13 @@ export class Router<C extends MessageContext> {
     if (only) return undefined;
     const { mes } = context;
     return this.runRoutes(context, this.candidates(mes.route), 0, false, mes.act);
+  }
+
+  /** {@link runRoutes} for a list of one route that matches any act. */
+  private runOnly(context: C, handler: RouteHandler<C>): unknown {
+    const result = handler(context);
+    // Nothing after it: a promise's value, or undefined, is the outcome (the route matched).
+    return isThenable(result) ? Promise.resolve(result).then((value) => value) : result;
   }
 
   /** `act` is the message's act when these routes start; re-read after an awaited handler. */

@@ -289,16 +289,13 @@ export class Connection {
   receive(payload: WirePayload): void {
     if (this.isClosed) return;
     this.beat = liveness.beatHeard(this.beat);
-    // A callback per message rather than one kept per connection: idle connections are many.
-    const refusal = openMessage(
-      payload,
-      this.inbound,
-      (decoded, raw) => {
-        if (!this.isClosed) this.receiveFrame(decoded, raw);
-      },
-      this.intercept,
-    );
+    const refusal = openMessage(payload, this.inbound, this, this.intercept);
     if (refusal !== undefined) this.refuse(refusal);
+  }
+
+  /** @internal One frame decoded from a received message (see {@link receive}). */
+  decoded(value: unknown, raw: WirePayload): void {
+    if (!this.isClosed) this.receiveFrame(value, raw);
   }
 
   /** Reports a message the peer should not have sent (ERR_BAD_FRAME) and closes. */

@@ -28,6 +28,12 @@ export interface InboundRules {
   readonly batches: boolean;
 }
 
+/** Takes the values decoded from a message, in order. */
+export interface DecodedSink {
+  /** One decoded value and the part of the payload it came from. */
+  decoded(value: unknown, raw: WirePayload): void;
+}
+
 /** Rules without a cipher, per codec: without batches, then with them. */
 const sharedRules = new WeakMap<Codec, [InboundRules, InboundRules]>();
 
@@ -72,7 +78,7 @@ function undecodable(codec: Codec): Refusal {
 
 /**
  * Opens one incoming message and hands each decoded value, with the part of the payload it
- * came from, to `each`, in order. Returns a refusal for a message that breaks the rules; the
+ * came from, to `sink`, in order. Returns a refusal for a message that breaks the rules; the
  * values of a batch before its broken part were already handed out then. With `intercept`
  * (binary codecs), each frame's bytes are offered to it first, and a frame it takes is never
  * decoded.
@@ -80,7 +86,7 @@ function undecodable(codec: Codec): Refusal {
 export function openMessage(
   payload: WirePayload,
   rules: InboundRules,
-  each: (decoded: unknown, raw: WirePayload) => void,
+  sink: DecodedSink,
   intercept?: (frame: Uint8Array) => boolean,
 ): Refusal | undefined {
   const { codec, cipher } = rules;
@@ -104,13 +110,13 @@ export function openMessage(
     };
   }
   if (intercept !== undefined && typeof payload !== 'string' && payload.byteLength > 0) {
-    const refusal = openIntercepted(payload, rules, each, intercept);
+    const refusal = openIntercepted(payload, rules, sink, intercept);
     if (refusal !== false) return refusal;
   }
   // A JSON batch has a line feed; a MessagePack message is always read as a possible batch.
   if (rules.batches && (typeof payload !== 'string' || payload.includes('\n'))) {
     try {
-      codec.decodeEach(payload, each);
+      codec.decodeEach(payload, (value, raw) => sink.decoded(value, raw));
     } catch {
       return undecodable(codec);
     }
@@ -122,7 +128,7 @@ export function openMessage(
   } catch {
     return undecodable(codec);
   }
-  each(decoded, payload);
+  sink.decoded(decoded, payload);
   return undefined;
 }
 
@@ -135,7 +141,7 @@ export function openMessage(
 function openIntercepted(
   payload: Uint8Array,
   rules: InboundRules,
-  each: (decoded: unknown, raw: WirePayload) => void,
+  sink: DecodedSink,
   intercept: (frame: Uint8Array) => boolean,
 ): Refusal | undefined | false {
   const { codec } = rules;
@@ -151,7 +157,7 @@ function openIntercepted(
       } catch {
         return undecodable(codec);
       }
-      each(decoded, frame);
+      sink.decoded(decoded, frame);
     }
     start = end;
     if (start >= payload.byteLength) return undefined;
@@ -159,7 +165,7 @@ function openIntercepted(
     if (end < 0) {
       // Broken (or an extension type) past this point: the decoder says which.
       try {
-        codec.decodeEach(payload.subarray(start), each);
+        codec.decodeEach(payload.subarray(start), (value, raw) => sink.decoded(value, raw));
       } catch {
         return undecodable(codec);
       }
