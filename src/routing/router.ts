@@ -51,11 +51,16 @@ export class Router<C extends MessageContext> {
    * the router itself, not from the arrays behind them, which are cold by its next message.
    */
   private lastOnly: RouteHandler<C> | undefined;
-  private hasMiddlewares = false;
+  private middlewareAdded = false;
 
   /** True when a route of this exact name was added (catch-all routes do not count). */
   hasRoute(route: string): boolean {
     return this.routeNames.has(route);
+  }
+
+  /** True once a middleware was added. */
+  get hasMiddlewares(): boolean {
+    return this.middlewareAdded;
   }
 
   /** Adds a middleware. */
@@ -64,7 +69,7 @@ export class Router<C extends MessageContext> {
       throw new InvalidArgumentError('use() takes a function');
     }
     this.middlewares.push(middleware);
-    this.hasMiddlewares = true;
+    this.middlewareAdded = true;
   }
 
   /** Adds a route. */
@@ -98,7 +103,7 @@ export class Router<C extends MessageContext> {
    * with what a middleware or handler threw.
    */
   dispatch(context: C): unknown {
-    if (this.hasMiddlewares) return this.runMiddlewares(context, 0);
+    if (this.middlewareAdded) return this.runMiddlewares(context, 0);
     return this.runRoutes(context, this.candidates(context.mes.route), 0, false, context.mes.act);
   }
 
@@ -107,7 +112,7 @@ export class Router<C extends MessageContext> {
    * middlewares, `context.mes` is not read (a context may make it only when it is read).
    */
   dispatchMessage(context: C, route: string | null, act: string | null): unknown {
-    if (this.hasMiddlewares) return this.runMiddlewares(context, 0);
+    if (this.middlewareAdded) return this.runMiddlewares(context, 0);
     const only = this.lastOnly;
     if (only !== undefined && route === this.lastRoute) return this.runOnly(context, only);
     return this.runRoutes(context, this.candidates(route), 0, false, act);

@@ -48,32 +48,48 @@ export class RequestRunner<S extends ServerCore> {
     id: number,
     apply: (stopped: boolean, value: unknown) => unknown,
   ): void {
+    // Without middlewares (the usual case) no context is made: nothing would read it.
+    if (!this.router.hasMiddlewares) {
+      this.settle(ws, id, apply, false, undefined);
+      return;
+    }
     const context = new ServerMessageContext(mes, raw, ws, this.server);
     this.runMiddlewares(context, id, (result) => {
-      let value: unknown;
-      try {
-        value = apply(context.stopped, result);
-      } catch (error) {
-        this.failed(ws, id, error);
-        return;
-      }
-      if (!(value instanceof Promise)) {
-        if (id !== 0) ws.connection.reply(id, value);
-        return;
-      }
-      // Cluster-wide waits (subscribe confirmation, acknowledged publish, presence query).
-      ws.inFlight++;
-      value.then(
-        (settled: unknown) => {
-          ws.inFlight--;
-          if (id !== 0 && ws.open) ws.connection.reply(id, settled);
-        },
-        (error: unknown) => {
-          ws.inFlight--;
-          if (ws.open) this.failed(ws, id, error);
-        },
-      );
+      this.settle(ws, id, apply, context.stopped, result);
     });
+  }
+
+  /** Runs `apply` once the middlewares ran, and replies with what it returns once settled. */
+  private settle(
+    ws: ServerConnection,
+    id: number,
+    apply: (stopped: boolean, value: unknown) => unknown,
+    stopped: boolean,
+    result: unknown,
+  ): void {
+    let value: unknown;
+    try {
+      value = apply(stopped, result);
+    } catch (error) {
+      this.failed(ws, id, error);
+      return;
+    }
+    if (!(value instanceof Promise)) {
+      if (id !== 0) ws.connection.reply(id, value);
+      return;
+    }
+    // Cluster-wide waits (subscribe confirmation, acknowledged publish, presence query).
+    ws.inFlight++;
+    value.then(
+      (settled: unknown) => {
+        ws.inFlight--;
+        if (id !== 0 && ws.open) ws.connection.reply(id, settled);
+      },
+      (error: unknown) => {
+        ws.inFlight--;
+        if (ws.open) this.failed(ws, id, error);
+      },
+    );
   }
 
   /** Request `id` failed: an ERROR reply, or the `error` event when no reply is wanted. */
