@@ -205,10 +205,12 @@ export class NodeWireSocket implements WireSocket, TickSocket {
 
   /**
    * Takes the messages `fanout` gets from now on, this tick (undefined when this socket does
-   * not batch or is not open: the group then delivers each message itself). @internal
+   * not batch: the group then delivers each message itself). The caller checked that its
+   * connection is open; a socket closing meanwhile is counted, as a message delivered to it
+   * alone would be, and is written nothing (see `writable`). @internal
    */
   joinTick(fanout: TickFanout, codec: Codec): TickRegistration | undefined {
-    if (this.batchLimit === 0 || this.ws.readyState !== WebSocket.OPEN) return undefined;
+    if (this.batchLimit === 0) return undefined;
     const registration = new TickRegistration(fanout, codec, fanout.count, this);
     this.ticks = withRegistration(this.ticks, registration);
     this.schedule();
