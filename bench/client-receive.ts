@@ -167,10 +167,12 @@ async function wsmeshContender(name: string, module: typeof WsMesh): Promise<Con
     clients.push(client);
     sockets.push(socket);
   }
+  const webSockets = sockets.map((socket) => socket.ws);
   return {
     name,
     packs: true,
-    receive: (bytes, index) => sockets[index]?.ws.emit('message', bytes, false),
+    // The WebSockets themselves, as `ws` emits on them (no hop through another object).
+    receive: (bytes, index) => webSockets[index]?.emit('message', bytes, false),
     close: async () => {
       await Promise.all(clients.map((client) => client.stop()));
       await server.close();

@@ -9,7 +9,7 @@
 import { InvalidArgumentError, InvalidOptionError, NotConnectedError } from '../errors.js';
 import { FrameType, type PeerKind, type RequestBuilder } from '../protocol/frames.js';
 import { isName } from '../protocol/validate.js';
-import { Router, type Middleware, type RouteDefinition } from '../routing/router.js';
+import type { Middleware, RouteDefinition } from '../routing/router.js';
 import {
   checkSendOptions,
   messageFrame,
@@ -81,7 +81,8 @@ export class BaseClient<M extends MessageTypes = MessageTypes> extends Emitter<C
 
   /** @internal */
   readonly options: ResolvedClientOptions;
-  private readonly router = new Router<ClientMessageContext<this>>();
+  /** Middlewares and routes, and the sink of the server's frames. */
+  private readonly router: ClientFrameRouter<this>;
   private readonly outbox: Outbox;
   private readonly groups: ClientGroups;
   private readonly connector: ClientConnector<BaseClient>;
@@ -116,13 +117,14 @@ export class BaseClient<M extends MessageTypes = MessageTypes> extends Emitter<C
         connection.send(frame);
       },
     });
+    this.router = new ClientFrameRouter(this, this.groups, this.rpcCaller, reportError);
     this.connector = new ClientConnector({
       client: this,
       options: this.options,
       kind,
       dialer,
       cipherFactory,
-      frames: new ClientFrameRouter(this, this.router, this.groups, this.rpcCaller, reportError),
+      frames: this.router,
       groups: this.groups,
       outbox: this.outbox,
       rpcCaller: this.rpcCaller,
