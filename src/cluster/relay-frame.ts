@@ -8,6 +8,7 @@
  */
 import { FrameType, type GroupTarget } from '../protocol/frames.js';
 import {
+  allocate,
   arrayHeaderSize,
   binSize,
   strSize,
@@ -47,6 +48,21 @@ function writeNameOrList(
   return writeList(bytes, at, value);
 }
 
+/** The last origin written and its MessagePack string: a clone relays mostly its own messages. */
+let lastOrigin = '';
+let lastOriginBytes = new Uint8Array([0xa0]);
+
+function originBytes(origin: string): Uint8Array {
+  if (origin !== lastOrigin) {
+    const length = utf8Length(origin);
+    const bytes = new Uint8Array(strSize(length));
+    writeStr(bytes, 0, origin, length);
+    lastOrigin = origin;
+    lastOriginBytes = bytes;
+  }
+  return lastOriginBytes;
+}
+
 /**
  * Encodes a CLONE_RELAY frame: `groupMessage` is the MessagePack GROUP_MESSAGE, `seq` a
  * non-negative integer, `ackTo` null for a relay nobody waits for (the element is then left
@@ -60,21 +76,22 @@ export function encodeRelayFrame(
   groupMessage: Uint8Array,
   ackTo: string | null,
 ): Uint8Array {
-  const originLength = utf8Length(origin);
+  const originEncoded = originBytes(origin);
   const ackLength = ackTo === null ? 0 : utf8Length(ackTo);
   const size =
     // Array header (6 or 7 elements) and the frame type, one byte each.
     2 +
-    strSize(originLength) +
+    originEncoded.byteLength +
     uintSize(seq) +
     nameOrListSize(dests) +
     nameOrListSize(target) +
     binSize(groupMessage.byteLength) +
     (ackTo === null ? 0 : strSize(ackLength));
-  const bytes = new Uint8Array(size);
+  const bytes = allocate(size);
   let at = writeArrayHeader(bytes, 0, ackTo === null ? 6 : 7);
   at = writeUint(bytes, at, FrameType.CLONE_RELAY);
-  at = writeStr(bytes, at, origin, originLength);
+  bytes.set(originEncoded, at);
+  at += originEncoded.byteLength;
   at = writeUint(bytes, at, seq);
   at = writeNameOrList(bytes, at, dests);
   at = writeNameOrList(bytes, at, target);

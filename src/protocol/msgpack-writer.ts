@@ -4,11 +4,37 @@
  * MessagePack (a relayed group message): the bytes are copied once, into the frame, instead
  * of being handed to a general encoder that walks and copies them again. The caller sizes the
  * array with the `*Size` functions, then writes with the `write*` ones, each returning the
- * offset after what it wrote. It imports nothing, so it stays free of msgpackr.
+ * offset after what it wrote, into an array from {@link allocate}. It imports nothing, so it
+ * stays free of msgpackr.
  * @module
  */
 
 const textEncoder = new TextEncoder();
+
+/** Bytes of each block {@link allocate} carves frames from. */
+const POOL_BYTES = 32 * 1024;
+/** Frames above this get an array of their own (a block is not wasted on them). */
+const POOLED_MAX = 4 * 1024;
+let pool = new Uint8Array(POOL_BYTES);
+let poolUsed = 0;
+
+/**
+ * A byte array of `size` for one frame. Small ones are views into a shared block, as
+ * `Buffer.allocUnsafe` does in Node: a new ArrayBuffer per frame costs several times the
+ * encoding. A view is never handed out twice, so a frame still queued in a socket is never
+ * overwritten; a block is freed once none of its frames is referenced. Not zero-filled: the
+ * caller writes every byte.
+ */
+export function allocate(size: number): Uint8Array {
+  if (size > POOLED_MAX) return new Uint8Array(size);
+  if (poolUsed + size > POOL_BYTES) {
+    pool = new Uint8Array(POOL_BYTES);
+    poolUsed = 0;
+  }
+  const bytes = pool.subarray(poolUsed, poolUsed + size);
+  poolUsed += size;
+  return bytes;
+}
 
 /** Length of `text` in UTF-8 bytes (lone surrogates count as U+FFFD, as TextEncoder writes them). */
 export function utf8Length(text: string): number {
