@@ -12,11 +12,31 @@ import type { ClusterDeliveries, GroupsObserver } from '../groups/groups-observe
 import type { PresenceEntry, PresenceMember, PresenceTable } from '../groups/presence-table.js';
 import type { Subscriber } from '../groups/subscriber.js';
 import type { Codec } from '../protocol/codec.js';
-import type { FunctionInfo } from '../protocol/frames.js';
+import type { FunctionInfo, GroupTarget } from '../protocol/frames.js';
 import type { CallTarget } from '../rpc/call-target.js';
 import type { FunctionRegistry } from '../rpc/registry.js';
 import type { FunctionResolver } from '../rpc/rpc-responder.js';
 import type { Backplane, BackplaneHost, BackplaneMessage, BackplaneState } from './backplane.js';
+
+/**
+ * A message published on this server as the backplane sees it: its MessagePack bytes are made
+ * on first read, so a backplane with no node to send to never pays for them. A class, not an
+ * object literal with a getter: V8 then shares one accessor and shape for every publish.
+ */
+class PublishedMessage implements BackplaneMessage {
+  readonly target: GroupTarget;
+
+  constructor(
+    private readonly message: FanoutMessage,
+    private readonly codec: Codec,
+  ) {
+    this.target = message.target;
+  }
+
+  get payload(): Uint8Array {
+    return this.message.encode(this.codec) as Uint8Array;
+  }
+}
 
 /** What the glue needs from its server. */
 export interface ServerBackplaneHost {
@@ -133,13 +153,7 @@ export class ServerBackplane implements GroupsObserver, BackplaneHost {
     const codec = this.msgpack;
     if (!this.running || codec === undefined) return;
     try {
-      this.backplane.publish({
-        target: message.target,
-        // Encoded on first read: a backplane with no node to send to never pays for it.
-        get payload() {
-          return message.encode(codec) as Uint8Array;
-        },
-      });
+      this.backplane.publish(new PublishedMessage(message, codec));
     } catch (error) {
       this.server.reportError(error);
     }

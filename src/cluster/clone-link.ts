@@ -20,7 +20,7 @@ export class CloneLink {
    * Told about a frame that was not sent although the link is up (too large for the peer, or
    * not encodable): such a frame is an error to report, never a silent drop.
    */
-  onUnsent: ((frame: Frame, error: unknown) => void) | undefined;
+  onUnsent: ((frameType: number, error: unknown) => void) | undefined;
 
   constructor(
     /** Id of the remote clone. */
@@ -44,7 +44,24 @@ export class CloneLink {
       return true;
     } catch (error) {
       if (!(error instanceof ConnectionClosedError || error instanceof SlowConsumerError)) {
-        this.onUnsent?.(frame, error);
+        this.onUnsent?.(frame[0], error);
+      }
+      return false;
+    }
+  }
+
+  /**
+   * Sends a frame of type `frameType` already encoded with the link's codec (MessagePack);
+   * false when it was not sent, as {@link send}.
+   */
+  sendEncoded(frameType: number, payload: Uint8Array): boolean {
+    if (this.closed || this.connection.closed) return false;
+    try {
+      this.connection.sendEncoded(payload);
+      return true;
+    } catch (error) {
+      if (!(error instanceof ConnectionClosedError || error instanceof SlowConsumerError)) {
+        this.onUnsent?.(frameType, error);
       }
       return false;
     }

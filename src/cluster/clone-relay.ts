@@ -3,7 +3,8 @@
  * subscribers for its target (interest from their records), along the shortest path, one
  * frame per next hop listing the clones it is for. Every clone drops a message it has already
  * seen (per-origin sequence window), so a message is delivered once even while routes change.
- * The group message travels as MessagePack bytes and is forwarded without re-encoding.
+ * The group message travels as MessagePack bytes and is forwarded without re-encoding: the
+ * frame around it is written by hand (relay-frame.ts).
  * @module
  */
 import type { BackplaneMessage } from '../backplane/backplane.js';
@@ -15,6 +16,7 @@ import {
 } from '../protocol/frames.js';
 import type { CloneLink } from './clone-link.js';
 import type { StoredRecord } from './clone-records.js';
+import { encodeRelayFrame } from './relay-frame.js';
 import type { RouteTable } from './routes.js';
 import { SeenWindow } from './seen-window.js';
 
@@ -42,6 +44,28 @@ function interested(groups: Set<string>, target: GroupTarget): boolean {
 }
 
 const NO_DESTS: readonly string[] = [];
+
+/**
+ * Sends one CLONE_RELAY on `link`. A MessagePack link (every clone link) gets the frame's
+ * bytes written around the group message (relay-frame.ts), which is not encoded again.
+ */
+function sendRelay(
+  link: CloneLink,
+  origin: string,
+  seq: number,
+  dests: string[] | null,
+  target: GroupTarget,
+  bytes: Uint8Array,
+  ackTo: string | null,
+): boolean {
+  if (link.connection.codec.binary) {
+    const encoded = encodeRelayFrame(origin, seq, dests, target, bytes, ackTo);
+    return link.sendEncoded(FrameType.CLONE_RELAY, encoded);
+  }
+  const frame: CloneRelayFrame = [FrameType.CLONE_RELAY, origin, seq, dests, target, bytes];
+  if (ackTo !== null) frame.push(ackTo);
+  return link.send(frame);
+}
 
 /** Relays group messages and group deletions across the mesh. */
 export class CloneRelay {
@@ -150,9 +174,7 @@ export class CloneRelay {
       if (link === undefined) continue;
       // A clone that is its own next hop is the only destination: no list needed.
       const dests = ids.length === 1 && ids[0] === hop ? null : ids;
-      const frame: CloneRelayFrame = [FrameType.CLONE_RELAY, origin, seq, dests, target, bytes];
-      if (ackTo !== null) frame.push(ackTo);
-      if (!link.send(frame)) continue;
+      if (!sendRelay(link, origin, seq, dests, target, bytes, ackTo)) continue;
       this.peerCounters(hop).framesOut++;
       sent?.push(...ids);
     }

@@ -16,6 +16,7 @@ function connection(send: () => void = () => undefined) {
       fake.closeReason = reason;
     },
     send,
+    sendEncoded: send,
   };
   return fake;
 }
@@ -91,4 +92,21 @@ test('a frame a live link could not send is counted and reported', () => {
   assert.equal(table.framesUnsent, 1);
   assert.equal(reported.length, 1);
   assert.match(reported[0]?.message ?? '', /Clone frame 21 for "b" was not sent: too large/);
+});
+
+test('an encoded frame a live link could not send is reported with its type', () => {
+  const reported: WsMeshError[] = [];
+  const table = new LinkTable((error) => reported.push(error));
+  const live = link(
+    'b',
+    'a',
+    connection(() => {
+      throw new Error('too large');
+    }),
+  );
+  table.open(live);
+  assert.equal(live.sendEncoded(FrameType.CLONE_RELAY, new Uint8Array([0x90])), false);
+  assert.equal(table.framesUnsent, 1);
+  assert.match(reported[0]?.message ?? '', /Clone frame 24 for "b" was not sent: too large/);
+  assert.deepEqual(reported[0]?.data, { peer: 'b', frameType: FrameType.CLONE_RELAY });
 });

@@ -5,7 +5,7 @@
  * @module
  */
 import { WsMeshError } from '../errors.js';
-import { CloseCode, type Frame } from '../protocol/frames.js';
+import { CloseCode } from '../protocol/frames.js';
 import type { Connection } from '../transport/connection.js';
 import { CloneLink } from './clone-link.js';
 
@@ -74,7 +74,7 @@ export class LinkTable {
       this.byPeer.delete(link.peerId);
     }
     this.byPeer.set(link.peerId, link);
-    link.onUnsent = (frame, error) => this.unsent(link, frame, error);
+    link.onUnsent = (frameType, error) => this.unsent(link, frameType, error);
     return true;
   }
 
@@ -86,15 +86,15 @@ export class LinkTable {
   }
 
   /** A frame for a live link was not sent: an error, reported and counted, never silent. */
-  private unsent(link: CloneLink, frame: Frame, error: unknown): void {
+  private unsent(link: CloneLink, frameType: number, error: unknown): void {
     this.framesUnsent++;
     const code = error instanceof WsMeshError ? error.code : 'ERR_SERIALIZE';
     const why = error instanceof Error ? error.message : String(error);
     this.reportError(
       new WsMeshError(
         code,
-        `Clone frame ${String(frame[0])} for "${link.peerId}" was not sent: ${why}`,
-        { peer: link.peerId, frameType: frame[0] },
+        `Clone frame ${String(frameType)} for "${link.peerId}" was not sent: ${why}`,
+        { peer: link.peerId, frameType },
       ),
     );
   }
