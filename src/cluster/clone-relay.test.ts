@@ -106,3 +106,24 @@ test('a relay is written around the group message on MessagePack links, as a fra
     payload,
   ]);
 });
+
+test('a relay with a name UTF-8 cannot carry goes to the codec as a frame, unchanged', async () => {
+  const codec = await loadCodec('msgpack');
+  const payload = codec.encode([FrameType.GROUP_MESSAGE, 'g', 'r', null, 1]) as Uint8Array;
+  const { relay: hub, b } = relay();
+  // A lone surrogate in a target group id (the clones behind `b` are interested in `g`).
+  for (const target of [
+    ['g\ud800', 'g'],
+    ['g', 'h\udc00'],
+  ]) {
+    hub.publish({ target, payload });
+  }
+  assert.equal(b.encoded.length, 0);
+  assert.deepEqual(
+    b.frames.map((frame) => frame[4]),
+    [
+      ['g\ud800', 'g'],
+      ['g', 'h\udc00'],
+    ],
+  );
+});

@@ -47,7 +47,8 @@ const NO_DESTS: readonly string[] = [];
 
 /**
  * Sends one CLONE_RELAY on `link`. A MessagePack link (every clone link) gets the frame's
- * bytes written around the group message (relay-frame.ts), which is not encoded again.
+ * bytes written around the group message (relay-frame.ts), which is not encoded again, unless
+ * a name cannot be written that way.
  */
 function sendRelay(
   link: CloneLink,
@@ -58,10 +59,10 @@ function sendRelay(
   bytes: Uint8Array,
   ackTo: string | null,
 ): boolean {
-  if (link.connection.codec.binary) {
-    const encoded = encodeRelayFrame(origin, seq, dests, target, bytes, ackTo);
-    return link.sendEncoded(FrameType.CLONE_RELAY, encoded);
-  }
+  const encoded = link.connection.codec.binary
+    ? encodeRelayFrame(origin, seq, dests, target, bytes, ackTo)
+    : undefined;
+  if (encoded !== undefined) return link.sendEncoded(FrameType.CLONE_RELAY, encoded);
   const frame: CloneRelayFrame = [FrameType.CLONE_RELAY, origin, seq, dests, target, bytes];
   if (ackTo !== null) frame.push(ackTo);
   return link.send(frame);

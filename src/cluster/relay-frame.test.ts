@@ -86,6 +86,7 @@ test('CLONE_RELAY written around the group message decodes as the codec encodes 
     const expected = codec.decode(codec.encode(frame));
     // Decoded from a copy in a Buffer, as both arrive from a socket.
     const written = encodeRelayFrame(origin, seq, dests, target, bytes, ackTo);
+    assert.ok(written !== undefined);
     const decoded = codec.decode(Buffer.from(written));
     const what = `origin ${origin.length} units, seq ${seq}, dests ${String(dests?.length)}, target ${String(Array.isArray(target) ? target.length : target?.length)}, ${bytes.byteLength} bytes, ackTo ${String(ackTo?.length)}`;
     assert.deepEqual(decoded, expected, what);
@@ -96,6 +97,7 @@ test('CLONE_RELAY written around the group message decodes as the codec encodes 
 
 test('CLONE_RELAY bytes, element by element (MessagePack spec)', () => {
   const written = encodeRelayFrame('ab', 300, ['c'], null, new Uint8Array([1, 2]), 'd');
+  assert.ok(written !== undefined);
   const expected = [
     // fixarray of 7, fixint 24, fixstr "ab", uint16 300, fixarray of 1 with fixstr "c", nil,
     // bin8 of 2 bytes, fixstr "d"
@@ -127,4 +129,20 @@ test('utf8Length counts as TextEncoder writes, lone surrogates as U+FFFD', () =>
   for (const text of texts) {
     assert.equal(utf8Length(text), encoder.encode(text).byteLength, JSON.stringify(text));
   }
+});
+
+test('no bytes for a frame with a lone surrogate in any name: the codec writes that one', () => {
+  const bytes = new Uint8Array([1]);
+  const lone = ['a\ud800', '\udc00b', 'x\ud83d'];
+  for (const name of lone) {
+    assert.equal(encodeRelayFrame(name, 1, null, 'g', bytes, null), undefined, 'origin');
+    assert.equal(encodeRelayFrame('o', 1, ['a', name], 'g', bytes, null), undefined, 'dests');
+    assert.equal(encodeRelayFrame('o', 1, null, name, bytes, null), undefined, 'target');
+    assert.equal(encodeRelayFrame('o', 1, null, ['g', name], bytes, null), undefined, 'targets');
+    assert.equal(encodeRelayFrame('o', 1, null, 'g', bytes, name), undefined, 'ackTo');
+  }
+  // Pairs are fine.
+  assert.ok(
+    encodeRelayFrame('o\ud83d\ude00', 1, ['\ud83d\ude00'], '😀', bytes, 'é😀') !== undefined,
+  );
 });

@@ -21,6 +21,15 @@ import {
   writeUint,
 } from '../protocol/msgpack-writer.js';
 
+/** A lone UTF-16 surrogate: UTF-8 cannot carry it (see {@link encodeRelayFrame}). */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+function wellFormed(value: string | readonly string[] | null): boolean {
+  if (value === null) return true;
+  if (typeof value === 'string') return !LONE_SURROGATE.test(value);
+  return value.every((item) => !LONE_SURROGATE.test(item));
+}
+
 function listSize(list: readonly string[]): number {
   let size = arrayHeaderSize(list.length);
   for (const item of list) size += strSize(utf8Length(item));
@@ -52,8 +61,10 @@ function writeNameOrList(
 let lastOrigin = '';
 let lastOriginBytes = new Uint8Array([0xa0]);
 
-function originBytes(origin: string): Uint8Array {
+/** The origin's MessagePack string (checked once per origin), undefined for a lone surrogate. */
+function originBytes(origin: string): Uint8Array | undefined {
   if (origin !== lastOrigin) {
+    if (!wellFormed(origin)) return undefined;
     const length = utf8Length(origin);
     const bytes = new Uint8Array(strSize(length));
     writeStr(bytes, 0, origin, length);
@@ -66,7 +77,8 @@ function originBytes(origin: string): Uint8Array {
 /**
  * Encodes a CLONE_RELAY frame: `groupMessage` is the MessagePack GROUP_MESSAGE, `seq` a
  * non-negative integer, `ackTo` null for a relay nobody waits for (the element is then left
- * out, as the frame type allows).
+ * out, as the frame type allows). Undefined when a name holds a lone UTF-16 surrogate: the
+ * caller has the general encoder write that frame, so such names travel as they always did.
  */
 export function encodeRelayFrame(
   origin: string,
@@ -75,8 +87,10 @@ export function encodeRelayFrame(
   target: GroupTarget,
   groupMessage: Uint8Array,
   ackTo: string | null,
-): Uint8Array {
+): Uint8Array | undefined {
   const originEncoded = originBytes(origin);
+  if (originEncoded === undefined || !wellFormed(dests) || !wellFormed(target)) return undefined;
+  if (!wellFormed(ackTo)) return undefined;
   const ackLength = ackTo === null ? 0 : utf8Length(ackTo);
   const size =
     // Array header (6 or 7 elements) and the frame type, one byte each.
