@@ -43,10 +43,7 @@ export class CloneLink {
       this.connection.send(frame);
       return true;
     } catch (error) {
-      if (!(error instanceof ConnectionClosedError || error instanceof SlowConsumerError)) {
-        this.onUnsent?.(frame[0], error);
-      }
-      return false;
+      return this.unsent(frame[0], error);
     }
   }
 
@@ -60,11 +57,16 @@ export class CloneLink {
       this.connection.sendEncoded(payload);
       return true;
     } catch (error) {
-      if (!(error instanceof ConnectionClosedError || error instanceof SlowConsumerError)) {
-        this.onUnsent?.(frameType, error);
-      }
-      return false;
+      return this.unsent(frameType, error);
     }
+  }
+
+  /** A frame of `frameType` was not sent: reported unless the link is closing or overloaded. */
+  private unsent(frameType: number, error: unknown): false {
+    if (!(error instanceof ConnectionClosedError || error instanceof SlowConsumerError)) {
+      this.onUnsent?.(frameType, error);
+    }
+    return false;
   }
 
   /** Closes the link. */

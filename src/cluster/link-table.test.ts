@@ -76,7 +76,8 @@ test('inbound links are found by connection; another instance of a linked id is 
   assert.equal(table.inboundLink(conn), undefined);
 });
 
-test('a frame a live link could not send is counted and reported', () => {
+/** A table with an open link to `b` whose every send throws, and what the table reports. */
+function failingLink(): { table: LinkTable; live: CloneLink; reported: WsMeshError[] } {
   const reported: WsMeshError[] = [];
   const table = new LinkTable((error) => reported.push(error));
   const live = link(
@@ -87,6 +88,11 @@ test('a frame a live link could not send is counted and reported', () => {
     }),
   );
   table.open(live);
+  return { table, live, reported };
+}
+
+test('a frame a live link could not send is counted and reported', () => {
+  const { table, live, reported } = failingLink();
   const record = { id: 'a', instance: 'i', url: null, v: 1, links: [] };
   assert.equal(live.send([FrameType.CLONE_UPDATE, record]), false);
   assert.equal(table.framesUnsent, 1);
@@ -95,16 +101,7 @@ test('a frame a live link could not send is counted and reported', () => {
 });
 
 test('an encoded frame a live link could not send is reported with its type', () => {
-  const reported: WsMeshError[] = [];
-  const table = new LinkTable((error) => reported.push(error));
-  const live = link(
-    'b',
-    'a',
-    connection(() => {
-      throw new Error('too large');
-    }),
-  );
-  table.open(live);
+  const { table, live, reported } = failingLink();
   assert.equal(live.sendEncoded(FrameType.CLONE_RELAY, new Uint8Array([0x90])), false);
   assert.equal(table.framesUnsent, 1);
   assert.match(reported[0]?.message ?? '', /Clone frame 24 for "b" was not sent: too large/);
