@@ -13,6 +13,7 @@
  */
 import type { Codec } from './codec.js';
 import { NOT_PLAIN, skipHeader } from './msgpack-header.js';
+import { uintSize, writeUint } from './msgpack-writer.js';
 
 /** A value in its MessagePack bytes, decoded on first use with `codec`. */
 export class EncodedValue {
@@ -147,25 +148,9 @@ export function readEncodedFrame(
  * `id` a positive integer below 2^32.
  */
 export function encodeFrameAround(type: number, id: number, value: Uint8Array): Uint8Array {
-  const head = id <= 0x7f ? 1 : id <= 0xff ? 2 : id <= 0xffff ? 3 : 5;
-  const frame = new Uint8Array(2 + head + value.byteLength);
+  const frame = new Uint8Array(2 + uintSize(id) + value.byteLength);
   frame[0] = 0x93;
   frame[1] = type;
-  if (head === 1) frame[2] = id;
-  else if (head === 2) {
-    frame[2] = 0xcc;
-    frame[3] = id;
-  } else if (head === 3) {
-    frame[2] = 0xcd;
-    frame[3] = id >>> 8;
-    frame[4] = id & 0xff;
-  } else {
-    frame[2] = 0xce;
-    frame[3] = id >>> 24;
-    frame[4] = (id >>> 16) & 0xff;
-    frame[5] = (id >>> 8) & 0xff;
-    frame[6] = id & 0xff;
-  }
-  frame.set(value, 2 + head);
+  frame.set(value, writeUint(frame, 2, id));
   return frame;
 }
