@@ -18,7 +18,7 @@ let peers = 0;
 
 export async function packPeer(
   url: string,
-  hello: { batch?: boolean; pack?: boolean },
+  hello: { batch?: boolean; pack?: boolean; maxPayload?: number },
   codec: RawCodec = 'json',
 ): Promise<PackPeer> {
   const raw = await connectRaw(url, { codec, hello: false });

@@ -298,3 +298,45 @@ describe('group fan-out per tick: a member closed mid-tick', { timeout: 60_000 }
     leaving.raw.ws.terminate();
   });
 });
+
+describe('group fan-out per tick: a subscriber whose frame limit is under a batch', () => {
+  let started: StartedServer;
+
+  before(async () => {
+    started = await startServer();
+  });
+  after(async () => stopAll(started.server));
+
+  test('gets every message of the tick that fits, stays open, and the larger one is counted', async () => {
+    const { server } = started;
+    const small = await packPeer(started.url, { batch: true, pack: true, maxPayload: 1000 });
+    const roomy = await packPeer(started.url, { batch: true, pack: true });
+    for (const peer of [small, roomy]) {
+      const ws = server.clients.get(String(peer.welcome.connectionId));
+      assert.ok(ws !== undefined);
+      server.groups.addSubscriber({ id: 'mixed', ws });
+    }
+    const froms = [small, roomy].map((peer) => peer.messages.length);
+    const skippedBefore = server.stats().groupMessagesTooLarge;
+    // One tick: a message under a batch (64 KiB) but over the small peer's 1000 bytes between
+    // two small ones.
+    const large = 'y'.repeat(3000);
+    for (const data of ['a', large, 'b']) server.groups.sendMes({ id: 'mixed', route: 'm', data });
+    const datas = (peer: PackPeer, from: number): unknown[] =>
+      peer.messages
+        .slice(from)
+        .flat()
+        .flatMap((frame) => {
+          if (!isGroupMessage(frame)) return [];
+          return frame[0] === FrameType.GROUP_MESSAGES ? (frame[4] as unknown[]) : [frame[4]];
+        });
+    await waitFor(() => datas(roomy, froms[1] ?? 0).length === 3, 5000, 'three messages');
+    await waitFor(() => datas(small, froms[0] ?? 0).length === 2, 5000, 'two messages');
+    assert.deepEqual(datas(small, froms[0] ?? 0), ['a', 'b']);
+    assert.deepEqual(datas(roomy, froms[1] ?? 0), ['a', large, 'b']);
+    assert.equal(server.stats().groupMessagesTooLarge - skippedBefore, 1);
+    assert.equal(small.raw.open, true, 'the small subscriber stays connected');
+    small.raw.ws.terminate();
+    roomy.raw.ws.terminate();
+  });
+});

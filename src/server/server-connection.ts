@@ -18,7 +18,7 @@ import {
   type SendMessageOptions,
 } from '../routing/send-message.js';
 import type { RouteCounters } from '../routing/route-counters.js';
-import { BATCH_MAX_BYTES, Connection, type ConnectionOptions } from '../transport/connection.js';
+import { Connection, type ConnectionOptions } from '../transport/connection.js';
 import type { NodeWireSocket } from '../transport/node-socket.js';
 import type { TickFanout, TickRegistration } from '../transport/tick-fanout.js';
 import { peerAddress } from './peer-address.js';
@@ -244,11 +244,8 @@ export class ServerConnection implements ResumeMember {
   joinTick(fanout: TickFanout): TickRegistration | undefined {
     // A resuming connection checks each live message against what it resumes.
     if (this.state !== 'open' || this.resuming !== undefined) return undefined;
-    const { connection } = this;
-    // Frames go unsealed in batches, and the peer takes any frame a batch can hold.
-    if (connection.closed || connection.encrypted || connection.peerMaxPayload < BATCH_MAX_BYTES)
-      return undefined;
-    return this.socket.joinTick(fanout, connection.codec);
+    // The socket knows whether its frames go unsealed in batches that its peer takes whole.
+    return this.socket.joinTick(fanout);
   }
 
   /** @internal Its place in a group's fan-out of this tick (see `Subscriber`). */

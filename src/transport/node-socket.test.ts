@@ -12,8 +12,11 @@ import { Packr } from 'msgpackr';
 import WebSocket, { WebSocketServer } from 'ws';
 import { jsonCodec } from '../protocol/codec.js';
 import { loadCodec } from '../protocol/codecs.js';
+import { Connection } from './connection.js';
 import { NodeWireSocket } from './node-socket.js';
+import { BATCH_MAX_BYTES } from './outbound.js';
 import { PreparedFrame } from './prepared-frame.js';
+import { TickFanout } from './tick-fanout.js';
 
 /** A message as the far end of the pair received it. */
 interface Received {
@@ -137,7 +140,7 @@ describe('NodeWireSocket', () => {
 
   test('with startBatching, the sends of one tick are one message joined by line feeds', async () => {
     const p = await pair();
-    p.wire.startBatching(LIMIT, jsonCodec.join);
+    p.wire.startBatching(LIMIT, jsonCodec);
     p.wire.send('a');
     p.wire.send('b');
     p.wire.send('c');
@@ -147,14 +150,14 @@ describe('NodeWireSocket', () => {
 
   test('a single send of a tick is sent as is', async () => {
     const p = await pair();
-    p.wire.startBatching(LIMIT, jsonCodec.join);
+    p.wire.startBatching(LIMIT, jsonCodec);
     p.wire.send('alone');
     assert.deepEqual(await textsBeforeEnd(p), [['alone']]);
   });
 
   test('sends in two ticks are two messages', async () => {
     const p = await pair();
-    p.wire.startBatching(LIMIT, jsonCodec.join);
+    p.wire.startBatching(LIMIT, jsonCodec);
     p.wire.send('a');
     p.wire.send('b');
     await nextMacrotask();
@@ -165,7 +168,7 @@ describe('NodeWireSocket', () => {
 
   test('a client-side socket batches too', async () => {
     const p = await pair('client');
-    p.wire.startBatching(LIMIT, jsonCodec.join);
+    p.wire.startBatching(LIMIT, jsonCodec);
     p.wire.send('x');
     p.wire.send('y');
     await nextMacrotask();
@@ -183,7 +186,7 @@ describe('NodeWireSocket', () => {
   test('MessagePack batches are values back to back in one binary message', async () => {
     const msgpack = await loadCodec('msgpack');
     const p = await pair();
-    p.wire.startBatching(LIMIT, msgpack.join);
+    p.wire.startBatching(LIMIT, msgpack);
     const frames = [
       [8, 'g', 'r', null, 1],
       [8, 'g', 'r', null, 'two'],
@@ -209,7 +212,7 @@ describe('NodeWireSocket', () => {
   test('shared frames queued in the same order on two sockets are the same bytes', async () => {
     const p1 = await pair();
     const p2 = await pair();
-    for (const p of [p1, p2]) p.wire.startBatching(LIMIT, jsonCodec.join);
+    for (const p of [p1, p2]) p.wire.startBatching(LIMIT, jsonCodec);
     const a = PreparedFrame.of('A');
     const b = PreparedFrame.of('B');
     const writesBefore = [p1.writes.length, p2.writes.length];
@@ -230,7 +233,7 @@ describe('NodeWireSocket', () => {
   test('shared frames queued in different orders make different batches', async () => {
     const p1 = await pair();
     const p2 = await pair();
-    for (const p of [p1, p2]) p.wire.startBatching(LIMIT, jsonCodec.join);
+    for (const p of [p1, p2]) p.wire.startBatching(LIMIT, jsonCodec);
     const a = PreparedFrame.of('A');
     const b = PreparedFrame.of('B');
     p1.wire.sendShared(a);
@@ -244,7 +247,7 @@ describe('NodeWireSocket', () => {
     const p1 = await pair();
     const p2 = await pair();
     const p3 = await pair();
-    for (const p of [p1, p2, p3]) p.wire.startBatching(LIMIT, jsonCodec.join);
+    for (const p of [p1, p2, p3]) p.wire.startBatching(LIMIT, jsonCodec);
     const a = PreparedFrame.of('A');
     const b = PreparedFrame.of('B');
     // Shared first, then the socket's own message, then shared again.
@@ -268,7 +271,7 @@ describe('NodeWireSocket', () => {
   test('batches never exceed the limit and keep the order', async () => {
     const p = await pair();
     const limit = 100;
-    p.wire.startBatching(limit, jsonCodec.join);
+    p.wire.startBatching(limit, jsonCodec);
     const sent = Array.from({ length: 20 }, (_, i) => `m${String(i).padStart(2, '0')}-abcdef`);
     for (const [i, text] of sent.entries()) {
       if (i % 3 === 0) p.wire.sendShared(PreparedFrame.of(text));
@@ -285,7 +288,7 @@ describe('NodeWireSocket', () => {
     const p = await pair();
     const raw = accepted[accepted.length - 1]?.request.socket;
     assert.ok(raw !== undefined);
-    p.wire.startBatching(100, jsonCodec.join);
+    p.wire.startBatching(100, jsonCodec);
     // Corked, the TCP socket keeps what it is given, so its buffered bytes only grow.
     raw.cork();
     p.wire.send('a');
@@ -305,7 +308,7 @@ describe('NodeWireSocket', () => {
 
   test('a payload bigger than the limit goes alone, after the batch before it', async () => {
     const p = await pair();
-    p.wire.startBatching(100, jsonCodec.join);
+    p.wire.startBatching(100, jsonCodec);
     const big = 'y'.repeat(300);
     p.wire.send('a');
     p.wire.send('b');
@@ -317,7 +320,7 @@ describe('NodeWireSocket', () => {
 
   test('a shared payload bigger than the limit goes alone, after the batch before it', async () => {
     const p = await pair();
-    p.wire.startBatching(100, jsonCodec.join);
+    p.wire.startBatching(100, jsonCodec);
     const big = 'z'.repeat(300);
     p.wire.sendShared(PreparedFrame.of('a'));
     p.wire.sendShared(PreparedFrame.of('b'));
@@ -329,7 +332,7 @@ describe('NodeWireSocket', () => {
 
   test('close() after send() in the same tick delivers the messages before the close', async () => {
     const p = await pair();
-    p.wire.startBatching(LIMIT, jsonCodec.join);
+    p.wire.startBatching(LIMIT, jsonCodec);
     p.wire.send('last-words');
     p.wire.sendShared(PreparedFrame.of('shared-words'));
     p.wire.close(4000, 'bye');
@@ -343,7 +346,7 @@ describe('NodeWireSocket', () => {
 
   test('close() after a shared-only batch in the same tick delivers it first', async () => {
     const p = await pair();
-    p.wire.startBatching(LIMIT, jsonCodec.join);
+    p.wire.startBatching(LIMIT, jsonCodec);
     p.wire.sendShared(PreparedFrame.of('s1'));
     p.wire.sendShared(PreparedFrame.of('s2'));
     p.wire.close(4001, 'done');
@@ -368,12 +371,55 @@ describe('NodeWireSocket', () => {
 
   test('sends after close are dropped', async () => {
     const p = await pair();
-    p.wire.startBatching(LIMIT, jsonCodec.join);
+    p.wire.startBatching(LIMIT, jsonCodec);
     p.wire.close(4003, 'gone');
     p.wire.send('late');
     p.wire.sendShared(PreparedFrame.of('late-shared'));
     assert.deepEqual(await p.closed, { code: 4003, reason: 'gone' });
     await nextMacrotask();
     assert.deepEqual(p.received, []);
+  });
+});
+
+describe('NodeWireSocket tick fan-outs', () => {
+  test('only a socket that batches whole batches takes a tick', async () => {
+    const plain = await pair();
+    const small = await pair();
+    small.wire.startBatching(BATCH_MAX_BYTES - 1, jsonCodec);
+    const whole = await pair();
+    whole.wire.startBatching(BATCH_MAX_BYTES, jsonCodec);
+    const fanout = new TickFanout();
+    assert.equal(plain.wire.joinTick(fanout), undefined);
+    assert.equal(small.wire.joinTick(fanout), undefined);
+    const registration = whole.wire.joinTick(fanout);
+    assert.equal(registration?.codec, jsonCodec);
+    assert.equal(registration.from, 0);
+    for (const p of [plain, small, whole]) p.wire.terminate();
+  });
+
+  test('a closed socket takes no tick: after close(), terminate(), or its peer closing', async () => {
+    const closing = await pair();
+    const terminated = await pair();
+    const peerClosed = await pair();
+    const peerClose = new Promise<void>((resolve) => peerClosed.wire.ws.once('close', resolve));
+    for (const p of [closing, terminated, peerClosed]) {
+      p.wire.startBatching(BATCH_MAX_BYTES, jsonCodec);
+      const handler = { onFrame() {}, onClose() {}, onError() {} };
+      const options = {
+        codec: jsonCodec,
+        maxBufferedBytes: 1 << 20,
+        requestTimeout: 5000,
+        localId: 's',
+      };
+      p.wire.attach(new Connection(p.wire, handler, options));
+    }
+    closing.wire.close(1000, '');
+    terminated.wire.terminate();
+    peerClosed.peer.close(1000);
+    await peerClose;
+    const fanout = new TickFanout();
+    for (const p of [closing, terminated, peerClosed]) {
+      assert.equal(p.wire.joinTick(fanout), undefined);
+    }
   });
 });

@@ -10,7 +10,8 @@ import type { Duplex } from 'node:stream';
 import WebSocket from 'ws';
 import type { Codec, WirePayload } from '../protocol/codec.js';
 import type { Connection } from './connection.js';
-import { addToBatch, PreparedFrame, payloadBound, type JoinPayloads } from './prepared-frame.js';
+import { BATCH_MAX_BYTES } from './outbound.js';
+import { addToBatch, PreparedFrame, payloadBound } from './prepared-frame.js';
 import {
   closeOpenFanouts,
   earliestPending,
@@ -51,6 +52,8 @@ const PACKS = 8;
 const BUFFERED_KNOWN = 16;
 /** Queuing the messages of its tick fan-outs (a slow-consumer close must not recurse). */
 const CATCHING_UP = 32;
+/** Closed or closing (by either side): takes no more tick fan-outs. */
+const CLOSED = 64;
 
 const WIRE: unique symbol = Symbol('wsmesh.wire');
 type AttachedWebSocket = WebSocket & { [WIRE]?: NodeWireSocket };
@@ -60,7 +63,10 @@ function onWsMessage(this: AttachedWebSocket, data: Buffer, isBinary: boolean): 
 }
 
 function onWsClose(this: AttachedWebSocket, code: number, reason: Buffer): void {
-  this[WIRE]?.attached?.handleClosed(code, reason.toString('utf8'));
+  const wire = this[WIRE];
+  if (wire === undefined) return;
+  wire.closed();
+  wire.attached?.handleClosed(code, reason.toString('utf8'));
 }
 
 function onWsError(this: AttachedWebSocket, error: Error): void {
@@ -69,12 +75,13 @@ function onWsError(this: AttachedWebSocket, error: Error): void {
 
 /** A server- or client-side `ws` socket seen as a {@link WireSocket}. */
 export class NodeWireSocket implements WireSocket, TickSocket {
-  /** SCHEDULED, RAW_CORKED, NO_UTF8_CHECK, PACKS, BUFFERED_KNOWN, CATCHING_UP bits. */
+  /** SCHEDULED, RAW_CORKED, NO_UTF8_CHECK, PACKS, BUFFERED_KNOWN, CATCHING_UP, CLOSED bits. */
   private flags = 0;
   private knownBuffered = 0;
   /** Largest batch, in bytes; 0 while the peer has not said it reads batches. */
   private batchLimit = 0;
-  private join: JoinPayloads | undefined;
+  /** The codec batches are joined with; undefined while the socket does not batch. */
+  private codec: Codec | undefined;
   /** Queued this tick while every queued message is a shared frame: their shared batch. */
   private queuedShared: PreparedFrame | undefined;
   /** Queued this tick otherwise: the payloads, in order. */
@@ -142,9 +149,9 @@ export class NodeWireSocket implements WireSocket, TickSocket {
     return amount;
   }
 
-  startBatching(maxBytes: number, join: JoinPayloads, packs = false): void {
+  startBatching(maxBytes: number, codec: Codec, packs = false): void {
     this.batchLimit = maxBytes;
-    this.join = join;
+    this.codec = codec;
     if (packs) this.flags |= PACKS;
   }
 
@@ -176,15 +183,22 @@ export class NodeWireSocket implements WireSocket, TickSocket {
     // Messages of this tick go before the close frame.
     if (this.ticks !== undefined) this.catchUpTicks();
     this.ticks = undefined;
+    this.flags |= CLOSED;
     this.writeQueued();
     this.ws.close(code, reason);
   }
 
   terminate(): void {
     this.ticks = undefined;
+    this.flags |= CLOSED;
     this.queued = undefined;
     this.queuedShared = undefined;
     this.ws.terminate();
+  }
+
+  /** The socket closed, or its peer's close frame arrived (see `onWsClose`). @internal */
+  closed(): void {
+    this.flags |= CLOSED;
   }
 
   /** Writes what this tick queued and uncorks. @internal */
@@ -204,13 +218,15 @@ export class NodeWireSocket implements WireSocket, TickSocket {
   }
 
   /**
-   * Takes the messages `fanout` gets from now on, this tick (undefined when this socket does
-   * not batch: the group then delivers each message itself). The caller checked that its
-   * connection is open; a socket closing meanwhile is counted, as a message delivered to it
-   * alone would be, and is written nothing (see `writable`). @internal
+   * Takes the messages `fanout` gets from now on, this tick; undefined (the group delivers each
+   * message itself) unless it batches unsealed frames in batches its peer takes whole and is
+   * open, which its own fields tell: the group asks every member at each tick's first message.
+   * A socket closing later is counted and written nothing (see `writable`). @internal
    */
-  joinTick(fanout: TickFanout, codec: Codec): TickRegistration | undefined {
-    if (this.batchLimit === 0) return undefined;
+  joinTick(fanout: TickFanout): TickRegistration | undefined {
+    const { codec } = this;
+    if (codec === undefined || this.batchLimit < BATCH_MAX_BYTES || (this.flags & CLOSED) !== 0)
+      return undefined;
     const registration = new TickRegistration(fanout, codec, fanout.count, this);
     this.ticks = withRegistration(this.ticks, registration);
     this.schedule();
@@ -248,8 +264,12 @@ export class NodeWireSocket implements WireSocket, TickSocket {
 
   /** False (and this socket's fan-outs dropped) once the connection is closed or too slow. */
   private writable(): boolean {
-    const connection = this.attached;
-    if (this.ws.readyState === WebSocket.OPEN && (connection?.admitWrite() ?? true)) return true;
+    if (this.ws.readyState === WebSocket.OPEN) {
+      // Nothing waiting (the usual case) is under any cap; an open WebSocket means an open
+      // connection, as a connection closes its socket first.
+      if (this.rawSocket?.writableLength === 0) return true;
+      if (this.attached?.admitWrite() ?? true) return true;
+    }
     this.ticks = undefined;
     return false;
   }
@@ -261,7 +281,7 @@ export class NodeWireSocket implements WireSocket, TickSocket {
     if (index >= end) return;
     registration.from = end;
     if (!this.writable()) return;
-    const { join } = this;
+    const join = this.codec?.join;
     if (index === 0 && join !== undefined && this.queuedShared === undefined && !this.queued) {
       // Same batches as every socket of its kind that takes the whole tick: built once.
       const packs = (this.flags & PACKS) !== 0;
@@ -318,7 +338,7 @@ export class NodeWireSocket implements WireSocket, TickSocket {
   }
 
   private enqueueShared(frame: PreparedFrame): void {
-    const { join } = this;
+    const join = this.codec?.join;
     if (join === undefined) {
       this.writeShared(frame);
       return;
@@ -374,7 +394,7 @@ export class NodeWireSocket implements WireSocket, TickSocket {
     else if (queued !== undefined) {
       const [first] = queued;
       if (queued.length === 1 && first !== undefined) this.ws.send(first);
-      else if (this.join !== undefined) this.ws.send(this.join(queued));
+      else if (this.codec !== undefined) this.ws.send(this.codec.join(queued));
     }
   }
 }

@@ -69,7 +69,7 @@ export class Outbound {
     this.peerLimit = peerMaxPayload ?? 0;
     if (peerReadsBatches && !sealed) {
       const maxBytes = Math.min(BATCH_MAX_BYTES, this.peerMaxPayload);
-      this.socket.startBatching?.(maxBytes, this.codec.join, peerReadsPacks);
+      this.socket.startBatching?.(maxBytes, this.codec, peerReadsPacks);
     }
   }
 

@@ -3,7 +3,7 @@
  * `WebSocket`) each have an adapter; the connection logic above it is the same.
  * @module
  */
-import type { WirePayload } from '../protocol/codec.js';
+import type { Codec, WirePayload } from '../protocol/codec.js';
 
 /**
  * One payload written to many connections (group fan-out). `framed` holds the complete
@@ -29,12 +29,8 @@ export interface WireSocket {
   terminate(): void;
   /**
    * Optional: from now on, messages sent in the same tick may leave as one batch (joined
-   * with `join`) of at most `maxBytes`, and with `packs`, shared group messages in a row as
-   * one GROUP_MESSAGES frame. Adapters without it send every message alone.
+   * with `codec.join`) of at most `maxBytes`, and with `packs`, shared group messages in a row
+   * as one GROUP_MESSAGES frame. Adapters without it send every message alone.
    */
-  startBatching?(
-    maxBytes: number,
-    join: (payloads: readonly WirePayload[]) => WirePayload,
-    packs?: boolean,
-  ): void;
+  startBatching?(maxBytes: number, codec: Codec, packs?: boolean): void;
 }
