@@ -86,11 +86,11 @@ export function s2Config(quick: boolean): S2Config {
       }
     : {
         subscribers: 500,
-        // Half a million deliveries of warm-up and two million measured: with 100,000 and
-        // one million, V8 was still optimizing hot paths during the measured part and rounds
-        // of one contender differed by up to 20% (1.60M to 1.93M deliveries/s); with these,
-        // by about 2% (2.01M to 2.05M).
-        warmupMessages: 1_000,
+        // Two million deliveries of warm-up, two million measured. V8 optimizes the hot paths
+        // during the first second or so of fan-out (perf: its compiler threads added about a
+        // fifth to a wsmesh server's CPU then, and next to nothing after); a shorter warm-up
+        // measured that compiling, not the steady state a long-running server is in.
+        warmupMessages: 4_000,
         messages: 4_000,
         burst: 20,
         window: 100,
