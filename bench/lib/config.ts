@@ -87,8 +87,8 @@ export function s2Config(quick: boolean): S2Config {
     : {
         subscribers: 500,
         // Two million deliveries of warm-up, two million measured. V8 optimizes the hot paths
-        // during the first second or so of fan-out (perf: its compiler threads added about a
-        // fifth to a wsmesh server's CPU then, and next to nothing after); a shorter warm-up
+        // during the first second or so of fan-out (perf: its compiler threads added a fifth to
+        // two fifths to a wsmesh server's CPU then, next to nothing after); a shorter warm-up
         // measured that compiling, not the steady state a long-running server is in.
         warmupMessages: 4_000,
         messages: 4_000,
