@@ -12,7 +12,7 @@ import { NOT_ROUTED, noRouteError, Router } from '../routing/router.js';
 import type { RpcCaller } from '../rpc/rpc-caller.js';
 import type { Connection } from '../transport/connection.js';
 import type { ClientGroups } from './client-groups.js';
-import { ClientMessageContext } from './context.js';
+import { ClientMessageContext, MessageOrigin } from './context.js';
 
 /** Where a session hands the frames of its connection. */
 export interface FrameSink {
@@ -54,15 +54,8 @@ export class ClientFrameRouter<C> extends Router<ClientMessageContext<C>> implem
       case FrameType.GROUP_MESSAGE: {
         if (frame[5] === undefined) {
           const [, group, route, act, data] = frame;
-          const context = ClientMessageContext.ofGroupMessage(
-            raw,
-            this.client,
-            group,
-            route,
-            act,
-            data,
-          );
-          this.routeGroupMessage(context, route, act);
+          const origin = new MessageOrigin(raw, this.client, group, route, act);
+          this.routeGroupMessage(new ClientMessageContext(origin, undefined, data), route, act);
           return;
         }
         const mes: IncomingMessage = {
@@ -125,13 +118,10 @@ export class ClientFrameRouter<C> extends Router<ClientMessageContext<C>> implem
     connection: Connection | undefined,
   ): void {
     const [, group, route, act, datas] = frame;
+    const origin = new MessageOrigin(raw, this.client, group, route, act);
     for (const data of datas) {
       if (connection?.closed === true) return;
-      this.routeGroupMessage(
-        ClientMessageContext.ofGroupMessage(raw, this.client, group, route, act, data),
-        route,
-        act,
-      );
+      this.routeGroupMessage(new ClientMessageContext(origin, undefined, data), route, act);
     }
   }
 
@@ -158,7 +148,8 @@ export class ClientFrameRouter<C> extends Router<ClientMessageContext<C>> implem
     // Replies go to the connection the message came on, even if another one is up by then.
     connection: Connection | undefined,
   ): void {
-    const context = new ClientMessageContext<C>(mes, raw, this.client);
+    const origin = new MessageOrigin(raw, this.client, null, null, null);
+    const context = new ClientMessageContext(origin, mes);
     let result: unknown;
     try {
       result = this.dispatch(context);
