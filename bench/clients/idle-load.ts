@@ -1,9 +1,12 @@
 /**
  * S4 load generator: opens N idle connections to one server (in steps of a tenth, a bounded
- * number connecting at a time) and measures the server's memory per connection (slope of RSS,
- * and of V8 heap plus external memory, after a forced GC at each tenth, so one-time costs of
- * the first connections do not count) and the time to have
- * them all accepted. Each connection is the contender's ordinary client connection.
+ * number connecting at a time) and measures the server's memory per connection and the time
+ * to have them all accepted. Memory per connection is the slope of RSS, and of V8 heap plus
+ * external memory, after a forced GC at each tenth, over the last half of the steps: the
+ * first steps also pay one-time costs (V8 growing its young generation, compiled code, the
+ * allocator's arenas), which made RSS jump by up to three times a later step's growth and
+ * moved the slope over all ten steps by a KB per connection between rounds. Each connection
+ * is the contender's ordinary client connection.
  * @module
  */
 import { performance } from 'node:perf_hooks';
@@ -17,6 +20,8 @@ import type { RpcConnection } from './adapter.js';
 import { loadAdapter } from './adapters/index.js';
 
 const STEPS = 10;
+/** The memory slope is taken from this point (after step 5) on: six points, five steps. */
+const STEADY_FROM = STEPS / 2 - 1;
 
 async function main(): Promise<Metrics> {
   const config = parseS4Argument(childArgument());
@@ -60,8 +65,10 @@ async function main(): Promise<Metrics> {
     connections: held,
     errors,
     acceptMs,
-    rssKbPerConn: slope(rssPoints) / 1024,
-    ...(hasV8Heap(config.contender) ? { heapKbPerConn: slope(jsPoints) / 1024 } : {}),
+    rssKbPerConn: slope(rssPoints.slice(STEADY_FROM)) / 1024,
+    ...(hasV8Heap(config.contender)
+      ? { heapKbPerConn: slope(jsPoints.slice(STEADY_FROM)) / 1024 }
+      : {}),
   };
 }
 
