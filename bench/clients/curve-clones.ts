@@ -6,11 +6,15 @@
  * until every node knows every other (and, on the mesh, is linked to it), the links held,
  * the memory one node costs (heap + external and RSS after a forced GC, over the process
  * before the servers started, divided by N), and the bytes the idle cluster writes and reads
- * per node per second (heartbeats and gossip: the process's I/O, /proc/self/io `wchar` and
- * `rchar`, over a window in which nothing else runs).
+ * per node per second (heartbeats and gossip) over a window in which nothing else runs:
+ * the bytes written to and read from every TCP socket of the process (clone links, NATS
+ * connections), found through `node:diagnostics_channel`. Not the process's I/O counters
+ * (/proc/self/io): they also count file writes, such as a module compiled and cached on first
+ * use, which put a few KB into some windows and, divided by two nodes, tripled the first point.
  * @module
  */
-import { readFileSync } from 'node:fs';
+import { subscribe } from 'node:diagnostics_channel';
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseCurveArgument } from '../lib/curve-config.js';
@@ -22,12 +26,24 @@ import { startOnFreePort, type MeshServer } from '../lib/wsmesh-node.js';
 
 const wsmesh = await loadWsMesh();
 
-/** Bytes this process has written and read so far (files, pipes and sockets). */
+/** Every TCP socket this process opened or accepted (closed ones keep their counts). */
+const sockets = new Set<Socket>();
+const onSocket = (message: unknown): void => {
+  const { socket } = message as { socket: Socket };
+  sockets.add(socket);
+};
+subscribe('net.client.socket', onSocket);
+subscribe('net.server.socket', onSocket);
+
+/** Bytes this process's TCP sockets have written and read so far. */
 function bytesMoved(): { written: number; read: number } {
-  const io = readFileSync('/proc/self/io', 'utf8');
-  const field = (name: string): number =>
-    Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(io)?.[1] ?? Number.NaN);
-  return { written: field('wchar'), read: field('rchar') };
+  let written = 0;
+  let read = 0;
+  for (const socket of sockets) {
+    written += socket.bytesWritten;
+    read += socket.bytesRead;
+  }
+  return { written, read };
 }
 
 /** Starts `size` nodes: clones (told nothing yet) or nodes on NATS at `natsPort`. */

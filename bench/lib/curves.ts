@@ -224,7 +224,7 @@ const CONNECTIONS: CurveSpec = {
     column('heapKbPerConn', 'server heap+ext KB/conn', 2),
   ],
   cost: { key: 'heapKbPerConn', label: 'server heap+external KB per connection' },
-  why: 'Connections opened 100 at a time from one load process, memory per connection as the slope over ten steps after a forced GC. An idle connection is its socket, the ws object and the wsmesh connection state; nothing is per pair of connections, so the memory per connection should stay flat and the accept rate should not fall. The accept rate is bounded by the load process, which runs a full wsmesh client per connection. Points above the open-file limit (ulimit -n, raised for the children when the bench runs as root) or the ephemeral port range of one destination (ip_local_port_range, about 28,000) are capped, and the table says how many were held.',
+  why: 'Connections opened 100 at a time from one load process, memory per connection as the slope over the last five of ten steps, each after a forced GC (the first steps also pay one-time costs, bench/README.md S4). An idle connection is its socket, the ws object and the wsmesh connection state; nothing is per pair of connections, so the memory per connection should stay flat and the accept rate should not fall. The accept rate is bounded by the load process, which runs a full wsmesh client per connection. Points above the open-file limit (ulimit -n, raised for the children when the bench runs as root) or the ephemeral port range of one destination (ip_local_port_range, about 28,000) are capped, and the table says how many were held.',
 };
 
 const CLONES: CurveSpec = {
