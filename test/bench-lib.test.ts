@@ -1,11 +1,18 @@
 /**
  * The benchmark's own logic that its figures depend on: the batched raw ws contender batches
  * exactly as wsmesh's protocol does (one message per tick, frames joined by a line feed,
- * at most 64 KiB, readable by wsmesh's JSON codec), and the cost curves' generated sentence.
+ * at most 64 KiB, readable by wsmesh's JSON codec), the cost curves' generated sentence, and
+ * the idle traffic of the clones curve (socket bytes, not file writes).
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { bendSentence } from '../bench/lib/curve-bend.js';
+import { countSocketBytes } from '../bench/lib/socket-bytes.js';
 import {
   BATCH_MAX_BYTES,
   eachPacked,
@@ -95,5 +102,42 @@ describe('bench: where a curve bends', () => {
       /dips from 2 at 1 to 1 at 10, then bends up at 1,000 \(1\.9, 1\.9x its low\)/,
     );
     assert.match(bendSentence('cost', series([-1, 2, 2.1])), /stays flat/);
+  });
+});
+
+describe('bench: socket bytes (the clones curve’s idle traffic)', () => {
+  test('counts what TCP sockets write and read both ways, and no file writes', async () => {
+    const bytesMoved = countSocketBytes();
+    const before = bytesMoved();
+    const server = createServer((socket) => socket.on('data', (chunk) => socket.write(chunk)));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    const client: Socket = connect(port, '127.0.0.1');
+    await once(client, 'connect');
+    const directory = mkdtempSync(join(tmpdir(), 'wsmesh-socket-bytes-'));
+    try {
+      writeFileSync(join(directory, 'big'), Buffer.alloc(100_000));
+      const echoedBack = new Promise<void>((resolve, reject) => {
+        let echoed = 0;
+        const timer = setTimeout(() => reject(new Error('no echo within 5 s')), 5_000);
+        client.on('data', (chunk: Buffer) => {
+          echoed += chunk.length;
+          if (echoed < 1_000) return;
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      client.write(Buffer.alloc(1_000, 1));
+      await echoedBack;
+      const moved = bytesMoved();
+      // The client's 1,000 bytes and the server's echo, each written once and read once.
+      assert.equal(moved.written - before.written, 2_000);
+      assert.equal(moved.read - before.read, 2_000);
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+      client.destroy();
+      server.close();
+    }
   });
 });

@@ -8,43 +8,26 @@
  * before the servers started, divided by N), and the bytes the idle cluster writes and reads
  * per node per second (heartbeats and gossip) over a window in which nothing else runs:
  * the bytes written to and read from every TCP socket of the process (clone links, NATS
- * connections), found through `node:diagnostics_channel`. Not the process's I/O counters
+ * connections, bench/lib/socket-bytes.ts). Not the process's I/O counters
  * (/proc/self/io): they also count file writes, such as a module compiled and cached on first
- * use, which put a few KB into some windows and, divided by two nodes, tripled the first point.
+ * use, which put a few KB into some windows: divided by two nodes, that made 2 nodes look
+ * costlier than 8.
  * @module
  */
-import { subscribe } from 'node:diagnostics_channel';
-import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseCurveArgument } from '../lib/curve-config.js';
 import type { Metrics } from '../lib/ipc.js';
 import { childArgument, runLoadChild } from '../lib/load-child.js';
+import { countSocketBytes } from '../lib/socket-bytes.js';
 import { takeSnapshot } from '../lib/snapshot.js';
 import { loadWsMesh, loadWsMeshNats } from '../lib/wsmesh-module.js';
 import { startOnFreePort, type MeshServer } from '../lib/wsmesh-node.js';
 
 const wsmesh = await loadWsMesh();
 
-/** Every TCP socket this process opened or accepted (closed ones keep their counts). */
-const sockets = new Set<Socket>();
-const onSocket = (message: unknown): void => {
-  const { socket } = message as { socket: Socket };
-  sockets.add(socket);
-};
-subscribe('net.client.socket', onSocket);
-subscribe('net.server.socket', onSocket);
-
-/** Bytes this process's TCP sockets have written and read so far. */
-function bytesMoved(): { written: number; read: number } {
-  let written = 0;
-  let read = 0;
-  for (const socket of sockets) {
-    written += socket.bytesWritten;
-    read += socket.bytesRead;
-  }
-  return { written, read };
-}
+/** Bytes of the process's TCP sockets (clone links, NATS connections). */
+const bytesMoved = countSocketBytes();
 
 /** Starts `size` nodes: clones (told nothing yet) or nodes on NATS at `natsPort`. */
 async function startNodes(size: number, natsPort: number | undefined): Promise<MeshServer[]> {
