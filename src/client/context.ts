@@ -30,13 +30,13 @@ export class MessageOrigin<Owner> {
 // A subscriber makes a context for every message it receives, so this one is built to be
 // small and cheap: three fields (what the messages of a pack share is in one MessageOrigin),
 // as the bytes allocated per message set how often the young generation is collected (S2's
-// subscribers spent more time in GC than the limit's). It is a MessageContext without `extends`: the interface above
+// subscribers spent more time in GC than the limit's). A message that is not part of a pack
+// makes an origin of its own. It is a MessageContext without `extends`: the interface above
 // (declaration merging) makes it one for the compiler, the prototype link at the end of this
-// module at run time (`instanceof`, `stop`), with `client` and `stopped` (false until
-// `stop()` sets it) defined there too. On Node 20, constructing an instance of a
-// derived class costs about 20 ns more than one of a base class (bench/client-receive.ts).
-// A group message's `mes` is made only when something reads it: most handlers read `data`
-// only.
+// module at run time (`instanceof`, `stop`), with `client` and `stopped` (false until `stop()`
+// sets it) defined there too. On Node 20, constructing an instance of a derived class costs
+// about 20 ns more than one of a base class (bench/client-receive.ts). A group message's
+// `mes` is made only when something reads it: most handlers read `data` only.
 
 /**
  * What client middlewares and handlers receive: `{client, data, mes, stop, raw}`. An
