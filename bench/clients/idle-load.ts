@@ -5,8 +5,8 @@
  * external memory, after a forced GC at each tenth, over the last half of the steps: the
  * first steps also pay one-time costs (V8 growing its young generation, compiled code, the
  * allocator's arenas), which made RSS jump by up to three times a later step's growth and
- * moved the slope over all ten steps by a KB per connection between rounds. Each connection
- * is the contender's ordinary client connection.
+ * moved the slope over all ten steps by up to 0.6 KB a connection between rounds. Each
+ * connection is the contender's ordinary client connection.
  * @module
  */
 import { performance } from 'node:perf_hooks';
